@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Thin wrapper over CMake.  `make demo` and `make check` install what is
+# missing (scripts/install-deps), configure, build and run.
+#
+#   make demo        run the main job on its embedded default configuration
+#   make check       every test: gcc build, ASan+UBSan build, TSan build
+#   make build       configure and build ./build (RelWithDebInfo, jemalloc)
+#   make format      clang-format the tree
+#   make clean
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+BUILD_TSAN ?= build-tsan
+JOBS       ?= $(shell nproc)
+CMAKE_FLAGS ?=
+CTEST      := ctest --output-on-failure -j $(JOBS)
+
+.PHONY: all deps build demo check check-plain check-asan check-tsan format clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+define configure
+	cmake -S . -B $(1) -G Ninja $(2) $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(1) -j $(JOBS)
+endef
+
+build: deps
+	$(call configure,$(BUILD),-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+
+demo: build
+	./$(BUILD)/tools/mmusim demo
+
+check-plain: build
+	cd $(BUILD) && $(CTEST)
+
+check-asan: deps
+	$(call configure,$(BUILD_ASAN),-DCMAKE_BUILD_TYPE=Debug -DMMUSIM_SANITIZE=address)
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CTEST)
+
+# TSan's runtime needs a fixed address-space layout on kernels with large mmap ASLR.
+check-tsan: deps
+	$(call configure,$(BUILD_TSAN),-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMUSIM_SANITIZE=thread)
+	cd $(BUILD_TSAN) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+		setarch $$(uname -m) -R $(CTEST)
+
+check: check-plain check-asan check-tsan
+	@echo "make check: all test configurations passed"
+
+format:
+	git ls-files '*.c' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) build-*

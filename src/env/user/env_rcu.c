@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * RCU for the userspace seam: read-side sections and grace periods from
+ * liburcu's memb flavour, callbacks from our own queue.
+ *
+ * Why our own call_rcu: the kernel's struct rcu_head layout is kept, and
+ * rcu_barrier() waits for exactly the callbacks mmusim queued.  One worker
+ * thread takes the whole pending batch, waits for a full grace period with
+ * urcu's synchronize_rcu(), then runs the batch in order.
+ *
+ * ThreadSanitizer cannot see the ordering a grace period provides (it is made
+ * of membarrier() and per-thread counters inside an uninstrumented library),
+ * so in TSan builds every rcu_read_unlock() releases and every completed
+ * grace period acquires one synchronisation object.  That states exactly the
+ * RCU guarantee: everything a reader did happens before what runs after the
+ * next grace period.
+ */
+#if !defined(__SANITIZE_THREAD__)
+#define _LGPL_SOURCE
+#endif
+#include <pthread.h>
+#include <stdio.h>
+
+/*
+ * liburcu has its own struct rcu_head and rcu_dereference() family; keep its
+ * names out of the way of the kernel-shaped ones mmusim_env.h defines.
+ */
+#define rcu_head urcu_rcu_head
+#include <urcu/urcu-memb.h>
+#undef rcu_head
+#undef rcu_dereference
+#undef rcu_assign_pointer
+#undef rcu_set_pointer
+#undef rcu_xchg_pointer
+#undef rcu_cmpxchg_pointer
+
+#include "mmusim_env.h"
+
+#if defined(__SANITIZE_THREAD__)
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+static char rcu_tsan_sync;
+#define rcu_tsan_release() __tsan_release(&rcu_tsan_sync)
+#define rcu_tsan_acquire() __tsan_acquire(&rcu_tsan_sync)
+#else
+#define rcu_tsan_release() do { } while (0)
+#define rcu_tsan_acquire() do { } while (0)
+#endif
+
+static __thread int rcu_nesting;
+static __thread bool rcu_registered;
+
+static pthread_mutex_t cb_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cb_queued = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t cb_done = PTHREAD_COND_INITIALIZER;
+static struct rcu_head *cb_head, **cb_tail = &cb_head;
+static u64 cb_enqueued, cb_completed;
+static bool cb_worker_started;
+static pthread_t cb_worker;
+
+void env_thread_register(void)
+{
+	if (rcu_registered)
+		env_bug(__FILE__, __LINE__, "thread registered with RCU twice");
+	urcu_memb_register_thread();
+	rcu_registered = true;
+}
+
+void env_thread_unregister(void)
+{
+	if (!rcu_registered || rcu_nesting)
+		env_bug(__FILE__, __LINE__, "RCU unregister of an unregistered or reading thread");
+	urcu_memb_unregister_thread();
+	rcu_registered = false;
+}
+
+void rcu_read_lock(void)
+{
+	if (unlikely(!rcu_registered))
+		env_bug(__FILE__, __LINE__,
+			"rcu_read_lock() on a thread not registered (env_thread_register)");
+	if (!rcu_nesting++)
+		urcu_memb_read_lock();
+}
+
+void rcu_read_unlock(void)
+{
+	if (unlikely(rcu_nesting <= 0))
+		env_bug(__FILE__, __LINE__, "unbalanced rcu_read_unlock()");
+	if (!--rcu_nesting) {
+		rcu_tsan_release();
+		urcu_memb_read_unlock();
+	}
+}
+
+bool rcu_read_lock_held(void)
+{
+	return rcu_nesting > 0;
+}
+
+void env_rcu_assert_reader(const char *file, int line)
+{
+	env_warn(file, line, "rcu_dereference() outside an RCU read-side section");
+}
+
+void synchronize_rcu(void)
+{
+	if (rcu_nesting)
+		env_bug(__FILE__, __LINE__, "synchronize_rcu() inside a read-side section");
+	might_sleep();
+	urcu_memb_synchronize_rcu();
+	rcu_tsan_acquire();
+}
+
+static void *rcu_callback_worker(void *unused)
+{
+	(void)unused;
+	env_thread_register();
+	pthread_mutex_lock(&cb_lock);
+	for (;;) {
+		struct rcu_head *batch, *next;
+		u64 n = 0;
+
+		while (!cb_head)
+			pthread_cond_wait(&cb_queued, &cb_lock);
+		batch = cb_head;
+		cb_head = NULL;
+		cb_tail = &cb_head;
+		pthread_mutex_unlock(&cb_lock);
+
+		urcu_memb_synchronize_rcu();
+		rcu_tsan_acquire();
+		for (; batch; batch = next, n++) {
+			next = batch->next;
+			batch->func(batch);
+		}
+
+		pthread_mutex_lock(&cb_lock);
+		cb_completed += n;
+		pthread_cond_broadcast(&cb_done);
+	}
+	return NULL;
+}
+
+void call_rcu(struct rcu_head *head, rcu_callback_t func)
+{
+	head->func = func;
+	head->next = NULL;
+	pthread_mutex_lock(&cb_lock);
+	if (!cb_worker_started) {
+		if (pthread_create(&cb_worker, NULL, rcu_callback_worker, NULL))
+			env_bug(__FILE__, __LINE__, "cannot start the call_rcu worker");
+		pthread_detach(cb_worker);
+		cb_worker_started = true;
+	}
+	*cb_tail = head;
+	cb_tail = &head->next;
+	cb_enqueued++;
+	pthread_cond_signal(&cb_queued);
+	pthread_mutex_unlock(&cb_lock);
+}
+
+void rcu_barrier(void)
+{
+	u64 target;
+
+	might_sleep();
+	pthread_mutex_lock(&cb_lock);
+	target = cb_enqueued;
+	while (cb_completed < target)
+		pthread_cond_wait(&cb_done, &cb_lock);
+	pthread_mutex_unlock(&cb_lock);
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * RCU, userspace side, on liburcu's memb flavour.
+ *
+ * Read-side sections nest and bound grace periods exactly like the kernel's
+ * rcu_read_lock(): a lockless walk that forgot rcu_read_lock() really races
+ * with the call_rcu() that frees the page it walks, and ASan sees it.
+ *
+ * call_rcu() is mmusim's own queue drained by one worker thread per process
+ * that waits for a grace period (urcu's synchronize_rcu) before running the
+ * callbacks, so that struct rcu_head keeps the kernel's shape and
+ * rcu_barrier() can wait for exactly our callbacks.  Every thread that enters
+ * a read-side section must be registered: env_thread_start() does it for
+ * threads it creates, env_thread_register() for the others (main, fuzzer).
+ */
+#ifndef _MMUSIM_ENV_RCU_H
+#define _MMUSIM_ENV_RCU_H
+
+struct rcu_head {
+	struct rcu_head *next;
+	void (*func)(struct rcu_head *head);
+};
+
+typedef void (*rcu_callback_t)(struct rcu_head *head);
+
+void rcu_read_lock(void);
+void rcu_read_unlock(void);
+bool rcu_read_lock_held(void);
+void synchronize_rcu(void);
+void call_rcu(struct rcu_head *head, rcu_callback_t func);
+void rcu_barrier(void);
+
+void env_rcu_assert_reader(const char *file, int line);
+
+#define rcu_dereference_raw(p) __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
+#define rcu_dereference_check(p, c)                                                  \
+	({                                                                           \
+		if (unlikely(!(c) && !rcu_read_lock_held()))                         \
+			env_rcu_assert_reader(__FILE__, __LINE__);                   \
+		rcu_dereference_raw(p);                                              \
+	})
+#define rcu_dereference(p) rcu_dereference_check(p, 0)
+#define rcu_dereference_protected(p, c)                                              \
+	({                                                                           \
+		WARN_ON(!(c));                                                       \
+		__atomic_load_n(&(p), __ATOMIC_RELAXED);                             \
+	})
+#define rcu_access_pointer(p) __atomic_load_n(&(p), __ATOMIC_RELAXED)
+#define rcu_assign_pointer(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+#define RCU_INIT_POINTER(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELAXED)
+
+#endif /* _MMUSIM_ENV_RCU_H */

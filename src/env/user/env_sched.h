@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Scheduling points and time, userspace side.
+ *
+ * might_sleep() is a WARN inside an RCU read-side section or under a spinning
+ * lock.  need_resched() is false unless a test asks for preemption pressure
+ * with env_set_resched_interval(n): then every n-th call on a thread returns
+ * true, which drives the yield paths (tdp_mmu_iter_cond_resched) on demand.
+ */
+#ifndef _MMUSIM_ENV_SCHED_H
+#define _MMUSIM_ENV_SCHED_H
+
+void env_might_sleep(const char *file, int line);
+#define might_sleep() env_might_sleep(__FILE__, __LINE__)
+
+bool need_resched(void);
+void env_set_resched_interval(unsigned int n);
+void schedule(void);
+int cond_resched(void);
+
+u64 ktime_get_ns(void);
+void ndelay(unsigned long nsecs);
+#define udelay(us) ndelay((us) * 1000UL)
+unsigned int num_online_cpus(void);
+
+#endif /* _MMUSIM_ENV_SCHED_H */

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Tests of the userspace seam's locks, RCU and thread helper, including the
+ * strictness the kernel only has with lockdep: owner-checked assertions,
+ * might_sleep() in atomic context, rcu_dereference() outside a reader.
+ */
+#include "test_util.h"
+
+static void test_lock_assertions_track_owner_and_mode(void **state)
+{
+	rwlock_t rw;
+	spinlock_t sl;
+	struct mutex m;
+
+	rwlock_init(&rw);
+	spin_lock_init(&sl);
+	mutex_init(&m);
+
+	read_lock(&rw);
+	assert_true(env_lock_held(&rw, ENV_HELD_READ));
+	assert_false(env_lock_held(&rw, ENV_HELD_WRITE));
+	lockdep_assert_held_read(&rw);
+	assert_int_equal(env_warn_count(), 0);
+	lockdep_assert_held_write(&rw); /* wrong mode: counted WARN */
+	assert_int_equal(env_warn_count(), 1);
+	read_unlock(&rw);
+	lockdep_assert_held(&rw);
+	assert_int_equal(env_warn_count(), 2);
+	env_warn_count_reset();
+
+	write_lock(&rw);
+	lockdep_assert_held_write(&rw);
+	assert_false(write_trylock(&rw) && (write_unlock(&rw), true));
+	write_unlock(&rw);
+
+	spin_lock(&sl);
+	assert_int_equal(env_spinning_locks_held(), 1);
+	might_sleep(); /* WARN: sleeping under a spinlock */
+	assert_int_equal(env_warn_count(), 1);
+	spin_unlock(&sl);
+	env_warn_count_reset();
+
+	mutex_lock(&m);
+	might_sleep(); /* fine under a mutex */
+	assert_int_equal(env_spinning_locks_held(), 0);
+	mutex_unlock(&m);
+	mutex_destroy(&m);
+	assert_int_equal(env_warn_count(), 0);
+}
+
+struct other_thread_ctx {
+	rwlock_t *rw;
+	bool go, done, saw_held;
+};
+
+static int other_thread_checks_lock(void *arg)
+{
+	struct other_thread_ctx *c = arg;
+
+	while (!smp_load_acquire(&c->go))
+		cpu_relax();
+	/* Another thread holding the lock does not satisfy our assertion. */
+	c->saw_held = env_lock_held(c->rw, ENV_HELD_ANY);
+	smp_store_release(&c->done, true);
+	return 7;
+}
+
+static void test_held_is_per_thread(void **state)
+{
+	struct other_thread_ctx c;
+	struct env_thread *t;
+	rwlock_t rw;
+
+	rwlock_init(&rw);
+	memset(&c, 0, sizeof(c));
+	c.rw = &rw;
+	/* Thread creation may sleep, so it must happen outside the lock. */
+	t = env_thread_start(other_thread_checks_lock, &c, "checker");
+	assert_non_null(t);
+	write_lock(&rw);
+	smp_store_release(&c.go, true);
+	while (!smp_load_acquire(&c.done))
+		cpu_relax();
+	write_unlock(&rw);
+	assert_int_equal(env_thread_join(t), 7);
+	assert_false(c.saw_held);
+}
+
+static void test_rcu_dereference_needs_reader(void **state)
+{
+	int x = 5;
+	int *p = &x, *q;
+
+	rcu_read_lock();
+	rcu_read_lock(); /* nests */
+	q = rcu_dereference(p);
+	rcu_read_unlock();
+	assert_true(rcu_read_lock_held());
+	might_sleep(); /* WARN: sleeping inside a reader */
+	rcu_read_unlock();
+	assert_false(rcu_read_lock_held());
+	assert_int_equal(*q, 5);
+	assert_int_equal(env_warn_count(), 1);
+	q = rcu_dereference(p); /* WARN: outside a reader */
+	assert_int_equal(env_warn_count(), 2);
+	q = rcu_dereference_check(p, true); /* the caller vouches (e.g. holds the lock) */
+	assert_int_equal(env_warn_count(), 2);
+	env_warn_count_reset();
+}
+
+struct rcu_obj {
+	struct rcu_head rcu;
+	atomic_t *freed;
+};
+
+static void rcu_obj_free(struct rcu_head *head)
+{
+	struct rcu_obj *o = container_of(head, struct rcu_obj, rcu);
+
+	atomic_inc(o->freed);
+	kfree(o);
+}
+
+static void test_call_rcu_and_barrier(void **state)
+{
+	atomic_t freed = ATOMIC_INIT(0);
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		struct rcu_obj *o = kzalloc(sizeof(*o), GFP_KERNEL);
+
+		o->freed = &freed;
+		call_rcu(&o->rcu, rcu_obj_free);
+	}
+	rcu_barrier();
+	assert_int_equal(atomic_read(&freed), 100);
+}
+
+/*
+ * Readers walk a published pointer while a writer replaces and frees it
+ * after a grace period.  Under ASan a missing grace period would be a
+ * use-after-free; under TSan, a race.
+ */
+struct rcu_box {
+	struct rcu_head rcu;
+	u64 value;
+	u64 check;
+};
+
+static struct rcu_box *published;
+static bool stop_readers;
+
+static int rcu_reader(void *arg)
+{
+	unsigned long reads = 0;
+
+	while (!READ_ONCE(stop_readers)) {
+		struct rcu_box *b;
+
+		rcu_read_lock();
+		b = rcu_dereference(published);
+		if (b && b->value != ~b->check)
+			reads = ~0UL;
+		rcu_read_unlock();
+		if (reads == ~0UL)
+			return -1;
+		reads++;
+	}
+	return 0;
+}
+
+static void rcu_box_free(struct rcu_head *head)
+{
+	kfree(container_of(head, struct rcu_box, rcu));
+}
+
+static void test_rcu_readers_vs_freeing_writer(void **state)
+{
+	struct env_thread *t[2];
+	int i;
+
+	WRITE_ONCE(stop_readers, false);
+	for (i = 0; i < 2; i++)
+		t[i] = env_thread_start(rcu_reader, NULL, "reader");
+	for (i = 0; i < 20000; i++) {
+		struct rcu_box *n = kmalloc(sizeof(*n), GFP_KERNEL), *old;
+
+		n->value = i;
+		n->check = ~(u64)i;
+		old = rcu_dereference_protected(published, true);
+		rcu_assign_pointer(published, n);
+		if (old) {
+			if (i % 2)
+				call_rcu(&old->rcu, rcu_box_free);
+			else {
+				synchronize_rcu();
+				kfree(old);
+			}
+		}
+		if (i % 1000 == 0)
+			synchronize_rcu();
+	}
+	WRITE_ONCE(stop_readers, true);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(env_thread_join(t[i]), 0);
+	kfree(published);
+	published = NULL;
+}
+
+static int rw_worker(void *arg)
+{
+	rwlock_t *rw = ((void **)arg)[0];
+	u64 *counter = ((void **)arg)[1];
+	int i;
+
+	for (i = 0; i < 20000; i++) {
+		if (i % 10 == 0) {
+			write_lock(rw);
+			(*counter)++;
+			write_unlock(rw);
+		} else {
+			read_lock(rw);
+			(void)READ_ONCE(*counter);
+			cond_resched_rwlock_read(rw);
+			read_unlock(rw);
+		}
+	}
+	return 0;
+}
+
+static void test_rwlock_contention(void **state)
+{
+	struct env_thread *t[3];
+	rwlock_t rw;
+	u64 counter = 0;
+	void *arg[2] = { &rw, &counter };
+	int i;
+
+	rwlock_init(&rw);
+	env_set_resched_interval(7);
+	for (i = 0; i < 3; i++)
+		t[i] = env_thread_start(rw_worker, arg, "rw");
+	for (i = 0; i < 3; i++)
+		assert_int_equal(env_thread_join(t[i]), 0);
+	assert_int_equal(counter, 3 * 2000);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		MMUSIM_TEST(test_lock_assertions_track_owner_and_mode),
+		MMUSIM_TEST(test_held_is_per_thread),
+		MMUSIM_TEST(test_rcu_dereference_needs_reader),
+		MMUSIM_TEST(test_call_rcu_and_barrier),
+		MMUSIM_TEST(test_rcu_readers_vs_freeing_writer),
+		MMUSIM_TEST(test_rwlock_contention),
+	};
+
+	mmusim_test_init(argc, argv);
+	return mmusim_run_tests("env_sync", tests);
+}
