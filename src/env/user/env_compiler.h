@@ -69,6 +69,27 @@
 #define SZ_2M 0x00200000UL
 #define SZ_1G 0x40000000UL
 
+/* x86 page-table levels, as in arch/x86/include/asm/pgtable_types.h. */
+enum pg_level {
+	PG_LEVEL_NONE,
+	PG_LEVEL_4K,
+	PG_LEVEL_2M,
+	PG_LEVEL_1G,
+	PG_LEVEL_512G,
+	PG_LEVEL_NUM
+};
+
+/*
+ * Kernel virtual <-> "physical" addresses of kernel allocations (page-table
+ * pages).  In userspace the pointer value is the physical address: user
+ * pointers fit in 47 bits, so __pa(table) fits an SPTE's address field
+ * (bits 51:12) exactly as a real physical address does.
+ */
+#define __pa(x) ((u64)(unsigned long)(x))
+#define __va(x) ((void *)(unsigned long)(x))
+#define virt_to_phys(x) __pa(x)
+#define phys_to_virt(x) __va(x)
+
 static inline int ilog2_u64(u64 v)
 {
 	return 63 - __builtin_clzll(v);

@@ -237,3 +237,61 @@ void mutex_destroy(struct mutex *lock)
 	WARN_ON(READ_ONCE(lock->owner));
 	pthread_mutex_destroy(&lock->m);
 }
+
+void init_rwsem(struct rw_semaphore *sem)
+{
+	pthread_rwlockattr_t attr;
+
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&sem->rw, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	sem->writer = 0;
+}
+
+void down_read(struct rw_semaphore *sem)
+{
+	might_sleep();
+	held_push(sem, ENV_HELD_READ, false);
+	pthread_rwlock_rdlock(&sem->rw);
+}
+
+bool down_read_trylock(struct rw_semaphore *sem)
+{
+	if (pthread_rwlock_tryrdlock(&sem->rw))
+		return false;
+	held_push(sem, ENV_HELD_READ, false);
+	return true;
+}
+
+void up_read(struct rw_semaphore *sem)
+{
+	held_pop(sem, ENV_HELD_READ);
+	pthread_rwlock_unlock(&sem->rw);
+}
+
+void down_write(struct rw_semaphore *sem)
+{
+	might_sleep();
+	held_push(sem, ENV_HELD_WRITE, false);
+	pthread_rwlock_wrlock(&sem->rw);
+	WRITE_ONCE(sem->writer, env_thread_id());
+}
+
+bool down_write_trylock(struct rw_semaphore *sem)
+{
+	if (pthread_rwlock_trywrlock(&sem->rw))
+		return false;
+	held_push(sem, ENV_HELD_WRITE, false);
+	WRITE_ONCE(sem->writer, env_thread_id());
+	return true;
+}
+
+void up_write(struct rw_semaphore *sem)
+{
+	if (READ_ONCE(sem->writer) != env_thread_id())
+		env_bug(__FILE__, __LINE__, "up_write by a thread that is not the writer");
+	held_pop(sem, ENV_HELD_WRITE);
+	WRITE_ONCE(sem->writer, 0);
+	pthread_rwlock_unlock(&sem->rw);
+}

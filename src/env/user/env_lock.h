@@ -83,6 +83,23 @@ bool env_lock_held(const void *lock, enum env_lock_mode mode);
 /* Number of spinning locks (spinlock_t, rwlock_t) the calling thread holds. */
 int env_spinning_locks_held(void);
 
+/*
+ * struct rw_semaphore: a sleeping reader/writer lock (mmap_lock, slots_lock
+ * style).  down_*() may sleep, so they check might_sleep().
+ */
+struct rw_semaphore {
+	pthread_rwlock_t rw;
+	u64 writer;
+};
+
+void init_rwsem(struct rw_semaphore *sem);
+void down_read(struct rw_semaphore *sem);
+bool down_read_trylock(struct rw_semaphore *sem);
+void up_read(struct rw_semaphore *sem);
+void down_write(struct rw_semaphore *sem);
+bool down_write_trylock(struct rw_semaphore *sem);
+void up_write(struct rw_semaphore *sem);
+
 #define lockdep_is_held(l) env_lock_held((l), ENV_HELD_ANY)
 #define lockdep_assert_held(l) WARN_ON(!env_lock_held((l), ENV_HELD_ANY))
 #define lockdep_assert_held_read(l) WARN_ON(!env_lock_held((l), ENV_HELD_READ))

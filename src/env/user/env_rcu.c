@@ -19,6 +19,7 @@
 #define _LGPL_SOURCE
 #endif
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 
 /*
@@ -170,4 +171,75 @@ void rcu_barrier(void)
 	while (cb_completed < target)
 		pthread_cond_wait(&cb_done, &cb_lock);
 	pthread_mutex_unlock(&cb_lock);
+}
+
+/* Per-thread SRCU read-side nesting, across all srcu_structs. */
+static __thread int srcu_nesting;
+
+int init_srcu_struct(struct srcu_struct *ssp)
+{
+	atomic_long_set(&ssp->readers[0], 0);
+	atomic_long_set(&ssp->readers[1], 0);
+	atomic_set(&ssp->idx, 0);
+	mutex_init(&ssp->lock);
+	return 0;
+}
+
+void cleanup_srcu_struct(struct srcu_struct *ssp)
+{
+	WARN_ON(atomic_long_read(&ssp->readers[0]) || atomic_long_read(&ssp->readers[1]));
+	mutex_destroy(&ssp->lock);
+}
+
+int srcu_read_lock(struct srcu_struct *ssp)
+{
+	int idx = atomic_read(&ssp->idx) & 1;
+
+	atomic_long_inc(&ssp->readers[idx]);
+	smp_mb(); /* the counter is visible before any protected read */
+	srcu_nesting++;
+	return idx;
+}
+
+void srcu_read_unlock(struct srcu_struct *ssp, int idx)
+{
+	if (unlikely(srcu_nesting <= 0))
+		env_bug(__FILE__, __LINE__, "unbalanced srcu_read_unlock()");
+	srcu_nesting--;
+	smp_mb(); /* protected reads complete before the counter drops */
+	rcu_tsan_release();
+	atomic_long_dec(&ssp->readers[idx]);
+}
+
+bool srcu_read_lock_held(const struct srcu_struct *ssp)
+{
+	(void)ssp;
+	return srcu_nesting > 0;
+}
+
+static void srcu_flip_and_wait(struct srcu_struct *ssp)
+{
+	int old = atomic_read(&ssp->idx) & 1;
+
+	atomic_set(&ssp->idx, !old);
+	smp_mb();
+	while (atomic_long_read(&ssp->readers[old]))
+		sched_yield();
+	smp_mb();
+}
+
+void synchronize_srcu(struct srcu_struct *ssp)
+{
+	if (srcu_nesting)
+		env_bug(__FILE__, __LINE__, "synchronize_srcu() inside an SRCU read-side section");
+	mutex_lock(&ssp->lock);
+	srcu_flip_and_wait(ssp);
+	srcu_flip_and_wait(ssp);
+	mutex_unlock(&ssp->lock);
+	rcu_tsan_acquire();
+}
+
+void synchronize_srcu_expedited(struct srcu_struct *ssp)
+{
+	synchronize_srcu(ssp);
 }

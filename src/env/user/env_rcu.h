@@ -49,4 +49,33 @@ void env_rcu_assert_reader(const char *file, int line);
 #define rcu_assign_pointer(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
 #define RCU_INIT_POINTER(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELAXED)
 
+/*
+ * Sleepable RCU.  KVM's memslot readers hold kvm->srcu across a whole page
+ * fault, GUP included, so they must be allowed to sleep: that is SRCU, not
+ * RCU.  Two reader counters and an index; synchronize_srcu() flips the index
+ * and waits for the old counter to drain, twice, so that a reader delayed
+ * between reading the index and incrementing its counter is also waited for.
+ */
+struct srcu_struct {
+	atomic_long_t readers[2];
+	atomic_t idx;
+	struct mutex lock;
+};
+
+int init_srcu_struct(struct srcu_struct *ssp);
+void cleanup_srcu_struct(struct srcu_struct *ssp);
+int srcu_read_lock(struct srcu_struct *ssp);
+void srcu_read_unlock(struct srcu_struct *ssp, int idx);
+void synchronize_srcu(struct srcu_struct *ssp);
+void synchronize_srcu_expedited(struct srcu_struct *ssp);
+bool srcu_read_lock_held(const struct srcu_struct *ssp);
+
+#define srcu_dereference_check(p, ssp, c)                                             \
+	({                                                                            \
+		if (unlikely(!(c) && !srcu_read_lock_held(ssp)))                      \
+			env_rcu_assert_reader(__FILE__, __LINE__);                    \
+		__atomic_load_n(&(p), __ATOMIC_ACQUIRE);                              \
+	})
+#define srcu_dereference(p, ssp) srcu_dereference_check(p, ssp, 0)
+
 #endif /* _MMUSIM_ENV_RCU_H */

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The simulated host: physical memory, its page allocator, host address
+ * spaces with their page tables, MMU notifiers and GUP.
+ *
+ * This is what Linux's mm is to KVM.  The simulated host knows nothing of
+ * KVM; KVM code reaches it only through the GUP-like lookups and the MMU
+ * notifier interface below, as in Linux.  Names carry a sim_ prefix so that
+ * the same sources compile into a kernel module without clashing with the
+ * real struct page, get_user_pages() and mmu_notifier.
+ *
+ * Every call that can fail returns 0 (or a count) or the negative errno Linux
+ * returns for the same failure, and leaves no partial state behind.
+ */
+#ifndef _MMUSIM_HOST_H
+#define _MMUSIM_HOST_H
+
+#include <mmusim/types.h>
+
+struct sim_host;
+struct sim_mm;
+
+/* ======================== Physical memory ======================== */
+
+struct sim_host_config {
+	/* Bytes of allocator-managed RAM at PFN 0; 0 means 4 GiB.  Up to 1 TiB
+	 * and more: backing and metadata are reserved lazily. */
+	u64 mem_bytes;
+	/* Optional PFN-only memory with no struct page (the mem= + /dev/mem
+	 * case): nopage_pages frames starting at nopage_base_pfn, which must lie
+	 * above the RAM.  0 pages means none. */
+	u64 nopage_base_pfn;
+	u64 nopage_pages;
+	/* RLIMIT_MEMLOCK given to each new mm, in bytes; 0 means 8 MiB
+	 * (Linux's default). */
+	u64 memlock_limit;
+};
+
+int sim_host_create(const struct sim_host_config *cfg, struct sim_host **hostp);
+/* WARNs (and leaks rather than corrupts) if pages are still allocated or mms exist. */
+void sim_host_destroy(struct sim_host *host);
+
+/*
+ * Per-frame metadata, the simulator's struct page.  Opaque outside src/host
+ * (its layout lives in src/host/page.h and is kept to 16 bytes, because a
+ * 1 TiB host has 2^28 of them); everyone else uses the accessors.
+ */
+struct sim_page;
+
+/*
+ * Page flags, for sim_page_flags().
+ */
+#define SIM_PG_RESERVED (1u << 0) /* never handed out by the allocator */
+#define SIM_PG_MOVABLE (1u << 1)  /* allocated movable: may be migrated */
+#define SIM_PG_HEAD (1u << 2)	  /* head of a compound page */
+#define SIM_PG_TAIL (1u << 3)	  /* tail of a compound page */
+#define SIM_PG_BUDDY (1u << 4)	  /* free, heading a buddy block */
+#define SIM_PG_ANON (1u << 5)	  /* anonymous memory of some mm */
+#define SIM_PG_HUGETLB (1u << 6)  /* part of a hugetlb page */
+#define SIM_PG_DIRTY (1u << 7)
+#define SIM_PG_SWAPCACHE (1u << 8)
+unsigned int sim_page_flags(struct sim_host *host, struct sim_page *page);
+
+/*
+ * FOLL_PIN on a small page adds SIM_GUP_PIN_COUNTING_BIAS to the refcount, as in
+ * Linux; a compound page counts pins in its own pin count (and adds 1 to the
+ * refcount).  sim_page_maybe_dma_pinned() is Linux's page_maybe_dma_pinned().
+ */
+#define SIM_GUP_PIN_COUNTING_BIAS 1024
+
+kvm_pfn_t sim_page_to_pfn(struct sim_host *host, const struct sim_page *page);
+/* NULL for PFNs with no struct page (nopage region) and for invalid PFNs. */
+struct sim_page *sim_pfn_to_page(struct sim_host *host, kvm_pfn_t pfn);
+/* RAM or nopage memory. */
+bool sim_pfn_valid(struct sim_host *host, kvm_pfn_t pfn);
+/* The frame's contents, for RAM and nopage memory; NULL otherwise. */
+void *sim_pfn_to_virt(struct sim_host *host, kvm_pfn_t pfn);
+struct sim_page *sim_compound_head(struct sim_host *host, struct sim_page *page);
+
+int sim_page_count(struct sim_host *host, struct sim_page *page);
+void sim_get_page(struct sim_host *host, struct sim_page *page);
+/* Returns false if the refcount was zero (the page is free or being freed). */
+bool sim_get_page_unless_zero(struct sim_host *host, struct sim_page *page);
+/* Frees the (compound) page when the last reference goes. */
+void sim_put_page(struct sim_host *host, struct sim_page *page);
+bool sim_page_maybe_dma_pinned(struct sim_host *host, struct sim_page *page);
+void sim_unpin_user_page(struct sim_host *host, struct sim_page *page);
+void sim_unpin_user_pages(struct sim_host *host, struct sim_page **pages, unsigned long n);
+
+/*
+ * Page allocator.  gfp takes the kernel's flags: __GFP_ZERO, __GFP_COMP
+ * (compound), __GFP_DMA32 (below 4 GiB), __GFP_MOVABLE (migratable).  Orders
+ * run from 0 to SIM_MAX_ORDER.  sim_alloc_pages_below() limits the block to
+ * physical addresses below @limit (e.g. 2 GiB).  Both fail with NULL (no
+ * memory, or allocation-failure injection through env_should_fail_alloc()).
+ */
+#define SIM_MAX_ORDER 18 /* 1 GiB, so hugetlb-1G pages come from the same allocator */
+struct sim_page *sim_alloc_pages(struct sim_host *host, unsigned int gfp, unsigned int order);
+struct sim_page *sim_alloc_pages_below(struct sim_host *host, unsigned int gfp,
+				       unsigned int order, u64 limit);
+/* For non-compound higher-order allocations only (compound ones go through
+ * sim_put_page).  Tail pages of a non-compound block are not refcounted, as
+ * TTM's pool hands them out: their refcount is 0. */
+void sim_free_pages(struct sim_host *host, struct sim_page *page, unsigned int order);
+
+struct sim_host_stats {
+	u64 ram_pages;		/* allocator-managed frames */
+	u64 free_pages;
+	u64 nopage_pages;
+	u64 alloc_calls, alloc_failures;
+	u64 pinned_pages;	/* frames with FOLL_PIN pins */
+	u64 migrations, migrate_busy; /* pages moved; refused because pinned */
+	u64 thp_splits, thp_collapses;
+	u64 swap_outs, swap_ins;
+	u64 cow_breaks;
+	u64 notifier_invalidates; /* invalidate_range_start calls delivered */
+	u64 notifier_young;	/* clear_young + test_young calls delivered */
+	u64 notifier_change_pte;
+	u64 pgtable_pages;	/* host page-table pages in use */
+};
+void sim_host_get_stats(struct sim_host *host, struct sim_host_stats *stats);
+
+/* ======================== Address spaces ======================== */
+
+#define SIM_PROT_NONE 0x0
+#define SIM_PROT_READ 0x1
+#define SIM_PROT_WRITE 0x2
+#define SIM_PROT_EXEC 0x4
+
+/* sim_mmap() flags */
+#define SIM_MAP_SHARED 0x001
+#define SIM_MAP_PRIVATE 0x002
+#define SIM_MAP_FIXED 0x010	/* fail with -EEXIST rather than replace (MAP_FIXED_NOREPLACE) */
+#define SIM_MAP_HUGETLB_2M 0x100
+#define SIM_MAP_HUGETLB_1G 0x200
+#define SIM_MAP_LOCKED 0x400	/* VM_LOCKED: counts against RLIMIT_MEMLOCK, never swapped */
+#define SIM_MAP_POPULATE 0x800
+#define SIM_MAP_THP 0x1000	/* THP-eligible (MADV_HUGEPAGE) */
+
+/* VMA flags as Linux names them (subset). */
+#define SIM_VM_READ 0x00000001
+#define SIM_VM_WRITE 0x00000002
+#define SIM_VM_EXEC 0x00000004
+#define SIM_VM_SHARED 0x00000008
+#define SIM_VM_IO 0x00004000
+#define SIM_VM_PFNMAP 0x00000400
+#define SIM_VM_LOCKED 0x00002000
+#define SIM_VM_HUGETLB 0x00400000
+#define SIM_VM_HUGEPAGE 0x20000000
+
+int sim_mm_create(struct sim_host *host, struct sim_mm **mmp);
+/* Unmaps everything (notifier events delivered), calls ->release, frees. */
+void sim_mm_destroy(struct sim_mm *mm);
+struct sim_host *sim_mm_host(struct sim_mm *mm);
+
+/* hint 0: the mm picks an address.  *addrp receives the start. */
+int sim_mmap(struct sim_mm *mm, hva_t hint, u64 len, int prot, int flags, hva_t *addrp);
+/* remap_pfn_range(): VM_IO | VM_PFNMAP mapping of [pfn, pfn + len/4K). */
+int sim_mmap_pfn(struct sim_mm *mm, hva_t hint, u64 len, int prot, kvm_pfn_t pfn, hva_t *addrp);
+int sim_munmap(struct sim_mm *mm, hva_t addr, u64 len);
+int sim_mprotect(struct sim_mm *mm, hva_t addr, u64 len, int prot);
+#define SIM_MADV_DONTNEED 4
+#define SIM_MADV_HUGEPAGE 14
+#define SIM_MADV_NOHUGEPAGE 15
+int sim_madvise(struct sim_mm *mm, hva_t addr, u64 len, int advice);
+
+/* A CPU access by the owning process: demand-faults, breaks COW, swaps in. */
+int sim_mm_touch(struct sim_mm *mm, hva_t addr, bool write);
+/* Read/write bytes through the host mapping (faulting as needed). */
+int sim_mm_write(struct sim_mm *mm, hva_t addr, const void *buf, u64 len);
+int sim_mm_read(struct sim_mm *mm, hva_t addr, void *buf, u64 len);
+
+/* Host events.  Each delivers MMU-notifier events to registered listeners. */
+int sim_migrate_page(struct sim_mm *mm, hva_t addr);	/* -EBUSY if pinned */
+int sim_migrate_range(struct sim_mm *mm, hva_t addr, u64 len, u64 *moved);
+int sim_split_thp(struct sim_mm *mm, hva_t addr);
+int sim_collapse_thp(struct sim_mm *mm, hva_t addr);	/* MADV_COLLAPSE */
+int sim_swap_out(struct sim_mm *mm, hva_t addr);	/* -EBUSY if pinned or locked */
+/* Page aging (reclaim's scan): clears host and secondary-MMU accessed bits,
+ * returns the number of young 4K pages in the range. */
+long sim_mm_age_range(struct sim_mm *mm, hva_t addr, u64 len);
+long sim_mm_test_young_range(struct sim_mm *mm, hva_t addr, u64 len);
+
+/* Host mapping of one address, without faulting: 0 and the PFN, the level
+ * (PG_LEVEL_4K/2M/1G) and writability, or -EFAULT if not mapped. */
+struct sim_host_pte_info {
+	kvm_pfn_t pfn;
+	int level;
+	bool writable;
+	bool young;
+	bool dirty;
+	bool special; /* VM_PFNMAP/VM_IO mapping: no struct page semantics */
+};
+int sim_mm_lookup(struct sim_mm *mm, hva_t addr, struct sim_host_pte_info *info);
+/* VMA flags (SIM_VM_*) at @addr, or -EFAULT if there is no VMA. */
+int sim_mm_vma_flags(struct sim_mm *mm, hva_t addr, unsigned long *vm_flags);
+
+/* ======================== GUP ======================== */
+
+/* GUP flags (Linux's FOLL_*, renamed to stay clear of <linux/mm.h>). */
+#define SIM_FOLL_WRITE 0x01
+#define SIM_FOLL_GET 0x04
+#define SIM_FOLL_NOWAIT 0x20	/* do not wait for I/O (swap-in): -EAGAIN */
+#define SIM_FOLL_PIN 0x40000
+#define SIM_FOLL_LONGTERM 0x100	/* migrate out of movable memory first; unmovable while pinned */
+#define SIM_FOLL_HWPOISON 0x100000
+
+/*
+ * Returns the number of pages taken (refcount or pin) from @addr on, or a
+ * negative errno if none: -EFAULT (no VMA, PROT_NONE, VM_IO/VM_PFNMAP),
+ * -EFAULT for FOLL_WRITE on a read-only mapping, -EAGAIN (FOLL_NOWAIT and the
+ * page needs I/O), -ENOMEM, -EINVAL (bad flags, e.g. FOLL_LONGTERM without
+ * FOLL_PIN semantics where Linux forbids it).
+ */
+long sim_get_user_pages(struct sim_mm *mm, hva_t addr, unsigned long nr, unsigned int gup_flags,
+			struct sim_page **pages);
+long sim_get_user_pages_fast(struct sim_mm *mm, hva_t addr, unsigned long nr,
+			     unsigned int gup_flags, struct sim_page **pages);
+long sim_pin_user_pages(struct sim_mm *mm, hva_t addr, unsigned long nr, unsigned int gup_flags,
+			struct sim_page **pages);
+/* follow_pfn()/follow_pte() for VM_IO/VM_PFNMAP mappings. */
+int sim_follow_pfn(struct sim_mm *mm, hva_t addr, bool write, kvm_pfn_t *pfn, bool *writable);
+
+/* RLIMIT_MEMLOCK accounting (account_locked_vm): -ENOMEM over the limit. */
+int sim_account_locked_vm(struct sim_mm *mm, unsigned long npages, bool inc);
+u64 sim_mm_locked_vm(struct sim_mm *mm);
+void sim_mm_set_memlock_limit(struct sim_mm *mm, u64 bytes);
+
+/* ======================== MMU notifiers ======================== */
+
+enum sim_mmu_notifier_event {
+	SIM_MMU_NOTIFY_UNMAP,		/* munmap, MADV_DONTNEED, mm teardown */
+	SIM_MMU_NOTIFY_CLEAR,		/* swap-out, THP split/collapse, COW break */
+	SIM_MMU_NOTIFY_PROTECTION_VMA,	/* mprotect */
+	SIM_MMU_NOTIFY_MIGRATE,		/* migration / compaction */
+};
+
+struct sim_mmu_notifier_range {
+	struct sim_mm *mm;
+	hva_t start, end; /* [start, end) */
+	enum sim_mmu_notifier_event event;
+};
+
+struct sim_mmu_notifier;
+
+struct sim_mmu_notifier_ops {
+	/* Called with no host lock that the fault path takes; may sleep. */
+	int (*invalidate_range_start)(struct sim_mmu_notifier *sub,
+				      const struct sim_mmu_notifier_range *range);
+	void (*invalidate_range_end)(struct sim_mmu_notifier *sub,
+				     const struct sim_mmu_notifier_range *range);
+	/* Return nonzero if any page in [start, end) was young. */
+	int (*clear_young)(struct sim_mmu_notifier *sub, struct sim_mm *mm, hva_t start, hva_t end);
+	int (*test_young)(struct sim_mmu_notifier *sub, struct sim_mm *mm, hva_t start, hva_t end);
+	/* Inside an invalidate_range_start/end pair: @addr now maps @pfn. */
+	void (*change_pte)(struct sim_mmu_notifier *sub, struct sim_mm *mm, hva_t addr,
+			   kvm_pfn_t pfn, bool writable);
+	/* The mm is going away: drop every mapping. */
+	void (*release)(struct sim_mmu_notifier *sub, struct sim_mm *mm);
+};
+
+struct sim_mmu_notifier {
+	const struct sim_mmu_notifier_ops *ops;
+	struct sim_mm *mm;
+	void *list_node[2]; /* host-private */
+};
+
+int sim_mmu_notifier_register(struct sim_mmu_notifier *sub, struct sim_mm *mm);
+void sim_mmu_notifier_unregister(struct sim_mmu_notifier *sub);
+
+/*
+ * The mm's own invalidation sequence (mmu_interval_notifier style), which the
+ * host tests and any secondary MMU may use: read_begin() returns a sequence
+ * number, waiting while an invalidation is in progress; read_retry() is true
+ * if an invalidation started since.  KVM keeps its own counters in its
+ * notifier handlers, as in Linux.
+ */
+unsigned long sim_mm_invalidate_read_begin(struct sim_mm *mm);
+bool sim_mm_invalidate_read_retry(struct sim_mm *mm, unsigned long seq);
+int sim_mm_invalidate_in_progress(struct sim_mm *mm);
+
+#endif /* _MMUSIM_HOST_H */
