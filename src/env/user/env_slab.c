@@ -4,6 +4,7 @@
  * per object (kind, size, offset back to the malloc'd block), poison on free,
  * live counters and the allocation-failure injection knob.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -295,17 +296,84 @@ void kmem_cache_free(struct kmem_cache *c, void *obj)
 	obj_free(h, c->size);
 }
 
+/*
+ * Page pool for __get_free_page().  Kernel pages have a struct page whose
+ * ->private KVM uses to find the kvm_mmu_page of a page table
+ * (page_private(virt_to_page(spt))).  To offer the same, pages come from one
+ * lazily committed region with a parallel array of struct page, so
+ * virt_to_page() is an index computation.  Freed pages are poisoned (and
+ * ASan-poisoned) and go to a free list; the region is never returned.
+ */
+#define ENV_PAGE_POOL_BYTES (256ULL << 30)
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *pool_base;
+static struct page *pool_pages;
+static u64 pool_next;		/* bump index of the next never-used page */
+static u64 pool_free_head = ~0ULL; /* free list threaded through struct page */
+
+#if defined(__SANITIZE_ADDRESS__)
+void __asan_poison_memory_region(void const volatile *addr, size_t size);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+#define pool_asan_poison(p) __asan_poison_memory_region((p), PAGE_SIZE)
+#define pool_asan_unpoison(p) __asan_unpoison_memory_region((p), PAGE_SIZE)
+#else
+#define pool_asan_poison(p) do { } while (0)
+#define pool_asan_unpoison(p) do { } while (0)
+#endif
+
+static bool pool_init_locked(void)
+{
+	if (pool_base)
+		return true;
+	pool_base = env_vreserve(ENV_PAGE_POOL_BYTES);
+	pool_pages = env_vreserve((ENV_PAGE_POOL_BYTES >> PAGE_SHIFT) * sizeof(struct page));
+	if (!pool_base || !pool_pages) {
+		env_vunreserve(pool_base, ENV_PAGE_POOL_BYTES);
+		env_vunreserve(pool_pages, (ENV_PAGE_POOL_BYTES >> PAGE_SHIFT) * sizeof(struct page));
+		pool_base = NULL;
+		pool_pages = NULL;
+		return false;
+	}
+	return true;
+}
+
+struct page *virt_to_page(const void *va)
+{
+	u64 off = (u64)((const char *)va - pool_base);
+
+	if (!pool_base || off >= ENV_PAGE_POOL_BYTES)
+		env_bug(__FILE__, __LINE__, "virt_to_page() of an address not from __get_free_page()");
+	return &pool_pages[off >> PAGE_SHIFT];
+}
+
 unsigned long __get_free_page(gfp_t gfp)
 {
-	void *p;
+	u64 idx;
+	char *p;
 
 	if (gfpflags_allow_blocking(gfp))
 		might_sleep();
 	if (env_should_fail_alloc(gfp))
 		return 0;
-	p = aligned_alloc(PAGE_SIZE, PAGE_SIZE);
-	if (!p)
+	pthread_mutex_lock(&pool_lock);
+	if (!pool_init_locked()) {
+		pthread_mutex_unlock(&pool_lock);
 		return 0;
+	}
+	if (pool_free_head != ~0ULL) {
+		idx = pool_free_head;
+		pool_free_head = pool_pages[idx].private;
+	} else if (pool_next < (ENV_PAGE_POOL_BYTES >> PAGE_SHIFT)) {
+		idx = pool_next++;
+	} else {
+		pthread_mutex_unlock(&pool_lock);
+		return 0;
+	}
+	pool_pages[idx].private = 0;
+	pthread_mutex_unlock(&pool_lock);
+	p = pool_base + (idx << PAGE_SHIFT);
+	pool_asan_unpoison(p);
 	memset(p, (gfp & __GFP_ZERO) ? 0 : 0xa5, PAGE_SIZE);
 	atomic_long_inc(&live_pages);
 	return (unsigned long)p;
@@ -318,11 +386,21 @@ unsigned long get_zeroed_page(gfp_t gfp)
 
 void free_page(unsigned long addr)
 {
+	struct page *page;
+
 	if (!addr)
 		return;
+	page = virt_to_page((void *)addr);
+	if (!PAGE_ALIGNED(addr))
+		env_bug(__FILE__, __LINE__, "free_page() of an unaligned address");
+	/* A double free touches ASan-poisoned memory here and is reported. */
 	memset((void *)addr, POISON_FREE, PAGE_SIZE);
+	pool_asan_poison((void *)addr);
 	atomic_long_dec(&live_pages);
-	free((void *)addr);
+	pthread_mutex_lock(&pool_lock);
+	page->private = pool_free_head;
+	pool_free_head = (u64)(page - pool_pages);
+	pthread_mutex_unlock(&pool_lock);
 }
 
 void *env_vreserve(size_t size)

@@ -64,10 +64,22 @@ void *kmem_cache_alloc(struct kmem_cache *cache, gfp_t gfp);
 void *kmem_cache_zalloc(struct kmem_cache *cache, gfp_t gfp);
 void kmem_cache_free(struct kmem_cache *cache, void *obj);
 
-/* Page-table pages and other page-sized, page-aligned kernel allocations. */
+/*
+ * Page-table pages and other page-sized, page-aligned kernel allocations.
+ * Like kernel pages they have a struct page whose ->private the owner may
+ * use (KVM keeps its kvm_mmu_page there): virt_to_page(), page_private(),
+ * set_page_private().  Only for pages from __get_free_page().
+ */
+struct page {
+	unsigned long private;
+};
+
 unsigned long __get_free_page(gfp_t gfp);
 unsigned long get_zeroed_page(gfp_t gfp);
 void free_page(unsigned long addr);
+struct page *virt_to_page(const void *va);
+#define page_private(page) ((page)->private)
+#define set_page_private(page, v) ((page)->private = (unsigned long)(v))
 
 /*
  * Large reservations (the simulated physical memory and its metadata).  The
