@@ -49,3 +49,33 @@ static inline u64 test_rand(u64 *state)
 				    mmusim_test_group_teardown)
 
 #endif /* _MMUSIM_TEST_UTIL_H */
+
+/*
+ * A VM on a fresh host, for MMU tests: a host of @host_mem bytes, one mm
+ * (the VMM), @size bytes mmap'ed with @map_flags (SIM_MAP_PRIVATE plus
+ * SIM_MAP_HUGETLB_2M etc.) and registered as memslot 0 at gpa @gpa.
+ */
+#include <mmusim/host.h>
+#include <mmusim/vm.h>
+
+struct test_vm {
+	struct sim_host *host;
+	struct sim_mm *mm;
+	struct mmusim_vm *vm;
+	hva_t hva;
+	u64 size;
+	gpa_t gpa;
+};
+
+struct test_vm_opts {
+	u64 host_mem;	/* 0: 4 GiB */
+	u64 size;	/* bytes of guest memory in slot 0; 0: none */
+	gpa_t gpa;
+	int map_flags;	/* 0: SIM_MAP_PRIVATE */
+	struct mmusim_vm_config cfg;
+};
+
+void test_vm_create(struct test_vm *t, const struct test_vm_opts *o);
+void test_vm_destroy(struct test_vm *t);
+/* Asserts that mmusim_vm_check() passes. */
+void test_vm_check(struct test_vm *t);

@@ -7,6 +7,10 @@
 #include "mmusim_env.h"
 
 static unsigned long warn_count;
+
+#if defined(__SANITIZE_THREAD__)
+unsigned long env_tsan_fence_word;
+#endif
 static int panic_on_warn = -1;
 
 static bool env_panic_on_warn(void)

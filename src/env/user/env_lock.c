@@ -182,7 +182,7 @@ static int cond_resched_rwlock(rwlock_t *lock, bool shared)
 		read_unlock(lock);
 	else
 		write_unlock(lock);
-	sched_yield();
+	schedule();
 	if (shared)
 		read_lock(lock);
 	else

@@ -11,6 +11,8 @@
 
 static unsigned int resched_interval;
 static __thread unsigned int resched_calls;
+/* Like TIF_NEED_RESCHED: once set, it stays set until the thread yields. */
+static __thread bool resched_pending;
 
 void env_might_sleep(const char *file, int line)
 {
@@ -29,13 +31,21 @@ bool need_resched(void)
 {
 	unsigned int n = __atomic_load_n(&resched_interval, __ATOMIC_RELAXED);
 
-	return n && ++resched_calls % n == 0;
+	if (!resched_pending && n && ++resched_calls % n == 0)
+		resched_pending = true;
+	return resched_pending;
+}
+
+static void env_yield(void)
+{
+	resched_pending = false;
+	sched_yield();
 }
 
 void schedule(void)
 {
 	might_sleep();
-	sched_yield();
+	env_yield();
 }
 
 int cond_resched(void)
@@ -43,8 +53,13 @@ int cond_resched(void)
 	might_sleep();
 	if (!need_resched())
 		return 0;
-	sched_yield();
+	env_yield();
 	return 1;
+}
+
+void env_spin_yield(void)
+{
+	sched_yield();
 }
 
 u64 ktime_get_ns(void)

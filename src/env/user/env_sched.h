@@ -18,6 +18,14 @@ void env_set_resched_interval(unsigned int n);
 void schedule(void);
 int cond_resched(void);
 
+/*
+ * One step of a busy-wait that may not sleep (e.g. waiting for vCPUs to
+ * acknowledge a request under mmu_lock): cpu_relax() in the kernel, where
+ * the waited-for CPUs run in parallel; sched_yield() in userspace, where
+ * they are threads that may need this core to make progress.
+ */
+void env_spin_yield(void);
+
 u64 ktime_get_ns(void);
 void ndelay(unsigned long nsecs);
 #define udelay(us) ndelay((us) * 1000UL)

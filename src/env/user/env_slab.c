@@ -408,7 +408,14 @@ void *env_vreserve(size_t size)
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	/*
+	 * Sparse use must stay sparse: with THP "always", touching one 16-byte
+	 * descriptor per 4 MiB of a big host would commit a 2 MiB huge page each.
+	 */
+	madvise(p, size, MADV_NOHUGEPAGE);
+	return p;
 }
 
 void env_vunreserve(void *addr, size_t size)

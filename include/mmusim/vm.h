@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * mmusim's VM API: create a VM on a simulated host, give it memslots, run
+ * guest accesses on its vCPUs, trigger MMU events, read stats and dump the
+ * page tables.
+ *
+ * A VM is KVM's struct kvm with the TDP MMU; it is attached to one host
+ * address space (struct sim_mm, the VMM process) whose MMU notifier it
+ * registers.  vCPUs are driven by the caller's threads: each call to
+ * mmusim_vcpu_access*() runs the access "in guest mode" on that vCPU, taking
+ * and resolving TDP faults exactly as KVM_RUN would, and returns when the
+ * access completed or needs userspace (MMIO, a bad address).  A vCPU must be
+ * used by one thread at a time; different vCPUs may run concurrently.
+ *
+ * Every call returns 0 (or a documented positive value) or a negative errno;
+ * uapi-shaped calls return what KVM returns for the same input.
+ */
+#ifndef _MMUSIM_VM_H
+#define _MMUSIM_VM_H
+
+#include <linux/kvm.h>
+#include <mmusim/host.h>
+#include <mmusim/types.h>
+
+struct mmusim_vm;
+struct mmusim_vcpu;
+
+enum mmusim_tdp_mode {
+	MMUSIM_TDP_EPT = 0,	/* Intel EPT mask set */
+	MMUSIM_TDP_NPT = 1,	/* AMD NPT (x86 PTE format) */
+};
+
+struct mmusim_vm_config {
+	int nr_vcpus;		/* 1..256; 0 means 1 */
+	int tdp_mode;		/* enum mmusim_tdp_mode */
+	bool ept_ad_disabled;	/* EPT without A/D bits: access tracking by RWX */
+	bool ept_exec_only;	/* hardware supports execute-only EPT entries */
+	int root_level;		/* 4 or 5; 0 means 4 */
+	bool no_slot_zap_all;	/* zap only the slot on delete/move (no fast zap) */
+};
+
+int mmusim_vm_create(struct sim_host *host, struct sim_mm *mm, const struct mmusim_vm_config *cfg,
+		     struct mmusim_vm **vmp);
+void mmusim_vm_destroy(struct mmusim_vm *vm);
+
+/* KVM_SET_USER_MEMORY_REGION, with KVM's validation and errno. */
+int mmusim_vm_set_user_memory_region(struct mmusim_vm *vm,
+				     const struct kvm_userspace_memory_region *mem);
+/* KVM_GET_DIRTY_LOG / KVM_CLEAR_DIRTY_LOG / KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2. */
+int mmusim_vm_get_dirty_log(struct mmusim_vm *vm, struct kvm_dirty_log *log);
+int mmusim_vm_clear_dirty_log(struct mmusim_vm *vm, struct kvm_clear_dirty_log *log);
+int mmusim_vm_enable_manual_dirty_log_protect(struct mmusim_vm *vm, u64 flags);
+
+struct mmusim_vcpu *mmusim_vm_vcpu(struct mmusim_vm *vm, int idx);
+int mmusim_vm_nr_vcpus(struct mmusim_vm *vm);
+
+enum mmusim_access_type {
+	MMUSIM_ACCESS_READ = 0,
+	MMUSIM_ACCESS_WRITE = 1,
+	MMUSIM_ACCESS_EXEC = 2,
+};
+
+/* Why an access returned to userspace (KVM_EXIT_* values from <linux/kvm.h>). */
+struct mmusim_exit {
+	u32 reason;	/* KVM_EXIT_MMIO, or 0 when the access completed */
+	gpa_t gpa;
+	bool is_write;
+};
+
+/*
+ * Runs one guest access of @type at @gpa.  Return: 0 when it completed,
+ * 1 when it exited to userspace (*exit says why: KVM_EXIT_MMIO for a gpa
+ * with no memslot or a write to a read-only slot), or a negative errno
+ * (-EFAULT: the memslot's host memory cannot be mapped; -ENOMEM).
+ */
+int mmusim_vcpu_access(struct mmusim_vcpu *vcpu, gpa_t gpa, int type, struct mmusim_exit *exit);
+/*
+ * Runs @npages accesses at gpa, gpa + stride, ...  in guest mode; stops at
+ * the first exit or error.  Returns the number of accesses completed, or a
+ * negative errno if none completed because of an error.
+ */
+long mmusim_vcpu_access_range(struct mmusim_vcpu *vcpu, gpa_t gpa, u64 npages, u64 stride,
+			      int type, struct mmusim_exit *exit);
+/* Guest data accesses through the guest's translation (faulting as needed). */
+int mmusim_vcpu_write(struct mmusim_vcpu *vcpu, gpa_t gpa, const void *buf, u64 len);
+int mmusim_vcpu_read(struct mmusim_vcpu *vcpu, gpa_t gpa, void *buf, u64 len);
+/* Accesses go to address space 1 (SMM) while @smm is true. */
+void mmusim_vcpu_set_smm(struct mmusim_vcpu *vcpu, bool smm);
+/* Verify every TLB hit against the host mapping (the stale-TLB checker). */
+void mmusim_vcpu_set_tlb_check(struct mmusim_vcpu *vcpu, bool on);
+
+/* MMU operations a VMM or KVM itself triggers. */
+int mmusim_vm_zap_gfn_range(struct mmusim_vm *vm, int as_id, gfn_t start, gfn_t end);
+void mmusim_vm_zap_all_fast(struct mmusim_vm *vm);
+
+struct mmusim_vm_stats {
+	u64 pages_4k, pages_2m, pages_1g;	/* leaf SPTEs, as KVM's stats */
+	u64 tdp_mmu_pages;			/* page-table pages (roots included) */
+	u64 remote_tlb_flush, remote_tlb_flush_requests;
+	u64 root_allocs, fast_zaps, huge_splits, mmio_gen_wraps;
+	u64 mmu_invalidate_seq;
+	/* Sums over vCPUs. */
+	u64 pf_taken, pf_fixed, pf_emulate, pf_spurious, pf_fast, pf_mmio_spte_created;
+	u64 pf_retry, tlb_flush, accesses, tlb_hits, stale_tlb_uses;
+};
+void mmusim_vm_get_stats(struct mmusim_vm *vm, struct mmusim_vm_stats *stats);
+
+/* Readable page-table tree; returns the length written (truncated to size). */
+int mmusim_vm_dump(struct mmusim_vm *vm, char *buf, size_t size);
+
+/*
+ * The invariant checker: every present leaf SPTE maps the pfn the host maps
+ * at its memslot's hva (or lies in an invalidation still in progress), leaf
+ * SPTEs are in legal states, and the pages_* stats equal a full walk.
+ * Returns 0, or -EUCLEAN with a description of the first violation in @msg.
+ */
+int mmusim_vm_check(struct mmusim_vm *vm, char *msg, size_t msg_size);
+
+#endif /* _MMUSIM_VM_H */

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * struct kvm and struct kvm_vcpu as the simulated MMU sees them.
+ *
+ * Only the state the x86 MMU touches is modelled: mmu_lock, the memslots
+ * (with their SRCU), the MMU-notifier invalidation protocol, the TDP MMU's
+ * root list, stats, vCPU requests and the vCPU's view of its root.  Field
+ * names follow include/linux/kvm_host.h and arch/x86/include/asm/kvm_host.h,
+ * flattened (kvm->arch.tdp_mmu_roots becomes kvm->tdp_mmu_roots).
+ *
+ * Locking summary (details at each function):
+ *  - mmu_lock (rwlock_t): read for TDP MMU faults, aging fix-ups of the
+ *    fault path and fast zap of invalidated roots; write for notifier zaps,
+ *    zap-all, root invalidation and dirty-log harvesting.
+ *  - slots.slots_lock (mutex) serialises memslot updates; slots.srcu
+ *    protects memslot readers, and the fault path holds it across GUP.
+ *  - tdp_mmu_pages_lock (spinlock) protects writes to the root list.
+ *  - The invalidation counters are written under mmu_lock held for write
+ *    and read by faults under mmu_lock held for read (plus one unlocked
+ *    early check, as in KVM).
+ */
+#ifndef _MMUSIM_MMU_KVM_HOST_H
+#define _MMUSIM_MMU_KVM_HOST_H
+
+#include "mmusim_env.h"
+#include <mmusim/host.h>
+#include "mmu/spte.h"
+#include "mmu/kvm_memslots.h"
+
+#define KVM_MAX_VCPUS 256
+#define INVALID_GPA (~(gpa_t)0)
+
+/* Page-fault error code bits (arch/x86/include/asm/kvm_host.h). */
+#define PFERR_PRESENT_MASK BIT_ULL(0)
+#define PFERR_WRITE_MASK BIT_ULL(1)
+#define PFERR_USER_MASK BIT_ULL(2)
+#define PFERR_RSVD_MASK BIT_ULL(3)
+#define PFERR_FETCH_MASK BIT_ULL(4)
+
+/* Page-fault handler results (mmu_internal.h). */
+enum {
+	RET_PF_CONTINUE = 0,
+	RET_PF_RETRY,
+	RET_PF_EMULATE,
+	RET_PF_WRITE_PROTECTED,
+	RET_PF_INVALID,
+	RET_PF_FIXED,
+	RET_PF_SPURIOUS,
+};
+
+/* vCPU requests. */
+#define KVM_REQ_TLB_FLUSH 0
+#define KVM_REQ_MMU_FREE_OBSOLETE_ROOTS 1
+
+enum { OUTSIDE_GUEST_MODE, IN_GUEST_MODE };
+
+struct kvm_vm_stat {
+	atomic64_t pages[KVM_NR_PAGE_SIZES]; /* pages_4k, pages_2m, pages_1g: leaf SPTEs */
+	atomic64_t remote_tlb_flush;
+	atomic64_t remote_tlb_flush_requests;
+	atomic64_t mmu_shadow_zapped;
+	atomic64_t root_allocs;
+	atomic64_t fast_zaps;	  /* kvm_mmu_zap_all_fast() calls */
+	atomic64_t huge_splits;	  /* huge SPTEs split by the fault path */
+	atomic64_t mmio_gen_wraps;
+};
+
+struct kvm_vcpu_stat {
+	u64 pf_taken;
+	u64 pf_fixed;
+	u64 pf_emulate;
+	u64 pf_spurious;
+	u64 pf_fast;
+	u64 pf_mmio_spte_created;
+	u64 pf_retry;
+	u64 tlb_flush;
+	u64 accesses;
+	u64 tlb_hits;
+	u64 stale_tlb_uses; /* accesses through a stale translation (checker) */
+};
+
+struct kvm_mmu_page;
+struct sim_tlb_entry;
+
+/* Pre-allocated page-table pages, topped up before mmu_lock is taken. */
+#define KVM_MMU_CACHE_CAPACITY 8
+struct kvm_mmu_memory_cache {
+	int nobjs;
+	struct kvm_mmu_page *objects[KVM_MMU_CACHE_CAPACITY];
+};
+
+#define SIM_TLB_ENTRIES 64
+
+struct sim_tlb_entry {
+	gfn_t gfn;	    /* base gfn of the translation (aligned to level) */
+	kvm_pfn_t pfn;	    /* base pfn */
+	u8 level;	    /* PG_LEVEL_* of the leaf that produced it, 0 = empty */
+	u8 access;	    /* ACC_* granted */
+	u8 as_id;
+	u8 dirty;	    /* the D bit was set by this vCPU for this entry */
+};
+
+struct kvm_vcpu {
+	struct kvm *kvm;
+	int vcpu_id;
+	bool smm;			/* accesses go to address space 1 */
+	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE */
+	unsigned long requests;
+	/*
+	 * The "IPI": kvm->requests_seq as read at this vCPU's last instruction
+	 * boundary, published once the requests seen there were handled.
+	 */
+	u64 requests_acked;
+	struct kvm_mmu_page *root[KVM_MAX_NR_ADDRESS_SPACES]; /* mmu->root.hpa per as_id */
+	struct kvm_memslot_cache slot_cache;
+	struct kvm_mmu_memory_cache mmu_page_cache;
+	struct sim_tlb_entry tlb[SIM_TLB_ENTRIES];
+	bool check_tlb;			/* verify each TLB hit against the host (checker) */
+	struct kvm_vcpu_stat stat;
+	/* Last exit to userspace: KVM_EXIT_* and the gpa involved. */
+	u32 exit_reason;
+	gpa_t exit_gpa;
+};
+
+struct kvm {
+	struct sim_host *host;
+	struct sim_mm *mm;
+	struct sim_mmu_notifier mmu_notifier;
+	bool notifier_registered;
+
+	rwlock_t mmu_lock;
+	struct kvm_vm_memslots slots;
+	struct kvm_mmu_masks masks;
+	int root_level;			/* 4 or 5 */
+	bool ept;
+
+	/* MMU-notifier invalidation protocol (kvm_main.c). */
+	unsigned long mmu_invalidate_seq;
+	long mmu_invalidate_in_progress;
+	gfn_t mmu_invalidate_range_start;
+	gfn_t mmu_invalidate_range_end;
+
+	/* TDP MMU. */
+	struct list_head tdp_mmu_roots;
+	spinlock_t tdp_mmu_pages_lock;
+	atomic64_t tdp_mmu_pages;	/* page-table pages, roots included */
+
+	/* Bumped by every kvm_make_all_cpus_request(); vCPUs ack it. */
+	u64 requests_seq;
+	bool slot_zap_all;		/* KVM_X86_QUIRK_SLOT_ZAP_ALL: fast zap on delete/move */
+
+	struct mutex vcpu_lock;
+	int nr_vcpus;
+	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
+
+	struct kvm_vm_stat stat;
+
+	/* Test-only fault injection: "forget" remote TLB flushes. */
+	bool debug_skip_remote_flush;
+};
+
+static inline void kvm_update_page_stats(struct kvm *kvm, int level, s64 count)
+{
+	atomic64_add(count, &kvm->stat.pages[level - 1]);
+}
+
+static inline void kvm_make_request(int req, struct kvm_vcpu *vcpu)
+{
+	set_bit(req, &vcpu->requests);
+}
+
+static inline bool kvm_check_request(int req, struct kvm_vcpu *vcpu)
+{
+	return test_bit(req, &vcpu->requests) && test_and_clear_bit(req, &vcpu->requests);
+}
+
+/*
+ * Arbitrarily returns true so it can sit inside iterator macros, like KVM's
+ * kvm_lockdep_assert_mmu_lock_held().
+ */
+static inline bool kvm_lockdep_assert_mmu_lock_held(struct kvm *kvm, bool shared)
+{
+	if (shared)
+		lockdep_assert_held_read(&kvm->mmu_lock);
+	else
+		lockdep_assert_held_write(&kvm->mmu_lock);
+	return true;
+}
+
+/* kvm_main.c */
+void kvm_make_all_cpus_request(struct kvm *kvm, int req);
+void kvm_flush_remote_tlbs(struct kvm *kvm);
+void kvm_flush_remote_tlbs_range(struct kvm *kvm, gfn_t gfn, u64 nr_pages);
+void kvm_mmu_invalidate_begin(struct kvm *kvm);
+void kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start, gfn_t end);
+void kvm_mmu_invalidate_end(struct kvm *kvm);
+int mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn);
+int mmu_invalidate_retry_gfn_unsafe(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn);
+
+/* mmu.c */
+int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code);
+int kvm_mmu_load(struct kvm_vcpu *vcpu);
+void kvm_mmu_unload(struct kvm_vcpu *vcpu);
+void kvm_mmu_free_obsolete_roots(struct kvm_vcpu *vcpu);
+void kvm_mmu_zap_all_fast(struct kvm *kvm);
+void kvm_mmu_zap_all(struct kvm *kvm);
+void kvm_zap_gfn_range(struct kvm *kvm, int as_id, gfn_t gfn_start, gfn_t gfn_end);
+extern const struct kvm_memslot_ops kvm_x86_memslot_ops;
+
+/* tdp_mmu.c */
+int mmu_topup_memory_caches(struct kvm_vcpu *vcpu);
+void mmu_free_memory_cache(struct kvm_mmu_memory_cache *mc);
+
+/* vcpu/ */
+void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu);
+
+/* The public API's handles are these structures (kvm_main.c). */
+struct mmusim_vm;
+struct mmusim_vcpu;
+struct kvm *mmusim_to_kvm(struct mmusim_vm *vm);
+struct kvm_vcpu *mmusim_to_kvm_vcpu(struct mmusim_vcpu *vcpu);
+
+#endif /* _MMUSIM_MMU_KVM_HOST_H */

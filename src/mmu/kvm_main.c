@@ -1,0 +1,624 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * VM lifecycle, vCPU requests, remote TLB flushes and the MMU-notifier
+ * handlers (virt/kvm/kvm_main.c, reduced to what the MMU needs).
+ *
+ * The invalidation protocol:
+ *  - invalidate_range_start: with mmu_lock held for write, bump
+ *    mmu_invalidate_in_progress, widen [range_start, range_end) to cover the
+ *    gfns the hva range maps in every address space, zap them and flush.
+ *  - invalidate_range_end: with mmu_lock held for write, bump
+ *    mmu_invalidate_seq, then drop in_progress.
+ *  - A fault snapshots the seq before its pfn lookup and, under mmu_lock,
+ *    retries if the seq moved or an in-progress range covers its gfn.
+ * Memslot updates wait for running invalidations (the memslots' mn
+ * handshake) so the hva->gfn view cannot change between start and end.
+ *
+ * Requests: kvm_make_all_cpus_request() sets the request bit on every vCPU
+ * and then waits, as KVM's IPI with KVM_REQUEST_WAIT does, until each vCPU
+ * in guest mode has passed an instruction boundary (where requests are
+ * handled).  It never sleeps, so it is usable under mmu_lock.
+ */
+#include "mmusim_env.h"
+#include <mmusim/vm.h>
+#include "mmu/tdp_mmu.h"
+
+struct mmusim_vm {
+	struct kvm kvm;
+};
+
+struct mmusim_vcpu {
+	struct kvm_vcpu vcpu;
+};
+
+static inline struct kvm *to_kvm(struct mmusim_vm *vm)
+{
+	return &vm->kvm;
+}
+
+/* ----------------------------------------------------------------------
+ * Requests and remote TLB flushes
+ */
+
+static void kvm_kick_and_wait(struct kvm *kvm)
+{
+	u64 seq = __atomic_add_fetch(&kvm->requests_seq, 1, __ATOMIC_SEQ_CST);
+	int i, nr = READ_ONCE(kvm->nr_vcpus);
+
+	for (i = 0; i < nr; i++) {
+		struct kvm_vcpu *vcpu = kvm->vcpus[i];
+
+		while (__atomic_load_n(&vcpu->mode, __ATOMIC_SEQ_CST) == IN_GUEST_MODE &&
+		       __atomic_load_n(&vcpu->requests_acked, __ATOMIC_SEQ_CST) < seq)
+			env_spin_yield();
+	}
+}
+
+void kvm_make_all_cpus_request(struct kvm *kvm, int req)
+{
+	int i, nr = READ_ONCE(kvm->nr_vcpus);
+
+	for (i = 0; i < nr; i++)
+		kvm_make_request(req, kvm->vcpus[i]);
+	kvm_kick_and_wait(kvm);
+}
+
+void kvm_flush_remote_tlbs(struct kvm *kvm)
+{
+	atomic64_inc(&kvm->stat.remote_tlb_flush_requests);
+	if (unlikely(READ_ONCE(kvm->debug_skip_remote_flush)))
+		return;
+	kvm_make_all_cpus_request(kvm, KVM_REQ_TLB_FLUSH);
+	atomic64_inc(&kvm->stat.remote_tlb_flush);
+}
+
+/* The simulated TLB has no ranged invalidation: a range flush is a full one. */
+void kvm_flush_remote_tlbs_range(struct kvm *kvm, gfn_t gfn, u64 nr_pages)
+{
+	kvm_flush_remote_tlbs(kvm);
+}
+
+/* ----------------------------------------------------------------------
+ * The invalidation protocol
+ */
+
+void kvm_mmu_invalidate_begin(struct kvm *kvm)
+{
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	kvm->mmu_invalidate_in_progress++;
+	if (likely(kvm->mmu_invalidate_in_progress == 1)) {
+		kvm->mmu_invalidate_range_start = INVALID_GPA;
+		kvm->mmu_invalidate_range_end = INVALID_GPA;
+	}
+}
+
+void kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start, gfn_t end)
+{
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	WARN_ON_ONCE(!kvm->mmu_invalidate_in_progress);
+	if (likely(kvm->mmu_invalidate_range_start == INVALID_GPA)) {
+		kvm->mmu_invalidate_range_start = start;
+		kvm->mmu_invalidate_range_end = end;
+	} else {
+		/* Concurrent invalidations merge into one covering range. */
+		kvm->mmu_invalidate_range_start = min(kvm->mmu_invalidate_range_start, start);
+		kvm->mmu_invalidate_range_end = max(kvm->mmu_invalidate_range_end, end);
+	}
+}
+
+void kvm_mmu_invalidate_end(struct kvm *kvm)
+{
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	/* The seq moves before in_progress drops, so no fault sees neither. */
+	WRITE_ONCE(kvm->mmu_invalidate_seq, kvm->mmu_invalidate_seq + 1);
+	smp_wmb();
+	WRITE_ONCE(kvm->mmu_invalidate_in_progress, kvm->mmu_invalidate_in_progress - 1);
+	WARN_ON_ONCE(kvm->mmu_invalidate_in_progress < 0);
+}
+
+static int __mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn)
+{
+	if (unlikely(READ_ONCE(kvm->mmu_invalidate_in_progress))) {
+		gfn_t start = READ_ONCE(kvm->mmu_invalidate_range_start);
+		gfn_t end = READ_ONCE(kvm->mmu_invalidate_range_end);
+
+		/*
+		 * An invalidation that has not reached any memslot yet has no
+		 * range: treat it as covering everything.
+		 */
+		if (start == INVALID_GPA || end == INVALID_GPA)
+			return 1;
+		if (gfn >= start && gfn < end)
+			return 1;
+	}
+	if (READ_ONCE(kvm->mmu_invalidate_seq) != mmu_seq)
+		return 1;
+	return 0;
+}
+
+int mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn)
+{
+	lockdep_assert_held(&kvm->mmu_lock);
+	return __mmu_invalidate_retry_gfn(kvm, mmu_seq, gfn);
+}
+
+/* Without mmu_lock: may miss a race (the locked check catches it), never invents one. */
+int mmu_invalidate_retry_gfn_unsafe(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn)
+{
+	return __mmu_invalidate_retry_gfn(kvm, mmu_seq, gfn);
+}
+
+/* ----------------------------------------------------------------------
+ * MMU-notifier handlers
+ */
+
+static struct kvm *mmu_notifier_to_kvm(struct sim_mmu_notifier *mn)
+{
+	return container_of(mn, struct kvm, mmu_notifier);
+}
+
+typedef bool (*gfn_handler_t)(struct kvm *kvm, int as_id, gfn_t start, gfn_t end, void *data);
+
+/*
+ * Calls @handler for the gfn range each memslot maps inside the hva range
+ * [start, end), in every address space.  The caller holds slots.srcu.
+ */
+static bool kvm_handle_hva_range(struct kvm *kvm, hva_t start, hva_t end, gfn_handler_t handler,
+				 void *data)
+{
+	struct kvm_memslot_hva_iter iter;
+	bool ret = false;
+	int as_id;
+
+	for (as_id = 0; as_id < KVM_MAX_NR_ADDRESS_SPACES; as_id++) {
+		struct kvm_memslots *slots = kvm_memslots_as(&kvm->slots, as_id);
+
+		kvm_for_each_memslot_in_hva_range(&iter, slots, start, end) {
+			struct kvm_memory_slot *slot = iter.slot;
+			hva_t slot_end = slot->userspace_addr + (slot->npages << PAGE_SHIFT);
+			hva_t hva_start = max_t(hva_t, start, slot->userspace_addr);
+			hva_t hva_end = min_t(hva_t, end, slot_end);
+			gfn_t gfn_start = hva_to_gfn_memslot(hva_start, slot);
+			gfn_t gfn_end = hva_to_gfn_memslot(hva_end + PAGE_SIZE - 1, slot);
+
+			ret |= handler(kvm, as_id, gfn_start, gfn_end, data);
+		}
+	}
+	return ret;
+}
+
+static bool kvm_unmap_gfn_range(struct kvm *kvm, int as_id, gfn_t start, gfn_t end, void *data)
+{
+	kvm_mmu_invalidate_range_add(kvm, start, end);
+	return kvm_tdp_mmu_unmap_gfn_range(kvm, as_id, start, end, true, false);
+}
+
+static int kvm_mmu_notifier_invalidate_range_start(struct sim_mmu_notifier *mn,
+						   const struct sim_mmu_notifier_range *range)
+{
+	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+	int idx;
+
+	/* Memslot updates wait for us from here until invalidate_range_end. */
+	kvm_memslots_mn_invalidate_begin(&kvm->slots);
+
+	idx = srcu_read_lock(&kvm->slots.srcu);
+	write_lock(&kvm->mmu_lock);
+	kvm_mmu_invalidate_begin(kvm);
+	if (kvm_handle_hva_range(kvm, range->start, range->end, kvm_unmap_gfn_range, NULL))
+		kvm_flush_remote_tlbs(kvm);
+	write_unlock(&kvm->mmu_lock);
+	srcu_read_unlock(&kvm->slots.srcu, idx);
+	return 0;
+}
+
+static void kvm_mmu_notifier_invalidate_range_end(struct sim_mmu_notifier *mn,
+						  const struct sim_mmu_notifier_range *range)
+{
+	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+
+	write_lock(&kvm->mmu_lock);
+	kvm_mmu_invalidate_end(kvm);
+	write_unlock(&kvm->mmu_lock);
+	kvm_memslots_mn_invalidate_end(&kvm->slots);
+}
+
+static bool kvm_age_gfn(struct kvm *kvm, int as_id, gfn_t start, gfn_t end, void *data)
+{
+	return kvm_tdp_mmu_age_gfn_range(kvm, as_id, start, end);
+}
+
+static bool kvm_test_age_gfn(struct kvm *kvm, int as_id, gfn_t start, gfn_t end, void *data)
+{
+	return kvm_tdp_mmu_test_age_gfn(kvm, as_id, start, end);
+}
+
+/* Aging is lockless: RCU protects the walk, cmpxchg the updates. */
+static int kvm_mmu_notifier_clear_young(struct sim_mmu_notifier *mn, struct sim_mm *mm,
+					hva_t start, hva_t end)
+{
+	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+	int idx = srcu_read_lock(&kvm->slots.srcu);
+	bool young = kvm_handle_hva_range(kvm, start, end, kvm_age_gfn, NULL);
+
+	srcu_read_unlock(&kvm->slots.srcu, idx);
+	return young;
+}
+
+static int kvm_mmu_notifier_test_young(struct sim_mmu_notifier *mn, struct sim_mm *mm,
+				       hva_t start, hva_t end)
+{
+	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+	int idx = srcu_read_lock(&kvm->slots.srcu);
+	bool young = kvm_handle_hva_range(kvm, start, end, kvm_test_age_gfn, NULL);
+
+	srcu_read_unlock(&kvm->slots.srcu, idx);
+	return young;
+}
+
+/*
+ * change_pte (removed from Linux in 6.9) is always nested in an
+ * invalidate_range_start/end pair that already zapped the SPTEs, so there
+ * is nothing to install: the next fault maps the new pfn.  It is checked
+ * that the host really calls it inside such a pair.
+ */
+static void kvm_mmu_notifier_change_pte(struct sim_mmu_notifier *mn, struct sim_mm *mm,
+					hva_t address, kvm_pfn_t pfn, bool writable)
+{
+	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+
+	WARN_ON_ONCE(!READ_ONCE(kvm->mmu_invalidate_in_progress));
+}
+
+static void kvm_mmu_notifier_release(struct sim_mmu_notifier *mn, struct sim_mm *mm)
+{
+	kvm_mmu_zap_all(mmu_notifier_to_kvm(mn));
+}
+
+static const struct sim_mmu_notifier_ops kvm_mmu_notifier_ops = {
+	.invalidate_range_start = kvm_mmu_notifier_invalidate_range_start,
+	.invalidate_range_end = kvm_mmu_notifier_invalidate_range_end,
+	.clear_young = kvm_mmu_notifier_clear_young,
+	.test_young = kvm_mmu_notifier_test_young,
+	.change_pte = kvm_mmu_notifier_change_pte,
+	.release = kvm_mmu_notifier_release,
+};
+
+/* ----------------------------------------------------------------------
+ * VM and vCPU lifecycle
+ */
+
+static void kvm_destroy_vcpus(struct kvm *kvm)
+{
+	int i;
+
+	for (i = 0; i < kvm->nr_vcpus; i++) {
+		struct kvm_vcpu *vcpu = kvm->vcpus[i];
+
+		kvm_mmu_unload(vcpu);
+		kfree(container_of(vcpu, struct mmusim_vcpu, vcpu));
+		kvm->vcpus[i] = NULL;
+	}
+	kvm->nr_vcpus = 0;
+}
+
+static int kvm_create_vcpus(struct kvm *kvm, int nr_vcpus)
+{
+	int i;
+
+	for (i = 0; i < nr_vcpus; i++) {
+		struct mmusim_vcpu *v = kzalloc(sizeof(*v), GFP_KERNEL_ACCOUNT);
+
+		if (!v) {
+			kvm_destroy_vcpus(kvm);
+			return -ENOMEM;
+		}
+		v->vcpu.kvm = kvm;
+		v->vcpu.vcpu_id = i;
+		v->vcpu.mode = OUTSIDE_GUEST_MODE;
+		kvm->vcpus[i] = &v->vcpu;
+		kvm->nr_vcpus = i + 1;
+	}
+	return 0;
+}
+
+static int kvm_init_masks(struct kvm *kvm, const struct mmusim_vm_config *cfg)
+{
+	if (cfg->tdp_mode == MMUSIM_TDP_NPT) {
+		if (cfg->ept_ad_disabled || cfg->ept_exec_only)
+			return -EINVAL;
+		kvm_mmu_init_npt_masks(&kvm->masks);
+		kvm->ept = false;
+	} else if (cfg->tdp_mode == MMUSIM_TDP_EPT) {
+		kvm_mmu_init_ept_masks(&kvm->masks, !cfg->ept_ad_disabled, cfg->ept_exec_only);
+		kvm->ept = true;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int mmusim_vm_create(struct sim_host *host, struct sim_mm *mm, const struct mmusim_vm_config *cfg,
+		     struct mmusim_vm **vmp)
+{
+	struct mmusim_vm_config defaults = { 0 };
+	struct mmusim_vm *vm;
+	struct kvm *kvm;
+	int nr_vcpus, root_level, r;
+
+	if (!host || !mm || !vmp || sim_mm_host(mm) != host)
+		return -EINVAL;
+	if (!cfg)
+		cfg = &defaults;
+	nr_vcpus = cfg->nr_vcpus ? cfg->nr_vcpus : 1;
+	root_level = cfg->root_level ? cfg->root_level : 4;
+	if (nr_vcpus < 1 || nr_vcpus > KVM_MAX_VCPUS || (root_level != 4 && root_level != 5))
+		return -EINVAL;
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	if (!vm)
+		return -ENOMEM;
+	kvm = to_kvm(vm);
+	kvm->host = host;
+	kvm->mm = mm;
+	kvm->root_level = root_level;
+	kvm->slot_zap_all = !cfg->no_slot_zap_all;
+	rwlock_init(&kvm->mmu_lock);
+	mutex_init(&kvm->vcpu_lock);
+	kvm_mmu_init_tdp_mmu(kvm);
+
+	r = kvm_init_masks(kvm, cfg);
+	if (r)
+		goto err_free;
+	/* 4-level tables reach 48 bits of GPA; the host's MAXPHYADDR is 46 then. */
+	kvm->masks.max_phys_bits = root_level == 5 ? 52 : 46;
+
+	r = kvm_memslots_init(&kvm->slots, KVM_MAX_NR_ADDRESS_SPACES,
+			      kvm_mmu_max_gfn(&kvm->masks), &kvm_x86_memslot_ops, kvm);
+	if (r)
+		goto err_free;
+
+	r = kvm_create_vcpus(kvm, nr_vcpus);
+	if (r)
+		goto err_slots;
+
+	kvm->mmu_notifier.ops = &kvm_mmu_notifier_ops;
+	r = sim_mmu_notifier_register(&kvm->mmu_notifier, mm);
+	if (r)
+		goto err_vcpus;
+	kvm->notifier_registered = true;
+
+	*vmp = vm;
+	return 0;
+
+err_vcpus:
+	kvm_destroy_vcpus(kvm);
+err_slots:
+	kvm_memslots_destroy(&kvm->slots);
+err_free:
+	mutex_destroy(&kvm->vcpu_lock);
+	kfree(vm);
+	return r;
+}
+
+void mmusim_vm_destroy(struct mmusim_vm *vm)
+{
+	struct kvm *kvm;
+
+	if (!vm)
+		return;
+	kvm = to_kvm(vm);
+	if (kvm->notifier_registered)
+		sim_mmu_notifier_unregister(&kvm->mmu_notifier);
+	kvm_destroy_vcpus(kvm);
+	kvm_mmu_zap_all(kvm);
+	kvm_mmu_uninit_tdp_mmu(kvm);
+	kvm_memslots_destroy(&kvm->slots);
+	mutex_destroy(&kvm->vcpu_lock);
+	kfree(vm);
+}
+
+/* ----------------------------------------------------------------------
+ * uapi-shaped calls
+ */
+
+int mmusim_vm_set_user_memory_region(struct mmusim_vm *vm,
+				     const struct kvm_userspace_memory_region *mem)
+{
+	if (!vm || !mem)
+		return -EFAULT;
+	return kvm_set_memory_region(&to_kvm(vm)->slots, mem);
+}
+
+int mmusim_vm_get_dirty_log(struct mmusim_vm *vm, struct kvm_dirty_log *log)
+{
+	if (!vm || !log)
+		return -EFAULT;
+	return kvm_get_dirty_log_protect(&to_kvm(vm)->slots, log);
+}
+
+int mmusim_vm_clear_dirty_log(struct mmusim_vm *vm, struct kvm_clear_dirty_log *log)
+{
+	if (!vm || !log)
+		return -EFAULT;
+	return kvm_clear_dirty_log_protect(&to_kvm(vm)->slots, log);
+}
+
+int mmusim_vm_enable_manual_dirty_log_protect(struct mmusim_vm *vm, u64 flags)
+{
+	if (!vm)
+		return -EFAULT;
+	return kvm_memslots_enable_manual_dirty_log_protect(&to_kvm(vm)->slots, flags);
+}
+
+struct mmusim_vcpu *mmusim_vm_vcpu(struct mmusim_vm *vm, int idx)
+{
+	struct kvm *kvm = to_kvm(vm);
+
+	if (idx < 0 || idx >= kvm->nr_vcpus)
+		return NULL;
+	return container_of(kvm->vcpus[idx], struct mmusim_vcpu, vcpu);
+}
+
+int mmusim_vm_nr_vcpus(struct mmusim_vm *vm)
+{
+	return to_kvm(vm)->nr_vcpus;
+}
+
+struct kvm_vcpu *mmusim_to_kvm_vcpu(struct mmusim_vcpu *vcpu)
+{
+	return &vcpu->vcpu;
+}
+
+struct kvm *mmusim_to_kvm(struct mmusim_vm *vm)
+{
+	return to_kvm(vm);
+}
+
+int mmusim_vm_zap_gfn_range(struct mmusim_vm *vm, int as_id, gfn_t start, gfn_t end)
+{
+	if (as_id < 0 || as_id >= KVM_MAX_NR_ADDRESS_SPACES || start >= end)
+		return -EINVAL;
+	kvm_zap_gfn_range(to_kvm(vm), as_id, start, end);
+	return 0;
+}
+
+void mmusim_vm_zap_all_fast(struct mmusim_vm *vm)
+{
+	struct kvm *kvm = to_kvm(vm);
+
+	mutex_lock(&kvm->slots.slots_lock);
+	kvm_mmu_zap_all_fast(kvm);
+	mutex_unlock(&kvm->slots.slots_lock);
+}
+
+void mmusim_vm_get_stats(struct mmusim_vm *vm, struct mmusim_vm_stats *st)
+{
+	struct kvm *kvm = to_kvm(vm);
+	int i;
+
+	memset(st, 0, sizeof(*st));
+	st->pages_4k = atomic64_read(&kvm->stat.pages[0]);
+	st->pages_2m = atomic64_read(&kvm->stat.pages[1]);
+	st->pages_1g = atomic64_read(&kvm->stat.pages[2]);
+	st->tdp_mmu_pages = atomic64_read(&kvm->tdp_mmu_pages);
+	st->remote_tlb_flush = atomic64_read(&kvm->stat.remote_tlb_flush);
+	st->remote_tlb_flush_requests = atomic64_read(&kvm->stat.remote_tlb_flush_requests);
+	st->root_allocs = atomic64_read(&kvm->stat.root_allocs);
+	st->fast_zaps = atomic64_read(&kvm->stat.fast_zaps);
+	st->huge_splits = atomic64_read(&kvm->stat.huge_splits);
+	st->mmio_gen_wraps = atomic64_read(&kvm->stat.mmio_gen_wraps);
+	st->mmu_invalidate_seq = READ_ONCE(kvm->mmu_invalidate_seq);
+	for (i = 0; i < kvm->nr_vcpus; i++) {
+		const struct kvm_vcpu_stat *s = &kvm->vcpus[i]->stat;
+
+		st->pf_taken += READ_ONCE(s->pf_taken);
+		st->pf_fixed += READ_ONCE(s->pf_fixed);
+		st->pf_emulate += READ_ONCE(s->pf_emulate);
+		st->pf_spurious += READ_ONCE(s->pf_spurious);
+		st->pf_fast += READ_ONCE(s->pf_fast);
+		st->pf_mmio_spte_created += READ_ONCE(s->pf_mmio_spte_created);
+		st->pf_retry += READ_ONCE(s->pf_retry);
+		st->tlb_flush += READ_ONCE(s->tlb_flush);
+		st->accesses += READ_ONCE(s->accesses);
+		st->tlb_hits += READ_ONCE(s->tlb_hits);
+		st->stale_tlb_uses += READ_ONCE(s->stale_tlb_uses);
+	}
+}
+
+int mmusim_vm_dump(struct mmusim_vm *vm, char *buf, size_t size)
+{
+	return kvm_tdp_mmu_dump(to_kvm(vm), buf, size);
+}
+
+/* ----------------------------------------------------------------------
+ * The invariant checker
+ */
+
+struct check_ctx {
+	struct kvm_tdp_mmu_walk_cb cb;
+	struct kvm *kvm;
+	u64 leaves[KVM_NR_PAGE_SIZES];
+	char *msg;
+	size_t msg_size;
+};
+
+static bool gfn_under_invalidation(struct kvm *kvm, gfn_t gfn, int level)
+{
+	gfn_t end = gfn + KVM_PAGES_PER_HPAGE(level);
+
+	if (!kvm->mmu_invalidate_in_progress)
+		return false;
+	if (kvm->mmu_invalidate_range_start == INVALID_GPA)
+		return true;
+	return gfn < kvm->mmu_invalidate_range_end && end > kvm->mmu_invalidate_range_start;
+}
+
+static int check_leaf(struct kvm_tdp_mmu_walk_cb *cb, int as_id, gfn_t gfn, u64 spte, int level)
+{
+	struct check_ctx *c = container_of(cb, struct check_ctx, cb);
+	struct kvm *kvm = c->kvm;
+	struct kvm_memory_slot *slot;
+	struct sim_host_pte_info info;
+	int err;
+
+	c->leaves[level - 1]++;
+	err = spte_check_state(&kvm->masks, spte, level);
+	if (err) {
+		scnprintf(c->msg, c->msg_size, "gfn %#llx level %d spte %#llx: %s",
+			  (unsigned long long)gfn, level, (unsigned long long)spte,
+			  spte_check_reason(err));
+		return -EUCLEAN;
+	}
+	if (is_mmio_spte(&kvm->masks, spte) || gfn_under_invalidation(kvm, gfn, level))
+		return 0;
+
+	slot = __gfn_to_memslot(kvm_memslots_as(&kvm->slots, as_id), gfn);
+	if (!slot || (slot->flags & KVM_MEMSLOT_INVALID)) {
+		scnprintf(c->msg, c->msg_size, "gfn %#llx level %d: present leaf without a memslot",
+			  (unsigned long long)gfn, level);
+		return -EUCLEAN;
+	}
+	if (sim_mm_lookup(kvm->mm, gfn_to_hva_memslot(slot, gfn), &info) ||
+	    info.pfn != spte_to_pfn(spte)) {
+		scnprintf(c->msg, c->msg_size,
+			  "gfn %#llx level %d: SPTE maps pfn %#llx, the host maps %#llx",
+			  (unsigned long long)gfn, level, (unsigned long long)spte_to_pfn(spte),
+			  (unsigned long long)info.pfn);
+		return -EUCLEAN;
+	}
+	if (is_writable_pte(spte) && !info.writable) {
+		scnprintf(c->msg, c->msg_size,
+			  "gfn %#llx: writable SPTE over a read-only host mapping",
+			  (unsigned long long)gfn);
+		return -EUCLEAN;
+	}
+	return 0;
+}
+
+int mmusim_vm_check(struct mmusim_vm *vm, char *msg, size_t msg_size)
+{
+	struct kvm *kvm = to_kvm(vm);
+	struct check_ctx c = { .cb.leaf = check_leaf, .kvm = kvm, .msg = msg,
+			       .msg_size = msg_size };
+	int idx, r, i;
+
+	if (msg_size)
+		msg[0] = '\0';
+	/* The write lock stops every SPTE change but lockless A/D and W fix-ups. */
+	idx = srcu_read_lock(&kvm->slots.srcu);
+	write_lock(&kvm->mmu_lock);
+	r = kvm_tdp_mmu_for_each_leaf(kvm, &c.cb);
+	for (i = 0; !r && i < KVM_NR_PAGE_SIZES; i++) {
+		u64 stat = atomic64_read(&kvm->stat.pages[i]);
+
+		if (stat != c.leaves[i]) {
+			scnprintf(msg, msg_size, "pages stat level %d is %llu, a walk finds %llu",
+				  i + 1, (unsigned long long)stat, (unsigned long long)c.leaves[i]);
+			r = -EUCLEAN;
+		}
+	}
+	write_unlock(&kvm->mmu_lock);
+	srcu_read_unlock(&kvm->slots.srcu, idx);
+	return r;
+}

@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The x86 MMU's fault path and its glue to memslots (arch/x86/kvm/mmu/mmu.c
+ * and the memslot hooks of x86.c, for a TDP-MMU-only VM).
+ *
+ * A TDP fault goes:
+ *   fast_page_fault()          lockless fix-ups (W restore, access-track restore)
+ *   mmu_topup_memory_caches()  page-table pages, allocated before any lock
+ *   kvm_mmu_faultin_pfn()      mmu_seq snapshot, then the pfn lookup (GUP),
+ *                              which may sleep: only SRCU is held
+ *   read_lock(mmu_lock)
+ *   is_page_fault_stale()      root invalidated, or an invalidation raced
+ *                              with the lookup (mmu_invalidate_retry_gfn)
+ *   kvm_tdp_mmu_map()          cmpxchg the new SPTEs in
+ *   read_unlock(mmu_lock), then drop the page reference: KVM keeps no
+ *   reference on guest memory, MMU notifiers keep the SPTEs honest.
+ *
+ * Rules: the invalidation snapshot is taken before the pfn lookup and
+ * checked under mmu_lock before anything is installed; a fault that loses
+ * any race returns RET_PF_RETRY and the vCPU simply re-executes the access.
+ */
+#include "mmusim_env.h"
+#include "mmu/tdp_mmu.h"
+
+static void kvm_mmu_hugepage_adjust(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
+				    int host_level)
+{
+	struct kvm_memory_slot *slot = fault->slot;
+	int level;
+
+	fault->req_level = PG_LEVEL_4K;
+	fault->goal_level = PG_LEVEL_4K;
+
+	if (fault->max_level == PG_LEVEL_4K || fault->noslot)
+		goto out;
+	/* Dirty logging tracks 4K pages: no huge mappings in a logged slot. */
+	if (kvm_slot_dirty_track_enabled(slot))
+		goto out;
+
+	level = min(fault->max_level, host_level);
+	level = kvm_lpage_max_level(slot, fault->gfn, level);
+	fault->req_level = level;
+	fault->goal_level = level;
+out:
+	if (fault->goal_level > PG_LEVEL_4K) {
+		u64 mask = KVM_PAGES_PER_HPAGE(fault->goal_level) - 1;
+
+		WARN_ON_ONCE((fault->gfn & mask) != (fault->pfn & mask));
+		fault->pfn &= ~mask;
+	}
+}
+
+/*
+ * Looks up the pfn backing fault->gfn through the host's GUP, as
+ * __kvm_faultin_pfn() does: a reference is taken on refcounted pages and
+ * dropped once the SPTE is installed; VM_IO/VM_PFNMAP memory is resolved by
+ * following the host PTE and is not refcounted.
+ */
+static int __kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
+				 int *host_level)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_memory_slot *slot = fault->slot;
+	bool ro_slot = slot->flags & KVM_MEM_READONLY;
+	struct sim_host_pte_info info;
+	struct sim_page *page;
+	long n;
+
+	/* A write to a read-only memslot is emulated: an MMIO exit. */
+	if (fault->write && ro_slot)
+		return RET_PF_EMULATE;
+
+	fault->hva = gfn_to_hva_memslot(slot, fault->gfn);
+	n = sim_get_user_pages_fast(kvm->mm, fault->hva, 1,
+				    SIM_FOLL_GET | (fault->write ? SIM_FOLL_WRITE : 0), &page);
+	if (n == 1) {
+		fault->page = page;
+		fault->pfn = sim_page_to_pfn(kvm->host, page);
+		fault->refcounted_page = true;
+		fault->map_writable = fault->write;
+	} else if (n == -EFAULT) {
+		bool writable;
+
+		/* Not GUP-able: maybe VM_IO/VM_PFNMAP, which has no refcount. */
+		if (sim_follow_pfn(kvm->mm, fault->hva, fault->write, &fault->pfn, &writable))
+			return -EFAULT;
+		fault->page = NULL;
+		fault->refcounted_page = false;
+		fault->map_writable = writable;
+	} else {
+		return n < 0 ? (int)n : -EFAULT;
+	}
+
+	*host_level = PG_LEVEL_4K;
+	if (!sim_mm_lookup(kvm->mm, fault->hva, &info) && info.pfn == fault->pfn) {
+		*host_level = info.level;
+		/* A read fault may still map writable if the host PTE already is. */
+		if (!fault->write && fault->refcounted_page)
+			fault->map_writable = info.writable;
+	}
+	if (ro_slot)
+		fault->map_writable = false;
+	return RET_PF_CONTINUE;
+}
+
+static void kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	if (fault->page) {
+		sim_put_page(vcpu->kvm->host, fault->page);
+		fault->page = NULL;
+	}
+}
+
+static int kvm_handle_noslot_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+
+	fault->noslot = true;
+	fault->pfn = KVM_PFN_NOSLOT;
+	/* Without MMIO caching, or beyond what an MMIO SPTE can encode: emulate. */
+	if (!kvm->masks.enable_mmio_caching || fault->gfn > kvm_mmu_max_gfn(&kvm->masks))
+		return RET_PF_EMULATE;
+	return RET_PF_CONTINUE;
+}
+
+static int kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
+			       int *host_level)
+{
+	struct kvm *kvm = vcpu->kvm;
+	int r;
+
+	fault->mmu_seq = READ_ONCE(kvm->mmu_invalidate_seq);
+	smp_rmb();
+
+	if (!fault->slot)
+		return kvm_handle_noslot_fault(vcpu, fault);
+	/* The slot is being deleted or moved: let the update finish. */
+	if (fault->slot->flags & KVM_MEMSLOT_INVALID)
+		return RET_PF_RETRY;
+	if (mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn))
+		return RET_PF_RETRY;
+
+	r = __kvm_mmu_faultin_pfn(vcpu, fault, host_level);
+	if (r != RET_PF_CONTINUE)
+		return r;
+
+	/* Cheap early exit; the authoritative check is under mmu_lock. */
+	if (mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn)) {
+		kvm_mmu_finish_page_fault(vcpu, fault);
+		return RET_PF_RETRY;
+	}
+	return RET_PF_CONTINUE;
+}
+
+static bool is_page_fault_stale(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm_mmu_page *root = vcpu->root[fault->as_id];
+
+	if (!root || is_invalid_root(root))
+		return true;
+	return fault->slot && mmu_invalidate_retry_gfn(vcpu->kvm, fault->mmu_seq, fault->gfn);
+}
+
+static bool page_fault_can_be_fast(struct kvm *kvm, struct kvm_page_fault *fault)
+{
+	if (fault->rsvd || !fault->slot)
+		return false;
+	/* Not present: only an access-tracked SPTE can be fixed locklessly. */
+	if (!fault->present)
+		return !kvm->masks.ad_enabled;
+	/* Present: only a write to a write-protected, MMU-writable SPTE. */
+	return fault->write;
+}
+
+static bool is_access_allowed_fast(struct kvm *kvm, struct kvm_page_fault *fault, u64 spte)
+{
+	if (fault->exec)
+		return is_executable_pte(&kvm->masks, spte);
+	if (fault->write)
+		return is_writable_pte(spte);
+	return spte & PT_PRESENT_MASK;
+}
+
+/*
+ * Lockless fix-ups: restore an access-tracked SPTE, or set W on an
+ * MMU-writable SPTE (dirty logging's write protection), with one cmpxchg.
+ * Returns RET_PF_INVALID if the slow path is needed.
+ */
+static int fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+	const struct kvm_mmu_masks *m = &kvm->masks;
+	int ret = RET_PF_INVALID, retry_count = 0, level;
+	u64 spte, new_spte;
+	u64 *sptep;
+
+	if (!page_fault_can_be_fast(kvm, fault))
+		return RET_PF_INVALID;
+
+	rcu_read_lock();
+	do {
+		sptep = kvm_tdp_mmu_fast_pf_get_last_sptep(vcpu, fault->as_id, fault->gfn, &spte,
+							   &level);
+		if (!sptep || !is_shadow_present_pte(spte) || !is_last_spte(spte, level))
+			break;
+		if (is_access_allowed_fast(kvm, fault, spte)) {
+			ret = RET_PF_SPURIOUS;
+			break;
+		}
+		new_spte = spte;
+		if (is_access_track_spte(m, spte))
+			new_spte = restore_acc_track_spte(m, new_spte) | m->shadow_accessed_mask;
+		if (fault->write && is_mmu_writable_spte(m, new_spte)) {
+			new_spte |= PT_WRITABLE_MASK;
+			/* Huge pages in a logged slot must be split: slow path. */
+			if (kvm_slot_dirty_track_enabled(fault->slot) && level > PG_LEVEL_4K)
+				break;
+		}
+		if (new_spte == spte || !is_access_allowed_fast(kvm, fault, new_spte))
+			break;
+		if (try_cmpxchg64(sptep, &spte, new_spte)) {
+			if (is_writable_pte(new_spte) && !is_writable_pte(spte))
+				mark_page_dirty_in_slot(&kvm->slots, fault->slot,
+							gfn_round_for_level(fault->gfn, level));
+			ret = RET_PF_FIXED;
+			break;
+		}
+	} while (++retry_count <= 4);
+	rcu_read_unlock();
+
+	if (ret == RET_PF_FIXED)
+		vcpu->stat.pf_fast++;
+	return ret;
+}
+
+static int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+	int host_level = PG_LEVEL_4K;
+	int r;
+
+	r = fast_page_fault(vcpu, fault);
+	if (r != RET_PF_INVALID)
+		return r;
+
+	r = mmu_topup_memory_caches(vcpu);
+	if (r)
+		return r;
+
+	r = kvm_mmu_faultin_pfn(vcpu, fault, &host_level);
+	if (r != RET_PF_CONTINUE)
+		return r;
+	kvm_mmu_hugepage_adjust(vcpu, fault, host_level);
+
+	r = RET_PF_RETRY;
+	read_lock(&kvm->mmu_lock);
+	if (!is_page_fault_stale(vcpu, fault))
+		r = kvm_tdp_mmu_map(vcpu, fault);
+	read_unlock(&kvm->mmu_lock);
+
+	kvm_mmu_finish_page_fault(vcpu, fault);
+	return r;
+}
+
+/*
+ * MMIO SPTE hit (EPT misconfig / NPT reserved bit): emulate if the SPTE's
+ * memslot generation is current, else rebuild it through the normal path.
+ */
+static int handle_mmio_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+	int ret = RET_PF_RETRY, level;
+	u64 spte, gen;
+
+	rcu_read_lock();
+	if (kvm_tdp_mmu_fast_pf_get_last_sptep(vcpu, fault->as_id, fault->gfn, &spte, &level) &&
+	    is_mmio_spte(&kvm->masks, spte)) {
+		gen = kvm_memslots_generation(kvm_memslots_as(&kvm->slots, fault->as_id));
+		if (!(gen & KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS) &&
+		    get_mmio_spte_generation(spte) == (gen & MMIO_SPTE_GEN_MASK))
+			ret = RET_PF_EMULATE;
+		else
+			ret = RET_PF_INVALID;
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+/**
+ * kvm_mmu_page_fault - handle a TDP violation or misconfiguration
+ * @vcpu: the faulting vCPU, outside guest mode, holding kvm->slots.srcu
+ * @gpa: the guest physical address
+ * @error_code: PFERR_* bits synthesized by the simulated CPU
+ *
+ * Return: a RET_PF_* value (the vCPU re-executes the access unless it is
+ * RET_PF_EMULATE, an MMIO exit) or a negative errno (exit to userspace).
+ */
+int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
+{
+	struct kvm_page_fault fault = {
+		.addr = gpa,
+		.error_code = error_code,
+		.exec = error_code & PFERR_FETCH_MASK,
+		.write = error_code & PFERR_WRITE_MASK,
+		.present = error_code & PFERR_PRESENT_MASK,
+		.rsvd = error_code & PFERR_RSVD_MASK,
+		.max_level = KVM_MAX_HUGEPAGE_LEVEL,
+		.gfn = gpa >> PAGE_SHIFT,
+		.as_id = vcpu->smm ? 1 : 0,
+	};
+	int r;
+
+	vcpu->stat.pf_taken++;
+	if (fault.rsvd) {
+		r = handle_mmio_page_fault(vcpu, &fault);
+		if (r != RET_PF_INVALID)
+			goto out;
+		fault.rsvd = false;
+	}
+
+	fault.slot = kvm_vcpu_gfn_to_memslot(&vcpu->kvm->slots, &vcpu->slot_cache, fault.as_id,
+					     fault.gfn);
+	r = kvm_tdp_page_fault(vcpu, &fault);
+out:
+	switch (r) {
+	case RET_PF_FIXED:
+		vcpu->stat.pf_fixed++;
+		break;
+	case RET_PF_EMULATE:
+		vcpu->stat.pf_emulate++;
+		break;
+	case RET_PF_SPURIOUS:
+		vcpu->stat.pf_spurious++;
+		break;
+	case RET_PF_RETRY:
+		vcpu->stat.pf_retry++;
+		break;
+	}
+	return r;
+}
+
+/* ----------------------------------------------------------------------
+ * Roots of a vCPU
+ */
+
+/* Makes sure the vCPU has a valid root for its current address space. */
+int kvm_mmu_load(struct kvm_vcpu *vcpu)
+{
+	struct kvm *kvm = vcpu->kvm;
+	int as_id = vcpu->smm ? 1 : 0;
+	int r;
+
+	if (vcpu->root[as_id])
+		return 0;
+	r = mmu_topup_memory_caches(vcpu);
+	if (r)
+		return r;
+	read_lock(&kvm->mmu_lock);
+	r = kvm_tdp_mmu_alloc_root(vcpu, as_id);
+	read_unlock(&kvm->mmu_lock);
+	/* A new root: nothing cached for it may survive. */
+	kvm_vcpu_flush_tlb(vcpu);
+	return r;
+}
+
+static void mmu_put_roots(struct kvm_vcpu *vcpu, bool only_obsolete)
+{
+	struct kvm *kvm = vcpu->kvm;
+	int i;
+
+	read_lock(&kvm->mmu_lock);
+	for (i = 0; i < KVM_MAX_NR_ADDRESS_SPACES; i++) {
+		struct kvm_mmu_page *root = vcpu->root[i];
+
+		if (!root || (only_obsolete && !is_invalid_root(root)))
+			continue;
+		kvm_tdp_mmu_put_root(kvm, root);
+		vcpu->root[i] = NULL;
+	}
+	read_unlock(&kvm->mmu_lock);
+}
+
+void kvm_mmu_free_obsolete_roots(struct kvm_vcpu *vcpu)
+{
+	mmu_put_roots(vcpu, true);
+	kvm_vcpu_flush_tlb(vcpu);
+}
+
+void kvm_mmu_unload(struct kvm_vcpu *vcpu)
+{
+	mmu_put_roots(vcpu, false);
+	mmu_free_memory_cache(&vcpu->mmu_page_cache);
+}
+
+/* ----------------------------------------------------------------------
+ * Zapping entry points
+ */
+
+/*
+ * Invalidates every root at once; vCPUs drop them (and load new ones) on
+ * their next entry, and the old roots are zapped under the read lock.
+ */
+void kvm_mmu_zap_all_fast(struct kvm *kvm)
+{
+	write_lock(&kvm->mmu_lock);
+	kvm_tdp_mmu_invalidate_roots(kvm);
+	kvm_make_all_cpus_request(kvm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
+	write_unlock(&kvm->mmu_lock);
+	atomic64_inc(&kvm->stat.fast_zaps);
+	kvm_tdp_mmu_zap_invalidated_roots(kvm, true);
+}
+
+void kvm_mmu_zap_all(struct kvm *kvm)
+{
+	write_lock(&kvm->mmu_lock);
+	kvm_tdp_mmu_zap_all(kvm);
+	write_unlock(&kvm->mmu_lock);
+}
+
+/* Zaps [gfn_start, gfn_end) of one address space, inside an invalidation. */
+void kvm_zap_gfn_range(struct kvm *kvm, int as_id, gfn_t gfn_start, gfn_t gfn_end)
+{
+	bool flush;
+
+	write_lock(&kvm->mmu_lock);
+	kvm_mmu_invalidate_begin(kvm);
+	kvm_mmu_invalidate_range_add(kvm, gfn_start, gfn_end);
+	flush = kvm_tdp_mmu_zap_leafs(kvm, as_id, gfn_start, gfn_end, false);
+	if (flush)
+		kvm_flush_remote_tlbs_range(kvm, gfn_start, gfn_end - gfn_start);
+	kvm_mmu_invalidate_end(kvm);
+	write_unlock(&kvm->mmu_lock);
+}
+
+/* ----------------------------------------------------------------------
+ * Memslot hooks (kvm_arch_*_memory_region and friends)
+ */
+
+static int kvm_arch_prepare_memory_region(void *arch, const struct kvm_memory_slot *old,
+					  struct kvm_memory_slot *new, enum kvm_mr_change change)
+{
+	return 0;
+}
+
+static void kvm_mmu_slot_apply_flags(struct kvm *kvm, struct kvm_memory_slot *old,
+				     const struct kvm_memory_slot *new)
+{
+	bool log_before = old && (old->flags & KVM_MEM_LOG_DIRTY_PAGES);
+	bool log_after = new->flags & KVM_MEM_LOG_DIRTY_PAGES;
+	bool flush;
+
+	if (log_before == log_after)
+		return;
+	if (log_after) {
+		/* Write-protect everything so the first write to each page is seen. */
+		read_lock(&kvm->mmu_lock);
+		flush = kvm_tdp_mmu_wrprot_slot(kvm, new, PG_LEVEL_4K);
+		read_unlock(&kvm->mmu_lock);
+		if (flush)
+			kvm_flush_remote_tlbs(kvm);
+	} else {
+		/*
+		 * Logging is off: zap the slot so faults rebuild huge mappings
+		 * (the pre-6.13 "zap collapsible SPTEs" behaviour).
+		 */
+		write_lock(&kvm->mmu_lock);
+		flush = kvm_tdp_mmu_zap_leafs(kvm, new->as_id, new->base_gfn,
+					      new->base_gfn + new->npages, false);
+		if (flush)
+			kvm_flush_remote_tlbs(kvm);
+		write_unlock(&kvm->mmu_lock);
+	}
+}
+
+static void kvm_arch_commit_memory_region(void *arch, struct kvm_memory_slot *old,
+					  const struct kvm_memory_slot *new,
+					  enum kvm_mr_change change)
+{
+	if (change == KVM_MR_FLAGS_ONLY)
+		kvm_mmu_slot_apply_flags(arch, old, new);
+}
+
+static void kvm_arch_flush_shadow_memslot(void *arch, struct kvm_memory_slot *slot)
+{
+	struct kvm *kvm = arch;
+	bool flush;
+
+	if (kvm->slot_zap_all) {
+		kvm_mmu_zap_all_fast(kvm);
+		return;
+	}
+	write_lock(&kvm->mmu_lock);
+	flush = kvm_tdp_mmu_unmap_gfn_range(kvm, slot->as_id, slot->base_gfn,
+					    slot->base_gfn + slot->npages, true, false);
+	if (flush)
+		kvm_flush_remote_tlbs(kvm);
+	write_unlock(&kvm->mmu_lock);
+}
+
+/*
+ * MMIO SPTEs are invalidated by generation, not zapped; only when the 19
+ * bits they keep wrap around could a stale one look current again.
+ */
+static void kvm_arch_memslots_updated(void *arch, int as_id, u64 gen)
+{
+	struct kvm *kvm = arch;
+
+	gen &= MMIO_SPTE_GEN_MASK;
+	/* The address-space bit of the generation is not a real update. */
+	gen &= ~((u64)KVM_MAX_NR_ADDRESS_SPACES - 1);
+	if (unlikely(gen == 0)) {
+		atomic64_inc(&kvm->stat.mmio_gen_wraps);
+		kvm_mmu_zap_all_fast(kvm);
+	}
+}
+
+static void kvm_arch_mmu_enable_log_dirty_pt_masked(void *arch, struct kvm_memory_slot *slot,
+						    gfn_t gfn_offset, unsigned long mask)
+{
+	struct kvm *kvm = arch;
+
+	write_lock(&kvm->mmu_lock);
+	kvm_tdp_mmu_clear_dirty_pt_masked(kvm, slot, slot->base_gfn + gfn_offset, mask, true);
+	write_unlock(&kvm->mmu_lock);
+}
+
+static void kvm_arch_flush_remote_tlbs_memslot(void *arch, const struct kvm_memory_slot *slot)
+{
+	kvm_flush_remote_tlbs(arch);
+}
+
+const struct kvm_memslot_ops kvm_x86_memslot_ops = {
+	.prepare = kvm_arch_prepare_memory_region,
+	.commit = kvm_arch_commit_memory_region,
+	.flush_shadow_memslot = kvm_arch_flush_shadow_memslot,
+	.memslots_updated = kvm_arch_memslots_updated,
+	.enable_log_dirty_pt_masked = kvm_arch_mmu_enable_log_dirty_pt_masked,
+	.flush_remote_tlbs_memslot = kvm_arch_flush_remote_tlbs_memslot,
+};

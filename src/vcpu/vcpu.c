@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The simulated CPU: what the hardware does with the TDP tables KVM builds.
+ *
+ * A guest access runs "in guest mode" on a vCPU:
+ *   1. Instruction boundary: handle pending requests (TLB flush, drop
+ *      obsolete roots, load a root) and acknowledge the kick sequence, so a
+ *      kvm_make_all_cpus_request() waiting for this vCPU can return.
+ *   2. TLB lookup; on a miss, a hardware walk of the TDP tables from the
+ *      vCPU's root inside an RCU read-side section, checking permissions
+ *      and setting Accessed/Dirty with a locked cmpxchg, as A/D assists do
+ *      (a walk that loses the cmpxchg restarts).
+ *   3. A failed walk is an EPT violation / NPT fault (or, for MMIO SPTEs, a
+ *      misconfiguration / reserved-bit fault): the vCPU leaves guest mode
+ *      and calls kvm_mmu_page_fault() with the synthesized error code, then
+ *      retries the access.
+ *
+ * TLB entries stay valid until flushed, like hardware's: an SPTE zapped
+ * without a TLB flush stays usable through the TLB.  With the TLB checker
+ * on, every hit is compared with what the host maps at the memslot's hva;
+ * a mismatch outside an in-progress invalidation is a stale translation,
+ * counted in stale_tlb_uses and reported with a WARN.
+ *
+ * Rules: in guest mode the vCPU takes no lock that can wait on mmu_lock
+ * (only RCU and SRCU read sides), so request senders can spin under
+ * mmu_lock waiting for the acknowledgement.
+ */
+#include "mmusim_env.h"
+#include <mmusim/vm.h>
+#include "mmu/tdp_mmu.h"
+
+#define TLB_R 1
+#define TLB_W 2
+#define TLB_X 4
+
+void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu)
+{
+	int i;
+
+	for (i = 0; i < SIM_TLB_ENTRIES; i++)
+		vcpu->tlb[i].level = 0;
+	vcpu->stat.tlb_flush++;
+}
+
+static unsigned int tlb_index(gfn_t gfn, int level)
+{
+	gfn_t tag = gfn >> KVM_HPAGE_GFN_SHIFT(level);
+
+	return (unsigned int)((tag ^ (tag >> 6) ^ (u64)level * 17) % SIM_TLB_ENTRIES);
+}
+
+static unsigned int access_bit(int type)
+{
+	return type == MMUSIM_ACCESS_WRITE ? TLB_W : type == MMUSIM_ACCESS_EXEC ? TLB_X : TLB_R;
+}
+
+static void vcpu_exit_guest_mode(struct kvm_vcpu *vcpu)
+{
+	__atomic_store_n(&vcpu->mode, OUTSIDE_GUEST_MODE, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Enters guest mode at an instruction boundary.  The order (mode, then the
+ * kick sequence, then the request bits) pairs with the sender's (request
+ * bits, then sequence, then mode): a sender that saw this vCPU outside
+ * guest mode set its bit early enough for the check below to see it.
+ */
+static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
+{
+	u64 seq;
+	int r;
+
+	for (;;) {
+		__atomic_store_n(&vcpu->mode, IN_GUEST_MODE, __ATOMIC_SEQ_CST);
+		seq = __atomic_load_n(&vcpu->kvm->requests_seq, __ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) &&
+		    vcpu->root[vcpu->smm ? 1 : 0])
+			break;
+
+		vcpu_exit_guest_mode(vcpu);
+		if (kvm_check_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
+			kvm_mmu_free_obsolete_roots(vcpu);
+		if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
+			kvm_vcpu_flush_tlb(vcpu);
+		r = kvm_mmu_load(vcpu);
+		if (r)
+			return r;
+	}
+	__atomic_store_n(&vcpu->requests_acked, seq, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static bool hw_present(const struct kvm_mmu_masks *m, u64 spte)
+{
+	return m->ept ? (spte & VMX_EPT_RWX_MASK) != 0 : (spte & PT_PRESENT_MASK) != 0;
+}
+
+static unsigned int hw_access(const struct kvm_mmu_masks *m, u64 spte)
+{
+	unsigned int acc = 0;
+
+	if (m->ept) {
+		acc |= (spte & VMX_EPT_READABLE_MASK) ? TLB_R : 0;
+		acc |= (spte & VMX_EPT_EXECUTABLE_MASK) ? TLB_X : 0;
+	} else {
+		acc |= (spte & PT_PRESENT_MASK) ? TLB_R : 0;
+		acc |= (spte & PT64_NX_MASK) ? 0 : TLB_X;
+	}
+	acc |= (spte & PT_WRITABLE_MASK) ? TLB_W : 0;
+	return acc;
+}
+
+static u64 pferr_for(int type)
+{
+	if (type == MMUSIM_ACCESS_WRITE)
+		return PFERR_WRITE_MASK;
+	if (type == MMUSIM_ACCESS_EXEC)
+		return PFERR_FETCH_MASK;
+	return 0;
+}
+
+/*
+ * The hardware walk.  Returns 0 and fills @e, or -EFAULT with the error
+ * code of the TDP violation in @error_code.
+ */
+static int tdp_hw_walk(struct kvm_vcpu *vcpu, gfn_t gfn, int type, struct sim_tlb_entry *e,
+		       u64 *error_code)
+{
+	struct kvm *kvm = vcpu->kvm;
+	const struct kvm_mmu_masks *m = &kvm->masks;
+	int as_id = vcpu->smm ? 1 : 0;
+	struct kvm_mmu_page *root = vcpu->root[as_id];
+	int level, ret = -EFAULT;
+	u64 *table, *sptep, spte;
+
+	rcu_read_lock();
+restart:
+	table = root->spt;
+	for (level = root->role.level;; level--) {
+		sptep = &table[SPTE_INDEX(gfn << PAGE_SHIFT, level)];
+		spte = READ_ONCE(*sptep);
+		if (is_mmio_spte(m, spte)) {
+			*error_code = PFERR_RSVD_MASK | PFERR_PRESENT_MASK | pferr_for(type);
+			goto out;
+		}
+		if (!hw_present(m, spte)) {
+			*error_code = pferr_for(type);
+			goto out;
+		}
+		if (level == PG_LEVEL_4K || (spte & PT_PAGE_SIZE_MASK))
+			break;
+		table = __va(spte_to_pfn(spte) << PAGE_SHIFT);
+	}
+
+	if (!(hw_access(m, spte) & access_bit(type))) {
+		*error_code = PFERR_PRESENT_MASK | pferr_for(type);
+		goto out;
+	}
+	if (spte_ad_enabled(spte)) {
+		u64 want = spte | m->shadow_accessed_mask |
+			   (type == MMUSIM_ACCESS_WRITE ? m->shadow_dirty_mask : 0);
+
+		/* A locked A/D update; if the SPTE changed, walk again. */
+		if (want != spte && !try_cmpxchg64(sptep, &spte, want))
+			goto restart;
+		spte = want;
+	}
+
+	e->gfn = gfn_round_for_level(gfn, level);
+	e->pfn = spte_to_pfn(spte);
+	e->level = level;
+	e->access = hw_access(m, spte);
+	e->as_id = as_id;
+	e->dirty = !spte_ad_enabled(spte) || (spte & m->shadow_dirty_mask);
+	ret = 0;
+out:
+	rcu_read_unlock();
+	return ret;
+}
+
+/* The stale-translation checker: does the host still map what the TLB says? */
+static void tlb_check_hit(struct kvm_vcpu *vcpu, const struct sim_tlb_entry *e, gfn_t gfn)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_memory_slot *slot;
+	struct sim_host_pte_info info;
+	kvm_pfn_t pfn = e->pfn + (gfn - e->gfn);
+	int idx;
+
+	idx = srcu_read_lock(&kvm->slots.srcu);
+	slot = __gfn_to_memslot(kvm_memslots_as(&kvm->slots, e->as_id), gfn);
+	if (slot && !(slot->flags & KVM_MEMSLOT_INVALID) &&
+	    (sim_mm_lookup(kvm->mm, gfn_to_hva_memslot(slot, gfn), &info) || info.pfn != pfn) &&
+	    !READ_ONCE(kvm->mmu_invalidate_in_progress)) {
+		vcpu->stat.stale_tlb_uses++;
+		WARN_ONCE(1, "vCPU %d: stale TLB translation gfn %#llx -> pfn %#llx",
+			  vcpu->vcpu_id, (unsigned long long)gfn, (unsigned long long)pfn);
+	}
+	srcu_read_unlock(&kvm->slots.srcu, idx);
+}
+
+static struct sim_tlb_entry *tlb_lookup(struct kvm_vcpu *vcpu, gfn_t gfn, int type)
+{
+	int as_id = vcpu->smm ? 1 : 0;
+	int level;
+
+	for (level = PG_LEVEL_4K; level <= PG_LEVEL_1G; level++) {
+		struct sim_tlb_entry *e = &vcpu->tlb[tlb_index(gfn, level)];
+
+		if (e->level != level || e->as_id != as_id ||
+		    e->gfn != gfn_round_for_level(gfn, level))
+			continue;
+		if (!(e->access & access_bit(type)))
+			return NULL;
+		/* A first write through a clean entry needs the walk to set D. */
+		if (type == MMUSIM_ACCESS_WRITE && !e->dirty)
+			return NULL;
+		return e;
+	}
+	return NULL;
+}
+
+/* Translates @gpa for @type in guest mode; 0 with *pfn, or -EFAULT with *error_code. */
+static int vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, int type, kvm_pfn_t *pfn,
+			  u64 *error_code)
+{
+	gfn_t gfn = gpa >> PAGE_SHIFT;
+	struct sim_tlb_entry *e = tlb_lookup(vcpu, gfn, type), walked;
+
+	if (e) {
+		vcpu->stat.tlb_hits++;
+		if (unlikely(vcpu->check_tlb))
+			tlb_check_hit(vcpu, e, gfn);
+	} else {
+		if (tdp_hw_walk(vcpu, gfn, type, &walked, error_code))
+			return -EFAULT;
+		e = &vcpu->tlb[tlb_index(gfn, walked.level)];
+		*e = walked;
+	}
+	*pfn = e->pfn + (gfn - e->gfn);
+	return 0;
+}
+
+/*
+ * One access, faulting as needed.  Called and returns in guest mode;
+ * returns 0, 1 for an exit to userspace, or a negative errno.
+ */
+static int vcpu_access_one(struct kvm_vcpu *vcpu, gpa_t gpa, int type, struct mmusim_exit *exit,
+			   kvm_pfn_t *pfn)
+{
+	unsigned int retries = 0;
+	u64 error_code;
+	int r, idx;
+
+	for (;;) {
+		r = vcpu_enter_guest(vcpu);
+		if (r)
+			return r;
+		if (!vcpu_translate(vcpu, gpa, type, pfn, &error_code)) {
+			vcpu->stat.accesses++;
+			return 0;
+		}
+
+		vcpu_exit_guest_mode(vcpu);
+		idx = srcu_read_lock(&vcpu->kvm->slots.srcu);
+		r = kvm_mmu_page_fault(vcpu, gpa, error_code);
+		srcu_read_unlock(&vcpu->kvm->slots.srcu, idx);
+		if (r < 0)
+			return r;
+		if (r == RET_PF_EMULATE) {
+			if (exit) {
+				exit->reason = KVM_EXIT_MMIO;
+				exit->gpa = gpa;
+				exit->is_write = type == MMUSIM_ACCESS_WRITE;
+			}
+			return 1;
+		}
+		/* Retries wait for an invalidation or another fault to finish. */
+		if (r == RET_PF_RETRY && ++retries % 16 == 0)
+			env_spin_yield();
+		cond_resched();
+	}
+}
+
+static int check_access_args(struct kvm_vcpu *vcpu, gpa_t gpa, int type)
+{
+	if (type < MMUSIM_ACCESS_READ || type > MMUSIM_ACCESS_EXEC)
+		return -EINVAL;
+	if ((gpa >> PAGE_SHIFT) > kvm_mmu_max_gfn(&vcpu->kvm->masks))
+		return -EINVAL;
+	return 0;
+}
+
+int mmusim_vcpu_access(struct mmusim_vcpu *v, gpa_t gpa, int type, struct mmusim_exit *exit)
+{
+	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
+	kvm_pfn_t pfn;
+	int r;
+
+	if (exit)
+		memset(exit, 0, sizeof(*exit));
+	r = check_access_args(vcpu, gpa, type);
+	if (r)
+		return r;
+	r = vcpu_access_one(vcpu, gpa, type, exit, &pfn);
+	vcpu_exit_guest_mode(vcpu);
+	return r;
+}
+
+long mmusim_vcpu_access_range(struct mmusim_vcpu *v, gpa_t gpa, u64 npages, u64 stride, int type,
+			      struct mmusim_exit *exit)
+{
+	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
+	kvm_pfn_t pfn;
+	u64 i;
+	int r = 0;
+
+	if (exit)
+		memset(exit, 0, sizeof(*exit));
+	r = check_access_args(vcpu, gpa, type);
+	if (r)
+		return r;
+	if (!stride)
+		stride = PAGE_SIZE;
+	for (i = 0; i < npages; i++) {
+		r = vcpu_access_one(vcpu, gpa + i * stride, type, exit, &pfn);
+		if (r)
+			break;
+	}
+	vcpu_exit_guest_mode(vcpu);
+	if (r < 0 && !i)
+		return r;
+	return (long)i;
+}
+
+/* Copies through the guest translation, one page at a time. */
+static int vcpu_copy(struct mmusim_vcpu *v, gpa_t gpa, void *buf, u64 len, bool write)
+{
+	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
+	struct mmusim_exit exit;
+	int r = 0;
+
+	if (!buf && len)
+		return -EFAULT;
+	while (len) {
+		u64 off = gpa & ~PAGE_MASK, n = min_t(u64, len, PAGE_SIZE - off);
+		kvm_pfn_t pfn;
+		u8 *data;
+
+		r = check_access_args(vcpu, gpa, write ? MMUSIM_ACCESS_WRITE : MMUSIM_ACCESS_READ);
+		if (r)
+			break;
+		r = vcpu_access_one(vcpu, gpa, write ? MMUSIM_ACCESS_WRITE : MMUSIM_ACCESS_READ,
+				    &exit, &pfn);
+		if (r) {
+			r = r > 0 ? -EFAULT : r;
+			break;
+		}
+		data = sim_pfn_to_virt(vcpu->kvm->host, pfn);
+		if (!data) {
+			r = -EFAULT;
+			break;
+		}
+		if (write)
+			memcpy(data + off, buf, n);
+		else
+			memcpy(buf, data + off, n);
+		buf = (u8 *)buf + n;
+		gpa += n;
+		len -= n;
+	}
+	vcpu_exit_guest_mode(vcpu);
+	return r;
+}
+
+int mmusim_vcpu_write(struct mmusim_vcpu *v, gpa_t gpa, const void *buf, u64 len)
+{
+	return vcpu_copy(v, gpa, (void *)buf, len, true);
+}
+
+int mmusim_vcpu_read(struct mmusim_vcpu *v, gpa_t gpa, void *buf, u64 len)
+{
+	return vcpu_copy(v, gpa, buf, len, false);
+}
+
+void mmusim_vcpu_set_smm(struct mmusim_vcpu *v, bool smm)
+{
+	mmusim_to_kvm_vcpu(v)->smm = smm;
+}
+
+void mmusim_vcpu_set_tlb_check(struct mmusim_vcpu *v, bool on)
+{
+	mmusim_to_kvm_vcpu(v)->check_tlb = on;
+}

@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Concurrency stress of the whole MMU: vCPU threads fault and access guest
+ * memory while other threads change it underneath them, and a checker
+ * verifies the invariants while everything runs.
+ *
+ * Guest physical layout:
+ *   0        .. 16M   slot 0: anonymous 4K memory (partitioned or shared)
+ *   1G       .. 1G+8M slot 1: hugetlb-2M memory
+ *   64M / 96M ..+2M   slot 2: moved back and forth, deleted and recreated
+ *
+ * Threads:
+ *   vCPUs (3):   random reads/writes; partitioned (vCPU i owns a stripe of
+ *                slot 0) or overlapping (all share it); MMIO exits from
+ *                slot 2's absence are fine, errors are not.
+ *   host:        migrate pages, MADV_DONTNEED ranges, swap out, age ranges.
+ *   memslots:    move/delete/recreate slot 2, toggle dirty logging on slot 1
+ *                and harvest the log.
+ *   checker:     mmusim_vm_check() in a loop: every present leaf maps what
+ *                the host maps (or is under an invalidation), SPTE states are
+ *                legal, stats match a full walk.
+ * Every vCPU checks its TLB hits against the host (stale-translation
+ * checker).  Duration: MMUSIM_STRESS_SECONDS (default 2) per variant; the
+ * seed is printed and accepted with --seed.
+ */
+#include "test_util.h"
+
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+#define NR_VCPUS 3
+#define SLOT0_SIZE (16 * MiB)
+#define SLOT1_GPA GiB
+#define SLOT1_SIZE (8 * MiB)
+#define SLOT2_SIZE (2 * MiB)
+
+struct stress {
+	struct test_vm t;
+	hva_t slot1_hva, slot2_hva;
+	bool overlap;
+	u64 seed;
+	u64 deadline;
+	bool stop;
+	int error;
+	char msg[256];
+	unsigned long vcpu_accesses[NR_VCPUS];
+	unsigned long host_ops, slot_ops, checks;
+};
+
+struct vcpu_arg {
+	struct stress *s;
+	int idx;
+};
+
+static bool stress_done(struct stress *s)
+{
+	return READ_ONCE(s->stop) || ktime_get_ns() > s->deadline;
+}
+
+static void stress_fail(struct stress *s, int err, const char *what)
+{
+	if (!cmpxchg(&s->error, 0, err))
+		scnprintf(s->msg, sizeof(s->msg), "%s: %d", what, err);
+	WRITE_ONCE(s->stop, true);
+}
+
+static int vcpu_thread(void *data)
+{
+	struct vcpu_arg *a = data;
+	struct stress *s = a->s;
+	struct mmusim_vcpu *v = mmusim_vm_vcpu(s->t.vm, a->idx);
+	u64 rng = s->seed ^ (0x9e37ULL * (a->idx + 1));
+	u64 stripe = SLOT0_SIZE / NR_VCPUS / PAGE_SIZE;
+
+	mmusim_vcpu_set_tlb_check(v, true);
+	while (!stress_done(s)) {
+		u64 x = test_rand(&rng);
+		int type = (x & 3) ? MMUSIM_ACCESS_WRITE : MMUSIM_ACCESS_READ;
+		struct mmusim_exit exit;
+		gpa_t gpa;
+		int r;
+
+		switch ((x >> 8) % 8) {
+		case 0:
+			gpa = SLOT1_GPA + ((x >> 16) % (SLOT1_SIZE / PAGE_SIZE)) * PAGE_SIZE;
+			break;
+		case 1:
+			gpa = ((x >> 16) & 1 ? 96 * MiB : 64 * MiB) +
+			      ((x >> 20) % (SLOT2_SIZE / PAGE_SIZE)) * PAGE_SIZE;
+			break;
+		default:
+			gpa = s->overlap ? ((x >> 16) % (SLOT0_SIZE / PAGE_SIZE)) * PAGE_SIZE :
+					   (a->idx * stripe + (x >> 16) % stripe) * PAGE_SIZE;
+			break;
+		}
+		r = mmusim_vcpu_access(v, gpa, type, &exit);
+		if (r < 0) {
+			stress_fail(s, r, "vcpu access");
+			return r;
+		}
+		/* Exits only where slot 2 may be absent. */
+		if (r == 1 && (gpa < 64 * MiB || gpa >= 98 * MiB)) {
+			stress_fail(s, -EIO, "unexpected exit");
+			return -EIO;
+		}
+		s->vcpu_accesses[a->idx]++;
+	}
+	return 0;
+}
+
+static int host_thread(void *data)
+{
+	struct stress *s = data;
+	u64 rng = s->seed ^ 0x5151;
+
+	while (!stress_done(s)) {
+		u64 x = test_rand(&rng);
+		hva_t hva = s->t.hva + ((x >> 8) % (SLOT0_SIZE / PAGE_SIZE)) * PAGE_SIZE;
+		int r = 0;
+
+		switch (x % 5) {
+		case 0:
+		case 1:
+			r = sim_migrate_page(s->t.mm, hva);
+			break;
+		case 2:
+			r = sim_madvise(s->t.mm, ALIGN_DOWN(hva, 64 * 1024), 64 * 1024,
+					SIM_MADV_DONTNEED);
+			break;
+		case 3:
+			r = sim_swap_out(s->t.mm, hva);
+			break;
+		case 4:
+			r = sim_mm_age_range(s->t.mm, s->t.hva, SLOT0_SIZE) < 0 ? -EIO : 0;
+			break;
+		}
+		/* Pages not present, pinned or busy are legitimate refusals. */
+		if (r && r != -EFAULT && r != -EBUSY && r != -EAGAIN && r != -ENOENT) {
+			stress_fail(s, r, "host op");
+			return r;
+		}
+		s->host_ops++;
+	}
+	return 0;
+}
+
+static int slots_thread(void *data)
+{
+	struct stress *s = data;
+	struct kvm_userspace_memory_region r2 = {
+		.slot = 2, .memory_size = SLOT2_SIZE, .userspace_addr = s->slot2_hva,
+		.guest_phys_addr = 64 * MiB,
+	};
+	struct kvm_userspace_memory_region r1 = {
+		.slot = 1, .memory_size = SLOT1_SIZE, .userspace_addr = s->slot1_hva,
+		.guest_phys_addr = SLOT1_GPA,
+	};
+	unsigned long bitmap[SLOT1_SIZE / PAGE_SIZE / BITS_PER_LONG];
+	struct kvm_dirty_log log = { .slot = 1, .dirty_bitmap = bitmap };
+	u64 rng = s->seed ^ 0x7777;
+	bool present = true;
+
+	while (!stress_done(s)) {
+		u64 x = test_rand(&rng);
+		int r = 0;
+
+		switch (x % 4) {
+		case 0: /* move */
+			if (!present)
+				break;
+			r2.guest_phys_addr = r2.guest_phys_addr == 64 * MiB ? 96 * MiB : 64 * MiB;
+			r = mmusim_vm_set_user_memory_region(s->t.vm, &r2);
+			break;
+		case 1: /* delete or recreate */
+			r2.memory_size = present ? 0 : SLOT2_SIZE;
+			r = mmusim_vm_set_user_memory_region(s->t.vm, &r2);
+			if (!r)
+				present = !present;
+			break;
+		case 2: /* toggle dirty logging */
+			r1.flags ^= KVM_MEM_LOG_DIRTY_PAGES;
+			r = mmusim_vm_set_user_memory_region(s->t.vm, &r1);
+			break;
+		case 3:
+			r = mmusim_vm_get_dirty_log(s->t.vm, &log);
+			if (r == -ENOENT && !(r1.flags & KVM_MEM_LOG_DIRTY_PAGES))
+				r = 0;
+			break;
+		}
+		if (r) {
+			stress_fail(s, r, "memslot op");
+			return r;
+		}
+		s->slot_ops++;
+	}
+	return 0;
+}
+
+static int checker_thread(void *data)
+{
+	struct stress *s = data;
+	char msg[256];
+
+	while (!stress_done(s)) {
+		int r = mmusim_vm_check(s->t.vm, msg, sizeof(msg));
+
+		if (r) {
+			if (!cmpxchg(&s->error, 0, r))
+				scnprintf(s->msg, sizeof(s->msg), "checker: %s", msg);
+			WRITE_ONCE(s->stop, true);
+			return r;
+		}
+		s->checks++;
+	}
+	return 0;
+}
+
+static void run_stress(bool overlap)
+{
+	struct test_vm_opts o = { .size = SLOT0_SIZE };
+	struct kvm_userspace_memory_region r = { 0 };
+	struct env_thread *th[NR_VCPUS + 3];
+	struct vcpu_arg args[NR_VCPUS];
+	struct mmusim_vm_stats st;
+	struct stress *s = kzalloc(sizeof(*s), GFP_KERNEL);
+	int i, n = 0;
+
+	assert_non_null(s);
+	s->overlap = overlap;
+	s->seed = mmusim_test_seed();
+	o.cfg.nr_vcpus = NR_VCPUS;
+	test_vm_create(&s->t, &o);
+
+	assert_int_equal(sim_mmap(s->t.mm, 0, SLOT1_SIZE, SIM_PROT_READ | SIM_PROT_WRITE,
+				  SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M, &s->slot1_hva),
+			 0);
+	r.slot = 1;
+	r.guest_phys_addr = SLOT1_GPA;
+	r.memory_size = SLOT1_SIZE;
+	r.userspace_addr = s->slot1_hva;
+	assert_int_equal(mmusim_vm_set_user_memory_region(s->t.vm, &r), 0);
+	assert_int_equal(sim_mmap(s->t.mm, 0, SLOT2_SIZE, SIM_PROT_READ | SIM_PROT_WRITE,
+				  SIM_MAP_PRIVATE, &s->slot2_hva),
+			 0);
+	r.slot = 2;
+	r.guest_phys_addr = 64 * MiB;
+	r.memory_size = SLOT2_SIZE;
+	r.userspace_addr = s->slot2_hva;
+	assert_int_equal(mmusim_vm_set_user_memory_region(s->t.vm, &r), 0);
+
+	s->deadline = ktime_get_ns() + (u64)mmusim_test_stress_seconds() * 1000000000ULL;
+	for (i = 0; i < NR_VCPUS; i++) {
+		args[i].s = s;
+		args[i].idx = i;
+		th[n++] = env_thread_start(vcpu_thread, &args[i], "vcpu");
+	}
+	th[n++] = env_thread_start(host_thread, s, "host");
+	th[n++] = env_thread_start(slots_thread, s, "slots");
+	th[n++] = env_thread_start(checker_thread, s, "checker");
+	for (i = 0; i < n; i++) {
+		assert_non_null(th[i]);
+		env_thread_join(th[i]);
+	}
+	if (s->error)
+		fail_msg("stress (%s, seed %llu): %s", overlap ? "overlap" : "partitioned",
+			 (unsigned long long)s->seed, s->msg);
+
+	test_vm_check(&s->t);
+	mmusim_vm_get_stats(s->t.vm, &st);
+	print_message("stress %s: %lu+%lu+%lu accesses, %llu faults fixed (%llu fast), "
+		      "%llu retries, %lu host ops, %lu memslot ops, %lu checks, "
+		      "%llu remote flushes\n",
+		      overlap ? "overlap" : "partitioned", s->vcpu_accesses[0],
+		      s->vcpu_accesses[1], s->vcpu_accesses[2], (unsigned long long)st.pf_fixed,
+		      (unsigned long long)st.pf_fast, (unsigned long long)st.pf_retry, s->host_ops,
+		      s->slot_ops, s->checks, (unsigned long long)st.remote_tlb_flush);
+	assert_int_equal(st.stale_tlb_uses, 0);
+	assert_true(s->checks > 0);
+	for (i = 0; i < NR_VCPUS; i++)
+		assert_true(s->vcpu_accesses[i] > 0);
+	test_vm_destroy(&s->t);
+	kfree(s);
+}
+
+static void test_mmu_stress_partitioned(void **state)
+{
+	run_stress(false);
+}
+
+static void test_mmu_stress_overlapping(void **state)
+{
+	run_stress(true);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		MMUSIM_TEST(test_mmu_stress_partitioned),
+		MMUSIM_TEST(test_mmu_stress_overlapping),
+	};
+
+	mmusim_test_init(argc, argv);
+	return mmusim_run_tests("mmu_stress", tests);
+}

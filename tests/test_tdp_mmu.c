@@ -1,0 +1,537 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Tests of the TDP MMU (src/mmu/tdp_mmu.c) through real faults from a
+ * simulated vCPU: mapping at 4K/2M/1G, stats, zaps, splits, roots and fast
+ * zap, aging, MMIO SPTEs, access tracking, and the dump.
+ */
+#include "test_util.h"
+#include "mmu/tdp_mmu.h"
+
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+
+static struct test_vm_opts opts_4k(u64 size)
+{
+	struct test_vm_opts o = { .size = size, .gpa = 0 };
+
+	return o;
+}
+
+static void access_ok(struct test_vm *t, int vcpu, gpa_t gpa, int type)
+{
+	struct mmusim_exit exit;
+
+	assert_int_equal(mmusim_vcpu_access(mmusim_vm_vcpu(t->vm, vcpu), gpa, type, &exit), 0);
+}
+
+static void get_stats(struct test_vm *t, struct mmusim_vm_stats *st)
+{
+	mmusim_vm_get_stats(t->vm, st);
+}
+
+/*
+ * gfn:  0    1    2   ...  511 | 512 ...
+ *       R    W    -        R   |  (untouched)
+ * Three 4K faults: three 4K leaves, one table per level below the root.
+ */
+static void test_tdp_mmu_fault_in_4k(void **state)
+{
+	struct test_vm_opts o = opts_4k(4 * MiB);
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, 0x0000, MMUSIM_ACCESS_READ);
+	access_ok(&t, 0, 0x1000, MMUSIM_ACCESS_WRITE);
+	access_ok(&t, 0, 511 * 0x1000, MMUSIM_ACCESS_READ);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_4k, 3);
+	assert_int_equal(st.pages_2m + st.pages_1g, 0);
+	/* root + PDPT-level + PD-level + PT-level tables. */
+	assert_int_equal(st.tdp_mmu_pages, 4);
+	assert_int_equal(st.pf_fixed, 3);
+
+	/* Re-access: TLB or walk, no fault. */
+	access_ok(&t, 0, 0x1000, MMUSIM_ACCESS_WRITE);
+	access_ok(&t, 0, 0x0000, MMUSIM_ACCESS_READ);
+	get_stats(&t, &st);
+	assert_int_equal(st.pf_taken, 3);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/* A read fault on a page the host maps writable installs a writable SPTE. */
+static void test_tdp_mmu_read_fault_maps_writable(void **state)
+{
+	struct test_vm_opts o = opts_4k(2 * MiB);
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	assert_int_equal(sim_mm_touch(t.mm, t.hva, true), 0);
+	access_ok(&t, 0, 0, MMUSIM_ACCESS_READ);
+	access_ok(&t, 0, 0, MMUSIM_ACCESS_WRITE);
+	get_stats(&t, &st);
+	assert_int_equal(st.pf_taken, 1);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/*
+ * Huge pages: hugetlb-2M backing maps 2M leaves, hugetlb-1G backing maps a
+ * 1G leaf, when gpa and hva are aligned alike.
+ */
+static void test_tdp_mmu_huge_mappings(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB, .gpa = 2 * MiB,
+				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M };
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, 2 * MiB + 0x5000, MMUSIM_ACCESS_WRITE);
+	access_ok(&t, 0, 4 * MiB, MMUSIM_ACCESS_READ);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_2m, 2);
+	assert_int_equal(st.pages_4k, 0);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+
+	o.host_mem = 4 * GiB;
+	o.size = 1 * GiB;
+	o.gpa = 1 * GiB;
+	o.map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_1G;
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, GiB + 123 * 4096, MMUSIM_ACCESS_WRITE);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_1g, 1);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/*
+ * gpa and hva disagree modulo 2M: lpage_info forbids huge mappings.
+ *   slot gpa 0x1000.., hva 2M-aligned: every 4K page maps at 4K.
+ */
+static void test_tdp_mmu_misaligned_slot_maps_4k(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB, .gpa = 0x1000,
+				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M };
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, 2 * MiB, MMUSIM_ACCESS_READ);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_2m, 0);
+	assert_int_equal(st.pages_4k, 1);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+static void test_tdp_mmu_zap_and_refault(void **state)
+{
+	struct test_vm_opts o = opts_4k(8 * MiB);
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	assert_int_equal(mmusim_vcpu_access_range(mmusim_vm_vcpu(t.vm, 0), 0, 2048, 0,
+						  MMUSIM_ACCESS_WRITE, NULL),
+			 2048);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_4k, 2048);
+
+	/* Zap gfns [512, 1024): exactly 512 leaves go. */
+	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, 0, 512, 1024), 0);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_4k, 1536);
+	assert_true(st.remote_tlb_flush >= 1);
+	test_vm_check(&t);
+
+	/* Re-fault them. */
+	assert_int_equal(mmusim_vcpu_access_range(mmusim_vm_vcpu(t.vm, 0), 512 * 4096, 512, 0,
+						  MMUSIM_ACCESS_READ, NULL),
+			 512);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_4k, 2048);
+	assert_int_equal(st.pf_fixed, 2560);
+
+	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, 0, 10, 10), -EINVAL);
+	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, 2, 0, 10), -EINVAL);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/* Fast zap: every root is invalidated and replaced on the next access. */
+static void test_tdp_mmu_fast_zap_replaces_roots(void **state)
+{
+	struct test_vm_opts o = opts_4k(4 * MiB);
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	o.cfg.nr_vcpus = 2;
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, 0, MMUSIM_ACCESS_WRITE);
+	access_ok(&t, 1, 0x1000, MMUSIM_ACCESS_WRITE);
+	get_stats(&t, &st);
+	assert_int_equal(st.root_allocs, 1); /* both vCPUs share the root */
+
+	mmusim_vm_zap_all_fast(t.vm);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_4k, 0);
+	assert_int_equal(st.fast_zaps, 1);
+
+	access_ok(&t, 0, 0, MMUSIM_ACCESS_READ);
+	access_ok(&t, 1, 0, MMUSIM_ACCESS_READ);
+	get_stats(&t, &st);
+	assert_int_equal(st.root_allocs, 2);
+	assert_int_equal(st.pages_4k, 1);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/* Address space 1 (SMM) has its own root and its own memslots. */
+static void test_tdp_mmu_smm_address_space(void **state)
+{
+	struct test_vm_opts o = opts_4k(2 * MiB);
+	struct kvm_userspace_memory_region r = { 0 };
+	struct mmusim_vcpu *v;
+	struct mmusim_exit exit;
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	v = mmusim_vm_vcpu(t.vm, 0);
+	mmusim_vcpu_set_smm(v, true);
+	/* No SMM memslot yet: MMIO. */
+	assert_int_equal(mmusim_vcpu_access(v, 0, MMUSIM_ACCESS_READ, &exit), 1);
+	assert_int_equal(exit.reason, KVM_EXIT_MMIO);
+	r.slot = (1 << 16) | 0;
+	r.memory_size = 2 * MiB;
+	r.userspace_addr = t.hva;
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	assert_int_equal(mmusim_vcpu_access(v, 0, MMUSIM_ACCESS_READ, &exit), 0);
+	mmusim_vcpu_set_smm(v, false);
+	assert_int_equal(mmusim_vcpu_access(v, 0, MMUSIM_ACCESS_READ, &exit), 0);
+	get_stats(&t, &st);
+	assert_int_equal(st.root_allocs, 2);
+	assert_int_equal(st.pages_4k, 2);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/*
+ * MMIO: a gpa with no memslot installs an MMIO SPTE (one fault, then the
+ * SPTE answers); a memslot update changes the generation, so the next
+ * access rebuilds the SPTE through the slow path.
+ */
+static void test_tdp_mmu_mmio_spte_generation(void **state)
+{
+	struct test_vm_opts o = opts_4k(2 * MiB);
+	struct kvm_userspace_memory_region r = { 0 };
+	struct mmusim_vcpu *v;
+	struct mmusim_exit exit;
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+	hva_t hva2;
+
+	test_vm_create(&t, &o);
+	v = mmusim_vm_vcpu(t.vm, 0);
+	assert_int_equal(mmusim_vcpu_access(v, 16 * MiB, MMUSIM_ACCESS_WRITE, &exit), 1);
+	assert_int_equal(exit.reason, KVM_EXIT_MMIO);
+	assert_true(exit.is_write);
+	assert_int_equal(exit.gpa, 16 * MiB);
+	assert_int_equal(mmusim_vcpu_access(v, 16 * MiB, MMUSIM_ACCESS_READ, &exit), 1);
+	get_stats(&t, &st);
+	assert_int_equal(st.pf_mmio_spte_created, 1);
+	assert_int_equal(st.pf_emulate, 2);
+
+	/* A new slot elsewhere bumps the generation: the MMIO SPTE is stale. */
+	assert_int_equal(sim_mmap(t.mm, 0, 2 * MiB, SIM_PROT_READ | SIM_PROT_WRITE,
+				  SIM_MAP_PRIVATE, &hva2),
+			 0);
+	r.slot = 1;
+	r.guest_phys_addr = 64 * MiB;
+	r.memory_size = 2 * MiB;
+	r.userspace_addr = hva2;
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	assert_int_equal(mmusim_vcpu_access(v, 16 * MiB, MMUSIM_ACCESS_READ, &exit), 1);
+	get_stats(&t, &st);
+	assert_int_equal(st.pf_mmio_spte_created, 2);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/*
+ * EPT without A/D bits: aging access-tracks the SPTE (RWX cleared); the
+ * next access takes an EPT violation that fast_page_fault() fixes without
+ * mmu_lock.
+ */
+static void test_tdp_mmu_access_tracking_fast_path(void **state)
+{
+	struct test_vm_opts o = opts_4k(2 * MiB);
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	o.cfg.ept_ad_disabled = true;
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, 0x3000, MMUSIM_ACCESS_READ);
+	assert_true(sim_mm_age_range(t.mm, t.hva + 0x3000, 4096) > 0);
+	/* Access-tracked now: not young, for KVM as for the host. */
+	assert_false(kvm_tdp_mmu_test_age_gfn(mmusim_to_kvm(t.vm), 0, 3, 4));
+	/* Aging does not flush; a flush makes the vCPU walk and meet RWX=0. */
+	write_lock(&mmusim_to_kvm(t.vm)->mmu_lock);
+	kvm_flush_remote_tlbs(mmusim_to_kvm(t.vm));
+	write_unlock(&mmusim_to_kvm(t.vm)->mmu_lock);
+	access_ok(&t, 0, 0x3000, MMUSIM_ACCESS_READ);
+	get_stats(&t, &st);
+	assert_int_equal(st.pf_fast, 1);
+	assert_true(kvm_tdp_mmu_test_age_gfn(mmusim_to_kvm(t.vm), 0, 3, 4));
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/* With A/D bits, aging clears A; the hardware walk sets it again. */
+static void test_tdp_mmu_aging_ad_bits(void **state)
+{
+	struct test_vm_opts o = opts_4k(2 * MiB);
+	struct kvm *kvm;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	kvm = mmusim_to_kvm(t.vm);
+	access_ok(&t, 0, 0, MMUSIM_ACCESS_READ);
+	assert_true(sim_mm_age_range(t.mm, t.hva, 4096) > 0);
+	assert_false(kvm_tdp_mmu_test_age_gfn(kvm, 0, 0, 1));
+	write_lock(&kvm->mmu_lock);
+	kvm_flush_remote_tlbs(kvm);
+	write_unlock(&kvm->mmu_lock);
+	access_ok(&t, 0, 0, MMUSIM_ACCESS_READ);
+	assert_true(kvm_tdp_mmu_test_age_gfn(kvm, 0, 0, 1));
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/*
+ * Dirty logging: enabling it write-protects the slot and forces 4K
+ * mappings; a write to a 2M-mapped page splits it (mmu_lock read) and is
+ * logged; GET_DIRTY_LOG returns and re-protects the page.
+ */
+static void test_tdp_mmu_dirty_logging_splits_and_logs(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB, .gpa = 0,
+				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M };
+	struct kvm_userspace_memory_region r = { 0 };
+	unsigned long bitmap[1024 / BITS_PER_LONG] = { 0 };
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, 0x0000, MMUSIM_ACCESS_WRITE);
+	access_ok(&t, 0, 2 * MiB, MMUSIM_ACCESS_READ);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_2m, 2);
+
+	r.slot = 0;
+	r.flags = KVM_MEM_LOG_DIRTY_PAGES;
+	r.memory_size = 4 * MiB;
+	r.userspace_addr = t.hva;
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+
+	access_ok(&t, 0, 0x5000, MMUSIM_ACCESS_WRITE);
+	get_stats(&t, &st);
+	assert_int_equal(st.huge_splits, 1);
+	assert_int_equal(st.pages_2m, 1);
+	assert_int_equal(st.pages_4k, 512);
+
+	assert_int_equal(mmusim_vm_get_dirty_log(t.vm, &log), 0);
+	assert_true(test_bit(5, bitmap));
+	assert_int_equal(bitmap_weight(bitmap, 1024), 1);
+
+	/* Re-protected: the next write is a fast-path fault, logged again. */
+	access_ok(&t, 0, 0x5000, MMUSIM_ACCESS_WRITE);
+	get_stats(&t, &st);
+	assert_int_equal(st.pf_fast, 1);
+	memset(bitmap, 0, sizeof(bitmap));
+	assert_int_equal(mmusim_vm_get_dirty_log(t.vm, &log), 0);
+	assert_true(test_bit(5, bitmap));
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/* 5-level roots and NPT mask sets fault in the same way. */
+static void test_tdp_mmu_5level_and_npt(void **state)
+{
+	struct test_vm_opts o = opts_4k(2 * MiB);
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	o.cfg.root_level = 5;
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, 0x1000, MMUSIM_ACCESS_WRITE);
+	get_stats(&t, &st);
+	assert_int_equal(st.tdp_mmu_pages, 5);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+
+	o.cfg.root_level = 4;
+	o.cfg.tdp_mode = MMUSIM_TDP_NPT;
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, 0x1000, MMUSIM_ACCESS_WRITE);
+	access_ok(&t, 0, 0x2000, MMUSIM_ACCESS_EXEC);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_4k, 2);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+static void test_tdp_mmu_dump(void **state)
+{
+	struct test_vm_opts o = opts_4k(4 * MiB);
+	struct test_vm t;
+	char buf[4096];
+
+	test_vm_create(&t, &o);
+	assert_int_equal(mmusim_vcpu_access_range(mmusim_vm_vcpu(t.vm, 0), 0, 16, 0,
+						  MMUSIM_ACCESS_WRITE, NULL),
+			 16);
+	assert_true(mmusim_vm_dump(t.vm, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "root as_id 0 level 4"));
+	assert_non_null(strstr(buf, "(16 pages)"));
+	test_vm_destroy(&t);
+}
+
+/*
+ * A "forgotten" TLB flush: the host unmaps a page, KVM zaps the SPTE but
+ * the flush is skipped, and the vCPU keeps using its TLB entry.  The TLB
+ * checker must catch the stale translation.
+ */
+static void test_tdp_mmu_missing_flush_is_detected(void **state)
+{
+	struct test_vm_opts o = opts_4k(2 * MiB);
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	mmusim_vcpu_set_tlb_check(mmusim_vm_vcpu(t.vm, 0), true);
+	access_ok(&t, 0, 0x2000, MMUSIM_ACCESS_WRITE);
+	mmusim_to_kvm(t.vm)->debug_skip_remote_flush = true;
+	assert_int_equal(sim_migrate_page(t.mm, t.hva + 0x2000), 0);
+	access_ok(&t, 0, 0x2000, MMUSIM_ACCESS_WRITE);
+	get_stats(&t, &st);
+	assert_int_equal(st.stale_tlb_uses, 1);
+	assert_int_equal(env_warn_count(), 1);
+	env_warn_count_reset();
+
+	/* With the flush, the same sequence is clean. */
+	mmusim_to_kvm(t.vm)->debug_skip_remote_flush = false;
+	write_lock(&mmusim_to_kvm(t.vm)->mmu_lock);
+	kvm_flush_remote_tlbs(mmusim_to_kvm(t.vm));
+	write_unlock(&mmusim_to_kvm(t.vm)->mmu_lock);
+	access_ok(&t, 0, 0x2000, MMUSIM_ACCESS_WRITE);
+	assert_int_equal(sim_migrate_page(t.mm, t.hva + 0x2000), 0);
+	access_ok(&t, 0, 0x2000, MMUSIM_ACCESS_WRITE);
+	get_stats(&t, &st);
+	assert_int_equal(st.stale_tlb_uses, 1);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/* Page-table allocation failure: the fault fails cleanly and nothing leaks. */
+static void test_tdp_mmu_alloc_failure_unwinds(void **state)
+{
+	struct test_vm_opts o = opts_4k(2 * MiB);
+	unsigned long n;
+	int r;
+
+	for (n = 1;; n++) {
+		struct mmusim_exit exit;
+		struct test_vm t;
+
+		test_vm_create(&t, &o);
+		env_fail_nth(n);
+		r = mmusim_vcpu_access(mmusim_vm_vcpu(t.vm, 0), 0x4000, MMUSIM_ACCESS_WRITE,
+				       &exit);
+		if (!env_fail_injected()) {
+			env_fail_clear();
+			assert_int_equal(r, 0);
+			test_vm_destroy(&t);
+			break;
+		}
+		env_fail_clear();
+		assert_true(r == 0 || r == -ENOMEM || r == -EFAULT);
+		test_vm_check(&t);
+		test_vm_destroy(&t);
+	}
+	assert_true(n > 2);
+}
+
+static void test_tdp_mmu_vm_create_errors(void **state)
+{
+	struct sim_host *host;
+	struct sim_mm *mm;
+	struct mmusim_vm *vm;
+	struct mmusim_vm_config cfg = { 0 };
+	unsigned long n;
+
+	assert_int_equal(sim_host_create(NULL, &host), 0);
+	assert_int_equal(sim_mm_create(host, &mm), 0);
+	cfg.nr_vcpus = KVM_MAX_VCPUS + 1;
+	assert_int_equal(mmusim_vm_create(host, mm, &cfg, &vm), -EINVAL);
+	cfg.nr_vcpus = 1;
+	cfg.root_level = 3;
+	assert_int_equal(mmusim_vm_create(host, mm, &cfg, &vm), -EINVAL);
+	cfg.root_level = 0;
+	cfg.tdp_mode = 7;
+	assert_int_equal(mmusim_vm_create(host, mm, &cfg, &vm), -EINVAL);
+	cfg.tdp_mode = MMUSIM_TDP_NPT;
+	cfg.ept_ad_disabled = true;
+	assert_int_equal(mmusim_vm_create(host, mm, &cfg, &vm), -EINVAL);
+	assert_int_equal(mmusim_vm_create(NULL, mm, NULL, &vm), -EINVAL);
+
+	/* Every allocation of VM creation can fail, leaving nothing behind. */
+	cfg = (struct mmusim_vm_config){ .nr_vcpus = 4 };
+	for (n = 1;; n++) {
+		int r;
+
+		env_fail_nth(n);
+		r = mmusim_vm_create(host, mm, &cfg, &vm);
+		if (!env_fail_injected()) {
+			env_fail_clear();
+			assert_int_equal(r, 0);
+			mmusim_vm_destroy(vm);
+			break;
+		}
+		env_fail_clear();
+		assert_int_equal(r, -ENOMEM);
+	}
+	sim_mm_destroy(mm);
+	sim_host_destroy(host);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		MMUSIM_TEST(test_tdp_mmu_fault_in_4k),
+		MMUSIM_TEST(test_tdp_mmu_read_fault_maps_writable),
+		MMUSIM_TEST(test_tdp_mmu_huge_mappings),
+		MMUSIM_TEST(test_tdp_mmu_misaligned_slot_maps_4k),
+		MMUSIM_TEST(test_tdp_mmu_zap_and_refault),
+		MMUSIM_TEST(test_tdp_mmu_fast_zap_replaces_roots),
+		MMUSIM_TEST(test_tdp_mmu_smm_address_space),
+		MMUSIM_TEST(test_tdp_mmu_mmio_spte_generation),
+		MMUSIM_TEST(test_tdp_mmu_access_tracking_fast_path),
+		MMUSIM_TEST(test_tdp_mmu_aging_ad_bits),
+		MMUSIM_TEST(test_tdp_mmu_dirty_logging_splits_and_logs),
+		MMUSIM_TEST(test_tdp_mmu_5level_and_npt),
+		MMUSIM_TEST(test_tdp_mmu_dump),
+		MMUSIM_TEST(test_tdp_mmu_missing_flush_is_detected),
+		MMUSIM_TEST(test_tdp_mmu_alloc_failure_unwinds),
+		MMUSIM_TEST(test_tdp_mmu_vm_create_errors),
+	};
+
+	mmusim_test_init(argc, argv);
+	return mmusim_run_tests("tdp_mmu", tests);
+}

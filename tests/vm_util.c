@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* VM set-up helpers for the MMU tests (see test_util.h). */
+#include "test_util.h"
+
+void test_vm_create(struct test_vm *t, const struct test_vm_opts *o)
+{
+	struct sim_host_config hc = { .mem_bytes = o->host_mem };
+	struct kvm_userspace_memory_region r = { 0 };
+
+	memset(t, 0, sizeof(*t));
+	assert_int_equal(sim_host_create(&hc, &t->host), 0);
+	assert_int_equal(sim_mm_create(t->host, &t->mm), 0);
+	assert_int_equal(mmusim_vm_create(t->host, t->mm, &o->cfg, &t->vm), 0);
+	if (!o->size)
+		return;
+	t->size = o->size;
+	t->gpa = o->gpa;
+	assert_int_equal(sim_mmap(t->mm, 0, o->size, SIM_PROT_READ | SIM_PROT_WRITE,
+				  o->map_flags ? o->map_flags : SIM_MAP_PRIVATE, &t->hva),
+			 0);
+	r.slot = 0;
+	r.guest_phys_addr = o->gpa;
+	r.memory_size = o->size;
+	r.userspace_addr = t->hva;
+	assert_int_equal(mmusim_vm_set_user_memory_region(t->vm, &r), 0);
+}
+
+void test_vm_check(struct test_vm *t)
+{
+	char msg[256];
+	int r = mmusim_vm_check(t->vm, msg, sizeof(msg));
+
+	if (r)
+		fail_msg("mmusim_vm_check: %s", msg);
+}
+
+void test_vm_destroy(struct test_vm *t)
+{
+	mmusim_vm_destroy(t->vm);
+	sim_mm_destroy(t->mm);
+	sim_host_destroy(t->host);
+	memset(t, 0, sizeof(*t));
+}
