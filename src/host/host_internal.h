@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * struct sim_host and the helpers the files of src/host share.  Nothing
+ * outside src/host (and its tests) may include this header.
+ *
+ * Physical layout of a host (PFNs):
+ *
+ *   0    1                              npages        nopage_base_pfn   + nopage_pages
+ *   |RSV|   RAM: struct sim_page each    |   (invalid)  |  nopage: no struct page  |
+ *        managed by the buddy allocator                   data only (mem= + /dev/mem)
+ *
+ * RAM data is one lazy reservation (ram), its descriptors another (pages);
+ * both cost nothing until touched.  PFN 0 is reserved so that a zero PFN is
+ * never a valid allocation.
+ */
+#ifndef _MMUSIM_HOST_INTERNAL_H
+#define _MMUSIM_HOST_INTERNAL_H
+
+#include <mmusim/host.h>
+#include "host/page.h"
+
+#define SIM_NR_ORDERS (SIM_MAX_ORDER + 1)
+/* End of a free list.  PFN links are 36 bits wide (see page.h). */
+#define SIM_PFN_NONE ((1ULL << 36) - 1)
+/* Largest RAM accepted: 64 TiB, 2^34 frames, well inside 36-bit links. */
+#define SIM_MAX_MEM_BYTES (64ULL << 40)
+#define SIM_MIN_MEM_BYTES (2ULL << 20)
+/* x86 MAXPHYADDR is 52: no PFN (nopage memory included) reaches 2^40. */
+#define SIM_MAX_PFN (1ULL << 40)
+#define SIM_DMA32_PFN_LIMIT (1ULL << (32 - PAGE_SHIFT))
+#define SIM_DEFAULT_MEM_BYTES (4ULL << 30)
+#define SIM_DEFAULT_MEMLOCK (8ULL << 20)
+
+/* One free list per order; see page_alloc.c for the ordering rule. */
+struct sim_free_area {
+	u64 head, tail; /* PFN of the first and last free block, or SIM_PFN_NONE */
+	u64 nr_free;	/* blocks on the list */
+};
+
+struct sim_host {
+	/* Set at creation, constant afterwards. */
+	struct sim_page *pages;	/* descriptors of RAM frames [0, npages) */
+	u8 *ram;		/* their data, npages << PAGE_SHIFT bytes */
+	u64 npages;
+	u64 pages_bytes;	/* size of the pages reservation */
+	u8 *nopage_ram;		/* data of [nopage_base_pfn, + nopage_pages) */
+	u64 nopage_base_pfn;
+	u64 nopage_pages;
+	u64 managed_pages;	/* RAM frames the allocator hands out */
+	u64 mid_pfn;		/* low/high split for unmovable/movable placement */
+
+	/* Default RLIMIT_MEMLOCK for new mms (bytes). */
+	u64 memlock_limit;
+
+	/* The zone lock: a spinning lock; it protects what follows it. */
+	spinlock_t zone_lock;
+	struct sim_free_area free_area[SIM_NR_ORDERS];
+	u64 nr_free_pages;	/* written under zone_lock, read with READ_ONCE */
+
+	atomic64_t alloc_calls, alloc_failures;
+
+	/* Address spaces, maintained by src/host/mm.c. */
+	spinlock_t mm_list_lock;
+	struct list_head mm_list; /* struct sim_mm list */
+
+	/* Event counters, reported by sim_host_get_stats(). */
+	struct {
+		atomic64_t migrations, migrate_busy, thp_splits, thp_collapses, swap_outs,
+			swap_ins, cow_breaks, notifier_invalidates, notifier_young,
+			notifier_change_pte, pgtable_pages, pinned_pages;
+	} cnt;
+};
+
+/* ---------------- frames (phys.c, inline) ---------------- */
+
+/* No checks: @pfn must be a RAM PFN (< host->npages). */
+static inline struct sim_page *sim_pfn_to_page_raw(struct sim_host *host, kvm_pfn_t pfn)
+{
+	return &host->pages[pfn];
+}
+
+static inline kvm_pfn_t sim_page_to_pfn_raw(struct sim_host *host, const struct sim_page *page)
+{
+	return (kvm_pfn_t)(page - host->pages);
+}
+
+/* The data of a RAM frame. */
+static inline void *sim_page_to_virt(struct sim_host *host, const struct sim_page *page)
+{
+	return host->ram + (sim_page_to_pfn_raw(host, page) << PAGE_SHIFT);
+}
+
+/* True if @page is one of @host's descriptors. */
+static inline bool sim_page_in_host(struct sim_host *host, const struct sim_page *page)
+{
+	return page >= host->pages && page < host->pages + host->npages;
+}
+
+/* ---------------- page state for the mm layer (phys.c) ---------------- */
+
+/*
+ * Set/clear mm-owned flags (SIM_PG_MM_FLAGS: ANON, HUGETLB, DIRTY, SWAPCACHE)
+ * atomically.  On a compound tail they act on the head (folio semantics).
+ * Other flags belong to the allocator: asking for them WARNs and is ignored,
+ * as is flagging a free page.  The allocator clears the mm flags of a page
+ * (of every page of a compound page) when it is freed; do not flag the
+ * unrefcounted tails of a non-compound block.
+ */
+void sim_page_set_flags(struct sim_host *host, struct sim_page *page, unsigned int flags);
+void sim_page_clear_flags(struct sim_host *host, struct sim_page *page, unsigned int flags);
+
+/* Order of @page's compound page (0 for order-0 and non-compound pages). */
+unsigned int sim_compound_order(struct sim_host *host, struct sim_page *page);
+
+/*
+ * FOLL_PIN count of @page's compound page (exact), or, for a small page,
+ * refcount / SIM_GUP_PIN_COUNTING_BIAS (an estimate, as for Linux's small
+ * folios: FOLL_GET references could mimic pins).
+ */
+int sim_page_pincount(struct sim_host *host, struct sim_page *page);
+
+/*
+ * Take one FOLL_PIN reference on @page (any page of a compound page): a small
+ * page gets refcount += SIM_GUP_PIN_COUNTING_BIAS; a compound page refcount
+ * += 1 on the head and pincount += 1.  Counts host->cnt.pinned_pages.
+ * Returns 0, -EAGAIN if the page has no reference (free, being freed, an
+ * unrefcounted tail: GUP-fast would fall back), or -ENOMEM if the refcount
+ * would overflow.  Released with sim_unpin_user_page().  Never sleeps.
+ */
+int sim_page_try_pin(struct sim_host *host, struct sim_page *page);
+
+/*
+ * folio_ref_freeze()/unfreeze(): atomically replace an expected refcount of
+ * @count on @page's head with 0, so that speculative references
+ * (sim_get_page_unless_zero(), sim_page_try_pin()) fail while the caller
+ * rewrites the page (migration, THP split).  Freeze fails if the refcount is
+ * not exactly @count (someone holds an extra reference or a pin).
+ */
+bool sim_page_ref_freeze(struct sim_host *host, struct sim_page *page, int count);
+void sim_page_ref_unfreeze(struct sim_host *host, struct sim_page *page, int count);
+
+/*
+ * Split the compound page containing @page into order-0 pages, as
+ * split_huge_page() does.  The caller holds exactly @refs references on the
+ * compound page (its mapping's and its own); afterwards each of the 2^order
+ * pages carries @refs references and the head's MOVABLE and mm flags.
+ * Returns 0; -EINVAL if @page is not compound or is HUGETLB; -EBUSY if it is
+ * pinned; -EAGAIN if someone else holds a reference.
+ */
+int sim_split_compound_page(struct sim_host *host, struct sim_page *page, int refs);
+
+/* Copy the data of @src's compound page (4 KiB << order) to @dst's. */
+void sim_copy_page_data(struct sim_host *host, struct sim_page *dst, struct sim_page *src);
+
+/* ---------------- allocator internals (page_alloc.c) ---------------- */
+
+/*
+ * A replacement page for migrating @src: same order and compound-ness,
+ * movable unless @longterm (FOLL_LONGTERM pins must land in unmovable memory,
+ * which the allocator places at the low end of RAM).  @gfp adds e.g.
+ * GFP_NOWAIT vs GFP_KERNEL.  Data is not copied (sim_copy_page_data()).
+ */
+struct sim_page *sim_alloc_migration_target(struct sim_host *host, struct sim_page *src,
+					    gfp_t gfp, bool longterm);
+
+/* Build the free lists over [1, npages) at creation (O(blocks), not O(pages)). */
+void sim_buddy_init(struct sim_host *host);
+/* Free the page whose head refcount just dropped to zero. */
+void sim_page_free_refcounted(struct sim_host *host, struct sim_page *head);
+/* Number of free blocks of @order (for tests). */
+u64 sim_host_nr_free_blocks(struct sim_host *host, unsigned int order);
+/* Walk the free lists and check every buddy invariant; returns the number of
+ * violations found (each one also WARNs). */
+unsigned long sim_host_check_free_lists(struct sim_host *host);
+
+#endif /* _MMUSIM_HOST_INTERNAL_H */

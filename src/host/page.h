@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * struct sim_page: the simulator's struct page, and inline helpers for the
+ * files of src/host.  Nothing outside src/host may include this header.
+ *
+ * A 1 TiB host has 2^28 frames, so the descriptor is kept at 16 bytes:
+ *
+ *   off  size  field       meaning
+ *    0    4    _refcount   references; 0 = free, or an unrefcounted tail
+ *    4    2    flags       SIM_PG_* (mmusim/host.h)
+ *    6    1    order       block order: free block head (with SIM_PG_BUDDY),
+ *                          allocated block head (compound or not)
+ *    7    1    _pad        free block head: bits 35:32 of the list links
+ *    8    8    union:
+ *                lru_next, lru_prev   free block head: the buddy free list,
+ *                                     as PFNs (bits 31:0; see _pad)
+ *                _pincount            first tail of a compound page: the
+ *                                     FOLL_PIN count of the whole compound
+ *                                     page (Linux keeps _pincount in the
+ *                                     folio's second page too)
+ *                compound_off         every compound tail: distance to the
+ *                                     head, so compound_head() is O(1)
+ *
+ * States of a frame and what its fields hold:
+ *
+ *   state                       flags             refcount  order
+ *   head of a free block        BUDDY             0         block order
+ *   inside a free block         0                 0         0
+ *   reserved (PFN 0)            RESERVED          1         0
+ *   order-0 page, or head of a  [MOVABLE] [mm]    >= 1      alloc order
+ *     non-compound block
+ *   tail of a non-compound      0                 0         0
+ *     block (not refcounted, as TTM's pool pages)
+ *   compound head               HEAD [MOVABLE]    >= 1      compound order
+ *                               [mm]
+ *   compound tail               TAIL              0         0
+ *
+ * [mm] are the flags the host mm layer owns (SIM_PG_MM_FLAGS).  For a
+ * compound page they live on the head only; sim_page_flags() of a tail
+ * reports the head's, as Linux's folio flags do.
+ *
+ * Field access rules: flags are read with READ_ONCE() and changed with
+ * WRITE_ONCE() by the allocator (which owns free frames and frames it is
+ * handing out or taking back) and with cmpxchg by the owner of an allocated
+ * page (sim_page_set_flags()); the allocator reads the flags of neighbouring
+ * blocks under the zone lock while their owners may change mm flags.  The
+ * list links and the order of free blocks belong to the zone lock.
+ */
+#ifndef _MMUSIM_HOST_PAGE_H
+#define _MMUSIM_HOST_PAGE_H
+
+#include <mmusim/host.h>
+
+struct sim_page {
+	atomic_t _refcount;
+	u16 flags;
+	u8 order;
+	u8 _pad;
+	union {
+		struct {
+			u32 lru_next;
+			u32 lru_prev;
+		};
+		struct {
+			atomic_t _pincount;
+			u32 compound_off;
+		};
+	};
+};
+static_assert(sizeof(struct sim_page) == 16, "struct sim_page must stay 16 bytes");
+
+/* Flags the host mm layer may set and clear (sim_page_set_flags()). */
+#define SIM_PG_MM_FLAGS (SIM_PG_ANON | SIM_PG_HUGETLB | SIM_PG_DIRTY | SIM_PG_SWAPCACHE)
+/* Flags only the allocator changes. */
+#define SIM_PG_ALLOC_FLAGS                                                           \
+	(SIM_PG_RESERVED | SIM_PG_MOVABLE | SIM_PG_HEAD | SIM_PG_TAIL | SIM_PG_BUDDY)
+static_assert((SIM_PG_MM_FLAGS & SIM_PG_ALLOC_FLAGS) == 0, "flag sets overlap");
+static_assert(((SIM_PG_MM_FLAGS | SIM_PG_ALLOC_FLAGS) & ~0xffffu) == 0, "flags fit u16");
+
+static inline unsigned int sim_page_raw_flags(const struct sim_page *page)
+{
+	return READ_ONCE(page->flags);
+}
+
+static inline bool sim_page_is_head(const struct sim_page *page)
+{
+	return sim_page_raw_flags(page) & SIM_PG_HEAD;
+}
+
+static inline bool sim_page_is_tail(const struct sim_page *page)
+{
+	return sim_page_raw_flags(page) & SIM_PG_TAIL;
+}
+
+/* The head of @page's compound page, or @page itself if it is not a tail. */
+static inline struct sim_page *__sim_compound_head(struct sim_page *page)
+{
+	if (!sim_page_is_tail(page))
+		return page;
+	return page - READ_ONCE(page->compound_off);
+}
+
+/* Compound order of a head page (0 for anything but a compound head). */
+static inline unsigned int __sim_compound_order(const struct sim_page *head)
+{
+	return sim_page_is_head(head) ? READ_ONCE(head->order) : 0;
+}
+
+/* The pin count of a compound page lives in its first tail. */
+static inline atomic_t *__sim_compound_pincount(struct sim_page *head)
+{
+	return &head[1]._pincount;
+}
+
+static inline int sim_page_ref_count(const struct sim_page *page)
+{
+	return atomic_read(&page->_refcount);
+}
+
+static inline void sim_page_ref_set(struct sim_page *page, int v)
+{
+	atomic_set(&page->_refcount, v);
+}
+
+/*
+ * Drops one reference; true if it was the last.  Dropping a reference that
+ * does not exist (a free page, an unrefcounted tail) WARNs and changes
+ * nothing, so the bug cannot also corrupt the free lists.
+ */
+static inline bool sim_page_ref_dec_and_test(struct sim_page *page)
+{
+	int old = atomic_read(&page->_refcount);
+
+	do {
+		if (WARN(old <= 0, "sim_page: put on a page with refcount %d", old))
+			return false;
+	} while (!atomic_try_cmpxchg(&page->_refcount, &old, old - 1));
+	return old == 1;
+}
+
+#endif /* _MMUSIM_HOST_PAGE_H */

@@ -1,0 +1,590 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The simulated host's page allocator: a binary buddy allocator over RAM
+ * frames [1, npages), orders 0..SIM_MAX_ORDER (4 KiB .. 1 GiB).
+ *
+ * Buddy invariants (checked by sim_host_check_free_lists()):
+ *  1. A free block of order o starts at a PFN aligned to 2^o, lies inside
+ *     RAM, and its head is on free_area[o] with flags == SIM_PG_BUDDY,
+ *     order == o and refcount 0.  Every other frame inside it has flags 0,
+ *     order 0 and refcount 0.
+ *  2. Free blocks never overlap, and two free buddies of the same order never
+ *     coexist: freeing merges a block with its buddy (pfn ^ 2^o) for as long
+ *     as the buddy is a free block of the same order.
+ *  3. nr_free_pages is the sum of 2^o over the free blocks; with nothing
+ *     allocated it equals managed_pages (npages - 1: PFN 0 is reserved), and
+ *     the free lists hold exactly the blocks sim_buddy_init() built.
+ *
+ * Placement.  Like ZONE_MOVABLE above ZONE_NORMAL, movable allocations are
+ * taken from the high half of RAM and unmovable ones from the low half, so
+ * that FOLL_LONGTERM pins, which must migrate out of movable memory, find
+ * unmovable memory free.  Each free list is kept partitioned: blocks starting
+ * below mid_pfn are inserted at the head, the others at the tail, so the head
+ * is the lowest-half block if there is one and the tail the highest-half one.
+ * An allocation takes the smallest order whose preferred end holds a block of
+ * its half, else the smallest non-empty order; splitting keeps the high half
+ * for movable allocations and the low half otherwise.  Address-limited
+ * allocations (__GFP_DMA32, sim_alloc_pages_below()) scan the low partition
+ * for a block whose first 2^order frames lie below the limit.
+ *
+ * Creating the free lists touches one descriptor per block, O(npages / 2^18 +
+ * 2 * 18), never one per frame: a 1 TiB host is built in a few milliseconds
+ * and commits about 4 MiB (one descriptor page per 1 GiB block).
+ * A compound allocation writes each tail descriptor once (flags TAIL and the
+ * offset to the head); a non-compound one writes the head only, its tails
+ * staying as the free block left them (refcount 0: not refcounted).
+ *
+ * Data.  __GFP_ZERO clears the block; blocks of 64 KiB and more are cleared
+ * with env_vdiscard(), which also gives their backing back, and freed blocks
+ * of that size are discarded the same way, so a big host's footprint follows
+ * what is really in use.
+ *
+ * Locking.  host->zone_lock (a spinlock) protects the free lists, the order
+ * and links of free blocks, and nr_free_pages; it is held only for list
+ * operations, never while touching tail descriptors or data.  Allocation and
+ * free may be called under the caller's spinlocks: pass GFP_NOWAIT/GFP_ATOMIC
+ * there.  With a blocking gfp (GFP_KERNEL) allocation calls might_sleep(),
+ * which WARNs in atomic context.  Freeing never sleeps.
+ */
+#include "mmusim_env.h"
+#include "host/host_internal.h"
+
+/* Blocks this large are discarded on free and discarded-to-zero on alloc. */
+#define SIM_DISCARD_ORDER 4 /* 64 KiB */
+
+static inline struct sim_page *pfn_page(struct sim_host *host, u64 pfn)
+{
+	return sim_pfn_to_page_raw(host, pfn);
+}
+
+/* ======================== free lists ======================== */
+
+/* The links are 36-bit PFNs: 32 bits in lru_*, 4 bits each in _pad. */
+static u64 lru_next(const struct sim_page *page)
+{
+	return page->lru_next | ((u64)(page->_pad & 0xf) << 32);
+}
+
+static u64 lru_prev(const struct sim_page *page)
+{
+	return page->lru_prev | ((u64)(page->_pad >> 4) << 32);
+}
+
+static void set_lru_next(struct sim_page *page, u64 pfn)
+{
+	page->lru_next = (u32)pfn;
+	page->_pad = (page->_pad & 0xf0) | ((pfn >> 32) & 0xf);
+}
+
+static void set_lru_prev(struct sim_page *page, u64 pfn)
+{
+	page->lru_prev = (u32)pfn;
+	page->_pad = (page->_pad & 0x0f) | (((pfn >> 32) & 0xf) << 4);
+}
+
+static bool pfn_is_low(struct sim_host *host, u64 pfn)
+{
+	return pfn < host->mid_pfn;
+}
+
+static void list_link_first(struct sim_host *host, struct sim_free_area *area, u64 pfn)
+{
+	struct sim_page *page = pfn_page(host, pfn);
+
+	set_lru_prev(page, SIM_PFN_NONE);
+	set_lru_next(page, area->head);
+	if (area->head == SIM_PFN_NONE)
+		area->tail = pfn;
+	else
+		set_lru_prev(pfn_page(host, area->head), pfn);
+	area->head = pfn;
+}
+
+static void list_link_last(struct sim_host *host, struct sim_free_area *area, u64 pfn)
+{
+	struct sim_page *page = pfn_page(host, pfn);
+
+	set_lru_next(page, SIM_PFN_NONE);
+	set_lru_prev(page, area->tail);
+	if (area->tail == SIM_PFN_NONE)
+		area->head = pfn;
+	else
+		set_lru_next(pfn_page(host, area->tail), pfn);
+	area->tail = pfn;
+}
+
+/* Put free block [pfn, pfn + 2^order) on its list; @last: at the tail. */
+static void add_to_free_list(struct sim_host *host, u64 pfn, unsigned int order, bool last)
+{
+	struct sim_free_area *area = &host->free_area[order];
+	struct sim_page *page = pfn_page(host, pfn);
+
+	lockdep_assert_held(&host->zone_lock);
+	if (last)
+		list_link_last(host, area, pfn);
+	else
+		list_link_first(host, area, pfn);
+	area->nr_free++;
+	WRITE_ONCE(page->order, order);
+	WRITE_ONCE(page->flags, SIM_PG_BUDDY);
+}
+
+/* The partition rule: low-half blocks at the head, high-half at the tail. */
+static void add_free_block(struct sim_host *host, u64 pfn, unsigned int order)
+{
+	add_to_free_list(host, pfn, order, !pfn_is_low(host, pfn));
+}
+
+/* Take a block off its list; its head becomes an ordinary frame (all 0). */
+static void del_from_free_list(struct sim_host *host, u64 pfn, unsigned int order)
+{
+	struct sim_free_area *area = &host->free_area[order];
+	struct sim_page *page = pfn_page(host, pfn);
+	u64 next = lru_next(page), prev = lru_prev(page);
+
+	lockdep_assert_held(&host->zone_lock);
+	if (prev == SIM_PFN_NONE)
+		area->head = next;
+	else
+		set_lru_next(pfn_page(host, prev), next);
+	if (next == SIM_PFN_NONE)
+		area->tail = prev;
+	else
+		set_lru_prev(pfn_page(host, next), prev);
+	area->nr_free--;
+	page->lru_next = 0;
+	page->lru_prev = 0;
+	page->_pad = 0;
+	WRITE_ONCE(page->flags, 0);
+	WRITE_ONCE(page->order, 0);
+}
+
+static bool page_is_buddy(struct sim_host *host, u64 pfn, unsigned int order)
+{
+	struct sim_page *page;
+
+	if (pfn >= host->npages)
+		return false;
+	page = pfn_page(host, pfn);
+	return (sim_page_raw_flags(page) & SIM_PG_BUDDY) && READ_ONCE(page->order) == order;
+}
+
+/* ======================== creation ======================== */
+
+static void init_free_areas(struct sim_host *host)
+{
+	unsigned int order;
+
+	for (order = 0; order <= SIM_MAX_ORDER; order++) {
+		host->free_area[order].head = SIM_PFN_NONE;
+		host->free_area[order].tail = SIM_PFN_NONE;
+		host->free_area[order].nr_free = 0;
+	}
+}
+
+/* The largest aligned block at @pfn that fits below @end. */
+static unsigned int max_block_order(u64 pfn, u64 end)
+{
+	unsigned int order = min_t(unsigned int, __ffs64(pfn), SIM_MAX_ORDER);
+
+	while (pfn + (1ULL << order) > end)
+		order--;
+	return order;
+}
+
+/*
+ *   PFN 0 reserved; [1, npages) cut greedily into maximal aligned blocks:
+ *
+ *   0 1 2   4       8  ...  2^17          2^18         2^19        npages
+ *   |R|0|1-|2---|3------|...|17-----------|18----------|18---...|<18 tail blocks|
+ *
+ * Blocks are appended in address order, which satisfies the partition rule.
+ */
+void sim_buddy_init(struct sim_host *host)
+{
+	u64 pfn = 1, end = host->npages;
+
+	init_free_areas(host);
+	spin_lock(&host->zone_lock);
+	while (pfn < end) {
+		unsigned int order = max_block_order(pfn, end);
+
+		add_to_free_list(host, pfn, order, true);
+		pfn += 1ULL << order;
+	}
+	host->managed_pages = end - 1;
+	WRITE_ONCE(host->nr_free_pages, end - 1);
+	spin_unlock(&host->zone_lock);
+}
+
+/* ======================== freeing ======================== */
+
+/* Merge [pfn, pfn + 2^order) with its free buddies and list the result. */
+static void __free_one(struct sim_host *host, u64 pfn, unsigned int order)
+{
+	lockdep_assert_held(&host->zone_lock);
+	WRITE_ONCE(host->nr_free_pages, host->nr_free_pages + (1ULL << order));
+	while (order < SIM_MAX_ORDER) {
+		u64 buddy = pfn ^ (1ULL << order);
+
+		if (!page_is_buddy(host, buddy, order))
+			break;
+		del_from_free_list(host, buddy, order);
+		pfn &= buddy;
+		order++;
+	}
+	add_free_block(host, pfn, order);
+}
+
+/* Return a block whose descriptors are already clean except the head's. */
+static void free_block(struct sim_host *host, u64 pfn, unsigned int order)
+{
+	struct sim_page *page = pfn_page(host, pfn);
+
+	if (WARN(sim_page_raw_flags(page) & (SIM_PG_BUDDY | SIM_PG_RESERVED),
+		 "sim_page: freeing free or reserved pfn %llu", (unsigned long long)pfn))
+		return;
+	WRITE_ONCE(page->flags, 0);
+	WRITE_ONCE(page->order, 0);
+	/* Before it is listed: once listed, it may be reallocated and written. */
+	if (order >= SIM_DISCARD_ORDER)
+		env_vdiscard(sim_pfn_to_virt(host, pfn), PAGE_SIZE << order);
+	spin_lock(&host->zone_lock);
+	__free_one(host, pfn, order);
+	spin_unlock(&host->zone_lock);
+}
+
+/* Undo prep_compound(): every tail back to the all-zero free state. */
+static void free_compound(struct sim_host *host, struct sim_page *head)
+{
+	unsigned int order = READ_ONCE(head->order);
+	u64 i, nr = 1ULL << order;
+
+	WARN(atomic_read(__sim_compound_pincount(head)) != 0,
+	     "sim_page: freeing a pinned compound page");
+	atomic_set(__sim_compound_pincount(head), 0);
+	for (i = 1; i < nr; i++) {
+		struct sim_page *tail = head + i;
+
+		WARN_ONCE(sim_page_ref_count(tail), "sim_page: refcounted compound tail");
+		sim_page_ref_set(tail, 0);
+		WRITE_ONCE(tail->flags, 0);
+		WRITE_ONCE(tail->compound_off, 0);
+	}
+	free_block(host, sim_page_to_pfn_raw(host, head), order);
+}
+
+void sim_page_free_refcounted(struct sim_host *host, struct sim_page *head)
+{
+	unsigned int flags = sim_page_raw_flags(head), order;
+
+	if (WARN(flags & SIM_PG_RESERVED, "sim_page: last reference to a reserved page dropped"))
+		return;
+	if (flags & SIM_PG_HEAD) {
+		free_compound(host, head);
+		return;
+	}
+	order = READ_ONCE(head->order);
+	/* Linux would free only the first frame and leak the rest. */
+	WARN(order, "sim_put_page freed a non-compound order-%u block: use sim_free_pages", order);
+	free_block(host, sim_page_to_pfn_raw(host, head), order);
+}
+
+/*
+ * __free_pages() with another holder of the head (a speculative reference):
+ * free everything but the head now, leaving the head an order-0 page that
+ * its last sim_put_page() frees.
+ *
+ *   [H|1|2 3|4 5 6 7]   order 3, H still referenced:
+ *      ^ ^   ^           free order-0 at 1, order-1 at 2, order-2 at 4
+ */
+static void free_all_but_head(struct sim_host *host, u64 pfn, unsigned int order)
+{
+	while (order-- > 0)
+		free_block(host, pfn + (1ULL << order), order);
+}
+
+void sim_free_pages(struct sim_host *host, struct sim_page *page, unsigned int order)
+{
+	unsigned int flags;
+	u64 pfn;
+
+	if (WARN_ON(!page || !sim_page_in_host(host, page) || order > SIM_MAX_ORDER))
+		return;
+	flags = sim_page_raw_flags(page);
+	if (WARN(flags & (SIM_PG_HEAD | SIM_PG_TAIL), "sim_free_pages: compound page (use put)"))
+		return;
+	if (WARN(flags & (SIM_PG_BUDDY | SIM_PG_RESERVED), "sim_free_pages: free or reserved page"))
+		return;
+	if (WARN(READ_ONCE(page->order) != order, "sim_free_pages: order %u, allocated as %u",
+		 order, READ_ONCE(page->order)))
+		return;
+	if (WARN(sim_page_ref_count(page) <= 0, "sim_free_pages: page has no reference"))
+		return;
+	pfn = sim_page_to_pfn_raw(host, page);
+	/* First, so that a concurrent last put frees just the head frame. */
+	WRITE_ONCE(page->order, 0);
+	if (sim_page_ref_dec_and_test(page))
+		free_block(host, pfn, order);
+	else
+		free_all_but_head(host, pfn, order);
+}
+
+/* ======================== allocation ======================== */
+
+/*
+ * Split free block [pfn, pfn + 2^high), already off its list, down to
+ * 2^low frames, listing the halves not kept.  Returns the kept block.
+ */
+static u64 expand(struct sim_host *host, u64 pfn, unsigned int high, unsigned int low,
+		  bool keep_high)
+{
+	while (high > low) {
+		u64 half;
+
+		high--;
+		half = 1ULL << high;
+		if (keep_high) {
+			add_free_block(host, pfn, high);
+			pfn += half;
+		} else {
+			add_free_block(host, pfn + half, high);
+		}
+	}
+	return pfn;
+}
+
+static u64 take_block(struct sim_host *host, u64 pfn, unsigned int high, unsigned int order,
+		      bool keep_high)
+{
+	del_from_free_list(host, pfn, high);
+	pfn = expand(host, pfn, high, order, keep_high);
+	WRITE_ONCE(host->nr_free_pages, host->nr_free_pages - (1ULL << order));
+	return pfn;
+}
+
+/* A block whose first 2^order frames end at or below @limit_pfn. */
+static u64 find_block_below(struct sim_host *host, unsigned int o, unsigned int order,
+			    u64 limit_pfn)
+{
+	u64 pfn;
+
+	for (pfn = host->free_area[o].head; pfn != SIM_PFN_NONE;
+	     pfn = lru_next(pfn_page(host, pfn))) {
+		if (pfn + (1ULL << order) <= limit_pfn)
+			return pfn;
+		/* From here on the list holds high-half blocks only. */
+		if (!pfn_is_low(host, pfn) && limit_pfn <= host->mid_pfn)
+			break;
+	}
+	return SIM_PFN_NONE;
+}
+
+static u64 rmqueue_below(struct sim_host *host, unsigned int order, u64 limit_pfn)
+{
+	unsigned int o;
+
+	for (o = order; o <= SIM_MAX_ORDER; o++) {
+		u64 pfn = find_block_below(host, o, order, limit_pfn);
+
+		if (pfn != SIM_PFN_NONE)
+			return take_block(host, pfn, o, order, false);
+	}
+	return SIM_PFN_NONE;
+}
+
+/* The block at the end of the list that @movable prefers. */
+static u64 preferred_end(struct sim_host *host, unsigned int o, bool movable)
+{
+	return movable ? host->free_area[o].tail : host->free_area[o].head;
+}
+
+static u64 rmqueue(struct sim_host *host, unsigned int order, bool movable)
+{
+	unsigned int o;
+	u64 pfn;
+
+	/* Smallest block in the preferred half... */
+	for (o = order; o <= SIM_MAX_ORDER; o++) {
+		pfn = preferred_end(host, o, movable);
+		if (pfn != SIM_PFN_NONE && pfn_is_low(host, pfn) != movable)
+			return take_block(host, pfn, o, order, movable);
+	}
+	/* ...else the smallest block anywhere. */
+	for (o = order; o <= SIM_MAX_ORDER; o++) {
+		pfn = preferred_end(host, o, movable);
+		if (pfn != SIM_PFN_NONE)
+			return take_block(host, pfn, o, order, movable);
+	}
+	return SIM_PFN_NONE;
+}
+
+/* Lay out compound page [head, head + 2^order): tails point at the head. */
+static void prep_compound(struct sim_page *head, unsigned int order)
+{
+	u64 i, nr = 1ULL << order;
+
+	atomic_set(__sim_compound_pincount(head), 0);
+	for (i = 1; i < nr; i++) {
+		WRITE_ONCE(head[i].compound_off, (u32)i);
+		WRITE_ONCE(head[i].flags, SIM_PG_TAIL);
+	}
+}
+
+static void zero_block(struct sim_host *host, u64 pfn, unsigned int order)
+{
+	void *data = sim_pfn_to_virt(host, pfn);
+
+	if (order >= SIM_DISCARD_ORDER)
+		env_vdiscard(data, PAGE_SIZE << order);
+	else
+		memset(data, 0, PAGE_SIZE << order);
+}
+
+static struct sim_page *prep_new_page(struct sim_host *host, u64 pfn, unsigned int order,
+				      gfp_t gfp)
+{
+	struct sim_page *page = pfn_page(host, pfn);
+	bool compound = (gfp & __GFP_COMP) && order > 0;
+	unsigned int flags = 0;
+
+	if (gfp & __GFP_ZERO)
+		zero_block(host, pfn, order);
+	if (compound)
+		prep_compound(page, order);
+	if (gfp & __GFP_MOVABLE)
+		flags |= SIM_PG_MOVABLE;
+	if (compound)
+		flags |= SIM_PG_HEAD;
+	WRITE_ONCE(page->order, order);
+	sim_page_ref_set(page, 1);
+	/* Publish the head last: tails are valid once the head says HEAD. */
+	smp_store_release(&page->flags, (u16)flags);
+	return page;
+}
+
+static u64 limit_pfn_for(struct sim_host *host, gfp_t gfp, u64 limit)
+{
+	u64 limit_pfn = limit >> PAGE_SHIFT;
+
+	if (gfp & __GFP_DMA32)
+		limit_pfn = min(limit_pfn, SIM_DMA32_PFN_LIMIT);
+	return limit_pfn;
+}
+
+struct sim_page *sim_alloc_pages_below(struct sim_host *host, unsigned int gfp,
+				       unsigned int order, u64 limit)
+{
+	u64 limit_pfn = limit_pfn_for(host, gfp, limit), pfn;
+
+	if (gfpflags_allow_blocking(gfp))
+		might_sleep();
+	atomic64_inc(&host->alloc_calls);
+	if (env_should_fail_alloc(gfp))
+		goto fail;
+	if (order > SIM_MAX_ORDER) {
+		WARN_ON_ONCE(!(gfp & __GFP_NOWARN));
+		goto fail;
+	}
+
+	spin_lock(&host->zone_lock);
+	if (limit_pfn < host->npages)
+		pfn = rmqueue_below(host, order, limit_pfn);
+	else
+		pfn = rmqueue(host, order, gfp & __GFP_MOVABLE);
+	spin_unlock(&host->zone_lock);
+	if (pfn == SIM_PFN_NONE)
+		goto fail;
+	return prep_new_page(host, pfn, order, gfp);
+
+fail:
+	atomic64_inc(&host->alloc_failures);
+	return NULL;
+}
+
+struct sim_page *sim_alloc_pages(struct sim_host *host, unsigned int gfp, unsigned int order)
+{
+	return sim_alloc_pages_below(host, gfp, order, U64_MAX);
+}
+
+struct sim_page *sim_alloc_migration_target(struct sim_host *host, struct sim_page *src,
+					    gfp_t gfp, bool longterm)
+{
+	struct sim_page *head = __sim_compound_head(src);
+	unsigned int order = __sim_compound_order(head);
+
+	gfp &= ~(__GFP_MOVABLE | __GFP_COMP);
+	if (order)
+		gfp |= __GFP_COMP;
+	if ((sim_page_raw_flags(head) & SIM_PG_MOVABLE) && !longterm)
+		gfp |= __GFP_MOVABLE;
+	return sim_alloc_pages(host, gfp, order);
+}
+
+/* ======================== introspection ======================== */
+
+u64 sim_host_nr_free_blocks(struct sim_host *host, unsigned int order)
+{
+	u64 nr;
+
+	if (order > SIM_MAX_ORDER)
+		return 0;
+	spin_lock(&host->zone_lock);
+	nr = host->free_area[order].nr_free;
+	spin_unlock(&host->zone_lock);
+	return nr;
+}
+
+/* Invariant 1 and the partition rule for one listed block. */
+static unsigned long check_block(struct sim_host *host, u64 pfn, unsigned int order,
+				 bool *seen_high)
+{
+	struct sim_page *page = pfn_page(host, pfn);
+	unsigned long bad = 0;
+
+	bad += WARN(pfn == 0 || pfn + (1ULL << order) > host->npages ||
+		    !IS_ALIGNED(pfn, 1ULL << order), "free block %llu/%u out of place",
+		    (unsigned long long)pfn, order);
+	bad += WARN(sim_page_raw_flags(page) != SIM_PG_BUDDY || page->order != order ||
+		    sim_page_ref_count(page), "free block %llu/%u: bad head",
+		    (unsigned long long)pfn, order);
+	bad += WARN(*seen_high && pfn_is_low(host, pfn), "free list %u not partitioned", order);
+	bad += WARN(order < SIM_MAX_ORDER && page_is_buddy(host, pfn ^ (1ULL << order), order),
+		    "free block %llu/%u has a free buddy", (unsigned long long)pfn, order);
+	*seen_high |= !pfn_is_low(host, pfn);
+	return bad;
+}
+
+static unsigned long check_free_area(struct sim_host *host, unsigned int order, u64 *pages)
+{
+	struct sim_free_area *area = &host->free_area[order];
+	u64 pfn, prev = SIM_PFN_NONE, n = 0;
+	unsigned long bad = 0;
+	bool seen_high = false;
+
+	for (pfn = area->head; pfn != SIM_PFN_NONE && n <= area->nr_free;
+	     prev = pfn, pfn = lru_next(pfn_page(host, pfn)), n++) {
+		bad += WARN(lru_prev(pfn_page(host, pfn)) != prev, "free list %u: bad prev", order);
+		bad += check_block(host, pfn, order, &seen_high);
+	}
+	bad += WARN(n != area->nr_free || area->tail != prev,
+		    "free list %u: %llu blocks, %llu counted", order, (unsigned long long)n,
+		    (unsigned long long)area->nr_free);
+	*pages += n << order;
+	return bad;
+}
+
+unsigned long sim_host_check_free_lists(struct sim_host *host)
+{
+	unsigned long bad = 0;
+	unsigned int order;
+	u64 pages = 0;
+
+	spin_lock(&host->zone_lock);
+	for (order = 0; order <= SIM_MAX_ORDER; order++)
+		bad += check_free_area(host, order, &pages);
+	bad += WARN(pages != host->nr_free_pages, "free lists hold %llu pages, counted %llu",
+		    (unsigned long long)pages, (unsigned long long)host->nr_free_pages);
+	spin_unlock(&host->zone_lock);
+	return bad;
+}
