@@ -514,14 +514,23 @@ static void kvm_arch_memslots_updated(void *arch, int as_id, u64 gen)
 	}
 }
 
+/* Called between .mmu_lock and .mmu_unlock: the harvest holds mmu_lock for write. */
 static void kvm_arch_mmu_enable_log_dirty_pt_masked(void *arch, struct kvm_memory_slot *slot,
 						    gfn_t gfn_offset, unsigned long mask)
 {
 	struct kvm *kvm = arch;
 
-	write_lock(&kvm->mmu_lock);
 	kvm_tdp_mmu_clear_dirty_pt_masked(kvm, slot, slot->base_gfn + gfn_offset, mask, true);
-	write_unlock(&kvm->mmu_lock);
+}
+
+static void kvm_arch_mmu_lock(void *arch)
+{
+	write_lock(&((struct kvm *)arch)->mmu_lock);
+}
+
+static void kvm_arch_mmu_unlock(void *arch)
+{
+	write_unlock(&((struct kvm *)arch)->mmu_lock);
 }
 
 static void kvm_arch_flush_remote_tlbs_memslot(void *arch, const struct kvm_memory_slot *slot)
@@ -535,5 +544,7 @@ const struct kvm_memslot_ops kvm_x86_memslot_ops = {
 	.flush_shadow_memslot = kvm_arch_flush_shadow_memslot,
 	.memslots_updated = kvm_arch_memslots_updated,
 	.enable_log_dirty_pt_masked = kvm_arch_mmu_enable_log_dirty_pt_masked,
+	.mmu_lock = kvm_arch_mmu_lock,
+	.mmu_unlock = kvm_arch_mmu_unlock,
 	.flush_remote_tlbs_memslot = kvm_arch_flush_remote_tlbs_memslot,
 };
