@@ -664,7 +664,7 @@ static int tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_pag
 						  kvm_memslots_as(&kvm->slots, fault->as_id)));
 	else
 		wrprot = make_spte(&kvm->masks, iter->level, ACC_ALL, iter->gfn, fault->pfn,
-				   iter->old_spte, fault->prefetch, true, fault->map_writable,
+				   iter->old_spte, fault->prefetch, false, fault->map_writable,
 				   !kvm->masks.ad_enabled, fault->refcounted_page, &new_spte);
 
 	if (new_spte == iter->old_spte)
