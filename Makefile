@@ -4,7 +4,10 @@
 # missing (scripts/install-deps), configure, build and run.
 #
 #   make demo        run the main job on its embedded default configuration
-#   make check       every test: gcc build, ASan+UBSan build, TSan build
+#   make check       every test: gcc build, ASan+UBSan build, TSan build,
+#                    core include rules, and the self-tests inside a kernel
+#   make kmod        build kernel/mmusim.ko into out/kmod (W=1, -Werror)
+#   make kmod-check  boot Debian's kernel under qemu, run the self-tests in it
 #   make build       configure and build ./build (RelWithDebInfo, jemalloc)
 #   make format      clang-format the tree
 #   make clean
@@ -17,6 +20,7 @@ CMAKE_FLAGS ?=
 CTEST      := ctest --output-on-failure -j $(JOBS)
 
 .PHONY: all deps build demo check check-plain check-asan check-tsan format clean
+.PHONY: check-includes kmod kmod-check
 
 all: build
 
@@ -48,11 +52,21 @@ check-tsan: deps
 	cd $(BUILD_TSAN) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 		setarch $$(uname -m) -R $(CTEST)
 
-check: check-plain check-asan check-tsan
+check-includes:
+	scripts/check-core-includes
+
+kmod:
+	@scripts/install-deps kmod
+	$(MAKE) -C kernel
+
+kmod-check:
+	scripts/kmod-check
+
+check: check-plain check-asan check-tsan check-includes kmod-check
 	@echo "make check: all test configurations passed"
 
 format:
 	git ls-files '*.c' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) build-*
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) build-* out

@@ -234,6 +234,8 @@ static void test_scenario_memslot_move_delete_under_load(void **state)
 	c.npages = 512;
 	th = env_thread_start(guest_load, &c, "vcpu0");
 	assert_non_null(th);
+	while (!READ_ONCE(c.completed) && !READ_ONCE(c.error))
+		env_spin_yield();
 	for (i = 0; i < 20; i++) {
 		r.guest_phys_addr = (i % 2) ? 32 * MiB : 0;
 		assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
@@ -246,6 +248,7 @@ static void test_scenario_memslot_move_delete_under_load(void **state)
 	assert_int_equal(env_thread_join(th), 0);
 	assert_int_equal(c.error, 0);
 	assert_true(c.completed > 0);
+	assert_true(c.exits > 0);
 
 	mmusim_vm_get_stats(t.vm, &st);
 	assert_int_equal(st.pages_4k + st.pages_2m + st.pages_1g, 0);

@@ -480,9 +480,9 @@ static void test_spte_writable_tristate(void **state)
 		assert_true(leaf_spte_change_needs_tlb_flush(&m, rw, wp_track));
 		assert_true(leaf_spte_change_needs_tlb_flush(&m, wp_dirty, wp_track));
 		assert_false(leaf_spte_change_needs_tlb_flush(&m, wp_track, wp_track));
-		/* Host-writable never changes on a present SPTE. */
+		/* Host-writable is never lost in place; it may be gained (host upgrade). */
 		assert_transition(&m, rw, ro, PG_LEVEL_4K, SPTE_ERR_HOST_W_CHANGED);
-		assert_transition(&m, ro, rw, PG_LEVEL_4K, SPTE_ERR_HOST_W_CHANGED);
+		assert_transition(&m, ro, rw, PG_LEVEL_4K, 0);
 		assert_transition(&m, ro, SHADOW_NONPRESENT_VALUE, PG_LEVEL_4K, 0);
 		assert_transition(&m, SHADOW_NONPRESENT_VALUE, rw, PG_LEVEL_4K, 0);
 
@@ -1061,7 +1061,7 @@ static void random_leaf_ops(const struct kvm_mmu_masks *m, u64 *rng, u64 spte, i
 	/* Some illegal follow-ups, always rejected. */
 	assert_transition(m, spte, spte ^ m->shadow_host_writable_mask, level,
 			  spte_check_state(m, spte ^ m->shadow_host_writable_mask, level) ?:
-			  SPTE_ERR_HOST_W_CHANGED);
+			  (is_host_writable_spte(m, spte) ? SPTE_ERR_HOST_W_CHANGED : 0));
 	next = spte + (KVM_PAGES_PER_HPAGE(level) << PAGE_SHIFT);
 	if (!spte_check_state(m, next, level))
 		assert_transition(m, spte, next, level, SPTE_ERR_PFN_CHANGED);

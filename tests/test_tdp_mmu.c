@@ -163,6 +163,37 @@ static void test_tdp_mmu_zap_and_refault(void **state)
 	test_vm_destroy(&t);
 }
 
+/*
+ * Yielding: with need_resched() forced often, zapping 4096 leaves drops and
+ * retakes mmu_lock many times (restarting the walk from the root each time,
+ * at the gfn it reached) and still zaps everything exactly once.
+ */
+static void test_tdp_mmu_zap_yields_and_completes(void **state)
+{
+	struct test_vm_opts o = opts_4k(16 * MiB);
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	assert_int_equal(mmusim_vcpu_access_range(mmusim_vm_vcpu(t.vm, 0), 0, 4096, 0,
+						  MMUSIM_ACCESS_WRITE, NULL),
+			 4096);
+	env_set_resched_interval(5);
+	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, 0, 0, 4096), 0);
+	mmusim_vm_zap_all_fast(t.vm);
+	env_set_resched_interval(0);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_4k, 0);
+	test_vm_check(&t);
+	assert_int_equal(mmusim_vcpu_access_range(mmusim_vm_vcpu(t.vm, 0), 0, 4096, 0,
+						  MMUSIM_ACCESS_WRITE, NULL),
+			 4096);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_4k, 4096);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
 /* Fast zap: every root is invalidated and replaced on the next access. */
 static void test_tdp_mmu_fast_zap_replaces_roots(void **state)
 {
@@ -391,7 +422,7 @@ static void test_tdp_mmu_dump(void **state)
 {
 	struct test_vm_opts o = opts_4k(4 * MiB);
 	struct test_vm t;
-	char buf[4096];
+	static char buf[4096];
 
 	test_vm_create(&t, &o);
 	assert_int_equal(mmusim_vcpu_access_range(mmusim_vm_vcpu(t.vm, 0), 0, 16, 0,
@@ -519,6 +550,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_huge_mappings),
 		MMUSIM_TEST(test_tdp_mmu_misaligned_slot_maps_4k),
 		MMUSIM_TEST(test_tdp_mmu_zap_and_refault),
+		MMUSIM_TEST(test_tdp_mmu_zap_yields_and_completes),
 		MMUSIM_TEST(test_tdp_mmu_fast_zap_replaces_roots),
 		MMUSIM_TEST(test_tdp_mmu_smm_address_space),
 		MMUSIM_TEST(test_tdp_mmu_mmio_spte_generation),

@@ -147,21 +147,32 @@ void sim_host_get_stats(struct sim_host *host, struct sim_host_stats *stats);
 #define SIM_VM_LOCKED 0x00002000
 #define SIM_VM_HUGETLB 0x00400000
 #define SIM_VM_HUGEPAGE 0x20000000
+#define SIM_VM_NOHUGEPAGE 0x40000000
 
 int sim_mm_create(struct sim_host *host, struct sim_mm **mmp);
 /* Unmaps everything (notifier events delivered), calls ->release, frees. */
 void sim_mm_destroy(struct sim_mm *mm);
 struct sim_host *sim_mm_host(struct sim_mm *mm);
 
-/* hint 0: the mm picks an address.  *addrp receives the start. */
+/*
+ * hint 0: the mm picks an address (top-down from 0x7f0000000000; a free hint
+ * is honoured).  *addrp receives the start.  As Linux: a hugetlb length is
+ * rounded up to the huge page size, a SIM_MAP_FIXED address must be aligned
+ * to it (-EINVAL); SIM_MAP_LOCKED fails with -EAGAIN over RLIMIT_MEMLOCK
+ * (-EPERM if the limit is 0) and populates; no room is -ENOMEM.
+ */
 int sim_mmap(struct sim_mm *mm, hva_t hint, u64 len, int prot, int flags, hva_t *addrp);
 /* remap_pfn_range(): VM_IO | VM_PFNMAP mapping of [pfn, pfn + len/4K). */
 int sim_mmap_pfn(struct sim_mm *mm, hva_t hint, u64 len, int prot, kvm_pfn_t pfn, hva_t *addrp);
+/* Unmapped parts are fine (0); cutting a hugetlb VMA off its page size: -EINVAL. */
 int sim_munmap(struct sim_mm *mm, hva_t addr, u64 len);
+/* -ENOMEM if part of the range is unmapped (and nothing changes). */
 int sim_mprotect(struct sim_mm *mm, hva_t addr, u64 len, int prot);
 #define SIM_MADV_DONTNEED 4
 #define SIM_MADV_HUGEPAGE 14
 #define SIM_MADV_NOHUGEPAGE 15
+/* -ENOMEM if part of the range is unmapped (nothing done); DONTNEED on
+ * VM_LOCKED/VM_PFNMAP, or off a hugetlb page boundary: -EINVAL. */
 int sim_madvise(struct sim_mm *mm, hva_t addr, u64 len, int advice);
 
 /* A CPU access by the owning process: demand-faults, breaks COW, swaps in. */
@@ -208,9 +219,15 @@ int sim_mm_vma_flags(struct sim_mm *mm, hva_t addr, unsigned long *vm_flags);
 /*
  * Returns the number of pages taken (refcount or pin) from @addr on, or a
  * negative errno if none: -EFAULT (no VMA, PROT_NONE, VM_IO/VM_PFNMAP),
- * -EFAULT for FOLL_WRITE on a read-only mapping, -EAGAIN (FOLL_NOWAIT and the
- * page needs I/O), -ENOMEM, -EINVAL (bad flags, e.g. FOLL_LONGTERM without
- * FOLL_PIN semantics where Linux forbids it).
+ * -EFAULT for FOLL_WRITE on a read-only mapping, -ENOMEM, -EINVAL (bad flags,
+ * e.g. FOLL_LONGTERM without FOLL_PIN semantics where Linux forbids it).
+ * FOLL_NOWAIT and a page that needs I/O (swapped out): the walk stops there
+ * and the count so far is returned, 0 if it was the first page, exactly as
+ * Linux's __get_user_pages() turns the fault's -EBUSY into 0 (KVM then
+ * reports KVM_PFN_ERR_NEEDS_IO).
+ * get_* take FOLL_GET (implied), pin_* FOLL_PIN (implied); the other one is
+ * -EINVAL.  Every entry point takes mmap_lock itself (Linux's _unlocked
+ * variants): do not call them with it held, nor from a notifier callback.
  */
 long sim_get_user_pages(struct sim_mm *mm, hva_t addr, unsigned long nr, unsigned int gup_flags,
 			struct sim_page **pages);
@@ -218,11 +235,17 @@ long sim_get_user_pages_fast(struct sim_mm *mm, hva_t addr, unsigned long nr,
 			     unsigned int gup_flags, struct sim_page **pages);
 long sim_pin_user_pages(struct sim_mm *mm, hva_t addr, unsigned long nr, unsigned int gup_flags,
 			struct sim_page **pages);
+long sim_pin_user_pages_fast(struct sim_mm *mm, hva_t addr, unsigned long nr,
+			     unsigned int gup_flags, struct sim_page **pages);
+/* get_user_page_fast_only(): lockless only, never faults; 0..nr pages. */
+long sim_get_user_pages_fast_only(struct sim_mm *mm, hva_t addr, unsigned long nr,
+				  unsigned int gup_flags, struct sim_page **pages);
 /* follow_pfn()/follow_pte() for VM_IO/VM_PFNMAP mappings. */
 int sim_follow_pfn(struct sim_mm *mm, hva_t addr, bool write, kvm_pfn_t *pfn, bool *writable);
 
 /* RLIMIT_MEMLOCK accounting (account_locked_vm): -ENOMEM over the limit. */
 int sim_account_locked_vm(struct sim_mm *mm, unsigned long npages, bool inc);
+/* mm->locked_vm, in pages (SIM_MAP_LOCKED VMAs plus sim_account_locked_vm()). */
 u64 sim_mm_locked_vm(struct sim_mm *mm);
 void sim_mm_set_memlock_limit(struct sim_mm *mm, u64 bytes);
 
@@ -265,6 +288,12 @@ struct sim_mmu_notifier {
 	void *list_node[2]; /* host-private */
 };
 
+/*
+ * Register takes mmap_lock for write and a reference on the mm (mmgrab), so
+ * unregister may come after sim_mm_destroy().  Unregister calls ->release
+ * itself if the mm still lives (as Linux does), then waits for running
+ * callbacks (synchronize_srcu) before returning.
+ */
 int sim_mmu_notifier_register(struct sim_mmu_notifier *sub, struct sim_mm *mm);
 void sim_mmu_notifier_unregister(struct sim_mmu_notifier *sub);
 

@@ -554,7 +554,8 @@ static bool gfn_under_invalidation(struct kvm *kvm, gfn_t gfn, int level)
 	return gfn < kvm->mmu_invalidate_range_end && end > kvm->mmu_invalidate_range_start;
 }
 
-static int check_leaf(struct kvm_tdp_mmu_walk_cb *cb, int as_id, gfn_t gfn, u64 spte, int level)
+static int check_leaf(struct kvm_tdp_mmu_walk_cb *cb, int as_id, gfn_t gfn, u64 spte, int level,
+		      bool invalid_root)
 {
 	struct check_ctx *c = container_of(cb, struct check_ctx, cb);
 	struct kvm *kvm = c->kvm;
@@ -574,6 +575,12 @@ static int check_leaf(struct kvm_tdp_mmu_walk_cb *cb, int as_id, gfn_t gfn, u64 
 		return 0;
 
 	slot = __gfn_to_memslot(kvm_memslots_as(&kvm->slots, as_id), gfn);
+	/*
+	 * A fast zap leaves invalid roots populated until they are zapped under
+	 * the read lock; their slots may already be gone.
+	 */
+	if (invalid_root && (!slot || (slot->flags & KVM_MEMSLOT_INVALID)))
+		return 0;
 	if (!slot || (slot->flags & KVM_MEMSLOT_INVALID)) {
 		scnprintf(c->msg, c->msg_size, "gfn %#llx level %d: present leaf without a memslot",
 			  (unsigned long long)gfn, level);

@@ -616,7 +616,13 @@ int __spte_check_transition(const struct kvm_mmu_masks *m, u64 old_spte, u64 new
 	changed = old_spte ^ new_spte;
 	if (changed & SPTE_TDP_AD_MASK)
 		return SPTE_ERR_AD_TYPE_CHANGED;
-	if (changed & m->shadow_host_writable_mask)
+	/*
+	 * Host-writable may be gained in place: a host write fault that reuses
+	 * an exclusively owned page upgrades the host PTE without an MMU
+	 * notifier, and KVM's next write fault rebuilds the SPTE over the old
+	 * one.  Losing it needs a zap (the host sends an invalidation first).
+	 */
+	if ((changed & m->shadow_host_writable_mask) && !(new_spte & m->shadow_host_writable_mask))
 		return SPTE_ERR_HOST_W_CHANGED;
 	if (changed & SPTE_PINNED_MASK)
 		return SPTE_ERR_PINNED_CHANGED;

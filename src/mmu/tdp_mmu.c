@@ -55,7 +55,7 @@ static struct kvm_mmu_page *tdp_mmu_alloc_sp(gfp_t gfp)
 	}
 	for (i = 0; i < SPTE_ENT_PER_PAGE; i++)
 		sp->spt[i] = SHADOW_NONPRESENT_VALUE;
-	set_page_private(virt_to_page(sp->spt), sp);
+	set_page_private(virt_to_page(sp->spt), (unsigned long)sp);
 	sp->tdp_mmu_page = true;
 	return sp;
 }
@@ -895,7 +895,8 @@ int kvm_tdp_mmu_for_each_leaf(struct kvm *kvm, struct kvm_tdp_mmu_walk_cb *cb)
 			if (!is_shadow_present_pte(iter.old_spte) ||
 			    !is_last_spte(iter.old_spte, iter.level))
 				continue;
-			ret = cb->leaf(cb, iter.as_id, iter.gfn, iter.old_spte, iter.level);
+			ret = cb->leaf(cb, iter.as_id, iter.gfn, iter.old_spte, iter.level,
+				       is_invalid_root(root));
 			if (ret)
 				goto out;
 		}
@@ -909,8 +910,8 @@ static const char *const level_name[] = { "?", "4K", "2M", "1G", "512G", "256T" 
 
 /*
  * Writes a readable tree of every valid root into @buf: one line per
- * present SPTE, indented by depth; runs of consecutive 4K leaves mapping
- * consecutive pfns are folded into one line to keep dumps short.
+ * present SPTE, indented by depth; runs of 4K leaves at consecutive gfns
+ * are folded into one line (first pfn shown) to keep dumps short.
  */
 int kvm_tdp_mmu_dump(struct kvm *kvm, char *buf, size_t size)
 {
@@ -924,7 +925,7 @@ int kvm_tdp_mmu_dump(struct kvm *kvm, char *buf, size_t size)
 #define FLUSH_RUN()                                                                          \
 	do {                                                                                 \
 		if (run_len)                                                                 \
-			DUMP("%*s4K gfn %#llx..%#llx -> pfn %#llx.. (%llu pages)\n",         \
+			DUMP("%*s4K gfn %#llx..%#llx -> pfn %#llx,... (%llu pages)\n",      \
 			     2 * (kvm->root_level - 1), "", (unsigned long long)run_gfn,        \
 			     (unsigned long long)(run_gfn + run_len - 1),                    \
 			     (unsigned long long)run_pfn, (unsigned long long)run_len);      \
@@ -945,8 +946,7 @@ int kvm_tdp_mmu_dump(struct kvm *kvm, char *buf, size_t size)
 			if (!is_shadow_present_pte(iter.old_spte))
 				continue;
 			if (leaf && iter.level == PG_LEVEL_4K && run_len &&
-			    iter.gfn == run_gfn + run_len &&
-			    spte_to_pfn(iter.old_spte) == run_pfn + run_len) {
+			    iter.gfn == run_gfn + run_len) {
 				run_len++;
 				continue;
 			}

@@ -39,7 +39,8 @@ u64 *kvm_tdp_mmu_fast_pf_get_last_sptep(struct kvm_vcpu *vcpu, int as_id, gfn_t 
 /* Debug and checker helpers. */
 struct kvm_tdp_mmu_walk_cb {
 	/* Called for each present leaf; return nonzero to stop the walk. */
-	int (*leaf)(struct kvm_tdp_mmu_walk_cb *cb, int as_id, gfn_t gfn, u64 spte, int level);
+	int (*leaf)(struct kvm_tdp_mmu_walk_cb *cb, int as_id, gfn_t gfn, u64 spte, int level,
+		    bool invalid_root);
 };
 int kvm_tdp_mmu_for_each_leaf(struct kvm *kvm, struct kvm_tdp_mmu_walk_cb *cb);
 int kvm_tdp_mmu_dump(struct kvm *kvm, char *buf, size_t size);

@@ -212,6 +212,14 @@ int env_thread_join(struct env_thread *t)
 	return ret;
 }
 
+void env_thread_register(void)
+{
+}
+
+void env_thread_unregister(void)
+{
+}
+
 /* ======================== Large reservations ======================== */
 
 unsigned long env_vreserve_max_mb = 256;

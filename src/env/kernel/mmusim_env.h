@@ -50,7 +50,7 @@
 #include <linux/log2.h>
 #include <linux/math64.h>
 #include <linux/minmax.h>
-#include <linux/mm.h>
+#include <linux/mm_types.h>	/* struct page, page_private(): not <linux/mm.h>, see below */
 #include <linux/mutex.h>
 #include <linux/poison.h>
 #include <linux/printk.h>
@@ -66,8 +66,24 @@
 #include <linux/srcu.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
+#include <asm/io.h>		/* virt_to_phys, phys_to_virt */
+#include <asm/page.h>		/* __pa, __va, virt_to_page */
+#include <asm/pgtable.h>	/* PG_LEVEL_*, and vmemmap for virt_to_page() */
 
 #include <mmusim/types.h>
+
+/*
+ * <linux/mm.h> is deliberately not included: it declares hundreds of mm
+ * names (get_unmapped_area, change_protection, ...) that the simulated host
+ * is free to reuse for its own static helpers.  The two names of it the seam
+ * offers are defined here, as mm.h defines them.
+ */
+#ifndef PAGE_ALIGNED
+#define PAGE_ALIGNED(addr) IS_ALIGNED((unsigned long)(addr), PAGE_SIZE)
+#endif
+#ifndef PAGE_ALIGN
+#define PAGE_ALIGN(addr) ALIGN(addr, PAGE_SIZE)
+#endif
 
 /* ======================== WARN, counted ======================== */
 
@@ -254,13 +270,10 @@ struct env_thread;
 struct env_thread *env_thread_start(int (*fn)(void *arg), void *arg, const char *name);
 /* Waits for the thread, frees it, and returns what @fn returned. */
 int env_thread_join(struct env_thread *t);
-/* Kernel threads need no RCU registration. */
-static inline void env_thread_register(void)
-{
-}
-static inline void env_thread_unregister(void)
-{
-}
+/* No-ops: kernel threads need no RCU registration (out of line, so that
+ * <mmusim/env.h>'s declarations match). */
+void env_thread_register(void);
+void env_thread_unregister(void);
 
 /* ======================== Allocation ======================== */
 

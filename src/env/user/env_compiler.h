@@ -65,6 +65,7 @@
 #define PAGE_SIZE (1UL << PAGE_SHIFT)
 #define PAGE_MASK (~(PAGE_SIZE - 1))
 #define PAGE_ALIGNED(addr) IS_ALIGNED((unsigned long)(addr), PAGE_SIZE)
+#define PAGE_ALIGN(addr) ALIGN(addr, PAGE_SIZE)
 #define SZ_4K 0x00001000UL
 #define SZ_2M 0x00200000UL
 #define SZ_1G 0x40000000UL

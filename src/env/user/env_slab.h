@@ -78,8 +78,15 @@ unsigned long __get_free_page(gfp_t gfp);
 unsigned long get_zeroed_page(gfp_t gfp);
 void free_page(unsigned long addr);
 struct page *virt_to_page(const void *va);
-#define page_private(page) ((page)->private)
-#define set_page_private(page, v) ((page)->private = (unsigned long)(v))
+static inline unsigned long page_private(const struct page *page)
+{
+	return page->private;
+}
+
+static inline void set_page_private(struct page *page, unsigned long private)
+{
+	page->private = private;
+}
 
 /*
  * Large reservations (the simulated physical memory and its metadata).  The

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The parts of mmusim's userspace environment a program using the library
+ * needs: thread registration (every thread that runs vCPUs or otherwise
+ * enters the library must be registered with RCU), and the debugging knobs
+ * tests use — live-object counters, WARN counter, allocation-failure
+ * injection.  These are the same functions the environment seam defines.
+ */
+#ifndef _MMUSIM_PUBLIC_ENV_H
+#define _MMUSIM_PUBLIC_ENV_H
+
+#include <mmusim/types.h>
+
+void env_thread_register(void);
+void env_thread_unregister(void);
+void rcu_barrier(void);
+
+long env_live_objects(void);
+unsigned long env_warn_count(void);
+void env_warn_count_reset(void);
+
+void env_fail_nth(unsigned long n);
+void env_fail_every(unsigned long n);
+void env_fail_random(u64 seed, unsigned int permille);
+void env_fail_clear(void);
+unsigned long env_fail_injected(void);
+
+#endif /* _MMUSIM_PUBLIC_ENV_H */

@@ -1,0 +1,541 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Demand faults of the host mm: what handle_mm_fault() does for anonymous,
+ * THP, hugetlb and VM_PFNMAP memory, plus the CPU-access entry points
+ * (sim_mm_touch, sim_mm_read, sim_mm_write) built on it.
+ *
+ * What a fault installs:
+ *
+ *   VMA                 read fault                 write fault
+ *   private anon 4K     shared zero page, RO       new zeroed page, RW
+ *   shared anon 4K      new zeroed page, RW if VM_WRITE
+ *   THP-eligible        new zeroed 2M page (falls back to 4K if the order-9
+ *                       allocation fails), RW if VM_WRITE
+ *   hugetlb 2M/1G       new zeroed huge page, RW if VM_WRITE and (shared or
+ *                       write fault), else RO until a write fault reuses it
+ *   VM_PFNMAP           nothing: populated by sim_mmap_pfn(); -EFAULT
+ *
+ *   present RO leaf, write fault in a writable VMA:
+ *     the zero page      -> copy-on-write: a new page replaces it inside a
+ *                           CLEAR invalidation, with change_pte delivered
+ *                           between start and end (as Linux did before 6.9)
+ *     any other page     -> reused: W and D set (without fork every
+ *                           anonymous page is exclusive to its mm)
+ *   swap entry           -> swap-in: a new page gets the saved contents;
+ *                           with SIM_FAULT_NOWAIT, SIM_VM_FAULT_RETRY instead
+ *
+ * THP on a private read fault allocates a THP rather than mapping a huge
+ * zero page (transparent_hugepage/use_zero_page = 0).
+ *
+ * Rules:
+ *  1. Callers hold mmap_lock (read is enough) and not page_table_lock; a
+ *     fault may sleep (allocation) and deliver notifier events (COW).
+ *  2. A fault decides under page_table_lock, drops it to allocate, and
+ *     installs under it only if the entry is still what it decided on;
+ *     otherwise it frees what it allocated and looks again.
+ *  3. Faults never change a present translation's PFN outside an
+ *     invalidate_range_start/end pair: only none -> present (new mapping),
+ *     swap -> present, and W/A/D upgrades happen outside one, which is
+ *     what lets sequence-checked lookups trust a PFN they saw.
+ */
+#include "mmusim_env.h"
+#include "host/mm_internal.h"
+
+bool sim_page_is_zero(struct sim_mm *mm, kvm_pfn_t pfn)
+{
+	return pfn == mm->zero_pfn;
+}
+
+/*
+ * A page for @vma: anonymous memory is movable (GFP_HIGHUSER_MOVABLE);
+ * hugetlb pages are not (hugepages_treat_as_movable = 0).
+ */
+struct sim_page *sim_alloc_user_page(struct sim_mm *mm, struct sim_vma *vma, unsigned int order,
+				     bool zero)
+{
+	unsigned int flags = SIM_PG_ANON;
+	gfp_t gfp = GFP_KERNEL;
+	struct sim_page *page;
+
+	if (order)
+		gfp |= __GFP_COMP;
+	if (zero)
+		gfp |= __GFP_ZERO;
+	if (sim_vma_hugetlb(vma))
+		flags |= SIM_PG_HUGETLB;
+	else
+		gfp |= GFP_HIGHUSER_MOVABLE;
+	if (order && !sim_vma_hugetlb(vma))
+		gfp |= __GFP_NOWARN; /* a THP falls back to small pages */
+	page = sim_alloc_pages(mm->host, gfp, order);
+	if (page)
+		sim_page_set_flags(mm->host, page, flags);
+	return page;
+}
+
+/* The bits of a new leaf for @vma. */
+static u64 new_leaf_bits(struct sim_vma *vma, bool write, bool writable)
+{
+	u64 bits = SIM_PTE_PRESENT | SIM_PTE_ACCESSED;
+
+	if (writable && (vma->vm_flags & SIM_VM_WRITE))
+		bits |= SIM_PTE_WRITE;
+	if (write)
+		bits |= SIM_PTE_DIRTY;
+	return bits;
+}
+
+#define LEAF_NEEDS_COW 1
+
+/*
+ * A present or PROT_NONE leaf for an access the VMA allows: make it
+ * accessible again (after mprotect), reuse it for a write, mark it accessed
+ * and dirty as the CPU would.  Under page_table_lock.  Returns 0, or
+ * LEAF_NEEDS_COW for a write to the zero page.
+ */
+static int fix_leaf_locked(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u64 e, bool write)
+{
+	u64 new = e;
+
+	if (sim_pte_protnone(e)) {
+		new = (e & ~SIM_PTE_PROTNONE) | SIM_PTE_PRESENT;
+		if ((vma->vm_flags & SIM_VM_SHARED) && (vma->vm_flags & SIM_VM_WRITE))
+			new |= SIM_PTE_WRITE;
+	}
+	if (write && !(new & SIM_PTE_WRITE)) {
+		if (sim_page_is_zero(mm, sim_pte_pfn(e))) {
+			if (new != e)
+				sim_set_pte(ptep, new);
+			return LEAF_NEEDS_COW;
+		}
+		/* Exclusive anonymous page: reuse it (wp_page_reuse). */
+		new |= SIM_PTE_WRITE;
+	}
+	new |= SIM_PTE_ACCESSED | (write ? SIM_PTE_DIRTY : 0);
+	if (new != e)
+		sim_set_pte(ptep, new);
+	return 0;
+}
+
+/* Write fault on the zero page: copy-on-write into a new page (wp_page_copy). */
+static int sim_do_wp_page_copy(struct sim_mm *mm, hva_t addr, u64 *ptep)
+{
+	const u64 same = SIM_PTE_PFN_MASK | SIM_PTE_PRESENT | SIM_PTE_WRITE;
+	struct sim_mmu_notifier_range range;
+	struct sim_page *page;
+	kvm_pfn_t pfn;
+	bool done = false;
+	u64 e;
+
+	/* The copy of the zero page is a zeroed page. */
+	page = sim_alloc_pages(mm->host, GFP_HIGHUSER_MOVABLE | __GFP_ZERO, 0);
+	if (!page)
+		return -ENOMEM;
+	sim_page_set_flags(mm->host, page, SIM_PG_ANON);
+	pfn = sim_page_to_pfn(mm->host, page);
+
+	sim_mn_range_init(&range, mm, addr, addr + PAGE_SIZE, SIM_MMU_NOTIFY_CLEAR);
+	sim_mn_invalidate_range_start(&range);
+	spin_lock(&mm->page_table_lock);
+	e = READ_ONCE(*ptep);
+	if ((e & same) == (sim_make_pte(mm->zero_pfn, SIM_PTE_PRESENT) & same)) {
+		sim_set_pte(ptep, sim_make_pte(pfn, SIM_PTE_PRESENT | SIM_PTE_WRITE |
+						    SIM_PTE_ACCESSED | SIM_PTE_DIRTY));
+		done = true;
+	}
+	spin_unlock(&mm->page_table_lock);
+	if (done) {
+		sim_mn_change_pte(mm, addr, pfn, true);
+		atomic64_inc(&mm->host->cnt.cow_breaks);
+	}
+	sim_mn_invalidate_range_end(&range);
+	if (!done)
+		sim_put_page(mm->host, page);
+	return 0;
+}
+
+/* Touch of a swap entry: bring the saved contents back (do_swap_page). */
+static int sim_do_swap_page(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u64 e, bool write)
+{
+	struct sim_swap_slot *slot = sim_pte_swap_slot(e);
+	struct sim_page *page;
+	bool shared = vma->vm_flags & SIM_VM_SHARED;
+
+	page = sim_alloc_user_page(mm, vma, 0, false);
+	if (!page)
+		return -ENOMEM;
+	spin_lock(&mm->page_table_lock);
+	if (READ_ONCE(*ptep) == e) {
+		/* Under the lock: a racing swap-in may free the slot. */
+		memcpy(sim_page_to_virt(mm->host, page), slot->data, PAGE_SIZE);
+		sim_set_pte(ptep, sim_make_pte(sim_page_to_pfn(mm->host, page),
+					       new_leaf_bits(vma, write, write || shared)));
+		page = NULL;
+	}
+	spin_unlock(&mm->page_table_lock);
+	if (page) {
+		sim_put_page(mm->host, page);
+		return 0;
+	}
+	kfree(slot);
+	atomic64_inc(&mm->host->cnt.swap_ins);
+	return 0;
+}
+
+/*
+ * The huge entry @ptep at @level (hugetlb, or THP): fix up the leaf there,
+ * or, if it is none and @may_alloc, install a new huge page.  Returns
+ * -EAGAIN to fall back to 4K pages (the entry is a table, or none without
+ * @may_alloc, or no THP could be allocated).
+ */
+static int huge_fault(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, int level, bool write,
+		      bool may_alloc)
+{
+	bool hugetlb = sim_vma_hugetlb(vma);
+	unsigned int order = sim_level_shift(level) - PAGE_SHIFT;
+	struct sim_page *page = NULL;
+	int r;
+
+	for (;;) {
+		u64 e;
+
+		spin_lock(&mm->page_table_lock);
+		e = READ_ONCE(*ptep);
+		if (sim_pte_is_table(e, level)) {
+			/* A THP region already mapped with 4K pages. */
+			spin_unlock(&mm->page_table_lock);
+			r = -EAGAIN;
+			break;
+		}
+		if (e) {
+			r = fix_leaf_locked(mm, vma, ptep, e, write);
+			spin_unlock(&mm->page_table_lock);
+			if (WARN_ON_ONCE(r))
+				r = -EFAULT;
+			break;
+		}
+		if (!may_alloc) {
+			spin_unlock(&mm->page_table_lock);
+			r = -EAGAIN;
+			break;
+		}
+		if (page) {
+			bool writable = !hugetlb || write || (vma->vm_flags & SIM_VM_SHARED);
+			u64 bits = new_leaf_bits(vma, write, writable) | SIM_PTE_HUGE;
+
+			/* A writable THP is mapped dirty, as do_huge_pmd_anonymous_page() does. */
+			if (!hugetlb && (bits & SIM_PTE_WRITE))
+				bits |= SIM_PTE_DIRTY;
+			sim_set_pte(ptep, sim_make_pte(sim_page_to_pfn(mm->host, page), bits));
+			page = NULL;
+			spin_unlock(&mm->page_table_lock);
+			r = 0;
+			break;
+		}
+		spin_unlock(&mm->page_table_lock);
+		page = sim_alloc_user_page(mm, vma, order, true);
+		if (!page)
+			return hugetlb ? -ENOMEM : -EAGAIN;
+	}
+	if (page)
+		sim_put_page(mm->host, page);
+	return r;
+}
+
+static int sim_hugetlb_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool write)
+{
+	int level = vma->hpage_level, l, r;
+	u64 *ptep;
+
+	r = sim_pt_alloc(mm, ALIGN_DOWN(addr, sim_level_size(level)), level, &ptep, &l);
+	if (r)
+		return r;
+	if (WARN_ON_ONCE(l != level))
+		return -EFAULT;
+	r = huge_fault(mm, vma, ptep, level, write, true);
+	return r == -EAGAIN ? -EFAULT : r;
+}
+
+/* Returns -EAGAIN to fall back to 4K pages. */
+static int thp_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool write)
+{
+	int l, r;
+	u64 *pmdp;
+
+	r = sim_pt_alloc(mm, ALIGN_DOWN(addr, SZ_2M), PG_LEVEL_2M, &pmdp, &l);
+	if (r)
+		return r;
+	if (WARN_ON_ONCE(l != PG_LEVEL_2M))
+		return -EFAULT;
+	return huge_fault(mm, vma, pmdp, PG_LEVEL_2M, write, true);
+}
+
+static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned int flags)
+{
+	bool write = flags & SIM_FAULT_WRITE;
+	bool shared = vma->vm_flags & SIM_VM_SHARED;
+	struct sim_page *page = NULL;
+	u64 *ptep;
+	int l, r;
+
+	r = sim_pt_alloc(mm, addr, PG_LEVEL_4K, &ptep, &l);
+	if (r)
+		return r;
+	if (l != PG_LEVEL_4K) {
+		/*
+		 * A THP mapped before the VMA lost VM_HUGEPAGE (or a racing
+		 * one): use it; if it went away meanwhile, try again with 4K.
+		 */
+		r = huge_fault(mm, vma, ptep, l, write, false);
+		return r == -EAGAIN ? pte_fault(mm, vma, addr, flags) : r;
+	}
+
+	for (;;) {
+		u64 e;
+
+		spin_lock(&mm->page_table_lock);
+		e = READ_ONCE(*ptep);
+		if (sim_pte_swap(e)) {
+			spin_unlock(&mm->page_table_lock);
+			if (flags & SIM_FAULT_NOWAIT) {
+				r = SIM_VM_FAULT_RETRY;
+				break;
+			}
+			r = sim_do_swap_page(mm, vma, ptep, e, write);
+			break;
+		}
+		if (e) {
+			r = fix_leaf_locked(mm, vma, ptep, e, write);
+			spin_unlock(&mm->page_table_lock);
+			if (r == LEAF_NEEDS_COW)
+				r = sim_do_wp_page_copy(mm, addr, ptep);
+			break;
+		}
+		if (!write && !shared) {
+			/* do_anonymous_page() on a read: the zero page, read-only. */
+			sim_set_pte(ptep, sim_make_pte(mm->zero_pfn,
+						       SIM_PTE_PRESENT | SIM_PTE_ACCESSED));
+			spin_unlock(&mm->page_table_lock);
+			r = 0;
+			break;
+		}
+		if (page) {
+			sim_set_pte(ptep, sim_make_pte(sim_page_to_pfn(mm->host, page),
+						       new_leaf_bits(vma, write, true)));
+			page = NULL;
+			spin_unlock(&mm->page_table_lock);
+			r = 0;
+			break;
+		}
+		spin_unlock(&mm->page_table_lock);
+		page = sim_alloc_user_page(mm, vma, 0, true);
+		if (!page)
+			return -ENOMEM;
+	}
+	if (page)
+		sim_put_page(mm->host, page);
+	return r;
+}
+
+/* VM_PFNMAP memory is populated at mmap time: nothing to fault in. */
+static int pfnmap_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool write)
+{
+	int level, r = -EFAULT;
+	u64 *ptep, e;
+
+	spin_lock(&mm->page_table_lock);
+	ptep = sim_pt_walk(mm, addr, PG_LEVEL_4K, &level);
+	e = READ_ONCE(*ptep);
+	if (level == PG_LEVEL_4K && sim_pte_maps_frame(e)) {
+		r = fix_leaf_locked(mm, vma, ptep, e, write);
+		if (r)
+			r = -EFAULT;
+	}
+	spin_unlock(&mm->page_table_lock);
+	return r;
+}
+
+/**
+ * sim_handle_mm_fault - resolve a fault at @addr in @vma
+ * @fault_flags: SIM_FAULT_WRITE, SIM_FAULT_NOWAIT
+ *
+ * Caller holds mmap_lock, not page_table_lock (rule 1).
+ *
+ * Return: 0 when the mapping now allows the access (the caller looks
+ * again: it may have changed meanwhile), -EFAULT if the VMA forbids it,
+ * -ENOMEM, or SIM_VM_FAULT_RETRY when swap-in was needed with NOWAIT.
+ */
+int sim_handle_mm_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr,
+			unsigned int fault_flags)
+{
+	bool write = fault_flags & SIM_FAULT_WRITE;
+	int r;
+
+	lockdep_assert_held(&mm->mmap_lock);
+	might_sleep();
+	if (!sim_vma_accessible(vma) || (write && !(vma->vm_flags & SIM_VM_WRITE)))
+		return -EFAULT;
+	addr &= PAGE_MASK;
+	if (vma->vm_flags & SIM_VM_SPECIAL)
+		return pfnmap_fault(mm, vma, addr, write);
+	if (sim_vma_hugetlb(vma))
+		return sim_hugetlb_fault(mm, vma, addr, write);
+	if (sim_vma_thp_eligible(vma, ALIGN_DOWN(addr, SZ_2M))) {
+		r = thp_fault(mm, vma, addr, write);
+		if (r != -EAGAIN)
+			return r;
+	}
+	return pte_fault(mm, vma, addr, fault_flags);
+}
+
+/**
+ * sim_follow_page - look @addr up without faulting (follow_page_mask)
+ * @write: the access needs a writable mapping
+ * @grab: SIM_FOLLOW_GRAB_GET or SIM_FOLLOW_GRAB_PIN to take a reference or
+ *        pin on the 4K page (under page_table_lock, so it cannot be unmapped
+ *        and freed first), or 0
+ * @res: receives what was found
+ *
+ * Marks the leaf accessed (and dirty for a write), as FOLL_TOUCH does.
+ * Caller holds mmap_lock.
+ *
+ * Return: 0; -ENOENT when a fault is needed (not present, or read-only for
+ * a write); -EFAULT when @grab asks for a page and the mapping has none
+ * (VM_PFNMAP); -ENOMEM if a pin would overflow the refcount.
+ */
+int sim_follow_page(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool write,
+		    unsigned int grab, struct sim_follow *res)
+{
+	struct sim_host *host = mm->host;
+	struct sim_page *page = NULL;
+	int level, r = 0;
+	kvm_pfn_t pfn;
+	u64 *ptep, e;
+
+	lockdep_assert_held(&mm->mmap_lock);
+	spin_lock(&mm->page_table_lock);
+	ptep = sim_pt_walk(mm, addr, PG_LEVEL_4K, &level);
+	e = READ_ONCE(*ptep);
+	if (!sim_pte_present(e) || level > PG_LEVEL_1G || (write && !(e & SIM_PTE_WRITE))) {
+		r = -ENOENT;
+		goto out;
+	}
+	pfn = sim_pte_pfn(e) + ((addr & (sim_level_size(level) - 1)) >> PAGE_SHIFT);
+	if (!(e & SIM_PTE_SPECIAL))
+		page = sim_pfn_to_page(host, pfn);
+	if (grab) {
+		if (!page) {
+			r = -EFAULT;
+			goto out;
+		}
+		if (grab & SIM_FOLLOW_GRAB_PIN)
+			r = sim_page_try_pin(host, page);
+		else
+			sim_get_page(host, page);
+		if (r)
+			goto out;
+	}
+	fix_leaf_locked(mm, vma, ptep, e, write);
+	res->pfn = pfn;
+	res->page = page;
+	res->level = level;
+	res->writable = e & SIM_PTE_WRITE;
+out:
+	spin_unlock(&mm->page_table_lock);
+	return r;
+}
+
+/*
+ * Fault @addr in until it allows the access, then follow it (taking a
+ * reference if @grab).  Caller holds mmap_lock.
+ */
+static int fault_in_and_follow(struct sim_mm *mm, hva_t addr, bool write, unsigned int grab,
+			       struct sim_follow *res)
+{
+	struct sim_vma *vma = sim_vma_lookup(mm, addr);
+	int r;
+
+	if (!vma)
+		return -EFAULT;
+	if (!sim_vma_accessible(vma) || (write && !(vma->vm_flags & SIM_VM_WRITE)))
+		return -EFAULT;
+	for (;;) {
+		r = sim_follow_page(mm, vma, addr, write, grab, res);
+		if (r != -ENOENT)
+			return r;
+		r = sim_handle_mm_fault(mm, vma, addr, write ? SIM_FAULT_WRITE : 0);
+		if (r)
+			return r;
+	}
+}
+
+int sim_mm_touch(struct sim_mm *mm, hva_t addr, bool write)
+{
+	struct sim_follow res;
+	int r;
+
+	if (!mm)
+		return -EINVAL;
+	if (addr >= SIM_TASK_SIZE)
+		return -EFAULT;
+	down_read(&mm->mmap_lock);
+	r = fault_in_and_follow(mm, addr, write, 0, &res);
+	up_read(&mm->mmap_lock);
+	return r;
+}
+
+/*
+ * Copy through the host mapping, page by page, as copy_{to,from}_user()
+ * would with faults resolved.  A reference on the page is held while its
+ * bytes are copied, so migration or swap-out of that page waits (-EBUSY)
+ * rather than losing the copy.  Bytes before a failing page stay copied.
+ */
+static int access_mm(struct sim_mm *mm, hva_t addr, void *buf, u64 len, bool write)
+{
+	struct sim_host *host;
+	int r = 0;
+
+	if (!mm || (!buf && len))
+		return -EINVAL;
+	if (!len)
+		return 0;
+	if (addr >= SIM_TASK_SIZE || len > SIM_TASK_SIZE - addr)
+		return -EFAULT;
+	host = mm->host;
+	down_read(&mm->mmap_lock);
+	while (len) {
+		u64 off = addr & ~PAGE_MASK, n = min_t(u64, len, PAGE_SIZE - off);
+		struct sim_vma *vma = sim_vma_lookup(mm, addr);
+		struct sim_follow res;
+		u8 *data;
+
+		/* VM_PFNMAP frames have no refcount; mmap_lock keeps them mapped. */
+		r = fault_in_and_follow(mm, addr, write,
+					vma && !(vma->vm_flags & SIM_VM_SPECIAL) ?
+					SIM_FOLLOW_GRAB_GET : 0, &res);
+		if (r)
+			break;
+		data = (u8 *)sim_pfn_to_virt(host, res.pfn) + off;
+		if (write)
+			memcpy(data, buf, n);
+		else
+			memcpy(buf, data, n);
+		if (res.page && vma && !(vma->vm_flags & SIM_VM_SPECIAL))
+			sim_put_page(host, res.page);
+		addr += n;
+		buf = (u8 *)buf + n;
+		len -= n;
+	}
+	up_read(&mm->mmap_lock);
+	return r;
+}
+
+int sim_mm_write(struct sim_mm *mm, hva_t addr, const void *buf, u64 len)
+{
+	return access_mm(mm, addr, (void *)buf, len, true);
+}
+
+int sim_mm_read(struct sim_mm *mm, hva_t addr, void *buf, u64 len)
+{
+	return access_mm(mm, addr, buf, len, false);
+}

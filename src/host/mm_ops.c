@@ -1,0 +1,894 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Host events that change existing mappings: munmap, mprotect, madvise,
+ * migration, THP split and collapse, swap-out, and page aging.  Each one
+ * wraps its entry changes in an MMU-notifier invalidation (mm.c, "Notifier
+ * protocol"): start before the first entry changes, end after the last,
+ * frames released after end.
+ *
+ * Rules:
+ *  1. Every caller error is found before anything changes: bad alignment or
+ *     advice (-EINVAL), holes (-ENOMEM for mprotect/madvise as Linux), and
+ *     the allocations a layout change needs (VMA structs, the PTE tables of
+ *     THPs split at the range's ends) are made first (-ENOMEM).  So a failed
+ *     call leaves the VMAs and mappings as they were; splitting a boundary
+ *     THP's mapping, which keeps every translation, is the only change that
+ *     may remain.  It is also what keeps THPs from straddling VMAs: every
+ *     VMA split first splits the THP mapping it would cut.
+ *  2. A page is taken away from its mapping (migration, swap-out, collapse)
+ *     by clearing the entry under page_table_lock, then freezing the
+ *     page's refcount at the value the mapping accounts for (1, see the
+ *     reference rule in pgtable.c).  GUP-fast takes its reference before
+ *     rechecking the entry, so either the freeze sees that reference
+ *     (-EBUSY, entry restored) or GUP-fast sees the entry gone.  A pinned
+ *     page (FOLL_PIN) always holds extra references, so it never moves.
+ *  3. Locks: mmap_lock for write to change VMAs (munmap, mprotect,
+ *     MADV_(NO)HUGEPAGE) or to unlink tables (munmap, collapse); for read
+ *     otherwise.  Notifiers are called without page_table_lock.
+ *
+ * Unlike Linux, migration holds mmap_lock for read (it goes through the
+ * mm, not the rmap) and copies under page_table_lock instead of installing
+ * migration entries: a fault on the page waits on the lock meanwhile.
+ */
+#include "mmusim_env.h"
+#include "host/mm_internal.h"
+
+/* Split the THP mappings that straddle @start or @end (rule 1). */
+static int split_boundary_thps(struct sim_mm *mm, hva_t start, hva_t end)
+{
+	struct sim_vma *vma;
+	int r = 0;
+
+	if (!IS_ALIGNED(start, SZ_2M)) {
+		vma = sim_vma_lookup(mm, start);
+		if (vma)
+			r = sim_split_huge_pmd(mm, vma, start);
+	}
+	if (!r && !IS_ALIGNED(end, SZ_2M)) {
+		vma = sim_vma_lookup(mm, end);
+		if (vma)
+			r = sim_split_huge_pmd(mm, vma, end);
+	}
+	return r;
+}
+
+/*
+ * Make [start, end) start and end at VMA boundaries: the VMA layout part
+ * of munmap, mprotect and madvise.  @pre holds two preallocated VMAs.
+ */
+static void split_vmas_at(struct sim_mm *mm, hva_t start, hva_t end, struct sim_vma **pre)
+{
+	struct sim_vma *vma = sim_vma_lookup(mm, start);
+
+	if (vma && vma->vm_start < start)
+		sim_vma_split(mm, vma, start, sim_vma_take(pre, 2));
+	vma = sim_vma_lookup(mm, end);
+	if (vma && vma->vm_start < end)
+		sim_vma_split(mm, vma, end, sim_vma_take(pre, 2));
+}
+
+/* Checks that the VMAs met by [start, end) may be split at its ends. */
+static bool split_points_ok(struct sim_mm *mm, hva_t start, hva_t end)
+{
+	struct sim_vma *vma = sim_vma_lookup(mm, start);
+
+	if (vma && !sim_vma_split_ok(vma, start))
+		return false;
+	vma = sim_vma_lookup(mm, end);
+	return !vma || sim_vma_split_ok(vma, end);
+}
+
+/* Preallocations and boundary splits for a layout change of [start, end). */
+static int prepare_layout_change(struct sim_mm *mm, hva_t start, hva_t end, struct sim_vma **pre)
+{
+	int r;
+
+	if (!split_points_ok(mm, start, end))
+		return -EINVAL;
+	r = sim_vma_prealloc(pre, 2);
+	if (r)
+		return r;
+	r = split_boundary_thps(mm, start, end);
+	if (r)
+		sim_vma_prealloc_free(pre, 2);
+	return r;
+}
+
+/* ======================== munmap ======================== */
+
+int sim_munmap(struct sim_mm *mm, hva_t addr, u64 len)
+{
+	struct sim_vma *pre[2] = { NULL, NULL }, *vma, *next;
+	struct sim_mmu_notifier_range range;
+	struct sim_mmu_gather tlb;
+	hva_t end;
+	int r;
+
+	if (!mm || !PAGE_ALIGNED(addr) || !len)
+		return -EINVAL;
+	if (len > SIM_TASK_SIZE)
+		return -EINVAL;
+	len = PAGE_ALIGN(len);
+	if (addr > SIM_TASK_SIZE - len)
+		return -EINVAL;
+	end = addr + len;
+
+	down_write(&mm->mmap_lock);
+	vma = sim_find_vma(mm, addr);
+	if (!vma || vma->vm_start >= end) {
+		/* Nothing mapped there: not an error. */
+		up_write(&mm->mmap_lock);
+		return 0;
+	}
+	r = prepare_layout_change(mm, addr, end, pre);
+	if (r) {
+		up_write(&mm->mmap_lock);
+		return r;
+	}
+	split_vmas_at(mm, addr, end, pre);
+
+	sim_tlb_gather_init(&tlb, mm);
+	sim_mn_range_init(&range, mm, addr, end, SIM_MMU_NOTIFY_UNMAP);
+	sim_mn_invalidate_range_start(&range);
+	sim_for_each_vma_in(mm, vma, addr, end)
+		sim_zap_range(mm, vma, vma->vm_start, vma->vm_end, &tlb);
+	sim_mn_invalidate_range_end(&range);
+
+	for (vma = sim_find_vma(mm, addr); vma && vma->vm_start < end; vma = next) {
+		next = sim_vma_next(mm, vma);
+		if (vma->vm_flags & SIM_VM_LOCKED)
+			WRITE_ONCE(mm->locked_vm,
+				   mm->locked_vm - ((vma->vm_end - vma->vm_start) >> PAGE_SHIFT));
+		sim_vma_remove(mm, vma);
+	}
+	sim_tlb_flush(&tlb);
+	sim_free_pgtables(mm, addr, end, &tlb);
+	sim_tlb_flush(&tlb);
+	up_write(&mm->mmap_lock);
+	sim_vma_prealloc_free(pre, 2);
+	return 0;
+}
+
+/* ======================== mprotect ======================== */
+
+/* change_protection() of @vma to @newflags, inside a PROTECTION_VMA pair. */
+static void sim_change_protection(struct sim_mm *mm, struct sim_vma *vma, unsigned long newflags)
+{
+	bool accessible = newflags & SIM_VM_ACCESS_FLAGS;
+	struct sim_pt_iter it;
+
+	sim_pt_iter_init(&it, vma->vm_start, vma->vm_end);
+	spin_lock(&mm->page_table_lock);
+	while (sim_pt_next_leaf(mm, &it)) {
+		u64 e = it.entry, new;
+
+		if (!sim_pte_maps_frame(e))
+			continue; /* swap entries take the VMA's rights at swap-in */
+		if (!accessible) {
+			new = (e & ~(SIM_PTE_PRESENT | SIM_PTE_WRITE)) | SIM_PTE_PROTNONE;
+		} else {
+			new = (e & ~SIM_PTE_PROTNONE) | SIM_PTE_PRESENT;
+			if (!(newflags & SIM_VM_WRITE))
+				new &= ~SIM_PTE_WRITE;
+			else if (newflags & SIM_VM_SHARED)
+				new |= SIM_PTE_WRITE; /* no COW: writable at once */
+			/* private: stays read-only until a write fault reuses it */
+		}
+		if (sim_page_is_zero(mm, sim_pte_pfn(e)))
+			new &= ~SIM_PTE_WRITE;
+		if (new != e)
+			sim_set_pte(it.ptep, new);
+	}
+	spin_unlock(&mm->page_table_lock);
+}
+
+#define SIM_PROT_ALL (SIM_PROT_READ | SIM_PROT_WRITE | SIM_PROT_EXEC)
+
+int sim_mprotect(struct sim_mm *mm, hva_t addr, u64 len, int prot)
+{
+	struct sim_vma *pre[2] = { NULL, NULL }, *vma, *first = NULL;
+	unsigned long access = 0;
+	hva_t end;
+	int r;
+
+	if (!mm || !PAGE_ALIGNED(addr) || (prot & ~SIM_PROT_ALL))
+		return -EINVAL;
+	if (!len)
+		return 0;
+	if (len > SIM_TASK_SIZE)
+		return -ENOMEM;
+	len = PAGE_ALIGN(len);
+	end = addr + len;
+	if (end <= addr || end > SIM_TASK_SIZE)
+		return -ENOMEM;
+	if (prot & SIM_PROT_READ)
+		access |= SIM_VM_READ;
+	if (prot & SIM_PROT_WRITE)
+		access |= SIM_VM_WRITE;
+	if (prot & SIM_PROT_EXEC)
+		access |= SIM_VM_EXEC;
+
+	down_write(&mm->mmap_lock);
+	if (sim_range_has_hole(mm, addr, end)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = prepare_layout_change(mm, addr, end, pre);
+	if (r)
+		goto out;
+	split_vmas_at(mm, addr, end, pre);
+
+	sim_for_each_vma_in(mm, vma, addr, end) {
+		unsigned long newflags = (vma->vm_flags & ~SIM_VM_ACCESS_FLAGS) | access;
+		struct sim_mmu_notifier_range range;
+
+		if (!first)
+			first = vma;
+		if (newflags == vma->vm_flags)
+			continue;
+		sim_mn_range_init(&range, mm, vma->vm_start, vma->vm_end,
+				  SIM_MMU_NOTIFY_PROTECTION_VMA);
+		sim_mn_invalidate_range_start(&range);
+		sim_change_protection(mm, vma, newflags);
+		vma->vm_flags = newflags;
+		sim_mn_invalidate_range_end(&range);
+	}
+	/* Merge what now looks alike, from the VMA before the range on. */
+	vma = first ? sim_vma_prev(mm, first) : NULL;
+	vma = vma ? vma : first;
+	while (vma && vma->vm_start < end) {
+		vma = sim_vma_merge_around(mm, vma);
+		vma = sim_vma_next(mm, vma);
+	}
+	sim_vma_prealloc_free(pre, 2);
+out:
+	up_write(&mm->mmap_lock);
+	return r;
+}
+
+/* ======================== madvise ======================== */
+
+/* MADV_DONTNEED: checks every VMA first (rule 1), then zaps VMA by VMA. */
+static int madvise_dontneed(struct sim_mm *mm, hva_t start, hva_t end)
+{
+	struct sim_mmu_gather tlb;
+	struct sim_vma *vma;
+	int r = 0;
+
+	down_read(&mm->mmap_lock);
+	if (sim_range_has_hole(mm, start, end)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	sim_for_each_vma_in(mm, vma, start, end) {
+		/* madvise_dontneed_free_valid_vma() */
+		if (vma->vm_flags & (SIM_VM_LOCKED | SIM_VM_PFNMAP)) {
+			r = -EINVAL;
+			goto out;
+		}
+		if (sim_vma_hugetlb(vma)) {
+			u64 hsize = sim_level_size(vma->hpage_level);
+			hva_t s = max(start, vma->vm_start);
+			hva_t e = ALIGN_DOWN(min(end, vma->vm_end), hsize);
+
+			if (!IS_ALIGNED(s, hsize) || s >= e) {
+				r = -EINVAL;
+				goto out;
+			}
+		}
+	}
+	r = split_boundary_thps(mm, start, end);
+	if (r)
+		goto out;
+
+	sim_tlb_gather_init(&tlb, mm);
+	sim_for_each_vma_in(mm, vma, start, end) {
+		struct sim_mmu_notifier_range range;
+		hva_t s = max(start, vma->vm_start), e = min(end, vma->vm_end);
+
+		if (sim_vma_hugetlb(vma))
+			e = ALIGN_DOWN(e, sim_level_size(vma->hpage_level));
+		sim_mn_range_init(&range, mm, s, e, SIM_MMU_NOTIFY_UNMAP);
+		sim_mn_invalidate_range_start(&range);
+		sim_zap_range(mm, vma, s, e, &tlb);
+		sim_mn_invalidate_range_end(&range);
+	}
+	sim_tlb_flush(&tlb);
+out:
+	up_read(&mm->mmap_lock);
+	return r;
+}
+
+/* MADV_HUGEPAGE / MADV_NOHUGEPAGE: VMA flags only (no khugepaged). */
+static int madvise_hugepage(struct sim_mm *mm, hva_t start, hva_t end, int advice)
+{
+	struct sim_vma *pre[2] = { NULL, NULL }, *vma, *first = NULL;
+	int r;
+
+	down_write(&mm->mmap_lock);
+	if (sim_range_has_hole(mm, start, end)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* A THP never straddles VMAs: split those cut by the new boundaries. */
+	r = prepare_layout_change(mm, start, end, pre);
+	if (r)
+		goto out;
+	split_vmas_at(mm, start, end, pre);
+	sim_for_each_vma_in(mm, vma, start, end) {
+		if (!first)
+			first = vma;
+		if (advice == SIM_MADV_HUGEPAGE)
+			vma->vm_flags = (vma->vm_flags & ~SIM_VM_NOHUGEPAGE) | SIM_VM_HUGEPAGE;
+		else
+			vma->vm_flags = (vma->vm_flags & ~SIM_VM_HUGEPAGE) | SIM_VM_NOHUGEPAGE;
+	}
+	vma = first ? sim_vma_prev(mm, first) : NULL;
+	vma = vma ? vma : first;
+	while (vma && vma->vm_start < end) {
+		vma = sim_vma_merge_around(mm, vma);
+		vma = sim_vma_next(mm, vma);
+	}
+	sim_vma_prealloc_free(pre, 2);
+out:
+	up_write(&mm->mmap_lock);
+	return r;
+}
+
+int sim_madvise(struct sim_mm *mm, hva_t addr, u64 len, int advice)
+{
+	u64 alen;
+	hva_t end;
+
+	if (!mm || !PAGE_ALIGNED(addr))
+		return -EINVAL;
+	if (advice != SIM_MADV_DONTNEED && advice != SIM_MADV_HUGEPAGE &&
+	    advice != SIM_MADV_NOHUGEPAGE)
+		return -EINVAL;
+	if (len > SIM_TASK_SIZE)
+		return -EINVAL;
+	alen = PAGE_ALIGN(len);
+	end = addr + alen;
+	if (end < addr || end > SIM_TASK_SIZE)
+		return -EINVAL;
+	if (end == addr)
+		return 0;
+	if (advice == SIM_MADV_DONTNEED)
+		return madvise_dontneed(mm, addr, end);
+	return madvise_hugepage(mm, addr, end, advice);
+}
+
+/* ======================== migration ======================== */
+
+/**
+ * sim_migrate_one - move the page mapped at @addr to a new frame
+ * @mflags: SIM_MIGRATE_LONGTERM (target unmovable memory),
+ *          SIM_MIGRATE_IF_MOVABLE (leave unmovable pages alone)
+ * @leaf_end: receives the end of what was looked at (the huge page's end)
+ *
+ * A THP or hugetlb page moves whole; a PTE-mapped THP is split first.
+ * Caller holds mmap_lock for read.  Delivers a MIGRATE invalidation of the
+ * leaf.  move_pages() errnos.
+ *
+ * Return: 0 moved, 1 skipped (IF_MOVABLE), -ENOENT nothing mapped (or
+ * swapped out), -EFAULT no struct page (zero page, VM_PFNMAP), -EBUSY
+ * pinned or referenced beyond its mapping, -ENOMEM.
+ */
+int sim_migrate_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned int mflags,
+		    hva_t *leaf_end)
+{
+	struct sim_host *host = mm->host;
+	struct sim_mmu_notifier_range range;
+	struct sim_page *page, *head, *new;
+	hva_t lstart, lend;
+	int level, tries;
+	u64 *ptep, e;
+
+	lockdep_assert_held_read(&mm->mmap_lock);
+	*leaf_end = (addr & PAGE_MASK) + PAGE_SIZE;
+	if (vma->vm_flags & SIM_VM_SPECIAL)
+		return -EFAULT;
+
+	for (tries = 0;; tries++) {
+		u64 cur;
+
+		spin_lock(&mm->page_table_lock);
+		ptep = sim_pt_walk(mm, addr, PG_LEVEL_4K, &level);
+		e = READ_ONCE(*ptep);
+		lstart = ALIGN_DOWN(addr, sim_level_size(level));
+		lend = lstart + sim_level_size(level);
+		*leaf_end = lend;
+		if (!sim_pte_maps_frame(e) || level > PG_LEVEL_1G) {
+			spin_unlock(&mm->page_table_lock);
+			return -ENOENT;
+		}
+		if ((e & SIM_PTE_SPECIAL) || sim_page_is_zero(mm, sim_pte_pfn(e))) {
+			spin_unlock(&mm->page_table_lock);
+			return -EFAULT;
+		}
+		page = sim_pfn_to_page(host, sim_pte_pfn(e));
+		head = sim_compound_head(host, page);
+		if (level == PG_LEVEL_4K && head != page) {
+			/* A PTE-mapped THP: split the folio, then move the 4K page. */
+			if (sim_try_split_pte_mapped_folio(mm, ptep, addr))
+				goto busy_locked;
+			head = page;
+		}
+		if ((mflags & SIM_MIGRATE_IF_MOVABLE) &&
+		    !(sim_page_flags(host, head) & SIM_PG_MOVABLE)) {
+			spin_unlock(&mm->page_table_lock);
+			return 1;
+		}
+		if (sim_page_maybe_dma_pinned(host, head) || sim_page_count(host, head) != 1)
+			goto busy_locked;
+		spin_unlock(&mm->page_table_lock);
+
+		new = sim_alloc_migration_target(host, head, GFP_KERNEL,
+						 mflags & SIM_MIGRATE_LONGTERM);
+		if (!new)
+			return -ENOMEM;
+		sim_page_set_flags(host, new, sim_page_flags(host, head) & SIM_PG_MM_FLAGS);
+
+		sim_mn_range_init(&range, mm, lstart, lend, SIM_MMU_NOTIFY_MIGRATE);
+		sim_mn_invalidate_range_start(&range);
+		spin_lock(&mm->page_table_lock);
+		cur = READ_ONCE(*ptep);
+		if (sim_pte_pfn(cur) != sim_pte_pfn(e) || !sim_pte_maps_frame(cur) ||
+		    sim_pt_walk(mm, addr, PG_LEVEL_4K, &level) != ptep) {
+			/* Changed under us (zapped, split, swapped): look again. */
+			spin_unlock(&mm->page_table_lock);
+			sim_mn_invalidate_range_end(&range);
+			sim_put_page(host, new);
+			if (tries < 3)
+				continue;
+			return -EBUSY;
+		}
+		/* Rule 2: unmap, then freeze at the mapping's one reference. */
+		sim_set_pte(ptep, 0);
+		smp_mb();
+		if (!sim_page_ref_freeze(host, head, 1)) {
+			sim_set_pte(ptep, cur);
+			spin_unlock(&mm->page_table_lock);
+			sim_mn_invalidate_range_end(&range);
+			sim_put_page(host, new);
+			atomic64_inc(&host->cnt.migrate_busy);
+			return -EBUSY;
+		}
+		sim_copy_page_data(host, new, head);
+		sim_set_pte(ptep, (cur & ~SIM_PTE_PFN_MASK) |
+				  ((u64)sim_page_to_pfn(host, new) << PAGE_SHIFT));
+		spin_unlock(&mm->page_table_lock);
+		sim_mn_invalidate_range_end(&range);
+		/* Frozen at zero: nobody can take a reference; free it. */
+		sim_page_free_refcounted(host, head);
+		atomic64_inc(&host->cnt.migrations);
+		return 0;
+	}
+
+busy_locked:
+	spin_unlock(&mm->page_table_lock);
+	atomic64_inc(&host->cnt.migrate_busy);
+	return -EBUSY;
+}
+
+int sim_migrate_page(struct sim_mm *mm, hva_t addr)
+{
+	struct sim_vma *vma;
+	hva_t end;
+	int r;
+
+	if (!mm)
+		return -EINVAL;
+	down_read(&mm->mmap_lock);
+	vma = sim_vma_lookup(mm, addr);
+	r = vma ? sim_migrate_one(mm, vma, addr, 0, &end) : -EFAULT;
+	up_read(&mm->mmap_lock);
+	return r;
+}
+
+/*
+ * Migrate every page of [addr, addr + len): -EFAULT (nothing moved) if part
+ * of it is not mapped; pages that cannot move for lack of a page (not
+ * present, zero page, VM_PFNMAP) are skipped; -EBUSY if some page was
+ * pinned or referenced (the others still move), -ENOMEM stops early.
+ * *moved counts the pages (a THP or hugetlb page counts once) that moved.
+ */
+int sim_migrate_range(struct sim_mm *mm, hva_t addr, u64 len, u64 *moved)
+{
+	hva_t a, end;
+	u64 n = 0;
+	int r = 0;
+
+	if (moved)
+		*moved = 0;
+	if (!mm)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	if (addr >= SIM_TASK_SIZE || len > SIM_TASK_SIZE - addr)
+		return -EFAULT;
+	end = addr + len;
+	a = addr & PAGE_MASK;
+	down_read(&mm->mmap_lock);
+	if (sim_range_has_hole(mm, a, end)) {
+		up_read(&mm->mmap_lock);
+		return -EFAULT;
+	}
+	while (a < end) {
+		struct sim_vma *vma = sim_vma_lookup(mm, a);
+		hva_t next;
+		int ret;
+
+		ret = sim_migrate_one(mm, vma, a, 0, &next);
+		if (!ret)
+			n++;
+		else if (ret == -EBUSY)
+			r = -EBUSY;
+		else if (ret == -ENOMEM) {
+			r = -ENOMEM;
+			break;
+		}
+		a = max(next, a + PAGE_SIZE);
+		cond_resched();
+	}
+	up_read(&mm->mmap_lock);
+	if (moved)
+		*moved = n;
+	return r;
+}
+
+/* ======================== THP split and collapse ======================== */
+
+int sim_split_thp(struct sim_mm *mm, hva_t addr)
+{
+	struct sim_host *host;
+	struct sim_vma *vma;
+	hva_t haddr = ALIGN_DOWN(addr, SZ_2M);
+	int level, r = 0;
+	u64 *ptep, e;
+
+	if (!mm)
+		return -EINVAL;
+	host = mm->host;
+	down_read(&mm->mmap_lock);
+	vma = sim_vma_lookup(mm, addr);
+	if (!vma) {
+		r = -EFAULT;
+		goto out;
+	}
+	if (sim_vma_hugetlb(vma) || (vma->vm_flags & SIM_VM_SPECIAL)) {
+		r = -EINVAL; /* hugetlb pages are never split */
+		goto out;
+	}
+	spin_lock(&mm->page_table_lock);
+	ptep = sim_pt_walk(mm, addr, PG_LEVEL_4K, &level);
+	e = READ_ONCE(*ptep);
+	if (level == PG_LEVEL_2M && (e & SIM_PTE_HUGE)) {
+		struct sim_page *head = sim_pfn_to_page(host, sim_pte_pfn(e));
+
+		/* split_huge_page() refuses a folio someone else holds. */
+		if (sim_page_maybe_dma_pinned(host, head) || sim_page_count(host, head) != 1)
+			r = -EBUSY;
+		spin_unlock(&mm->page_table_lock);
+		if (!r)
+			r = sim_split_huge_pmd(mm, vma, haddr);
+	} else if (level == PG_LEVEL_4K && sim_pte_maps_frame(e) && !(e & SIM_PTE_SPECIAL) &&
+		   !sim_page_is_zero(mm, sim_pte_pfn(e)) &&
+		   sim_compound_order(host, sim_pfn_to_page(host, sim_pte_pfn(e)))) {
+		/* Already PTE-mapped: split the folio that a pin kept whole. */
+		r = sim_try_split_pte_mapped_folio(mm, ptep, addr);
+		spin_unlock(&mm->page_table_lock);
+	} else {
+		spin_unlock(&mm->page_table_lock);
+		r = -EINVAL; /* no THP there */
+	}
+out:
+	up_read(&mm->mmap_lock);
+	return r;
+}
+
+/*
+ * The reference that entry @i of PTE table @table stands for, the first
+ * time it is met: each order-0 page holds one, a PTE-mapped THP one for all
+ * its entries (only one THP fits a PTE table: the one first mapped there).
+ */
+static struct sim_page *table_ref_at(struct sim_mm *mm, u64 *table, unsigned int i,
+				     struct sim_page **thp)
+{
+	struct sim_host *host = mm->host;
+	struct sim_page *head;
+	u64 e = READ_ONCE(table[i]);
+
+	if (!sim_pte_maps_frame(e) || sim_page_is_zero(mm, sim_pte_pfn(e)))
+		return NULL;
+	head = sim_compound_head(host, sim_pfn_to_page(host, sim_pte_pfn(e)));
+	if (sim_compound_order(host, head)) {
+		if (*thp == head)
+			return NULL;
+		WARN_ON_ONCE(*thp);
+		*thp = head;
+	}
+	return head;
+}
+
+/* Freeze every reference the unlinked PTE table holds (rule 2), or none. */
+static bool collapse_freeze(struct sim_mm *mm, u64 *table)
+{
+	struct sim_page *thp = NULL, *thp2 = NULL, *head;
+	unsigned int i, j;
+
+	for (i = 0; i < SIM_PTRS_PER_TABLE; i++) {
+		head = table_ref_at(mm, table, i, &thp);
+		if (!head || sim_page_ref_freeze(mm->host, head, 1))
+			continue;
+		for (j = 0; j < i; j++) {
+			head = table_ref_at(mm, table, j, &thp2);
+			if (head)
+				sim_page_ref_unfreeze(mm->host, head, 1);
+		}
+		return false;
+	}
+	return true;
+}
+
+/* After the collapse: the frozen pages are unreachable, free them. */
+static void collapse_free_old(struct sim_mm *mm, u64 *table)
+{
+	struct sim_page *thp = NULL, *head;
+	unsigned int i;
+
+	for (i = 0; i < SIM_PTRS_PER_TABLE; i++) {
+		head = table_ref_at(mm, table, i, &thp);
+		if (head)
+			sim_page_free_refcounted(mm->host, head);
+		else if (sim_pte_swap(table[i]))
+			kfree(sim_pte_swap_slot(table[i]));
+	}
+}
+
+/*
+ * MADV_COLLAPSE of the 2M around @addr: copy the PTE-mapped pages (none
+ * entries read as zeroes, swapped-out ones from their slots) into a new THP
+ * mapped by one PMD.  Holds mmap_lock for write: the PTE table is unlinked.
+ */
+int sim_collapse_thp(struct sim_mm *mm, hva_t addr)
+{
+	hva_t haddr = ALIGN_DOWN(addr, SZ_2M);
+	struct sim_mmu_notifier_range range;
+	struct sim_mmu_gather tlb;
+	struct sim_host *host;
+	struct sim_page *new = NULL;
+	struct sim_vma *vma;
+	unsigned int i, nr_mapped = 0;
+	u64 *pmdp, *table, pmd, bits;
+	u8 *dst;
+	int level, r = 0;
+
+	if (!mm)
+		return -EINVAL;
+	host = mm->host;
+	down_write(&mm->mmap_lock);
+	vma = sim_vma_lookup(mm, addr);
+	if (!vma) {
+		r = -ENOMEM; /* madvise() on an unmapped range */
+		goto out;
+	}
+	if (sim_vma_hugetlb(vma) || (vma->vm_flags & (SIM_VM_SPECIAL | SIM_VM_NOHUGEPAGE)) ||
+	    haddr < vma->vm_start || haddr + SZ_2M > vma->vm_end) {
+		r = -EINVAL;
+		goto out;
+	}
+	pmdp = sim_pt_walk(mm, haddr, PG_LEVEL_2M, &level);
+	pmd = READ_ONCE(*pmdp);
+	if (level == PG_LEVEL_2M && (pmd & SIM_PTE_HUGE))
+		goto out; /* already a THP */
+	if (level != PG_LEVEL_2M || !sim_pte_is_table(pmd, level)) {
+		r = -EINVAL; /* nothing mapped */
+		goto out;
+	}
+	table = sim_pte_table(pmd);
+
+	/* mmap_lock for write: only lockless readers race with us from here. */
+	for (i = 0; i < SIM_PTRS_PER_TABLE; i++) {
+		u64 e = READ_ONCE(table[i]);
+		struct sim_page *head;
+
+		if (!e)
+			continue;
+		nr_mapped++;
+		if (!sim_pte_maps_frame(e) || sim_page_is_zero(mm, sim_pte_pfn(e)))
+			continue;
+		head = sim_compound_head(host, sim_pfn_to_page(host, sim_pte_pfn(e)));
+		if (sim_page_maybe_dma_pinned(host, head) || sim_page_count(host, head) != 1) {
+			r = -EAGAIN; /* SCAN_PAGE_COUNT */
+			goto out;
+		}
+	}
+	if (!nr_mapped) {
+		r = -EINVAL;
+		goto out;
+	}
+	new = sim_alloc_user_page(mm, vma, SIM_THP_ORDER, false);
+	if (!new) {
+		r = -ENOMEM; /* SCAN_ALLOC_HUGE_PAGE_FAIL */
+		goto out;
+	}
+
+	sim_mn_range_init(&range, mm, haddr, haddr + SZ_2M, SIM_MMU_NOTIFY_CLEAR);
+	sim_mn_invalidate_range_start(&range);
+	spin_lock(&mm->page_table_lock);
+	sim_set_pte(pmdp, 0);
+	smp_mb();
+	if (!collapse_freeze(mm, table)) {
+		sim_set_pte(pmdp, pmd);
+		spin_unlock(&mm->page_table_lock);
+		sim_mn_invalidate_range_end(&range);
+		sim_put_page(host, new);
+		r = -EAGAIN;
+		goto out;
+	}
+	dst = sim_page_to_virt(host, new);
+	for (i = 0; i < SIM_PTRS_PER_TABLE; i++, dst += PAGE_SIZE) {
+		u64 e = READ_ONCE(table[i]);
+
+		if (sim_pte_swap(e))
+			memcpy(dst, sim_pte_swap_slot(e)->data, PAGE_SIZE);
+		else if (sim_pte_maps_frame(e) && !sim_page_is_zero(mm, sim_pte_pfn(e)))
+			memcpy(dst, sim_pfn_to_virt(host, sim_pte_pfn(e)), PAGE_SIZE);
+		else
+			memset(dst, 0, PAGE_SIZE);
+	}
+	bits = SIM_PTE_HUGE | SIM_PTE_ACCESSED | SIM_PTE_DIRTY;
+	if (!sim_vma_accessible(vma))
+		bits |= SIM_PTE_PROTNONE;
+	else
+		bits |= SIM_PTE_PRESENT | ((vma->vm_flags & SIM_VM_WRITE) ? SIM_PTE_WRITE : 0);
+	sim_set_pte(pmdp, sim_make_pte(sim_page_to_pfn(host, new), bits));
+	spin_unlock(&mm->page_table_lock);
+	sim_mn_invalidate_range_end(&range);
+
+	/* The old pages are frozen and unreachable: free them, their slots, the table. */
+	collapse_free_old(mm, table);
+	sim_tlb_gather_init(&tlb, mm);
+	sim_tlb_remove_table(&tlb, table);
+	sim_tlb_flush(&tlb);
+	atomic64_inc(&host->cnt.thp_collapses);
+out:
+	up_write(&mm->mmap_lock);
+	return r;
+}
+
+/* ======================== swap ======================== */
+
+int sim_swap_out(struct sim_mm *mm, hva_t addr)
+{
+	struct sim_mmu_notifier_range range;
+	struct sim_swap_slot *slot = NULL;
+	struct sim_page *page, *head = NULL;
+	struct sim_host *host;
+	struct sim_vma *vma;
+	int level, r;
+	u64 *ptep, e;
+
+	if (!mm)
+		return -EINVAL;
+	host = mm->host;
+	addr &= PAGE_MASK;
+	down_read(&mm->mmap_lock);
+	vma = sim_vma_lookup(mm, addr);
+	if (!vma) {
+		r = -EFAULT;
+		goto out;
+	}
+	if (vma->vm_flags & SIM_VM_LOCKED) {
+		r = -EBUSY; /* mlocked pages are unevictable */
+		goto out;
+	}
+	if (sim_vma_hugetlb(vma) || (vma->vm_flags & SIM_VM_SPECIAL)) {
+		r = -EINVAL;
+		goto out;
+	}
+	/* A THP is split before it goes to swap (no THP swap here). */
+	r = sim_split_huge_pmd(mm, vma, addr);
+	if (r)
+		goto out;
+	slot = kmalloc(sizeof(*slot), GFP_KERNEL);
+	if (!slot) {
+		r = -ENOMEM;
+		goto out;
+	}
+
+	sim_mn_range_init(&range, mm, addr, addr + PAGE_SIZE, SIM_MMU_NOTIFY_CLEAR);
+	sim_mn_invalidate_range_start(&range);
+	spin_lock(&mm->page_table_lock);
+	ptep = sim_pt_walk(mm, addr, PG_LEVEL_4K, &level);
+	e = READ_ONCE(*ptep);
+	if (level != PG_LEVEL_4K || !sim_pte_maps_frame(e) ||
+	    sim_page_is_zero(mm, sim_pte_pfn(e))) {
+		r = -ENOENT; /* no anonymous page there */
+		goto unlock;
+	}
+	page = sim_pfn_to_page(host, sim_pte_pfn(e));
+	if (sim_try_split_pte_mapped_folio(mm, ptep, addr)) {
+		r = -EBUSY;
+		goto unlock;
+	}
+	sim_set_pte(ptep, 0);
+	smp_mb();
+	if (!sim_page_ref_freeze(host, page, 1)) {
+		sim_set_pte(ptep, e);
+		r = -EBUSY;
+		goto unlock;
+	}
+	memcpy(slot->data, sim_page_to_virt(host, page), PAGE_SIZE);
+	sim_set_pte(ptep, sim_make_swap_pte(slot));
+	slot = NULL;
+	head = page;
+	r = 0;
+unlock:
+	spin_unlock(&mm->page_table_lock);
+	sim_mn_invalidate_range_end(&range);
+	if (head) {
+		sim_page_free_refcounted(host, head);
+		atomic64_inc(&host->cnt.swap_outs);
+	}
+out:
+	up_read(&mm->mmap_lock);
+	kfree(slot);
+	return r;
+}
+
+/* ======================== aging ======================== */
+
+static long age_range(struct sim_mm *mm, hva_t addr, u64 len, bool clear)
+{
+	struct sim_pt_iter it;
+	long young = 0;
+	hva_t end;
+
+	if (!mm)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	if (addr >= SIM_TASK_SIZE || len > SIM_TASK_SIZE - addr)
+		return -EINVAL;
+	end = addr + len;
+	addr &= PAGE_MASK;
+	down_read(&mm->mmap_lock);
+	sim_pt_iter_init(&it, addr, end);
+	for (;;) {
+		bool found, host_young = false;
+		hva_t s, t;
+
+		spin_lock(&mm->page_table_lock);
+		found = sim_pt_next_leaf(mm, &it);
+		if (found && sim_pte_present(it.entry)) {
+			host_young = it.entry & SIM_PTE_ACCESSED;
+			if (clear && host_young)
+				sim_set_pte(it.ptep, it.entry & ~SIM_PTE_ACCESSED);
+		}
+		spin_unlock(&mm->page_table_lock);
+		if (!found)
+			break;
+		if (!sim_pte_present(it.entry))
+			continue;
+		/* ptep_clear_young_notify(): the host's A bit, or the secondary MMU's. */
+		s = max(it.leaf_start, addr);
+		t = min(it.leaf_end, end);
+		if (clear ? sim_mn_clear_young(mm, s, t) | host_young :
+			    sim_mn_test_young(mm, s, t) | host_young)
+			young += (t - s) >> PAGE_SHIFT;
+	}
+	up_read(&mm->mmap_lock);
+	return young;
+}
+
+long sim_mm_age_range(struct sim_mm *mm, hva_t addr, u64 len)
+{
+	return age_range(mm, addr, len, true);
+}
+
+long sim_mm_test_young_range(struct sim_mm *mm, hva_t addr, u64 len)
+{
+	return age_range(mm, addr, len, false);
+}

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Tests of src/mmu/kvm_main.c: the invalidation protocol's counters and
+ * ranges, mmu_invalidate_retry_gfn(), requests and their acknowledgement
+ * by vCPUs in guest mode, and the MMU-notifier handlers driven by the host.
+ */
+#include "test_util.h"
+#include "mmu/tdp_mmu.h"
+
+#define MiB (1ULL << 20)
+
+/*
+ * Two overlapping invalidations merge their ranges; a fault whose snapshot
+ * predates an end retries even after in_progress drops to zero.
+ *
+ *   invalidation A: gfn [10, 20)      invalidation B: gfn [15, 40)
+ *   merged range:   gfn [10, 40)
+ */
+static void test_kvm_main_invalidate_protocol(void **state)
+{
+	struct test_vm_opts o = { .size = 0 };
+	struct test_vm t;
+	struct kvm *kvm;
+	unsigned long seq;
+
+	test_vm_create(&t, &o);
+	kvm = mmusim_to_kvm(t.vm);
+	seq = kvm->mmu_invalidate_seq;
+
+	write_lock(&kvm->mmu_lock);
+	assert_int_equal(mmu_invalidate_retry_gfn(kvm, seq, 12), 0);
+	kvm_mmu_invalidate_begin(kvm);
+	/* No range yet: every gfn must retry. */
+	assert_int_equal(mmu_invalidate_retry_gfn(kvm, seq, 1000), 1);
+	kvm_mmu_invalidate_range_add(kvm, 10, 20);
+	kvm_mmu_invalidate_begin(kvm);
+	kvm_mmu_invalidate_range_add(kvm, 15, 40);
+	assert_int_equal(kvm->mmu_invalidate_range_start, 10);
+	assert_int_equal(kvm->mmu_invalidate_range_end, 40);
+	assert_int_equal(mmu_invalidate_retry_gfn(kvm, seq, 9), 0);
+	assert_int_equal(mmu_invalidate_retry_gfn(kvm, seq, 10), 1);
+	assert_int_equal(mmu_invalidate_retry_gfn(kvm, seq, 39), 1);
+	assert_int_equal(mmu_invalidate_retry_gfn(kvm, seq, 40), 0);
+	kvm_mmu_invalidate_end(kvm);
+	assert_int_equal(kvm->mmu_invalidate_in_progress, 1);
+	/* The seq moved: a stale snapshot retries anywhere. */
+	assert_int_equal(mmu_invalidate_retry_gfn(kvm, seq, 1000), 1);
+	kvm_mmu_invalidate_end(kvm);
+	assert_int_equal(kvm->mmu_invalidate_in_progress, 0);
+	assert_int_equal(kvm->mmu_invalidate_seq, seq + 2);
+	assert_int_equal(mmu_invalidate_retry_gfn(kvm, seq + 2, 12), 0);
+	write_unlock(&kvm->mmu_lock);
+	test_vm_destroy(&t);
+}
+
+/* Host events reach KVM: start/end pairs, the seq advances, SPTEs go. */
+static void test_kvm_main_notifier_events(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB };
+	struct mmusim_vm_stats before, after;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	assert_int_equal(mmusim_vcpu_access_range(mmusim_vm_vcpu(t.vm, 0), 0, 1024, 0,
+						  MMUSIM_ACCESS_WRITE, NULL),
+			 1024);
+	mmusim_vm_get_stats(t.vm, &before);
+	assert_int_equal(sim_madvise(t.mm, t.hva + MiB, MiB, SIM_MADV_DONTNEED), 0);
+	mmusim_vm_get_stats(t.vm, &after);
+	assert_true(after.mmu_invalidate_seq > before.mmu_invalidate_seq);
+	assert_int_equal(after.pages_4k, 1024 - 256);
+	assert_int_equal(mmusim_to_kvm(t.vm)->mmu_invalidate_in_progress, 0);
+	test_vm_check(&t);
+
+	/* An invalidation outside every memslot zaps nothing. */
+	{
+		hva_t other;
+
+		assert_int_equal(sim_mmap(t.mm, 0, MiB, SIM_PROT_READ | SIM_PROT_WRITE,
+					  SIM_MAP_PRIVATE, &other),
+				 0);
+		assert_int_equal(sim_mm_touch(t.mm, other, true), 0);
+		assert_int_equal(sim_munmap(t.mm, other, MiB), 0);
+		mmusim_vm_get_stats(t.vm, &before);
+		assert_int_equal(before.pages_4k, 1024 - 256);
+	}
+	test_vm_destroy(&t);
+}
+
+struct spinner {
+	struct mmusim_vcpu *v;
+	bool stop;
+	unsigned long n;
+};
+
+static int spin_in_guest(void *arg)
+{
+	struct spinner *s = arg;
+
+	while (!READ_ONCE(s->stop)) {
+		assert_true(mmusim_vcpu_access_range(s->v, 0, 64, 0, MMUSIM_ACCESS_READ, NULL) == 64);
+		WRITE_ONCE(s->n, s->n + 1);
+	}
+	return 0;
+}
+
+/*
+ * A request to all vCPUs returns only after every vCPU in guest mode has
+ * passed an instruction boundary and handled it: after a remote flush, no
+ * vCPU's TLB holds an entry from before it.
+ */
+static void test_kvm_main_requests_are_acknowledged(void **state)
+{
+	struct test_vm_opts o = { .size = 2 * MiB };
+	struct spinner s = { 0 };
+	struct env_thread *th;
+	struct kvm_vcpu *vcpu;
+	struct test_vm t;
+	struct kvm *kvm;
+	int i;
+
+	o.cfg.nr_vcpus = 2;
+	test_vm_create(&t, &o);
+	kvm = mmusim_to_kvm(t.vm);
+	s.v = mmusim_vm_vcpu(t.vm, 1);
+	vcpu = kvm->vcpus[1];
+	th = env_thread_start(spin_in_guest, &s, "vcpu1");
+	assert_non_null(th);
+	while (!READ_ONCE(s.n))
+		env_spin_yield();
+	for (i = 0; i < 200; i++) {
+		u64 flushes = READ_ONCE(vcpu->stat.tlb_flush);
+		bool in_guest = READ_ONCE(vcpu->mode) == IN_GUEST_MODE;
+
+		kvm_flush_remote_tlbs(kvm);
+		/* Either it was outside guest mode, or it has flushed by now. */
+		assert_true(!in_guest || READ_ONCE(vcpu->stat.tlb_flush) > flushes ||
+			    READ_ONCE(vcpu->requests) == 0);
+	}
+	WRITE_ONCE(s.stop, true);
+	assert_int_equal(env_thread_join(th), 0);
+	assert_true(vcpu->stat.tlb_flush > 0);
+	test_vm_destroy(&t);
+}
+
+/* mm teardown while the VM lives: ->release zaps everything. */
+static void test_kvm_main_release_zaps_all(void **state)
+{
+	struct test_vm_opts o = { .size = 2 * MiB };
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	assert_int_equal(mmusim_vcpu_access_range(mmusim_vm_vcpu(t.vm, 0), 0, 16, 0,
+						  MMUSIM_ACCESS_WRITE, NULL),
+			 16);
+	{
+		struct kvm *kvm = mmusim_to_kvm(t.vm);
+
+		/* What the host calls when the mm goes away. */
+		kvm->mmu_notifier.ops->release(&kvm->mmu_notifier, t.mm);
+	}
+	mmusim_vm_get_stats(t.vm, &st);
+	assert_int_equal(st.pages_4k, 0);
+	test_vm_destroy(&t);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		MMUSIM_TEST(test_kvm_main_invalidate_protocol),
+		MMUSIM_TEST(test_kvm_main_notifier_events),
+		MMUSIM_TEST(test_kvm_main_requests_are_acknowledged),
+		MMUSIM_TEST(test_kvm_main_release_zaps_all),
+	};
+
+	mmusim_test_init(argc, argv);
+	return mmusim_run_tests("kvm_main", tests);
+}

@@ -1,0 +1,758 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Tests of src/host/mm_ops.c: munmap, mprotect, madvise, migration, THP
+ * split and collapse, swap-out, aging; their errnos, their notifier events,
+ * and their allocation-failure paths.
+ */
+#include "mm_test_util.h"
+
+static struct sim_page *page_at(struct mmt *t, hva_t addr)
+{
+	return sim_pfn_to_page(t->host, mmt_pfn(t, addr));
+}
+
+/* ======================== munmap ======================== */
+
+/*
+ *   a                                   a+8p
+ *   |  0  |  1  |  2  |  3  |  4  | ... |     before
+ *   |  0  |  1  |           |  4  | ... |     munmap(a+2p, 2p): VMA split in two
+ */
+static void test_munmap_split_and_errors(void **state)
+{
+	struct recorder *r;
+	struct mmt t;
+	hva_t a;
+	int s;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 8 * PAGE_SIZE, RW, PRIV);
+	for (s = 0; s < 8; s++)
+		mmt_fill(&t, a + s * PAGE_SIZE, s);
+	r = rec_register(t.mm);
+	assert_int_equal(sim_munmap(t.mm, a + 2 * PAGE_SIZE, 2 * PAGE_SIZE - 100), 0);
+	assert_int_equal(t.mm->nr_vmas, 2);
+	assert_int_equal(mmt_level(&t, a + 2 * PAGE_SIZE), 0);
+	assert_int_equal(mmt_level(&t, a + 3 * PAGE_SIZE), 0);
+	assert_true(mmt_check(&t, a + PAGE_SIZE, 1));
+	assert_true(mmt_check(&t, a + 4 * PAGE_SIZE, 4));
+	assert_int_equal(sim_mm_touch(t.mm, a + 2 * PAGE_SIZE, false), -EFAULT);
+	s = rec_find(r, REC_START, 0);
+	assert_true(s >= 0);
+	assert_int_equal(r->ev[s].event, SIM_MMU_NOTIFY_UNMAP);
+	assert_int_equal(r->ev[s].start, a + 2 * PAGE_SIZE);
+	assert_int_equal(r->ev[s].end, a + 4 * PAGE_SIZE);
+	assert_int_equal(r->ev[s].lookup, 0); /* still mapped at start */
+	assert_int_equal(r->ev[rec_find(r, REC_END, 0)].lookup, -EFAULT); /* gone at end */
+	rec_assert_balanced(r);
+
+	/* munmap of nothing is fine, and silent. */
+	rec_clear(r);
+	assert_int_equal(sim_munmap(t.mm, a + 2 * PAGE_SIZE, 2 * PAGE_SIZE), 0);
+	assert_int_equal(sim_munmap(t.mm, 0x100000000UL, SZ_1G), 0);
+	assert_int_equal(r->nr, 0);
+	assert_int_equal(sim_munmap(t.mm, a + 1, PAGE_SIZE), -EINVAL);
+	assert_int_equal(sim_munmap(t.mm, a, 0), -EINVAL);
+	assert_int_equal(sim_munmap(t.mm, SIM_TASK_SIZE - PAGE_SIZE, 2 * PAGE_SIZE), -EINVAL);
+	assert_int_equal(sim_munmap(NULL, a, PAGE_SIZE), -EINVAL);
+	/* Across both VMAs and the hole: one UNMAP pair for the whole range. */
+	assert_int_equal(sim_munmap(t.mm, a, 8 * PAGE_SIZE), 0);
+	assert_int_equal(t.mm->nr_vmas, 0);
+	assert_int_equal(r->nr, 2);
+	assert_int_equal(r->ev[0].start, a);
+	assert_int_equal(r->ev[0].end, a + 8 * PAGE_SIZE);
+	rec_unregister(r);
+	mmt_fini(&t);
+}
+
+static void test_munmap_hugetlb_and_thp(void **state)
+{
+	struct mmt t;
+	hva_t h, thp;
+	kvm_pfn_t base;
+	u64 free_before;
+
+	mmt_init(&t, 0);
+	h = mmt_mmap(&t, 2 * SZ_2M, RW, PRIV | SIM_MAP_HUGETLB_2M);
+	assert_int_equal(sim_mm_touch(t.mm, h, true), 0);
+	/* A hugetlb VMA splits only at 2M boundaries. */
+	assert_int_equal(sim_munmap(t.mm, h + PAGE_SIZE, SZ_2M), -EINVAL);
+	assert_int_equal(sim_munmap(t.mm, h, PAGE_SIZE), -EINVAL);
+	assert_int_equal(mmt_level(&t, h), PG_LEVEL_2M);
+	assert_int_equal(sim_munmap(t.mm, h + SZ_2M, SZ_2M), 0);
+	assert_int_equal(mmt_level(&t, h), PG_LEVEL_2M);
+
+	/* Partial munmap of a THP splits it; the rest keeps its frames. */
+	thp = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_THP);
+	mmt_fill(&t, thp + 5 * PAGE_SIZE, 5);
+	base = mmt_pfn(&t, thp);
+	assert_int_equal(mmt_level(&t, thp), PG_LEVEL_2M);
+	free_before = mmt_stats(&t).free_pages;
+	assert_int_equal(sim_munmap(t.mm, thp + SZ_1M_T, SZ_1M_T), 0);
+	assert_int_equal(mmt_stats(&t).thp_splits, 1);
+	assert_int_equal(mmt_level(&t, thp), PG_LEVEL_4K);
+	assert_int_equal(mmt_pfn(&t, thp + 5 * PAGE_SIZE), base + 5);
+	assert_true(mmt_check(&t, thp + 5 * PAGE_SIZE, 5));
+	/* The folio was split too: the unmapped half went back. */
+	assert_int_equal(mmt_stats(&t).free_pages, free_before + 256);
+	assert_int_equal(sim_compound_order(t.host, sim_pfn_to_page(t.host, base)), 0);
+	mmt_fini(&t);
+}
+
+/*
+ * A pinned THP cannot be split as a folio: partial munmap leaves a
+ * PTE-mapped THP holding one reference; it is freed with its last PTE.
+ */
+static void test_munmap_pinned_thp(void **state)
+{
+	struct sim_page *pg;
+	struct mmt t;
+	hva_t thp;
+	kvm_pfn_t base;
+	u64 free0;
+
+	mmt_init(&t, 0);
+	thp = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_THP);
+	assert_int_equal(sim_mm_touch(t.mm, thp, true), 0);
+	base = mmt_pfn(&t, thp);
+	assert_int_equal(sim_pin_user_pages(t.mm, thp + PAGE_SIZE, 1, SIM_FOLL_WRITE, &pg), 1);
+	free0 = mmt_stats(&t).free_pages;
+	assert_int_equal(sim_munmap(t.mm, thp, SZ_1M_T), 0);
+	assert_int_equal(mmt_level(&t, thp + SZ_1M_T), PG_LEVEL_4K);
+	assert_int_equal(sim_compound_order(t.host, pg), SIM_THP_ORDER);
+	assert_int_equal(mmt_stats(&t).free_pages, free0);
+	/* Migration or swap of a page of it: busy while pinned. */
+	assert_int_equal(sim_migrate_page(t.mm, thp + SZ_1M_T), -EBUSY);
+	assert_int_equal(sim_swap_out(t.mm, thp + SZ_1M_T), -EBUSY);
+	assert_int_equal(sim_split_thp(t.mm, thp + SZ_1M_T), -EBUSY);
+	sim_unpin_user_page(t.host, pg);
+	/* Unpinned: split_thp splits the folio, freeing the unmapped half. */
+	assert_int_equal(sim_split_thp(t.mm, thp + SZ_1M_T), 0);
+	assert_int_equal(mmt_stats(&t).free_pages, free0 + 256);
+	assert_int_equal(sim_migrate_page(t.mm, thp + SZ_1M_T), 0);
+	assert_int_not_equal(mmt_pfn(&t, thp + SZ_1M_T), base + 256);
+	mmt_fini(&t);
+}
+
+static int scenario_munmap(void)
+{
+	struct sim_host *host;
+	struct sim_mm *mm;
+	hva_t a;
+	int r;
+
+	r = sim_host_create(NULL, &host);
+	if (r)
+		return r;
+	r = sim_mm_create(host, &mm);
+	if (r)
+		goto out_host;
+	r = sim_mmap(mm, 0, 3 * SZ_2M, RW, PRIV | SIM_MAP_THP | SIM_MAP_POPULATE, &a);
+	if (!r)
+		r = sim_munmap(mm, a + SZ_1M_T, 3 * SZ_1M_T);
+	if (!r)
+		r = sim_mprotect(mm, a + 5 * SZ_1M_T, 4 * PAGE_SIZE, SIM_PROT_READ);
+	if (!r)
+		r = sim_madvise(mm, a + 4 * SZ_1M_T + PAGE_SIZE, PAGE_SIZE, SIM_MADV_DONTNEED);
+	if (!r)
+		r = sim_madvise(mm, a, PAGE_SIZE, SIM_MADV_NOHUGEPAGE);
+	sim_mm_destroy(mm);
+out_host:
+	sim_host_destroy(host);
+	return r;
+}
+
+static void test_layout_ops_fail_nth(void **state)
+{
+	MMT_FAIL_NTH_LOOP(scenario_munmap());
+}
+
+/* ======================== mprotect ======================== */
+
+static void test_mprotect(void **state)
+{
+	struct sim_host_pte_info info;
+	struct recorder *r;
+	struct mmt t;
+	unsigned long fl;
+	hva_t a;
+	int s;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 4 * PAGE_SIZE, RW, PRIV);
+	mmt_fill(&t, a + PAGE_SIZE, 1);
+	r = rec_register(t.mm);
+
+	assert_int_equal(sim_mprotect(t.mm, a + PAGE_SIZE, PAGE_SIZE, SIM_PROT_READ), 0);
+	assert_int_equal(t.mm->nr_vmas, 3);
+	assert_int_equal(sim_mm_lookup(t.mm, a + PAGE_SIZE, &info), 0);
+	assert_false(info.writable);
+	assert_int_equal(sim_mm_touch(t.mm, a + PAGE_SIZE, true), -EFAULT);
+	assert_true(mmt_check(&t, a + PAGE_SIZE, 1));
+	s = rec_find(r, REC_START, 0);
+	assert_int_equal(r->ev[s].event, SIM_MMU_NOTIFY_PROTECTION_VMA);
+	assert_int_equal(r->ev[s].start, a + PAGE_SIZE);
+	assert_int_equal(r->ev[s].end, a + 2 * PAGE_SIZE);
+
+	/* PROT_NONE: mapped but not present; back to RW: same frame, merged VMA. */
+	assert_int_equal(sim_mprotect(t.mm, a + PAGE_SIZE, PAGE_SIZE, SIM_PROT_NONE), 0);
+	assert_int_equal(sim_mm_lookup(t.mm, a + PAGE_SIZE, &info), -EFAULT);
+	assert_int_equal(sim_mm_touch(t.mm, a + PAGE_SIZE, false), -EFAULT);
+	assert_int_equal(sim_mprotect(t.mm, a, 4 * PAGE_SIZE, RW), 0);
+	assert_int_equal(t.mm->nr_vmas, 1);
+	assert_true(mmt_check(&t, a + PAGE_SIZE, 1));
+	/* Private: read-only until the write fault reuses the page. */
+	assert_int_equal(sim_mm_lookup(t.mm, a + PAGE_SIZE, &info), 0);
+	assert_false(info.writable);
+	assert_int_equal(sim_mm_touch(t.mm, a + PAGE_SIZE, true), 0);
+	assert_int_equal(mmt_pfn(&t, a + PAGE_SIZE), info.pfn);
+	rec_assert_balanced(r);
+
+	/* Same protection: no event. */
+	rec_clear(r);
+	assert_int_equal(sim_mprotect(t.mm, a, 4 * PAGE_SIZE, RW), 0);
+	assert_int_equal(r->nr, 0);
+
+	/* Errors, and nothing changes on them. */
+	assert_int_equal(sim_mprotect(t.mm, a + 1, PAGE_SIZE, RW), -EINVAL);
+	assert_int_equal(sim_mprotect(t.mm, a, PAGE_SIZE, 0x10), -EINVAL);
+	assert_int_equal(sim_mprotect(t.mm, a, 0, SIM_PROT_NONE), 0);
+	assert_int_equal(sim_mprotect(t.mm, a, 5 * PAGE_SIZE, SIM_PROT_READ), -ENOMEM);
+	assert_int_equal(sim_mprotect(t.mm, a - PAGE_SIZE, 2 * PAGE_SIZE, SIM_PROT_READ), -ENOMEM);
+	assert_int_equal(sim_mprotect(t.mm, SIM_TASK_SIZE - PAGE_SIZE, 2 * PAGE_SIZE, RW), -ENOMEM);
+	assert_int_equal(sim_mm_vma_flags(t.mm, a, &fl), 0);
+	assert_int_equal(fl, SIM_VM_READ | SIM_VM_WRITE);
+	assert_int_equal(t.mm->nr_vmas, 1);
+	assert_int_equal(r->nr, 0);
+	rec_unregister(r);
+	mmt_fini(&t);
+}
+
+/* Shared mappings get W back at once (no COW); hugetlb splits only aligned. */
+static void test_mprotect_shared_and_hugetlb(void **state)
+{
+	struct sim_host_pte_info info;
+	struct mmt t;
+	hva_t s, h;
+
+	mmt_init(&t, 0);
+	s = mmt_mmap(&t, PAGE_SIZE, RW, SIM_MAP_SHARED);
+	assert_int_equal(sim_mm_touch(t.mm, s, true), 0);
+	assert_int_equal(sim_mprotect(t.mm, s, PAGE_SIZE, SIM_PROT_READ), 0);
+	assert_int_equal(sim_mprotect(t.mm, s, PAGE_SIZE, RW), 0);
+	assert_int_equal(sim_mm_lookup(t.mm, s, &info), 0);
+	assert_true(info.writable);
+	h = mmt_mmap(&t, 2 * SZ_2M, RW, PRIV | SIM_MAP_HUGETLB_2M);
+	assert_int_equal(sim_mm_touch(t.mm, h, true), 0);
+	assert_int_equal(sim_mprotect(t.mm, h, PAGE_SIZE, SIM_PROT_READ), -EINVAL);
+	assert_int_equal(sim_mprotect(t.mm, h, SZ_2M, SIM_PROT_READ), 0);
+	assert_int_equal(sim_mm_lookup(t.mm, h, &info), 0);
+	assert_true(info.level == PG_LEVEL_2M && !info.writable);
+	mmt_fini(&t);
+}
+
+/* ======================== madvise ======================== */
+
+static void test_madvise_dontneed(void **state)
+{
+	struct recorder *r;
+	struct mmt t;
+	hva_t a, l, h;
+	char byte = 1;
+	int s;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 4 * PAGE_SIZE, RW, PRIV);
+	mmt_fill(&t, a, 1);
+	mmt_fill(&t, a + PAGE_SIZE, 2);
+	r = rec_register(t.mm);
+	assert_int_equal(sim_madvise(t.mm, a, PAGE_SIZE, SIM_MADV_DONTNEED), 0);
+	assert_int_equal(mmt_level(&t, a), 0);
+	assert_int_equal(sim_mm_read(t.mm, a + 8, &byte, 1), 0);
+	assert_int_equal(byte, 0); /* zero-fill on the next touch */
+	assert_true(mmt_check(&t, a + PAGE_SIZE, 2));
+	s = rec_find(r, REC_START, 0);
+	assert_int_equal(r->ev[s].event, SIM_MMU_NOTIFY_UNMAP);
+	assert_int_equal(r->ev[s].start, a);
+	assert_int_equal(r->ev[s].end, a + PAGE_SIZE);
+	rec_assert_balanced(r);
+	rec_unregister(r);
+
+	assert_int_equal(sim_madvise(t.mm, a + 1, PAGE_SIZE, SIM_MADV_DONTNEED), -EINVAL);
+	assert_int_equal(sim_madvise(t.mm, a, PAGE_SIZE, 99), -EINVAL);
+	assert_int_equal(sim_madvise(t.mm, a, 0, SIM_MADV_DONTNEED), 0);
+	assert_int_equal(sim_madvise(t.mm, a, 8 * PAGE_SIZE, SIM_MADV_DONTNEED), -ENOMEM);
+	assert_true(mmt_check(&t, a + PAGE_SIZE, 2)); /* nothing done on error */
+	assert_int_equal(sim_madvise(t.mm, a, ~0UL, SIM_MADV_DONTNEED), -EINVAL);
+	l = mmt_mmap(&t, PAGE_SIZE, RW, PRIV | SIM_MAP_LOCKED);
+	assert_int_equal(sim_madvise(t.mm, l, PAGE_SIZE, SIM_MADV_DONTNEED), -EINVAL);
+	/* Hugetlb: the start must be aligned; the end is aligned down. */
+	h = mmt_mmap(&t, 2 * SZ_2M, RW, PRIV | SIM_MAP_HUGETLB_2M);
+	assert_int_equal(sim_mm_touch(t.mm, h, true), 0);
+	assert_int_equal(sim_mm_touch(t.mm, h + SZ_2M, true), 0);
+	assert_int_equal(sim_madvise(t.mm, h + PAGE_SIZE, SZ_2M, SIM_MADV_DONTNEED), -EINVAL);
+	assert_int_equal(sim_madvise(t.mm, h, SZ_2M - PAGE_SIZE, SIM_MADV_DONTNEED), -EINVAL);
+	assert_int_equal(sim_madvise(t.mm, h, SZ_2M + PAGE_SIZE, SIM_MADV_DONTNEED), 0);
+	assert_int_equal(mmt_level(&t, h), 0);
+	assert_int_equal(mmt_level(&t, h + SZ_2M), PG_LEVEL_2M);
+	mmt_fini(&t);
+}
+
+static void test_madvise_hugepage_flags(void **state)
+{
+	struct mmt t;
+	unsigned long fl;
+	hva_t a;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 4 * SZ_2M, RW, PRIV);
+	assert_int_equal(sim_madvise(t.mm, a + SZ_2M, SZ_2M, SIM_MADV_HUGEPAGE), 0);
+	assert_int_equal(t.mm->nr_vmas, 3);
+	assert_int_equal(sim_mm_vma_flags(t.mm, a + SZ_2M, &fl), 0);
+	assert_true(fl & SIM_VM_HUGEPAGE);
+	assert_int_equal(sim_madvise(t.mm, a + SZ_2M, SZ_2M, SIM_MADV_NOHUGEPAGE), 0);
+	assert_int_equal(sim_mm_vma_flags(t.mm, a + SZ_2M, &fl), 0);
+	assert_true((fl & SIM_VM_NOHUGEPAGE) && !(fl & SIM_VM_HUGEPAGE));
+	assert_int_equal(sim_mm_touch(t.mm, a + SZ_2M, true), 0);
+	assert_int_equal(mmt_level(&t, a + SZ_2M), PG_LEVEL_4K);
+	assert_int_equal(sim_madvise(t.mm, a, 5 * SZ_2M, SIM_MADV_HUGEPAGE), -ENOMEM);
+	assert_int_equal(sim_madvise(t.mm, a, 4 * SZ_2M, SIM_MADV_HUGEPAGE), 0);
+	assert_int_equal(t.mm->nr_vmas, 1);
+
+	/*
+	 * New VMA boundaries inside THPs split them first:
+	 *   a        a+2M      a+4M
+	 *   [ THP    ][ THP    ]      MADV_NOHUGEPAGE [a+1M, a+3M)
+	 *   [HP][    NOHP   ][HP]     both THPs now mapped by 4K PTEs
+	 */
+	a = mmt_mmap(&t, 2 * SZ_2M, RW, PRIV | SIM_MAP_THP | SIM_MAP_POPULATE);
+	assert_int_equal(mmt_level(&t, a), PG_LEVEL_2M);
+	assert_int_equal(mmt_level(&t, a + SZ_2M), PG_LEVEL_2M);
+	assert_int_equal(sim_madvise(t.mm, a + SZ_1M_T, SZ_2M, SIM_MADV_NOHUGEPAGE), 0);
+	assert_int_equal(mmt_level(&t, a), PG_LEVEL_4K);
+	assert_int_equal(mmt_level(&t, a + SZ_2M), PG_LEVEL_4K);
+	assert_int_equal(sim_munmap(t.mm, a, 2 * SZ_2M), 0);
+	assert_int_equal(mmt_level(&t, a), 0);
+	mmt_fini(&t);
+}
+
+/* ======================== migration ======================== */
+
+static void test_migrate_page(void **state)
+{
+	struct sim_page *pg;
+	struct recorder *r;
+	struct mmt t;
+	kvm_pfn_t old;
+	hva_t a;
+	int s;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 4 * PAGE_SIZE, RW, PRIV);
+	mmt_fill(&t, a, 7);
+	old = mmt_pfn(&t, a);
+	r = rec_register(t.mm);
+	assert_int_equal(sim_migrate_page(t.mm, a + 17), 0);
+	assert_int_not_equal(mmt_pfn(&t, a), old);
+	assert_true(mmt_check(&t, a, 7));
+	assert_int_equal(mmt_stats(&t).migrations, 1);
+	assert_true(sim_page_flags(t.host, page_at(&t, a)) & SIM_PG_MOVABLE);
+	assert_true(sim_page_flags(t.host, page_at(&t, a)) & SIM_PG_ANON);
+	assert_int_equal(sim_page_count(t.host, page_at(&t, a)), 1);
+	s = rec_find(r, REC_START, 0);
+	assert_int_equal(r->ev[s].event, SIM_MMU_NOTIFY_MIGRATE);
+	assert_int_equal(r->ev[s].start, a);
+	assert_int_equal(r->ev[s].end, a + PAGE_SIZE);
+	assert_int_equal(r->ev[s].pfn, old);
+	assert_int_equal(r->ev[rec_find(r, REC_END, 0)].pfn, mmt_pfn(&t, a));
+	rec_assert_balanced(r);
+	rec_unregister(r);
+
+	/* A GUP reference or a pin keeps it in place. */
+	assert_int_equal(sim_get_user_pages(t.mm, a, 1, 0, &pg), 1);
+	assert_int_equal(sim_migrate_page(t.mm, a), -EBUSY);
+	sim_put_page(t.host, pg);
+	assert_int_equal(sim_pin_user_pages(t.mm, a, 1, 0, &pg), 1);
+	assert_int_equal(sim_migrate_page(t.mm, a), -EBUSY);
+	assert_int_equal(mmt_stats(&t).migrate_busy, 2);
+	sim_unpin_user_page(t.host, pg);
+	assert_int_equal(sim_migrate_page(t.mm, a), 0);
+
+	/* move_pages() errnos. */
+	assert_int_equal(sim_migrate_page(t.mm, a + PAGE_SIZE), -ENOENT);
+	assert_int_equal(sim_mm_touch(t.mm, a + PAGE_SIZE, false), 0);
+	assert_int_equal(sim_migrate_page(t.mm, a + PAGE_SIZE), -EFAULT); /* zero page */
+	assert_int_equal(sim_migrate_page(t.mm, a + 4 * PAGE_SIZE), -EFAULT);
+	assert_int_equal(sim_migrate_page(NULL, a), -EINVAL);
+	mmt_fill(&t, a + 2 * PAGE_SIZE, 9);
+	assert_int_equal(sim_swap_out(t.mm, a + 2 * PAGE_SIZE), 0);
+	assert_int_equal(sim_migrate_page(t.mm, a + 2 * PAGE_SIZE), -ENOENT);
+	mmt_fini(&t);
+}
+
+static void test_migrate_huge(void **state)
+{
+	struct mmt t;
+	hva_t thp, h;
+	kvm_pfn_t old;
+	u64 moved;
+
+	mmt_init(&t, 0);
+	thp = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_THP);
+	mmt_fill(&t, thp + 300 * PAGE_SIZE, 300);
+	old = mmt_pfn(&t, thp);
+	assert_int_equal(sim_migrate_page(t.mm, thp + 300 * PAGE_SIZE), 0);
+	assert_int_equal(mmt_level(&t, thp), PG_LEVEL_2M);
+	assert_int_not_equal(mmt_pfn(&t, thp), old);
+	assert_true(mmt_check(&t, thp + 300 * PAGE_SIZE, 300));
+
+	h = mmt_mmap(&t, SZ_2M, RW, SIM_MAP_SHARED | SIM_MAP_HUGETLB_2M);
+	mmt_fill(&t, h + 3 * PAGE_SIZE, 3);
+	old = mmt_pfn(&t, h);
+	assert_int_equal(sim_migrate_page(t.mm, h), 0);
+	assert_int_not_equal(mmt_pfn(&t, h), old);
+	assert_true(mmt_check(&t, h + 3 * PAGE_SIZE, 3));
+	assert_true(sim_page_flags(t.host, page_at(&t, h)) & SIM_PG_HUGETLB);
+
+	/* Out of 2M blocks: -ENOMEM, nothing changed. */
+	old = mmt_pfn(&t, h);
+	env_fail_nth(1);
+	assert_int_equal(sim_migrate_page(t.mm, h), -ENOMEM);
+	env_fail_clear();
+	assert_int_equal(mmt_pfn(&t, h), old);
+
+	/* A range: the THP counts once. */
+	assert_int_equal(sim_migrate_range(t.mm, thp, SZ_2M, &moved), 0);
+	assert_int_equal(moved, 1);
+	assert_int_equal(sim_migrate_range(t.mm, h - PAGE_SIZE, 2 * PAGE_SIZE, &moved), -EFAULT);
+	assert_int_equal(moved, 0);
+	mmt_fini(&t);
+}
+
+static void test_migrate_range(void **state)
+{
+	struct sim_page *pg;
+	struct mmt t;
+	hva_t a;
+	u64 moved;
+	int i;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 16 * PAGE_SIZE, RW, PRIV);
+	for (i = 0; i < 16; i += 2)
+		mmt_fill(&t, a + i * PAGE_SIZE, i);
+	assert_int_equal(sim_mm_touch(t.mm, a + PAGE_SIZE, false), 0); /* zero page: skipped */
+	assert_int_equal(sim_pin_user_pages(t.mm, a + 4 * PAGE_SIZE, 1, 0, &pg), 1);
+	assert_int_equal(sim_migrate_range(t.mm, a, 16 * PAGE_SIZE, &moved), -EBUSY);
+	assert_int_equal(moved, 7);
+	sim_unpin_user_page(t.host, pg);
+	assert_int_equal(sim_migrate_range(t.mm, a, 16 * PAGE_SIZE, &moved), 0);
+	assert_int_equal(moved, 8);
+	for (i = 0; i < 16; i += 2)
+		assert_true(mmt_check(&t, a + i * PAGE_SIZE, i));
+	assert_int_equal(sim_migrate_range(t.mm, a, 0, &moved), 0);
+	assert_int_equal(sim_migrate_range(t.mm, SIM_TASK_SIZE, 1, NULL), -EFAULT);
+	mmt_fini(&t);
+}
+
+static int scenario_migrate(void)
+{
+	struct sim_host *host;
+	struct sim_mm *mm;
+	u64 moved;
+	hva_t a, h;
+	int r;
+
+	r = sim_host_create(NULL, &host);
+	if (r)
+		return r;
+	r = sim_mm_create(host, &mm);
+	if (r)
+		goto out_host;
+	r = sim_mmap(mm, 0, 2 * SZ_2M, RW, PRIV | SIM_MAP_THP, &a);
+	if (!r)
+		r = sim_mmap(mm, 0, SZ_2M, RW, PRIV | SIM_MAP_HUGETLB_2M, &h);
+	if (!r)
+		r = sim_mm_touch(mm, h, true);
+	if (!r)
+		r = sim_mm_write(mm, a + 5, "abc", 3);
+	if (!r)
+		r = sim_mm_write(mm, a + SZ_2M + 5 * PAGE_SIZE, "abc", 3);
+	if (!r)
+		r = sim_migrate_page(mm, a);
+	if (!r)
+		r = sim_migrate_range(mm, a, 2 * SZ_2M, &moved);
+	if (!r)
+		r = sim_migrate_page(mm, h);
+	sim_mm_destroy(mm);
+out_host:
+	sim_host_destroy(host);
+	return r;
+}
+
+static void test_migrate_fail_nth(void **state)
+{
+	MMT_FAIL_NTH_LOOP(scenario_migrate());
+}
+
+/* ======================== THP split and collapse ======================== */
+
+static void test_split_thp(void **state)
+{
+	struct sim_page *pg;
+	struct recorder *r;
+	struct mmt t;
+	kvm_pfn_t base;
+	hva_t thp, a, h;
+	int s, i;
+
+	mmt_init(&t, 0);
+	thp = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_THP);
+	mmt_fill(&t, thp + 77 * PAGE_SIZE, 77);
+	base = mmt_pfn(&t, thp);
+	/* A pinned THP is not split. */
+	assert_int_equal(sim_pin_user_pages(t.mm, thp, 1, 0, &pg), 1);
+	assert_int_equal(sim_split_thp(t.mm, thp), -EBUSY);
+	assert_int_equal(mmt_level(&t, thp), PG_LEVEL_2M);
+	sim_unpin_user_page(t.host, pg);
+
+	r = rec_register(t.mm);
+	assert_int_equal(sim_split_thp(t.mm, thp + 5), 0);
+	for (i = 0; i < 512; i += 51) {
+		assert_int_equal(mmt_level(&t, thp + i * PAGE_SIZE), PG_LEVEL_4K);
+		assert_int_equal(mmt_pfn(&t, thp + i * PAGE_SIZE), base + i);
+		assert_int_equal(sim_page_count(t.host, page_at(&t, thp + i * PAGE_SIZE)), 1);
+	}
+	assert_true(mmt_check(&t, thp + 77 * PAGE_SIZE, 77));
+	assert_int_equal(mmt_stats(&t).thp_splits, 1);
+	s = rec_find(r, REC_START, 0);
+	assert_int_equal(r->ev[s].event, SIM_MMU_NOTIFY_CLEAR);
+	assert_int_equal(r->ev[s].start, thp);
+	assert_int_equal(r->ev[s].end, thp + SZ_2M);
+	rec_assert_balanced(r);
+	rec_unregister(r);
+	/* Each 4K page migrates on its own now. */
+	assert_int_equal(sim_migrate_page(t.mm, thp + 77 * PAGE_SIZE), 0);
+	assert_true(mmt_check(&t, thp + 77 * PAGE_SIZE, 77));
+
+	/* Nothing to split. */
+	assert_int_equal(sim_split_thp(t.mm, thp), -EINVAL);
+	a = mmt_mmap(&t, PAGE_SIZE, RW, PRIV);
+	assert_int_equal(sim_split_thp(t.mm, a), -EINVAL);
+	assert_int_equal(sim_split_thp(t.mm, a - PAGE_SIZE), -EFAULT);
+	h = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_HUGETLB_2M | SIM_MAP_POPULATE);
+	assert_int_equal(sim_split_thp(t.mm, h), -EINVAL);
+	mmt_fini(&t);
+}
+
+/*
+ * MADV_COLLAPSE: 512 4K entries of every kind (pages, zero page, none,
+ * swapped) become one THP with the same contents.
+ */
+static void test_collapse_thp(void **state)
+{
+	struct sim_page *pg;
+	struct recorder *r;
+	struct mmt t;
+	hva_t a, h;
+	int i, s;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, SZ_2M, RW, PRIV);
+	for (i = 0; i < 512; i += 3)
+		mmt_fill(&t, a + i * PAGE_SIZE, i);
+	assert_int_equal(sim_mm_touch(t.mm, a + PAGE_SIZE, false), 0); /* zero page */
+	assert_int_equal(sim_swap_out(t.mm, a + 9 * PAGE_SIZE), 0);
+	assert_int_equal(mmt_level(&t, a), PG_LEVEL_4K);
+
+	/* A pinned page blocks it. */
+	assert_int_equal(sim_pin_user_pages(t.mm, a + 3 * PAGE_SIZE, 1, 0, &pg), 1);
+	assert_int_equal(sim_collapse_thp(t.mm, a), -EAGAIN);
+	assert_int_equal(mmt_level(&t, a), PG_LEVEL_4K);
+	sim_unpin_user_page(t.host, pg);
+
+	r = rec_register(t.mm);
+	assert_int_equal(sim_collapse_thp(t.mm, a + 100 * PAGE_SIZE), 0);
+	assert_int_equal(mmt_level(&t, a), PG_LEVEL_2M);
+	assert_int_equal(mmt_stats(&t).thp_collapses, 1);
+	for (i = 0; i < 512; i += 3)
+		assert_true(mmt_check(&t, a + i * PAGE_SIZE, i));
+	s = rec_find(r, REC_START, 0);
+	assert_int_equal(r->ev[s].event, SIM_MMU_NOTIFY_CLEAR);
+	assert_int_equal(r->ev[s].start, a);
+	assert_int_equal(r->ev[s].end, a + SZ_2M);
+	rec_assert_balanced(r);
+	rec_unregister(r);
+	/* Already a THP: nothing to do. */
+	assert_int_equal(sim_collapse_thp(t.mm, a), 0);
+	assert_int_equal(mmt_stats(&t).thp_collapses, 1);
+
+	/* Errors. */
+	h = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_HUGETLB_2M);
+	assert_int_equal(sim_collapse_thp(t.mm, h), -EINVAL);
+	a = mmt_mmap(&t, SZ_2M + PAGE_SIZE, RW, PRIV);
+	assert_int_equal(sim_collapse_thp(t.mm, a), -EINVAL); /* nothing mapped */
+	assert_int_equal(sim_collapse_thp(t.mm, 0x10000), -ENOMEM);
+	mmt_fini(&t);
+}
+
+static int scenario_thp(void)
+{
+	struct sim_host_pte_info info;
+	struct sim_host *host;
+	struct sim_mm *mm;
+	hva_t a;
+	int r;
+
+	r = sim_host_create(NULL, &host);
+	if (r)
+		return r;
+	r = sim_mm_create(host, &mm);
+	if (r)
+		goto out_host;
+	r = sim_mmap(mm, 0, 2 * SZ_2M, RW, PRIV | SIM_MAP_THP, &a);
+	if (!r)
+		r = sim_mm_write(mm, a + 8, "thp", 3);
+	/* Without memory for a THP the fault fell back to 4K: nothing to split. */
+	if (!r && sim_mm_lookup(mm, a, &info) == 0 && info.level == PG_LEVEL_2M)
+		r = sim_split_thp(mm, a);
+	if (!r)
+		r = sim_swap_out(mm, a);
+	if (!r)
+		r = sim_collapse_thp(mm, a);
+	if (!r)
+		r = sim_mm_write(mm, a + SZ_2M + PAGE_SIZE, "thp", 3);
+	if (!r)
+		r = sim_swap_out(mm, a + SZ_2M + PAGE_SIZE); /* splits the mapping first */
+	sim_mm_destroy(mm);
+out_host:
+	sim_host_destroy(host);
+	return r;
+}
+
+static void test_thp_fail_nth(void **state)
+{
+	MMT_FAIL_NTH_LOOP(scenario_thp());
+}
+
+/* ======================== swap ======================== */
+
+static void test_swap_roundtrip(void **state)
+{
+	struct sim_host_pte_info info;
+	struct sim_page *pg;
+	struct recorder *r;
+	struct mmt t;
+	u64 free0;
+	hva_t a, l, h;
+	int s;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 4 * PAGE_SIZE, RW, PRIV);
+	mmt_fill(&t, a, 11);
+	mmt_fill(&t, a + PAGE_SIZE, 12);
+	free0 = mmt_stats(&t).free_pages;
+	r = rec_register(t.mm);
+	assert_int_equal(sim_swap_out(t.mm, a + 5), 0);
+	assert_int_equal(mmt_stats(&t).free_pages, free0 + 1);
+	assert_int_equal(mmt_stats(&t).swap_outs, 1);
+	assert_int_equal(sim_mm_lookup(t.mm, a, &info), -EFAULT);
+	s = rec_find(r, REC_START, 0);
+	assert_int_equal(r->ev[s].event, SIM_MMU_NOTIFY_CLEAR);
+	assert_int_equal(r->ev[s].start, a);
+	assert_int_equal(r->ev[s].end, a + PAGE_SIZE);
+	rec_assert_balanced(r);
+	rec_unregister(r);
+	assert_true(mmt_check(&t, a, 11));
+	assert_int_equal(mmt_stats(&t).swap_ins, 1);
+	assert_true(mmt_check(&t, a + PAGE_SIZE, 12));
+	/* Swapped out twice, then unmapped: the slot is freed (no leak). */
+	assert_int_equal(sim_swap_out(t.mm, a), 0);
+	assert_int_equal(sim_swap_out(t.mm, a), -ENOENT);
+	assert_int_equal(sim_swap_out(t.mm, a + 2 * PAGE_SIZE), -ENOENT);
+	assert_int_equal(sim_mm_touch(t.mm, a + 2 * PAGE_SIZE, false), 0);
+	assert_int_equal(sim_swap_out(t.mm, a + 2 * PAGE_SIZE), -ENOENT); /* zero page */
+	assert_int_equal(sim_munmap(t.mm, a, PAGE_SIZE), 0);
+
+	/* Pinned, locked, hugetlb, unmapped. */
+	assert_int_equal(sim_pin_user_pages(t.mm, a + PAGE_SIZE, 1, 0, &pg), 1);
+	assert_int_equal(sim_swap_out(t.mm, a + PAGE_SIZE), -EBUSY);
+	sim_unpin_user_page(t.host, pg);
+	assert_int_equal(sim_swap_out(t.mm, a + PAGE_SIZE), 0);
+	l = mmt_mmap(&t, PAGE_SIZE, RW, PRIV | SIM_MAP_LOCKED);
+	assert_int_equal(sim_swap_out(t.mm, l), -EBUSY);
+	h = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_HUGETLB_2M | SIM_MAP_POPULATE);
+	assert_int_equal(sim_swap_out(t.mm, h), -EINVAL);
+	assert_int_equal(sim_swap_out(t.mm, 0x10000), -EFAULT);
+	assert_int_equal(sim_swap_out(NULL, a), -EINVAL);
+	mmt_fini(&t);
+}
+
+/* ======================== aging ======================== */
+
+static void test_age_range(void **state)
+{
+	struct recorder *r;
+	struct mmt t;
+	hva_t a, thp;
+	int i;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 8 * PAGE_SIZE, RW, PRIV);
+	thp = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_THP);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(sim_mm_touch(t.mm, a + i * PAGE_SIZE, true), 0);
+	assert_int_equal(sim_mm_touch(t.mm, thp, true), 0);
+	assert_int_equal(sim_mm_test_young_range(t.mm, a, 8 * PAGE_SIZE), 4);
+	assert_int_equal(sim_mm_test_young_range(t.mm, a, 8 * PAGE_SIZE), 4);
+	assert_int_equal(sim_mm_age_range(t.mm, a, 8 * PAGE_SIZE), 4);
+	assert_int_equal(sim_mm_age_range(t.mm, a, 8 * PAGE_SIZE), 0);
+	/* Part of a THP: only the pages in the range count. */
+	assert_int_equal(sim_mm_age_range(t.mm, thp + PAGE_SIZE, 3 * PAGE_SIZE), 3);
+	assert_int_equal(sim_mm_test_young_range(t.mm, thp, SZ_2M), 0);
+	assert_int_equal(sim_mm_touch(t.mm, a + 2 * PAGE_SIZE, false), 0);
+	assert_int_equal(sim_mm_test_young_range(t.mm, a, 8 * PAGE_SIZE), 1);
+
+	/* The secondary MMU's young bits count too; its callbacks get the ranges. */
+	r = rec_register(t.mm);
+	r->young_ret = 1;
+	assert_int_equal(sim_mm_age_range(t.mm, a, 8 * PAGE_SIZE), 4);
+	assert_int_equal(rec_find(r, REC_TEST_YOUNG, 0), -1);
+	i = rec_find(r, REC_CLEAR_YOUNG, 0);
+	assert_int_equal(r->ev[i].start, a);
+	assert_int_equal(r->ev[i].end, a + PAGE_SIZE);
+	assert_int_equal(sim_mm_test_young_range(t.mm, thp, SZ_2M), 512);
+	assert_int_equal(mmt_stats(&t).notifier_young, 5);
+	r->young_ret = 0;
+	assert_int_equal(sim_mm_age_range(t.mm, a, 8 * PAGE_SIZE), 0);
+	rec_unregister(r);
+	assert_int_equal(sim_mm_age_range(NULL, a, PAGE_SIZE), -EINVAL);
+	assert_int_equal(sim_mm_age_range(t.mm, a, 0), 0);
+	mmt_fini(&t);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		MMUSIM_TEST(test_munmap_split_and_errors),
+		MMUSIM_TEST(test_munmap_hugetlb_and_thp),
+		MMUSIM_TEST(test_munmap_pinned_thp),
+		MMUSIM_TEST(test_layout_ops_fail_nth),
+		MMUSIM_TEST(test_mprotect),
+		MMUSIM_TEST(test_mprotect_shared_and_hugetlb),
+		MMUSIM_TEST(test_madvise_dontneed),
+		MMUSIM_TEST(test_madvise_hugepage_flags),
+		MMUSIM_TEST(test_migrate_page),
+		MMUSIM_TEST(test_migrate_huge),
+		MMUSIM_TEST(test_migrate_range),
+		MMUSIM_TEST(test_migrate_fail_nth),
+		MMUSIM_TEST(test_split_thp),
+		MMUSIM_TEST(test_collapse_thp),
+		MMUSIM_TEST(test_thp_fail_nth),
+		MMUSIM_TEST(test_swap_roundtrip),
+		MMUSIM_TEST(test_age_range),
+	};
+
+	mmusim_test_init(argc, argv);
+	return mmusim_run_tests("mm_ops", tests);
+}

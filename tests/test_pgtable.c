@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Tests of src/host/pgtable.c: levels reported by sim_mm_lookup(), entry
+ * encodings, table accounting and freeing (with the RCU batch and its
+ * synchronous fallback), the leaf iterator, and lockless lookups racing
+ * with table freeing.
+ *
+ *   4K anon     PGD -> PUD -> PMD -> PTE -> 4K frame
+ *   THP         PGD -> PUD -> PMD(PS)    -> 2M frame
+ *   hugetlb 1G  PGD -> PUD(PS)           -> 1G frame
+ */
+#include "mm_test_util.h"
+
+static void test_pgtable_levels(void **state)
+{
+	struct sim_host_pte_info info;
+	struct mmt t;
+	hva_t a, thp, h2, h1;
+	kvm_pfn_t base;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 4 * PAGE_SIZE, RW, PRIV);
+	thp = mmt_mmap(&t, 2 * SZ_2M, RW, PRIV | SIM_MAP_THP);
+	h2 = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_HUGETLB_2M);
+	h1 = mmt_mmap(&t, SZ_1G, RW, SIM_MAP_SHARED | SIM_MAP_HUGETLB_1G);
+
+	assert_int_equal(sim_mm_touch(t.mm, a + PAGE_SIZE, true), 0);
+	assert_int_equal(sim_mm_lookup(t.mm, a + PAGE_SIZE + 123, &info), 0);
+	assert_int_equal(info.level, PG_LEVEL_4K);
+	assert_true(info.writable && info.young && info.dirty && !info.special);
+	assert_int_equal(sim_mm_lookup(t.mm, a, &info), -EFAULT);
+
+	assert_int_equal(sim_mm_touch(t.mm, thp + SZ_2M + 5 * PAGE_SIZE, false), 0);
+	assert_int_equal(sim_mm_lookup(t.mm, thp + SZ_2M, &info), 0);
+	assert_int_equal(info.level, PG_LEVEL_2M);
+	base = info.pfn;
+	assert_true(IS_ALIGNED(base, 512));
+	assert_int_equal(mmt_pfn(&t, thp + SZ_2M + 7 * PAGE_SIZE + 9), base + 7);
+	assert_int_equal(mmt_level(&t, thp), 0);
+
+	assert_int_equal(sim_mm_touch(t.mm, h2 + 3 * PAGE_SIZE, true), 0);
+	assert_int_equal(mmt_level(&t, h2), PG_LEVEL_2M);
+	assert_int_equal(mmt_pfn(&t, h2 + 3 * PAGE_SIZE), mmt_pfn(&t, h2) + 3);
+
+	assert_int_equal(sim_mm_touch(t.mm, h1 + SZ_2M * 300, false), 0);
+	assert_int_equal(sim_mm_lookup(t.mm, h1 + SZ_1G - 1, &info), 0);
+	assert_int_equal(info.level, PG_LEVEL_1G);
+	assert_true(IS_ALIGNED(info.pfn + 1, 1ULL << 18));
+	assert_true(info.writable); /* shared */
+
+	assert_int_equal(sim_mm_lookup(t.mm, SIM_TASK_SIZE, &info), -EFAULT);
+	assert_int_equal(sim_mm_lookup(t.mm, ~0UL, &info), -EFAULT);
+	assert_int_equal(sim_mm_lookup(NULL, a, &info), -EINVAL);
+	assert_int_equal(sim_mm_lookup(t.mm, a, NULL), -EINVAL);
+	mmt_fini(&t);
+}
+
+/*
+ * Table accounting: one PGD, then a PUD/PMD/PTE chain per touched region,
+ * all freed by munmap (the PGD stays until the mm goes).
+ */
+static void test_pgtable_tables_freed(void **state)
+{
+	struct mmt t;
+	hva_t a;
+	u64 base;
+
+	mmt_init(&t, 0);
+	base = mmt_stats(&t).pgtable_pages;
+	assert_int_equal(base, 1);
+	a = mmt_mmap(&t, 4 * SZ_1G, RW, PRIV);
+	assert_int_equal(sim_mm_touch(t.mm, a, true), 0);
+	assert_int_equal(mmt_stats(&t).pgtable_pages, base + 3);
+	assert_int_equal(sim_mm_touch(t.mm, a + PAGE_SIZE, true), 0);
+	assert_int_equal(mmt_stats(&t).pgtable_pages, base + 3);
+	/* Another 2M: a PTE table; another 1G: a PMD and a PTE table. */
+	assert_int_equal(sim_mm_touch(t.mm, a + SZ_2M, true), 0);
+	assert_int_equal(mmt_stats(&t).pgtable_pages, base + 4);
+	assert_int_equal(sim_mm_touch(t.mm, a + SZ_1G, true), 0);
+	assert_int_equal(mmt_stats(&t).pgtable_pages, base + 6);
+	/* Unmapping part of a table's span keeps it; unmapping all frees it. */
+	assert_int_equal(sim_munmap(t.mm, a, PAGE_SIZE), 0);
+	assert_int_equal(mmt_stats(&t).pgtable_pages, base + 6);
+	assert_int_equal(sim_munmap(t.mm, a + SZ_1G, SZ_1G), 0);
+	assert_int_equal(mmt_stats(&t).pgtable_pages, base + 4);
+	assert_int_equal(sim_munmap(t.mm, a, 4 * SZ_1G), 0);
+	assert_int_equal(mmt_stats(&t).pgtable_pages, base);
+	rcu_barrier();
+	mmt_fini(&t);
+}
+
+/*
+ * The RCU batch for unlinked tables cannot be allocated: munmap still
+ * succeeds, freeing after synchronize_rcu().
+ */
+static void test_pgtable_batch_alloc_fails(void **state)
+{
+	struct mmt t;
+	unsigned long n;
+	hva_t a;
+
+	mmt_init(&t, 0);
+	for (n = 1; n < 8; n++) {
+		a = mmt_mmap(&t, SZ_2M, RW, PRIV);
+		assert_int_equal(sim_mm_touch(t.mm, a, true), 0);
+		env_fail_nth(n);
+		assert_int_equal(sim_munmap(t.mm, a, SZ_2M), n <= 2 ? -ENOMEM : 0);
+		env_fail_clear();
+		if (n <= 2)
+			assert_int_equal(sim_munmap(t.mm, a, SZ_2M), 0);
+		assert_int_equal(mmt_stats(&t).pgtable_pages, 1);
+	}
+	mmt_fini(&t);
+}
+
+static void test_pgtable_iter(void **state)
+{
+	struct sim_pt_iter it;
+	struct mmt t;
+	hva_t a;
+	int n4k = 0, n2m = 0;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 3 * SZ_2M, RW, PRIV | SIM_MAP_THP);
+	assert_int_equal(sim_madvise(t.mm, a + 2 * SZ_2M, SZ_2M, SIM_MADV_NOHUGEPAGE), 0);
+	assert_int_equal(sim_mm_touch(t.mm, a + SZ_2M, true), 0);
+	assert_int_equal(sim_mm_touch(t.mm, a + 2 * SZ_2M, true), 0);
+	assert_int_equal(sim_mm_touch(t.mm, a + 2 * SZ_2M + 7 * PAGE_SIZE, true), 0);
+	down_read(&t.mm->mmap_lock);
+	spin_lock(&t.mm->page_table_lock);
+	sim_pt_iter_init(&it, a, a + 3 * SZ_2M);
+	while (sim_pt_next_leaf(t.mm, &it)) {
+		if (it.level == PG_LEVEL_2M) {
+			n2m++;
+			assert_int_equal(it.leaf_start, a + SZ_2M);
+		} else {
+			n4k++;
+			assert_int_equal(it.level, PG_LEVEL_4K);
+		}
+	}
+	spin_unlock(&t.mm->page_table_lock);
+	up_read(&t.mm->mmap_lock);
+	assert_int_equal(n2m, 1);
+	assert_int_equal(n4k, 2);
+	mmt_fini(&t);
+}
+
+/* Swap and PROT_NONE entries are not present to a lookup. */
+static void test_pgtable_nonpresent_entries(void **state)
+{
+	struct sim_host_pte_info info;
+	struct mmt t;
+	hva_t a;
+	int level;
+	u64 e;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 2 * PAGE_SIZE, RW, PRIV);
+	mmt_fill(&t, a, 1);
+	mmt_fill(&t, a + PAGE_SIZE, 2);
+	assert_int_equal(sim_swap_out(t.mm, a), 0);
+	assert_int_equal(sim_mm_lookup(t.mm, a, &info), -EFAULT);
+	e = READ_ONCE(*sim_pt_walk(t.mm, a, PG_LEVEL_4K, &level));
+	assert_true(sim_pte_swap(e) && !sim_pte_protnone(e) && !sim_pte_present(e));
+	assert_int_equal(sim_mprotect(t.mm, a, 2 * PAGE_SIZE, SIM_PROT_NONE), 0);
+	assert_int_equal(sim_mm_lookup(t.mm, a + PAGE_SIZE, &info), -EFAULT);
+	e = READ_ONCE(*sim_pt_walk(t.mm, a + PAGE_SIZE, PG_LEVEL_4K, &level));
+	assert_true(sim_pte_protnone(e) && !sim_pte_swap(e) && !(e & SIM_PTE_WRITE));
+	/* The swap entry is untouched by mprotect. */
+	e = READ_ONCE(*sim_pt_walk(t.mm, a, PG_LEVEL_4K, &level));
+	assert_true(sim_pte_swap(e));
+	assert_int_equal(sim_mprotect(t.mm, a, 2 * PAGE_SIZE, SIM_PROT_READ), 0);
+	assert_true(mmt_check(&t, a, 1));
+	assert_true(mmt_check(&t, a + PAGE_SIZE, 2));
+	assert_int_equal(sim_mm_lookup(t.mm, a + PAGE_SIZE, &info), 0);
+	assert_false(info.writable);
+	mmt_fini(&t);
+}
+
+/*
+ * Lockless lookups under RCU while another thread maps, touches and unmaps
+ * (freeing tables): ASan would catch a walk into a freed table.
+ */
+struct lookup_race {
+	struct sim_mm *mm;
+	hva_t base;
+	bool stop;
+	unsigned long lookups, hits;
+};
+
+static int lookup_thread(void *arg)
+{
+	struct lookup_race *lr = arg;
+	struct sim_host_pte_info info;
+	u64 rnd = 12345;
+
+	while (!READ_ONCE(lr->stop)) {
+		hva_t addr = lr->base + (test_rand(&rnd) % 1024) * PAGE_SIZE * 512;
+
+		if (!sim_mm_lookup(lr->mm, addr, &info))
+			lr->hits++;
+		lr->lookups++;
+	}
+	return 0;
+}
+
+static void test_pgtable_lockless_lookup_race(void **state)
+{
+	struct lookup_race lr = { 0 };
+	struct env_thread *th;
+	struct mmt t;
+	u64 deadline;
+	hva_t base = 0x10000000000UL;
+	unsigned int i = 0;
+
+	mmt_init(&t, 0);
+	lr.mm = t.mm;
+	lr.base = base;
+	th = env_thread_start(lookup_thread, &lr, "lookup");
+	assert_non_null(th);
+	deadline = ktime_get_ns() + 300000000ULL * mmusim_test_stress_seconds() / 2;
+	while (ktime_get_ns() < deadline) {
+		hva_t a;
+		unsigned int j;
+
+		assert_int_equal(sim_mmap(t.mm, base, 1024 * SZ_2M, RW, PRIV | SIM_MAP_FIXED, &a),
+				 0);
+		for (j = 0; j < 1024; j += 37)
+			assert_int_equal(sim_mm_touch(t.mm, a + (u64)j * SZ_2M, true), 0);
+		assert_int_equal(sim_munmap(t.mm, a, 1024 * SZ_2M), 0);
+		i++;
+	}
+	WRITE_ONCE(lr.stop, true);
+	assert_int_equal(env_thread_join(th), 0);
+	assert_true(i > 0 && lr.lookups > 0);
+	mmt_fini(&t);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		MMUSIM_TEST(test_pgtable_levels),
+		MMUSIM_TEST(test_pgtable_tables_freed),
+		MMUSIM_TEST(test_pgtable_batch_alloc_fails),
+		MMUSIM_TEST(test_pgtable_iter),
+		MMUSIM_TEST(test_pgtable_nonpresent_entries),
+		MMUSIM_TEST(test_pgtable_lockless_lookup_race),
+	};
+
+	mmusim_test_init(argc, argv);
+	return mmusim_run_tests("pgtable", tests);
+}

@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mmusim: the command-line front end.
+ *
+ *   mmusim help               list the subcommands
+ *   mmusim demo [--mem GIB]   a tour of the simulated host mm
+ *
+ * Subcommands live in the commands[] table below: add one by writing a
+ * `static int cmd_<name>(int argc, char **argv)` and a table line.  Not core
+ * code: libc is fine here.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmusim_env.h"
+#include <mmusim/host.h>
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *args;
+	const char *help;
+};
+
+/* ======================== demo ======================== */
+
+static const char *const event_names[] = {
+	[SIM_MMU_NOTIFY_UNMAP] = "UNMAP",
+	[SIM_MMU_NOTIFY_CLEAR] = "CLEAR",
+	[SIM_MMU_NOTIFY_PROTECTION_VMA] = "PROTECTION_VMA",
+	[SIM_MMU_NOTIFY_MIGRATE] = "MIGRATE",
+};
+#define NR_EVENTS 4
+#define DEMO_PRINT_MAX 6 /* events printed in full per kind; the rest are counted */
+
+/* A listener that prints a few events and counts them all. */
+struct demo_listener {
+	struct sim_mmu_notifier mn;
+	unsigned long starts[NR_EVENTS], ends[NR_EVENTS];
+	unsigned long bytes[NR_EVENTS];
+	unsigned long change_pte, young, releases;
+	int depth;
+};
+
+static struct demo_listener *to_demo(struct sim_mmu_notifier *mn)
+{
+	return container_of(mn, struct demo_listener, mn);
+}
+
+static int demo_start(struct sim_mmu_notifier *mn, const struct sim_mmu_notifier_range *range)
+{
+	struct demo_listener *l = to_demo(mn);
+	int ev = range->event;
+
+	if (l->starts[ev]++ < DEMO_PRINT_MAX)
+		printf("    %*sinvalidate_range_start %-14s [%#lx, %#lx) %lu KiB\n",
+		       2 * l->depth, "", event_names[ev], range->start, range->end,
+		       (range->end - range->start) >> 10);
+	l->bytes[ev] += range->end - range->start;
+	l->depth++;
+	return 0;
+}
+
+static void demo_end(struct sim_mmu_notifier *mn, const struct sim_mmu_notifier_range *range)
+{
+	struct demo_listener *l = to_demo(mn);
+
+	l->depth--;
+	l->ends[range->event]++;
+}
+
+static void demo_change_pte(struct sim_mmu_notifier *mn, struct sim_mm *mm, hva_t addr,
+			    kvm_pfn_t pfn, bool writable)
+{
+	struct demo_listener *l = to_demo(mn);
+
+	if (l->change_pte++ < DEMO_PRINT_MAX)
+		printf("    %*schange_pte %#lx -> pfn %#llx%s\n", 2 * l->depth, "", addr,
+		       (unsigned long long)pfn, writable ? " (writable)" : "");
+}
+
+static int demo_young(struct sim_mmu_notifier *mn, struct sim_mm *mm, hva_t start, hva_t end)
+{
+	to_demo(mn)->young++;
+	return 0;
+}
+
+static void demo_release(struct sim_mmu_notifier *mn, struct sim_mm *mm)
+{
+	to_demo(mn)->releases++;
+	printf("    release\n");
+}
+
+static const struct sim_mmu_notifier_ops demo_ops = {
+	.invalidate_range_start = demo_start,
+	.invalidate_range_end = demo_end,
+	.clear_young = demo_young,
+	.test_young = demo_young,
+	.change_pte = demo_change_pte,
+	.release = demo_release,
+};
+
+static const char *level_name(int level)
+{
+	return level == PG_LEVEL_1G ? "1G" : level == PG_LEVEL_2M ? "2M" : "4K";
+}
+
+static void show_mapping(struct sim_mm *mm, const char *what, hva_t addr)
+{
+	struct sim_host_pte_info info;
+
+	if (sim_mm_lookup(mm, addr, &info)) {
+		printf("  %-26s %#lx: not mapped\n", what, addr);
+		return;
+	}
+	printf("  %-26s %#lx -> pfn %#llx, %s%s%s%s\n", what, addr, (unsigned long long)info.pfn,
+	       level_name(info.level), info.writable ? " W" : " RO", info.young ? " A" : "",
+	       info.dirty ? " D" : "");
+}
+
+static void print_stats(struct sim_host *host)
+{
+	struct sim_host_stats st;
+
+	sim_host_get_stats(host, &st);
+	printf("  frames: %llu RAM, %llu free, %llu in use; %llu page-table pages\n",
+	       (unsigned long long)st.ram_pages, (unsigned long long)st.free_pages,
+	       (unsigned long long)(st.ram_pages - st.free_pages),
+	       (unsigned long long)st.pgtable_pages);
+	printf("  allocations: %llu calls, %llu failed; pinned pages: %llu\n",
+	       (unsigned long long)st.alloc_calls, (unsigned long long)st.alloc_failures,
+	       (unsigned long long)st.pinned_pages);
+	printf("  migrations %llu (busy %llu), THP splits %llu, collapses %llu\n",
+	       (unsigned long long)st.migrations, (unsigned long long)st.migrate_busy,
+	       (unsigned long long)st.thp_splits, (unsigned long long)st.thp_collapses);
+	printf("  swap-outs %llu, swap-ins %llu, COW breaks %llu\n",
+	       (unsigned long long)st.swap_outs, (unsigned long long)st.swap_ins,
+	       (unsigned long long)st.cow_breaks);
+	printf("  notifier calls: %llu invalidate_range_start, %llu change_pte, %llu young\n",
+	       (unsigned long long)st.notifier_invalidates,
+	       (unsigned long long)st.notifier_change_pte, (unsigned long long)st.notifier_young);
+}
+
+#define DEMO_CHECK(expr)                                                              \
+	do {                                                                          \
+		long __r = (expr);                                                    \
+		if (__r < 0) {                                                        \
+			fprintf(stderr, "mmusim demo: %s failed: %ld (%s)\n", #expr, __r,  \
+				strerror((int)-__r));                                 \
+			goto out;                                                     \
+		}                                                                     \
+	} while (0)
+
+static int cmd_demo(int argc, char **argv)
+{
+	struct sim_host_config cfg = { 0 };
+	struct demo_listener *l = NULL;
+	struct sim_host *host = NULL;
+	struct sim_mm *mm = NULL;
+	struct sim_page *pin;
+	const u64 anon_len = 64ULL << 20;
+	hva_t anon, huge, a;
+	u64 moved, i, pattern = 0x5eed;
+	int r = 1, ev;
+
+	for (i = 1; i < (u64)argc; i++) {
+		if (!strcmp(argv[i], "--mem") && i + 1 < (u64)argc) {
+			cfg.mem_bytes = strtoull(argv[++i], NULL, 0) << 30;
+		} else {
+			fprintf(stderr, "usage: mmusim demo [--mem GIB]\n");
+			return 2;
+		}
+	}
+
+	printf("== host and address space\n");
+	DEMO_CHECK(sim_host_create(&cfg, &host));
+	DEMO_CHECK(sim_mm_create(host, &mm));
+	DEMO_CHECK(sim_mmap(mm, 0, anon_len, SIM_PROT_READ | SIM_PROT_WRITE, SIM_MAP_PRIVATE,
+			    &anon));
+	/* The first half may use THPs (MADV_HUGEPAGE), the second half 4K pages. */
+	DEMO_CHECK(sim_madvise(mm, anon, anon_len / 2, SIM_MADV_HUGEPAGE));
+	DEMO_CHECK(sim_mmap(mm, 0, 2 << 20, SIM_PROT_READ | SIM_PROT_WRITE,
+			    SIM_MAP_SHARED | SIM_MAP_HUGETLB_2M, &huge));
+	printf("  anonymous  [%#lx, %#lx)  64 MiB, first half MADV_HUGEPAGE\n", anon,
+	       anon + anon_len);
+	printf("  hugetlb    [%#lx, %#lx)  2 MiB\n", huge, huge + (2 << 20));
+
+	printf("== touching memory\n");
+	for (a = anon; a < anon + anon_len; a += PAGE_SIZE)
+		DEMO_CHECK(sim_mm_touch(mm, a, true));
+	DEMO_CHECK(sim_mm_touch(mm, huge, true));
+	/* A read of untouched private memory maps the zero page. */
+	DEMO_CHECK(sim_munmap(mm, anon + anon_len - PAGE_SIZE, PAGE_SIZE));
+	DEMO_CHECK(sim_mmap(mm, anon + anon_len - PAGE_SIZE, PAGE_SIZE,
+			    SIM_PROT_READ | SIM_PROT_WRITE, SIM_MAP_PRIVATE | SIM_MAP_FIXED, &a));
+	DEMO_CHECK(sim_mm_touch(mm, a, false));
+	show_mapping(mm, "THP region", anon);
+	show_mapping(mm, "4K region", anon + anon_len / 2);
+	show_mapping(mm, "hugetlb", huge);
+	show_mapping(mm, "zero page (read fault)", a);
+	print_stats(host);
+
+	printf("== registering a notifier; events follow (%d per kind, then counted)\n",
+	       DEMO_PRINT_MAX);
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		goto out;
+	l->mn.ops = &demo_ops;
+	DEMO_CHECK(sim_mmu_notifier_register(&l->mn, mm));
+
+	printf("-- copy-on-write of the zero page\n");
+	DEMO_CHECK(sim_mm_touch(mm, a, true));
+	show_mapping(mm, "after the write", a);
+
+	printf("-- migrating 1 MiB of 4K pages, one THP, the hugetlb page\n");
+	DEMO_CHECK(sim_migrate_range(mm, anon + anon_len / 2, 1 << 20, &moved));
+	printf("    %llu pages moved\n", (unsigned long long)moved);
+	show_mapping(mm, "THP before migration", anon);
+	DEMO_CHECK(sim_migrate_page(mm, anon));
+	show_mapping(mm, "THP after migration", anon);
+	DEMO_CHECK(sim_migrate_page(mm, huge));
+	printf("-- a pinned page refuses to move\n");
+	DEMO_CHECK(sim_pin_user_pages(mm, anon + anon_len / 2, 1, SIM_FOLL_WRITE, &pin));
+	printf("    sim_migrate_page: %d (-EBUSY)\n", sim_migrate_page(mm, anon + anon_len / 2));
+	sim_unpin_user_page(host, pin);
+
+	printf("-- splitting a THP\n");
+	DEMO_CHECK(sim_split_thp(mm, anon + (2 << 20)));
+	show_mapping(mm, "after the split", anon + (2 << 20));
+
+	printf("-- swapping a page out and back in\n");
+	DEMO_CHECK(sim_mm_write(mm, anon + anon_len / 2 + PAGE_SIZE, &pattern, sizeof(pattern)));
+	DEMO_CHECK(sim_swap_out(mm, anon + anon_len / 2 + PAGE_SIZE));
+	show_mapping(mm, "swapped out", anon + anon_len / 2 + PAGE_SIZE);
+	pattern = 0;
+	DEMO_CHECK(sim_mm_read(mm, anon + anon_len / 2 + PAGE_SIZE, &pattern, sizeof(pattern)));
+	printf("    read back %#llx (%s)\n", (unsigned long long)pattern,
+	       pattern == 0x5eed ? "intact" : "CORRUPTED");
+	show_mapping(mm, "swapped in", anon + anon_len / 2 + PAGE_SIZE);
+
+	printf("-- aging\n");
+	printf("    young 4K pages in the anonymous region: %ld\n",
+	       sim_mm_age_range(mm, anon, anon_len));
+	printf("    after clearing: %ld\n", sim_mm_test_young_range(mm, anon, anon_len));
+
+	printf("-- munmap of everything\n");
+	DEMO_CHECK(sim_munmap(mm, anon, anon_len));
+	DEMO_CHECK(sim_munmap(mm, huge, 2 << 20));
+
+	printf("== notifier events\n");
+	printf("  %-16s %8s %8s %12s\n", "event", "starts", "ends", "KiB covered");
+	for (ev = 0; ev < NR_EVENTS; ev++)
+		printf("  %-16s %8lu %8lu %12lu\n", event_names[ev], l->starts[ev], l->ends[ev],
+		       l->bytes[ev] >> 10);
+	printf("  change_pte %lu, clear/test_young %lu\n", l->change_pte, l->young);
+	printf("== host statistics\n");
+	print_stats(host);
+
+	printf("== teardown\n");
+	sim_mm_destroy(mm);
+	mm = NULL;
+	sim_mmu_notifier_unregister(&l->mn);
+	print_stats(host);
+	r = 0;
+out:
+	if (mm)
+		sim_mm_destroy(mm);
+	if (l && l->mn.mm)
+		sim_mmu_notifier_unregister(&l->mn);
+	free(l);
+	if (host)
+		sim_host_destroy(host);
+	return r;
+}
+
+/* ======================== dispatcher ======================== */
+
+static int cmd_help(int argc, char **argv);
+
+static const struct command commands[] = {
+	{ "demo", cmd_demo, "[--mem GIB]",
+	  "tour of the simulated host: faults, THP, hugetlb, notifiers, migration, swap" },
+	{ "help", cmd_help, "", "this list" },
+};
+
+static int cmd_help(int argc, char **argv)
+{
+	size_t i;
+
+	printf("usage: mmusim <command> [args]\n\ncommands:\n");
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		printf("  %-6s %-14s %s\n", commands[i].name, commands[i].args, commands[i].help);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+	int r;
+
+	env_thread_register();
+	if (argc < 2) {
+		cmd_help(0, NULL);
+		return 2;
+	}
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (!strcmp(argv[1], commands[i].name)) {
+			r = commands[i].fn(argc - 1, argv + 1);
+			rcu_barrier();
+			env_thread_unregister();
+			return r;
+		}
+	}
+	fprintf(stderr, "mmusim: unknown command '%s'\n", argv[1]);
+	cmd_help(0, NULL);
+	return 2;
+}
