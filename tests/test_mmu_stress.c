@@ -210,6 +210,8 @@ static int checker_thread(void *data)
 			return r;
 		}
 		s->checks++;
+		/* The check holds mmu_lock for write: leave the others room. */
+		msleep(2);
 	}
 	return 0;
 }

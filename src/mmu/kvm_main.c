@@ -574,19 +574,22 @@ static int check_leaf(struct kvm_tdp_mmu_walk_cb *cb, int as_id, gfn_t gfn, u64 
 	if (is_mmio_spte(&kvm->masks, spte) || gfn_under_invalidation(kvm, gfn, level))
 		return 0;
 
-	slot = __gfn_to_memslot(kvm_memslots_as(&kvm->slots, as_id), gfn);
 	/*
-	 * A fast zap leaves invalid roots populated until they are zapped under
-	 * the read lock; their slots may already be gone.
+	 * A slot being deleted or moved is INVALID until its SPTEs are zapped;
+	 * they must still match its memory.  A fast zap leaves invalid roots
+	 * populated until they are zapped under the read lock, and their slots
+	 * may already be gone.
 	 */
-	if (invalid_root && (!slot || (slot->flags & KVM_MEMSLOT_INVALID)))
+	slot = __gfn_to_memslot(kvm_memslots_as(&kvm->slots, as_id), gfn);
+	if (!slot && invalid_root)
 		return 0;
-	if (!slot || (slot->flags & KVM_MEMSLOT_INVALID)) {
+	if (!slot) {
 		scnprintf(c->msg, c->msg_size, "gfn %#llx level %d: present leaf without a memslot",
 			  (unsigned long long)gfn, level);
 		return -EUCLEAN;
 	}
-	if (sim_mm_lookup(kvm->mm, gfn_to_hva_memslot(slot, gfn), &info) ||
+	/* The raw hva: gfn_to_hva_memslot() refuses INVALID slots. */
+	if (sim_mm_lookup(kvm->mm, __gfn_to_hva_memslot(slot, gfn), &info) ||
 	    info.pfn != spte_to_pfn(spte)) {
 		scnprintf(c->msg, c->msg_size,
 			  "gfn %#llx level %d: SPTE maps pfn %#llx, the host maps %#llx",

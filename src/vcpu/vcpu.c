@@ -248,7 +248,6 @@ static int vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, int type, kvm_pfn_t 
 static int vcpu_access_one(struct kvm_vcpu *vcpu, gpa_t gpa, int type, struct mmusim_exit *exit,
 			   kvm_pfn_t *pfn)
 {
-	unsigned int retries = 0;
 	u64 error_code;
 	int r, idx;
 
@@ -275,8 +274,11 @@ static int vcpu_access_one(struct kvm_vcpu *vcpu, gpa_t gpa, int type, struct mm
 			}
 			return 1;
 		}
-		/* Retries wait for an invalidation or another fault to finish. */
-		if (r == RET_PF_RETRY && ++retries % 16 == 0)
+		/*
+		 * A retry waits for an invalidation or another fault to finish,
+		 * often on a thread that is not running: let it run.
+		 */
+		if (r == RET_PF_RETRY)
 			env_spin_yield();
 		cond_resched();
 	}

@@ -78,6 +78,16 @@ void ndelay(unsigned long nsecs)
 		cpu_relax();
 }
 
+void msleep(unsigned int msecs)
+{
+	struct timespec ts = { .tv_sec = msecs / 1000, .tv_nsec = (msecs % 1000) * 1000000L };
+
+	might_sleep();
+	resched_pending = false;
+	while (nanosleep(&ts, &ts))
+		;
+}
+
 unsigned int num_online_cpus(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -28,6 +28,7 @@ void env_spin_yield(void);
 
 u64 ktime_get_ns(void);
 void ndelay(unsigned long nsecs);
+void msleep(unsigned int msecs);
 #define udelay(us) ndelay((us) * 1000UL)
 unsigned int num_online_cpus(void);
 
