@@ -16,6 +16,7 @@
 
 #include "mmusim_env.h"
 #include <mmusim/host.h>
+#include <mmusim/vm.h>
 
 struct command {
 	const char *name;
@@ -153,7 +154,7 @@ static void print_stats(struct sim_host *host)
 		}                                                                     \
 	} while (0)
 
-static int cmd_demo(int argc, char **argv)
+static int cmd_host_demo(int argc, char **argv)
 {
 	struct sim_host_config cfg = { 0 };
 	struct demo_listener *l = NULL;
@@ -277,10 +278,183 @@ out:
 
 /* ======================== dispatcher ======================== */
 
+/* ======================== demo (the VM) ======================== */
+
+struct demo_vcpu {
+	struct mmusim_vm *vm;
+	int idx;
+	u64 bytes;
+	u64 ns;
+	long done;
+};
+
+static int demo_vcpu_fn(void *arg)
+{
+	struct demo_vcpu *d = arg;
+	u64 t0 = ktime_get_ns();
+
+	d->done = mmusim_vcpu_access_range(mmusim_vm_vcpu(d->vm, d->idx), (gpa_t)d->idx * d->bytes,
+					   d->bytes / PAGE_SIZE, 0, MMUSIM_ACCESS_WRITE, NULL);
+	d->ns = ktime_get_ns() - t0;
+	return 0;
+}
+
+static void demo_print_stats(struct mmusim_vm *vm)
+{
+	struct mmusim_vm_stats st;
+
+	mmusim_vm_get_stats(vm, &st);
+	printf("  leaf SPTEs: pages_4k %llu, pages_2m %llu, pages_1g %llu; page-table pages %llu\n",
+	       (unsigned long long)st.pages_4k, (unsigned long long)st.pages_2m,
+	       (unsigned long long)st.pages_1g, (unsigned long long)st.tdp_mmu_pages);
+	printf("  faults: taken %llu, fixed %llu, fast %llu, spurious %llu, retried %llu, "
+	       "mmio %llu\n",
+	       (unsigned long long)st.pf_taken, (unsigned long long)st.pf_fixed,
+	       (unsigned long long)st.pf_fast, (unsigned long long)st.pf_spurious,
+	       (unsigned long long)st.pf_retry, (unsigned long long)st.pf_emulate);
+	printf("  remote TLB flushes %llu, invalidation seq %llu, roots allocated %llu, "
+	       "huge splits %llu\n",
+	       (unsigned long long)st.remote_tlb_flush, (unsigned long long)st.mmu_invalidate_seq,
+	       (unsigned long long)st.root_allocs, (unsigned long long)st.huge_splits);
+}
+
+static int demo_check(struct mmusim_vm *vm)
+{
+	char msg[256];
+	int r = mmusim_vm_check(vm, msg, sizeof(msg));
+
+	printf("  invariant check: %s\n", r ? msg : "ok (every leaf maps what the host maps; "
+						   "stats match a full walk)");
+	return r;
+}
+
+static int cmd_demo(int argc, char **argv)
+{
+	struct mmusim_vm_config cfg = { .nr_vcpus = 4 };
+	struct kvm_userspace_memory_region r = { 0 };
+	struct demo_vcpu d[64];
+	struct env_thread *th[64];
+	struct sim_host *host;
+	struct sim_mm *mm;
+	struct mmusim_vm *vm;
+	u64 mib = 256, bytes, slowest = 0, moved = 0, pages;
+	hva_t hva, huge_hva;
+	static char dump[1 << 16];
+	int i, n, err;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--vcpus") && i + 1 < argc)
+			cfg.nr_vcpus = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--mib-per-vcpu") && i + 1 < argc)
+			mib = strtoull(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--npt"))
+			cfg.tdp_mode = MMUSIM_TDP_NPT;
+		else if (!strcmp(argv[i], "--5level"))
+			cfg.root_level = 5;
+		else
+			return fprintf(stderr, "demo: bad argument '%s'\n", argv[i]), 2;
+	}
+	if (cfg.nr_vcpus < 1 || cfg.nr_vcpus > 64 || !mib || mib > 4096)
+		return fprintf(stderr, "demo: 1..64 vCPUs, 1..4096 MiB each\n"), 2;
+	bytes = mib << 20;
+
+	printf("mmusim demo: a %s VM, %d vCPUs x %llu MiB, %d-level TDP, on a 4 GiB host\n",
+	       cfg.tdp_mode == MMUSIM_TDP_NPT ? "NPT" : "EPT", cfg.nr_vcpus,
+	       (unsigned long long)mib, cfg.root_level ? cfg.root_level : 4);
+	err = sim_host_create(NULL, &host);
+	if (err)
+		return fprintf(stderr, "sim_host_create: %d\n", err), 1;
+	err = sim_mm_create(host, &mm) ?:
+	      sim_mmap(mm, 0, bytes * cfg.nr_vcpus, SIM_PROT_READ | SIM_PROT_WRITE,
+		       SIM_MAP_PRIVATE, &hva) ?:
+	      sim_mmap(mm, 0, 64 << 20, SIM_PROT_READ | SIM_PROT_WRITE,
+		       SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M, &huge_hva) ?:
+	      mmusim_vm_create(host, mm, &cfg, &vm);
+	if (err)
+		return fprintf(stderr, "set-up failed: %d\n", err), 1;
+	r.slot = 0;
+	r.memory_size = bytes * cfg.nr_vcpus;
+	r.userspace_addr = hva;
+	err = mmusim_vm_set_user_memory_region(vm, &r);
+	r.slot = 1;
+	r.guest_phys_addr = 1ULL << 40;
+	r.memory_size = 64 << 20;
+	r.userspace_addr = huge_hva;
+	err = err ?: mmusim_vm_set_user_memory_region(vm, &r);
+	if (err)
+		return fprintf(stderr, "KVM_SET_USER_MEMORY_REGION: %d\n", err), 1;
+	printf("  memslot 0: gpa 0, %llu MiB of 4K anonymous memory; memslot 1: gpa 1 TiB, "
+	       "64 MiB of hugetlb-2M memory\n", (unsigned long long)(bytes * cfg.nr_vcpus >> 20));
+
+	printf("\n1. every vCPU writes each 4K page of its own %llu MiB, in parallel:\n",
+	       (unsigned long long)mib);
+	for (i = 0; i < cfg.nr_vcpus; i++) {
+		d[i] = (struct demo_vcpu){ .vm = vm, .idx = i, .bytes = bytes };
+		th[i] = env_thread_start(demo_vcpu_fn, &d[i], "vcpu");
+	}
+	for (i = 0; i < cfg.nr_vcpus; i++) {
+		env_thread_join(th[i]);
+		slowest = max(slowest, d[i].ns);
+		if (d[i].done != (long)(bytes / PAGE_SIZE))
+			return fprintf(stderr, "vCPU %d: %ld accesses\n", i, d[i].done), 1;
+	}
+	pages = bytes / PAGE_SIZE * cfg.nr_vcpus;
+	printf("  %llu faults in %.3f s: %.2f M faults/s aggregate (wall time of the slowest vCPU)\n",
+	       (unsigned long long)pages, slowest / 1e9, pages / (slowest / 1e3));
+	demo_print_stats(vm);
+
+	printf("\n2. the guest touches its hugetlb slot: 2M mappings\n");
+	n = mmusim_vcpu_access_range(mmusim_vm_vcpu(vm, 0), 1ULL << 40, 32, 2 << 20,
+				     MMUSIM_ACCESS_READ, NULL);
+	printf("  %d accesses, one per 2 MiB\n", n);
+	demo_print_stats(vm);
+
+	printf("\n3. the host changes memory under the guest:\n");
+	err = sim_migrate_range(mm, hva, 16 << 20, &moved);
+	printf("  migrated %llu pages of the first 16 MiB (%d)\n", (unsigned long long)moved, err);
+	err = sim_madvise(mm, hva + (16 << 20), 16 << 20, SIM_MADV_DONTNEED);
+	printf("  MADV_DONTNEED on the next 16 MiB (%d)\n", err);
+	printf("  aged the first vCPU's range: %ld young pages\n", sim_mm_age_range(mm, hva, bytes));
+	demo_print_stats(vm);
+	if (demo_check(vm))
+		return 1;
+
+	printf("\n4. the guest re-faults what the host took away:\n");
+	n = mmusim_vcpu_access_range(mmusim_vm_vcpu(vm, 0), 0, 8192, 0, MMUSIM_ACCESS_WRITE, NULL);
+	printf("  %d accesses\n", n);
+	demo_print_stats(vm);
+	if (demo_check(vm))
+		return 1;
+
+	printf("\n5. page tables (consecutive 4K leaves folded):\n");
+	mmusim_vm_dump(vm, dump, sizeof(dump));
+	{
+		char *line = dump;
+
+		for (i = 0; i < 24 && line && *line; i++) {
+			char *nl = strchr(line, '\n');
+
+			printf("  %.*s\n", nl ? (int)(nl - line) : (int)strlen(line), line);
+			line = nl ? nl + 1 : NULL;
+		}
+		if (line && *line)
+			printf("  ...\n");
+	}
+
+	mmusim_vm_destroy(vm);
+	sim_mm_destroy(mm);
+	sim_host_destroy(host);
+	rcu_barrier();
+	printf("\nteardown: %ld live objects, %lu WARNs\n", env_live_objects(), env_warn_count());
+	return env_live_objects() || env_warn_count() ? 1 : 0;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
-	{ "demo", cmd_demo, "[--mem GIB]",
+	{ "demo", cmd_demo, "[--vcpus N] [--mib-per-vcpu M] [--npt] [--5level]",
+	  "parallel fault-in of a VM, host events under it, stats and a page-table dump" },
+	{ "host-demo", cmd_host_demo, "[--mem GIB]",
 	  "tour of the simulated host: faults, THP, hugetlb, notifiers, migration, swap" },
 	{ "help", cmd_help, "", "this list" },
 };
