@@ -9,18 +9,23 @@
 #   make kmod        build kernel/mmusim.ko into out/kmod (W=1, -Werror)
 #   make kmod-check  boot Debian's kernel under qemu, run the self-tests in it
 #   make build       configure and build ./build (RelWithDebInfo, jemalloc)
+#   make bench       short TDP-vs-legacy fault benchmark (docs/benchmarks.md)
+#   make fuzz        run each libFuzzer target FUZZ_TIME seconds (default 60; docs/fuzzing.md)
 #   make format      clang-format the tree
 #   make clean
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_TSAN ?= build-tsan
+BUILD_FUZZ ?= build-fuzz
+FUZZ_TIME  ?= 60
 JOBS       ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CTEST      := ctest --output-on-failure -j $(JOBS)
 
 .PHONY: all deps build demo check check-plain check-asan check-tsan format clean
-.PHONY: check-includes kmod kmod-check
+.PHONY: check-includes kmod kmod-check bench
+.PHONY: fuzz fuzz-build check-fuzz
 
 all: build
 
@@ -37,6 +42,11 @@ build: deps
 
 demo: build
 	./$(BUILD)/tools/mmusim demo
+
+# BENCH_ARGS adds mmusim-bench options to both runs, e.g. BENCH_ARGS="-r 5 -q".
+bench: build
+	./$(BUILD)/bench/mmusim-bench -t fault,fast,zap $(BENCH_ARGS)
+	./$(BUILD)/bench/mmusim-bench -v 2 --exit-ns 1000 $(BENCH_ARGS)
 
 check-plain: build
 	cd $(BUILD) && $(CTEST)
@@ -62,7 +72,19 @@ kmod:
 kmod-check:
 	scripts/kmod-check
 
-check: check-plain check-asan check-tsan check-includes kmod-check
+# libFuzzer needs clang; jemalloc is inert under ASan.  Seeds replay in every ctest run.
+fuzz-build: deps
+	CC=clang-14 cmake -S . -B $(BUILD_FUZZ) -G Ninja -DMMUSIM_FUZZ=ON -DMMUSIM_JEMALLOC=OFF \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target mmusim_fuzzers
+
+fuzz: fuzz-build
+	fuzz/run-fuzzers $(BUILD_FUZZ) $(FUZZ_TIME)
+
+check-fuzz: fuzz-build
+	FUZZ_FRESH=1 fuzz/run-fuzzers $(BUILD_FUZZ) 5
+
+check: check-plain check-asan check-tsan check-includes check-fuzz kmod-check
 	@echo "make check: all test configurations passed"
 
 format:

@@ -245,6 +245,54 @@ static void test_rwlock_contention(void **state)
 	assert_int_equal(counter, 3 * 2000);
 }
 
+struct waiter_ctx {
+	rwlock_t *rw;
+	bool go, trying;
+};
+
+static int reader_waits(void *arg)
+{
+	struct waiter_ctx *c = arg;
+
+	while (!smp_load_acquire(&c->go))
+		cpu_relax();
+	smp_store_release(&c->trying, true);
+	read_lock(c->rw);
+	read_unlock(c->rw);
+	return 0;
+}
+
+/*
+ * env_rwlock_wait_ns() counts only time spent blocked: uncontended
+ * acquisitions add nothing; a reader held off by a writer for ~20 ms adds
+ * at least the time the writer kept the lock after the reader tried.
+ */
+static void test_rwlock_wait_ns_counts_blocked_time(void **state)
+{
+	struct waiter_ctx c = { 0 };
+	struct env_thread *t;
+	rwlock_t rw;
+
+	rwlock_init(&rw);
+	read_lock(&rw);
+	read_unlock(&rw);
+	write_lock(&rw);
+	write_unlock(&rw);
+	assert_int_equal(env_rwlock_wait_ns(&rw), 0);
+
+	c.rw = &rw;
+	t = env_thread_start(reader_waits, &c, "waiter");
+	assert_non_null(t);
+	write_lock(&rw);
+	smp_store_release(&c.go, true);
+	while (!smp_load_acquire(&c.trying))
+		cpu_relax();
+	ndelay(20 * 1000 * 1000);
+	write_unlock(&rw);
+	assert_int_equal(env_thread_join(t), 0);
+	assert_true(env_rwlock_wait_ns(&rw) >= 10 * 1000 * 1000);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +302,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_call_rcu_and_barrier),
 		MMUSIM_TEST(test_rcu_readers_vs_freeing_writer),
 		MMUSIM_TEST(test_rwlock_contention),
+		MMUSIM_TEST(test_rwlock_wait_ns_counts_blocked_time),
 	};
 
 	mmusim_test_init(argc, argv);

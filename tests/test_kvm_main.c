@@ -167,6 +167,36 @@ static void test_kvm_main_release_zaps_all(void **state)
 	test_vm_destroy(&t);
 }
 
+/*
+ * The benchmark knob: each fault spins fault_exit_ns outside mmu_lock, so
+ * two cold faults take at least twice that; uncontended, nobody waits on
+ * mmu_lock.  Over one second is refused.
+ */
+static void test_kvm_main_fault_exit_ns(void **state)
+{
+	struct test_vm_opts o = { .size = 2 * MiB };
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+	u64 t0;
+
+	test_vm_create(&t, &o);
+	assert_int_equal(mmusim_vm_set_fault_exit_ns(t.vm, 1000000001ULL), -EINVAL);
+	assert_int_equal(mmusim_vm_set_fault_exit_ns(NULL, 0), -EINVAL);
+	assert_int_equal(mmusim_vm_set_fault_exit_ns(t.vm, 2000000), 0);
+	t0 = ktime_get_ns();
+	assert_int_equal(mmusim_vcpu_access_range(mmusim_vm_vcpu(t.vm, 0), 0, 2, 0,
+						  MMUSIM_ACCESS_WRITE, NULL),
+			 2);
+	assert_true(ktime_get_ns() - t0 >= 4000000);
+	assert_int_equal(mmusim_vm_set_fault_exit_ns(t.vm, 0), 0);
+	mmusim_vm_get_stats(t.vm, &st);
+	assert_int_equal(st.pf_fixed, 2);
+	assert_int_equal(st.mmu_lock_wait_ns, 0);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+MMUSIM_LEGACY_VARIANT(test_kvm_main_fault_exit_ns)
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +204,8 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_kvm_main_notifier_events),
 		MMUSIM_TEST(test_kvm_main_requests_are_acknowledged),
 		MMUSIM_TEST(test_kvm_main_release_zaps_all),
+		MMUSIM_TEST(test_kvm_main_fault_exit_ns),
+		MMUSIM_TEST(test_kvm_main_fault_exit_ns_legacy),
 	};
 
 	mmusim_test_init(argc, argv);

@@ -20,8 +20,10 @@
  *                the host maps (or is under an invalidation), SPTE states are
  *                legal, stats match a full walk.
  * Every vCPU checks its TLB hits against the host (stale-translation
- * checker).  Duration: MMUSIM_STRESS_SECONDS (default 2) per variant; the
- * seed is printed and accepted with --seed.
+ * checker).  Each layout runs on the TDP MMU and on the legacy MMU (shadow
+ * pages and rmap, everything under mmu_lock held for write).  Duration:
+ * MMUSIM_STRESS_SECONDS (default 2) per variant; the seed is printed and
+ * accepted with --seed.
  */
 #include "test_util.h"
 
@@ -216,7 +218,7 @@ static int checker_thread(void *data)
 	return 0;
 }
 
-static void run_stress(bool overlap)
+static void run_stress(bool overlap, int mmu)
 {
 	struct test_vm_opts o = { .size = SLOT0_SIZE };
 	struct kvm_userspace_memory_region r = { 0 };
@@ -230,6 +232,7 @@ static void run_stress(bool overlap)
 	s->overlap = overlap;
 	s->seed = mmusim_test_seed();
 	o.cfg.nr_vcpus = NR_VCPUS;
+	o.cfg.mmu = mmu;
 	test_vm_create(&s->t, &o);
 
 	assert_int_equal(sim_mmap(s->t.mm, 0, SLOT1_SIZE, SIM_PROT_READ | SIM_PROT_WRITE,
@@ -263,15 +266,17 @@ static void run_stress(bool overlap)
 		env_thread_join(th[i]);
 	}
 	if (s->error)
-		fail_msg("stress (%s, seed %llu): %s", overlap ? "overlap" : "partitioned",
-			 (unsigned long long)s->seed, s->msg);
+		fail_msg("stress (%s, %s MMU, seed %llu): %s", overlap ? "overlap" : "partitioned",
+			 mmu == MMUSIM_MMU_LEGACY ? "legacy" : "TDP", (unsigned long long)s->seed,
+			 s->msg);
 
 	test_vm_check(&s->t);
 	mmusim_vm_get_stats(s->t.vm, &st);
-	print_message("stress %s: %lu+%lu+%lu accesses, %llu faults fixed (%llu fast), "
+	print_message("stress %s %s: %lu+%lu+%lu accesses, %llu faults fixed (%llu fast), "
 		      "%llu retries, %lu host ops, %lu memslot ops, %lu checks, "
 		      "%llu remote flushes\n",
-		      overlap ? "overlap" : "partitioned", s->vcpu_accesses[0],
+		      overlap ? "overlap" : "partitioned",
+		      mmu == MMUSIM_MMU_LEGACY ? "legacy" : "tdp", s->vcpu_accesses[0],
 		      s->vcpu_accesses[1], s->vcpu_accesses[2], (unsigned long long)st.pf_fixed,
 		      (unsigned long long)st.pf_fast, (unsigned long long)st.pf_retry, s->host_ops,
 		      s->slot_ops, s->checks, (unsigned long long)st.remote_tlb_flush);
@@ -285,12 +290,22 @@ static void run_stress(bool overlap)
 
 static void test_mmu_stress_partitioned(void **state)
 {
-	run_stress(false);
+	run_stress(false, MMUSIM_MMU_TDP);
 }
 
 static void test_mmu_stress_overlapping(void **state)
 {
-	run_stress(true);
+	run_stress(true, MMUSIM_MMU_TDP);
+}
+
+static void test_mmu_stress_partitioned_legacy(void **state)
+{
+	run_stress(false, MMUSIM_MMU_LEGACY);
+}
+
+static void test_mmu_stress_overlapping_legacy(void **state)
+{
+	run_stress(true, MMUSIM_MMU_LEGACY);
 }
 
 int main(int argc, char **argv)
@@ -298,6 +313,8 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		MMUSIM_TEST(test_mmu_stress_partitioned),
 		MMUSIM_TEST(test_mmu_stress_overlapping),
+		MMUSIM_TEST(test_mmu_stress_partitioned_legacy),
+		MMUSIM_TEST(test_mmu_stress_overlapping_legacy),
 	};
 
 	mmusim_test_init(argc, argv);

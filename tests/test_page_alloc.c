@@ -14,6 +14,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "test_util.h"
 #include <mmusim/host.h>
@@ -465,6 +466,58 @@ static void test_alloc_zero_clears_dirty_data(void **state)
 	sim_host_destroy(host);
 }
 
+/* Is the backing of @p (page aligned) resident in this process? */
+static bool backing_resident(const void *p)
+{
+	unsigned char vec = 0;
+
+	assert_int_equal(mincore((void *)p, PAGE_SIZE, &vec), 0);
+	return vec & 1;
+}
+
+/*
+ * Known-zero frames are not cleared again: a __GFP_ZERO page fresh from the
+ * reservation keeps no backing; once written, freed and reallocated it is
+ * cleared; a discarding free makes its frames known-zero again.
+ *
+ *   fresh order-0 ZERO     -> not resident, reads 0
+ *   write 0xab, free (o0)  -> bit stays set: next ZERO alloc memsets it
+ *   order-4 block written, freed (discarded) -> its frames known-zero again
+ */
+static void test_alloc_zero_skips_known_zero_frames(void **state)
+{
+	struct sim_host *host = new_host(64 * MiB);
+	struct sim_page *page, *big;
+	u64 pfn;
+	u8 *data;
+
+	page = sim_alloc_pages(host, GFP_KERNEL | __GFP_ZERO, 0);
+	assert_non_null(page);
+	data = sim_page_to_virt(host, page);
+	assert_false(backing_resident(data));
+	assert_true(test_bit(pfn_of(host, page), host->data_dirty));
+	pfn = pfn_of(host, page);
+	memset(data, 0xab, PAGE_SIZE);
+	sim_free_pages(host, page, 0);
+	page = sim_alloc_pages(host, GFP_KERNEL | __GFP_ZERO, 0);
+	assert_int_equal(pfn_of(host, page), pfn);
+	assert_true(all_bytes(sim_page_to_virt(host, page), PAGE_SIZE, 0));
+	sim_free_pages(host, page, 0);
+
+	big = sim_alloc_pages(host, GFP_KERNEL | __GFP_COMP | __GFP_ZERO, 9);
+	assert_non_null(big);
+	pfn = pfn_of(host, big);
+	assert_false(backing_resident(sim_page_to_virt(host, big)));
+	memset(sim_page_to_virt(host, big), 0x5a, PAGE_SIZE << 9);
+	sim_put_page(host, big);
+	assert_true(find_next_bit(host->data_dirty, pfn + 512, pfn) >= pfn + 512);
+	assert_false(backing_resident(sim_pfn_to_virt(host, pfn)));
+
+	assert_int_equal(sim_host_check_free_lists(host), 0);
+	assert_int_equal(stats(host).free_pages, stats(host).ram_pages);
+	sim_host_destroy(host);
+}
+
 static void test_alloc_failure_injection(void **state)
 {
 	struct sim_host *host = new_host(64 * MiB);
@@ -776,6 +829,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_alloc_falls_back_to_other_half),
 		MMUSIM_TEST(test_alloc_exhaustion_returns_null_without_leak),
 		MMUSIM_TEST(test_alloc_zero_clears_dirty_data),
+		MMUSIM_TEST(test_alloc_zero_skips_known_zero_frames),
 		MMUSIM_TEST(test_alloc_failure_injection),
 		MMUSIM_TEST(test_alloc_in_atomic_context),
 		MMUSIM_TEST(test_alloc_random_no_overlap),

@@ -2,7 +2,9 @@
 /*
  * Tests of the TDP MMU (src/mmu/tdp_mmu.c) through real faults from a
  * simulated vCPU: mapping at 4K/2M/1G, stats, zaps, splits, roots and fast
- * zap, aging, MMIO SPTEs, access tracking, and the dump.
+ * zap, aging, MMIO SPTEs, access tracking, and the dump.  The cases whose
+ * expectations do not depend on the MMU run again on the legacy MMU (the
+ * _legacy variants).
  */
 #include "test_util.h"
 #include "mmu/tdp_mmu.h"
@@ -542,6 +544,18 @@ static void test_tdp_mmu_vm_create_errors(void **state)
 	sim_host_destroy(host);
 }
 
+/*
+ * The cases whose expectations do not depend on the MMU, again on the
+ * legacy one (tests/test_shadow_mmu.c has its own versions of the others).
+ */
+MMUSIM_LEGACY_VARIANT(test_tdp_mmu_read_fault_maps_writable)
+MMUSIM_LEGACY_VARIANT(test_tdp_mmu_zap_yields_and_completes)
+MMUSIM_LEGACY_VARIANT(test_tdp_mmu_smm_address_space)
+MMUSIM_LEGACY_VARIANT(test_tdp_mmu_mmio_spte_generation)
+MMUSIM_LEGACY_VARIANT(test_tdp_mmu_dump)
+MMUSIM_LEGACY_VARIANT(test_tdp_mmu_missing_flush_is_detected)
+MMUSIM_LEGACY_VARIANT(test_tdp_mmu_alloc_failure_unwinds)
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -562,6 +576,13 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_missing_flush_is_detected),
 		MMUSIM_TEST(test_tdp_mmu_alloc_failure_unwinds),
 		MMUSIM_TEST(test_tdp_mmu_vm_create_errors),
+		MMUSIM_TEST(test_tdp_mmu_read_fault_maps_writable_legacy),
+		MMUSIM_TEST(test_tdp_mmu_zap_yields_and_completes_legacy),
+		MMUSIM_TEST(test_tdp_mmu_smm_address_space_legacy),
+		MMUSIM_TEST(test_tdp_mmu_mmio_spte_generation_legacy),
+		MMUSIM_TEST(test_tdp_mmu_dump_legacy),
+		MMUSIM_TEST(test_tdp_mmu_missing_flush_is_detected_legacy),
+		MMUSIM_TEST(test_tdp_mmu_alloc_failure_unwinds_legacy),
 	};
 
 	mmusim_test_init(argc, argv);

@@ -73,6 +73,7 @@ int mmusim_test_group_teardown(void **state)
 int mmusim_test_setup(void **state)
 {
 	(void)state;
+	test_vm_mmu = MMUSIM_MMU_TDP;
 	env_fail_clear();
 	env_set_resched_interval(0);
 	env_warn_count_reset();

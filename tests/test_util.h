@@ -75,6 +75,20 @@ struct test_vm_opts {
 	struct mmusim_vm_config cfg;
 };
 
+/*
+ * The MMU of the VMs test_vm_create() makes when opts leave cfg.mmu at
+ * MMUSIM_MMU_TDP: tests run a second time with the legacy MMU by setting it
+ * (MMUSIM_LEGACY_VARIANT); every test's setup resets it to MMUSIM_MMU_TDP.
+ */
+extern int test_vm_mmu;
+#define MMUSIM_LEGACY_VARIANT(fn)                                                    \
+	static void fn##_legacy(void **state)                                        \
+	{                                                                            \
+		test_vm_mmu = MMUSIM_MMU_LEGACY;                                     \
+		fn(state);                                                           \
+		test_vm_mmu = MMUSIM_MMU_TDP;                                        \
+	}
+
 void test_vm_create(struct test_vm *t, const struct test_vm_opts *o);
 void test_vm_destroy(struct test_vm *t);
 /* Asserts that mmusim_vm_check() passes. */

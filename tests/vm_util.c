@@ -2,15 +2,20 @@
 /* VM set-up helpers for the MMU tests (see test_util.h). */
 #include "test_util.h"
 
+int test_vm_mmu = MMUSIM_MMU_TDP;
+
 void test_vm_create(struct test_vm *t, const struct test_vm_opts *o)
 {
 	struct sim_host_config hc = { .mem_bytes = o->host_mem };
 	struct kvm_userspace_memory_region r = { 0 };
+	struct mmusim_vm_config cfg = o->cfg;
 
 	memset(t, 0, sizeof(*t));
+	if (cfg.mmu == MMUSIM_MMU_TDP)
+		cfg.mmu = test_vm_mmu;
 	assert_int_equal(sim_host_create(&hc, &t->host), 0);
 	assert_int_equal(sim_mm_create(t->host, &t->mm), 0);
-	assert_int_equal(mmusim_vm_create(t->host, t->mm, &o->cfg, &t->vm), 0);
+	assert_int_equal(mmusim_vm_create(t->host, t->mm, &cfg, &t->vm), 0);
 	if (!o->size)
 		return;
 	t->size = o->size;

@@ -4,9 +4,10 @@
  * guest accesses on its vCPUs, trigger MMU events, read stats and dump the
  * page tables.
  *
- * A VM is KVM's struct kvm with the TDP MMU; it is attached to one host
- * address space (struct sim_mm, the VMM process) whose MMU notifier it
- * registers.  vCPUs are driven by the caller's threads: each call to
+ * A VM is KVM's struct kvm with the TDP MMU, or with the legacy shadow MMU
+ * and its rmap (mmusim_vm_config.mmu, KVM's tdp_mmu=N); it is attached to
+ * one host address space (struct sim_mm, the VMM process) whose MMU
+ * notifier it registers.  vCPUs are driven by the caller's threads: each call to
  * mmusim_vcpu_access*() runs the access "in guest mode" on that vCPU, taking
  * and resolving TDP faults exactly as KVM_RUN would, and returns when the
  * access completed or needs userspace (MMIO, a bad address).  A vCPU must be
@@ -25,6 +26,11 @@
 struct mmusim_vm;
 struct mmusim_vcpu;
 
+enum mmusim_mmu_type {
+	MMUSIM_MMU_TDP = 0,	/* the TDP MMU: faults under mmu_lock held for read (tdp_mmu=Y) */
+	MMUSIM_MMU_LEGACY = 1,	/* shadow pages + rmap, everything under the write lock (tdp_mmu=N) */
+};
+
 enum mmusim_tdp_mode {
 	MMUSIM_TDP_EPT = 0,	/* Intel EPT mask set */
 	MMUSIM_TDP_NPT = 1,	/* AMD NPT (x86 PTE format) */
@@ -32,6 +38,7 @@ enum mmusim_tdp_mode {
 
 struct mmusim_vm_config {
 	int nr_vcpus;		/* 1..256; 0 means 1 */
+	int mmu;		/* enum mmusim_mmu_type */
 	int tdp_mode;		/* enum mmusim_tdp_mode */
 	bool ept_ad_disabled;	/* EPT without A/D bits: access tracking by RWX */
 	bool ept_exec_only;	/* hardware supports execute-only EPT entries */
@@ -93,15 +100,26 @@ void mmusim_vcpu_set_tlb_check(struct mmusim_vcpu *vcpu, bool on);
 int mmusim_vm_zap_gfn_range(struct mmusim_vm *vm, int as_id, gfn_t start, gfn_t end);
 void mmusim_vm_zap_all_fast(struct mmusim_vm *vm);
 
+/*
+ * Benchmark knob: every page fault first spins @ns nanoseconds outside
+ * mmu_lock, modelling the VM exit and GUP work of a real fault (0: off).
+ * Returns 0, or -EINVAL above one second.
+ */
+int mmusim_vm_set_fault_exit_ns(struct mmusim_vm *vm, u64 ns);
+
 struct mmusim_vm_stats {
 	u64 pages_4k, pages_2m, pages_1g;	/* leaf SPTEs, as KVM's stats */
-	u64 tdp_mmu_pages;			/* page-table pages (roots included) */
+	u64 tdp_mmu_pages;			/* TDP MMU page-table pages (roots included) */
+	u64 shadow_mmu_pages;			/* legacy MMU shadow pages (roots included) */
+	u64 mmu_shadow_zapped;			/* legacy MMU: shadow pages zapped */
+	u64 max_mmu_rmap_size;			/* legacy MMU: longest rmap list seen */
 	u64 remote_tlb_flush, remote_tlb_flush_requests;
 	u64 root_allocs, fast_zaps, huge_splits, mmio_gen_wraps;
 	u64 mmu_invalidate_seq;
 	/* Sums over vCPUs. */
 	u64 pf_taken, pf_fixed, pf_emulate, pf_spurious, pf_fast, pf_mmio_spte_created;
 	u64 pf_retry, tlb_flush, accesses, tlb_hits, stale_tlb_uses;
+	u64 mmu_lock_wait_ns;	/* time threads spent blocked acquiring mmu_lock */
 };
 void mmusim_vm_get_stats(struct mmusim_vm *vm, struct mmusim_vm_stats *stats);
 
@@ -111,7 +129,9 @@ int mmusim_vm_dump(struct mmusim_vm *vm, char *buf, size_t size);
 /*
  * The invariant checker: every present leaf SPTE maps the pfn the host maps
  * at its memslot's hva (or lies in an invalidation still in progress), leaf
- * SPTEs are in legal states, and the pages_* stats equal a full walk.
+ * SPTEs are in legal states, and the pages_* stats equal a full walk.  With
+ * the legacy MMU, every leaf is also on its memslot's rmap and the rmaps hold
+ * nothing else.
  * Returns 0, or -EUCLEAN with a description of the first violation in @msg.
  */
 int mmusim_vm_check(struct mmusim_vm *vm, char *msg, size_t msg_size);

@@ -290,6 +290,18 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 		return r == -EAGAIN ? pte_fault(mm, vma, addr, flags) : r;
 	}
 
+	/*
+	 * An empty entry that will need a new page: allocate it before taking
+	 * page_table_lock, as do_anonymous_page() does, so the common case
+	 * locks once.  The entry is only a hint here; the loop decides under
+	 * the lock and frees the page if it is not needed after all.
+	 */
+	if ((write || shared) && !READ_ONCE(*ptep)) {
+		page = sim_alloc_user_page(mm, vma, 0, true);
+		if (!page)
+			return -ENOMEM;
+	}
+
 	for (;;) {
 		u64 e;
 

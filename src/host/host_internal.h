@@ -47,6 +47,13 @@ struct sim_host {
 	u64 nopage_base_pfn;
 	u64 nopage_pages;
 	u64 managed_pages;	/* RAM frames the allocator hands out */
+	/*
+	 * One bit per RAM frame, set while its data may be nonzero (from
+	 * allocation until a discarding free); a clear bit means the frame
+	 * reads as zeroes, so __GFP_ZERO may skip it (page_alloc.c).
+	 */
+	unsigned long *data_dirty;
+	u64 data_dirty_bytes;
 	u64 mid_pfn;		/* low/high split for unmovable/movable placement */
 
 	/* Default RLIMIT_MEMLOCK for new mms (bytes). */

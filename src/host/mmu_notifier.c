@@ -184,7 +184,9 @@ void sim_mn_invalidate_range_start(const struct sim_mmu_notifier_range *range)
 	mn_assert_context(mm);
 	WARN_ON_ONCE(range->start >= range->end);
 	spin_lock(&mm->inv_lock);
-	if (mm->inv_active++ == 0)
+	/* WRITE_ONCE: change_pte and sim_mm_invalidate_in_progress() read it locklessly. */
+	WRITE_ONCE(mm->inv_active, mm->inv_active + 1);
+	if (mm->inv_active == 1)
 		smp_store_release(&mm->inv_seq, mm->inv_seq + 1);
 	spin_unlock(&mm->inv_lock);
 	/* The odd sequence is visible before any entry of the range changes. */
@@ -221,8 +223,11 @@ void sim_mn_invalidate_range_end(const struct sim_mmu_notifier_range *range)
 	/* Every entry change of the range is visible before the sequence moves on. */
 	smp_mb();
 	spin_lock(&mm->inv_lock);
-	if (!WARN_ON_ONCE(mm->inv_active <= 0) && --mm->inv_active == 0)
-		smp_store_release(&mm->inv_seq, mm->inv_seq + 1);
+	if (!WARN_ON_ONCE(mm->inv_active <= 0)) {
+		WRITE_ONCE(mm->inv_active, mm->inv_active - 1);
+		if (!mm->inv_active)
+			smp_store_release(&mm->inv_seq, mm->inv_seq + 1);
+	}
 	spin_unlock(&mm->inv_lock);
 }
 

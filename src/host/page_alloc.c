@@ -37,7 +37,14 @@
  * Data.  __GFP_ZERO clears the block; blocks of 64 KiB and more are cleared
  * with env_vdiscard(), which also gives their backing back, and freed blocks
  * of that size are discarded the same way, so a big host's footprint follows
- * what is really in use.
+ * what is really in use.  Frames known to read as zeroes are not cleared
+ * again: host->data_dirty has a bit per frame, set when the frame is handed
+ * out (its owner may write it) and cleared when a free discards it; a frame
+ * never allocated since the host was created, or discarded since, has it
+ * clear.  So a cold demand fault on fresh memory touches no backing at all
+ * (no real page fault, no 4 KiB memset, no RSS), only the descriptor and the
+ * bit.  Bits of a block of fewer than BITS_PER_LONG frames share a word with
+ * other blocks and change atomically; a larger block owns whole words.
  *
  * Locking.  host->zone_lock (a spinlock) protects the free lists, the order
  * and links of free blocks, and nr_free_pages; it is held only for list
@@ -51,6 +58,35 @@
 
 /* Blocks this large are discarded on free and discarded-to-zero on alloc. */
 #define SIM_DISCARD_ORDER 4 /* 64 KiB */
+
+/* ======================== known-zero frames ======================== */
+
+/* May a frame of [pfn, pfn + 2^order) hold nonzero data? */
+static bool data_range_dirty(struct sim_host *host, u64 pfn, unsigned int order)
+{
+	u64 end = pfn + (1ULL << order);
+
+	return find_next_bit(host->data_dirty, end, pfn) < end;
+}
+
+/* Record that [pfn, pfn + 2^order) may hold data (@dirty) or reads as zeroes. */
+static void data_mark(struct sim_host *host, u64 pfn, unsigned int order, bool dirty)
+{
+	u64 i, nr = 1ULL << order;
+
+	if (nr >= BITS_PER_LONG) {
+		/* Aligned: whole words that no other block shares. */
+		memset(host->data_dirty + pfn / BITS_PER_LONG, dirty ? 0xff : 0,
+		       nr / BITS_PER_BYTE);
+		return;
+	}
+	for (i = 0; i < nr; i++) {
+		if (dirty && !test_bit(pfn + i, host->data_dirty))
+			set_bit(pfn + i, host->data_dirty);
+		else if (!dirty)
+			clear_bit(pfn + i, host->data_dirty);
+	}
+}
 
 static inline struct sim_page *pfn_page(struct sim_host *host, u64 pfn)
 {
@@ -247,8 +283,10 @@ static void free_block(struct sim_host *host, u64 pfn, unsigned int order)
 	WRITE_ONCE(page->flags, 0);
 	WRITE_ONCE(page->order, 0);
 	/* Before it is listed: once listed, it may be reallocated and written. */
-	if (order >= SIM_DISCARD_ORDER)
+	if (order >= SIM_DISCARD_ORDER) {
 		env_vdiscard(sim_pfn_to_virt(host, pfn), PAGE_SIZE << order);
+		data_mark(host, pfn, order, false);
+	}
 	spin_lock(&host->zone_lock);
 	__free_one(host, pfn, order);
 	spin_unlock(&host->zone_lock);
@@ -431,14 +469,19 @@ static void prep_compound(struct sim_page *head, unsigned int order)
 	}
 }
 
+/* Clear the frames of the block that may hold data; the others read as zeroes. */
 static void zero_block(struct sim_host *host, u64 pfn, unsigned int order)
 {
-	void *data = sim_pfn_to_virt(host, pfn);
+	u64 i;
 
-	if (order >= SIM_DISCARD_ORDER)
-		env_vdiscard(data, PAGE_SIZE << order);
-	else
-		memset(data, 0, PAGE_SIZE << order);
+	if (order >= SIM_DISCARD_ORDER) {
+		if (data_range_dirty(host, pfn, order))
+			env_vdiscard(sim_pfn_to_virt(host, pfn), PAGE_SIZE << order);
+		return;
+	}
+	for (i = 0; i < (1ULL << order); i++)
+		if (test_bit(pfn + i, host->data_dirty))
+			memset(sim_pfn_to_virt(host, pfn + i), 0, PAGE_SIZE);
 }
 
 static struct sim_page *prep_new_page(struct sim_host *host, u64 pfn, unsigned int order,
@@ -450,6 +493,7 @@ static struct sim_page *prep_new_page(struct sim_host *host, u64 pfn, unsigned i
 
 	if (gfp & __GFP_ZERO)
 		zero_block(host, pfn, order);
+	data_mark(host, pfn, order, true);
 	if (compound)
 		prep_compound(page, order);
 	if (gfp & __GFP_MOVABLE)

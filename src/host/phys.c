@@ -4,8 +4,9 @@
  * reference counts and FOLL_PIN pins.
  *
  * Memory.  RAM is one lazy reservation of mem_bytes and its descriptors
- * (struct sim_page, 16 bytes each) another, so a 1 TiB host costs a few MiB
- * until it is used.  PFN 0 is reserved.  An optional nopage region above RAM
+ * (struct sim_page, 16 bytes each) another, and a bitmap of frames whose data
+ * may be nonzero (one bit each, see page_alloc.c) a third, so a 1 TiB host
+ * costs a few MiB until it is used.  PFN 0 is reserved.  An optional nopage region above RAM
  * has data but no descriptors: sim_pfn_to_page() returns NULL there, as
  * pfn_to_online_page() does for memory hidden with mem= and mapped through
  * /dev/mem.
@@ -54,6 +55,7 @@ static void host_unreserve(struct sim_host *host)
 {
 	env_vunreserve(host->nopage_ram, host->nopage_pages << PAGE_SHIFT);
 	env_vunreserve(host->pages, host->pages_bytes);
+	env_vunreserve(host->data_dirty, host->data_dirty_bytes);
 	env_vunreserve(host->ram, host->npages << PAGE_SHIFT);
 }
 
@@ -61,9 +63,11 @@ static int host_reserve(struct sim_host *host)
 {
 	host->ram = env_vreserve(host->npages << PAGE_SHIFT);
 	host->pages = env_vreserve(host->pages_bytes);
+	host->data_dirty = env_vreserve(host->data_dirty_bytes);
 	if (host->nopage_pages)
 		host->nopage_ram = env_vreserve(host->nopage_pages << PAGE_SHIFT);
-	if (!host->ram || !host->pages || (host->nopage_pages && !host->nopage_ram)) {
+	if (!host->ram || !host->pages || !host->data_dirty ||
+	    (host->nopage_pages && !host->nopage_ram)) {
 		host_unreserve(host);
 		return -ENOMEM;
 	}
@@ -74,6 +78,7 @@ static void host_init_fields(struct sim_host *host, const struct sim_host_config
 {
 	host->npages = cfg->mem_bytes >> PAGE_SHIFT;
 	host->pages_bytes = ALIGN(host->npages * sizeof(struct sim_page), PAGE_SIZE);
+	host->data_dirty_bytes = ALIGN(BITS_TO_LONGS(host->npages) * sizeof(long), PAGE_SIZE);
 	host->nopage_base_pfn = cfg->nopage_pages ? cfg->nopage_base_pfn : 0;
 	host->nopage_pages = cfg->nopage_pages;
 	host->memlock_limit = cfg->memlock_limit ? cfg->memlock_limit : SIM_DEFAULT_MEMLOCK;

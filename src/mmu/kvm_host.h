@@ -4,14 +4,17 @@
  *
  * Only the state the x86 MMU touches is modelled: mmu_lock, the memslots
  * (with their SRCU), the MMU-notifier invalidation protocol, the TDP MMU's
- * root list, stats, vCPU requests and the vCPU's view of its root.  Field
+ * root list, the legacy MMU's shadow pages (hash, active list, generation),
+ * stats, vCPU requests and the vCPU's view of its root.  Field
  * names follow include/linux/kvm_host.h and arch/x86/include/asm/kvm_host.h,
  * flattened (kvm->arch.tdp_mmu_roots becomes kvm->tdp_mmu_roots).
  *
  * Locking summary (details at each function):
  *  - mmu_lock (rwlock_t): read for TDP MMU faults, aging fix-ups of the
  *    fault path and fast zap of invalidated roots; write for notifier zaps,
- *    zap-all, root invalidation and dirty-log harvesting.
+ *    zap-all, root invalidation and dirty-log harvesting.  The legacy MMU
+ *    (tdp_mmu_enabled false) takes it for write for everything, faults,
+ *    root loads and aging included; see shadow_mmu.c.
  *  - slots.slots_lock (mutex) serialises memslot updates; slots.srcu
  *    protects memslot readers, and the fault path holds it across GUP.
  *  - tdp_mmu_pages_lock (spinlock) protects writes to the root list.
@@ -48,6 +51,29 @@ enum {
 	RET_PF_SPURIOUS,
 };
 
+/*
+ * The pte_list_desc objects one legacy fault may need: the leaf's rmap, a
+ * parent_ptes entry per level linked, and the prefetched neighbours'
+ * rmaps (KVM's 1 + PT64_ROOT_MAX_LEVEL + PTE_PREFETCH_NUM).
+ */
+#define PTE_PREFETCH_NUM 8
+#define KVM_PTE_LIST_DESC_CACHE_MIN (1 + PT64_ROOT_MAX_LEVEL + PTE_PREFETCH_NUM)
+struct kvm_mmu_desc_cache {
+	int nobjs;
+	void *objects[KVM_PTE_LIST_DESC_CACHE_MIN];
+};
+
+/*
+ * A gfn range of one memslot that an MMU-wide operation (notifier zap,
+ * aging) applies to (include/linux/kvm_host.h).
+ */
+struct kvm_gfn_range {
+	struct kvm_memory_slot *slot;
+	gfn_t start;
+	gfn_t end;
+	bool may_block;
+};
+
 /* vCPU requests. */
 #define KVM_REQ_TLB_FLUSH 0
 #define KVM_REQ_MMU_FREE_OBSOLETE_ROOTS 1
@@ -63,6 +89,7 @@ struct kvm_vm_stat {
 	atomic64_t fast_zaps;	  /* kvm_mmu_zap_all_fast() calls */
 	atomic64_t huge_splits;	  /* huge SPTEs split by the fault path */
 	atomic64_t mmio_gen_wraps;
+	atomic64_t max_mmu_rmap_size;	  /* legacy: longest rmap list seen */
 };
 
 struct kvm_vcpu_stat {
@@ -114,6 +141,7 @@ struct kvm_vcpu {
 	struct kvm_mmu_page *root[KVM_MAX_NR_ADDRESS_SPACES]; /* mmu->root.hpa per as_id */
 	struct kvm_memslot_cache slot_cache;
 	struct kvm_mmu_memory_cache mmu_page_cache;
+	struct kvm_mmu_desc_cache mmu_pte_list_desc_cache; /* legacy MMU only */
 	struct sim_tlb_entry tlb[SIM_TLB_ENTRIES];
 	bool check_tlb;			/* verify each TLB hit against the host (checker) */
 	struct kvm_vcpu_stat stat;
@@ -140,10 +168,22 @@ struct kvm {
 	gfn_t mmu_invalidate_range_start;
 	gfn_t mmu_invalidate_range_end;
 
+	/* KVM's tdp_mmu module parameter, chosen per VM (mmusim_vm_config.mmu). */
+	bool tdp_mmu_enabled;
+
 	/* TDP MMU. */
 	struct list_head tdp_mmu_roots;
 	spinlock_t tdp_mmu_pages_lock;
 	atomic64_t tdp_mmu_pages;	/* page-table pages, roots included */
+
+	/* Legacy (shadow) MMU: shadow_mmu.c, everything under mmu_lock (write). */
+	struct list_head active_mmu_pages;	/* every valid shadow page, newest first */
+	struct hlist_head *mmu_page_hash;	/* by gfn: KVM_NUM_MMU_PAGES buckets */
+	unsigned long mmu_valid_gen;		/* flipped by kvm_mmu_zap_all_fast() */
+	unsigned long n_used_mmu_pages;		/* shadow pages, roots included */
+	struct list_head zapped_obsolete_pages;	/* zapped, freed after the flush */
+	struct kmem_cache *pte_list_desc_cache;	/* the one shared by legacy VMs (rmap.c) */
+	u64 nr_rmap_sptes;			/* SPTEs on memslot rmaps (checker) */
 
 	/* Bumped by every kvm_make_all_cpus_request(); vCPUs ack it. */
 	u64 requests_seq;
@@ -157,6 +197,11 @@ struct kvm {
 
 	/* Test-only fault injection: "forget" remote TLB flushes. */
 	bool debug_skip_remote_flush;
+	/*
+	 * Benchmark knob: each fault first spins this long outside every lock,
+	 * standing in for the VM exit and GUP work a real fault does.
+	 */
+	u64 fault_exit_ns;
 };
 
 static inline void kvm_update_page_stats(struct kvm *kvm, int level, s64 count)
@@ -199,6 +244,9 @@ int mmu_invalidate_retry_gfn_unsafe(struct kvm *kvm, unsigned long mmu_seq, gfn_
 
 /* mmu.c */
 int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code);
+bool kvm_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range);
+bool kvm_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range);
+bool kvm_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range);
 int kvm_mmu_load(struct kvm_vcpu *vcpu);
 void kvm_mmu_unload(struct kvm_vcpu *vcpu);
 void kvm_mmu_free_obsolete_roots(struct kvm_vcpu *vcpu);

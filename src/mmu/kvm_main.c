@@ -22,6 +22,7 @@
 #include "mmusim_env.h"
 #include <mmusim/vm.h>
 #include "mmu/tdp_mmu.h"
+#include "mmu/shadow_mmu.h"
 
 struct mmusim_vm {
 	struct kvm kvm;
@@ -85,10 +86,11 @@ void kvm_flush_remote_tlbs_range(struct kvm *kvm, gfn_t gfn, u64 nr_pages)
 void kvm_mmu_invalidate_begin(struct kvm *kvm)
 {
 	lockdep_assert_held_write(&kvm->mmu_lock);
-	kvm->mmu_invalidate_in_progress++;
+	/* WRITE_ONCE: faults peek at these without mmu_lock (the _unsafe check). */
+	WRITE_ONCE(kvm->mmu_invalidate_in_progress, kvm->mmu_invalidate_in_progress + 1);
 	if (likely(kvm->mmu_invalidate_in_progress == 1)) {
-		kvm->mmu_invalidate_range_start = INVALID_GPA;
-		kvm->mmu_invalidate_range_end = INVALID_GPA;
+		WRITE_ONCE(kvm->mmu_invalidate_range_start, INVALID_GPA);
+		WRITE_ONCE(kvm->mmu_invalidate_range_end, INVALID_GPA);
 	}
 }
 
@@ -97,12 +99,13 @@ void kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start, gfn_t end)
 	lockdep_assert_held_write(&kvm->mmu_lock);
 	WARN_ON_ONCE(!kvm->mmu_invalidate_in_progress);
 	if (likely(kvm->mmu_invalidate_range_start == INVALID_GPA)) {
-		kvm->mmu_invalidate_range_start = start;
-		kvm->mmu_invalidate_range_end = end;
+		WRITE_ONCE(kvm->mmu_invalidate_range_start, start);
+		WRITE_ONCE(kvm->mmu_invalidate_range_end, end);
 	} else {
 		/* Concurrent invalidations merge into one covering range. */
-		kvm->mmu_invalidate_range_start = min(kvm->mmu_invalidate_range_start, start);
-		kvm->mmu_invalidate_range_end = max(kvm->mmu_invalidate_range_end, end);
+		WRITE_ONCE(kvm->mmu_invalidate_range_start,
+			   min(kvm->mmu_invalidate_range_start, start));
+		WRITE_ONCE(kvm->mmu_invalidate_range_end, max(kvm->mmu_invalidate_range_end, end));
 	}
 }
 
@@ -157,14 +160,14 @@ static struct kvm *mmu_notifier_to_kvm(struct sim_mmu_notifier *mn)
 	return container_of(mn, struct kvm, mmu_notifier);
 }
 
-typedef bool (*gfn_handler_t)(struct kvm *kvm, int as_id, gfn_t start, gfn_t end, void *data);
+typedef bool (*gfn_handler_t)(struct kvm *kvm, struct kvm_gfn_range *range);
 
 /*
  * Calls @handler for the gfn range each memslot maps inside the hva range
  * [start, end), in every address space.  The caller holds slots.srcu.
  */
 static bool kvm_handle_hva_range(struct kvm *kvm, hva_t start, hva_t end, gfn_handler_t handler,
-				 void *data)
+				 bool may_block)
 {
 	struct kvm_memslot_hva_iter iter;
 	bool ret = false;
@@ -178,19 +181,23 @@ static bool kvm_handle_hva_range(struct kvm *kvm, hva_t start, hva_t end, gfn_ha
 			hva_t slot_end = slot->userspace_addr + (slot->npages << PAGE_SHIFT);
 			hva_t hva_start = max_t(hva_t, start, slot->userspace_addr);
 			hva_t hva_end = min_t(hva_t, end, slot_end);
-			gfn_t gfn_start = hva_to_gfn_memslot(hva_start, slot);
-			gfn_t gfn_end = hva_to_gfn_memslot(hva_end + PAGE_SIZE - 1, slot);
+			struct kvm_gfn_range range = {
+				.slot = slot,
+				.start = hva_to_gfn_memslot(hva_start, slot),
+				.end = hva_to_gfn_memslot(hva_end + PAGE_SIZE - 1, slot),
+				.may_block = may_block,
+			};
 
-			ret |= handler(kvm, as_id, gfn_start, gfn_end, data);
+			ret |= handler(kvm, &range);
 		}
 	}
 	return ret;
 }
 
-static bool kvm_unmap_gfn_range(struct kvm *kvm, int as_id, gfn_t start, gfn_t end, void *data)
+static bool kvm_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
 {
-	kvm_mmu_invalidate_range_add(kvm, start, end);
-	return kvm_tdp_mmu_unmap_gfn_range(kvm, as_id, start, end, true, false);
+	kvm_mmu_invalidate_range_add(kvm, range->start, range->end);
+	return kvm_unmap_gfn_range(kvm, range);
 }
 
 static int kvm_mmu_notifier_invalidate_range_start(struct sim_mmu_notifier *mn,
@@ -205,7 +212,7 @@ static int kvm_mmu_notifier_invalidate_range_start(struct sim_mmu_notifier *mn,
 	idx = srcu_read_lock(&kvm->slots.srcu);
 	write_lock(&kvm->mmu_lock);
 	kvm_mmu_invalidate_begin(kvm);
-	if (kvm_handle_hva_range(kvm, range->start, range->end, kvm_unmap_gfn_range, NULL))
+	if (kvm_handle_hva_range(kvm, range->start, range->end, kvm_mmu_unmap_gfn_range, true))
 		kvm_flush_remote_tlbs(kvm);
 	write_unlock(&kvm->mmu_lock);
 	srcu_read_unlock(&kvm->slots.srcu, idx);
@@ -223,23 +230,16 @@ static void kvm_mmu_notifier_invalidate_range_end(struct sim_mmu_notifier *mn,
 	kvm_memslots_mn_invalidate_end(&kvm->slots);
 }
 
-static bool kvm_age_gfn(struct kvm *kvm, int as_id, gfn_t start, gfn_t end, void *data)
-{
-	return kvm_tdp_mmu_age_gfn_range(kvm, as_id, start, end);
-}
-
-static bool kvm_test_age_gfn(struct kvm *kvm, int as_id, gfn_t start, gfn_t end, void *data)
-{
-	return kvm_tdp_mmu_test_age_gfn(kvm, as_id, start, end);
-}
-
-/* Aging is lockless: RCU protects the walk, cmpxchg the updates. */
+/*
+ * Aging takes no lock here: the TDP MMU ages locklessly (RCU and cmpxchg),
+ * the legacy MMU takes mmu_lock itself (kvm_age_gfn() in mmu.c).
+ */
 static int kvm_mmu_notifier_clear_young(struct sim_mmu_notifier *mn, struct sim_mm *mm,
 					hva_t start, hva_t end)
 {
 	struct kvm *kvm = mmu_notifier_to_kvm(mn);
 	int idx = srcu_read_lock(&kvm->slots.srcu);
-	bool young = kvm_handle_hva_range(kvm, start, end, kvm_age_gfn, NULL);
+	bool young = kvm_handle_hva_range(kvm, start, end, kvm_age_gfn, false);
 
 	srcu_read_unlock(&kvm->slots.srcu, idx);
 	return young;
@@ -250,7 +250,7 @@ static int kvm_mmu_notifier_test_young(struct sim_mmu_notifier *mn, struct sim_m
 {
 	struct kvm *kvm = mmu_notifier_to_kvm(mn);
 	int idx = srcu_read_lock(&kvm->slots.srcu);
-	bool young = kvm_handle_hva_range(kvm, start, end, kvm_test_age_gfn, NULL);
+	bool young = kvm_handle_hva_range(kvm, start, end, kvm_test_age_gfn, false);
 
 	srcu_read_unlock(&kvm->slots.srcu, idx);
 	return young;
@@ -292,10 +292,16 @@ static void kvm_destroy_vcpus(struct kvm *kvm)
 {
 	int i;
 
+	/*
+	 * Every vCPU drops its roots first (KVM's kvm_unload_vcpu_mmus()): the
+	 * legacy MMU may flush remote TLBs when a root is freed, which makes
+	 * a request to every vCPU.
+	 */
+	for (i = 0; i < kvm->nr_vcpus; i++)
+		kvm_mmu_unload(kvm->vcpus[i]);
 	for (i = 0; i < kvm->nr_vcpus; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
 
-		kvm_mmu_unload(vcpu);
 		kfree(container_of(vcpu, struct mmusim_vcpu, vcpu));
 		kvm->vcpus[i] = NULL;
 	}
@@ -322,15 +328,24 @@ static int kvm_create_vcpus(struct kvm *kvm, int nr_vcpus)
 	return 0;
 }
 
-static int kvm_init_masks(struct kvm *kvm, const struct mmusim_vm_config *cfg)
+/*
+ * The masks depend on the host MAXPHYADDR, which the root level stands for:
+ * 4-level tables reach 48 bits of GPA and the host has 46; a 5-level host
+ * has 52, so no PA bit is reserved: NPT cannot cache MMIO (as KVM when
+ * shadow_phys_bits is 52) and EPT MMIO SPTEs keep GFN bits up to 51.
+ */
+static int kvm_init_masks(struct kvm *kvm, const struct mmusim_vm_config *cfg, int root_level)
 {
+	int max_phys_bits = root_level == 5 ? 52 : MMUSIM_HOST_MAXPHYADDR;
+
 	if (cfg->tdp_mode == MMUSIM_TDP_NPT) {
 		if (cfg->ept_ad_disabled || cfg->ept_exec_only)
 			return -EINVAL;
-		kvm_mmu_init_npt_masks(&kvm->masks);
+		kvm_mmu_reset_all_pte_masks(&kvm->masks, max_phys_bits, 0);
 		kvm->ept = false;
 	} else if (cfg->tdp_mode == MMUSIM_TDP_EPT) {
-		kvm_mmu_init_ept_masks(&kvm->masks, !cfg->ept_ad_disabled, cfg->ept_exec_only);
+		kvm_mmu_reset_all_pte_masks(&kvm->masks, max_phys_bits, 0);
+		kvm_mmu_set_ept_masks(&kvm->masks, !cfg->ept_ad_disabled, cfg->ept_exec_only);
 		kvm->ept = true;
 	} else {
 		return -EINVAL;
@@ -354,6 +369,8 @@ int mmusim_vm_create(struct sim_host *host, struct sim_mm *mm, const struct mmus
 	root_level = cfg->root_level ? cfg->root_level : 4;
 	if (nr_vcpus < 1 || nr_vcpus > KVM_MAX_VCPUS || (root_level != 4 && root_level != 5))
 		return -EINVAL;
+	if (cfg->mmu != MMUSIM_MMU_TDP && cfg->mmu != MMUSIM_MMU_LEGACY)
+		return -EINVAL;
 
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
@@ -363,20 +380,23 @@ int mmusim_vm_create(struct sim_host *host, struct sim_mm *mm, const struct mmus
 	kvm->mm = mm;
 	kvm->root_level = root_level;
 	kvm->slot_zap_all = !cfg->no_slot_zap_all;
+	kvm->tdp_mmu_enabled = cfg->mmu == MMUSIM_MMU_TDP;
 	rwlock_init(&kvm->mmu_lock);
 	mutex_init(&kvm->vcpu_lock);
 	kvm_mmu_init_tdp_mmu(kvm);
 
-	r = kvm_init_masks(kvm, cfg);
+	r = kvm_init_masks(kvm, cfg, root_level);
 	if (r)
 		goto err_free;
-	/* 4-level tables reach 48 bits of GPA; the host's MAXPHYADDR is 46 then. */
-	kvm->masks.max_phys_bits = root_level == 5 ? 52 : 46;
-
+	if (!kvm->tdp_mmu_enabled) {
+		r = kvm_mmu_init_shadow_mmu(kvm);
+		if (r)
+			goto err_free;
+	}
 	r = kvm_memslots_init(&kvm->slots, KVM_MAX_NR_ADDRESS_SPACES,
 			      kvm_mmu_max_gfn(&kvm->masks), &kvm_x86_memslot_ops, kvm);
 	if (r)
-		goto err_free;
+		goto err_mmu;
 
 	r = kvm_create_vcpus(kvm, nr_vcpus);
 	if (r)
@@ -395,6 +415,9 @@ err_vcpus:
 	kvm_destroy_vcpus(kvm);
 err_slots:
 	kvm_memslots_destroy(&kvm->slots);
+err_mmu:
+	if (!kvm->tdp_mmu_enabled)
+		kvm_mmu_uninit_shadow_mmu(kvm);
 err_free:
 	mutex_destroy(&kvm->vcpu_lock);
 	kfree(vm);
@@ -412,7 +435,10 @@ void mmusim_vm_destroy(struct mmusim_vm *vm)
 		sim_mmu_notifier_unregister(&kvm->mmu_notifier);
 	kvm_destroy_vcpus(kvm);
 	kvm_mmu_zap_all(kvm);
-	kvm_mmu_uninit_tdp_mmu(kvm);
+	if (kvm->tdp_mmu_enabled)
+		kvm_mmu_uninit_tdp_mmu(kvm);
+	else
+		kvm_mmu_uninit_shadow_mmu(kvm);
 	kvm_memslots_destroy(&kvm->slots);
 	mutex_destroy(&kvm->vcpu_lock);
 	kfree(vm);
@@ -492,6 +518,14 @@ void mmusim_vm_zap_all_fast(struct mmusim_vm *vm)
 	mutex_unlock(&kvm->slots.slots_lock);
 }
 
+int mmusim_vm_set_fault_exit_ns(struct mmusim_vm *vm, u64 ns)
+{
+	if (!vm || ns > 1000000000ULL)
+		return -EINVAL;
+	WRITE_ONCE(to_kvm(vm)->fault_exit_ns, ns);
+	return 0;
+}
+
 void mmusim_vm_get_stats(struct mmusim_vm *vm, struct mmusim_vm_stats *st)
 {
 	struct kvm *kvm = to_kvm(vm);
@@ -502,6 +536,9 @@ void mmusim_vm_get_stats(struct mmusim_vm *vm, struct mmusim_vm_stats *st)
 	st->pages_2m = atomic64_read(&kvm->stat.pages[1]);
 	st->pages_1g = atomic64_read(&kvm->stat.pages[2]);
 	st->tdp_mmu_pages = atomic64_read(&kvm->tdp_mmu_pages);
+	st->shadow_mmu_pages = READ_ONCE(kvm->n_used_mmu_pages);
+	st->mmu_shadow_zapped = atomic64_read(&kvm->stat.mmu_shadow_zapped);
+	st->max_mmu_rmap_size = atomic64_read(&kvm->stat.max_mmu_rmap_size);
 	st->remote_tlb_flush = atomic64_read(&kvm->stat.remote_tlb_flush);
 	st->remote_tlb_flush_requests = atomic64_read(&kvm->stat.remote_tlb_flush_requests);
 	st->root_allocs = atomic64_read(&kvm->stat.root_allocs);
@@ -509,6 +546,7 @@ void mmusim_vm_get_stats(struct mmusim_vm *vm, struct mmusim_vm_stats *st)
 	st->huge_splits = atomic64_read(&kvm->stat.huge_splits);
 	st->mmio_gen_wraps = atomic64_read(&kvm->stat.mmio_gen_wraps);
 	st->mmu_invalidate_seq = READ_ONCE(kvm->mmu_invalidate_seq);
+	st->mmu_lock_wait_ns = env_rwlock_wait_ns(&kvm->mmu_lock);
 	for (i = 0; i < kvm->nr_vcpus; i++) {
 		const struct kvm_vcpu_stat *s = &kvm->vcpus[i]->stat;
 
@@ -528,7 +566,11 @@ void mmusim_vm_get_stats(struct mmusim_vm *vm, struct mmusim_vm_stats *st)
 
 int mmusim_vm_dump(struct mmusim_vm *vm, char *buf, size_t size)
 {
-	return kvm_tdp_mmu_dump(to_kvm(vm), buf, size);
+	struct kvm *kvm = to_kvm(vm);
+
+	if (kvm->tdp_mmu_enabled)
+		return kvm_tdp_mmu_dump(kvm, buf, size);
+	return kvm_shadow_mmu_dump(kvm, buf, size);
 }
 
 /* ----------------------------------------------------------------------
@@ -618,7 +660,10 @@ int mmusim_vm_check(struct mmusim_vm *vm, char *msg, size_t msg_size)
 	/* The write lock stops every SPTE change but lockless A/D and W fix-ups. */
 	idx = srcu_read_lock(&kvm->slots.srcu);
 	write_lock(&kvm->mmu_lock);
-	r = kvm_tdp_mmu_for_each_leaf(kvm, &c.cb);
+	if (kvm->tdp_mmu_enabled)
+		r = kvm_tdp_mmu_for_each_leaf(kvm, &c.cb);
+	else
+		r = kvm_shadow_mmu_for_each_leaf(kvm, &c.cb);
 	for (i = 0; !r && i < KVM_NR_PAGE_SIZES; i++) {
 		u64 stat = atomic64_read(&kvm->stat.pages[i]);
 
@@ -628,6 +673,9 @@ int mmusim_vm_check(struct mmusim_vm *vm, char *msg, size_t msg_size)
 			r = -EUCLEAN;
 		}
 	}
+	if (!r && !kvm->tdp_mmu_enabled)
+		r = kvm_shadow_mmu_audit_rmaps(kvm, c.leaves[0] + c.leaves[1] + c.leaves[2], msg,
+					       msg_size);
 	write_unlock(&kvm->mmu_lock);
 	srcu_read_unlock(&kvm->slots.srcu, idx);
 	return r;

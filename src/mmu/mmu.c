@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The x86 MMU's fault path and its glue to memslots (arch/x86/kvm/mmu/mmu.c
- * and the memslot hooks of x86.c, for a TDP-MMU-only VM).
+ * and the memslot hooks of x86.c).  Every entry point dispatches on
+ * kvm->tdp_mmu_enabled between the TDP MMU (tdp_mmu.c) and the legacy
+ * shadow MMU (shadow_mmu.c, KVM's tdp_mmu=N), as KVM does; a VM uses one of
+ * them for its whole life.
  *
  * A TDP fault goes:
  *   fast_page_fault()          lockless fix-ups (W restore, access-track restore)
@@ -15,12 +18,17 @@
  *   read_unlock(mmu_lock), then drop the page reference: KVM keeps no
  *   reference on guest memory, MMU notifiers keep the SPTEs honest.
  *
+ * The legacy path (direct_page_fault) is the same up to the lock, which it
+ * takes for write, and then calls direct_map(), which links shadow pages,
+ * installs the leaf on its rmap and prefetches neighbours.
+ *
  * Rules: the invalidation snapshot is taken before the pfn lookup and
  * checked under mmu_lock before anything is installed; a fault that loses
  * any race returns RET_PF_RETRY and the vCPU simply re-executes the access.
  */
 #include "mmusim_env.h"
 #include "mmu/tdp_mmu.h"
+#include "mmu/shadow_mmu.h"
 
 static void kvm_mmu_hugepage_adjust(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
 				    int host_level)
@@ -152,11 +160,19 @@ static int kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fau
 	return RET_PF_CONTINUE;
 }
 
+/* A root the vCPU must drop: invalidated (TDP MMU), or zapped or of an old generation. */
+static bool is_obsolete_root(struct kvm *kvm, struct kvm_mmu_page *root)
+{
+	if (kvm->tdp_mmu_enabled)
+		return is_invalid_root(root);
+	return is_obsolete_sp(kvm, root);
+}
+
 static bool is_page_fault_stale(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	struct kvm_mmu_page *root = vcpu->root[fault->as_id];
 
-	if (!root || is_invalid_root(root))
+	if (!root || is_obsolete_root(vcpu->kvm, root))
 		return true;
 	return fault->slot && mmu_invalidate_retry_gfn(vcpu->kvm, fault->mmu_seq, fault->gfn);
 }
@@ -181,10 +197,22 @@ static bool is_access_allowed_fast(struct kvm *kvm, struct kvm_page_fault *fault
 	return spte & PT_PRESENT_MASK;
 }
 
+/* The last SPTE on the path to the fault's gfn, locklessly (RCU held). */
+static u64 *mmu_get_last_sptep_lockless(struct kvm_vcpu *vcpu, int as_id, gfn_t gfn, u64 *spte,
+					int *level)
+{
+	if (vcpu->kvm->tdp_mmu_enabled)
+		return kvm_tdp_mmu_fast_pf_get_last_sptep(vcpu, as_id, gfn, spte, level);
+	return fast_pf_get_last_sptep(vcpu, as_id, gfn, spte, level);
+}
+
 /*
  * Lockless fix-ups: restore an access-tracked SPTE, or set W on an
  * MMU-writable SPTE (dirty logging's write protection), with one cmpxchg.
- * Returns RET_PF_INVALID if the slow path is needed.
+ * Works on both MMUs' tables (same format; both free tables through RCU).
+ * In the legacy MMU the SPTE stays on its rmap: only W and the
+ * access-tracking bits change.  Returns RET_PF_INVALID if the slow path is
+ * needed.
  */
 static int fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
@@ -199,8 +227,7 @@ static int fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 
 	rcu_read_lock();
 	do {
-		sptep = kvm_tdp_mmu_fast_pf_get_last_sptep(vcpu, fault->as_id, fault->gfn, &spte,
-							   &level);
+		sptep = mmu_get_last_sptep_lockless(vcpu, fault->as_id, fault->gfn, &spte, &level);
 		if (!sptep || !is_shadow_present_pte(spte) || !is_last_spte(spte, level))
 			break;
 		if (is_access_allowed_fast(kvm, fault, spte)) {
@@ -233,7 +260,7 @@ static int fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	return ret;
 }
 
-static int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+static int kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	struct kvm *kvm = vcpu->kvm;
 	int host_level = PG_LEVEL_4K;
@@ -262,6 +289,56 @@ static int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *faul
 	return r;
 }
 
+/* Both MMUs' caches: page tables, and rmap descriptors for the legacy one. */
+static int mmu_topup_all_memory_caches(struct kvm_vcpu *vcpu)
+{
+	int r = mmu_topup_memory_caches(vcpu);
+
+	if (r || vcpu->kvm->tdp_mmu_enabled)
+		return r;
+	return mmu_topup_pte_list_desc_cache(vcpu->kvm, &vcpu->mmu_pte_list_desc_cache);
+}
+
+/*
+ * The legacy MMU's TDP fault (KVM's direct_page_fault()): as above, but
+ * mmu_lock is taken for write and direct_map() installs the mapping.
+ */
+static int direct_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+	int host_level = PG_LEVEL_4K;
+	int r;
+
+	r = fast_page_fault(vcpu, fault);
+	if (r != RET_PF_INVALID)
+		return r;
+
+	r = mmu_topup_all_memory_caches(vcpu);
+	if (r)
+		return r;
+
+	r = kvm_mmu_faultin_pfn(vcpu, fault, &host_level);
+	if (r != RET_PF_CONTINUE)
+		return r;
+	kvm_mmu_hugepage_adjust(vcpu, fault, host_level);
+
+	r = RET_PF_RETRY;
+	write_lock(&kvm->mmu_lock);
+	if (!is_page_fault_stale(vcpu, fault))
+		r = direct_map(vcpu, fault);
+	write_unlock(&kvm->mmu_lock);
+
+	kvm_mmu_finish_page_fault(vcpu, fault);
+	return r;
+}
+
+static int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	if (vcpu->kvm->tdp_mmu_enabled)
+		return kvm_tdp_mmu_page_fault(vcpu, fault);
+	return direct_page_fault(vcpu, fault);
+}
+
 /*
  * MMIO SPTE hit (EPT misconfig / NPT reserved bit): emulate if the SPTE's
  * memslot generation is current, else rebuild it through the normal path.
@@ -273,7 +350,7 @@ static int handle_mmio_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *
 	u64 spte, gen;
 
 	rcu_read_lock();
-	if (kvm_tdp_mmu_fast_pf_get_last_sptep(vcpu, fault->as_id, fault->gfn, &spte, &level) &&
+	if (mmu_get_last_sptep_lockless(vcpu, fault->as_id, fault->gfn, &spte, &level) &&
 	    is_mmio_spte(&kvm->masks, spte)) {
 		gen = kvm_memslots_generation(kvm_memslots_as(&kvm->slots, fault->as_id));
 		if (!(gen & KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS) &&
@@ -311,6 +388,9 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 	int r;
 
 	vcpu->stat.pf_taken++;
+	/* The modelled exit + GUP cost (benchmarks): outside mmu_lock, as in KVM. */
+	if (unlikely(READ_ONCE(vcpu->kvm->fault_exit_ns)))
+		ndelay(READ_ONCE(vcpu->kvm->fault_exit_ns));
 	if (fault.rsvd) {
 		r = handle_mmio_page_fault(vcpu, &fault);
 		if (r != RET_PF_INVALID)
@@ -355,12 +435,37 @@ int kvm_mmu_load(struct kvm_vcpu *vcpu)
 	r = mmu_topup_memory_caches(vcpu);
 	if (r)
 		return r;
-	read_lock(&kvm->mmu_lock);
-	r = kvm_tdp_mmu_alloc_root(vcpu, as_id);
-	read_unlock(&kvm->mmu_lock);
+	if (kvm->tdp_mmu_enabled) {
+		read_lock(&kvm->mmu_lock);
+		r = kvm_tdp_mmu_alloc_root(vcpu, as_id);
+		read_unlock(&kvm->mmu_lock);
+	} else {
+		write_lock(&kvm->mmu_lock);
+		r = mmu_alloc_direct_roots(vcpu, as_id);
+		write_unlock(&kvm->mmu_lock);
+	}
 	/* A new root: nothing cached for it may survive. */
 	kvm_vcpu_flush_tlb(vcpu);
 	return r;
+}
+
+/* The legacy MMU's kvm_mmu_free_roots(): everything under the write lock. */
+static void shadow_mmu_put_roots(struct kvm_vcpu *vcpu, bool only_obsolete)
+{
+	struct kvm *kvm = vcpu->kvm;
+	LIST_HEAD(invalid_list);
+	int i;
+
+	write_lock(&kvm->mmu_lock);
+	for (i = 0; i < KVM_MAX_NR_ADDRESS_SPACES; i++) {
+		struct kvm_mmu_page *root = vcpu->root[i];
+
+		if (!root || (only_obsolete && !is_obsolete_sp(kvm, root)))
+			continue;
+		mmu_free_root_page(kvm, &vcpu->root[i], &invalid_list);
+	}
+	kvm_mmu_commit_zap_page(kvm, &invalid_list);
+	write_unlock(&kvm->mmu_lock);
 }
 
 static void mmu_put_roots(struct kvm_vcpu *vcpu, bool only_obsolete)
@@ -368,6 +473,10 @@ static void mmu_put_roots(struct kvm_vcpu *vcpu, bool only_obsolete)
 	struct kvm *kvm = vcpu->kvm;
 	int i;
 
+	if (!kvm->tdp_mmu_enabled) {
+		shadow_mmu_put_roots(vcpu, only_obsolete);
+		return;
+	}
 	read_lock(&kvm->mmu_lock);
 	for (i = 0; i < KVM_MAX_NR_ADDRESS_SPACES; i++) {
 		struct kvm_mmu_page *root = vcpu->root[i];
@@ -390,6 +499,8 @@ void kvm_mmu_unload(struct kvm_vcpu *vcpu)
 {
 	mmu_put_roots(vcpu, false);
 	mmu_free_memory_cache(&vcpu->mmu_page_cache);
+	if (!vcpu->kvm->tdp_mmu_enabled)
+		mmu_free_pte_list_desc_cache(vcpu->kvm, &vcpu->mmu_pte_list_desc_cache);
 }
 
 /* ----------------------------------------------------------------------
@@ -399,9 +510,22 @@ void kvm_mmu_unload(struct kvm_vcpu *vcpu)
 /*
  * Invalidates every root at once; vCPUs drop them (and load new ones) on
  * their next entry, and the old roots are zapped under the read lock.
+ * The legacy MMU starts a new generation instead and zaps the obsolete
+ * shadow pages before returning, under the write lock (yielding).
  */
 void kvm_mmu_zap_all_fast(struct kvm *kvm)
 {
+	if (!kvm->tdp_mmu_enabled) {
+		/* rmap removal looks memslots up: SRCU (slots_lock is held too). */
+		int idx = srcu_read_lock(&kvm->slots.srcu);
+
+		write_lock(&kvm->mmu_lock);
+		kvm_shadow_mmu_zap_all_fast(kvm);
+		write_unlock(&kvm->mmu_lock);
+		srcu_read_unlock(&kvm->slots.srcu, idx);
+		atomic64_inc(&kvm->stat.fast_zaps);
+		return;
+	}
 	write_lock(&kvm->mmu_lock);
 	kvm_tdp_mmu_invalidate_roots(kvm);
 	kvm_make_all_cpus_request(kvm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
@@ -412,34 +536,111 @@ void kvm_mmu_zap_all_fast(struct kvm *kvm)
 
 void kvm_mmu_zap_all(struct kvm *kvm)
 {
+	int idx;
+
+	if (kvm->tdp_mmu_enabled) {
+		write_lock(&kvm->mmu_lock);
+		kvm_tdp_mmu_zap_all(kvm);
+		write_unlock(&kvm->mmu_lock);
+		return;
+	}
+	/* As KVM's ->release: SRCU for the memslot lookups of rmap removal. */
+	idx = srcu_read_lock(&kvm->slots.srcu);
 	write_lock(&kvm->mmu_lock);
-	kvm_tdp_mmu_zap_all(kvm);
+	kvm_shadow_mmu_zap_all(kvm);
 	write_unlock(&kvm->mmu_lock);
+	srcu_read_unlock(&kvm->slots.srcu, idx);
 }
 
 /* Zaps [gfn_start, gfn_end) of one address space, inside an invalidation. */
 void kvm_zap_gfn_range(struct kvm *kvm, int as_id, gfn_t gfn_start, gfn_t gfn_end)
 {
 	bool flush;
+	int idx;
 
+	/* The legacy MMU walks the memslots' rmaps. */
+	idx = srcu_read_lock(&kvm->slots.srcu);
 	write_lock(&kvm->mmu_lock);
 	kvm_mmu_invalidate_begin(kvm);
 	kvm_mmu_invalidate_range_add(kvm, gfn_start, gfn_end);
-	flush = kvm_tdp_mmu_zap_leafs(kvm, as_id, gfn_start, gfn_end, false);
+	if (kvm->tdp_mmu_enabled)
+		flush = kvm_tdp_mmu_zap_leafs(kvm, as_id, gfn_start, gfn_end, false);
+	else
+		flush = kvm_rmap_zap_gfn_range(kvm, as_id, gfn_start, gfn_end);
 	if (flush)
 		kvm_flush_remote_tlbs_range(kvm, gfn_start, gfn_end - gfn_start);
 	kvm_mmu_invalidate_end(kvm);
 	write_unlock(&kvm->mmu_lock);
+	srcu_read_unlock(&kvm->slots.srcu, idx);
+}
+
+/*
+ * The MMU's part of an MMU-notifier unmap or of a memslot zap, with
+ * mmu_lock held for write, inside an invalidation or under slots_lock.
+ * Returns whether a remote TLB flush is owed.
+ */
+bool kvm_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
+{
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	if (kvm->tdp_mmu_enabled)
+		return kvm_tdp_mmu_unmap_gfn_range(kvm, range->slot->as_id, range->start,
+						   range->end, range->may_block, false);
+	return __kvm_rmap_zap_gfn_range(kvm, range->slot, range->start, range->end,
+					range->may_block, false);
+}
+
+/*
+ * Aging.  The TDP MMU ages locklessly (RCU and atomics, as x86 KVM with
+ * KVM_MMU_LOCKLESS_AGING); the legacy MMU walks the rmaps under mmu_lock
+ * held for write (KVM before its 6.15 rmap lock).  No TLB flush either way.
+ */
+bool kvm_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)
+{
+	bool young;
+
+	if (kvm->tdp_mmu_enabled)
+		return kvm_tdp_mmu_age_gfn_range(kvm, range->slot->as_id, range->start,
+						 range->end);
+	write_lock(&kvm->mmu_lock);
+	young = kvm_rmap_age_gfn_range(kvm, range, false);
+	write_unlock(&kvm->mmu_lock);
+	return young;
+}
+
+bool kvm_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)
+{
+	bool young;
+
+	if (kvm->tdp_mmu_enabled)
+		return kvm_tdp_mmu_test_age_gfn(kvm, range->slot->as_id, range->start, range->end);
+	write_lock(&kvm->mmu_lock);
+	young = kvm_rmap_age_gfn_range(kvm, range, true);
+	write_unlock(&kvm->mmu_lock);
+	return young;
 }
 
 /* ----------------------------------------------------------------------
  * Memslot hooks (kvm_arch_*_memory_region and friends)
  */
 
+/*
+ * A legacy-MMU VM has rmaps for every slot (KVM's kvm_memslots_have_rmaps()
+ * with tdp_mmu=N), allocated with the slot's other metadata; FLAGS_ONLY
+ * keeps the old slot's arrays.
+ */
 static int kvm_arch_prepare_memory_region(void *arch, const struct kvm_memory_slot *old,
 					  struct kvm_memory_slot *new, enum kvm_mr_change change)
 {
+	struct kvm *kvm = arch;
+
+	if (!kvm->tdp_mmu_enabled && (change == KVM_MR_CREATE || change == KVM_MR_MOVE))
+		return memslot_rmap_alloc(new, new->npages);
 	return 0;
+}
+
+static void kvm_arch_free_memslot(void *arch, struct kvm_memory_slot *slot)
+{
+	memslot_rmap_free(slot);
 }
 
 static void kvm_mmu_slot_apply_flags(struct kvm *kvm, struct kvm_memory_slot *old,
@@ -453,9 +654,22 @@ static void kvm_mmu_slot_apply_flags(struct kvm *kvm, struct kvm_memory_slot *ol
 		return;
 	if (log_after) {
 		/* Write-protect everything so the first write to each page is seen. */
-		read_lock(&kvm->mmu_lock);
-		flush = kvm_tdp_mmu_wrprot_slot(kvm, new, PG_LEVEL_4K);
-		read_unlock(&kvm->mmu_lock);
+		if (kvm->tdp_mmu_enabled) {
+			read_lock(&kvm->mmu_lock);
+			flush = kvm_tdp_mmu_wrprot_slot(kvm, new, PG_LEVEL_4K);
+			read_unlock(&kvm->mmu_lock);
+		} else {
+			/*
+			 * Huge leaves too: a write to one faults, and the fault
+			 * maps 4K.  Clearing W alone does not ask for a flush
+			 * (leaf_spte_change_needs_tlb_flush()), so flush
+			 * unconditionally, as KVM does after enabling logging.
+			 */
+			write_lock(&kvm->mmu_lock);
+			kvm_shadow_mmu_slot_remove_write_access(kvm, new, PG_LEVEL_4K);
+			write_unlock(&kvm->mmu_lock);
+			flush = true;
+		}
 		if (flush)
 			kvm_flush_remote_tlbs(kvm);
 	} else {
@@ -464,8 +678,12 @@ static void kvm_mmu_slot_apply_flags(struct kvm *kvm, struct kvm_memory_slot *ol
 		 * (the pre-6.13 "zap collapsible SPTEs" behaviour).
 		 */
 		write_lock(&kvm->mmu_lock);
-		flush = kvm_tdp_mmu_zap_leafs(kvm, new->as_id, new->base_gfn,
-					      new->base_gfn + new->npages, false);
+		if (kvm->tdp_mmu_enabled)
+			flush = kvm_tdp_mmu_zap_leafs(kvm, new->as_id, new->base_gfn,
+						      new->base_gfn + new->npages, false);
+		else
+			flush = __kvm_rmap_zap_gfn_range(kvm, new, new->base_gfn,
+							 new->base_gfn + new->npages, true, false);
 		if (flush)
 			kvm_flush_remote_tlbs(kvm);
 		write_unlock(&kvm->mmu_lock);
@@ -483,15 +701,21 @@ static void kvm_arch_commit_memory_region(void *arch, struct kvm_memory_slot *ol
 static void kvm_arch_flush_shadow_memslot(void *arch, struct kvm_memory_slot *slot)
 {
 	struct kvm *kvm = arch;
+	struct kvm_gfn_range range = {
+		.slot = slot,
+		.start = slot->base_gfn,
+		.end = slot->base_gfn + slot->npages,
+		.may_block = true,
+	};
 	bool flush;
 
 	if (kvm->slot_zap_all) {
 		kvm_mmu_zap_all_fast(kvm);
 		return;
 	}
+	/* kvm_mmu_zap_memslot(): direct maps have no shadowed guest tables to zap. */
 	write_lock(&kvm->mmu_lock);
-	flush = kvm_tdp_mmu_unmap_gfn_range(kvm, slot->as_id, slot->base_gfn,
-					    slot->base_gfn + slot->npages, true, false);
+	flush = kvm_unmap_gfn_range(kvm, &range);
 	if (flush)
 		kvm_flush_remote_tlbs(kvm);
 	write_unlock(&kvm->mmu_lock);
@@ -520,7 +744,11 @@ static void kvm_arch_mmu_enable_log_dirty_pt_masked(void *arch, struct kvm_memor
 {
 	struct kvm *kvm = arch;
 
-	kvm_tdp_mmu_clear_dirty_pt_masked(kvm, slot, slot->base_gfn + gfn_offset, mask, true);
+	if (kvm->tdp_mmu_enabled)
+		kvm_tdp_mmu_clear_dirty_pt_masked(kvm, slot, slot->base_gfn + gfn_offset, mask,
+						  true);
+	else
+		kvm_mmu_write_protect_pt_masked(kvm, slot, gfn_offset, mask);
 }
 
 static void kvm_arch_mmu_lock(void *arch)
@@ -541,6 +769,7 @@ static void kvm_arch_flush_remote_tlbs_memslot(void *arch, const struct kvm_memo
 const struct kvm_memslot_ops kvm_x86_memslot_ops = {
 	.prepare = kvm_arch_prepare_memory_region,
 	.commit = kvm_arch_commit_memory_region,
+	.free_slot = kvm_arch_free_memslot,
 	.flush_shadow_memslot = kvm_arch_flush_shadow_memslot,
 	.memslots_updated = kvm_arch_memslots_updated,
 	.enable_log_dirty_pt_masked = kvm_arch_mmu_enable_log_dirty_pt_masked,

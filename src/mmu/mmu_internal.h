@@ -7,6 +7,11 @@
  * in KVM, the table page's struct page points back at the sp
  * (page_private), which is how a table reached through an SPTE is mapped to
  * its sp (sptep_to_sp()).
+ *
+ * The same struct serves both MMUs.  TDP MMU pages use link (roots only),
+ * tdp_mmu_root_count and ptep; legacy (shadow MMU) pages use link (on
+ * kvm->active_mmu_pages or a list of zapped pages), hash_link, root_count,
+ * mmu_valid_gen and parent_ptes, all under mmu_lock held for write.
  */
 #ifndef _MMUSIM_MMU_INTERNAL_H
 #define _MMUSIM_MMU_INTERNAL_H
@@ -26,26 +31,63 @@ union kvm_mmu_page_role {
 	};
 };
 
+/*
+ * The head of a reverse-map list (rmap.h): 0 = empty, a u64 *sptep, or a
+ * struct pte_list_desc pointer with KVM_RMAP_MANY set.  KVM before 6.15 (no
+ * rmap bit-lock).  Used per gfn and level in memslots, and for the
+ * parent_ptes of a shadow page.
+ */
+struct kvm_rmap_head {
+	unsigned long val;
+};
+
 struct kvm_mmu_page {
-	struct list_head link;		/* in kvm->tdp_mmu_roots, for roots */
+	/*
+	 * TDP MMU: in kvm->tdp_mmu_roots, for roots.  Legacy MMU: in
+	 * kvm->active_mmu_pages (newest first), or on an invalid list once
+	 * zapped, or on neither when it is an invalid root still in use.
+	 */
+	struct list_head link;
+	struct hlist_node hash_link;	/* legacy: in kvm->mmu_page_hash */
 	struct rcu_head rcu_head;	/* deferred free of spt and this header */
 	bool tdp_mmu_page;
 	bool tdp_mmu_scheduled_root_to_zap;
 	union kvm_mmu_page_role role;
 	gfn_t gfn;			/* first gfn mapped by this table */
 	u64 *spt;			/* the table: 512 SPTEs */
-	refcount_t tdp_mmu_root_count;	/* roots only */
-	tdp_ptep_t ptep;		/* parent SPTE pointing at this table */
+	union {
+		int root_count;			/* legacy: vCPUs using it as a root */
+		refcount_t tdp_mmu_root_count;	/* TDP MMU roots only */
+	};
+	unsigned long mmu_valid_gen;	/* legacy: kvm->mmu_valid_gen when created */
+	struct kvm_rmap_head parent_ptes; /* legacy: SPTEs pointing at this table */
+	tdp_ptep_t ptep;		/* TDP MMU: parent SPTE pointing at this table */
 };
+
+static inline bool is_tdp_mmu_page(struct kvm_mmu_page *sp)
+{
+	return sp->tdp_mmu_page;
+}
 
 static inline int kvm_mmu_role_as_id(union kvm_mmu_page_role role)
 {
 	return role.smm ? 1 : 0;
 }
 
+/*
+ * The role of a page that other threads may walk while role.invalid is
+ * being set (root invalidation, zapping a root in use): read the word once.
+ */
+static inline union kvm_mmu_page_role kvm_mmu_page_role(struct kvm_mmu_page *sp)
+{
+	union kvm_mmu_page_role role = { .word = READ_ONCE(sp->role.word) };
+
+	return role;
+}
+
 static inline int kvm_mmu_page_as_id(struct kvm_mmu_page *sp)
 {
-	return kvm_mmu_role_as_id(sp->role);
+	return kvm_mmu_role_as_id(kvm_mmu_page_role(sp));
 }
 
 struct kvm_page_fault {
@@ -84,9 +126,7 @@ static inline struct kvm_mmu_page *sptep_to_sp(u64 *sptep)
 
 static inline bool is_invalid_root(struct kvm_mmu_page *root)
 {
-	union kvm_mmu_page_role role = { .word = READ_ONCE(root->role.word) };
-
-	return role.invalid;
+	return kvm_mmu_page_role(root).invalid;
 }
 
 #define KVM_PFN_NOSLOT (~(kvm_pfn_t)0)

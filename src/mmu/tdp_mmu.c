@@ -184,10 +184,10 @@ found:
 		} else
 
 #define tdp_root_for_each_pte(iter, kvm, root, start, end)                                   \
-	for_each_tdp_pte_min_level_raw(iter, (root)->spt, (root)->role.level,                 \
+	for_each_tdp_pte_min_level_raw(iter, (root)->spt, kvm_mmu_page_role(root).level,      \
 				       kvm_mmu_page_as_id(root), PG_LEVEL_4K, start, end)
 #define for_each_tdp_pte_min_level(iter, kvm, root, min_level, start, end)                  \
-	for_each_tdp_pte_min_level_raw(iter, (root)->spt, (root)->role.level,                 \
+	for_each_tdp_pte_min_level_raw(iter, (root)->spt, kvm_mmu_page_role(root).level,      \
 				       kvm_mmu_page_as_id(root), min_level, start, end)
 
 static gfn_t tdp_mmu_max_gfn_exclusive(struct kvm *kvm)

@@ -48,3 +48,30 @@ ST_ENTRY(host_mm_mmap_touch_munmap, ST_PARALLEL)
 ST_ENTRY(host_mm_migrate, ST_PARALLEL)
 ST_ENTRY(host_gup_pin, ST_PARALLEL)
 ST_ENTRY(host_mm_errors, ST_PARALLEL)
+
+/* SPTE encoding and the legal-state checker (st_spte.c). */
+ST_ENTRY(spte_make_spte, ST_PARALLEL)
+ST_ENTRY(spte_nonleaf, ST_PARALLEL)
+ST_ENTRY(spte_mmio_roundtrip, ST_PARALLEL)
+ST_ENTRY(spte_access_track_roundtrip, ST_PARALLEL)
+ST_ENTRY(spte_split_merge, ST_PARALLEL)
+ST_ENTRY(spte_checker, ST_PARALLEL)
+
+/* The TDP iterator over a hand-built table (st_tdp_iter.c). */
+ST_ENTRY(tdp_iter_preorder, ST_PARALLEL)
+ST_ENTRY(tdp_iter_min_level_and_range, ST_PARALLEL)
+ST_ENTRY(tdp_iter_yield_restart, ST_PARALLEL)
+
+/* Memslots: KVM_SET_USER_MEMORY_REGION, lookups, dirty log (st_memslots.c). */
+ST_ENTRY(memslots_errno_rules, ST_PARALLEL)
+ST_ENTRY(memslots_create_move_delete, ST_PARALLEL)
+ST_ENTRY(memslots_dirty_log_get, ST_PARALLEL)
+ST_ENTRY(memslots_alloc_failure, 0)
+
+/* The TDP MMU through the VM API: faults, zaps, notifiers, RCU freeing (st_tdp_mmu.c). */
+ST_ENTRY(tdp_mmu_fault_zap_refault, ST_PARALLEL)
+ST_ENTRY(tdp_mmu_migrate_follows, ST_PARALLEL)
+ST_ENTRY(tdp_mmu_fast_zap_replaces_roots, ST_PARALLEL)
+ST_ENTRY(tdp_mmu_mmio_exit, ST_PARALLEL)
+ST_ENTRY(tdp_mmu_dirty_log, ST_PARALLEL)
+ST_ENTRY(tdp_mmu_parallel_vcpus, 0)

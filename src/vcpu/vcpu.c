@@ -136,9 +136,14 @@ static int tdp_hw_walk(struct kvm_vcpu *vcpu, gfn_t gfn, int type, struct sim_tl
 	rcu_read_lock();
 restart:
 	table = root->spt;
-	for (level = root->role.level;; level--) {
+	/* role.invalid may be set meanwhile (root invalidation): read the role once. */
+	for (level = kvm_mmu_page_role(root).level;; level--) {
 		sptep = &table[SPTE_INDEX(gfn << PAGE_SHIFT, level)];
-		spte = READ_ONCE(*sptep);
+		/*
+		 * Acquire, as kvm_tdp_mmu_read_spte(): the child table this
+		 * SPTE may point to was initialised before it was linked.
+		 */
+		spte = smp_load_acquire(sptep);
 		if (is_mmio_spte(m, spte)) {
 			*error_code = PFERR_RSVD_MASK | PFERR_PRESENT_MASK | pferr_for(type);
 			goto out;

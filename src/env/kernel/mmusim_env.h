@@ -231,6 +231,15 @@ static inline int env_spinning_locks_held(void)
 	return preempt_count() & PREEMPT_MASK;
 }
 
+/*
+ * Time spent blocked acquiring @lock: the kernel's qrwlock keeps no such
+ * account (lock_stat is global and optional), so it reads 0 here.
+ */
+static inline u64 env_rwlock_wait_ns(rwlock_t *lock)
+{
+	return 0;
+}
+
 /* ======================== Scheduling ======================== */
 
 /*

@@ -70,6 +70,12 @@ static inline void list_del_init(struct list_head *entry)
 	INIT_LIST_HEAD(entry);
 }
 
+static inline void list_move(struct list_head *list, struct list_head *head)
+{
+	__list_del(list->prev, list->next);
+	list_add(list, head);
+}
+
 static inline void list_move_tail(struct list_head *list, struct list_head *head)
 {
 	__list_del(list->prev, list->next);
@@ -111,6 +117,7 @@ static inline void list_splice_init(struct list_head *list, struct list_head *he
 		__pos != __head ? list_entry(__pos, type, member) : NULL;            \
 	})
 #define list_next_entry(pos, member) list_entry((pos)->member.next, __typeof__(*(pos)), member)
+#define list_prev_entry(pos, member) list_entry((pos)->member.prev, __typeof__(*(pos)), member)
 #define list_entry_is_head(pos, head, member) (&(pos)->member == (head))
 
 #define list_for_each(pos, head) for (pos = (head)->next; pos != (head); pos = pos->next)
@@ -121,6 +128,11 @@ static inline void list_splice_init(struct list_head *list, struct list_head *he
 	for (pos = list_first_entry(head, __typeof__(*pos), member),                 \
 	    n = list_next_entry(pos, member);                                        \
 	     !list_entry_is_head(pos, head, member); pos = n, n = list_next_entry(n, member))
+
+#define list_for_each_entry_safe_reverse(pos, n, head, member)                       \
+	for (pos = list_last_entry(head, __typeof__(*pos), member),                  \
+	    n = list_prev_entry(pos, member);                                        \
+	     !list_entry_is_head(pos, head, member); pos = n, n = list_prev_entry(n, member))
 
 /* RCU-safe list operations (writers still serialise among themselves). */
 static inline void list_add_rcu(struct list_head *new, struct list_head *head)

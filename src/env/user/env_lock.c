@@ -120,15 +120,19 @@ void rwlock_init(rwlock_t *lock)
 	lock->writer = 0;
 	atomic_set(&lock->readers, 0);
 	atomic_set(&lock->waiters, 0);
+	atomic64_set(&lock->wait_ns, 0);
 }
 
 void read_lock(rwlock_t *lock)
 {
 	held_push(lock, ENV_HELD_READ, true);
 	if (pthread_rwlock_tryrdlock(&lock->rw)) {
+		u64 t0 = ktime_get_ns();
+
 		atomic_inc(&lock->waiters);
 		pthread_rwlock_rdlock(&lock->rw);
 		atomic_dec(&lock->waiters);
+		atomic64_add(ktime_get_ns() - t0, &lock->wait_ns);
 	}
 	atomic_inc(&lock->readers);
 }
@@ -144,9 +148,12 @@ void write_lock(rwlock_t *lock)
 {
 	held_push(lock, ENV_HELD_WRITE, true);
 	if (pthread_rwlock_trywrlock(&lock->rw)) {
+		u64 t0 = ktime_get_ns();
+
 		atomic_inc(&lock->waiters);
 		pthread_rwlock_wrlock(&lock->rw);
 		atomic_dec(&lock->waiters);
+		atomic64_add(ktime_get_ns() - t0, &lock->wait_ns);
 	}
 	WRITE_ONCE(lock->writer, env_thread_id());
 }
@@ -172,6 +179,11 @@ void write_unlock(rwlock_t *lock)
 bool rwlock_needbreak(rwlock_t *lock)
 {
 	return atomic_read(&lock->waiters) > 0;
+}
+
+u64 env_rwlock_wait_ns(rwlock_t *lock)
+{
+	return (u64)atomic64_read(&lock->wait_ns);
 }
 
 static int cond_resched_rwlock(rwlock_t *lock, bool shared)

@@ -30,6 +30,7 @@ typedef struct {
 	u64 writer;	/* env_thread_id() of the write holder, 0 if none */
 	atomic_t readers;
 	atomic_t waiters; /* threads blocked in read_lock()/write_lock() */
+	atomic64_t wait_ns; /* total time spent blocked there (env_rwlock_wait_ns()) */
 } rwlock_t;
 
 struct mutex {
@@ -57,6 +58,11 @@ void write_lock(rwlock_t *lock);
 bool write_trylock(rwlock_t *lock);
 void write_unlock(rwlock_t *lock);
 bool rwlock_needbreak(rwlock_t *lock);
+/*
+ * Project-only: nanoseconds all threads together spent blocked acquiring
+ * @lock (the uncontended fast path is not timed), for lock-contention stats.
+ */
+u64 env_rwlock_wait_ns(rwlock_t *lock);
 int cond_resched_rwlock_read(rwlock_t *lock);
 int cond_resched_rwlock_write(rwlock_t *lock);
 

@@ -303,12 +303,16 @@ void kmem_cache_free(struct kmem_cache *c, void *obj)
  * lazily committed region with a parallel array of struct page, so
  * virt_to_page() is an index computation.  Freed pages are poisoned (and
  * ASan-poisoned) and go to a free list; the region is never returned.
+ * Where the address space is limited (valgrind, ulimit -v) the reservation
+ * falls back to smaller sizes, down to ENV_PAGE_POOL_MIN_BYTES.
  */
 #define ENV_PAGE_POOL_BYTES (256ULL << 30)
+#define ENV_PAGE_POOL_MIN_BYTES (1ULL << 30)
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *pool_base;
 static struct page *pool_pages;
+static u64 pool_bytes;		/* size of the reservation at pool_base */
 static u64 pool_next;		/* bump index of the next never-used page */
 static u64 pool_free_head = ~0ULL; /* free list threaded through struct page */
 
@@ -324,25 +328,30 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 
 static bool pool_init_locked(void)
 {
+	u64 bytes;
+
 	if (pool_base)
 		return true;
-	pool_base = env_vreserve(ENV_PAGE_POOL_BYTES);
-	pool_pages = env_vreserve((ENV_PAGE_POOL_BYTES >> PAGE_SHIFT) * sizeof(struct page));
-	if (!pool_base || !pool_pages) {
-		env_vunreserve(pool_base, ENV_PAGE_POOL_BYTES);
-		env_vunreserve(pool_pages, (ENV_PAGE_POOL_BYTES >> PAGE_SHIFT) * sizeof(struct page));
+	for (bytes = ENV_PAGE_POOL_BYTES; bytes >= ENV_PAGE_POOL_MIN_BYTES; bytes /= 2) {
+		pool_base = env_vreserve(bytes);
+		pool_pages = env_vreserve((bytes >> PAGE_SHIFT) * sizeof(struct page));
+		if (pool_base && pool_pages) {
+			pool_bytes = bytes;
+			return true;
+		}
+		env_vunreserve(pool_base, bytes);
+		env_vunreserve(pool_pages, (bytes >> PAGE_SHIFT) * sizeof(struct page));
 		pool_base = NULL;
 		pool_pages = NULL;
-		return false;
 	}
-	return true;
+	return false;
 }
 
 struct page *virt_to_page(const void *va)
 {
 	u64 off = (u64)((const char *)va - pool_base);
 
-	if (!pool_base || off >= ENV_PAGE_POOL_BYTES)
+	if (!pool_base || off >= pool_bytes)
 		env_bug(__FILE__, __LINE__, "virt_to_page() of an address not from __get_free_page()");
 	return &pool_pages[off >> PAGE_SHIFT];
 }
@@ -364,7 +373,7 @@ unsigned long __get_free_page(gfp_t gfp)
 	if (pool_free_head != ~0ULL) {
 		idx = pool_free_head;
 		pool_free_head = pool_pages[idx].private;
-	} else if (pool_next < (ENV_PAGE_POOL_BYTES >> PAGE_SHIFT)) {
+	} else if (pool_next < (pool_bytes >> PAGE_SHIFT)) {
 		idx = pool_next++;
 	} else {
 		pthread_mutex_unlock(&pool_lock);

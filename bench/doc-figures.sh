@@ -1,0 +1,42 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Re-measures every figure of docs/benchmarks.md.  Takes a few minutes and
+# wants a quiet machine: the figures are medians, but a busy neighbour on a
+# 2-CPU box still moves them.
+#
+#   bench/doc-figures.sh [build-dir] [out-dir]
+#
+# Writes <out-dir>/*.txt (the tables), *.json, *.csv and bench-sweep.png.
+set -eu
+
+BUILD=${1:-build}
+OUT=${2:-out/bench}
+BENCH=$BUILD/bench/mmusim-bench
+
+mkdir -p "$OUT"
+run() {
+	name=$1
+	shift
+	echo "== $name: mmusim-bench $*" | tee "$OUT/$name.txt"
+	"$BENCH" -q "$@" -j "$OUT/$name.json" -c "$OUT/$name.csv" | tee -a "$OUT/$name.txt"
+}
+
+# 1 vCPU: cold 4K faults through the full path, populated path, refault
+# after zap_all_fast, dirty-log fast path, zap and teardown rates, RSS.
+run single -v 1 -b 1G -r 5 -t fault,fast,zap
+# 2 vCPUs, partitioned, with and without the modelled exit + GUP cost.
+run two-exit -v 2 -b 256M -r 5 --exit-ns 1000
+run two-zero -v 2 -b 256M -r 5
+# 2 vCPUs on the same memory.
+run two-overlap -v 2 -b 256M -r 5 -o
+# Random order, half reads.
+run random -v 1 -b 256M -r 5 -a -w 50
+# Huge-page backings.
+run thp -v 1 -b 4G -r 3 -s thp
+run hugetlb-2m -v 1 -b 4G -r 3 -s hugetlb-2m
+run hugetlb-1g -v 1 -b 4G -r 3 -s hugetlb-1g
+# faults/s against vCPUs, plotted.
+run sweep --sweep 1,2,4,8 -b 128M -r 5 --exit-ns 1000 -p "$OUT/bench-sweep.png"
+# Guest size 1 GiB .. 64 GiB, every page faulted.
+run scale -t scale --scale-max 64G -r 3

@@ -1,0 +1,1006 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * fuzz_mmu_ops: a program of VMM, guest and host operations on a small VM,
+ * checked after every step against the invariant checker and a reference
+ * model of what the guest may see.
+ *
+ * Set-up (from the end of the input, fuzz_data_producer.h): the VM's
+ * configuration (TDP or legacy MMU when the library has it, NPT or EPT with
+ * or without A/D bits and execute-only, 1-3 vCPUs, 4- or 5-level, fast zap
+ * or slot zap on memslot deletion), manual dirty-log protection, a forced
+ * yield interval for the MMU's yield paths; a 256 MiB host whose VMM has
+ * three private anonymous mappings ("regions"):
+ *
+ *   region 0   4 MiB  THP-eligible        (huge SPTEs over THPs)
+ *   region 1   2 MiB  4K pages
+ *   region 2   4 MiB  hugetlb, 2 MiB pages (host ops on it are 2M-aligned)
+ *
+ * Operations, driven sequentially from the fuzzer thread:
+ *   guest   access (read/write/exec) on any vCPU at gpas in and out of
+ *           slots and past the MMU's reach; ranged accesses; 8-byte data
+ *           writes and reads; SMM on/off (address space 1)
+ *   VMM     memslot create/delete/move/flag changes (LOG_DIRTY_PAGES,
+ *           READONLY) in both address spaces; KVM_GET/CLEAR_DIRTY_LOG;
+ *           host reads and writes of guest memory
+ *   KVM     zap of a gfn range, fast zap of everything
+ *   host    munmap, re-mmap, mprotect (none/read/read-write), MADV_DONTNEED,
+ *           MADV_(NO)HUGEPAGE, migration, THP split and collapse, swap-out,
+ *           aging (clear_young) and test_young
+ *
+ * The reference model knows the memslots (memslot_model.h, so every memslot
+ * request's errno is predicted exactly), and per host page of each region
+ * whether it is mapped, its protection and the 8-byte token stored at its
+ * start.  It predicts every guest access: -EINVAL past the MMU's reach, an
+ * MMIO exit without a slot or for a write to a read-only slot, -EFAULT if
+ * the slot's host page is unmapped or forbids the access, else success; a
+ * data read must return the token last written through any path (guest,
+ * host, lost by DONTNEED/munmap, kept by migration, THP split/collapse and
+ * swap); after a guest write the host page is mapped writable.  Host events
+ * take no extra reference: migration, swap-out, THP split or collapse may
+ * never report a busy page (a leaked reference).  The dirty log must report
+ * every page the guest wrote since it was last harvested (extra bits are
+ * allowed, as in KVM) and no bit past the slot's end.
+ *
+ * After each step mmusim_vm_check() must pass (every SPTE legal and mapping
+ * what the host maps, stats consistent); WARNs abort; the TLB checker is on
+ * for every vCPU (a stale translation WARNs).  At the end everything is torn
+ * down and no object may be left (rcu_barrier(), then env_live_objects()).
+ *
+ * Built with -DFUZZ_FAILINJ as fuzz_mmu_ops_failinj: allocations fail at
+ * random (seed and rate from the input) during the operations, which may
+ * then fail with -ENOMEM, but must leave the model's predictions true for
+ * whatever did succeed, the invariants intact, and nothing leaked.
+ */
+#include "fuzz_helpers.h"
+#include "fuzz_data_producer.h"
+#include "fuzz_vm.h"
+#include "memslot_model.h"
+
+#include "mmusim_env.h"
+
+#ifdef FUZZ_FAILINJ
+#define FAILINJ 1
+#else
+#define FAILINJ 0
+#endif
+
+#define MAX_OPS 128
+#define NR_REGIONS 3
+#define REGION_MAX_PAGES 1024
+#define NR_SLOT_IDS 4
+#define SLOT_MAX_PAGES 2048
+#define HPAGE_PAGES 512
+#define GUEST_GFNS 16384	/* the gfn window accesses and slots mostly use */
+
+struct region {
+	hva_t hva;
+	u64 npages;
+	int map_flags;
+	bool hugetlb;
+	u8 mapped[REGION_MAX_PAGES];
+	u8 prot[REGION_MAX_PAGES];
+	u64 token[REGION_MAX_PAGES];
+};
+
+struct fz {
+	struct fuzz_dp dp;
+	struct fuzz_vm v;
+	struct ms_model model;
+	struct region reg[NR_REGIONS];
+	/* Pages written since the last harvest: the dirty log must report them. */
+	u8 dirty[MS_NR_AS][NR_SLOT_IDS][SLOT_MAX_PAGES];
+	bool smm[3];
+	u64 manual;
+	u64 next_token;
+	int step;
+	const char *op;
+};
+
+enum {
+	OP_ACCESS,
+	OP_ACCESS_RANGE,
+	OP_GUEST_WRITE,
+	OP_GUEST_READ,
+	OP_SMM,
+	OP_SLOT_CREATE,
+	OP_SLOT_DELETE,
+	OP_SLOT_MOVE,
+	OP_SLOT_FLAGS,
+	OP_GET_LOG,
+	OP_CLEAR_LOG,
+	OP_HOST_WRITE,
+	OP_HOST_READ,
+	OP_ZAP_RANGE,
+	OP_ZAP_ALL_FAST,
+	OP_MUNMAP,
+	OP_REMAP,
+	OP_MPROTECT,
+	OP_DONTNEED,
+	OP_MADV_HUGEPAGE,
+	OP_MIGRATE,
+	OP_SPLIT_THP,
+	OP_COLLAPSE_THP,
+	OP_SWAP_OUT,
+	OP_AGE,
+	OP_NR
+};
+
+static const char *const op_names[OP_NR] = {
+	"access", "access range", "guest write", "guest read", "SMM toggle", "slot create",
+	"slot delete", "slot move", "slot flags", "get dirty log", "clear dirty log",
+	"host write", "host read", "zap range", "fast zap", "munmap", "re-mmap", "mprotect",
+	"MADV_DONTNEED", "MADV_(NO)HUGEPAGE", "migrate", "THP split", "THP collapse",
+	"swap-out", "aging",
+};
+
+#define CHECK(f, cond, fmt, ...)                                                        \
+	FUZZ_ASSERT_MSG(cond, "step %d (%s, %s): " fmt, (f)->step, (f)->op,               \
+			fuzz_vm_describe(&(f)->v.cfg), ##__VA_ARGS__)
+
+/* MMUSIM_FUZZ_TRACE=1: print each step, for triage. */
+static bool trace_on;
+#define TRACE(f, fmt, ...)                                                                \
+	do {                                                                              \
+		if (trace_on)                                                             \
+			fprintf(stderr, "[%3d] %-18s " fmt "\n", (f)->step, (f)->op,        \
+				##__VA_ARGS__);                                           \
+	} while (0)
+
+/* With failure injection an operation may also fail for lack of memory. */
+static bool ret_ok(int r, int want)
+{
+	return r == want || (FAILINJ && r == -ENOMEM);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The model                                                                 */
+
+/* The region page behind @hva, or NULL if @hva is in no region. */
+static struct region *region_page(struct fz *f, u64 hva, u64 *idx)
+{
+	int i;
+
+	for (i = 0; i < NR_REGIONS; i++) {
+		struct region *r = &f->reg[i];
+
+		if (hva >= r->hva && hva - r->hva < r->npages * PAGE_SIZE) {
+			*idx = (hva - r->hva) >> PAGE_SHIFT;
+			return r;
+		}
+	}
+	return NULL;
+}
+
+struct prediction {
+	int ret;			/* 0, 1 (exit to userspace) or -errno */
+	const struct ms_slot *slot;
+	struct region *reg;
+	u64 idx;			/* page in reg */
+	u64 hva;
+};
+
+static struct prediction predict_access(struct fz *f, int as_id, gpa_t gpa, int type)
+{
+	struct prediction p = { 0 };
+	gfn_t gfn = gpa >> PAGE_SHIFT;
+	u8 prot;
+
+	if (gfn > f->v.max_gfn) {
+		p.ret = -EINVAL;
+		return p;
+	}
+	p.slot = ms_lookup(&f->model, as_id, gfn);
+	if (!p.slot || (type == MMUSIM_ACCESS_WRITE && (p.slot->flags & KVM_MEM_READONLY))) {
+		p.ret = 1;
+		return p;
+	}
+	p.hva = p.slot->hva + ((gfn - p.slot->base_gfn) << PAGE_SHIFT);
+	p.reg = region_page(f, p.hva, &p.idx);
+	if (!p.reg || !p.reg->mapped[p.idx]) {
+		p.ret = -EFAULT;
+		return p;
+	}
+	prot = p.reg->prot[p.idx];
+	if (!(prot & SIM_PROT_READ) || (type == MMUSIM_ACCESS_WRITE && !(prot & SIM_PROT_WRITE)))
+		p.ret = -EFAULT;
+	return p;
+}
+
+static u8 *dirty_of(struct fz *f, int as_id, u32 id)
+{
+	return f->dirty[as_id][id];
+}
+
+/* A guest access succeeded: check the host side, remember a write for the dirty log. */
+static void access_done(struct fz *f, int as_id, gpa_t gpa, int type,
+			const struct prediction *p)
+{
+	struct sim_host_pte_info info;
+	int r = sim_mm_lookup(f->v.mm, p->hva, &info);
+
+	CHECK(f, !r, "gpa %#llx was accessed but its hva %#llx is not mapped",
+	      (unsigned long long)gpa, (unsigned long long)p->hva);
+	if (type != MMUSIM_ACCESS_WRITE)
+		return;
+	CHECK(f, info.writable, "gpa %#llx was written but its hva %#llx is mapped read-only",
+	      (unsigned long long)gpa, (unsigned long long)p->hva);
+	if (p->slot->flags & KVM_MEM_LOG_DIRTY_PAGES)
+		dirty_of(f, as_id, p->slot->id)[(gpa >> PAGE_SHIFT) - p->slot->base_gfn] = 1;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Choices                                                                   */
+/*
+ * Note: every value is read in its own statement (declarations with
+ * initializers run in order), never two in one expression, whose evaluation
+ * order C leaves open: an input must decode the same way with every compiler.
+ */
+
+static struct mmusim_vcpu *pick_vcpu(struct fz *f, int *idx)
+{
+	*idx = fuzz_dp_index(&f->dp, f->v.cfg.nr_vcpus);
+	return mmusim_vm_vcpu(f->v.vm, *idx);
+}
+
+/* A gpa: mostly inside a slot of the address space, sometimes anywhere. */
+static gpa_t pick_gpa(struct fz *f, int as_id)
+{
+	u32 how = fuzz_dp_u32_range(&f->dp, 0, 7);
+	const struct ms_slot *s;
+
+	if (how < 5 && f->model.nr[as_id]) {
+		s = &f->model.slots[as_id][fuzz_dp_index(&f->dp, f->model.nr[as_id])];
+		return (s->base_gfn + fuzz_dp_range(&f->dp, 0, s->npages - 1)) << PAGE_SHIFT;
+	}
+	if (how == 7)
+		return (f->v.max_gfn - 1 + fuzz_dp_range(&f->dp, 0, 3)) << PAGE_SHIFT;
+	return fuzz_dp_range(&f->dp, 0, GUEST_GFNS - 1) << PAGE_SHIFT;
+}
+
+static int pick_type(struct fz *f)
+{
+	return fuzz_dp_u32_range(&f->dp, MMUSIM_ACCESS_READ, MMUSIM_ACCESS_EXEC);
+}
+
+static u64 new_token(struct fz *f)
+{
+	return 0x70cce17000000000ull | ++f->next_token;
+}
+
+/* A page range of a region; 2M-aligned in the hugetlb region. */
+static struct region *pick_range(struct fz *f, u64 *first, u64 *n)
+{
+	struct region *r = &f->reg[fuzz_dp_index(&f->dp, NR_REGIONS)];
+	u64 gran = r->hugetlb ? HPAGE_PAGES : 1;
+
+	if (!fuzz_dp_u32_range(&f->dp, 0, 3)) {
+		*first = 0;
+		*n = r->npages;
+		return r;
+	}
+	*first = fuzz_dp_index(&f->dp, r->npages / gran) * gran;
+	*n = fuzz_dp_range(&f->dp, 1, (r->npages - *first) / gran) * gran;
+	if (!r->hugetlb && fuzz_dp_bool(&f->dp) && *n > 16)
+		*n = fuzz_dp_range(&f->dp, 1, 16);
+	return r;
+}
+
+static struct region *pick_page(struct fz *f, u64 *idx)
+{
+	struct region *r = &f->reg[fuzz_dp_index(&f->dp, NR_REGIONS)];
+
+	*idx = fuzz_dp_index(&f->dp, r->npages);
+	return r;
+}
+
+static bool range_has_hole(const struct region *r, u64 first, u64 n)
+{
+	u64 i;
+
+	for (i = first; i < first + n; i++)
+		if (!r->mapped[i])
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Guest operations                                                          */
+
+static void op_access(struct fz *f)
+{
+	int vi, type = pick_type(f);
+	struct mmusim_vcpu *vcpu = pick_vcpu(f, &vi);
+	int as_id = f->smm[vi];
+	gpa_t gpa = pick_gpa(f, as_id);
+	u64 offset = fuzz_dp_range(&f->dp, 0, PAGE_SIZE - 1);
+	struct prediction p;
+	struct mmusim_exit exit;
+	int r;
+
+	gpa += offset;
+	p = predict_access(f, as_id, gpa, type);
+	r = mmusim_vcpu_access(vcpu, gpa, type, &exit);
+	TRACE(f, "vCPU %d as %d type %d gpa %#llx: %d (model %d)", vi, as_id, type,
+	      (unsigned long long)gpa, r, p.ret);
+
+	CHECK(f, ret_ok(r, p.ret) && !(FAILINJ && r == -ENOMEM && p.ret == -EINVAL),
+	      "vCPU %d as %d access type %d at gpa %#llx returned %d, the model says %d", vi,
+	      as_id, type, (unsigned long long)gpa, r, p.ret);
+	if (r == 1)
+		CHECK(f, exit.reason == KVM_EXIT_MMIO && exit.gpa == gpa &&
+			 exit.is_write == (type == MMUSIM_ACCESS_WRITE),
+		      "bad exit for gpa %#llx: reason %u gpa %#llx write %d",
+		      (unsigned long long)gpa, exit.reason, (unsigned long long)exit.gpa,
+		      exit.is_write);
+	if (!r)
+		access_done(f, as_id, gpa, type, &p);
+}
+
+static void op_access_range(struct fz *f)
+{
+	int vi, type = pick_type(f);
+	struct mmusim_vcpu *vcpu = pick_vcpu(f, &vi);
+	int as_id = f->smm[vi];
+	gpa_t gpa = pick_gpa(f, as_id) & PAGE_MASK;
+	u64 npages = fuzz_dp_range(&f->dp, 1, 24), i;
+	struct prediction p = { 0 };
+	long want = 0, r;
+
+	/* Completed accesses until the first one that would not complete. */
+	for (i = 0; i < npages; i++) {
+		p = predict_access(f, as_id, gpa + i * PAGE_SIZE, type);
+		if (p.ret)
+			break;
+	}
+	want = (p.ret < 0 && i == 0) ? p.ret : (long)i;
+	r = mmusim_vcpu_access_range(vcpu, gpa, npages, 0, type, NULL);
+	TRACE(f, "vCPU %d as %d type %d gpa %#llx x%llu: %ld (model %ld)", vi, as_id, type,
+	      (unsigned long long)gpa, (unsigned long long)npages, r, want);
+	CHECK(f, r == want || (FAILINJ && ((r >= 0 && r <= want) || r == -ENOMEM)),
+	      "vCPU %d as %d range of %llu type %d at gpa %#llx returned %ld, the model says %ld",
+	      vi, as_id, (unsigned long long)npages, type, (unsigned long long)gpa, r, want);
+	for (i = 0; r > 0 && i < (u64)r; i++) {
+		p = predict_access(f, as_id, gpa + i * PAGE_SIZE, type);
+		access_done(f, as_id, gpa + i * PAGE_SIZE, type, &p);
+	}
+}
+
+/* 8 bytes at the start of a page; MMIO makes the copy fail with -EFAULT. */
+static void op_guest_write(struct fz *f)
+{
+	int vi;
+	struct mmusim_vcpu *vcpu = pick_vcpu(f, &vi);
+	int as_id = f->smm[vi];
+	gpa_t gpa = pick_gpa(f, as_id) & PAGE_MASK;
+	struct prediction p = predict_access(f, as_id, gpa, MMUSIM_ACCESS_WRITE);
+	u64 token = new_token(f);
+	int want = p.ret == 1 ? -EFAULT : p.ret;
+	int r = mmusim_vcpu_write(vcpu, gpa, &token, sizeof(token));
+
+	TRACE(f, "vCPU %d as %d gpa %#llx <- %#llx: %d (model %d)", vi, as_id,
+	      (unsigned long long)gpa, (unsigned long long)token, r, want);
+
+	CHECK(f, ret_ok(r, want), "guest write at as %d gpa %#llx returned %d, the model says %d",
+	      as_id, (unsigned long long)gpa, r, want);
+	if (r)
+		return;
+	p.reg->token[p.idx] = token;
+	access_done(f, as_id, gpa, MMUSIM_ACCESS_WRITE, &p);
+}
+
+static void op_guest_read(struct fz *f)
+{
+	int vi;
+	struct mmusim_vcpu *vcpu = pick_vcpu(f, &vi);
+	int as_id = f->smm[vi];
+	gpa_t gpa = pick_gpa(f, as_id) & PAGE_MASK;
+	struct prediction p = predict_access(f, as_id, gpa, MMUSIM_ACCESS_READ);
+	int want = p.ret == 1 ? -EFAULT : p.ret;
+	u64 val = 0xdeadbeefdeadbeefull;
+	int r = mmusim_vcpu_read(vcpu, gpa, &val, sizeof(val));
+
+	TRACE(f, "vCPU %d as %d gpa %#llx -> %#llx: %d (model %d)", vi, as_id,
+	      (unsigned long long)gpa, (unsigned long long)val, r, want);
+
+	CHECK(f, ret_ok(r, want), "guest read at as %d gpa %#llx returned %d, the model says %d",
+	      as_id, (unsigned long long)gpa, r, want);
+	if (r)
+		return;
+	CHECK(f, val == p.reg->token[p.idx],
+	      "guest read at as %d gpa %#llx (hva %#llx) returned %#llx, last written %#llx",
+	      as_id, (unsigned long long)gpa, (unsigned long long)p.hva,
+	      (unsigned long long)val, (unsigned long long)p.reg->token[p.idx]);
+	access_done(f, as_id, gpa, MMUSIM_ACCESS_READ, &p);
+}
+
+static void op_smm(struct fz *f)
+{
+	int vi;
+	struct mmusim_vcpu *vcpu = pick_vcpu(f, &vi);
+
+	f->smm[vi] = !f->smm[vi];
+	mmusim_vcpu_set_smm(vcpu, f->smm[vi]);
+	TRACE(f, "vCPU %d smm %d", vi, f->smm[vi]);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Memslots and the dirty log                                                */
+
+static void set_region(struct fz *f, const struct kvm_userspace_memory_region *mem)
+{
+	struct ms_prediction p = ms_predict(&f->model, mem);
+	const struct ms_slot *old = p.idx >= 0 ? &f->model.slots[p.as_id][p.idx] : NULL;
+	bool log_before = old && (old->flags & KVM_MEM_LOG_DIRTY_PAGES);
+	bool log_after = mem->flags & KVM_MEM_LOG_DIRTY_PAGES;
+	int r;
+
+	if (p.change == MS_CREATE && f->model.nr[p.as_id] >= MS_MAX_SLOTS)
+		return;
+	r = mmusim_vm_set_user_memory_region(f->v.vm, mem);
+	TRACE(f, "slot %#x flags %#x gpa %#llx size %#llx hva %#llx: %d (KVM %d)", mem->slot,
+	      mem->flags, (unsigned long long)mem->guest_phys_addr,
+	      (unsigned long long)mem->memory_size, (unsigned long long)mem->userspace_addr, r,
+	      p.ret);
+	CHECK(f, r == p.ret || (FAILINJ && r == -ENOMEM && (!p.ret || p.late)),
+	      "slot %#x flags %#x gpa %#llx size %#llx hva %#llx: returned %d, KVM returns %d",
+	      mem->slot, mem->flags, (unsigned long long)mem->guest_phys_addr,
+	      (unsigned long long)mem->memory_size, (unsigned long long)mem->userspace_addr, r,
+	      p.ret);
+	if (r)
+		return;
+	/*
+	 * A new dirty bitmap starts empty, or full with KVM_DIRTY_LOG_INITIALLY_SET
+	 * (every page reported until userspace clears it).
+	 */
+	if (p.change == MS_CREATE || p.change == MS_DELETE ||
+	    ((p.change == MS_MOVE || p.change == MS_FLAGS_ONLY) && log_after && !log_before)) {
+		u8 *dirty = dirty_of(f, p.as_id, (u16)mem->slot);
+
+		memset(dirty, 0, SLOT_MAX_PAGES);
+		if (p.change != MS_DELETE && log_after &&
+		    (f->manual & KVM_DIRTY_LOG_INITIALLY_SET))
+			memset(dirty, 1, mem->memory_size >> PAGE_SHIFT);
+	}
+	FUZZ_ASSERT(ms_apply(&f->model, &p, mem));
+}
+
+static const struct ms_slot *pick_slot(struct fz *f, int *as_id)
+{
+	*as_id = fuzz_dp_index(&f->dp, MS_NR_AS);
+	if (!f->model.nr[*as_id])
+		return NULL;
+	return &f->model.slots[*as_id][fuzz_dp_index(&f->dp, f->model.nr[*as_id])];
+}
+
+static u64 pick_base_gfn(struct fz *f)
+{
+	switch (fuzz_dp_u32_range(&f->dp, 0, 7)) {
+	case 0:
+		return 0;
+	case 1:
+	case 2:
+		return HPAGE_PAGES * fuzz_dp_range(&f->dp, 0, GUEST_GFNS / HPAGE_PAGES - 1);
+	case 3:
+		return f->v.max_gfn + 1 - fuzz_dp_range(&f->dp, 0, SLOT_MAX_PAGES);
+	default:
+		return fuzz_dp_range(&f->dp, 0, GUEST_GFNS - 1);
+	}
+}
+
+static void op_slot_create(struct fz *f)
+{
+	static const u32 flags[] = { 0, 0, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY,
+				     KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY };
+	struct kvm_userspace_memory_region mem = { 0 };
+	struct region *r = &f->reg[fuzz_dp_index(&f->dp, NR_REGIONS)];
+	u64 npages, off;
+	u32 as_id, id;
+
+	as_id = fuzz_dp_index(&f->dp, MS_NR_AS);
+	id = fuzz_dp_index(&f->dp, NR_SLOT_IDS);
+	mem.slot = as_id << 16 | id;
+	mem.flags = flags[fuzz_dp_index(&f->dp, ARRAY_SIZE(flags))];
+	switch (fuzz_dp_u32_range(&f->dp, 0, 3)) {
+	case 0:
+		npages = r->npages;
+		break;
+	case 1:
+		npages = HPAGE_PAGES;
+		break;
+	default:
+		npages = fuzz_dp_range(&f->dp, 1, SLOT_MAX_PAGES);
+		break;
+	}
+	off = fuzz_dp_bool(&f->dp) ? fuzz_dp_range(&f->dp, 0, r->npages / HPAGE_PAGES) * HPAGE_PAGES
+				   : fuzz_dp_range(&f->dp, 0, r->npages);
+	mem.guest_phys_addr = pick_base_gfn(f) << PAGE_SHIFT;
+	mem.memory_size = npages << PAGE_SHIFT;
+	mem.userspace_addr = r->hva + (off << PAGE_SHIFT);
+	set_region(f, &mem);
+}
+
+static void slot_request(const struct ms_slot *s, int as_id,
+			 struct kvm_userspace_memory_region *mem)
+{
+	mem->slot = (u32)as_id << 16 | s->id;
+	mem->flags = s->flags;
+	mem->guest_phys_addr = s->base_gfn << PAGE_SHIFT;
+	mem->memory_size = s->npages << PAGE_SHIFT;
+	mem->userspace_addr = s->hva;
+}
+
+static void op_slot_delete(struct fz *f)
+{
+	struct kvm_userspace_memory_region mem;
+	int as_id;
+	const struct ms_slot *s = pick_slot(f, &as_id);
+
+	if (!s)
+		return;
+	slot_request(s, as_id, &mem);
+	mem.memory_size = 0;
+	set_region(f, &mem);
+}
+
+static void op_slot_move(struct fz *f)
+{
+	struct kvm_userspace_memory_region mem;
+	int as_id;
+	const struct ms_slot *s = pick_slot(f, &as_id);
+
+	if (!s)
+		return;
+	slot_request(s, as_id, &mem);
+	mem.guest_phys_addr = pick_base_gfn(f) << PAGE_SHIFT;
+	set_region(f, &mem);
+}
+
+static void op_slot_flags(struct fz *f)
+{
+	struct kvm_userspace_memory_region mem;
+	int as_id;
+	const struct ms_slot *s = pick_slot(f, &as_id);
+
+	if (!s)
+		return;
+	slot_request(s, as_id, &mem);
+	/* Toggling READONLY is refused (-EINVAL): the flag is immutable. */
+	mem.flags ^= fuzz_dp_u32_range(&f->dp, 0, 3) ? KVM_MEM_LOG_DIRTY_PAGES : KVM_MEM_READONLY;
+	set_region(f, &mem);
+}
+
+static void op_get_log(struct fz *f)
+{
+	int as_id;
+	const struct ms_slot *s = pick_slot(f, &as_id);
+	unsigned long bitmap[SLOT_MAX_PAGES / 64 + 1];
+	struct kvm_dirty_log log = { .dirty_bitmap = bitmap };
+	bool logging;
+	u8 *dirty;
+	u64 i;
+	int r;
+
+	if (!s)
+		return;
+	log.slot = (u32)as_id << 16 | s->id;
+	logging = s->flags & KVM_MEM_LOG_DIRTY_PAGES;
+	memset(bitmap, 0x5a, sizeof(bitmap));
+	r = mmusim_vm_get_dirty_log(f->v.vm, &log);
+	TRACE(f, "slot %#x: %d", log.slot, r);
+	CHECK(f, r == (logging ? 0 : -ENOENT), "KVM_GET_DIRTY_LOG of slot %#x returned %d",
+	      log.slot, r);
+	if (r)
+		return;
+	dirty = dirty_of(f, as_id, s->id);
+	for (i = 0; i < (s->npages + 63) / 64 * 64; i++) {
+		bool bit = bitmap[i / 64] & (1ul << (i % 64));
+
+		if (i >= s->npages)
+			CHECK(f, !bit, "dirty bit %llu set in slot %#x of %llu pages",
+			      (unsigned long long)i, log.slot, (unsigned long long)s->npages);
+		else if (dirty[i])
+			CHECK(f, bit, "gfn %#llx (page %llu of slot %#x) was written but is not "
+				      "in the dirty log", (unsigned long long)(s->base_gfn + i),
+			      (unsigned long long)i, log.slot);
+	}
+	/* Without manual protection GET harvests: the bits start over. */
+	if (!(f->manual & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE))
+		memset(dirty, 0, SLOT_MAX_PAGES);
+}
+
+static void op_clear_log(struct fz *f)
+{
+	int as_id;
+	const struct ms_slot *s = pick_slot(f, &as_id);
+	unsigned long bitmap[SLOT_MAX_PAGES / 64 + 1];
+	struct kvm_clear_dirty_log log = { .dirty_bitmap = bitmap };
+	u64 i, words;
+	u8 *dirty;
+	int r;
+
+	if (!s || !(s->flags & KVM_MEM_LOG_DIRTY_PAGES))
+		return;
+	log.slot = (u32)as_id << 16 | s->id;
+	log.first_page = 64 * fuzz_dp_range(&f->dp, 0, (s->npages - 1) / 64);
+	log.num_pages = s->npages - log.first_page;
+	if (log.num_pages > 64 && fuzz_dp_bool(&f->dp))
+		log.num_pages = 64 * fuzz_dp_range(&f->dp, 1, log.num_pages / 64);
+	words = (log.num_pages + 63) / 64;
+	for (i = 0; i < words; i++)
+		bitmap[i] = fuzz_dp_bool(&f->dp) ? ~0ul : fuzz_dp_range(&f->dp, 0, ~0ul);
+	r = mmusim_vm_clear_dirty_log(f->v.vm, &log);
+	TRACE(f, "slot %#x [%llu, +%u): %d", log.slot, (unsigned long long)log.first_page,
+	      log.num_pages, r);
+	CHECK(f, !r, "KVM_CLEAR_DIRTY_LOG of slot %#x [%llu, +%u) returned %d", log.slot,
+	      (unsigned long long)log.first_page, log.num_pages, r);
+	/* Cleared bits need not be reported again until the page is written. */
+	dirty = dirty_of(f, as_id, s->id);
+	for (i = 0; i < log.num_pages; i++)
+		if (bitmap[i / 64] & (1ul << (i % 64)))
+			dirty[log.first_page + i] = 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Host operations                                                           */
+
+static void op_host_write(struct fz *f)
+{
+	u64 idx, token = new_token(f);
+	struct region *r = pick_page(f, &idx);
+	bool ok = r->mapped[idx] && (r->prot[idx] & SIM_PROT_WRITE);
+	int ret = sim_mm_write(f->v.mm, r->hva + (idx << PAGE_SHIFT), &token, sizeof(token));
+
+	TRACE(f, "region %d page %llu <- %#llx: %d", (int)(r - f->reg), (unsigned long long)idx,
+	      (unsigned long long)token, ret);
+
+	CHECK(f, ret_ok(ret, ok ? 0 : -EFAULT), "host write at hva %#llx returned %d",
+	      (unsigned long long)(r->hva + (idx << PAGE_SHIFT)), ret);
+	if (!ret)
+		r->token[idx] = token;
+}
+
+static void op_host_read(struct fz *f)
+{
+	u64 idx, val = 0;
+	struct region *r = pick_page(f, &idx);
+	bool ok = r->mapped[idx] && (r->prot[idx] & SIM_PROT_READ);
+	int ret = sim_mm_read(f->v.mm, r->hva + (idx << PAGE_SHIFT), &val, sizeof(val));
+
+	TRACE(f, "region %d page %llu -> %#llx: %d", (int)(r - f->reg), (unsigned long long)idx,
+	      (unsigned long long)val, ret);
+
+	CHECK(f, ret_ok(ret, ok ? 0 : -EFAULT), "host read at hva %#llx returned %d",
+	      (unsigned long long)(r->hva + (idx << PAGE_SHIFT)), ret);
+	if (!ret)
+		CHECK(f, val == r->token[idx], "host read at hva %#llx: %#llx, last written %#llx",
+		      (unsigned long long)(r->hva + (idx << PAGE_SHIFT)), (unsigned long long)val,
+		      (unsigned long long)r->token[idx]);
+}
+
+static void op_zap_range(struct fz *f)
+{
+	int as_id = fuzz_dp_u32_range(&f->dp, 0, 7) ? fuzz_dp_index(&f->dp, MS_NR_AS)
+						     : fuzz_dp_u32_range(&f->dp, 0, 3) - 1;
+	gfn_t start = fuzz_dp_range(&f->dp, 0, GUEST_GFNS), end;
+	int r, want;
+
+	end = fuzz_dp_u32_range(&f->dp, 0, 7) ? start + fuzz_dp_range(&f->dp, 0, 2048)
+					      : fuzz_dp_u64(&f->dp);
+	want = (as_id < 0 || as_id >= MS_NR_AS || start >= end) ? -EINVAL : 0;
+	r = mmusim_vm_zap_gfn_range(f->v.vm, as_id, start, end);
+	TRACE(f, "as %d [%#llx, %#llx): %d", as_id, (unsigned long long)start,
+	      (unsigned long long)end, r);
+	CHECK(f, r == want, "zap as %d [%#llx, %#llx) returned %d", as_id,
+	      (unsigned long long)start, (unsigned long long)end, r);
+}
+
+static void region_unmapped(struct region *r, u64 first, u64 n)
+{
+	memset(&r->mapped[first], 0, n);
+	memset(&r->prot[first], 0, n);
+	memset(&r->token[first], 0, n * sizeof(r->token[0]));
+}
+
+static void op_munmap(struct fz *f)
+{
+	u64 first, n;
+	struct region *r = pick_range(f, &first, &n);
+	int ret = sim_munmap(f->v.mm, r->hva + (first << PAGE_SHIFT), n << PAGE_SHIFT);
+
+	TRACE(f, "region %d [%llu, +%llu): %d", (int)(r - f->reg), (unsigned long long)first,
+	      (unsigned long long)n, ret);
+
+	CHECK(f, ret_ok(ret, 0), "munmap returned %d", ret);
+	if (!ret)
+		region_unmapped(r, first, n);
+}
+
+/* munmap the whole region, then map it again at the same address (zeroes). */
+static void op_remap(struct fz *f)
+{
+	struct region *r = &f->reg[fuzz_dp_index(&f->dp, NR_REGIONS)];
+	hva_t hva;
+	int ret;
+
+	ret = sim_munmap(f->v.mm, r->hva, r->npages << PAGE_SHIFT);
+	CHECK(f, ret_ok(ret, 0), "munmap of a region returned %d", ret);
+	if (ret)
+		return;
+	region_unmapped(r, 0, r->npages);
+	ret = sim_mmap(f->v.mm, r->hva, r->npages << PAGE_SHIFT, SIM_PROT_READ | SIM_PROT_WRITE,
+		       r->map_flags | SIM_MAP_FIXED, &hva);
+	TRACE(f, "region %d: %d", (int)(r - f->reg), ret);
+	CHECK(f, ret_ok(ret, 0) && (ret || hva == r->hva), "re-mmap returned %d", ret);
+	if (ret)
+		return;
+	memset(r->mapped, 1, r->npages);
+	memset(r->prot, SIM_PROT_READ | SIM_PROT_WRITE, r->npages);
+}
+
+static void op_mprotect(struct fz *f)
+{
+	static const u8 prots[] = { SIM_PROT_NONE, SIM_PROT_READ, SIM_PROT_READ | SIM_PROT_WRITE };
+	u64 first, n;
+	struct region *r = pick_range(f, &first, &n);
+	u8 prot = prots[fuzz_dp_index(&f->dp, ARRAY_SIZE(prots))];
+	int want = range_has_hole(r, first, n) ? -ENOMEM : 0;
+	int ret = sim_mprotect(f->v.mm, r->hva + (first << PAGE_SHIFT), n << PAGE_SHIFT, prot);
+
+	TRACE(f, "region %d [%llu, +%llu) prot %#x: %d (model %d)", (int)(r - f->reg),
+	      (unsigned long long)first, (unsigned long long)n, prot, ret, want);
+
+	CHECK(f, ret_ok(ret, want), "mprotect(%#x) of %llu pages returned %d, expected %d", prot,
+	      (unsigned long long)n, ret, want);
+	if (!ret)
+		memset(&r->prot[first], prot, n);
+}
+
+static void op_dontneed(struct fz *f)
+{
+	u64 first, n;
+	struct region *r = pick_range(f, &first, &n);
+	int want = range_has_hole(r, first, n) ? -ENOMEM : 0;
+	int ret = sim_madvise(f->v.mm, r->hva + (first << PAGE_SHIFT), n << PAGE_SHIFT,
+			      SIM_MADV_DONTNEED);
+
+	TRACE(f, "region %d [%llu, +%llu): %d (model %d)", (int)(r - f->reg),
+	      (unsigned long long)first, (unsigned long long)n, ret, want);
+
+	CHECK(f, ret_ok(ret, want), "MADV_DONTNEED of %llu pages returned %d, expected %d",
+	      (unsigned long long)n, ret, want);
+	/* Private anonymous memory reads as zeroes afterwards. */
+	if (!ret)
+		memset(&r->token[first], 0, n * sizeof(r->token[0]));
+}
+
+static void op_madv_hugepage(struct fz *f)
+{
+	u64 first, n;
+	struct region *r = pick_range(f, &first, &n);
+	int advice = fuzz_dp_bool(&f->dp) ? SIM_MADV_HUGEPAGE : SIM_MADV_NOHUGEPAGE;
+	int want = range_has_hole(r, first, n) ? -ENOMEM : 0;
+	int ret = sim_madvise(f->v.mm, r->hva + (first << PAGE_SHIFT), n << PAGE_SHIFT, advice);
+
+	TRACE(f, "region %d [%llu, +%llu) advice %d: %d (model %d)", (int)(r - f->reg),
+	      (unsigned long long)first, (unsigned long long)n, advice, ret, want);
+
+	CHECK(f, ret_ok(ret, want), "madvise(%d) of %llu pages returned %d, expected %d", advice,
+	      (unsigned long long)n, ret, want);
+}
+
+/*
+ * Host events that move or split pages.  Nobody holds a page reference
+ * between operations (KVM drops its own once the SPTE is in), so "busy"
+ * means a reference leaked.  Data is never lost; the model does not change.
+ */
+static void op_page_event(struct fz *f, int op)
+{
+	u64 idx;
+	struct region *r = pick_page(f, &idx);
+	hva_t hva = r->hva + (idx << PAGE_SHIFT);
+	int ret;
+
+	switch (op) {
+	case OP_MIGRATE:
+		ret = sim_migrate_page(f->v.mm, hva);
+		CHECK(f, !ret || ret == -ENOENT || ret == -EFAULT || ret_ok(ret, 0),
+		      "migrate of hva %#llx returned %d", (unsigned long long)hva, ret);
+		break;
+	case OP_SPLIT_THP:
+		ret = sim_split_thp(f->v.mm, hva);
+		CHECK(f, !ret || ret == -EINVAL || ret == -EFAULT || ret_ok(ret, 0),
+		      "THP split at hva %#llx returned %d", (unsigned long long)hva, ret);
+		break;
+	case OP_COLLAPSE_THP:
+		ret = sim_collapse_thp(f->v.mm, hva);
+		CHECK(f, !ret || ret == -EINVAL || ret == -ENOMEM,
+		      "THP collapse at hva %#llx returned %d", (unsigned long long)hva, ret);
+		break;
+	case OP_SWAP_OUT:
+		ret = sim_swap_out(f->v.mm, hva);
+		CHECK(f, !ret || ret == -ENOENT || ret == -EINVAL || ret == -EFAULT ||
+			 ret_ok(ret, 0),
+		      "swap-out of hva %#llx returned %d", (unsigned long long)hva, ret);
+		break;
+	}
+	TRACE(f, "region %d page %llu: %d", (int)(r - f->reg), (unsigned long long)idx, ret);
+}
+
+static void op_age(struct fz *f)
+{
+	u64 first, n;
+	struct region *r = pick_range(f, &first, &n);
+	hva_t hva = r->hva + (first << PAGE_SHIFT);
+	long young;
+
+	if (fuzz_dp_bool(&f->dp))
+		young = sim_mm_age_range(f->v.mm, hva, n << PAGE_SHIFT);
+	else
+		young = sim_mm_test_young_range(f->v.mm, hva, n << PAGE_SHIFT);
+	TRACE(f, "region %d [%llu, +%llu): %ld young", (int)(r - f->reg),
+	      (unsigned long long)first, (unsigned long long)n, young);
+	CHECK(f, young >= 0 && (u64)young <= n, "aging %llu pages returned %ld",
+	      (unsigned long long)n, young);
+}
+
+/* ------------------------------------------------------------------------- */
+
+static void setup_regions(struct fz *f)
+{
+	static const struct {
+		u64 npages;
+		int flags;
+	} layout[NR_REGIONS] = {
+		{ 1024, SIM_MAP_PRIVATE | SIM_MAP_THP },
+		{ 512, SIM_MAP_PRIVATE },
+		{ 1024, SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M },
+	};
+	int i;
+
+	for (i = 0; i < NR_REGIONS; i++) {
+		struct region *r = &f->reg[i];
+
+		r->npages = layout[i].npages;
+		r->map_flags = layout[i].flags;
+		r->hugetlb = layout[i].flags & SIM_MAP_HUGETLB_2M;
+		FUZZ_ASSERT(!sim_mmap(f->v.mm, 0, r->npages << PAGE_SHIFT,
+				      SIM_PROT_READ | SIM_PROT_WRITE, r->map_flags, &r->hva));
+		memset(r->mapped, 1, r->npages);
+		memset(r->prot, SIM_PROT_READ | SIM_PROT_WRITE, r->npages);
+	}
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *trace = getenv("MMUSIM_FUZZ_TRACE");
+
+	trace_on = trace && *trace == '1';
+	fuzz_env_init();
+	fuzz_legacy_mmu_available();
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct mmusim_vm_config cfg;
+	struct fz *f = calloc(1, sizeof(*f));
+	unsigned int resched;
+	u64 fail_seed = 0;
+	u32 fail_permille = 0;
+	long live;
+	int i, op;
+
+	FUZZ_ASSERT(f);
+	live = fuzz_live_begin();
+	fuzz_dp_init(&f->dp, data, size);
+	fuzz_vm_config(&f->dp, &cfg, 3);
+	f->manual = fuzz_dp_range(&f->dp, 0, 2) == 0 ? 0 :
+		    KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE |
+		    (fuzz_dp_bool(&f->dp) ? KVM_DIRTY_LOG_INITIALLY_SET : 0);
+	resched = fuzz_dp_u32_range(&f->dp, 0, 3) ? 0 : fuzz_dp_u32_range(&f->dp, 1, 8);
+	if (FAILINJ) {
+		fail_seed = fuzz_dp_u64(&f->dp);
+		fail_permille = fuzz_dp_u32_range(&f->dp, 1, 250);
+	}
+
+	fuzz_vm_create(&f->v, &cfg, 256 * FUZZ_MiB);
+	if (trace_on)
+		fprintf(stderr, "VM: %s, manual dirty log %#llx, resched every %u%s\n",
+			fuzz_vm_describe(&cfg), (unsigned long long)f->manual, resched,
+			FAILINJ ? ", failure injection on" : "");
+	ms_model_init(&f->model, f->v.max_gfn);
+	if (f->manual)
+		FUZZ_ASSERT(!mmusim_vm_enable_manual_dirty_log_protect(f->v.vm, f->manual));
+	for (i = 0; i < cfg.nr_vcpus; i++)
+		mmusim_vcpu_set_tlb_check(mmusim_vm_vcpu(f->v.vm, i), true);
+	setup_regions(f);
+
+	env_set_resched_interval(resched);
+	if (FAILINJ)
+		env_fail_random(fail_seed, fail_permille);
+
+	for (f->step = 0; f->step < MAX_OPS && !fuzz_dp_empty(&f->dp); f->step++) {
+		op = fuzz_dp_u32_range(&f->dp, 0, OP_NR - 1);
+		f->op = op_names[op];
+		switch (op) {
+		case OP_ACCESS:
+			op_access(f);
+			break;
+		case OP_ACCESS_RANGE:
+			op_access_range(f);
+			break;
+		case OP_GUEST_WRITE:
+			op_guest_write(f);
+			break;
+		case OP_GUEST_READ:
+			op_guest_read(f);
+			break;
+		case OP_SMM:
+			op_smm(f);
+			break;
+		case OP_SLOT_CREATE:
+			op_slot_create(f);
+			break;
+		case OP_SLOT_DELETE:
+			op_slot_delete(f);
+			break;
+		case OP_SLOT_MOVE:
+			op_slot_move(f);
+			break;
+		case OP_SLOT_FLAGS:
+			op_slot_flags(f);
+			break;
+		case OP_GET_LOG:
+			op_get_log(f);
+			break;
+		case OP_CLEAR_LOG:
+			op_clear_log(f);
+			break;
+		case OP_HOST_WRITE:
+			op_host_write(f);
+			break;
+		case OP_HOST_READ:
+			op_host_read(f);
+			break;
+		case OP_ZAP_RANGE:
+			op_zap_range(f);
+			break;
+		case OP_ZAP_ALL_FAST:
+			mmusim_vm_zap_all_fast(f->v.vm);
+			TRACE(f, "done");
+			break;
+		case OP_MUNMAP:
+			op_munmap(f);
+			break;
+		case OP_REMAP:
+			op_remap(f);
+			break;
+		case OP_MPROTECT:
+			op_mprotect(f);
+			break;
+		case OP_DONTNEED:
+			op_dontneed(f);
+			break;
+		case OP_MADV_HUGEPAGE:
+			op_madv_hugepage(f);
+			break;
+		case OP_MIGRATE:
+		case OP_SPLIT_THP:
+		case OP_COLLAPSE_THP:
+		case OP_SWAP_OUT:
+			op_page_event(f, op);
+			break;
+		case OP_AGE:
+			op_age(f);
+			break;
+		}
+		fuzz_vm_check(&f->v, f->op);
+	}
+
+	env_fail_clear();
+	env_set_resched_interval(0);
+	fuzz_vm_destroy(&f->v);
+	free(f);
+	fuzz_live_end(live);
+	return 0;
+}
