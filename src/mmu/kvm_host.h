@@ -186,7 +186,7 @@ struct kvm {
 	u64 nr_rmap_sptes;			/* SPTEs on memslot rmaps (checker) */
 
 	/* Bumped by every kvm_make_all_cpus_request(); vCPUs ack it. */
-	u64 requests_seq;
+	atomic64_t requests_seq;
 	bool slot_zap_all;		/* KVM_X86_QUIRK_SLOT_ZAP_ALL: fast zap on delete/move */
 
 	struct mutex vcpu_lock;

@@ -43,14 +43,15 @@ static inline struct kvm *to_kvm(struct mmusim_vm *vm)
 
 static void kvm_kick_and_wait(struct kvm *kvm)
 {
-	u64 seq = __atomic_add_fetch(&kvm->requests_seq, 1, __ATOMIC_SEQ_CST);
+	/* Fully ordered: the request bits are visible before the new sequence. */
+	u64 seq = atomic64_inc_return(&kvm->requests_seq);
 	int i, nr = READ_ONCE(kvm->nr_vcpus);
 
 	for (i = 0; i < nr; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
 
-		while (__atomic_load_n(&vcpu->mode, __ATOMIC_SEQ_CST) == IN_GUEST_MODE &&
-		       __atomic_load_n(&vcpu->requests_acked, __ATOMIC_SEQ_CST) < seq)
+		while (READ_ONCE(vcpu->mode) == IN_GUEST_MODE &&
+		       smp_load_acquire(&vcpu->requests_acked) < seq)
 			env_spin_yield();
 	}
 }

@@ -56,7 +56,7 @@ static unsigned int access_bit(int type)
 
 static void vcpu_exit_guest_mode(struct kvm_vcpu *vcpu)
 {
-	__atomic_store_n(&vcpu->mode, OUTSIDE_GUEST_MODE, __ATOMIC_SEQ_CST);
+	smp_store_release(&vcpu->mode, OUTSIDE_GUEST_MODE);
 }
 
 /*
@@ -71,10 +71,16 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	int r;
 
 	for (;;) {
-		__atomic_store_n(&vcpu->mode, IN_GUEST_MODE, __ATOMIC_SEQ_CST);
-		seq = __atomic_load_n(&vcpu->kvm->requests_seq, __ATOMIC_SEQ_CST);
-		if (!__atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) &&
-		    vcpu->root[vcpu->smm ? 1 : 0])
+		/*
+		 * Between accesses of one run the vCPU stays in guest mode: the
+		 * full barrier that followed the mode store still orders it
+		 * before the loads below.
+		 */
+		if (READ_ONCE(vcpu->mode) != IN_GUEST_MODE)
+			smp_store_mb(vcpu->mode, IN_GUEST_MODE);
+		seq = atomic64_read(&vcpu->kvm->requests_seq);
+		smp_rmb(); /* the request bits set before that sequence are visible */
+		if (!READ_ONCE(vcpu->requests) && vcpu->root[vcpu->smm ? 1 : 0])
 			break;
 
 		vcpu_exit_guest_mode(vcpu);
@@ -86,7 +92,9 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 		if (r)
 			return r;
 	}
-	__atomic_store_n(&vcpu->requests_acked, seq, __ATOMIC_SEQ_CST);
+	/* Acknowledge the kicks seen here; unchanged sequence, nothing to publish. */
+	if (seq != READ_ONCE(vcpu->requests_acked))
+		smp_store_release(&vcpu->requests_acked, seq);
 	return 0;
 }
 
