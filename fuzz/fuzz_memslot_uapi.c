@@ -60,15 +60,19 @@ static u32 pick_slot(struct fz *f)
 		return fuzz_dp_u32(&f->dp);
 	id = fuzz_dp_u32_range(&f->dp, 0, 3) ? fuzz_dp_index(&f->dp, 8)
 					      : ids[fuzz_dp_index(&f->dp, ARRAY_SIZE(ids))];
-	as_id = fuzz_dp_u32_range(&f->dp, 0, 3) ? fuzz_dp_index(&f->dp, 2)
-						 : as_ids[fuzz_dp_index(&f->dp, ARRAY_SIZE(as_ids))];
+	if (fuzz_dp_u32_range(&f->dp, 0, 3))
+		as_id = fuzz_dp_index(&f->dp, 2);
+	else
+		as_id = as_ids[fuzz_dp_index(&f->dp, ARRAY_SIZE(as_ids))];
 	return as_id << 16 | id;
 }
 
 static u32 pick_flags(struct fz *f)
 {
-	static const u32 flags[] = { 0, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY,
-				     KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY, 1u << 2, 1u << 31 };
+	static const u32 flags[] = {
+		0, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY,
+		KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY, 1u << 2, 1u << 31,
+	};
 
 	if (!fuzz_dp_u32_range(&f->dp, 0, 7))
 		return fuzz_dp_u32(&f->dp);
@@ -345,7 +349,8 @@ static void op_clear_log(struct fz *f)
 	log.dirty_bitmap = null_bitmap ? NULL : bitmap;
 	r = mmusim_vm_clear_dirty_log(f->v.vm, &log);
 	FUZZ_ASSERT_MSG(r == want,
-			"KVM_CLEAR_DIRTY_LOG slot %#x first %llu num %u: returned %d, KVM returns %d",
+			"KVM_CLEAR_DIRTY_LOG slot %#x first %llu num %u: "
+			"returned %d, KVM returns %d",
 			log.slot, (unsigned long long)log.first_page, log.num_pages, r, want);
 	free(bitmap);
 	fuzz_vm_check(&f->v, "KVM_CLEAR_DIRTY_LOG");

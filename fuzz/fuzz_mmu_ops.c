@@ -57,6 +57,7 @@
 #include "memslot_model.h"
 
 #include "mmusim_env.h"
+#include "mmu/shadow_mmu.h"
 
 #ifdef FUZZ_FAILINJ
 #define FAILINJ 1
@@ -206,6 +207,56 @@ static struct prediction predict_access(struct fz *f, int as_id, gpa_t gpa, int 
 	return p;
 }
 
+/*
+ * The SPTE side of a completed access: a present leaf of a valid root maps
+ * the gfn (MMU-writable for a write).  Access tracking may have cleared its
+ * hardware rights since (aging does not flush TLBs, as in KVM), but nothing
+ * may have zapped it without a flush: the access would then have completed
+ * through a stale TLB entry.  Which pfn it maps is mmusim_vm_check()'s job.
+ */
+struct leaf_find {
+	struct kvm_tdp_mmu_walk_cb cb;
+	const struct kvm_mmu_masks *m;
+	int as_id;
+	gfn_t gfn;
+	bool found, mmu_writable;
+};
+
+static int leaf_find_cb(struct kvm_tdp_mmu_walk_cb *cb, int as_id, gfn_t gfn, u64 spte, int level,
+			bool invalid_root)
+{
+	struct leaf_find *c = container_of(cb, struct leaf_find, cb);
+
+	if (invalid_root || as_id != c->as_id || c->gfn < gfn ||
+	    c->gfn - gfn >= KVM_PAGES_PER_HPAGE(level))
+		return 0;
+	c->found = true;
+	c->mmu_writable |= is_mmu_writable_spte(c->m, spte);
+	return 0;
+}
+
+static void check_spte_after_access(struct fz *f, int as_id, gpa_t gpa, int type)
+{
+	struct kvm *kvm = mmusim_to_kvm(f->v.vm);
+	struct leaf_find c = { .cb.leaf = leaf_find_cb, .m = &kvm->masks, .as_id = as_id,
+			       .gfn = gpa >> PAGE_SHIFT };
+	int idx;
+
+	idx = srcu_read_lock(&kvm->slots.srcu);
+	write_lock(&kvm->mmu_lock);
+	if (kvm->tdp_mmu_enabled)
+		kvm_tdp_mmu_for_each_leaf(kvm, &c.cb);
+	else
+		kvm_shadow_mmu_for_each_leaf(kvm, &c.cb);
+	write_unlock(&kvm->mmu_lock);
+	srcu_read_unlock(&kvm->slots.srcu, idx);
+	CHECK(f, c.found, "as %d gpa %#llx was accessed but no valid root maps it",
+	      as_id, (unsigned long long)gpa);
+	if (type == MMUSIM_ACCESS_WRITE)
+		CHECK(f, c.mmu_writable, "as %d gpa %#llx was written but its SPTE is not "
+					  "MMU-writable", as_id, (unsigned long long)gpa);
+}
+
 static u8 *dirty_of(struct fz *f, int as_id, u32 id)
 {
 	return f->dirty[as_id][id];
@@ -332,8 +383,10 @@ static void op_access(struct fz *f)
 		      "bad exit for gpa %#llx: reason %u gpa %#llx write %d",
 		      (unsigned long long)gpa, exit.reason, (unsigned long long)exit.gpa,
 		      exit.is_write);
-	if (!r)
+	if (!r) {
 		access_done(f, as_id, gpa, type, &p);
+		check_spte_after_access(f, as_id, gpa, type);
+	}
 }
 
 static void op_access_range(struct fz *f)
@@ -386,6 +439,7 @@ static void op_guest_write(struct fz *f)
 		return;
 	p.reg->token[p.idx] = token;
 	access_done(f, as_id, gpa, MMUSIM_ACCESS_WRITE, &p);
+	check_spte_after_access(f, as_id, gpa, MMUSIM_ACCESS_WRITE);
 }
 
 static void op_guest_read(struct fz *f)
@@ -411,6 +465,7 @@ static void op_guest_read(struct fz *f)
 	      as_id, (unsigned long long)gpa, (unsigned long long)p.hva,
 	      (unsigned long long)val, (unsigned long long)p.reg->token[p.idx]);
 	access_done(f, as_id, gpa, MMUSIM_ACCESS_READ, &p);
+	check_spte_after_access(f, as_id, gpa, MMUSIM_ACCESS_READ);
 }
 
 static void op_smm(struct fz *f)
@@ -997,6 +1052,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_vm_check(&f->v, f->op);
 	}
 
+	if (trace_on) {
+		struct mmusim_vm_stats st;
+
+		mmusim_vm_get_stats(f->v.vm, &st);
+		fprintf(stderr, "leaf SPTEs 4K/2M/1G %llu/%llu/%llu, huge splits %llu, faults %llu "
+			"(fast %llu, MMIO SPTEs %llu), fast zaps %llu\n",
+			(unsigned long long)st.pages_4k, (unsigned long long)st.pages_2m,
+			(unsigned long long)st.pages_1g, (unsigned long long)st.huge_splits,
+			(unsigned long long)st.pf_taken, (unsigned long long)st.pf_fast,
+			(unsigned long long)st.pf_mmio_spte_created,
+			(unsigned long long)st.fast_zaps);
+		if (FAILINJ)
+			fprintf(stderr, "%lu allocation failure(s) injected\n",
+				env_fail_injected());
+	}
 	env_fail_clear();
 	env_set_resched_interval(0);
 	fuzz_vm_destroy(&f->v);

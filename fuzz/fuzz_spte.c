@@ -340,7 +340,8 @@ static void op_make_leaf(struct fz *f)
 	if (old && old->level == level) {
 		if (!is_shadow_present_pte(old_spte)) {
 			/* Empty, frozen (by us) and MMIO SPTEs may become anything. */
-			assert_transition(f, old_spte, s, level, 0, "fault over a non-present SPTE");
+			assert_transition(f, old_spte, s, level, 0,
+					  "fault over a non-present SPTE");
 		} else if (is_last_spte(old_spte, level)) {
 			if (spte_to_pfn(old_spte) != pfn) {
 				assert_refused(f, old_spte, s, level, 0, "pfn changed in place");
@@ -475,7 +476,8 @@ static void op_split(struct fz *f)
 		u64 diff;
 
 		assert_legal(f, c, child_level, "split child");
-		FUZZ_ASSERT_EQ(spte_to_pfn(c), spte_to_pfn(h) + (u64)i * pages_per_level(child_level));
+		FUZZ_ASSERT_EQ(spte_to_pfn(c),
+			       spte_to_pfn(h) + (u64)i * pages_per_level(child_level));
 		FUZZ_ASSERT_EQ(is_large_pte(c), child_level > PG_LEVEL_4K);
 		FUZZ_ASSERT_EQ(is_executable_pte(m, rights_view(f, c)),
 			       h_exec || (m->nx_huge_pages && child_level == PG_LEVEL_4K));
@@ -645,7 +647,8 @@ static void op_pair(struct fz *f)
 	    is_pinned_spte(o) != is_pinned_spte(n) ||
 	    is_refcounted_page_spte(o) != is_refcounted_page_spte(n) ||
 	    (is_host_writable_spte(m, o) && !is_host_writable_spte(m, n))) {
-		assert_refused(f, o, n, level, SPTE_TRANSITION_ALLOW_REPLACE, "illegal leaf change");
+		assert_refused(f, o, n, level, SPTE_TRANSITION_ALLOW_REPLACE,
+			       "illegal leaf change");
 		return;
 	}
 	assert_transition(f, o, n, level, 0, "leaf change");

@@ -655,9 +655,17 @@ static void kvm_mmu_slot_apply_flags(struct kvm *kvm, struct kvm_memory_slot *ol
 	if (log_after) {
 		/* Write-protect everything so the first write to each page is seen. */
 		if (kvm->tdp_mmu_enabled) {
+			/*
+			 * Flush even if no SPTE lost W here: an SPTE that aging
+			 * access-tracked (W cleared, no flush: clear_young does
+			 * not flush) may still be writable in a TLB, and the
+			 * guest would write through it without a fault, so
+			 * without a dirty bit.  KVM flushes unconditionally.
+			 */
 			read_lock(&kvm->mmu_lock);
-			flush = kvm_tdp_mmu_wrprot_slot(kvm, new, PG_LEVEL_4K);
+			kvm_tdp_mmu_wrprot_slot(kvm, new, PG_LEVEL_4K);
 			read_unlock(&kvm->mmu_lock);
+			flush = true;
 		} else {
 			/*
 			 * Huge leaves too: a write to one faults, and the fault
