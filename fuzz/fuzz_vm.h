@@ -2,7 +2,8 @@
 /*
  * VM set-up shared by the fuzzers that drive a whole VM: a small simulated
  * host, one mm (the VMM process) and a VM whose configuration comes from
- * the input (MMU, EPT/NPT flavour, vCPUs, root level, slot-zap policy).
+ * the input (MMU, EPT/NPT flavour, vCPUs, root level, slot-zap policy, and
+ * whether the MMIO generation wraps early).
  *
  * The legacy (shadow) MMU is used when the library has it: the first call
  * of fuzz_legacy_mmu_available() tries to create a legacy VM once and
@@ -88,17 +89,25 @@ static inline void fuzz_vm_config(struct fuzz_dp *dp, struct mmusim_vm_config *c
 	cfg->nr_vcpus = fuzz_dp_u32_range(dp, 1, max_vcpus);
 	cfg->root_level = fuzz_dp_bool(dp) ? 5 : 4;
 	cfg->no_slot_zap_all = fuzz_dp_bool(dp);
+	/* One VM in four wraps the MMIO generation within its first updates. */
+	cfg->mmio_gen_wrap_after = fuzz_dp_u32_range(dp, 0, 3) ? 0 : fuzz_dp_u32_range(dp, 1, 16);
 }
 
 static inline const char *fuzz_vm_describe(const struct mmusim_vm_config *cfg)
 {
-	static char buf[128];
+	static char buf[160];
 
-	snprintf(buf, sizeof(buf), "%s MMU, %s%s%s, %d vCPUs, %d-level, %s",
+	char wrap[40] = "";
+
+	if (cfg->mmio_gen_wrap_after)
+		snprintf(wrap, sizeof(wrap), ", MMIO gen wraps at update %u",
+			 cfg->mmio_gen_wrap_after);
+	snprintf(buf, sizeof(buf), "%s MMU, %s%s%s, %d vCPUs, %d-level, %s%s",
 		 cfg->mmu == MMUSIM_MMU_LEGACY ? "legacy" : "TDP",
 		 cfg->tdp_mode == MMUSIM_TDP_NPT ? "NPT" : "EPT",
 		 cfg->ept_ad_disabled ? " no-A/D" : "", cfg->ept_exec_only ? " exec-only" : "",
-		 cfg->nr_vcpus, cfg->root_level, cfg->no_slot_zap_all ? "slot zap" : "zap all");
+		 cfg->nr_vcpus, cfg->root_level, cfg->no_slot_zap_all ? "slot zap" : "zap all",
+		 wrap);
 	return buf;
 }
 

@@ -103,11 +103,14 @@ def spte_seeds():
 # VM configuration (fuzz_vm.h fuzz_vm_config)
 
 def vm_config(e, legacy=0, mode=0, ad_disabled=0, nr_vcpus=1, max_vcpus=1, root5=0,
-              slot_zap=0):
+              slot_zap=0, gen_wrap=0):
     e.bool(legacy).range(0, 3, mode)
     if mode == 3:
         e.bool(ad_disabled)
     e.range(1, max_vcpus, nr_vcpus).bool(root5).bool(slot_zap)
+    e.range(0, 3, 0 if gen_wrap else 1)
+    if gen_wrap:
+        e.range(1, 16, gen_wrap)
 
 
 # ---------------------------------------------------------------------------
@@ -128,13 +131,13 @@ class MmuProgram:
     """Encodes fuzz_mmu_ops programs, tracking the slot table as the target does."""
 
     def __init__(self, failinj=False, nr_vcpus=1, mode=0, legacy=0, root5=0, slot_zap=0,
-                 manual=0, resched=0, fail_permille=20, fail_seed=1):
+                 manual=0, resched=0, fail_permille=20, fail_seed=1, gen_wrap=0):
         self.e = Enc()
         self.nr_vcpus = nr_vcpus
         self.slots = [[], []]   # per AS: dicts with id, base, npages, flags, in model order
         self.smm = [0] * 3
         vm_config(self.e, legacy=legacy, mode=mode, nr_vcpus=nr_vcpus, max_vcpus=3,
-                  root5=root5, slot_zap=slot_zap)
+                  root5=root5, slot_zap=slot_zap, gen_wrap=gen_wrap)
         self.max_gfn = (1 << ((52 if root5 else 46) - 12)) - 1
         self.e.range(0, 2, manual)
         if manual:
@@ -453,6 +456,22 @@ def mmu_scenarios(failinj):
     p.slot_delete(0, 0)
     p.slot_delete(1, 0)
 
+    # MMIO SPTEs across an MMIO generation wrap (the second slot update wraps),
+    # in both MMUs: a stale MMIO SPTE must not survive the wrap.
+    for legacy in (0, 1):
+        p = new("mmio-gen-wrap-legacy%d" % legacy, mode=1, legacy=legacy, slot_zap=1,
+                gen_wrap=2)
+        p.access(0, R, gfn=8000)
+        p.slot_create(0, 0, 0, 1024, 0)
+        p.access(0, W, gfn=8000)
+        p.guest_write(0, slot_id=0, page=3)
+        p.slot_create(0, 1, 1, 512, 8000 - 8)
+        p.guest_read(0, slot_id=1, page=8)
+        p.access(0, W, gfn=9000)
+        p.slot_toggle_log(0, 1)
+        p.guest_read(0, slot_id=0, page=3)
+        p.access(0, R, gfn=9000)
+
     # Aging, THP advice, yields.
     p = new("aging-yield", mode=2, resched=1)
     p.slot_create(0, 0, 0, 1024, 0)
@@ -488,9 +507,9 @@ UAPI_OPS = ["set", "set_existing", "get_log", "clear_log", "manual", "probe"]
 
 
 class UapiProgram:
-    def __init__(self, root5=0, mode=1, legacy=0):
+    def __init__(self, root5=0, mode=1, legacy=0, gen_wrap=0):
         self.e = Enc()
-        vm_config(self.e, legacy=legacy, mode=mode, root5=root5)
+        vm_config(self.e, legacy=legacy, mode=mode, root5=root5, gen_wrap=gen_wrap)
 
     def op(self, name):
         self.e.range(0, len(UAPI_OPS) - 1, UAPI_OPS.index(name))
@@ -580,7 +599,7 @@ def uapi_seeds():
     out = []
     for root5 in (0, 1):
         for legacy in (0, 1):
-            p = UapiProgram(root5=root5, legacy=legacy)
+            p = UapiProgram(root5=root5, legacy=legacy, gen_wrap=2 if root5 else 0)
             p.set(0, 0, 0, 512, 0, 0, 0)          # create
             p.set(0, 1, 1, 256, 1024, 1, 0)       # create, dirty log
             p.set(1, 0, 2, 512, 0, 1, 512)        # create, read-only, SMM

@@ -26,6 +26,16 @@ static void access_ok(struct test_vm *t, int vcpu, gpa_t gpa, int type)
 	assert_int_equal(mmusim_vcpu_access(mmusim_vm_vcpu(t->vm, vcpu), gpa, type, &exit), 0);
 }
 
+/* KVM_SET_USER_MEMORY_REGION that must succeed. */
+static void set_region(struct test_vm *t, u32 slot, gpa_t gpa, u64 size, hva_t hva)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .guest_phys_addr = gpa, .memory_size = size, .userspace_addr = hva,
+	};
+
+	assert_int_equal(mmusim_vm_set_user_memory_region(t->vm, &r), 0);
+}
+
 static void get_stats(struct test_vm *t, struct mmusim_vm_stats *st)
 {
 	mmusim_vm_get_stats(t->vm, st);
@@ -297,6 +307,68 @@ static void test_tdp_mmu_mmio_spte_generation(void **state)
 }
 
 /*
+ * MMIO generation wrap, brought close with cfg.mmio_gen_wrap_after = 3:
+ * the generation of each address space wraps at its third memslot update.
+ *
+ *   AS 0   slot 0 [0, 2M)  (update 1, by test_vm_create)
+ *          slot 1 [64M, 66M) (update 2)       MMIO probe at 16M
+ *          slot 2 [128M, 130M) (update 3: the 19 bits wrap)
+ *   AS 1   slots 0..2 at the same gpas (updates 1..3: wraps again)
+ *
+ * No update here deletes or moves a slot, so the only zaps are the wraps'.
+ */
+static void test_tdp_mmu_mmio_generation_wrap(void **state)
+{
+	struct test_vm_opts o = opts_4k(2 * MiB);
+	struct mmusim_vcpu *v;
+	struct mmusim_exit exit;
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+	hva_t hva2;
+	int i;
+
+	o.cfg.mmio_gen_wrap_after = 3;
+	test_vm_create(&t, &o);
+	v = mmusim_vm_vcpu(t.vm, 0);
+	assert_int_equal(sim_mmap(t.mm, 0, 2 * MiB, SIM_PROT_READ | SIM_PROT_WRITE,
+				  SIM_MAP_PRIVATE, &hva2),
+			 0);
+	access_ok(&t, 0, 0x1000, MMUSIM_ACCESS_WRITE);
+	assert_int_equal(mmusim_vcpu_access(v, 16 * MiB, MMUSIM_ACCESS_READ, &exit), 1);
+	assert_int_equal(exit.reason, KVM_EXIT_MMIO);
+
+	set_region(&t, 1, 64 * MiB, 2 * MiB, hva2);
+	get_stats(&t, &st);
+	assert_int_equal(st.mmio_gen_wraps, 0);
+	assert_int_equal(st.fast_zaps, 0);
+	assert_int_equal(st.pages_4k, 1);
+
+	set_region(&t, 2, 128 * MiB, 2 * MiB, hva2);
+	get_stats(&t, &st);
+	assert_int_equal(st.mmio_gen_wraps, 1);
+	assert_int_equal(st.fast_zaps, 1);
+	/* The wrap zapped everything: the MMIO SPTE and the memory mapping. */
+	assert_int_equal(st.pages_4k, 0);
+	assert_int_equal(mmusim_vcpu_access(v, 16 * MiB, MMUSIM_ACCESS_READ, &exit), 1);
+	assert_int_equal(exit.reason, KVM_EXIT_MMIO);
+	get_stats(&t, &st);
+	assert_int_equal(st.pf_mmio_spte_created, 2);
+	access_ok(&t, 0, 0x1000, MMUSIM_ACCESS_READ);
+
+	/* SMM has its own residue class of generations, and its own wrap. */
+	for (i = 0; i < 3; i++) {
+		get_stats(&t, &st);
+		assert_int_equal(st.mmio_gen_wraps, 1);
+		set_region(&t, (1 << 16) | i, (u64)i * 64 * MiB, 2 * MiB, hva2);
+	}
+	get_stats(&t, &st);
+	assert_int_equal(st.mmio_gen_wraps, 2);
+	assert_int_equal(st.fast_zaps, 2);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/*
  * EPT without A/D bits: aging access-tracks the SPTE (RWX cleared); the
  * next access takes an EPT violation that fast_page_fault() fixes without
  * mmu_lock.
@@ -523,6 +595,12 @@ static void test_tdp_mmu_vm_create_errors(void **state)
 	cfg.ept_ad_disabled = true;
 	assert_int_equal(mmusim_vm_create(host, mm, &cfg, &vm), -EINVAL);
 	assert_int_equal(mmusim_vm_create(NULL, mm, NULL, &vm), -EINVAL);
+	/* The 19-bit MMIO generation allows 2^18 updates per address space. */
+	cfg = (struct mmusim_vm_config){ .mmio_gen_wrap_after = (1u << 18) + 1 };
+	assert_int_equal(mmusim_vm_create(host, mm, &cfg, &vm), -EINVAL);
+	cfg.mmio_gen_wrap_after = 1u << 18;
+	assert_int_equal(mmusim_vm_create(host, mm, &cfg, &vm), 0);
+	mmusim_vm_destroy(vm);
 
 	/* Every allocation of VM creation can fail, leaving nothing behind. */
 	cfg = (struct mmusim_vm_config){ .nr_vcpus = 4 };
@@ -552,6 +630,7 @@ MMUSIM_LEGACY_VARIANT(test_tdp_mmu_read_fault_maps_writable)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_zap_yields_and_completes)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_smm_address_space)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_mmio_spte_generation)
+MMUSIM_LEGACY_VARIANT(test_tdp_mmu_mmio_generation_wrap)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_dump)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_missing_flush_is_detected)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_alloc_failure_unwinds)
@@ -568,6 +647,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_fast_zap_replaces_roots),
 		MMUSIM_TEST(test_tdp_mmu_smm_address_space),
 		MMUSIM_TEST(test_tdp_mmu_mmio_spte_generation),
+		MMUSIM_TEST(test_tdp_mmu_mmio_generation_wrap),
 		MMUSIM_TEST(test_tdp_mmu_access_tracking_fast_path),
 		MMUSIM_TEST(test_tdp_mmu_aging_ad_bits),
 		MMUSIM_TEST(test_tdp_mmu_dirty_logging_splits_and_logs),
@@ -580,6 +660,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_zap_yields_and_completes_legacy),
 		MMUSIM_TEST(test_tdp_mmu_smm_address_space_legacy),
 		MMUSIM_TEST(test_tdp_mmu_mmio_spte_generation_legacy),
+		MMUSIM_TEST(test_tdp_mmu_mmio_generation_wrap_legacy),
 		MMUSIM_TEST(test_tdp_mmu_dump_legacy),
 		MMUSIM_TEST(test_tdp_mmu_missing_flush_is_detected_legacy),
 		MMUSIM_TEST(test_tdp_mmu_alloc_failure_unwinds_legacy),

@@ -44,6 +44,13 @@ struct mmusim_vm_config {
 	bool ept_exec_only;	/* hardware supports execute-only EPT entries */
 	int root_level;		/* 4 or 5; 0 means 4 */
 	bool no_slot_zap_all;	/* zap only the slot on delete/move (no fast zap) */
+	/*
+	 * Test knob: 0 starts the memslot generations at 0, as KVM does.  N > 0
+	 * starts them so that the Nth memslot update of an address space wraps
+	 * the 19-bit MMIO generation (KVM then zaps all MMIO SPTEs with a fast
+	 * zap), a path KVM reaches only after 2^18 updates.  At most 2^18.
+	 */
+	u32 mmio_gen_wrap_after;
 };
 
 int mmusim_vm_create(struct sim_host *host, struct sim_mm *mm, const struct mmusim_vm_config *cfg,

@@ -372,6 +372,8 @@ int mmusim_vm_create(struct sim_host *host, struct sim_mm *mm, const struct mmus
 		return -EINVAL;
 	if (cfg->mmu != MMUSIM_MMU_TDP && cfg->mmu != MMUSIM_MMU_LEGACY)
 		return -EINVAL;
+	if (cfg->mmio_gen_wrap_after > (MMIO_SPTE_GEN_MASK + 1) / KVM_MAX_NR_ADDRESS_SPACES)
+		return -EINVAL;
 
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
@@ -398,6 +400,14 @@ int mmusim_vm_create(struct sim_host *host, struct sim_mm *mm, const struct mmus
 			      kvm_mmu_max_gfn(&kvm->masks), &kvm_x86_memslot_ops, kvm);
 	if (r)
 		goto err_mmu;
+	if (cfg->mmio_gen_wrap_after) {
+		/* Validated above: the wrap is reached by whole updates of each space. */
+		r = kvm_memslots_set_first_generation(&kvm->slots, MMIO_SPTE_GEN_MASK + 1 -
+						      (u64)cfg->mmio_gen_wrap_after *
+						      KVM_MAX_NR_ADDRESS_SPACES);
+		if (WARN_ON_ONCE(r))
+			goto err_slots;
+	}
 
 	r = kvm_create_vcpus(kvm, nr_vcpus);
 	if (r)

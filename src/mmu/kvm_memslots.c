@@ -1377,6 +1377,29 @@ int kvm_memslots_init(struct kvm_vm_memslots *ms, int nr_as, gfn_t max_gfn,
 	return 0;
 }
 
+int kvm_memslots_set_first_generation(struct kvm_vm_memslots *ms, u64 first)
+{
+	int i, j;
+
+	if (first % ms->nr_as || first >= KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS)
+		return -EINVAL;
+	mutex_lock(&ms->slots_lock);
+	/* Only before the first update: a cached generation would go stale. */
+	for (i = 0; i < KVM_MAX_NR_ADDRESS_SPACES; i++) {
+		for (j = 0; j < 2; j++) {
+			if (ms->__memslots[i][j].generation != (u64)i) {
+				mutex_unlock(&ms->slots_lock);
+				return -EBUSY;
+			}
+		}
+	}
+	for (i = 0; i < KVM_MAX_NR_ADDRESS_SPACES; i++)
+		for (j = 0; j < 2; j++)
+			WRITE_ONCE(ms->__memslots[i][j].generation, first + i);
+	mutex_unlock(&ms->slots_lock);
+	return 0;
+}
+
 void kvm_memslots_destroy(struct kvm_vm_memslots *ms)
 {
 	int i, j;

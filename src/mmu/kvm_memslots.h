@@ -382,6 +382,11 @@ struct kvm_vm_memslots {
  */
 int kvm_memslots_init(struct kvm_vm_memslots *ms, int nr_as, gfn_t max_gfn,
 		      const struct kvm_memslot_ops *ops, void *arch);
+/*
+ * Before the first update: address space i starts at generation @first + i
+ * instead of i.  @first must be a multiple of nr_as below the IN_PROGRESS bit.
+ */
+int kvm_memslots_set_first_generation(struct kvm_vm_memslots *ms, u64 first);
 /* No readers or writers may remain.  Frees every slot (free_slot hook). */
 void kvm_memslots_destroy(struct kvm_vm_memslots *ms);
 
