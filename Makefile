@@ -11,6 +11,7 @@
 #   make build       configure and build ./build (RelWithDebInfo, jemalloc)
 #   make bench       short TDP-vs-legacy fault benchmark (docs/benchmarks.md)
 #   make fuzz        run each libFuzzer target FUZZ_TIME seconds (default 60; docs/fuzzing.md)
+#   make fuzz-corpus keep an edge-covering subset of the campaign corpora in fuzz/corpus
 #   make format      clang-format the tree
 #   make clean
 
@@ -25,7 +26,7 @@ CTEST      := ctest --output-on-failure -j $(JOBS)
 
 .PHONY: all deps build demo check check-plain check-asan check-tsan format clean
 .PHONY: check-includes kmod kmod-check bench
-.PHONY: fuzz fuzz-build check-fuzz
+.PHONY: fuzz fuzz-build fuzz-corpus check-fuzz
 
 all: build
 
@@ -82,6 +83,9 @@ fuzz-build: deps
 
 fuzz: fuzz-build
 	fuzz/run-fuzzers $(BUILD_FUZZ) $(FUZZ_TIME)
+
+fuzz-corpus: fuzz-build
+	fuzz/refresh-cov-corpus $(BUILD_FUZZ)
 
 check-fuzz: fuzz-build
 	FUZZ_FRESH=1 fuzz/run-fuzzers $(BUILD_FUZZ) 5
