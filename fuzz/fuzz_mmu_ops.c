@@ -26,6 +26,12 @@
  *   host    munmap, re-mmap, mprotect (none/read/read-write), MADV_DONTNEED,
  *           MADV_(NO)HUGEPAGE, migration, THP split and collapse, swap-out,
  *           aging (clear_young) and test_young
+ *   races   in one program in four ("race mode"), a guest access may carry
+ *           one of the host events, a zap or a fast zap *inside* its page
+ *           fault, after the pfn lookup or just before mmu_lock
+ *           (mmusim_vm_race_next_fault()): the zap-during-a-fault
+ *           interleavings, placed deterministically, that the mmu_seq
+ *           protocol must survive
  *
  * The reference model knows the memslots (memslot_model.h, so every memslot
  * request's errno is predicted exactly), and per host page of each region
@@ -37,7 +43,9 @@
  * host, lost by DONTNEED/munmap, kept by migration, THP split/collapse and
  * swap); after a guest write the host page is mapped writable.  Host events
  * take no extra reference: migration, swap-out, THP split or collapse may
- * never report a busy page (a leaked reference).  The dirty log must report
+ * never report a busy page (a leaked reference), except inside a fault,
+ * which holds a reference on the page it looked up.  An access with an event
+ * inside its fault is predicted from the state after the event.  The dirty log must report
  * every page the guest wrote since it was last harvested (extra bits are
  * allowed, as in KVM) and no bit past the slot's end.
  *
@@ -95,6 +103,8 @@ struct fz {
 	u64 next_token;
 	int step;
 	const char *op;
+	bool race_mode;		/* guest accesses may carry an event inside their fault */
+	bool in_fault_race;	/* running such an event: the fault holds a page reference */
 };
 
 enum {
@@ -357,6 +367,9 @@ static bool range_has_hole(const struct region *r, u64 first, u64 n)
 /* ------------------------------------------------------------------------- */
 /* Guest operations                                                          */
 
+static bool arm_fault_race(struct fz *f);
+static void disarm_fault_race(struct fz *f, bool armed);
+
 static void op_access(struct fz *f)
 {
 	int vi, type = pick_type(f);
@@ -368,9 +381,13 @@ static void op_access(struct fz *f)
 	struct mmusim_exit exit;
 	int r;
 
+	bool armed = arm_fault_race(f);
+
 	gpa += offset;
-	p = predict_access(f, as_id, gpa, type);
 	r = mmusim_vcpu_access(vcpu, gpa, type, &exit);
+	disarm_fault_race(f, armed);
+	/* After the access: an event inside its fault changed what it must see. */
+	p = predict_access(f, as_id, gpa, type);
 	TRACE(f, "vCPU %d as %d type %d gpa %#llx: %d (model %d)", vi, as_id, type,
 	      (unsigned long long)gpa, r, p.ret);
 
@@ -853,28 +870,41 @@ static void op_page_event(struct fz *f, int op)
 	u64 idx;
 	struct region *r = pick_page(f, &idx);
 	hva_t hva = r->hva + (idx << PAGE_SHIFT);
+	bool busy_ok;
 	int ret;
 
 	switch (op) {
 	case OP_MIGRATE:
 		ret = sim_migrate_page(f->v.mm, hva);
-		CHECK(f, !ret || ret == -ENOENT || ret == -EFAULT || ret_ok(ret, 0),
-		      "migrate of hva %#llx returned %d", (unsigned long long)hva, ret);
 		break;
 	case OP_SPLIT_THP:
 		ret = sim_split_thp(f->v.mm, hva);
-		CHECK(f, !ret || ret == -EINVAL || ret == -EFAULT || ret_ok(ret, 0),
-		      "THP split at hva %#llx returned %d", (unsigned long long)hva, ret);
 		break;
 	case OP_COLLAPSE_THP:
 		ret = sim_collapse_thp(f->v.mm, hva);
-		CHECK(f, !ret || ret == -EINVAL || ret == -ENOMEM,
+		break;
+	default:
+		ret = sim_swap_out(f->v.mm, hva);
+		break;
+	}
+	/* Inside a fault, the page it looked up is referenced (Linux: busy). */
+	busy_ok = f->in_fault_race && (ret == -EBUSY || ret == -EAGAIN);
+	switch (op) {
+	case OP_MIGRATE:
+		CHECK(f, !ret || ret == -ENOENT || ret == -EFAULT || ret_ok(ret, 0) || busy_ok,
+		      "migrate of hva %#llx returned %d", (unsigned long long)hva, ret);
+		break;
+	case OP_SPLIT_THP:
+		CHECK(f, !ret || ret == -EINVAL || ret == -EFAULT || ret_ok(ret, 0) || busy_ok,
+		      "THP split at hva %#llx returned %d", (unsigned long long)hva, ret);
+		break;
+	case OP_COLLAPSE_THP:
+		CHECK(f, !ret || ret == -EINVAL || ret == -ENOMEM || busy_ok,
 		      "THP collapse at hva %#llx returned %d", (unsigned long long)hva, ret);
 		break;
-	case OP_SWAP_OUT:
-		ret = sim_swap_out(f->v.mm, hva);
+	default:
 		CHECK(f, !ret || ret == -ENOENT || ret == -EINVAL || ret == -EFAULT ||
-			 ret_ok(ret, 0),
+			 ret_ok(ret, 0) || busy_ok,
 		      "swap-out of hva %#llx returned %d", (unsigned long long)hva, ret);
 		break;
 	}
@@ -896,6 +926,94 @@ static void op_age(struct fz *f)
 	      (unsigned long long)first, (unsigned long long)n, young);
 	CHECK(f, young >= 0 && (u64)young <= n, "aging %llu pages returned %ld",
 	      (unsigned long long)n, young);
+}
+
+/*
+ * Race mode: an event placed inside a guest access's page fault, after
+ * its pfn lookup or just before it takes mmu_lock
+ * (mmusim_vm_race_next_fault()).  A fault that overlapped an invalidation
+ * must retry and see the new host state.  The model is updated by the event
+ * like any other step, and the access is then predicted from the new state.
+ * Memslot updates are not among the events: they wait for the fault's SRCU
+ * read side, as in KVM.
+ */
+enum {
+	RACE_MUNMAP,
+	RACE_REMAP,
+	RACE_MPROTECT,
+	RACE_DONTNEED,
+	RACE_MADV_HUGEPAGE,
+	RACE_MIGRATE,
+	RACE_SPLIT_THP,
+	RACE_COLLAPSE_THP,
+	RACE_SWAP_OUT,
+	RACE_AGE,
+	RACE_ZAP_RANGE,
+	RACE_ZAP_ALL_FAST,
+	RACE_NR
+};
+
+static void fault_race_event(void *arg, int point, gfn_t gfn)
+{
+	static const int page_ops[] = { OP_MIGRATE, OP_SPLIT_THP, OP_COLLAPSE_THP, OP_SWAP_OUT };
+	struct fz *f = arg;
+	int ev = fuzz_dp_u32_range(&f->dp, 0, RACE_NR - 1);
+
+	TRACE(f, "inside the fault on gfn %#llx at point %d: event %d", (unsigned long long)gfn,
+	      point, ev);
+	f->in_fault_race = true;
+	switch (ev) {
+	case RACE_MUNMAP:
+		op_munmap(f);
+		break;
+	case RACE_REMAP:
+		op_remap(f);
+		break;
+	case RACE_MPROTECT:
+		op_mprotect(f);
+		break;
+	case RACE_DONTNEED:
+		op_dontneed(f);
+		break;
+	case RACE_MADV_HUGEPAGE:
+		op_madv_hugepage(f);
+		break;
+	case RACE_MIGRATE:
+	case RACE_SPLIT_THP:
+	case RACE_COLLAPSE_THP:
+	case RACE_SWAP_OUT:
+		op_page_event(f, page_ops[ev - RACE_MIGRATE]);
+		break;
+	case RACE_AGE:
+		op_age(f);
+		break;
+	case RACE_ZAP_RANGE:
+		op_zap_range(f);
+		break;
+	default:
+		mmusim_vm_zap_all_fast(f->v.vm);
+		break;
+	}
+	f->in_fault_race = false;
+}
+
+/* In race mode, maybe arm an event for the next fault; returns true if armed. */
+static bool arm_fault_race(struct fz *f)
+{
+	int point;
+
+	if (!f->race_mode || !fuzz_dp_bool(&f->dp))
+		return false;
+	point = fuzz_dp_u32_range(&f->dp, 0, MMUSIM_FAULT_RACE_NR - 1);
+	FUZZ_ASSERT(!mmusim_vm_race_next_fault(f->v.vm, point, fault_race_event, f));
+	return true;
+}
+
+/* The access may not have reached the slow path: no event left for later. */
+static void disarm_fault_race(struct fz *f, bool armed)
+{
+	if (armed)
+		FUZZ_ASSERT(!mmusim_vm_race_next_fault(f->v.vm, 0, NULL, NULL));
 }
 
 /* ------------------------------------------------------------------------- */
@@ -957,12 +1075,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fail_seed = fuzz_dp_u64(&f->dp);
 		fail_permille = fuzz_dp_u32_range(&f->dp, 1, 250);
 	}
+	f->race_mode = fuzz_dp_u32_range(&f->dp, 0, 3) == 0;
 
 	fuzz_vm_create(&f->v, &cfg, 256 * FUZZ_MiB);
 	if (trace_on)
-		fprintf(stderr, "VM: %s, manual dirty log %#llx, resched every %u%s\n",
+		fprintf(stderr, "VM: %s, manual dirty log %#llx, resched every %u%s%s\n",
 			fuzz_vm_describe(&cfg), (unsigned long long)f->manual, resched,
-			FAILINJ ? ", failure injection on" : "");
+			FAILINJ ? ", failure injection on" : "",
+			f->race_mode ? ", events inside faults" : "");
 	ms_model_init(&f->model, f->v.max_gfn);
 	if (f->manual)
 		FUZZ_ASSERT(!mmusim_vm_enable_manual_dirty_log_protect(f->v.vm, f->manual));

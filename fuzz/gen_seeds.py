@@ -120,6 +120,8 @@ OPS = ["access", "access_range", "guest_write", "guest_read", "smm", "slot_creat
        "slot_delete", "slot_move", "slot_flags", "get_log", "clear_log", "host_write",
        "host_read", "zap_range", "zap_all_fast", "munmap", "remap", "mprotect", "dontneed",
        "madv_hugepage", "migrate", "split_thp", "collapse_thp", "swap_out", "age"]
+RACE_EVENTS = ["munmap", "remap", "mprotect", "dontneed", "madv_hugepage", "migrate",
+               "split_thp", "collapse_thp", "swap_out", "age", "zap_range", "zap_all_fast"]
 REGION_PAGES = [1024, 512, 1024]
 REGION_HUGETLB = [False, False, True]
 GUEST_GFNS = 16384
@@ -131,7 +133,7 @@ class MmuProgram:
     """Encodes fuzz_mmu_ops programs, tracking the slot table as the target does."""
 
     def __init__(self, failinj=False, nr_vcpus=1, mode=0, legacy=0, root5=0, slot_zap=0,
-                 manual=0, resched=0, fail_permille=20, fail_seed=1, gen_wrap=0):
+                 manual=0, resched=0, fail_permille=20, fail_seed=1, gen_wrap=0, race=0):
         self.e = Enc()
         self.nr_vcpus = nr_vcpus
         self.slots = [[], []]   # per AS: dicts with id, base, npages, flags, in model order
@@ -147,6 +149,8 @@ class MmuProgram:
             self.e.range(1, 8, resched)
         if failinj:
             self.e.u64(fail_seed).range(1, 250, fail_permille)
+        self.race_mode = race
+        self.e.range(0, 3, 0 if race else 1)
 
     def op(self, name):
         self.e.range(0, len(OPS) - 1, OPS.index(name))
@@ -170,11 +174,36 @@ class MmuProgram:
         else:
             self.e.range(0, 7, 5).range(0, GUEST_GFNS - 1, gfn)
 
-    def access(self, vcpu, typ, offset=0, **where):
+    def access(self, vcpu, typ, offset=0, race=None, **where):
+        """race=(point, event, args): the event runs inside the access's fault.
+
+        The fault must reach the slow path (a gfn without an SPTE), or the
+        event's bytes are never read."""
         self.op("access")
         self.e.range(0, 2, typ).index(self.nr_vcpus, vcpu)
         self.gpa(vcpu, **where)
         self.e.range(0, 4095, offset)
+        if self.race_mode:
+            self.e.bool(race is not None)
+            if race is not None:
+                point, name, args = race
+                self.e.range(0, 1, point)
+                self.e.range(0, len(RACE_EVENTS) - 1, RACE_EVENTS.index(name))
+                self.race_event_args(name, *args)
+
+    def race_event_args(self, name, *args):
+        if name in ("munmap", "dontneed"):
+            self.prange(*args)
+        elif name == "mprotect":
+            region, prot, first, n = args
+            self.prange(region, first, n)
+            self.e.index(3, prot)
+        elif name in ("migrate", "split_thp", "collapse_thp", "swap_out"):
+            self.page(*args)
+        elif name == "zap_all_fast":
+            pass
+        else:
+            raise ValueError(name)
 
     def access_range(self, vcpu, typ, npages, **where):
         self.op("access_range")
@@ -471,6 +500,21 @@ def mmu_scenarios(failinj):
         p.slot_toggle_log(0, 1)
         p.guest_read(0, slot_id=0, page=3)
         p.access(0, R, gfn=9000)
+
+    # Events inside faults (race mode), on fresh pages so each access takes
+    # the slow path: the fault must retry and see the host's new state.
+    for legacy in (0, 1):
+        p = new("fault-races-legacy%d" % legacy, mode=1, legacy=legacy, race=1)
+        p.slot_create(0, 0, 1, 512, 0)
+        p.access(0, W, slot_id=0, page=1, race=(0, "dontneed", (1, 1, 1)))
+        p.access(0, R, slot_id=0, page=2, race=(1, "migrate", (1, 2)))
+        p.access(0, W, slot_id=0, page=3, race=(1, "mprotect", (1, 1, 3, 1)))
+        p.access(0, W, slot_id=0, page=3)
+        p.access(0, R, slot_id=0, page=4, race=(0, "munmap", (1, 4, 1)))
+        p.access(0, R, slot_id=0, page=5, race=(1, "zap_all_fast", ()))
+        p.access(0, W, slot_id=0, page=6, race=(0, "swap_out", (1, 6)))
+        p.guest_read(0, slot_id=0, page=1)
+        p.guest_read(0, slot_id=0, page=6)
 
     # Aging, THP advice, yields.
     p = new("aging-yield", mode=2, resched=1)

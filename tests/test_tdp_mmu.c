@@ -368,6 +368,86 @@ static void test_tdp_mmu_mmio_generation_wrap(void **state)
 	test_vm_destroy(&t);
 }
 
+struct race_event {
+	struct test_vm *t;
+	int kind;		/* RACE_* */
+	int calls, ret;
+	gfn_t gfn;
+};
+
+enum { RACE_DONTNEED, RACE_MPROTECT_RO, RACE_MIGRATE };
+
+static void race_event_fn(void *arg, int point, gfn_t gfn)
+{
+	struct race_event *ev = arg;
+	hva_t hva = ev->t->hva + (gfn << PAGE_SHIFT);
+
+	ev->calls++;
+	ev->gfn = gfn;
+	if (ev->kind == RACE_DONTNEED)
+		ev->ret = sim_madvise(ev->t->mm, hva, PAGE_SIZE, SIM_MADV_DONTNEED);
+	else if (ev->kind == RACE_MPROTECT_RO)
+		ev->ret = sim_mprotect(ev->t->mm, hva, PAGE_SIZE, SIM_PROT_READ);
+	else
+		ev->ret = sim_migrate_page(ev->t->mm, hva);
+}
+
+/*
+ * A host event inside a fault, at both race points (after GUP; after the
+ * unlocked mmu_seq check, just before mmu_lock).  Slot 0 maps [0, 2M):
+ *
+ *   gfn 3    written by the guest ("old"), zapped, then re-faulted while
+ *            the event runs on its host page
+ *
+ * DONTNEED: the fault must retry and map the new zero page, not the page
+ * its GUP returned.  mprotect(READ) under a write fault: the retry's GUP
+ * fails, -EFAULT.  Migration: the fault's page reference makes it -EBUSY,
+ * and the fault maps the page that stayed.
+ */
+static void test_tdp_mmu_invalidation_inside_fault(void **state)
+{
+	static const u64 old = 0x6f6c64;
+	int point, kind;
+
+	for (point = 0; point < MMUSIM_FAULT_RACE_NR; point++) {
+		for (kind = RACE_DONTNEED; kind <= RACE_MIGRATE; kind++) {
+			struct test_vm_opts o = opts_4k(2 * MiB);
+			struct race_event ev = { .kind = kind };
+			struct mmusim_vm_stats before, after;
+			struct mmusim_vcpu *v;
+			struct test_vm t;
+			u64 val = old;
+			int r;
+
+			test_vm_create(&t, &o);
+			ev.t = &t;
+			v = mmusim_vm_vcpu(t.vm, 0);
+			assert_int_equal(mmusim_vcpu_write(v, 0x3000, &val, sizeof(val)), 0);
+			assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, 0, 3, 4), 0);
+			assert_int_equal(mmusim_vm_race_next_fault(t.vm, point, race_event_fn, &ev),
+					 0);
+			get_stats(&t, &before);
+			if (kind == RACE_MPROTECT_RO) {
+				val = 1;
+				r = mmusim_vcpu_write(v, 0x3000, &val, sizeof(val));
+				assert_int_equal(r, -EFAULT);
+			} else {
+				r = mmusim_vcpu_read(v, 0x3000, &val, sizeof(val));
+				assert_int_equal(r, 0);
+				assert_true(val == (kind == RACE_DONTNEED ? 0 : old));
+			}
+			get_stats(&t, &after);
+			assert_int_equal(ev.calls, 1);
+			assert_int_equal(ev.gfn, 3);
+			assert_int_equal(ev.ret, kind == RACE_MIGRATE ? -EBUSY : 0);
+			/* The invalidations are seen, and only they cause a retry. */
+			assert_int_equal(after.pf_retry - before.pf_retry, kind == RACE_MIGRATE ? 0 : 1);
+			test_vm_check(&t);
+			test_vm_destroy(&t);
+		}
+	}
+}
+
 /*
  * EPT without A/D bits: aging access-tracks the SPTE (RWX cleared); the
  * next access takes an EPT violation that fast_page_fault() fixes without
@@ -631,6 +711,7 @@ MMUSIM_LEGACY_VARIANT(test_tdp_mmu_zap_yields_and_completes)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_smm_address_space)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_mmio_spte_generation)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_mmio_generation_wrap)
+MMUSIM_LEGACY_VARIANT(test_tdp_mmu_invalidation_inside_fault)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_dump)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_missing_flush_is_detected)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_alloc_failure_unwinds)
@@ -648,6 +729,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_smm_address_space),
 		MMUSIM_TEST(test_tdp_mmu_mmio_spte_generation),
 		MMUSIM_TEST(test_tdp_mmu_mmio_generation_wrap),
+		MMUSIM_TEST(test_tdp_mmu_invalidation_inside_fault),
 		MMUSIM_TEST(test_tdp_mmu_access_tracking_fast_path),
 		MMUSIM_TEST(test_tdp_mmu_aging_ad_bits),
 		MMUSIM_TEST(test_tdp_mmu_dirty_logging_splits_and_logs),
@@ -661,6 +743,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_smm_address_space_legacy),
 		MMUSIM_TEST(test_tdp_mmu_mmio_spte_generation_legacy),
 		MMUSIM_TEST(test_tdp_mmu_mmio_generation_wrap_legacy),
+		MMUSIM_TEST(test_tdp_mmu_invalidation_inside_fault_legacy),
 		MMUSIM_TEST(test_tdp_mmu_dump_legacy),
 		MMUSIM_TEST(test_tdp_mmu_missing_flush_is_detected_legacy),
 		MMUSIM_TEST(test_tdp_mmu_alloc_failure_unwinds_legacy),

@@ -114,6 +114,23 @@ void mmusim_vm_zap_all_fast(struct mmusim_vm *vm);
  */
 int mmusim_vm_set_fault_exit_ns(struct mmusim_vm *vm, u64 ns);
 
+/*
+ * Race hook for fuzzers and tests: @fn runs once, on the thread of the next
+ * slow-path page fault that reaches @point, so an event can be placed inside
+ * a fault deterministically.  It runs with no MMU lock held, inside the
+ * memslot SRCU read side, while the fault holds a reference on the page it
+ * looked up (a migration of that page finds it busy, as in Linux).  It may
+ * run host events (MMU notifiers), zaps and aging; not memslot updates,
+ * which wait for SRCU readers.  @fn NULL disarms.  -EINVAL for a bad point.
+ */
+enum mmusim_fault_race_point {
+	MMUSIM_FAULT_RACE_AFTER_PFN,	/* right after the pfn lookup (GUP) */
+	MMUSIM_FAULT_RACE_BEFORE_LOCK,	/* after the unlocked mmu_seq check, before mmu_lock */
+	MMUSIM_FAULT_RACE_NR
+};
+typedef void (*mmusim_fault_race_fn)(void *arg, int point, gfn_t gfn);
+int mmusim_vm_race_next_fault(struct mmusim_vm *vm, int point, mmusim_fault_race_fn fn, void *arg);
+
 struct mmusim_vm_stats {
 	u64 pages_4k, pages_2m, pages_1g;	/* leaf SPTEs, as KVM's stats */
 	u64 tdp_mmu_pages;			/* TDP MMU page-table pages (roots included) */

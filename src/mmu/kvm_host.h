@@ -27,6 +27,7 @@
 
 #include "mmusim_env.h"
 #include <mmusim/host.h>
+#include <mmusim/vm.h>
 #include "mmu/spte.h"
 #include "mmu/kvm_memslots.h"
 
@@ -202,6 +203,12 @@ struct kvm {
 	 * standing in for the VM exit and GUP work a real fault does.
 	 */
 	u64 fault_exit_ns;
+	/* mmusim_vm_race_next_fault(): fn is published last and taken by cmpxchg. */
+	struct {
+		mmusim_fault_race_fn fn;
+		void *arg;
+		int point;
+	} fault_race;
 };
 
 static inline void kvm_update_page_stats(struct kvm *kvm, int level, s64 count)

@@ -537,6 +537,20 @@ int mmusim_vm_set_fault_exit_ns(struct mmusim_vm *vm, u64 ns)
 	return 0;
 }
 
+int mmusim_vm_race_next_fault(struct mmusim_vm *vm, int point, mmusim_fault_race_fn fn, void *arg)
+{
+	struct kvm *kvm;
+
+	if (!vm || point < 0 || point >= MMUSIM_FAULT_RACE_NR)
+		return -EINVAL;
+	kvm = to_kvm(vm);
+	WRITE_ONCE(kvm->fault_race.fn, NULL);
+	WRITE_ONCE(kvm->fault_race.arg, arg);
+	WRITE_ONCE(kvm->fault_race.point, point);
+	smp_store_release(&kvm->fault_race.fn, fn);
+	return 0;
+}
+
 void mmusim_vm_get_stats(struct mmusim_vm *vm, struct mmusim_vm_stats *st)
 {
 	struct kvm *kvm = to_kvm(vm);

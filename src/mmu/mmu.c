@@ -131,6 +131,19 @@ static int kvm_handle_noslot_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault 
 	return RET_PF_CONTINUE;
 }
 
+/* Runs the hook armed for @point by mmusim_vm_race_next_fault(), once. */
+static void kvm_mmu_fault_race_point(struct kvm *kvm, int point, gfn_t gfn)
+{
+	mmusim_fault_race_fn fn = smp_load_acquire(&kvm->fault_race.fn);
+	void *arg;
+
+	if (likely(!fn) || READ_ONCE(kvm->fault_race.point) != point)
+		return;
+	arg = READ_ONCE(kvm->fault_race.arg);
+	if (cmpxchg(&kvm->fault_race.fn, fn, NULL) == fn)
+		fn(arg, point, gfn);
+}
+
 static int kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
 			       int *host_level)
 {
@@ -151,6 +164,7 @@ static int kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fau
 	r = __kvm_mmu_faultin_pfn(vcpu, fault, host_level);
 	if (r != RET_PF_CONTINUE)
 		return r;
+	kvm_mmu_fault_race_point(kvm, MMUSIM_FAULT_RACE_AFTER_PFN, fault->gfn);
 
 	/* Cheap early exit; the authoritative check is under mmu_lock. */
 	if (mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn)) {
@@ -278,6 +292,7 @@ static int kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *
 	if (r != RET_PF_CONTINUE)
 		return r;
 	kvm_mmu_hugepage_adjust(vcpu, fault, host_level);
+	kvm_mmu_fault_race_point(kvm, MMUSIM_FAULT_RACE_BEFORE_LOCK, fault->gfn);
 
 	r = RET_PF_RETRY;
 	read_lock(&kvm->mmu_lock);
@@ -321,6 +336,7 @@ static int direct_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault
 	if (r != RET_PF_CONTINUE)
 		return r;
 	kvm_mmu_hugepage_adjust(vcpu, fault, host_level);
+	kvm_mmu_fault_race_point(kvm, MMUSIM_FAULT_RACE_BEFORE_LOCK, fault->gfn);
 
 	r = RET_PF_RETRY;
 	write_lock(&kvm->mmu_lock);
