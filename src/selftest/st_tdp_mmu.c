@@ -371,6 +371,72 @@ ST_TEST(tdp_mmu_mmio_exit)
 	return st_result(ctx);
 }
 
+struct st_race {
+	struct st_vm *v;
+	int calls, ret;
+	gfn_t gfn;
+};
+
+static void st_race_dontneed(void *arg, int point, gfn_t gfn)
+{
+	struct st_race *race = arg;
+
+	race->calls++;
+	race->gfn = gfn;
+	race->ret = sim_madvise(race->v->mm, race->v->hva + (gfn << PAGE_SHIFT), PAGE_SIZE,
+				SIM_MADV_DONTNEED);
+}
+
+/*
+ * MADV_DONTNEED inside a fault (mmusim_vm_race_next_fault()), at both race
+ * points, on both MMUs:
+ *
+ *   gfn 3   written ("old"), zapped, re-read while DONTNEED drops its page
+ *
+ * The invalidation bumps mmu_seq after the fault's snapshot, so the fault
+ * retries and maps the new zero page: the read returns 0, never "old".
+ */
+ST_TEST(tdp_mmu_invalidation_inside_fault)
+{
+	static const u64 old = 0x6f6c64;
+	struct mmusim_vm_config cfg = { 0 };
+	struct mmusim_vm_stats before, after;
+	struct st_vm *v = kzalloc(sizeof(*v), GFP_KERNEL);
+	struct st_race race;
+	int point, mmu, r;
+	u64 val;
+
+	ST_ASSERT_NOT_NULL(v);
+	for (mmu = MMUSIM_MMU_TDP; mmu <= MMUSIM_MMU_LEGACY && !ctx->failures; mmu++) {
+		for (point = 0; point < MMUSIM_FAULT_RACE_NR && !ctx->failures; point++) {
+			cfg.mmu = mmu;
+			r = st_vm_create(ctx, v, &cfg, 2 * ST_MiB, 0);
+			ST_EXPECT_EQ(r, 0);
+			if (r)
+				break;
+			memset(&race, 0, sizeof(race));
+			race.v = v;
+			val = old;
+			ST_EXPECT_EQ(mmusim_vcpu_write(st_vcpu(v, 0), 0x3000, &val, sizeof(val)), 0);
+			ST_EXPECT_EQ(mmusim_vm_zap_gfn_range(v->vm, 0, 3, 4), 0);
+			ST_EXPECT_EQ(mmusim_vm_race_next_fault(v->vm, point, st_race_dontneed, &race),
+				     0);
+			mmusim_vm_get_stats(v->vm, &before);
+			ST_EXPECT_EQ(mmusim_vcpu_read(st_vcpu(v, 0), 0x3000, &val, sizeof(val)), 0);
+			mmusim_vm_get_stats(v->vm, &after);
+			ST_EXPECT_EQ(val, 0ULL);
+			ST_EXPECT_EQ(race.calls, 1);
+			ST_EXPECT_EQ(race.ret, 0);
+			ST_EXPECT_EQ(race.gfn, (gfn_t)3);
+			ST_EXPECT_EQ(after.pf_retry - before.pf_retry, 1ULL);
+			st_vm_expect_check(ctx, v);
+			st_vm_destroy(v);
+		}
+	}
+	kfree(v);
+	return st_result(ctx);
+}
+
 /*
  * Dirty logging over 2M hugetlb memory:
  *
