@@ -596,6 +596,47 @@ static void test_collapse_thp(void **state)
 	mmt_fini(&t);
 }
 
+/*
+ * MADV_COLLAPSE of a PTE-mapped THP: a reference held across a partial
+ * MADV_DONTNEED (a KVM fault between its gup and mmu_lock) keeps the folio
+ * whole while its PMD is split.  The collapse frees the old folio once.
+ *
+ *   hva  a         a+511p  a+621p      a+2M
+ *        [THP 0..510 PTE-mapped | none ...]
+ */
+static void test_collapse_pte_mapped_thp(void **state)
+{
+	struct sim_page *pg;
+	struct mmt t;
+	u64 word = ~0ULL, used;
+	hva_t a;
+	int i;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 2 * SZ_2M, RW, PRIV | SIM_MAP_THP);
+	for (i = 0; i < 511; i += 5)
+		mmt_fill(&t, a + i * PAGE_SIZE, i);
+	assert_int_equal(mmt_level(&t, a), PG_LEVEL_2M);
+	assert_int_equal(sim_get_user_pages(t.mm, a, 1, 0, &pg), 1);
+	assert_int_equal(sim_madvise(t.mm, a + 511 * PAGE_SIZE, 110 * PAGE_SIZE, SIM_MADV_DONTNEED),
+			 0);
+	assert_int_equal(mmt_level(&t, a), PG_LEVEL_4K);
+	assert_int_equal(sim_compound_order(t.host, pg), SIM_THP_ORDER);
+	assert_int_equal(sim_collapse_thp(t.mm, a), -EAGAIN); /* still held */
+	sim_put_page(t.host, pg);
+
+	used = mmt_stats(&t).ram_pages - mmt_stats(&t).free_pages;
+	assert_int_equal(sim_collapse_thp(t.mm, a + 7 * PAGE_SIZE), 0);
+	assert_int_equal(mmt_level(&t, a), PG_LEVEL_2M);
+	for (i = 0; i < 511; i += 5)
+		assert_true(mmt_check(&t, a + i * PAGE_SIZE, i));
+	assert_int_equal(sim_mm_read(t.mm, a + 512 * PAGE_SIZE - 8, &word, sizeof(word)), 0);
+	assert_int_equal(word, 0); /* the DONTNEED'd entries read as zeroes */
+	/* One THP for another: the old folio's frames came back, and only once. */
+	assert_int_equal(mmt_stats(&t).ram_pages - mmt_stats(&t).free_pages, used);
+	mmt_fini(&t);
+}
+
 static int scenario_thp(void)
 {
 	struct sim_host_pte_info info;
@@ -748,6 +789,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_migrate_fail_nth),
 		MMUSIM_TEST(test_split_thp),
 		MMUSIM_TEST(test_collapse_thp),
+		MMUSIM_TEST(test_collapse_pte_mapped_thp),
 		MMUSIM_TEST(test_thp_fail_nth),
 		MMUSIM_TEST(test_swap_roundtrip),
 		MMUSIM_TEST(test_age_range),

@@ -631,7 +631,12 @@ static bool collapse_freeze(struct sim_mm *mm, u64 *table)
 	return true;
 }
 
-/* After the collapse: the frozen pages are unreachable, free them. */
+/*
+ * After the collapse: the frozen pages are unreachable, free them.  A
+ * PTE-mapped THP goes last: table_ref_at() recognises its later entries by
+ * the compound metadata that freeing it would clear, and each of them would
+ * then be freed again as an order-0 page.
+ */
 static void collapse_free_old(struct sim_mm *mm, u64 *table)
 {
 	struct sim_page *thp = NULL, *head;
@@ -639,11 +644,13 @@ static void collapse_free_old(struct sim_mm *mm, u64 *table)
 
 	for (i = 0; i < SIM_PTRS_PER_TABLE; i++) {
 		head = table_ref_at(mm, table, i, &thp);
-		if (head)
+		if (head && head != thp)
 			sim_page_free_refcounted(mm->host, head);
-		else if (sim_pte_swap(table[i]))
+		else if (!head && sim_pte_swap(table[i]))
 			kfree(sim_pte_swap_slot(table[i]));
 	}
+	if (thp)
+		sim_page_free_refcounted(mm->host, thp);
 }
 
 /*
