@@ -597,43 +597,102 @@ static void test_collapse_thp(void **state)
 }
 
 /*
- * MADV_COLLAPSE of a PTE-mapped THP: a reference held across a partial
- * MADV_DONTNEED (a KVM fault between its gup and mmu_lock) keeps the folio
- * whole while its PMD is split.  The collapse frees the old folio once.
+ * A PTE-mapped THP: a reference held across a partial MADV_DONTNEED (as a
+ * KVM fault holds one between its gup and mmu_lock) keeps the folio whole
+ * while its PMD is split.  Returns with that reference still held.
  *
- *   hva  a         a+511p  a+621p      a+2M
- *        [THP 0..510 PTE-mapped | none ...]
+ *   hva  a                    a+511p     a+621p            a+4M
+ *        [THP pages 0..510, PTE-mapped | none | not faulted ...]
+ *         page i (i % 5 == 0) holds tag i
  */
+static struct sim_page *make_pte_mapped_thp(struct mmt *t, hva_t *ap)
+{
+	struct sim_page *pg;
+	hva_t a;
+	int i;
+
+	a = mmt_mmap(t, 2 * SZ_2M, RW, PRIV | SIM_MAP_THP);
+	for (i = 0; i < 511; i += 5)
+		mmt_fill(t, a + i * PAGE_SIZE, i);
+	assert_int_equal(mmt_level(t, a), PG_LEVEL_2M);
+	assert_int_equal(sim_get_user_pages(t->mm, a, 1, 0, &pg), 1);
+	assert_int_equal(
+		sim_madvise(t->mm, a + 511 * PAGE_SIZE, 110 * PAGE_SIZE, SIM_MADV_DONTNEED), 0);
+	assert_int_equal(mmt_level(t, a), PG_LEVEL_4K);
+	assert_int_equal(sim_compound_order(t->host, pg), SIM_THP_ORDER);
+	*ap = a;
+	return pg;
+}
+
+static void check_pte_mapped_thp_data(struct mmt *t, hva_t a)
+{
+	u64 word = ~0ULL;
+	int i;
+
+	for (i = 0; i < 511; i += 5)
+		assert_true(mmt_check(t, a + i * PAGE_SIZE, i));
+	assert_int_equal(sim_mm_read(t->mm, a + 512 * PAGE_SIZE - 8, &word, sizeof(word)), 0);
+	assert_int_equal(word, 0); /* the DONTNEED'd entry reads as zeroes */
+}
+
+static u64 mmt_used_pages(struct mmt *t)
+{
+	struct sim_host_stats st = mmt_stats(t);
+
+	return st.ram_pages - st.free_pages;
+}
+
+/* MADV_COLLAPSE of a PTE-mapped THP frees the old folio once. */
 static void test_collapse_pte_mapped_thp(void **state)
 {
 	struct sim_page *pg;
 	struct mmt t;
-	u64 word = ~0ULL, used;
+	u64 used;
+	hva_t a;
+
+	mmt_init(&t, 0);
+	pg = make_pte_mapped_thp(&t, &a);
+	assert_int_equal(sim_collapse_thp(t.mm, a), -EAGAIN); /* still held */
+	sim_put_page(t.host, pg);
+
+	used = mmt_used_pages(&t);
+	assert_int_equal(sim_collapse_thp(t.mm, a + 7 * PAGE_SIZE), 0);
+	assert_int_equal(mmt_level(&t, a), PG_LEVEL_2M);
+	check_pte_mapped_thp_data(&t, a);
+	/* One THP for another: the old folio's frames came back, and only once. */
+	assert_int_equal(mmt_used_pages(&t), used);
+	mmt_fini(&t);
+}
+
+/*
+ * Migrating one page of a PTE-mapped THP splits the folio first, also when
+ * the page is the folio's head; the other 510 pages stay where they are.
+ */
+static void test_migrate_pte_mapped_thp(void **state)
+{
+	kvm_pfn_t head_pfn;
+	struct sim_page *pg;
+	struct mmt t;
+	u64 used;
 	hva_t a;
 	int i;
 
 	mmt_init(&t, 0);
-	a = mmt_mmap(&t, 2 * SZ_2M, RW, PRIV | SIM_MAP_THP);
-	for (i = 0; i < 511; i += 5)
-		mmt_fill(&t, a + i * PAGE_SIZE, i);
-	assert_int_equal(mmt_level(&t, a), PG_LEVEL_2M);
-	assert_int_equal(sim_get_user_pages(t.mm, a, 1, 0, &pg), 1);
-	assert_int_equal(sim_madvise(t.mm, a + 511 * PAGE_SIZE, 110 * PAGE_SIZE, SIM_MADV_DONTNEED),
-			 0);
-	assert_int_equal(mmt_level(&t, a), PG_LEVEL_4K);
-	assert_int_equal(sim_compound_order(t.host, pg), SIM_THP_ORDER);
-	assert_int_equal(sim_collapse_thp(t.mm, a), -EAGAIN); /* still held */
+	pg = make_pte_mapped_thp(&t, &a);
+	head_pfn = mmt_pfn(&t, a);
+	assert_int_equal(sim_migrate_page(t.mm, a), -EBUSY); /* still held */
 	sim_put_page(t.host, pg);
 
-	used = mmt_stats(&t).ram_pages - mmt_stats(&t).free_pages;
-	assert_int_equal(sim_collapse_thp(t.mm, a + 7 * PAGE_SIZE), 0);
-	assert_int_equal(mmt_level(&t, a), PG_LEVEL_2M);
-	for (i = 0; i < 511; i += 5)
-		assert_true(mmt_check(&t, a + i * PAGE_SIZE, i));
-	assert_int_equal(sim_mm_read(t.mm, a + 512 * PAGE_SIZE - 8, &word, sizeof(word)), 0);
-	assert_int_equal(word, 0); /* the DONTNEED'd entries read as zeroes */
-	/* One THP for another: the old folio's frames came back, and only once. */
-	assert_int_equal(mmt_stats(&t).ram_pages - mmt_stats(&t).free_pages, used);
+	used = mmt_used_pages(&t);
+	assert_int_equal(sim_migrate_page(t.mm, a), 0);
+	assert_int_not_equal(mmt_pfn(&t, a), head_pfn);
+	assert_int_equal(sim_migrate_page(t.mm, a + 5 * PAGE_SIZE), 0);
+	assert_int_not_equal(mmt_pfn(&t, a + 5 * PAGE_SIZE), head_pfn + 5);
+	for (i = 10; i < 511; i += 50)
+		assert_int_equal(mmt_pfn(&t, a + i * PAGE_SIZE), head_pfn + i);
+	check_pte_mapped_thp_data(&t, a);
+	/* Split: the unmapped page 511 went back; each move is one page for one. */
+	assert_int_equal(mmt_used_pages(&t), used - 1);
 	mmt_fini(&t);
 }
 
@@ -790,6 +849,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_split_thp),
 		MMUSIM_TEST(test_collapse_thp),
 		MMUSIM_TEST(test_collapse_pte_mapped_thp),
+		MMUSIM_TEST(test_migrate_pte_mapped_thp),
 		MMUSIM_TEST(test_thp_fail_nth),
 		MMUSIM_TEST(test_swap_roundtrip),
 		MMUSIM_TEST(test_age_range),

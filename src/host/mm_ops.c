@@ -408,8 +408,11 @@ int sim_migrate_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned
 		}
 		page = sim_pfn_to_page(host, sim_pte_pfn(e));
 		head = sim_compound_head(host, page);
-		if (level == PG_LEVEL_4K && head != page) {
-			/* A PTE-mapped THP: split the folio, then move the 4K page. */
+		if (level == PG_LEVEL_4K && sim_compound_order(host, head)) {
+			/*
+			 * A PTE-mapped THP, whichever of its pages (the head
+			 * too): split the folio, then move the 4K page.
+			 */
 			if (sim_try_split_pte_mapped_folio(mm, ptep, addr))
 				goto busy_locked;
 			head = page;
