@@ -379,9 +379,8 @@ static void op_access(struct fz *f)
 	u64 offset = fuzz_dp_range(&f->dp, 0, PAGE_SIZE - 1);
 	struct prediction p;
 	struct mmusim_exit exit;
-	int r;
-
 	bool armed = arm_fault_race(f);
+	int r;
 
 	gpa += offset;
 	r = mmusim_vcpu_access(vcpu, gpa, type, &exit);
@@ -870,44 +869,36 @@ static void op_page_event(struct fz *f, int op)
 	u64 idx;
 	struct region *r = pick_page(f, &idx);
 	hva_t hva = r->hva + (idx << PAGE_SHIFT);
-	bool busy_ok;
+	const char *what;
+	bool ok;
 	int ret;
 
 	switch (op) {
 	case OP_MIGRATE:
+		what = "migrate of";
 		ret = sim_migrate_page(f->v.mm, hva);
+		ok = !ret || ret == -ENOENT || ret == -EFAULT || ret_ok(ret, 0);
 		break;
 	case OP_SPLIT_THP:
+		what = "THP split at";
 		ret = sim_split_thp(f->v.mm, hva);
+		ok = !ret || ret == -EINVAL || ret == -EFAULT || ret_ok(ret, 0);
 		break;
 	case OP_COLLAPSE_THP:
+		what = "THP collapse at";
 		ret = sim_collapse_thp(f->v.mm, hva);
+		ok = !ret || ret == -EINVAL || ret == -ENOMEM;
 		break;
 	default:
+		what = "swap-out of";
 		ret = sim_swap_out(f->v.mm, hva);
+		ok = !ret || ret == -ENOENT || ret == -EINVAL || ret == -EFAULT || ret_ok(ret, 0);
 		break;
 	}
 	/* Inside a fault, the page it looked up is referenced (Linux: busy). */
-	busy_ok = f->in_fault_race && (ret == -EBUSY || ret == -EAGAIN);
-	switch (op) {
-	case OP_MIGRATE:
-		CHECK(f, !ret || ret == -ENOENT || ret == -EFAULT || ret_ok(ret, 0) || busy_ok,
-		      "migrate of hva %#llx returned %d", (unsigned long long)hva, ret);
-		break;
-	case OP_SPLIT_THP:
-		CHECK(f, !ret || ret == -EINVAL || ret == -EFAULT || ret_ok(ret, 0) || busy_ok,
-		      "THP split at hva %#llx returned %d", (unsigned long long)hva, ret);
-		break;
-	case OP_COLLAPSE_THP:
-		CHECK(f, !ret || ret == -EINVAL || ret == -ENOMEM || busy_ok,
-		      "THP collapse at hva %#llx returned %d", (unsigned long long)hva, ret);
-		break;
-	default:
-		CHECK(f, !ret || ret == -ENOENT || ret == -EINVAL || ret == -EFAULT ||
-			 ret_ok(ret, 0) || busy_ok,
-		      "swap-out of hva %#llx returned %d", (unsigned long long)hva, ret);
-		break;
-	}
+	if (f->in_fault_race && (ret == -EBUSY || ret == -EAGAIN))
+		ok = true;
+	CHECK(f, ok, "%s hva %#llx returned %d", what, (unsigned long long)hva, ret);
 	TRACE(f, "region %d page %llu: %d", (int)(r - f->reg), (unsigned long long)idx, ret);
 }
 

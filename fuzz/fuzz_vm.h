@@ -96,7 +96,6 @@ static inline void fuzz_vm_config(struct fuzz_dp *dp, struct mmusim_vm_config *c
 static inline const char *fuzz_vm_describe(const struct mmusim_vm_config *cfg)
 {
 	static char buf[160];
-
 	char wrap[40] = "";
 
 	if (cfg->mmio_gen_wrap_after)

@@ -26,16 +26,6 @@ static void access_ok(struct test_vm *t, int vcpu, gpa_t gpa, int type)
 	assert_int_equal(mmusim_vcpu_access(mmusim_vm_vcpu(t->vm, vcpu), gpa, type, &exit), 0);
 }
 
-/* KVM_SET_USER_MEMORY_REGION that must succeed. */
-static void set_region(struct test_vm *t, u32 slot, gpa_t gpa, u64 size, hva_t hva)
-{
-	struct kvm_userspace_memory_region r = {
-		.slot = slot, .guest_phys_addr = gpa, .memory_size = size, .userspace_addr = hva,
-	};
-
-	assert_int_equal(mmusim_vm_set_user_memory_region(t->vm, &r), 0);
-}
-
 static void get_stats(struct test_vm *t, struct mmusim_vm_stats *st)
 {
 	mmusim_vm_get_stats(t->vm, st);
@@ -337,13 +327,13 @@ static void test_tdp_mmu_mmio_generation_wrap(void **state)
 	assert_int_equal(mmusim_vcpu_access(v, 16 * MiB, MMUSIM_ACCESS_READ, &exit), 1);
 	assert_int_equal(exit.reason, KVM_EXIT_MMIO);
 
-	set_region(&t, 1, 64 * MiB, 2 * MiB, hva2);
+	test_vm_set_region(&t, 1, 64 * MiB, 2 * MiB, hva2);
 	get_stats(&t, &st);
 	assert_int_equal(st.mmio_gen_wraps, 0);
 	assert_int_equal(st.fast_zaps, 0);
 	assert_int_equal(st.pages_4k, 1);
 
-	set_region(&t, 2, 128 * MiB, 2 * MiB, hva2);
+	test_vm_set_region(&t, 2, 128 * MiB, 2 * MiB, hva2);
 	get_stats(&t, &st);
 	assert_int_equal(st.mmio_gen_wraps, 1);
 	assert_int_equal(st.fast_zaps, 1);
@@ -359,7 +349,7 @@ static void test_tdp_mmu_mmio_generation_wrap(void **state)
 	for (i = 0; i < 3; i++) {
 		get_stats(&t, &st);
 		assert_int_equal(st.mmio_gen_wraps, 1);
-		set_region(&t, (1 << 16) | i, (u64)i * 64 * MiB, 2 * MiB, hva2);
+		test_vm_set_region(&t, (1 << 16) | i, (u64)i * 64 * MiB, 2 * MiB, hva2);
 	}
 	get_stats(&t, &st);
 	assert_int_equal(st.mmio_gen_wraps, 2);

@@ -91,5 +91,7 @@ extern int test_vm_mmu;
 
 void test_vm_create(struct test_vm *t, const struct test_vm_opts *o);
 void test_vm_destroy(struct test_vm *t);
+/* KVM_SET_USER_MEMORY_REGION that must succeed. */
+void test_vm_set_region(struct test_vm *t, u32 slot, gpa_t gpa, u64 size, hva_t hva);
 /* Asserts that mmusim_vm_check() passes. */
 void test_vm_check(struct test_vm *t);

@@ -4,10 +4,21 @@
 
 int test_vm_mmu = MMUSIM_MMU_TDP;
 
+void test_vm_set_region(struct test_vm *t, u32 slot, gpa_t gpa, u64 size, hva_t hva)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = hva,
+	};
+
+	assert_int_equal(mmusim_vm_set_user_memory_region(t->vm, &r), 0);
+}
+
 void test_vm_create(struct test_vm *t, const struct test_vm_opts *o)
 {
 	struct sim_host_config hc = { .mem_bytes = o->host_mem };
-	struct kvm_userspace_memory_region r = { 0 };
 	struct mmusim_vm_config cfg = o->cfg;
 
 	memset(t, 0, sizeof(*t));
@@ -23,11 +34,7 @@ void test_vm_create(struct test_vm *t, const struct test_vm_opts *o)
 	assert_int_equal(sim_mmap(t->mm, 0, o->size, SIM_PROT_READ | SIM_PROT_WRITE,
 				  o->map_flags ? o->map_flags : SIM_MAP_PRIVATE, &t->hva),
 			 0);
-	r.slot = 0;
-	r.guest_phys_addr = o->gpa;
-	r.memory_size = o->size;
-	r.userspace_addr = t->hva;
-	assert_int_equal(mmusim_vm_set_user_memory_region(t->vm, &r), 0);
+	test_vm_set_region(t, 0, o->gpa, o->size, t->hva);
 }
 
 void test_vm_check(struct test_vm *t)
