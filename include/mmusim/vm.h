@@ -145,7 +145,7 @@ struct mmusim_vm_stats {
 	u64 pf_retry, tlb_flush, accesses, tlb_hits, stale_tlb_uses;
 	u64 mmu_lock_wait_ns;	/* time threads spent blocked acquiring mmu_lock */
 };
-void mmusim_vm_get_stats(struct mmusim_vm *vm, struct mmusim_vm_stats *stats);
+int mmusim_vm_get_stats(struct mmusim_vm *vm, struct mmusim_vm_stats *stats);
 
 /* Readable page-table tree; returns the length written (truncated to size). */
 int mmusim_vm_dump(struct mmusim_vm *vm, char *buf, size_t size);

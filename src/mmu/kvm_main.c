@@ -24,19 +24,6 @@
 #include "mmu/tdp_mmu.h"
 #include "mmu/shadow_mmu.h"
 
-struct mmusim_vm {
-	struct kvm kvm;
-};
-
-struct mmusim_vcpu {
-	struct kvm_vcpu vcpu;
-};
-
-static inline struct kvm *to_kvm(struct mmusim_vm *vm)
-{
-	return &vm->kvm;
-}
-
 /* ----------------------------------------------------------------------
  * Requests and remote TLB flushes
  */
@@ -177,7 +164,8 @@ static bool kvm_handle_hva_range(struct kvm *kvm, hva_t start, hva_t end, gfn_ha
 	for (as_id = 0; as_id < KVM_MAX_NR_ADDRESS_SPACES; as_id++) {
 		struct kvm_memslots *slots = kvm_memslots_as(&kvm->slots, as_id);
 
-		kvm_for_each_memslot_in_hva_range(&iter, slots, start, end) {
+		kvm_for_each_memslot_in_hva_range(&iter, slots, start, end)
+		{
 			struct kvm_memory_slot *slot = iter.slot;
 			hva_t slot_end = slot->userspace_addr + (slot->npages << PAGE_SHIFT);
 			hva_t hva_start = max_t(hva_t, start, slot->userspace_addr);
@@ -235,8 +223,8 @@ static void kvm_mmu_notifier_invalidate_range_end(struct sim_mmu_notifier *mn,
  * Aging takes no lock here: the TDP MMU ages locklessly (RCU and cmpxchg),
  * the legacy MMU takes mmu_lock itself (kvm_age_gfn() in mmu.c).
  */
-static int kvm_mmu_notifier_clear_young(struct sim_mmu_notifier *mn, struct sim_mm *mm,
-					hva_t start, hva_t end)
+static int kvm_mmu_notifier_clear_young(struct sim_mmu_notifier *mn, struct sim_mm *mm, hva_t start,
+					hva_t end)
 {
 	struct kvm *kvm = mmu_notifier_to_kvm(mn);
 	int idx = srcu_read_lock(&kvm->slots.srcu);
@@ -246,8 +234,8 @@ static int kvm_mmu_notifier_clear_young(struct sim_mmu_notifier *mn, struct sim_
 	return young;
 }
 
-static int kvm_mmu_notifier_test_young(struct sim_mmu_notifier *mn, struct sim_mm *mm,
-				       hva_t start, hva_t end)
+static int kvm_mmu_notifier_test_young(struct sim_mmu_notifier *mn, struct sim_mm *mm, hva_t start,
+				       hva_t end)
 {
 	struct kvm *kvm = mmu_notifier_to_kvm(mn);
 	int idx = srcu_read_lock(&kvm->slots.srcu);
@@ -303,7 +291,7 @@ static void kvm_destroy_vcpus(struct kvm *kvm)
 	for (i = 0; i < kvm->nr_vcpus; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
 
-		kfree(container_of(vcpu, struct mmusim_vcpu, vcpu));
+		kfree(vcpu);
 		kvm->vcpus[i] = NULL;
 	}
 	kvm->nr_vcpus = 0;
@@ -314,16 +302,16 @@ static int kvm_create_vcpus(struct kvm *kvm, int nr_vcpus)
 	int i;
 
 	for (i = 0; i < nr_vcpus; i++) {
-		struct mmusim_vcpu *v = kzalloc(sizeof(*v), GFP_KERNEL_ACCOUNT);
+		struct kvm_vcpu *vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
 
-		if (!v) {
+		if (!vcpu) {
 			kvm_destroy_vcpus(kvm);
 			return -ENOMEM;
 		}
-		v->vcpu.kvm = kvm;
-		v->vcpu.vcpu_id = i;
-		v->vcpu.mode = OUTSIDE_GUEST_MODE;
-		kvm->vcpus[i] = &v->vcpu;
+		vcpu->kvm = kvm;
+		vcpu->vcpu_id = i;
+		vcpu->mode = OUTSIDE_GUEST_MODE;
+		kvm->vcpus[i] = vcpu;
 		kvm->nr_vcpus = i + 1;
 	}
 	return 0;
@@ -354,15 +342,18 @@ static int kvm_init_masks(struct kvm *kvm, const struct mmusim_vm_config *cfg, i
 	return 0;
 }
 
-int mmusim_vm_create(struct sim_host *host, struct sim_mm *mm, const struct mmusim_vm_config *cfg,
-		     struct mmusim_vm **vmp)
+/*
+ * KVM_CREATE_VM with the machine and MMU @cfg describes (validated here).
+ * Return: 0 and the VM in *kvmp, -EINVAL or -ENOMEM, with nothing left behind.
+ */
+int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_vm_config *cfg,
+		  struct kvm **kvmp)
 {
 	struct mmusim_vm_config defaults = { 0 };
-	struct mmusim_vm *vm;
 	struct kvm *kvm;
 	int nr_vcpus, root_level, r;
 
-	if (!host || !mm || !vmp || sim_mm_host(mm) != host)
+	if (!host || !mm || !kvmp || sim_mm_host(mm) != host)
 		return -EINVAL;
 	if (!cfg)
 		cfg = &defaults;
@@ -375,10 +366,9 @@ int mmusim_vm_create(struct sim_host *host, struct sim_mm *mm, const struct mmus
 	if (cfg->mmio_gen_wrap_after > (MMIO_SPTE_GEN_MASK + 1) / KVM_MAX_NR_ADDRESS_SPACES)
 		return -EINVAL;
 
-	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
-	if (!vm)
+	kvm = kzalloc(sizeof(*kvm), GFP_KERNEL_ACCOUNT);
+	if (!kvm)
 		return -ENOMEM;
-	kvm = to_kvm(vm);
 	kvm->host = host;
 	kvm->mm = mm;
 	kvm->root_level = root_level;
@@ -396,15 +386,16 @@ int mmusim_vm_create(struct sim_host *host, struct sim_mm *mm, const struct mmus
 		if (r)
 			goto err_free;
 	}
-	r = kvm_memslots_init(&kvm->slots, KVM_MAX_NR_ADDRESS_SPACES,
-			      kvm_mmu_max_gfn(&kvm->masks), &kvm_x86_memslot_ops, kvm);
+	r = kvm_memslots_init(&kvm->slots, KVM_MAX_NR_ADDRESS_SPACES, kvm_mmu_max_gfn(&kvm->masks),
+			      &kvm_x86_memslot_ops, kvm);
 	if (r)
 		goto err_mmu;
 	if (cfg->mmio_gen_wrap_after) {
 		/* Validated above: the wrap is reached by whole updates of each space. */
-		r = kvm_memslots_set_first_generation(&kvm->slots, MMIO_SPTE_GEN_MASK + 1 -
-						      (u64)cfg->mmio_gen_wrap_after *
-						      KVM_MAX_NR_ADDRESS_SPACES);
+		r = kvm_memslots_set_first_generation(&kvm->slots,
+						      MMIO_SPTE_GEN_MASK + 1 -
+							      (u64)cfg->mmio_gen_wrap_after *
+								      KVM_MAX_NR_ADDRESS_SPACES);
 		if (WARN_ON_ONCE(r))
 			goto err_slots;
 	}
@@ -419,7 +410,7 @@ int mmusim_vm_create(struct sim_host *host, struct sim_mm *mm, const struct mmus
 		goto err_vcpus;
 	kvm->notifier_registered = true;
 
-	*vmp = vm;
+	*kvmp = kvm;
 	return 0;
 
 err_vcpus:
@@ -431,17 +422,12 @@ err_mmu:
 		kvm_mmu_uninit_shadow_mmu(kvm);
 err_free:
 	mutex_destroy(&kvm->vcpu_lock);
-	kfree(vm);
+	kfree(kvm);
 	return r;
 }
 
-void mmusim_vm_destroy(struct mmusim_vm *vm)
+void kvm_destroy_vm(struct kvm *kvm)
 {
-	struct kvm *kvm;
-
-	if (!vm)
-		return;
-	kvm = to_kvm(vm);
 	if (kvm->notifier_registered)
 		sim_mmu_notifier_unregister(&kvm->mmu_notifier);
 	kvm_destroy_vcpus(kvm);
@@ -452,256 +438,5 @@ void mmusim_vm_destroy(struct mmusim_vm *vm)
 		kvm_mmu_uninit_shadow_mmu(kvm);
 	kvm_memslots_destroy(&kvm->slots);
 	mutex_destroy(&kvm->vcpu_lock);
-	kfree(vm);
-}
-
-/* ----------------------------------------------------------------------
- * uapi-shaped calls
- */
-
-int mmusim_vm_set_user_memory_region(struct mmusim_vm *vm,
-				     const struct kvm_userspace_memory_region *mem)
-{
-	if (!vm || !mem)
-		return -EFAULT;
-	return kvm_set_memory_region(&to_kvm(vm)->slots, mem);
-}
-
-int mmusim_vm_get_dirty_log(struct mmusim_vm *vm, struct kvm_dirty_log *log)
-{
-	if (!vm || !log)
-		return -EFAULT;
-	return kvm_get_dirty_log_protect(&to_kvm(vm)->slots, log);
-}
-
-int mmusim_vm_clear_dirty_log(struct mmusim_vm *vm, struct kvm_clear_dirty_log *log)
-{
-	if (!vm || !log)
-		return -EFAULT;
-	return kvm_clear_dirty_log_protect(&to_kvm(vm)->slots, log);
-}
-
-int mmusim_vm_enable_manual_dirty_log_protect(struct mmusim_vm *vm, u64 flags)
-{
-	if (!vm)
-		return -EFAULT;
-	return kvm_memslots_enable_manual_dirty_log_protect(&to_kvm(vm)->slots, flags);
-}
-
-struct mmusim_vcpu *mmusim_vm_vcpu(struct mmusim_vm *vm, int idx)
-{
-	struct kvm *kvm = to_kvm(vm);
-
-	if (idx < 0 || idx >= kvm->nr_vcpus)
-		return NULL;
-	return container_of(kvm->vcpus[idx], struct mmusim_vcpu, vcpu);
-}
-
-int mmusim_vm_nr_vcpus(struct mmusim_vm *vm)
-{
-	return to_kvm(vm)->nr_vcpus;
-}
-
-struct kvm_vcpu *mmusim_to_kvm_vcpu(struct mmusim_vcpu *vcpu)
-{
-	return &vcpu->vcpu;
-}
-
-struct kvm *mmusim_to_kvm(struct mmusim_vm *vm)
-{
-	return to_kvm(vm);
-}
-
-int mmusim_vm_zap_gfn_range(struct mmusim_vm *vm, int as_id, gfn_t start, gfn_t end)
-{
-	if (as_id < 0 || as_id >= KVM_MAX_NR_ADDRESS_SPACES || start >= end)
-		return -EINVAL;
-	kvm_zap_gfn_range(to_kvm(vm), as_id, start, end);
-	return 0;
-}
-
-void mmusim_vm_zap_all_fast(struct mmusim_vm *vm)
-{
-	struct kvm *kvm = to_kvm(vm);
-
-	mutex_lock(&kvm->slots.slots_lock);
-	kvm_mmu_zap_all_fast(kvm);
-	mutex_unlock(&kvm->slots.slots_lock);
-}
-
-int mmusim_vm_set_fault_exit_ns(struct mmusim_vm *vm, u64 ns)
-{
-	if (!vm || ns > 1000000000ULL)
-		return -EINVAL;
-	WRITE_ONCE(to_kvm(vm)->fault_exit_ns, ns);
-	return 0;
-}
-
-int mmusim_vm_race_next_fault(struct mmusim_vm *vm, int point, mmusim_fault_race_fn fn, void *arg)
-{
-	struct kvm *kvm;
-
-	if (!vm || point < 0 || point >= MMUSIM_FAULT_RACE_NR)
-		return -EINVAL;
-	kvm = to_kvm(vm);
-	WRITE_ONCE(kvm->fault_race.fn, NULL);
-	WRITE_ONCE(kvm->fault_race.arg, arg);
-	WRITE_ONCE(kvm->fault_race.point, point);
-	smp_store_release(&kvm->fault_race.fn, fn);
-	return 0;
-}
-
-void mmusim_vm_get_stats(struct mmusim_vm *vm, struct mmusim_vm_stats *st)
-{
-	struct kvm *kvm = to_kvm(vm);
-	int i;
-
-	memset(st, 0, sizeof(*st));
-	st->pages_4k = atomic64_read(&kvm->stat.pages[0]);
-	st->pages_2m = atomic64_read(&kvm->stat.pages[1]);
-	st->pages_1g = atomic64_read(&kvm->stat.pages[2]);
-	st->tdp_mmu_pages = atomic64_read(&kvm->tdp_mmu_pages);
-	st->shadow_mmu_pages = READ_ONCE(kvm->n_used_mmu_pages);
-	st->mmu_shadow_zapped = atomic64_read(&kvm->stat.mmu_shadow_zapped);
-	st->max_mmu_rmap_size = atomic64_read(&kvm->stat.max_mmu_rmap_size);
-	st->remote_tlb_flush = atomic64_read(&kvm->stat.remote_tlb_flush);
-	st->remote_tlb_flush_requests = atomic64_read(&kvm->stat.remote_tlb_flush_requests);
-	st->root_allocs = atomic64_read(&kvm->stat.root_allocs);
-	st->fast_zaps = atomic64_read(&kvm->stat.fast_zaps);
-	st->huge_splits = atomic64_read(&kvm->stat.huge_splits);
-	st->mmio_gen_wraps = atomic64_read(&kvm->stat.mmio_gen_wraps);
-	st->mmu_invalidate_seq = READ_ONCE(kvm->mmu_invalidate_seq);
-	st->mmu_lock_wait_ns = env_rwlock_wait_ns(&kvm->mmu_lock);
-	for (i = 0; i < kvm->nr_vcpus; i++) {
-		const struct kvm_vcpu_stat *s = &kvm->vcpus[i]->stat;
-
-		st->pf_taken += READ_ONCE(s->pf_taken);
-		st->pf_fixed += READ_ONCE(s->pf_fixed);
-		st->pf_emulate += READ_ONCE(s->pf_emulate);
-		st->pf_spurious += READ_ONCE(s->pf_spurious);
-		st->pf_fast += READ_ONCE(s->pf_fast);
-		st->pf_mmio_spte_created += READ_ONCE(s->pf_mmio_spte_created);
-		st->pf_retry += READ_ONCE(s->pf_retry);
-		st->tlb_flush += READ_ONCE(s->tlb_flush);
-		st->accesses += READ_ONCE(s->accesses);
-		st->tlb_hits += READ_ONCE(s->tlb_hits);
-		st->stale_tlb_uses += READ_ONCE(s->stale_tlb_uses);
-	}
-}
-
-int mmusim_vm_dump(struct mmusim_vm *vm, char *buf, size_t size)
-{
-	struct kvm *kvm = to_kvm(vm);
-
-	if (kvm->tdp_mmu_enabled)
-		return kvm_tdp_mmu_dump(kvm, buf, size);
-	return kvm_shadow_mmu_dump(kvm, buf, size);
-}
-
-/* ----------------------------------------------------------------------
- * The invariant checker
- */
-
-struct check_ctx {
-	struct kvm_tdp_mmu_walk_cb cb;
-	struct kvm *kvm;
-	u64 leaves[KVM_NR_PAGE_SIZES];
-	char *msg;
-	size_t msg_size;
-};
-
-static bool gfn_under_invalidation(struct kvm *kvm, gfn_t gfn, int level)
-{
-	gfn_t end = gfn + KVM_PAGES_PER_HPAGE(level);
-
-	if (!kvm->mmu_invalidate_in_progress)
-		return false;
-	if (kvm->mmu_invalidate_range_start == INVALID_GPA)
-		return true;
-	return gfn < kvm->mmu_invalidate_range_end && end > kvm->mmu_invalidate_range_start;
-}
-
-static int check_leaf(struct kvm_tdp_mmu_walk_cb *cb, int as_id, gfn_t gfn, u64 spte, int level,
-		      bool invalid_root)
-{
-	struct check_ctx *c = container_of(cb, struct check_ctx, cb);
-	struct kvm *kvm = c->kvm;
-	struct kvm_memory_slot *slot;
-	struct sim_host_pte_info info;
-	int err;
-
-	c->leaves[level - 1]++;
-	err = spte_check_state(&kvm->masks, spte, level);
-	if (err) {
-		scnprintf(c->msg, c->msg_size, "gfn %#llx level %d spte %#llx: %s",
-			  (unsigned long long)gfn, level, (unsigned long long)spte,
-			  spte_check_reason(err));
-		return -EUCLEAN;
-	}
-	if (is_mmio_spte(&kvm->masks, spte) || gfn_under_invalidation(kvm, gfn, level))
-		return 0;
-
-	/*
-	 * A slot being deleted or moved is INVALID until its SPTEs are zapped;
-	 * they must still match its memory.  A fast zap leaves invalid roots
-	 * populated until they are zapped under the read lock, and their slots
-	 * may already be gone.
-	 */
-	slot = __gfn_to_memslot(kvm_memslots_as(&kvm->slots, as_id), gfn);
-	if (!slot && invalid_root)
-		return 0;
-	if (!slot) {
-		scnprintf(c->msg, c->msg_size, "gfn %#llx level %d: present leaf without a memslot",
-			  (unsigned long long)gfn, level);
-		return -EUCLEAN;
-	}
-	/* The raw hva: gfn_to_hva_memslot() refuses INVALID slots. */
-	if (sim_mm_lookup(kvm->mm, __gfn_to_hva_memslot(slot, gfn), &info) ||
-	    info.pfn != spte_to_pfn(spte)) {
-		scnprintf(c->msg, c->msg_size,
-			  "gfn %#llx level %d: SPTE maps pfn %#llx, the host maps %#llx",
-			  (unsigned long long)gfn, level, (unsigned long long)spte_to_pfn(spte),
-			  (unsigned long long)info.pfn);
-		return -EUCLEAN;
-	}
-	if (is_writable_pte(spte) && !info.writable) {
-		scnprintf(c->msg, c->msg_size,
-			  "gfn %#llx: writable SPTE over a read-only host mapping",
-			  (unsigned long long)gfn);
-		return -EUCLEAN;
-	}
-	return 0;
-}
-
-int mmusim_vm_check(struct mmusim_vm *vm, char *msg, size_t msg_size)
-{
-	struct kvm *kvm = to_kvm(vm);
-	struct check_ctx c = { .cb.leaf = check_leaf, .kvm = kvm, .msg = msg,
-			       .msg_size = msg_size };
-	int idx, r, i;
-
-	if (msg_size)
-		msg[0] = '\0';
-	/* The write lock stops every SPTE change but lockless A/D and W fix-ups. */
-	idx = srcu_read_lock(&kvm->slots.srcu);
-	write_lock(&kvm->mmu_lock);
-	if (kvm->tdp_mmu_enabled)
-		r = kvm_tdp_mmu_for_each_leaf(kvm, &c.cb);
-	else
-		r = kvm_shadow_mmu_for_each_leaf(kvm, &c.cb);
-	for (i = 0; !r && i < KVM_NR_PAGE_SIZES; i++) {
-		u64 stat = atomic64_read(&kvm->stat.pages[i]);
-
-		if (stat != c.leaves[i]) {
-			scnprintf(msg, msg_size, "pages stat level %d is %llu, a walk finds %llu",
-				  i + 1, (unsigned long long)stat, (unsigned long long)c.leaves[i]);
-			r = -EUCLEAN;
-		}
-	}
-	if (!r && !kvm->tdp_mmu_enabled)
-		r = kvm_shadow_mmu_audit_rmaps(kvm, c.leaves[0] + c.leaves[1] + c.leaves[2], msg,
-					       msg_size);
-	write_unlock(&kvm->mmu_lock);
-	srcu_read_unlock(&kvm->slots.srcu, idx);
-	return r;
+	kfree(kvm);
 }

@@ -472,8 +472,7 @@ static int kvm_arch_prepare_memory_region(struct kvm_vm_memslots *ms,
 	return 0;
 }
 
-static int kvm_prepare_memory_region(struct kvm_vm_memslots *ms,
-				     const struct kvm_memory_slot *old,
+static int kvm_prepare_memory_region(struct kvm_vm_memslots *ms, const struct kvm_memory_slot *old,
 				     struct kvm_memory_slot *new, enum kvm_mr_change change)
 {
 	int r;
@@ -483,7 +482,7 @@ static int kvm_prepare_memory_region(struct kvm_vm_memslots *ms,
 	 * both: keep the old bitmap, bits included.  Newly on: allocate.
 	 */
 	if (change != KVM_MR_DELETE) {
-		if (!(new->flags & KVM_MEM_LOG_DIRTY_PAGES)) {
+		if (!(new->flags &KVM_MEM_LOG_DIRTY_PAGES)) {
 			new->dirty_bitmap = NULL;
 		} else if (old && old->dirty_bitmap) {
 			new->dirty_bitmap = old->dirty_bitmap;
@@ -499,14 +498,13 @@ static int kvm_prepare_memory_region(struct kvm_vm_memslots *ms,
 	r = kvm_arch_prepare_memory_region(ms, old, new, change);
 
 	/* Free the bitmap on failure only if it was allocated above. */
-	if (r && new && new->dirty_bitmap && (!old || !old->dirty_bitmap))
+	if (r && new &&new->dirty_bitmap && (!old || !old->dirty_bitmap))
 		kvm_destroy_dirty_bitmap(new);
 	return r;
 }
 
 static void kvm_commit_memory_region(struct kvm_vm_memslots *ms, struct kvm_memory_slot *old,
-				     const struct kvm_memory_slot *new,
-				     enum kvm_mr_change change)
+				     const struct kvm_memory_slot *new, enum kvm_mr_change change)
 {
 	u32 old_flags = old ? old->flags : 0;
 	u32 new_flags = new ? new->flags : 0;
@@ -703,7 +701,8 @@ static bool kvm_check_memslot_overlap(struct kvm_memslots *slots, int id, gfn_t 
 {
 	struct kvm_memslot_iter iter;
 
-	kvm_for_each_memslot_in_gfn_range(&iter, slots, start, end) {
+	kvm_for_each_memslot_in_gfn_range(&iter, slots, start, end)
+	{
 		if (iter.slot->id != id)
 			return true;
 	}
@@ -802,7 +801,7 @@ static int __kvm_set_memory_region(struct kvm_vm_memslots *ms,
 		else if (mem->flags != old->flags)
 			change = KVM_MR_FLAGS_ONLY;
 		else
-			return 0;	/* nothing to change */
+			return 0; /* nothing to change */
 	}
 
 	if ((change == KVM_MR_CREATE || change == KVM_MR_MOVE) &&
@@ -851,8 +850,7 @@ int kvm_set_internal_memslot(struct kvm_vm_memslots *ms,
  * error.  On failure the memslots are left as they were (a failed DELETE or
  * MOVE has swapped twice, so only the generation moved on).
  */
-int kvm_set_memory_region(struct kvm_vm_memslots *ms,
-			  const struct kvm_userspace_memory_region *mem)
+int kvm_set_memory_region(struct kvm_vm_memslots *ms, const struct kvm_userspace_memory_region *mem)
 {
 	int r;
 
@@ -971,8 +969,7 @@ struct kvm_memory_slot *kvm_vcpu_gfn_to_memslot(struct kvm_vm_memslots *ms,
 	return slot;
 }
 
-void kvm_memslot_iter_start(struct kvm_memslot_iter *iter, struct kvm_memslots *slots,
-			    gfn_t start)
+void kvm_memslot_iter_start(struct kvm_memslot_iter *iter, struct kvm_memslots *slots, gfn_t start)
 {
 	int pos;
 
@@ -1090,15 +1087,6 @@ void mark_page_dirty_in_slot(struct kvm_vm_memslots *ms, const struct kvm_memory
 		set_bit(gfn - slot->base_gfn, slot->dirty_bitmap);
 }
 
-/* copy_to_user() of a bitmap other threads may be setting bits in. */
-static void dirty_bitmap_copy(unsigned long *dst, const unsigned long *src, unsigned long bytes)
-{
-	unsigned long i;
-
-	for (i = 0; i < bytes / sizeof(long); i++)
-		dst[i] = READ_ONCE(src[i]);
-}
-
 static void memslots_mmu_lock(struct kvm_vm_memslots *ms)
 {
 	if (ms->ops && ms->ops->mmu_lock)
@@ -1180,10 +1168,13 @@ static int __kvm_get_dirty_log_protect(struct kvm_vm_memslots *ms, struct kvm_di
 	if (flush)
 		memslots_flush_slot(ms, memslot);
 
-	/* Bits reaped above are lost on a fault here, as in KVM. */
-	if (!log->dirty_bitmap)
+	/*
+	 * Bits reaped above are lost on a fault here, as in KVM.  With manual
+	 * protect this reads the live bitmap while vCPUs set bits in it: a
+	 * racing bit is in this copy or the next, as in KVM.
+	 */
+	if (copy_to_user(log->dirty_bitmap, dirty_bitmap_buffer, n))
 		return -EFAULT;
-	dirty_bitmap_copy(log->dirty_bitmap, dirty_bitmap_buffer, n);
 	return 0;
 }
 
@@ -1247,14 +1238,13 @@ static int __kvm_clear_dirty_log_protect(struct kvm_vm_memslots *ms,
 	memslots_sync_dirty_log(ms, memslot);
 
 	dirty_bitmap_buffer = kvm_second_dirty_bitmap(memslot);
-	if (!log->dirty_bitmap)
+	if (copy_from_user(dirty_bitmap_buffer, log->dirty_bitmap, n))
 		return -EFAULT;
-	memcpy(dirty_bitmap_buffer, log->dirty_bitmap, n);
 
 	memslots_mmu_lock(ms);
 	for (offset = log->first_page, i = offset / BITS_PER_LONG,
-	     n = DIV_ROUND_UP(log->num_pages, BITS_PER_LONG); n--;
-	     i++, offset += BITS_PER_LONG) {
+	    n = DIV_ROUND_UP(log->num_pages, BITS_PER_LONG);
+	     n--; i++, offset += BITS_PER_LONG) {
 		unsigned long mask = *dirty_bitmap_buffer++;
 		atomic_long_t *p = (atomic_long_t *)&dirty_bitmap[i];
 

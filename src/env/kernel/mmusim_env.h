@@ -65,6 +65,7 @@
 #include <linux/spinlock.h>
 #include <linux/srcu.h>
 #include <linux/string.h>
+#include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 #include <asm/io.h>		/* virt_to_phys, phys_to_virt */
 #include <asm/page.h>		/* __pa, __va, virt_to_page */
@@ -500,5 +501,56 @@ static __always_inline void env_free_page(unsigned long addr)
 #define get_zeroed_page(gfp) env_get_zeroed_page(gfp)
 #undef free_page
 #define free_page(addr) env_free_page(addr)
+
+/* ======================== User copies ======================== */
+
+/*
+ * The module's callers are its in-kernel self-tests, so the buffers the
+ * core treats as user memory are kernel memory: the user copies become the
+ * nofault kernel copies, which fail (and never oops) on a bad pointer just
+ * where the real user copy would.  Same return convention: bytes not copied.
+ */
+
+static inline unsigned long env_copy_from_user(void *to, const void __user *from,
+					       unsigned long n)
+{
+	if (!n)
+		return 0;
+	if (copy_from_kernel_nofault(to, (__force const void *)from, n)) {
+		memset(to, 0, n);
+		return n;
+	}
+	return 0;
+}
+
+/*
+ * copy_to_kernel_nofault() is not exported to modules, so the write side is
+ * built from __put_kernel_nofault(), with user addresses (NULL among them)
+ * refused up front as copy_from_kernel_nofault() refuses them.
+ */
+static inline unsigned long env_copy_to_user(void __user *to, const void *from, unsigned long n)
+{
+	u8 *dst = (__force u8 *)to;
+	const u8 *src = from;
+	unsigned long done = 0;
+
+	if (!n)
+		return 0;
+	if ((unsigned long)dst < TASK_SIZE_MAX || n > ULONG_MAX - (unsigned long)dst)
+		return n;
+	pagefault_disable();
+	for (; done < n; done++)
+		__put_kernel_nofault(dst + done, src + done, u8, fault);
+	pagefault_enable();
+	return 0;
+fault:
+	pagefault_enable();
+	return n - done;
+}
+
+#undef copy_from_user
+#define copy_from_user(to, from, n) env_copy_from_user(to, from, n)
+#undef copy_to_user
+#define copy_to_user(to, from, n) env_copy_to_user(to, from, n)
 
 #endif /* _MMUSIM_ENV_H */

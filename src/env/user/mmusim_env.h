@@ -43,5 +43,6 @@
 #include "env_sched.h"
 #include "env_thread.h"
 #include "env_printk.h"
+#include "env_uaccess.h"
 
 #endif /* _MMUSIM_ENV_H */
