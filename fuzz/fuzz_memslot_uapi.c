@@ -42,7 +42,7 @@ struct fz {
 	struct ms_model model;
 	hva_t region[NR_REGIONS];
 	u64 region_size[NR_REGIONS];
-	u64 manual; /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 flags */
+	u64 manual;		/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 flags */
 };
 
 enum { OP_SET, OP_SET_EXISTING, OP_GET_LOG, OP_CLEAR_LOG, OP_MANUAL, OP_PROBE, OP_NR };
@@ -58,8 +58,8 @@ static u32 pick_slot(struct fz *f)
 
 	if (fuzz_dp_u32_range(&f->dp, 0, 3) == 0)
 		return fuzz_dp_u32(&f->dp);
-	id = fuzz_dp_u32_range(&f->dp, 0, 3) ? fuzz_dp_index(&f->dp, 8) :
-					       ids[fuzz_dp_index(&f->dp, ARRAY_SIZE(ids))];
+	id = fuzz_dp_u32_range(&f->dp, 0, 3) ? fuzz_dp_index(&f->dp, 8)
+					      : ids[fuzz_dp_index(&f->dp, ARRAY_SIZE(ids))];
 	if (fuzz_dp_u32_range(&f->dp, 0, 3))
 		as_id = fuzz_dp_index(&f->dp, 2);
 	else
@@ -70,12 +70,8 @@ static u32 pick_slot(struct fz *f)
 static u32 pick_flags(struct fz *f)
 {
 	static const u32 flags[] = {
-		0,
-		KVM_MEM_LOG_DIRTY_PAGES,
-		KVM_MEM_READONLY,
-		KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY,
-		1u << 2,
-		1u << 31,
+		0, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY,
+		KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY, 1u << 2, 1u << 31,
 	};
 
 	if (!fuzz_dp_u32_range(&f->dp, 0, 7))
@@ -363,8 +359,8 @@ static void op_clear_log(struct fz *f)
 /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: INITIALLY_SET only with ENABLE. */
 static void op_manual(struct fz *f)
 {
-	u64 flags =
-		fuzz_dp_u32_range(&f->dp, 0, 3) ? fuzz_dp_range(&f->dp, 0, 3) : fuzz_dp_u64(&f->dp);
+	u64 flags = fuzz_dp_u32_range(&f->dp, 0, 3) ? fuzz_dp_range(&f->dp, 0, 3)
+						     : fuzz_dp_u64(&f->dp);
 	u64 allowed = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
 	int want, r;
 
@@ -431,10 +427,9 @@ static void op_probe(struct fz *f)
 
 	mmusim_vcpu_set_smm(vcpu, as_id == 1);
 	r = mmusim_vcpu_access(vcpu, gfn << PAGE_SHIFT, type, &exit);
-	FUZZ_ASSERT_MSG(r == want,
-			"access type %d at as %d gfn %#llx: returned %d, expected %d "
-			"(model slot %d)",
-			type, as_id, (unsigned long long)gfn, r, want, s ? (int)s->id : -1);
+	FUZZ_ASSERT_MSG(r == want, "access type %d at as %d gfn %#llx: returned %d, expected %d "
+			"(model slot %d)", type, as_id, (unsigned long long)gfn, r, want,
+			s ? (int)s->id : -1);
 	if (r == 1)
 		FUZZ_ASSERT(exit.reason == KVM_EXIT_MMIO && exit.gpa == gfn << PAGE_SHIFT &&
 			    exit.is_write == (type == MMUSIM_ACCESS_WRITE));

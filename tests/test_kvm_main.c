@@ -197,6 +197,263 @@ static void test_kvm_main_fault_exit_ns(void **state)
 }
 MMUSIM_LEGACY_VARIANT(test_kvm_main_fault_exit_ns)
 
+/* The machine profile is validated at creation. */
+static void test_kvm_main_profile_validation(void **state)
+{
+	static const int bad_as[] = { -1, 3 }, bad_pa[] = { -1, 35, 53, 64 };
+	struct sim_host *host;
+	struct sim_mm *mm;
+	struct mmusim_vm *vm;
+	unsigned int i;
+
+	assert_int_equal(sim_host_create(NULL, &host), 0);
+	assert_int_equal(sim_mm_create(host, &mm), 0);
+	for (i = 0; i < ARRAY_SIZE(bad_as); i++) {
+		struct mmusim_vm_config cfg = { .nr_address_spaces = bad_as[i] };
+
+		assert_int_equal(mmusim_vm_create(host, mm, &cfg, &vm), -EINVAL);
+	}
+	for (i = 0; i < ARRAY_SIZE(bad_pa); i++) {
+		struct mmusim_vm_config cfg = { .host_maxphyaddr = bad_pa[i] };
+
+		assert_int_equal(mmusim_vm_create(host, mm, &cfg, &vm), -EINVAL);
+	}
+	/* With one address space the MMIO wrap may take twice the updates. */
+	{
+		struct mmusim_vm_config cfg = { .nr_address_spaces = 1,
+						.mmio_gen_wrap_after = 1u << 19 };
+
+		assert_int_equal(mmusim_vm_create(host, mm, &cfg, &vm), 0);
+		mmusim_vm_destroy(vm);
+		cfg.nr_address_spaces = 2;
+		assert_int_equal(mmusim_vm_create(host, mm, &cfg, &vm), -EINVAL);
+	}
+	sim_mm_destroy(mm);
+	sim_host_destroy(host);
+}
+
+/*
+ * KVM_CHECK_EXTENSION as Linux 6.12 answers on a VM, for a kernel with SMM
+ * (2 address spaces) and one built without it (KVM_CAP_MULTI_ADDRESS_SPACE
+ * compiled out: 0).
+ */
+static void test_kvm_main_check_extension(void **state)
+{
+	static const int profiles[] = { 0, 1, 2 };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(profiles); i++) {
+		struct test_vm_opts o = { .cfg.nr_address_spaces = profiles[i] };
+		int nr_as = profiles[i] == 1 ? 1 : 2;
+		struct test_vm t;
+
+		test_vm_create(&t, &o);
+		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_USER_MEMORY), 1);
+		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_NR_MEMSLOTS), 32764);
+		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_MULTI_ADDRESS_SPACE),
+				 nr_as == 2 ? 2 : 0);
+		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_READONLY_MEM), 1);
+		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_SYNC_MMU), 1);
+		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2),
+				 KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET);
+		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_CHECK_EXTENSION_VM), 1);
+		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_ENABLE_CAP_VM), 1);
+		/* Not modelled (yet): 0, never an error. */
+		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_DIRTY_LOG_RING), 0);
+		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_X86_USER_SPACE_MSR), 0);
+		assert_int_equal(mmusim_vm_check_extension(t.vm, -1), 0);
+		assert_int_equal(mmusim_vm_check_extension(t.vm, 1L << 40), 0);
+		test_vm_destroy(&t);
+	}
+}
+
+/*
+ * KVM_ENABLE_CAP: kvm_vm_ioctl_enable_cap_generic()'s rules for
+ * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, x86's for everything else.  The
+ * setting is observable: with manual protect, KVM_GET_DIRTY_LOG leaves the
+ * bits set; args[0] = 0 turns it off, and GET clears them again.
+ */
+static void test_kvm_main_enable_cap(void **state)
+{
+	struct test_vm_opts o = { .size = 2 * MiB };
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 };
+	struct kvm_userspace_memory_region r;
+	unsigned long bits[8];
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bits };
+	struct mmusim_vcpu *v;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	v = mmusim_vm_vcpu(t.vm, 0);
+	r = (struct kvm_userspace_memory_region){ .slot = 0,
+						  .flags = KVM_MEM_LOG_DIRTY_PAGES,
+						  .memory_size = 2 * MiB,
+						  .userspace_addr = t.hva };
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+
+	cap.args[0] = KVM_DIRTY_LOG_INITIALLY_SET; /* INITIALLY_SET needs ENABLE */
+	assert_int_equal(mmusim_vm_enable_cap(t.vm, &cap), -EINVAL);
+	cap.args[0] = 4;
+	assert_int_equal(mmusim_vm_enable_cap(t.vm, &cap), -EINVAL);
+	cap.args[0] = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | 4;
+	assert_int_equal(mmusim_vm_enable_cap(t.vm, &cap), -EINVAL);
+	cap.args[0] = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
+	cap.flags = 1;
+	assert_int_equal(mmusim_vm_enable_cap(t.vm, &cap), -EINVAL);
+	cap.flags = 0;
+	cap.args[1] = 0xdead; /* unused args are ignored */
+	assert_int_equal(mmusim_vm_enable_cap(t.vm, &cap), 0);
+
+	assert_int_equal(mmusim_vcpu_access(v, 0, MMUSIM_ACCESS_WRITE, NULL), 0);
+	assert_int_equal(mmusim_vm_get_dirty_log(t.vm, &log), 0);
+	assert_int_equal(bits[0], 1);
+	assert_int_equal(mmusim_vm_get_dirty_log(t.vm, &log), 0);
+	assert_int_equal(bits[0], 1); /* manual: GET does not clear */
+
+	cap.args[0] = 0;
+	assert_int_equal(mmusim_vm_enable_cap(t.vm, &cap), 0);
+	assert_int_equal(mmusim_vm_get_dirty_log(t.vm, &log), 0);
+	assert_int_equal(bits[0], 1);
+	assert_int_equal(mmusim_vm_get_dirty_log(t.vm, &log), 0);
+	assert_int_equal(bits[0], 0); /* off again: GET harvested them */
+
+	/* Unknown caps, with or without flags. */
+	cap = (struct kvm_enable_cap){ .cap = KVM_CAP_USER_MEMORY };
+	assert_int_equal(mmusim_vm_enable_cap(t.vm, &cap), -EINVAL);
+	cap = (struct kvm_enable_cap){ .cap = 0xffffffff, .flags = 1 };
+	assert_int_equal(mmusim_vm_enable_cap(t.vm, &cap), -EINVAL);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/*
+ * One address space (a kernel without SMM): every call that takes a slot id
+ * refuses as_id 1, and a vCPU cannot enter SMM.  With two, as_id 1 works.
+ *
+ *   as 0: slot 0 gfn [0, 512)          as 1: slot 0 gfn [0, 512) (2 only)
+ */
+static void test_kvm_main_address_spaces(void **state)
+{
+	static const int profiles[] = { 1, 2 };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(profiles); i++) {
+		struct test_vm_opts o = { .size = 2 * MiB, .cfg.nr_address_spaces = profiles[i] };
+		int want = profiles[i] == 1 ? -EINVAL : 0;
+		struct kvm_userspace_memory_region r, out;
+		unsigned long bits[8];
+		struct kvm_dirty_log get = { .slot = 1 << 16, .dirty_bitmap = bits };
+		struct kvm_clear_dirty_log clear = { .slot = 1 << 16,
+						     .num_pages = 64,
+						     .dirty_bitmap = bits };
+		struct test_vm t;
+
+		test_vm_create(&t, &o);
+		r = (struct kvm_userspace_memory_region){ .slot = 1 << 16,
+							  .flags = KVM_MEM_LOG_DIRTY_PAGES,
+							  .memory_size = 2 * MiB,
+							  .userspace_addr = t.hva };
+		assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), want);
+		assert_int_equal(mmusim_vm_get_memslot(t.vm, 1 << 16, &out), want);
+		assert_int_equal(mmusim_vm_enable_manual_dirty_log_protect(
+					 t.vm, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE),
+				 0);
+		assert_int_equal(mmusim_vm_get_dirty_log(t.vm, &get), want);
+		assert_int_equal(mmusim_vm_clear_dirty_log(t.vm, &clear), want);
+		assert_int_equal(mmusim_vcpu_set_smm(mmusim_vm_vcpu(t.vm, 0), true), want);
+		assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, 1, 0, 512), want);
+		if (!want) {
+			assert_int_equal(mmusim_vcpu_access(mmusim_vm_vcpu(t.vm, 0), 0,
+							    MMUSIM_ACCESS_WRITE, NULL),
+					 0);
+			assert_int_equal(mmusim_vcpu_set_smm(mmusim_vm_vcpu(t.vm, 0), false), 0);
+		}
+		assert_int_equal(mmusim_vcpu_set_smm(mmusim_vm_vcpu(t.vm, 0), false), 0);
+		assert_int_equal(
+			mmusim_vcpu_access(mmusim_vm_vcpu(t.vm, 0), 0, MMUSIM_ACCESS_WRITE, NULL),
+			0);
+		test_vm_check(&t);
+		test_vm_destroy(&t);
+	}
+}
+
+/*
+ * Host MAXPHYADDR: the last gfn a memslot may use is 2^(MAXPHYADDR - 12) - 1
+ * (kvm_mmu_max_gfn()), on EPT and NPT and both root levels; NPT caches MMIO
+ * only while a PA bit is reserved (MAXPHYADDR < 52).  A guest addresses at
+ * most 48 bits under a 4-level root.
+ *
+ *   gfn:  ... [max_gfn - 1, max_gfn] [max_gfn + 1]
+ *              slot 0, 2 pages: ok    slot 1, 1 page: -EINVAL
+ */
+static void test_kvm_main_host_maxphyaddr(void **state)
+{
+	static const int maxpa[] = { 36, 46, 48, 52 };
+	unsigned int i, mode, level;
+
+	for (i = 0; i < ARRAY_SIZE(maxpa); i++)
+		for (mode = MMUSIM_TDP_EPT; mode <= MMUSIM_TDP_NPT; mode++)
+			for (level = 4; level <= 5; level++) {
+				struct test_vm_opts o = { .cfg = { .host_maxphyaddr = maxpa[i],
+								   .tdp_mode = mode,
+								   .root_level = level } };
+				gfn_t max_gfn = (1ULL << (maxpa[i] - 12)) - 1;
+				gfn_t guest_max = min_t(gfn_t, max_gfn, (1ULL << (9 * level)) - 1);
+				struct kvm_userspace_memory_region r;
+				struct mmusim_vm_stats st;
+				struct mmusim_exit exit;
+				struct mmusim_vcpu *v;
+				struct test_vm t;
+				struct kvm *kvm;
+				hva_t hva;
+
+				test_vm_create(&t, &o);
+				kvm = mmusim_to_kvm(t.vm);
+				v = mmusim_vm_vcpu(t.vm, 0);
+				assert_int_equal(kvm->masks.max_phys_bits, maxpa[i]);
+				assert_int_equal(kvm_mmu_max_gfn(&kvm->masks), max_gfn);
+				assert_int_equal(kvm->masks.enable_mmio_caching,
+						 mode == MMUSIM_TDP_EPT || maxpa[i] < 52);
+				assert_int_equal(sim_mmap(t.mm, 0, 4 * PAGE_SIZE,
+							  SIM_PROT_READ | SIM_PROT_WRITE,
+							  SIM_MAP_PRIVATE, &hva),
+						 0);
+				r = (struct kvm_userspace_memory_region){
+					.slot = 0,
+					.guest_phys_addr = (max_gfn - 1) << PAGE_SHIFT,
+					.memory_size = 2 * PAGE_SIZE,
+					.userspace_addr = hva
+				};
+				assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+				/* Past the end (not overlapping: that is -EEXIST first). */
+				r.slot = 1;
+				r.guest_phys_addr = (max_gfn + 1) << PAGE_SHIFT;
+				r.memory_size = PAGE_SIZE;
+				assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r),
+						 -EINVAL);
+
+				/* The guest reaches the slot iff it is below guest_max. */
+				assert_int_equal(mmusim_vcpu_access(v, max_gfn << PAGE_SHIFT,
+								    MMUSIM_ACCESS_WRITE, &exit),
+						 max_gfn <= guest_max ? 0 : -EINVAL);
+				assert_int_equal(mmusim_vcpu_access(v,
+								    (guest_max + 1) << PAGE_SHIFT,
+								    MMUSIM_ACCESS_READ, &exit),
+						 -EINVAL);
+				/* MMIO below the slot: exits, cached iff MMIO caching is on. */
+				assert_int_equal(mmusim_vcpu_access(v,
+								    (guest_max - 4) << PAGE_SHIFT,
+								    MMUSIM_ACCESS_READ, &exit),
+						 1);
+				assert_int_equal(exit.reason, KVM_EXIT_MMIO);
+				mmusim_vm_get_stats(t.vm, &st);
+				assert_int_equal(st.pf_mmio_spte_created,
+						 kvm->masks.enable_mmio_caching ? 1 : 0);
+				test_vm_check(&t);
+				test_vm_destroy(&t);
+			}
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +463,11 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_kvm_main_release_zaps_all),
 		MMUSIM_TEST(test_kvm_main_fault_exit_ns),
 		MMUSIM_TEST(test_kvm_main_fault_exit_ns_legacy),
+		MMUSIM_TEST(test_kvm_main_profile_validation),
+		MMUSIM_TEST(test_kvm_main_check_extension),
+		MMUSIM_TEST(test_kvm_main_enable_cap),
+		MMUSIM_TEST(test_kvm_main_address_spaces),
+		MMUSIM_TEST(test_kvm_main_host_maxphyaddr),
 	};
 
 	mmusim_test_init(argc, argv);

@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "test_util.h"
 
@@ -101,4 +103,40 @@ int mmusim_test_teardown(void **state)
 		return -1;
 	}
 	return 0;
+}
+
+void *test_guarded_buf(size_t size, int prot)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t span = (size + page - 1) / page * page;
+	char *base =
+		mmap(NULL, span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(base != MAP_FAILED);
+	memset(base, 0, span);
+	assert_int_equal(mprotect(base + span, page, PROT_NONE), 0);
+	if (prot != (PROT_READ | PROT_WRITE))
+		assert_int_equal(mprotect(base, span, prot), 0);
+	return base + span - size;
+}
+
+void test_guarded_free(void *buf, size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t span = (size + page - 1) / page * page;
+	char *base = (char *)buf + size - span;
+
+	assert_int_equal(munmap(base, span + page), 0);
+}
+
+void *test_bad_ptr(void)
+{
+	static void *none;
+
+	if (!none) {
+		none = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_NONE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		assert_true(none != MAP_FAILED);
+	}
+	return none;
 }

@@ -58,6 +58,18 @@ static inline u64 test_rand(u64 *state)
 #include <mmusim/host.h>
 #include <mmusim/vm.h>
 
+/*
+ * User-memory buffers for -EFAULT tests.  test_guarded_buf() returns @size
+ * bytes that end exactly where an inaccessible page begins, so a copy of
+ * @size + 1 bytes faults on its last byte; @prot is the protection of the
+ * buffer's own pages (PROT_READ for a read-only output buffer).
+ * test_bad_ptr() is an address that is mapped PROT_NONE.  Both are freed
+ * by test_guarded_free() / at exit.
+ */
+void *test_guarded_buf(size_t size, int prot);
+void test_guarded_free(void *buf, size_t size);
+void *test_bad_ptr(void);
+
 struct test_vm {
 	struct sim_host *host;
 	struct sim_mm *mm;

@@ -51,6 +51,17 @@ struct mmusim_vm_config {
 	 * zap), a path KVM reaches only after 2^18 updates.  At most 2^18.
 	 */
 	u32 mmio_gen_wrap_after;
+	/*
+	 * The machine profile.  nr_address_spaces: 0 = the default, 2 (a
+	 * kernel with SMM: as_id 1 is SMM); 1 = a kernel built without SMM
+	 * (slot ids with as_id >= 1 are -EINVAL, KVM_CAP_MULTI_ADDRESS_SPACE
+	 * is 0).  host_maxphyaddr: the host's MAXPHYADDR in bits, 36..52; 0 =
+	 * 46 with a 4-level root, 52 with a 5-level one.  It sets the last gfn
+	 * a memslot may use and the reserved-bit and MMIO SPTE masks, as KVM's
+	 * shadow_phys_bits does.
+	 */
+	int nr_address_spaces;
+	int host_maxphyaddr;
 };
 
 int mmusim_vm_create(struct sim_host *host, struct sim_mm *mm, const struct mmusim_vm_config *cfg,
@@ -60,10 +71,31 @@ void mmusim_vm_destroy(struct mmusim_vm *vm);
 /* KVM_SET_USER_MEMORY_REGION, with KVM's validation and errno. */
 int mmusim_vm_set_user_memory_region(struct mmusim_vm *vm,
 				     const struct kvm_userspace_memory_region *mem);
-/* KVM_GET_DIRTY_LOG / KVM_CLEAR_DIRTY_LOG / KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2. */
+/* KVM_GET_DIRTY_LOG / KVM_CLEAR_DIRTY_LOG. */
 int mmusim_vm_get_dirty_log(struct mmusim_vm *vm, struct kvm_dirty_log *log);
 int mmusim_vm_clear_dirty_log(struct mmusim_vm *vm, struct kvm_clear_dirty_log *log);
+/*
+ * KVM_CHECK_EXTENSION on the VM: KVM's value (0 = not supported) for
+ * KVM_CAP_USER_MEMORY, _NR_MEMSLOTS, _MULTI_ADDRESS_SPACE (0 on a VM with
+ * one address space, as on a kernel without SMM), _READONLY_MEM, _SYNC_MMU,
+ * _MANUAL_DIRTY_LOG_PROTECT2, _CHECK_EXTENSION_VM, _ENABLE_CAP_VM,
+ * _DESTROY_MEMORY_REGION_WORKS, _JOIN_MEMORY_REGIONS_WORKS; 0 for the rest.
+ */
+int mmusim_vm_check_extension(struct mmusim_vm *vm, long cap);
+/*
+ * KVM_ENABLE_CAP on the VM (@cap is user memory), with KVM's validation:
+ * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 takes args[0] = 0, ENABLE, or ENABLE |
+ * INITIALLY_SET; nonzero flags, other bits or any other cap are -EINVAL.
+ */
+int mmusim_vm_enable_cap(struct mmusim_vm *vm, const struct kvm_enable_cap *cap);
+/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 with args[0] = @flags (older helper). */
 int mmusim_vm_enable_manual_dirty_log_protect(struct mmusim_vm *vm, u64 flags);
+/*
+ * The user memslot @slot ((as_id << 16) | id) as userspace set it, written
+ * to @out (user memory).  -EINVAL for an as_id the VM lacks or a non-user
+ * id, -ENOENT if the slot does not exist, -EFAULT for a bad @out.
+ */
+int mmusim_vm_get_memslot(struct mmusim_vm *vm, u32 slot, struct kvm_userspace_memory_region *out);
 
 struct mmusim_vcpu *mmusim_vm_vcpu(struct mmusim_vm *vm, int idx);
 int mmusim_vm_nr_vcpus(struct mmusim_vm *vm);
@@ -98,8 +130,11 @@ long mmusim_vcpu_access_range(struct mmusim_vcpu *vcpu, gpa_t gpa, u64 npages, u
 /* Guest data accesses through the guest's translation (faulting as needed). */
 int mmusim_vcpu_write(struct mmusim_vcpu *vcpu, gpa_t gpa, const void *buf, u64 len);
 int mmusim_vcpu_read(struct mmusim_vcpu *vcpu, gpa_t gpa, void *buf, u64 len);
-/* Accesses go to address space 1 (SMM) while @smm is true. */
-void mmusim_vcpu_set_smm(struct mmusim_vcpu *vcpu, bool smm);
+/*
+ * Accesses go to address space 1 (SMM) while @smm is true.  -EINVAL for a
+ * NULL vCPU, or entering SMM on a VM with one address space.
+ */
+int mmusim_vcpu_set_smm(struct mmusim_vcpu *vcpu, bool smm);
 /* Verify every TLB hit against the host mapping (the stale-TLB checker). */
 void mmusim_vcpu_set_tlb_check(struct mmusim_vcpu *vcpu, bool on);
 

@@ -87,10 +87,10 @@ struct kvm_vm_stat {
 	atomic64_t remote_tlb_flush_requests;
 	atomic64_t mmu_shadow_zapped;
 	atomic64_t root_allocs;
-	atomic64_t fast_zaps; /* kvm_mmu_zap_all_fast() calls */
-	atomic64_t huge_splits; /* huge SPTEs split by the fault path */
+	atomic64_t fast_zaps;	  /* kvm_mmu_zap_all_fast() calls */
+	atomic64_t huge_splits;	  /* huge SPTEs split by the fault path */
 	atomic64_t mmio_gen_wraps;
-	atomic64_t max_mmu_rmap_size; /* legacy: longest rmap list seen */
+	atomic64_t max_mmu_rmap_size;	  /* legacy: longest rmap list seen */
 };
 
 struct kvm_vcpu_stat {
@@ -120,19 +120,19 @@ struct kvm_mmu_memory_cache {
 #define SIM_TLB_ENTRIES 64
 
 struct sim_tlb_entry {
-	gfn_t gfn; /* base gfn of the translation (aligned to level) */
-	kvm_pfn_t pfn; /* base pfn */
-	u8 level; /* PG_LEVEL_* of the leaf that produced it, 0 = empty */
-	u8 access; /* ACC_* granted */
+	gfn_t gfn;	    /* base gfn of the translation (aligned to level) */
+	kvm_pfn_t pfn;	    /* base pfn */
+	u8 level;	    /* PG_LEVEL_* of the leaf that produced it, 0 = empty */
+	u8 access;	    /* ACC_* granted */
 	u8 as_id;
-	u8 dirty; /* the D bit was set by this vCPU for this entry */
+	u8 dirty;	    /* the D bit was set by this vCPU for this entry */
 };
 
 struct kvm_vcpu {
 	struct kvm *kvm;
 	int vcpu_id;
-	bool smm; /* accesses go to address space 1 */
-	int mode; /* OUTSIDE_GUEST_MODE / IN_GUEST_MODE */
+	bool smm;			/* accesses go to address space 1 */
+	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE */
 	unsigned long requests;
 	/*
 	 * The "IPI": kvm->requests_seq as read at this vCPU's last instruction
@@ -144,7 +144,7 @@ struct kvm_vcpu {
 	struct kvm_mmu_memory_cache mmu_page_cache;
 	struct kvm_mmu_desc_cache mmu_pte_list_desc_cache; /* legacy MMU only */
 	struct sim_tlb_entry tlb[SIM_TLB_ENTRIES];
-	bool check_tlb; /* verify each TLB hit against the host (checker) */
+	bool check_tlb;			/* verify each TLB hit against the host (checker) */
 	struct kvm_vcpu_stat stat;
 	/* Last exit to userspace: KVM_EXIT_* and the gpa involved. */
 	u32 exit_reason;
@@ -160,7 +160,7 @@ struct kvm {
 	rwlock_t mmu_lock;
 	struct kvm_vm_memslots slots;
 	struct kvm_mmu_masks masks;
-	int root_level; /* 4 or 5 */
+	int root_level;			/* 4 or 5 */
 	bool ept;
 
 	/* MMU-notifier invalidation protocol (kvm_main.c). */
@@ -175,20 +175,20 @@ struct kvm {
 	/* TDP MMU. */
 	struct list_head tdp_mmu_roots;
 	spinlock_t tdp_mmu_pages_lock;
-	atomic64_t tdp_mmu_pages; /* page-table pages, roots included */
+	atomic64_t tdp_mmu_pages;	/* page-table pages, roots included */
 
 	/* Legacy (shadow) MMU: shadow_mmu.c, everything under mmu_lock (write). */
-	struct list_head active_mmu_pages; /* every valid shadow page, newest first */
-	struct hlist_head *mmu_page_hash; /* by gfn: KVM_NUM_MMU_PAGES buckets */
-	unsigned long mmu_valid_gen; /* flipped by kvm_mmu_zap_all_fast() */
-	unsigned long n_used_mmu_pages; /* shadow pages, roots included */
-	struct list_head zapped_obsolete_pages; /* zapped, freed after the flush */
-	struct kmem_cache *pte_list_desc_cache; /* the one shared by legacy VMs (rmap.c) */
-	u64 nr_rmap_sptes; /* SPTEs on memslot rmaps (checker) */
+	struct list_head active_mmu_pages;	/* every valid shadow page, newest first */
+	struct hlist_head *mmu_page_hash;	/* by gfn: KVM_NUM_MMU_PAGES buckets */
+	unsigned long mmu_valid_gen;		/* flipped by kvm_mmu_zap_all_fast() */
+	unsigned long n_used_mmu_pages;		/* shadow pages, roots included */
+	struct list_head zapped_obsolete_pages;	/* zapped, freed after the flush */
+	struct kmem_cache *pte_list_desc_cache;	/* the one shared by legacy VMs (rmap.c) */
+	u64 nr_rmap_sptes;			/* SPTEs on memslot rmaps (checker) */
 
 	/* Bumped by every kvm_make_all_cpus_request(); vCPUs ack it. */
 	atomic64_t requests_seq;
-	bool slot_zap_all; /* KVM_X86_QUIRK_SLOT_ZAP_ALL: fast zap on delete/move */
+	bool slot_zap_all;		/* KVM_X86_QUIRK_SLOT_ZAP_ALL: fast zap on delete/move */
 
 	struct mutex vcpu_lock;
 	int nr_vcpus;
@@ -239,6 +239,25 @@ static inline bool kvm_lockdep_assert_mmu_lock_held(struct kvm *kvm, bool shared
 	return true;
 }
 
+/* 1 on a kernel built without SMM (mmusim_vm_config.nr_address_spaces), else 2. */
+static inline int kvm_arch_nr_memslot_as_ids(struct kvm *kvm)
+{
+	return kvm->slots.nr_as;
+}
+
+/*
+ * The last gfn a guest can address: its MAXPHYADDR is at most the host's,
+ * and at most 48 bits under a 4-level root (KVM picks a 5-level TDP root
+ * only for a guest MAXPHYADDR above 48, kvm_mmu_get_tdp_level()).  Memslots
+ * may still extend to kvm_mmu_max_gfn(), as in KVM.
+ */
+static inline gfn_t kvm_guest_max_gfn(struct kvm *kvm)
+{
+	gfn_t root_max = (1ULL << (SPTE_LEVEL_BITS * kvm->root_level)) - 1;
+
+	return min(kvm_mmu_max_gfn(&kvm->masks), root_max);
+}
+
 /* kvm_main.c */
 void kvm_make_all_cpus_request(struct kvm *kvm, int req);
 void kvm_flush_remote_tlbs(struct kvm *kvm);
@@ -269,6 +288,8 @@ void mmu_free_memory_cache(struct kvm_mmu_memory_cache *mc);
 /* vcpu/ */
 void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu);
 
+long kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long ext);
+int kvm_vm_ioctl_enable_cap_generic(struct kvm *kvm, struct kvm_enable_cap *cap);
 int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_vm_config *cfg,
 		  struct kvm **kvmp);
 void kvm_destroy_vm(struct kvm *kvm);

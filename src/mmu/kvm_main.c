@@ -161,11 +161,10 @@ static bool kvm_handle_hva_range(struct kvm *kvm, hva_t start, hva_t end, gfn_ha
 	bool ret = false;
 	int as_id;
 
-	for (as_id = 0; as_id < KVM_MAX_NR_ADDRESS_SPACES; as_id++) {
+	for (as_id = 0; as_id < kvm_arch_nr_memslot_as_ids(kvm); as_id++) {
 		struct kvm_memslots *slots = kvm_memslots_as(&kvm->slots, as_id);
 
-		kvm_for_each_memslot_in_hva_range(&iter, slots, start, end)
-		{
+		kvm_for_each_memslot_in_hva_range(&iter, slots, start, end) {
 			struct kvm_memory_slot *slot = iter.slot;
 			hva_t slot_end = slot->userspace_addr + (slot->npages << PAGE_SHIFT);
 			hva_t hva_start = max_t(hva_t, start, slot->userspace_addr);
@@ -223,8 +222,8 @@ static void kvm_mmu_notifier_invalidate_range_end(struct sim_mmu_notifier *mn,
  * Aging takes no lock here: the TDP MMU ages locklessly (RCU and cmpxchg),
  * the legacy MMU takes mmu_lock itself (kvm_age_gfn() in mmu.c).
  */
-static int kvm_mmu_notifier_clear_young(struct sim_mmu_notifier *mn, struct sim_mm *mm, hva_t start,
-					hva_t end)
+static int kvm_mmu_notifier_clear_young(struct sim_mmu_notifier *mn, struct sim_mm *mm,
+					hva_t start, hva_t end)
 {
 	struct kvm *kvm = mmu_notifier_to_kvm(mn);
 	int idx = srcu_read_lock(&kvm->slots.srcu);
@@ -234,8 +233,8 @@ static int kvm_mmu_notifier_clear_young(struct sim_mmu_notifier *mn, struct sim_
 	return young;
 }
 
-static int kvm_mmu_notifier_test_young(struct sim_mmu_notifier *mn, struct sim_mm *mm, hva_t start,
-				       hva_t end)
+static int kvm_mmu_notifier_test_young(struct sim_mmu_notifier *mn, struct sim_mm *mm,
+				       hva_t start, hva_t end)
 {
 	struct kvm *kvm = mmu_notifier_to_kvm(mn);
 	int idx = srcu_read_lock(&kvm->slots.srcu);
@@ -272,6 +271,75 @@ static const struct sim_mmu_notifier_ops kvm_mmu_notifier_ops = {
 	.change_pte = kvm_mmu_notifier_change_pte,
 	.release = kvm_mmu_notifier_release,
 };
+
+/* ----------------------------------------------------------------------
+ * KVM_CHECK_EXTENSION and KVM_ENABLE_CAP on the VM (Linux 6.12)
+ */
+
+/* The x86.c half: what kvm_vm_ioctl_check_extension() answers for a VM. */
+static long kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
+{
+	switch (ext) {
+	case KVM_CAP_SYNC_MMU:
+		return 1;
+	case KVM_CAP_READONLY_MEM:
+		return 1; /* kvm_arch_has_readonly_mem(): no protected state */
+	default:
+		return 0;
+	}
+}
+
+/*
+ * kvm_vm_ioctl_check_extension_generic(), for the capabilities mmusim
+ * models; the rest are 0 (not "unknown": KVM_CHECK_EXTENSION never fails).
+ * A kernel built without SMM has KVM_MAX_NR_ADDRESS_SPACES 1 and compiles
+ * KVM_CAP_MULTI_ADDRESS_SPACE out, so the x86 half answers it: 0.
+ */
+long kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long ext)
+{
+	switch (ext) {
+	case KVM_CAP_USER_MEMORY:
+	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
+	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
+	case KVM_CAP_CHECK_EXTENSION_VM:
+	case KVM_CAP_ENABLE_CAP_VM:
+		return 1;
+	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+		return KVM_DIRTY_LOG_MANUAL_CAPS;
+	case KVM_CAP_MULTI_ADDRESS_SPACE:
+		if (kvm_arch_nr_memslot_as_ids(kvm) < 2)
+			break;
+		return kvm_arch_nr_memslot_as_ids(kvm);
+	case KVM_CAP_NR_MEMSLOTS:
+		return KVM_USER_MEM_SLOTS;
+	default:
+		break;
+	}
+	return kvm_vm_ioctl_check_extension(kvm, ext);
+}
+
+/*
+ * The x86.c half rejects nonzero flags first, then unknown caps; none of its
+ * VM capabilities is modelled yet, so either way the answer is -EINVAL.
+ */
+static int kvm_vm_ioctl_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
+{
+	return -EINVAL;
+}
+
+/* kvm_vm_ioctl_enable_cap_generic(); @cap is the kernel's copy. */
+int kvm_vm_ioctl_enable_cap_generic(struct kvm *kvm, struct kvm_enable_cap *cap)
+{
+	switch (cap->cap) {
+	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+		if (cap->flags)
+			return -EINVAL;
+		/* args[0] = 0 turns manual protection off again. */
+		return kvm_memslots_enable_manual_dirty_log_protect(&kvm->slots, cap->args[0]);
+	default:
+		return kvm_vm_ioctl_enable_cap(kvm, cap);
+	}
+}
 
 /* ----------------------------------------------------------------------
  * VM and vCPU lifecycle
@@ -318,15 +386,24 @@ static int kvm_create_vcpus(struct kvm *kvm, int nr_vcpus)
 }
 
 /*
- * The masks depend on the host MAXPHYADDR, which the root level stands for:
- * 4-level tables reach 48 bits of GPA and the host has 46; a 5-level host
- * has 52, so no PA bit is reserved: NPT cannot cache MMIO (as KVM when
- * shadow_phys_bits is 52) and EPT MMIO SPTEs keep GFN bits up to 51.
+ * The machine profile: the host MAXPHYADDR (shadow_phys_bits), from which
+ * kvm_mmu_reset_all_pte_masks() derives the reserved and MMIO masks and
+ * kvm_mmu_max_gfn() the last gfn a memslot may use.  Unset, it is 46 bits
+ * for a 4-level root and 52 for a 5-level one.  With 52 bits no PA bit is
+ * reserved: NPT cannot cache MMIO (as KVM when shadow_phys_bits is 52) and
+ * EPT MMIO SPTEs keep GFN bits up to 51.
  */
-static int kvm_init_masks(struct kvm *kvm, const struct mmusim_vm_config *cfg, int root_level)
+static int kvm_host_maxphyaddr(const struct mmusim_vm_config *cfg, int root_level)
 {
-	int max_phys_bits = root_level == 5 ? 52 : MMUSIM_HOST_MAXPHYADDR;
+	if (!cfg->host_maxphyaddr)
+		return root_level == 5 ? 52 : MMUSIM_HOST_MAXPHYADDR;
+	if (cfg->host_maxphyaddr < MMUSIM_HOST_MAXPHYADDR_MIN || cfg->host_maxphyaddr > 52)
+		return -EINVAL;
+	return cfg->host_maxphyaddr;
+}
 
+static int kvm_init_masks(struct kvm *kvm, const struct mmusim_vm_config *cfg, int max_phys_bits)
+{
 	if (cfg->tdp_mode == MMUSIM_TDP_NPT) {
 		if (cfg->ept_ad_disabled || cfg->ept_exec_only)
 			return -EINVAL;
@@ -351,7 +428,7 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 {
 	struct mmusim_vm_config defaults = { 0 };
 	struct kvm *kvm;
-	int nr_vcpus, root_level, r;
+	int nr_vcpus, root_level, nr_as, max_phys_bits, r;
 
 	if (!host || !mm || !kvmp || sim_mm_host(mm) != host)
 		return -EINVAL;
@@ -363,7 +440,13 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 		return -EINVAL;
 	if (cfg->mmu != MMUSIM_MMU_TDP && cfg->mmu != MMUSIM_MMU_LEGACY)
 		return -EINVAL;
-	if (cfg->mmio_gen_wrap_after > (MMIO_SPTE_GEN_MASK + 1) / KVM_MAX_NR_ADDRESS_SPACES)
+	nr_as = cfg->nr_address_spaces ? cfg->nr_address_spaces : KVM_MAX_NR_ADDRESS_SPACES;
+	if (nr_as < 1 || nr_as > KVM_MAX_NR_ADDRESS_SPACES)
+		return -EINVAL;
+	max_phys_bits = kvm_host_maxphyaddr(cfg, root_level);
+	if (max_phys_bits < 0)
+		return max_phys_bits;
+	if (cfg->mmio_gen_wrap_after > (MMIO_SPTE_GEN_MASK + 1) / nr_as)
 		return -EINVAL;
 
 	kvm = kzalloc(sizeof(*kvm), GFP_KERNEL_ACCOUNT);
@@ -378,7 +461,7 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 	mutex_init(&kvm->vcpu_lock);
 	kvm_mmu_init_tdp_mmu(kvm);
 
-	r = kvm_init_masks(kvm, cfg, root_level);
+	r = kvm_init_masks(kvm, cfg, max_phys_bits);
 	if (r)
 		goto err_free;
 	if (!kvm->tdp_mmu_enabled) {
@@ -386,16 +469,15 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 		if (r)
 			goto err_free;
 	}
-	r = kvm_memslots_init(&kvm->slots, KVM_MAX_NR_ADDRESS_SPACES, kvm_mmu_max_gfn(&kvm->masks),
+	r = kvm_memslots_init(&kvm->slots, nr_as, kvm_mmu_max_gfn(&kvm->masks),
 			      &kvm_x86_memslot_ops, kvm);
 	if (r)
 		goto err_mmu;
 	if (cfg->mmio_gen_wrap_after) {
 		/* Validated above: the wrap is reached by whole updates of each space. */
-		r = kvm_memslots_set_first_generation(&kvm->slots,
-						      MMIO_SPTE_GEN_MASK + 1 -
-							      (u64)cfg->mmio_gen_wrap_after *
-								      KVM_MAX_NR_ADDRESS_SPACES);
+		r = kvm_memslots_set_first_generation(
+			&kvm->slots,
+			MMIO_SPTE_GEN_MASK + 1 - (u64)cfg->mmio_gen_wrap_after * nr_as);
 		if (WARN_ON_ONCE(r))
 			goto err_slots;
 	}

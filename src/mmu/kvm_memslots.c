@@ -472,7 +472,8 @@ static int kvm_arch_prepare_memory_region(struct kvm_vm_memslots *ms,
 	return 0;
 }
 
-static int kvm_prepare_memory_region(struct kvm_vm_memslots *ms, const struct kvm_memory_slot *old,
+static int kvm_prepare_memory_region(struct kvm_vm_memslots *ms,
+				     const struct kvm_memory_slot *old,
 				     struct kvm_memory_slot *new, enum kvm_mr_change change)
 {
 	int r;
@@ -482,7 +483,7 @@ static int kvm_prepare_memory_region(struct kvm_vm_memslots *ms, const struct kv
 	 * both: keep the old bitmap, bits included.  Newly on: allocate.
 	 */
 	if (change != KVM_MR_DELETE) {
-		if (!(new->flags &KVM_MEM_LOG_DIRTY_PAGES)) {
+		if (!(new->flags & KVM_MEM_LOG_DIRTY_PAGES)) {
 			new->dirty_bitmap = NULL;
 		} else if (old && old->dirty_bitmap) {
 			new->dirty_bitmap = old->dirty_bitmap;
@@ -498,13 +499,14 @@ static int kvm_prepare_memory_region(struct kvm_vm_memslots *ms, const struct kv
 	r = kvm_arch_prepare_memory_region(ms, old, new, change);
 
 	/* Free the bitmap on failure only if it was allocated above. */
-	if (r && new &&new->dirty_bitmap && (!old || !old->dirty_bitmap))
+	if (r && new && new->dirty_bitmap && (!old || !old->dirty_bitmap))
 		kvm_destroy_dirty_bitmap(new);
 	return r;
 }
 
 static void kvm_commit_memory_region(struct kvm_vm_memslots *ms, struct kvm_memory_slot *old,
-				     const struct kvm_memory_slot *new, enum kvm_mr_change change)
+				     const struct kvm_memory_slot *new,
+				     enum kvm_mr_change change)
 {
 	u32 old_flags = old ? old->flags : 0;
 	u32 new_flags = new ? new->flags : 0;
@@ -701,8 +703,7 @@ static bool kvm_check_memslot_overlap(struct kvm_memslots *slots, int id, gfn_t 
 {
 	struct kvm_memslot_iter iter;
 
-	kvm_for_each_memslot_in_gfn_range(&iter, slots, start, end)
-	{
+	kvm_for_each_memslot_in_gfn_range(&iter, slots, start, end) {
 		if (iter.slot->id != id)
 			return true;
 	}
@@ -801,7 +802,7 @@ static int __kvm_set_memory_region(struct kvm_vm_memslots *ms,
 		else if (mem->flags != old->flags)
 			change = KVM_MR_FLAGS_ONLY;
 		else
-			return 0; /* nothing to change */
+			return 0;	/* nothing to change */
 	}
 
 	if ((change == KVM_MR_CREATE || change == KVM_MR_MOVE) &&
@@ -850,7 +851,8 @@ int kvm_set_internal_memslot(struct kvm_vm_memslots *ms,
  * error.  On failure the memslots are left as they were (a failed DELETE or
  * MOVE has swapped twice, so only the generation moved on).
  */
-int kvm_set_memory_region(struct kvm_vm_memslots *ms, const struct kvm_userspace_memory_region *mem)
+int kvm_set_memory_region(struct kvm_vm_memslots *ms,
+			  const struct kvm_userspace_memory_region *mem)
 {
 	int r;
 
@@ -865,6 +867,42 @@ int kvm_set_memory_region(struct kvm_vm_memslots *ms, const struct kvm_userspace
 
 	mutex_lock(&ms->slots_lock);
 	r = __kvm_set_memory_region(ms, mem);
+	mutex_unlock(&ms->slots_lock);
+	return r;
+}
+
+/**
+ * kvm_get_user_memory_region - a user memslot as userspace last set it
+ * @ms:		the VM's memslots
+ * @slot:	(as_id << 16) | id, as in KVM_SET_USER_MEMORY_REGION
+ * @out:	filled with the slot's fields (slot, flags, gpa, size, hva)
+ *
+ * Takes slots_lock, so an update in flight is seen whole or not at all.
+ * KVM has no ioctl for this; the answer is what its memslot holds.
+ *
+ * Return: 0; -EINVAL for an as_id the VM lacks or a non-user id; -ENOENT if
+ * no such slot exists.
+ */
+int kvm_get_user_memory_region(struct kvm_vm_memslots *ms, u32 slot,
+			       struct kvm_userspace_memory_region *out)
+{
+	int as_id = slot >> 16, id = (u16)slot, r = -ENOENT;
+	struct kvm_memory_slot *memslot;
+
+	if (as_id >= ms->nr_as || id >= KVM_USER_MEM_SLOTS)
+		return -EINVAL;
+	mutex_lock(&ms->slots_lock);
+	memslot = id_to_memslot(memslots_active_locked(ms, as_id), id);
+	if (memslot) {
+		*out = (struct kvm_userspace_memory_region){
+			.slot = slot,
+			.flags = memslot->flags,
+			.guest_phys_addr = (u64)memslot->base_gfn << PAGE_SHIFT,
+			.memory_size = (u64)memslot->npages << PAGE_SHIFT,
+			.userspace_addr = memslot->userspace_addr,
+		};
+		r = 0;
+	}
 	mutex_unlock(&ms->slots_lock);
 	return r;
 }
@@ -969,7 +1007,8 @@ struct kvm_memory_slot *kvm_vcpu_gfn_to_memslot(struct kvm_vm_memslots *ms,
 	return slot;
 }
 
-void kvm_memslot_iter_start(struct kvm_memslot_iter *iter, struct kvm_memslots *slots, gfn_t start)
+void kvm_memslot_iter_start(struct kvm_memslot_iter *iter, struct kvm_memslots *slots,
+			    gfn_t start)
 {
 	int pos;
 
@@ -1243,8 +1282,8 @@ static int __kvm_clear_dirty_log_protect(struct kvm_vm_memslots *ms,
 
 	memslots_mmu_lock(ms);
 	for (offset = log->first_page, i = offset / BITS_PER_LONG,
-	    n = DIV_ROUND_UP(log->num_pages, BITS_PER_LONG);
-	     n--; i++, offset += BITS_PER_LONG) {
+	     n = DIV_ROUND_UP(log->num_pages, BITS_PER_LONG); n--;
+	     i++, offset += BITS_PER_LONG) {
 		unsigned long mask = *dirty_bitmap_buffer++;
 		atomic_long_t *p = (atomic_long_t *)&dirty_bitmap[i];
 

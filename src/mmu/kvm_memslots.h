@@ -405,6 +405,8 @@ int kvm_set_internal_memslot(struct kvm_vm_memslots *ms,
 			     const struct kvm_userspace_memory_region *mem);
 
 /* The active set: under srcu_read_lock(&ms->srcu) or slots_lock. */
+int kvm_get_user_memory_region(struct kvm_vm_memslots *ms, u32 slot,
+			       struct kvm_userspace_memory_region *out);
 struct kvm_memslots *kvm_memslots_as(struct kvm_vm_memslots *ms, int as_id);
 
 struct kvm_memory_slot *id_to_memslot(struct kvm_memslots *slots, int id);

@@ -755,7 +755,7 @@ static void kvm_arch_memslots_updated(void *arch, int as_id, u64 gen)
 
 	gen &= MMIO_SPTE_GEN_MASK;
 	/* The address-space bit of the generation is not a real update. */
-	gen &= ~((u64)KVM_MAX_NR_ADDRESS_SPACES - 1);
+	gen &= ~((u64)kvm_arch_nr_memslot_as_ids(kvm) - 1);
 	if (unlikely(gen == 0)) {
 		atomic64_inc(&kvm->stat.mmio_gen_wraps);
 		kvm_mmu_zap_all_fast(kvm);

@@ -438,8 +438,13 @@ struct kvm_mmu_masks {
 	bool nx_huge_pages;
 };
 
-/* The simulated host's MAXPHYADDR (no L1TF: MMIO caching uses bit 51). */
+/*
+ * The simulated host's default MAXPHYADDR (no L1TF: MMIO caching uses bit
+ * 51), and the smallest a machine profile may choose (x86-64 CPUs have at
+ * least 36 physical address bits).
+ */
 #define MMUSIM_HOST_MAXPHYADDR 46
+#define MMUSIM_HOST_MAXPHYADDR_MIN 36
 
 /*
  * Initialise @m like KVM's kvm_mmu_reset_all_pte_masks() for a host with

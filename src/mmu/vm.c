@@ -76,11 +76,47 @@ int mmusim_vm_clear_dirty_log(struct mmusim_vm *vm, struct kvm_clear_dirty_log *
 	return kvm_clear_dirty_log_protect(&mmusim_to_kvm(vm)->slots, &l);
 }
 
+/* The pre-KVM_ENABLE_CAP helper: KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 with args[0] = @flags. */
 int mmusim_vm_enable_manual_dirty_log_protect(struct mmusim_vm *vm, u64 flags)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, .args = { flags } };
+
+	if (!vm)
+		return -EINVAL;
+	return kvm_vm_ioctl_enable_cap_generic(mmusim_to_kvm(vm), &cap);
+}
+
+int mmusim_vm_check_extension(struct mmusim_vm *vm, long cap)
 {
 	if (!vm)
 		return -EINVAL;
-	return kvm_memslots_enable_manual_dirty_log_protect(&mmusim_to_kvm(vm)->slots, flags);
+	return kvm_vm_ioctl_check_extension_generic(mmusim_to_kvm(vm), cap);
+}
+
+int mmusim_vm_enable_cap(struct mmusim_vm *vm, const struct kvm_enable_cap *cap)
+{
+	struct kvm_enable_cap c;
+
+	if (!vm)
+		return -EINVAL;
+	if (copy_from_user(&c, cap, sizeof(c)))
+		return -EFAULT;
+	return kvm_vm_ioctl_enable_cap_generic(mmusim_to_kvm(vm), &c);
+}
+
+int mmusim_vm_get_memslot(struct mmusim_vm *vm, u32 slot, struct kvm_userspace_memory_region *out)
+{
+	struct kvm_userspace_memory_region m;
+	int r;
+
+	if (!vm)
+		return -EINVAL;
+	r = kvm_get_user_memory_region(&mmusim_to_kvm(vm)->slots, slot, &m);
+	if (r)
+		return r;
+	if (copy_to_user(out, &m, sizeof(m)))
+		return -EFAULT;
+	return 0;
 }
 
 /* ----------------------------------------------------------------------
@@ -109,7 +145,8 @@ int mmusim_vm_nr_vcpus(struct mmusim_vm *vm)
 
 int mmusim_vm_zap_gfn_range(struct mmusim_vm *vm, int as_id, gfn_t start, gfn_t end)
 {
-	if (!vm || as_id < 0 || as_id >= KVM_MAX_NR_ADDRESS_SPACES || start >= end)
+	if (!vm || as_id < 0 || as_id >= kvm_arch_nr_memslot_as_ids(mmusim_to_kvm(vm)) ||
+	    start >= end)
 		return -EINVAL;
 	kvm_zap_gfn_range(mmusim_to_kvm(vm), as_id, start, end);
 	return 0;

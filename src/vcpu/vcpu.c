@@ -301,7 +301,7 @@ static int check_access_args(struct kvm_vcpu *vcpu, gpa_t gpa, int type)
 {
 	if (type < MMUSIM_ACCESS_READ || type > MMUSIM_ACCESS_EXEC)
 		return -EINVAL;
-	if ((gpa >> PAGE_SHIFT) > kvm_mmu_max_gfn(&vcpu->kvm->masks))
+	if ((gpa >> PAGE_SHIFT) > kvm_guest_max_gfn(vcpu->kvm))
 		return -EINVAL;
 	return 0;
 }
@@ -398,9 +398,17 @@ int mmusim_vcpu_read(struct mmusim_vcpu *v, gpa_t gpa, void *buf, u64 len)
 	return vcpu_copy(v, gpa, buf, len, false);
 }
 
-void mmusim_vcpu_set_smm(struct mmusim_vcpu *v, bool smm)
+int mmusim_vcpu_set_smm(struct mmusim_vcpu *v, bool smm)
 {
-	mmusim_to_kvm_vcpu(v)->smm = smm;
+	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
+
+	if (!vcpu)
+		return -EINVAL;
+	/* A kernel without SMM has no address space 1 to enter. */
+	if (smm && kvm_arch_nr_memslot_as_ids(vcpu->kvm) < 2)
+		return -EINVAL;
+	vcpu->smm = smm;
+	return 0;
 }
 
 void mmusim_vcpu_set_tlb_check(struct mmusim_vcpu *v, bool on)
