@@ -20,11 +20,21 @@
  * runs after every request.  Nothing may leak (live objects are counted
  * before and after each input).
  *
+ * The VM's machine profile comes from the input too: one address space (a
+ * kernel without SMM) or two, and the host MAXPHYADDR (36..52 bits, which
+ * sets the last gfn a slot may use).  Every structure and bitmap is passed
+ * as user memory of some kind (valid, NULL, PROT_NONE, one byte short of an
+ * inaccessible page, read-only), and the model predicts -EFAULT exactly when
+ * the kernel's copy would fail, in KVM's order of checks.
+ *
  * Requests that the model predicts create a slot of more than 1 GiB, or
  * fail only in the x86 prepare hook, are not sent (the slot metadata and
  * dirty bitmap would be allocated for real); such sizes are still sent in
  * every request that fails validation earlier.
  */
+#include <limits.h>
+#include <sys/mman.h>
+
 #include "fuzz_helpers.h"
 #include "fuzz_data_producer.h"
 #include "fuzz_vm.h"
@@ -46,6 +56,89 @@ struct fz {
 };
 
 enum { OP_SET, OP_SET_EXISTING, OP_GET_LOG, OP_CLEAR_LOG, OP_MANUAL, OP_PROBE, OP_NR };
+
+/* ------------------------------------------------------------------------- */
+/* User memory of every kind                                                 */
+
+enum ubuf_kind { UBUF_OK, UBUF_NULL, UBUF_PROT_NONE, UBUF_SHORT, UBUF_READ_ONLY, UBUF_NR };
+
+#define UBUF_BYTES (64 * 1024)	/* more than a 1 GiB slot's bitmap (32 KiB) */
+
+/*
+ * Two sets (one for an ioctl's structure, one for the bitmap it points to)
+ * of [read-write][PROT_NONE][read-only][PROT_NONE], made once per process.
+ */
+enum { UBUF_ARG, UBUF_BITMAP };
+static char *ubuf_rw[2], *ubuf_ro[2];
+
+static void ubuf_init(void)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		char *base = mmap(NULL, 2 * (UBUF_BYTES + PAGE_SIZE), PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		FUZZ_ASSERT(base != MAP_FAILED);
+		ubuf_rw[i] = base;
+		ubuf_ro[i] = base + UBUF_BYTES + PAGE_SIZE;
+		FUZZ_ASSERT(!mprotect(ubuf_rw[i] + UBUF_BYTES, PAGE_SIZE, PROT_NONE));
+		FUZZ_ASSERT(!mprotect(ubuf_ro[i], UBUF_BYTES, PROT_READ));
+		FUZZ_ASSERT(!mprotect(ubuf_ro[i] + UBUF_BYTES, PAGE_SIZE, PROT_NONE));
+	}
+}
+
+static enum ubuf_kind pick_ubuf(struct fz *f)
+{
+	/* Mostly valid memory, so that the rest of the call is exercised. */
+	if (fuzz_dp_u32_range(&f->dp, 0, 7))
+		return UBUF_OK;
+	return fuzz_dp_u32_range(&f->dp, UBUF_NULL, UBUF_NR - 1);
+}
+
+/*
+ * A buffer of kind @k for a copy of @need bytes (at most UBUF_BYTES).  What
+ * of it is accessible holds @src (or @fill bytes if @src is NULL).  *faults
+ * says whether copy_from_user() (or, for @output, copy_to_user()) of @need
+ * bytes fails on it.
+ */
+static void *ubuf_get(int set, enum ubuf_kind k, u64 need, bool output, const void *src,
+		      int fill, bool *faults)
+{
+	char *rw = ubuf_rw[set], *ro = ubuf_ro[set];
+	u64 avail = need;
+	char *p;
+
+	FUZZ_ASSERT(need <= UBUF_BYTES);
+	*faults = need > 0;
+	switch (k) {
+	case UBUF_NULL:
+		return NULL;
+	case UBUF_PROT_NONE:
+		return rw + UBUF_BYTES;
+	case UBUF_SHORT:
+		/* need - 1 bytes end at the guard page: the last byte faults. */
+		avail = need ? need - 1 : 0;
+		p = rw + UBUF_BYTES - avail;
+		break;
+	case UBUF_READ_ONLY:
+		*faults = output && need > 0;
+		p = ro + UBUF_BYTES - need;
+		FUZZ_ASSERT(!mprotect(ro, UBUF_BYTES, PROT_READ | PROT_WRITE));
+		break;
+	default:
+		*faults = false;
+		p = rw + UBUF_BYTES - need;
+		break;
+	}
+	if (src)
+		memcpy(p, src, avail);
+	else
+		memset(p, fill, avail);
+	if (k == UBUF_READ_ONLY)
+		FUZZ_ASSERT(!mprotect(ro, UBUF_BYTES, PROT_READ));
+	return p;
+}
 
 /* ------------------------------------------------------------------------- */
 /* Field generators                                                          */
@@ -161,6 +254,9 @@ static u64 pick_hva(struct fz *f, u64 size)
 static void set_region(struct fz *f, const struct kvm_userspace_memory_region *mem)
 {
 	struct ms_prediction p = ms_predict(&f->model, mem);
+	enum ubuf_kind k = pick_ubuf(f);
+	bool faults;
+	void *arg;
 	int r;
 
 	/*
@@ -173,7 +269,15 @@ static void set_region(struct fz *f, const struct kvm_userspace_memory_region *m
 	if (p.change == MS_CREATE && f->model.nr[p.as_id] >= MS_MAX_SLOTS)
 		return;
 
-	r = mmusim_vm_set_user_memory_region(f->v.vm, mem);
+	/* The request itself is user memory: a faulting copy comes first. */
+	arg = ubuf_get(UBUF_ARG, k, sizeof(*mem), false, mem, 0, &faults);
+	if (faults) {
+		r = mmusim_vm_set_user_memory_region(f->v.vm, arg);
+		FUZZ_ASSERT_MSG(r == -EFAULT, "KVM_SET_USER_MEMORY_REGION from user memory of "
+				"kind %d: returned %d, KVM returns -EFAULT", k, r);
+		return;
+	}
+	r = mmusim_vm_set_user_memory_region(f->v.vm, arg);
 	FUZZ_ASSERT_MSG(r == p.ret,
 			"KVM_SET_USER_MEMORY_REGION slot %#x flags %#x gpa %#llx size %#llx "
 			"hva %#llx: returned %d, KVM returns %d (%s)",
@@ -247,7 +351,7 @@ static const struct ms_slot *model_slot_by_field(struct fz *f, u32 slot, int *re
 	int idx;
 
 	*ret = -EINVAL;
-	if (as_id >= MS_NR_AS || id >= MS_USER_MEM_SLOTS)
+	if (as_id >= (u32)f->model.nr_as || id >= MS_USER_MEM_SLOTS)
 		return NULL;
 	idx = ms_find(&f->model, as_id, id);
 	*ret = -ENOENT;
@@ -268,46 +372,62 @@ static u32 pick_log_slot(struct fz *f)
 	return pick_slot(f);
 }
 
+/* The log structure is user memory too: the ioctl copies it in first. */
+static int call_with_log(struct fz *f, void *log, u64 size, bool clear)
+{
+	enum ubuf_kind k = pick_ubuf(f);
+	bool faults;
+	void *arg = ubuf_get(UBUF_ARG, k, size, false, log, 0, &faults);
+	int r;
+
+	r = clear ? mmusim_vm_clear_dirty_log(f->v.vm, arg) : mmusim_vm_get_dirty_log(f->v.vm, arg);
+	if (faults) {
+		FUZZ_ASSERT_MSG(r == -EFAULT, "KVM_%s_DIRTY_LOG from user memory of kind %d: "
+				"returned %d, KVM returns -EFAULT", clear ? "CLEAR" : "GET", k, r);
+		return INT_MIN;
+	}
+	return r;
+}
+
 static void op_get_log(struct fz *f)
 {
 	struct kvm_dirty_log log = { .slot = pick_log_slot(f) };
-	bool null_bitmap = !fuzz_dp_u32_range(&f->dp, 0, 7);
+	enum ubuf_kind k = pick_ubuf(f);
 	const struct ms_slot *s;
-	unsigned long *bitmap = NULL;
-	u64 i, words = 0;
+	unsigned long *bitmap;
+	u64 i, bytes = 0;
+	bool faults;
 	int want, r;
 
 	s = model_slot_by_field(f, log.slot, &want);
-	if (s) {
-		words = (s->npages + 63) / 64;
-		bitmap = calloc(words, sizeof(*bitmap));
-		FUZZ_ASSERT(bitmap);
-		memset(bitmap, 0xa5, words * sizeof(*bitmap));
-		if (!null_bitmap)
-			log.dirty_bitmap = bitmap;
-		else
-			want = -EFAULT;
-	}
-	r = mmusim_vm_get_dirty_log(f->v.vm, &log);
-	FUZZ_ASSERT_MSG(r == want, "KVM_GET_DIRTY_LOG slot %#x: returned %d, KVM returns %d",
-			log.slot, r, want);
+	if (s)
+		bytes = (s->npages + 63) / 64 * 8;
+	/* The bitmap is output, copied once the slot was found. */
+	bitmap = ubuf_get(UBUF_BITMAP, k, bytes, true, NULL, 0xa5, &faults);
+	log.dirty_bitmap = bitmap;
+	if (s && faults)
+		want = -EFAULT;
+	r = call_with_log(f, &log, sizeof(log), false);
+	if (r == INT_MIN)
+		return;
+	FUZZ_ASSERT_MSG(r == want, "KVM_GET_DIRTY_LOG slot %#x, bitmap of kind %d: returned %d, "
+			"KVM returns %d", log.slot, k, r, want);
 	/* Bits past the slot's last page are never set. */
 	if (!r)
-		for (i = s->npages; i < words * 64; i++)
+		for (i = s->npages; i < bytes * 8; i++)
 			FUZZ_ASSERT_MSG(!(bitmap[i / 64] & (1ul << (i % 64))),
 					"dirty bit %llu set in a slot of %llu pages",
 					(unsigned long long)i, (unsigned long long)s->npages);
-	free(bitmap);
 	fuzz_vm_check(&f->v, "KVM_GET_DIRTY_LOG");
 }
 
 static void op_clear_log(struct fz *f)
 {
 	struct kvm_clear_dirty_log log = { .slot = pick_log_slot(f) };
-	bool null_bitmap = !fuzz_dp_u32_range(&f->dp, 0, 7);
+	enum ubuf_kind k = pick_ubuf(f);
 	const struct ms_slot *s;
-	unsigned long *bitmap;
-	u64 npages, words;
+	u64 npages, bytes;
+	bool faults;
 	int want, r;
 
 	s = model_slot_by_field(f, log.slot, &want);
@@ -328,50 +448,67 @@ static void op_clear_log(struct fz *f)
 			log.num_pages = log.num_pages / 64 * 64;
 		break;
 	}
-	/* KVM's order: ids, alignment of first_page, the slot, the range, the copy. */
+	/*
+	 * KVM's order: ids, alignment of first_page, the slot, the range, then
+	 * the copy of ALIGN(num_pages, 64) / 8 bytes (none for zero pages).
+	 * KVM reads the bitmap only for a range inside the slot, and no slot
+	 * is larger than BIG_SLOT_PAGES, so UBUF_BYTES is always enough.
+	 */
+	bytes = 0;
 	if (want == -EINVAL || (log.first_page & 63)) {
 		want = -EINVAL;
 	} else if (!want) {
 		if (log.first_page > s->npages || log.num_pages > s->npages - log.first_page ||
 		    (log.num_pages < s->npages - log.first_page && (log.num_pages & 63)))
 			want = -EINVAL;
-		else if (null_bitmap && log.num_pages)
-			want = -EFAULT; /* copy_from_user() of 0 bytes cannot fail */
+		else
+			bytes = ((u64)log.num_pages + 63) / 64 * 8;
 	}
-	/*
-	 * KVM reads the bitmap only for a range inside the slot, and no slot
-	 * is larger than BIG_SLOT_PAGES: a buffer that size is always enough.
-	 */
-	words = (min_t(u64, log.num_pages, BIG_SLOT_PAGES) + 63) / 64 + 1;
-	bitmap = malloc(words * sizeof(*bitmap));
-	FUZZ_ASSERT(bitmap);
-	memset(bitmap, 0xff, words * sizeof(*bitmap));
-	log.dirty_bitmap = null_bitmap ? NULL : bitmap;
-	r = mmusim_vm_clear_dirty_log(f->v.vm, &log);
+	log.dirty_bitmap = ubuf_get(UBUF_BITMAP, k, bytes, false, NULL, 0xff, &faults);
+	if (!want && faults)
+		want = -EFAULT;
+	r = call_with_log(f, &log, sizeof(log), true);
+	if (r == INT_MIN)
+		return;
 	FUZZ_ASSERT_MSG(r == want,
-			"KVM_CLEAR_DIRTY_LOG slot %#x first %llu num %u: "
+			"KVM_CLEAR_DIRTY_LOG slot %#x first %llu num %u, bitmap of kind %d: "
 			"returned %d, KVM returns %d",
-			log.slot, (unsigned long long)log.first_page, log.num_pages, r, want);
-	free(bitmap);
+			log.slot, (unsigned long long)log.first_page, log.num_pages, k, r, want);
 	fuzz_vm_check(&f->v, "KVM_CLEAR_DIRTY_LOG");
 }
 
-/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: INITIALLY_SET only with ENABLE. */
+/*
+ * KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2): flags must be 0,
+ * INITIALLY_SET only with ENABLE, 0 turns it off; other caps are -EINVAL.
+ */
 static void op_manual(struct fz *f)
 {
-	u64 flags = fuzz_dp_u32_range(&f->dp, 0, 3) ? fuzz_dp_range(&f->dp, 0, 3)
-						     : fuzz_dp_u64(&f->dp);
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 };
 	u64 allowed = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
+	enum ubuf_kind k = pick_ubuf(f);
+	bool faults;
+	void *arg;
 	int want, r;
 
-	if (flags & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)
+	cap.args[0] = fuzz_dp_u32_range(&f->dp, 0, 3) ? fuzz_dp_range(&f->dp, 0, 3)
+						      : fuzz_dp_u64(&f->dp);
+	if (!fuzz_dp_u32_range(&f->dp, 0, 7))
+		cap.flags = fuzz_dp_u32(&f->dp);
+	if (!fuzz_dp_u32_range(&f->dp, 0, 15))
+		cap.cap = fuzz_dp_u32(&f->dp);
+	if (cap.args[0] & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)
 		allowed |= KVM_DIRTY_LOG_INITIALLY_SET;
-	want = flags & ~allowed ? -EINVAL : 0;
-	r = mmusim_vm_enable_manual_dirty_log_protect(f->v.vm, flags);
-	FUZZ_ASSERT_MSG(r == want, "MANUAL_DIRTY_LOG_PROTECT2 %#llx: returned %d, KVM returns %d",
-			(unsigned long long)flags, r, want);
+	want = cap.cap != KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 || cap.flags ||
+	       (cap.args[0] & ~allowed) ? -EINVAL : 0;
+	arg = ubuf_get(UBUF_ARG, k, sizeof(cap), false, &cap, 0, &faults);
+	if (faults)
+		want = -EFAULT;
+	r = mmusim_vm_enable_cap(f->v.vm, arg);
+	FUZZ_ASSERT_MSG(r == want, "KVM_ENABLE_CAP %u flags %#x args[0] %#llx (kind %d): "
+			"returned %d, KVM returns %d", cap.cap, cap.flags,
+			(unsigned long long)cap.args[0], k, r, want);
 	if (!r)
-		f->manual = flags;
+		f->manual = cap.args[0];
 }
 
 static bool hva_mapped(const struct fz *f, u64 hva)
@@ -415,8 +552,13 @@ static void op_probe(struct fz *f)
 		gfn = fuzz_dp_range(&f->dp, 0, 16383 + 16);
 	}
 
+	/* A kernel without SMM has no address space 1 to enter. */
+	if (as_id >= f->model.nr_as) {
+		FUZZ_ASSERT(mmusim_vcpu_set_smm(vcpu, true) == -EINVAL);
+		return;
+	}
 	s = ms_lookup(&f->model, as_id, gfn);
-	if (gfn > f->v.max_gfn)
+	if (gfn > f->v.guest_max_gfn)
 		want = -EINVAL;
 	else if (!s || (type == MMUSIM_ACCESS_WRITE && (s->flags & KVM_MEM_READONLY)))
 		want = 1;
@@ -425,7 +567,7 @@ static void op_probe(struct fz *f)
 	else
 		want = 0;
 
-	mmusim_vcpu_set_smm(vcpu, as_id == 1);
+	FUZZ_ASSERT(!mmusim_vcpu_set_smm(vcpu, as_id == 1));
 	r = mmusim_vcpu_access(vcpu, gfn << PAGE_SHIFT, type, &exit);
 	FUZZ_ASSERT_MSG(r == want, "access type %d at as %d gfn %#llx: returned %d, expected %d "
 			"(model slot %d)", type, as_id, (unsigned long long)gfn, r, want,
@@ -438,10 +580,21 @@ static void op_probe(struct fz *f)
 
 /* ------------------------------------------------------------------------- */
 
+/* The machine profile: address spaces and host MAXPHYADDR (0: the default). */
+static void pick_profile(struct fz *f, struct mmusim_vm_config *cfg)
+{
+	static const int maxpa[] = { 0, 0, 36, 39, 46, 48, 52 };
+	u32 i = fuzz_dp_u32_range(&f->dp, 0, ARRAY_SIZE(maxpa));
+
+	cfg->nr_address_spaces = fuzz_dp_u32_range(&f->dp, 0, 2);
+	cfg->host_maxphyaddr = i < ARRAY_SIZE(maxpa) ? maxpa[i] : fuzz_dp_u32_range(&f->dp, 36, 52);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fuzz_env_init();
 	fuzz_legacy_mmu_available();
+	ubuf_init();
 	return 0;
 }
 
@@ -456,8 +609,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	live = fuzz_live_begin();
 	fuzz_dp_init(&f->dp, data, size);
 	fuzz_vm_config(&f->dp, &cfg, 1);
+	pick_profile(f, &cfg);
 	fuzz_vm_create(&f->v, &cfg, 64 * FUZZ_MiB);
-	ms_model_init(&f->model, f->v.max_gfn);
+	ms_model_init(&f->model, f->v.max_gfn, cfg.nr_address_spaces == 1 ? 1 : MS_NR_AS);
 
 	f->region_size[0] = 2 * FUZZ_MiB;
 	f->region_size[1] = 4 * FUZZ_MiB;

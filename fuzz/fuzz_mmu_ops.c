@@ -1074,7 +1074,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_vm_describe(&cfg), (unsigned long long)f->manual, resched,
 			FAILINJ ? ", failure injection on" : "",
 			f->race_mode ? ", events inside faults" : "");
-	ms_model_init(&f->model, f->v.max_gfn);
+	ms_model_init(&f->model, f->v.max_gfn, MS_NR_AS);
 	if (f->manual)
 		FUZZ_ASSERT(!mmusim_vm_enable_manual_dirty_log_protect(f->v.vm, f->manual));
 	for (i = 0; i < cfg.nr_vcpus; i++)

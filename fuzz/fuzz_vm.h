@@ -22,6 +22,7 @@
 
 #include "fuzz_data_producer.h"
 #include "fuzz_helpers.h"
+#include "memslot_model.h"
 
 #define FUZZ_MiB (1ull << 20)
 
@@ -30,7 +31,8 @@ struct fuzz_vm {
 	struct sim_mm *mm;
 	struct mmusim_vm *vm;
 	struct mmusim_vm_config cfg;
-	uint64_t max_gfn;	/* the largest gfn a memslot or an access may use */
+	uint64_t max_gfn;	/* the largest gfn a memslot may use (kvm_mmu_max_gfn()) */
+	uint64_t guest_max_gfn;	/* the largest an access may use: 48 bits at most with 4 levels */
 };
 
 static inline bool fuzz_legacy_mmu_available(void)
@@ -95,12 +97,18 @@ static inline void fuzz_vm_config(struct fuzz_dp *dp, struct mmusim_vm_config *c
 
 static inline const char *fuzz_vm_describe(const struct mmusim_vm_config *cfg)
 {
-	static char buf[160];
-	char wrap[40] = "";
+	static char buf[200];
+	char wrap[80] = "";
+	int n = 0;
 
 	if (cfg->mmio_gen_wrap_after)
-		snprintf(wrap, sizeof(wrap), ", MMIO gen wraps at update %u",
-			 cfg->mmio_gen_wrap_after);
+		n = snprintf(wrap, sizeof(wrap), ", MMIO gen wraps at update %u",
+			     cfg->mmio_gen_wrap_after);
+	/* The machine profile, when it is not the default (traces stay as they were). */
+	if (cfg->nr_address_spaces == 1)
+		n += snprintf(wrap + n, sizeof(wrap) - n, ", 1 address space");
+	if (cfg->host_maxphyaddr)
+		snprintf(wrap + n, sizeof(wrap) - n, ", MAXPHYADDR %d", cfg->host_maxphyaddr);
 	snprintf(buf, sizeof(buf), "%s MMU, %s%s%s, %d vCPUs, %d-level, %s%s",
 		 cfg->mmu == MMUSIM_MMU_LEGACY ? "legacy" : "TDP",
 		 cfg->tdp_mode == MMUSIM_TDP_NPT ? "NPT" : "EPT",
@@ -118,8 +126,10 @@ static inline void fuzz_vm_create(struct fuzz_vm *v, const struct mmusim_vm_conf
 
 	memset(v, 0, sizeof(*v));
 	v->cfg = *cfg;
-	/* Four-level TDP reaches a 46-bit MAXPHYADDR, five-level 52 bits. */
-	v->max_gfn = (1ull << ((cfg->root_level == 5 ? 52 : 46) - 12)) - 1;
+	v->max_gfn = ms_max_gfn(cfg->host_maxphyaddr, cfg->root_level);
+	v->guest_max_gfn = v->max_gfn;
+	if (v->guest_max_gfn >> (9 * cfg->root_level))
+		v->guest_max_gfn = (1ull << (9 * cfg->root_level)) - 1;
 	FUZZ_ASSERT(!sim_host_create(&hc, &v->host));
 	FUZZ_ASSERT(!sim_mm_create(v->host, &v->mm));
 	r = mmusim_vm_create(v->host, v->mm, cfg, &v->vm);

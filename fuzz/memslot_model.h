@@ -15,7 +15,8 @@
  *   5. memory_size not page aligned                               -EINVAL
  *   6. guest_phys_addr not page aligned                           -EINVAL
  *   7. userspace_addr not page aligned, or !access_ok(hva, size)  -EINVAL
- *   9. as_id >= 2 (x86: SMM) or id >= KVM_MEM_SLOTS_NUM            -EINVAL
+ *   9. as_id >= the VM's address spaces (2 with SMM, 1 without),
+ *      or id >= KVM_MEM_SLOTS_NUM                                  -EINVAL
  *  10. guest_phys_addr + memory_size wraps                         -EINVAL
  *  11. npages > KVM_MEM_MAX_NR_PAGES                               -EINVAL
  *  12. size 0: DELETE; no such slot                                -EINVAL
@@ -24,6 +25,7 @@
  *      else MOVE (new base), FLAGS_ONLY (new flags), or a no-op (0)
  *  15. CREATE/MOVE overlapping another slot of the address space   -EEXIST
  *  17. x86 prepare: CREATE/MOVE ending past kvm_mmu_max_gfn()       -EINVAL
+ *      (2^(host MAXPHYADDR - 12) - 1)
  * (16, -ENOMEM, is not predicted: it only happens with failure injection.)
  */
 #ifndef _MMUSIM_FUZZ_MEMSLOT_MODEL_H
@@ -37,7 +39,7 @@
 #include <linux/kvm.h>
 
 /* KVM's x86-64 constants, restated here (not taken from the simulator). */
-#define MS_NR_AS 2
+#define MS_NR_AS 2			/* the most: a kernel with SMM */
 #define MS_MEM_SLOTS_NUM 32767u		/* SHRT_MAX */
 #define MS_USER_MEM_SLOTS (MS_MEM_SLOTS_NUM - 3u) /* minus the x86 private slots */
 #define MS_MAX_NR_PAGES ((1ull << 31) - 1)
@@ -59,6 +61,7 @@ struct ms_model {
 	int nr[MS_NR_AS];
 	uint64_t nr_memslot_pages;	/* over all address spaces, as KVM */
 	uint64_t max_gfn;		/* kvm_mmu_max_gfn() of the VM */
+	int nr_as;			/* 1 (no SMM) or MS_NR_AS */
 };
 
 enum ms_change {
@@ -83,10 +86,19 @@ struct ms_prediction {
 	bool late;
 };
 
-static inline void ms_model_init(struct ms_model *m, uint64_t max_gfn)
+static inline void ms_model_init(struct ms_model *m, uint64_t max_gfn, int nr_as)
 {
 	memset(m, 0, sizeof(*m));
 	m->max_gfn = max_gfn;
+	m->nr_as = nr_as;
+}
+
+/* kvm_mmu_max_gfn() for a host MAXPHYADDR (0: 46 bits, or 52 with a 5-level root). */
+static inline uint64_t ms_max_gfn(int host_maxphyaddr, int root_level)
+{
+	int bits = host_maxphyaddr ? host_maxphyaddr : root_level == 5 ? 52 : 46;
+
+	return (1ull << (bits - 12)) - 1;
 }
 
 static inline int ms_find(const struct ms_model *m, int as_id, uint32_t id)
@@ -158,7 +170,7 @@ static inline struct ms_prediction ms_predict(const struct ms_model *m,
 	if ((mem->userspace_addr % MS_PAGE_SIZE) ||
 	    !ms_access_ok(mem->userspace_addr, mem->memory_size))
 		return p;
-	if (as_id >= MS_NR_AS || id >= MS_MEM_SLOTS_NUM)
+	if (as_id >= (uint32_t)m->nr_as || id >= MS_MEM_SLOTS_NUM)
 		return p;
 	if (mem->guest_phys_addr + mem->memory_size < mem->guest_phys_addr)
 		return p;

@@ -10,6 +10,7 @@
  * then every copy fails rather than faulting blindly.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -22,8 +23,11 @@ static unsigned long uaccess_copy(void *local, const void *remote, unsigned long
 	unsigned long done = 0;
 
 	while (done < n) {
-		struct iovec l = { .iov_base = (char *)local + done, .iov_len = n - done };
-		struct iovec r = { .iov_base = (char *)remote + done, .iov_len = n - done };
+		/* Integer arithmetic: a NULL user pointer plus an offset is not C. */
+		struct iovec l = { .iov_base = (void *)((uintptr_t)local + done),
+				   .iov_len = n - done };
+		struct iovec r = { .iov_base = (void *)((uintptr_t)remote + done),
+				   .iov_len = n - done };
 		ssize_t ret;
 
 		ret = write ? process_vm_writev(getpid(), &l, 1, &r, 1, 0) :
@@ -56,7 +60,7 @@ unsigned long copy_from_user(void *to, const void __user *from, unsigned long n)
 		return 0;
 	left = uaccess_copy(to, from, n, false);
 	if (left)
-		memset((char *)to + (n - left), 0, left);
+		memset((char *)to + (n - left), 0, left);	/* as the kernel's copy does */
 	return left;
 }
 
