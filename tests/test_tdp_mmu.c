@@ -536,6 +536,76 @@ static void test_tdp_mmu_dirty_logging_splits_and_logs(void **state)
 	test_vm_destroy(&t);
 }
 
+/*
+ * KVM_DIRTY_LOG_INITIALLY_SET (Linux 6.12): enabling logging write-protects
+ * nothing (every page already reads dirty); KVM_CLEAR_DIRTY_LOG protects
+ * the pages it clears and the 2M region around them, so the next write
+ * there faults and maps 4K, while the other 2M leaf keeps its mapping.
+ *
+ *   gfn  0 ....... 511 | 512 ...... 1023      slot 0, hugetlb 2M backing
+ *        [ 2M leaf A  ] [ 2M leaf B    ]
+ *          ^ gfn 7 cleared: A protected, split on write; B untouched
+ */
+static void test_tdp_mmu_dirty_log_initially_set(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB,
+				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M };
+	unsigned long bitmap[1024 / BITS_PER_LONG], clear_bits[1] = { 1ul << 7 };
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
+	struct kvm_clear_dirty_log clear = { .slot = 0, .first_page = 0, .num_pages = 64,
+					     .dirty_bitmap = clear_bits };
+	struct kvm_userspace_memory_region r;
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+	u64 faults;
+
+	test_vm_create(&t, &o);
+	assert_int_equal(mmusim_vm_enable_manual_dirty_log_protect(
+				 t.vm, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE |
+					       KVM_DIRTY_LOG_INITIALLY_SET),
+			 0);
+	access_ok(&t, 0, 5 << 12, MMUSIM_ACCESS_WRITE);
+	access_ok(&t, 0, 600 << 12, MMUSIM_ACCESS_WRITE);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_2m, 2);
+
+	r = (struct kvm_userspace_memory_region){ .slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES,
+						  .memory_size = 4 * MiB, .userspace_addr = t.hva };
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+
+	/* Nothing was protected: writes anywhere complete without a fault. */
+	get_stats(&t, &st);
+	faults = st.pf_taken;
+	access_ok(&t, 0, 7 << 12, MMUSIM_ACCESS_WRITE);
+	access_ok(&t, 0, 700 << 12, MMUSIM_ACCESS_WRITE);
+	get_stats(&t, &st);
+	assert_int_equal(st.pf_taken, faults);
+	assert_int_equal(st.pages_2m, 2);
+	assert_int_equal(mmusim_vm_get_dirty_log(t.vm, &log), 0);
+	assert_int_equal(bitmap_weight(bitmap, 1024), 1024);
+
+	/* Clearing gfn 7 protects leaf A: the next write faults, maps 4K, is logged. */
+	assert_int_equal(mmusim_vm_clear_dirty_log(t.vm, &clear), 0);
+	assert_int_equal(mmusim_vm_get_dirty_log(t.vm, &log), 0);
+	assert_false(test_bit(7, bitmap));
+	access_ok(&t, 0, 7 << 12, MMUSIM_ACCESS_WRITE);
+	get_stats(&t, &st);
+	assert_true(st.pf_taken > faults);
+	assert_int_equal(st.pages_2m, 1);
+	assert_true(st.pages_4k >= 1);
+	assert_int_equal(mmusim_vm_get_dirty_log(t.vm, &log), 0);
+	assert_true(test_bit(7, bitmap));
+
+	/* Leaf B was never protected. */
+	faults = st.pf_taken;
+	access_ok(&t, 0, 800 << 12, MMUSIM_ACCESS_WRITE);
+	get_stats(&t, &st);
+	assert_int_equal(st.pf_taken, faults);
+	assert_int_equal(st.pages_2m, 1);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
 /* 5-level roots and NPT mask sets fault in the same way. */
 static void test_tdp_mmu_5level_and_npt(void **state)
 {
@@ -703,6 +773,7 @@ MMUSIM_LEGACY_VARIANT(test_tdp_mmu_mmio_spte_generation)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_mmio_generation_wrap)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_invalidation_inside_fault)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_dump)
+MMUSIM_LEGACY_VARIANT(test_tdp_mmu_dirty_log_initially_set)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_missing_flush_is_detected)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_alloc_failure_unwinds)
 
@@ -723,6 +794,8 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_access_tracking_fast_path),
 		MMUSIM_TEST(test_tdp_mmu_aging_ad_bits),
 		MMUSIM_TEST(test_tdp_mmu_dirty_logging_splits_and_logs),
+		MMUSIM_TEST(test_tdp_mmu_dirty_log_initially_set),
+		MMUSIM_TEST(test_tdp_mmu_dirty_log_initially_set_legacy),
 		MMUSIM_TEST(test_tdp_mmu_5level_and_npt),
 		MMUSIM_TEST(test_tdp_mmu_dump),
 		MMUSIM_TEST(test_tdp_mmu_missing_flush_is_detected),

@@ -258,6 +258,12 @@ static inline gfn_t kvm_guest_max_gfn(struct kvm *kvm)
 	return min(kvm_mmu_max_gfn(&kvm->masks), root_max);
 }
 
+/* KVM_DIRTY_LOG_INITIALLY_SET: a new log starts all dirty; slots_lock held. */
+static inline bool kvm_dirty_log_manual_protect_and_init_set(struct kvm *kvm)
+{
+	return kvm->slots.manual_dirty_log_protect & KVM_DIRTY_LOG_INITIALLY_SET;
+}
+
 /* kvm_main.c */
 void kvm_make_all_cpus_request(struct kvm *kvm, int req);
 void kvm_flush_remote_tlbs(struct kvm *kvm);

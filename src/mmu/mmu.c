@@ -666,9 +666,17 @@ static void kvm_mmu_slot_apply_flags(struct kvm *kvm, struct kvm_memory_slot *ol
 	bool log_after = new->flags & KVM_MEM_LOG_DIRTY_PAGES;
 	bool flush;
 
-	if (log_before == log_after)
+	/* Read-only slots cannot be dirtied (Linux 6.12 kvm_mmu_slot_apply_flags()). */
+	if (log_before == log_after || (new->flags & KVM_MEM_READONLY))
 		return;
 	if (log_after) {
+		/*
+		 * INITIALLY_SET: every page already counts as dirty, so nothing
+		 * is write-protected now; KVM_CLEAR_DIRTY_LOG protects what it
+		 * clears (kvm_arch_mmu_enable_log_dirty_pt_masked()).
+		 */
+		if (kvm_dirty_log_manual_protect_and_init_set(kvm))
+			return;
 		/* Write-protect everything so the first write to each page is seen. */
 		if (kvm->tdp_mmu_enabled) {
 			/*
@@ -763,10 +771,36 @@ static void kvm_arch_memslots_updated(void *arch, int as_id, u64 gen)
 }
 
 /* Called between .mmu_lock and .mmu_unlock: the harvest holds mmu_lock for write. */
+/* kvm_mmu_slot_gfn_write_protect(): both MMUs' leaves at @min_level and above. */
+static bool kvm_mmu_slot_gfn_write_protect(struct kvm *kvm, struct kvm_memory_slot *slot,
+					   gfn_t gfn, int min_level)
+{
+	if (kvm->tdp_mmu_enabled)
+		return kvm_tdp_mmu_write_protect_gfn(kvm, slot, gfn, min_level);
+	return kvm_shadow_mmu_gfn_write_protect(kvm, slot, gfn, min_level);
+}
+
 static void kvm_arch_mmu_enable_log_dirty_pt_masked(void *arch, struct kvm_memory_slot *slot,
 						    gfn_t gfn_offset, unsigned long mask)
 {
 	struct kvm *kvm = arch;
+
+	/*
+	 * A slot that started all dirty was never write-protected: protect the
+	 * huge leaves around the cleared pages so that the next write to them
+	 * faults and maps 4K (the log's granularity).  The 64 pages of @mask
+	 * may straddle two 2M regions, since base_gfn need not be aligned.
+	 * Eager splitting (which KVM tries first) is not modelled.
+	 */
+	if (kvm_dirty_log_manual_protect_and_init_set(kvm)) {
+		gfn_t start = slot->base_gfn + gfn_offset + __ffs(mask);
+		gfn_t end = slot->base_gfn + gfn_offset + __fls(mask);
+
+		kvm_mmu_slot_gfn_write_protect(kvm, slot, start, PG_LEVEL_2M);
+		if (ALIGN(start << PAGE_SHIFT, KVM_HPAGE_SIZE(PG_LEVEL_2M)) !=
+		    ALIGN(end << PAGE_SHIFT, KVM_HPAGE_SIZE(PG_LEVEL_2M)))
+			kvm_mmu_slot_gfn_write_protect(kvm, slot, end, PG_LEVEL_2M);
+	}
 
 	if (kvm->tdp_mmu_enabled)
 		kvm_tdp_mmu_clear_dirty_pt_masked(kvm, slot, slot->base_gfn + gfn_offset, mask,

@@ -1077,6 +1077,22 @@ void kvm_mmu_write_protect_pt_masked(struct kvm *kvm, struct kvm_memory_slot *sl
 }
 
 /*
+ * The rmap half of kvm_mmu_slot_gfn_write_protect(): W and MMU-writable go
+ * from every SPTE mapping @gfn at @min_level and above.  mmu_lock for write.
+ */
+bool kvm_shadow_mmu_gfn_write_protect(struct kvm *kvm, const struct kvm_memory_slot *slot,
+				      gfn_t gfn, int min_level)
+{
+	bool flush = false;
+	int level;
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	for (level = min_level; level <= KVM_MAX_HUGEPAGE_LEVEL; level++)
+		flush |= rmap_write_protect(kvm, gfn_to_rmap(gfn, level, slot), true);
+	return flush;
+}
+
+/*
  * Under mmu_lock for write, but the CPU sets A and D and fast_page_fault()
  * restores access-tracked SPTEs concurrently: clear A atomically, and
  * access-track with a cmpxchg that may fail (the page then stays young).

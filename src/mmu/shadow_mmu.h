@@ -63,6 +63,8 @@ void kvm_shadow_mmu_zap_all_fast(struct kvm *kvm);
 bool kvm_shadow_mmu_slot_remove_write_access(struct kvm *kvm, const struct kvm_memory_slot *slot,
 					     int start_level);
 /* The harvest: write-protect the 4K pages of @mask (bit i = base + gfn_offset + i). */
+bool kvm_shadow_mmu_gfn_write_protect(struct kvm *kvm, const struct kvm_memory_slot *slot,
+				      gfn_t gfn, int min_level);
 void kvm_mmu_write_protect_pt_masked(struct kvm *kvm, struct kvm_memory_slot *slot,
 				     gfn_t gfn_offset, unsigned long mask);
 

@@ -847,6 +847,38 @@ retry:
 }
 
 /*
+ * Removes W and MMU-writable from the leaves mapping @gfn at @min_level and
+ * above (kvm_tdp_mmu_write_protect_gfn()), so the next write takes the slow
+ * path; with dirty logging on, that fault maps 4K and splits the huge leaf.
+ * mmu_lock held for write.  Returns whether a flush is owed.
+ */
+bool kvm_tdp_mmu_write_protect_gfn(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn,
+				   int min_level)
+{
+	u64 clear = PT_WRITABLE_MASK | kvm->masks.shadow_mmu_writable_mask;
+	struct kvm_mmu_page *root;
+	bool spte_set = false;
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	rcu_read_lock();
+	for_each_tdp_mmu_root_rcu(kvm, root, slot->as_id, true) {
+		struct tdp_iter iter;
+
+		for_each_tdp_pte_min_level(iter, kvm, root, min_level, gfn, gfn + 1) {
+			if (!is_shadow_present_pte(iter.old_spte) ||
+			    !is_last_spte(iter.old_spte, iter.level))
+				continue;
+			if (!(iter.old_spte & clear))
+				break;
+			tdp_mmu_iter_set_spte(kvm, &iter, iter.old_spte & ~clear);
+			spte_set = true;
+		}
+	}
+	rcu_read_unlock();
+	return spte_set;
+}
+
+/*
  * Write-protects the 4K leafs of @slot whose bit is set in @mask (bit i is
  * gfn + i): the dirty-log harvest re-arms logging for the pages it reaped.
  * mmu_lock held for write.  Without PML the dirty "bit" is W.
