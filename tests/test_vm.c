@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 
 #include "test_util.h"
+#include "mmu/kvm_host.h"
 
 #define MiB (1ULL << 20)
 #define SLOT_PAGES 1024
@@ -249,6 +250,117 @@ static void test_vm_null_out_params(void **state)
 	test_vm_destroy(&t);
 }
 
+/*
+ * mmusim_vm_destroy() while vCPU threads are inside calls: it waits for the
+ * call in flight (vCPU 0, held inside its fault by the race hook until the
+ * destroy has begun and vCPU 1's late call has been refused with -EIO).
+ *
+ *   vCPU 0: access gfn 0 -> fault -> hook: wait for destroying, then for B
+ *   vCPU 1: waits for destroying, access -> -EIO
+ *   main:   destroy (waits for vCPU 0's call to end)
+ */
+struct destroy_race {
+	struct mmusim_vm *vm;
+	struct kvm *kvm;
+	int late_result;
+	bool late_done;
+	int access_result;
+};
+
+static void destroy_race_hook(void *arg, int point, gfn_t gfn)
+{
+	struct destroy_race *d = arg;
+
+	while (!READ_ONCE(d->kvm->destroying))
+		env_spin_yield();
+	while (!READ_ONCE(d->late_done))
+		env_spin_yield();
+}
+
+static int destroy_race_vcpu0(void *arg)
+{
+	struct destroy_race *d = arg;
+
+	d->access_result = mmusim_vcpu_access(mmusim_vm_vcpu(d->vm, 0), 0, MMUSIM_ACCESS_WRITE,
+					      NULL);
+	return 0;
+}
+
+static int destroy_race_vcpu1(void *arg)
+{
+	struct destroy_race *d = arg;
+	struct mmusim_vcpu *v = mmusim_vm_vcpu(d->vm, 1);
+
+	while (!READ_ONCE(d->kvm->destroying))
+		env_spin_yield();
+	d->late_result = mmusim_vcpu_access(v, 0x1000, MMUSIM_ACCESS_READ, NULL);
+	smp_store_release(&d->late_done, true);
+	return 0;
+}
+
+static void test_vm_destroy_while_vcpus_run(void **state)
+{
+	struct test_vm_opts o = { .size = 2 * MiB, .cfg.nr_vcpus = 2 };
+	struct destroy_race d = { 0 };
+	struct env_thread *t0, *t1;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	d.vm = t.vm;
+	d.kvm = mmusim_to_kvm(t.vm);
+	assert_int_equal(mmusim_vm_race_next_fault(t.vm, MMUSIM_FAULT_RACE_AFTER_PFN,
+						   destroy_race_hook, &d),
+			 0);
+	t0 = env_thread_start(destroy_race_vcpu0, &d, "vcpu0");
+	t1 = env_thread_start(destroy_race_vcpu1, &d, "vcpu1");
+	assert_non_null(t0);
+	assert_non_null(t1);
+	/* Wait until vCPU 0 is inside its call, then destroy under it. */
+	while (!atomic_read(&d.kvm->calls_in_flight))
+		env_spin_yield();
+	mmusim_vm_destroy(t.vm);
+	t.vm = NULL;
+	assert_int_equal(env_thread_join(t0), 0);
+	assert_int_equal(env_thread_join(t1), 0);
+	assert_int_equal(d.access_result, 0);
+	assert_int_equal(d.late_result, -EIO);
+	test_vm_destroy(&t);
+}
+
+/* NULL vCPU handles, and guest copies from and to bad user buffers. */
+static void test_vm_vcpu_null_and_bad_buffers(void **state)
+{
+	struct test_vm_opts o = { .size = 2 * MiB };
+	struct mmusim_vcpu *v;
+	struct test_vm t;
+	char *ro, buf[64] = "guest data";
+
+	assert_int_equal(mmusim_vcpu_access(NULL, 0, MMUSIM_ACCESS_READ, NULL), -EINVAL);
+	assert_int_equal(mmusim_vcpu_access_range(NULL, 0, 1, 0, MMUSIM_ACCESS_READ, NULL),
+			 -EINVAL);
+	assert_int_equal(mmusim_vcpu_read(NULL, 0, buf, 1), -EINVAL);
+	assert_int_equal(mmusim_vcpu_write(NULL, 0, buf, 1), -EINVAL);
+	assert_int_equal(mmusim_vcpu_set_smm(NULL, true), -EINVAL);
+	assert_int_equal(mmusim_vcpu_set_tlb_check(NULL, true), -EINVAL);
+
+	test_vm_create(&t, &o);
+	v = mmusim_vm_vcpu(t.vm, 0);
+	assert_int_equal(mmusim_vcpu_write(v, 0x100, NULL, 8), -EFAULT);
+	assert_int_equal(mmusim_vcpu_write(v, 0x100, test_bad_ptr(), 8), -EFAULT);
+	assert_int_equal(mmusim_vcpu_read(v, 0x100, NULL, 8), -EFAULT);
+	assert_int_equal(mmusim_vcpu_write(v, 0x100, NULL, 0), 0);
+	assert_int_equal(mmusim_vcpu_write(v, 0x100, buf, sizeof(buf)), 0);
+	/* Reading into read-only memory faults; into a good buffer works. */
+	ro = test_guarded_buf(sizeof(buf), PROT_READ);
+	assert_int_equal(mmusim_vcpu_read(v, 0x100, ro, sizeof(buf)), -EFAULT);
+	test_guarded_free(ro, sizeof(buf));
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(mmusim_vcpu_read(v, 0x100, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "guest data");
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +370,8 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_vm_enable_cap_and_get_memslot_user_copy),
 		MMUSIM_TEST(test_vm_null_handle),
 		MMUSIM_TEST(test_vm_null_out_params),
+		MMUSIM_TEST(test_vm_destroy_while_vcpus_run),
+		MMUSIM_TEST(test_vm_vcpu_null_and_bad_buffers),
 	};
 
 	mmusim_test_init(argc, argv);

@@ -66,6 +66,12 @@ struct mmusim_vm_config {
 
 int mmusim_vm_create(struct sim_host *host, struct sim_mm *mm, const struct mmusim_vm_config *cfg,
 		     struct mmusim_vm **vmp);
+/*
+ * Destroys @vm (NULL: nothing).  vCPU calls still running on other threads
+ * are waited for; one that starts while the destroy is in progress returns
+ * -EIO.  Using the VM or its vCPUs after this returns is a use after free,
+ * as is destroying it twice or from a race hook running inside its fault.
+ */
 void mmusim_vm_destroy(struct mmusim_vm *vm);
 
 /* KVM_SET_USER_MEMORY_REGION, with KVM's validation and errno. */
@@ -127,7 +133,10 @@ int mmusim_vcpu_access(struct mmusim_vcpu *vcpu, gpa_t gpa, int type, struct mmu
  */
 long mmusim_vcpu_access_range(struct mmusim_vcpu *vcpu, gpa_t gpa, u64 npages, u64 stride,
 			      int type, struct mmusim_exit *exit);
-/* Guest data accesses through the guest's translation (faulting as needed). */
+/*
+ * Guest data accesses through the guest's translation (faulting as needed).
+ * @buf is user memory: a bad buffer is -EFAULT, never a crash.
+ */
 int mmusim_vcpu_write(struct mmusim_vcpu *vcpu, gpa_t gpa, const void *buf, u64 len);
 int mmusim_vcpu_read(struct mmusim_vcpu *vcpu, gpa_t gpa, void *buf, u64 len);
 /*
@@ -136,7 +145,7 @@ int mmusim_vcpu_read(struct mmusim_vcpu *vcpu, gpa_t gpa, void *buf, u64 len);
  */
 int mmusim_vcpu_set_smm(struct mmusim_vcpu *vcpu, bool smm);
 /* Verify every TLB hit against the host mapping (the stale-TLB checker). */
-void mmusim_vcpu_set_tlb_check(struct mmusim_vcpu *vcpu, bool on);
+int mmusim_vcpu_set_tlb_check(struct mmusim_vcpu *vcpu, bool on);
 
 /* MMU operations a VMM or KVM itself triggers. */
 int mmusim_vm_zap_gfn_range(struct mmusim_vm *vm, int as_id, gfn_t start, gfn_t end);

@@ -190,6 +190,13 @@ struct kvm {
 	atomic64_t requests_seq;
 	bool slot_zap_all;		/* KVM_X86_QUIRK_SLOT_ZAP_ALL: fast zap on delete/move */
 
+	/*
+	 * Public vCPU calls in flight, and whether mmusim_vm_destroy() has
+	 * begun (kvm_vm_call_begin()): the destroyer waits for the former.
+	 */
+	atomic_t calls_in_flight;
+	bool destroying;
+
 	struct mutex vcpu_lock;
 	int nr_vcpus;
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
@@ -296,6 +303,8 @@ void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu);
 
 long kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long ext);
 int kvm_vm_ioctl_enable_cap_generic(struct kvm *kvm, struct kvm_enable_cap *cap);
+int kvm_vm_call_begin(struct kvm *kvm);
+void kvm_vm_call_end(struct kvm *kvm);
 int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_vm_config *cfg,
 		  struct kvm **kvmp);
 void kvm_destroy_vm(struct kvm *kvm);

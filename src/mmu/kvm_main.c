@@ -420,6 +420,41 @@ static int kvm_init_masks(struct kvm *kvm, const struct mmusim_vm_config *cfg, i
 }
 
 /*
+ * In Linux an open vCPU fd holds a reference on its VM, so the VM outlives
+ * every KVM_RUN.  Here the handles are the VM itself, so each public vCPU
+ * call runs between kvm_vm_call_begin() and kvm_vm_call_end() and
+ * kvm_destroy_vm() first waits for the calls in flight; a call that begins
+ * once destruction started gets -EIO.  (A call made after destroy returned
+ * is a use after free, like a double destroy.)  The flag and the counter
+ * are a Dekker pair: each side writes its own, fences, then reads the other.
+ */
+int kvm_vm_call_begin(struct kvm *kvm)
+{
+	atomic_inc(&kvm->calls_in_flight);
+	smp_mb__after_atomic();
+	if (unlikely(READ_ONCE(kvm->destroying))) {
+		kvm_vm_call_end(kvm);
+		return -EIO;
+	}
+	return 0;
+}
+
+void kvm_vm_call_end(struct kvm *kvm)
+{
+	smp_mb__before_atomic();
+	atomic_dec(&kvm->calls_in_flight);
+}
+
+static void kvm_wait_for_calls(struct kvm *kvm)
+{
+	WRITE_ONCE(kvm->destroying, true);
+	smp_mb();
+	while (atomic_read(&kvm->calls_in_flight))
+		msleep(1);
+	smp_mb();
+}
+
+/*
  * KVM_CREATE_VM with the machine and MMU @cfg describes (validated here).
  * Return: 0 and the VM in *kvmp, -EINVAL or -ENOMEM, with nothing left behind.
  */
@@ -510,6 +545,8 @@ err_free:
 
 void kvm_destroy_vm(struct kvm *kvm)
 {
+	might_sleep();
+	kvm_wait_for_calls(kvm);
 	if (kvm->notifier_registered)
 		sim_mmu_notifier_unregister(&kvm->mmu_notifier);
 	kvm_destroy_vcpus(kvm);

@@ -306,6 +306,10 @@ static int check_access_args(struct kvm_vcpu *vcpu, gpa_t gpa, int type)
 	return 0;
 }
 
+/*
+ * The public calls below run as one "call" on the VM (kvm_vm_call_begin()),
+ * so mmusim_vm_destroy() waits for them; a NULL vCPU is -EINVAL.
+ */
 int mmusim_vcpu_access(struct mmusim_vcpu *v, gpa_t gpa, int type, struct mmusim_exit *exit)
 {
 	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
@@ -314,24 +318,27 @@ int mmusim_vcpu_access(struct mmusim_vcpu *v, gpa_t gpa, int type, struct mmusim
 
 	if (exit)
 		memset(exit, 0, sizeof(*exit));
-	r = check_access_args(vcpu, gpa, type);
+	if (!vcpu)
+		return -EINVAL;
+	r = kvm_vm_call_begin(vcpu->kvm);
 	if (r)
 		return r;
-	r = vcpu_access_one(vcpu, gpa, type, exit, &pfn);
-	vcpu_exit_guest_mode(vcpu);
+	r = check_access_args(vcpu, gpa, type);
+	if (!r) {
+		r = vcpu_access_one(vcpu, gpa, type, exit, &pfn);
+		vcpu_exit_guest_mode(vcpu);
+	}
+	kvm_vm_call_end(vcpu->kvm);
 	return r;
 }
 
-long mmusim_vcpu_access_range(struct mmusim_vcpu *v, gpa_t gpa, u64 npages, u64 stride, int type,
+static long vcpu_access_range(struct kvm_vcpu *vcpu, gpa_t gpa, u64 npages, u64 stride, int type,
 			      struct mmusim_exit *exit)
 {
-	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
 	kvm_pfn_t pfn;
 	u64 i;
 	int r = 0;
 
-	if (exit)
-		memset(exit, 0, sizeof(*exit));
 	r = check_access_args(vcpu, gpa, type);
 	if (r)
 		return r;
@@ -348,15 +355,34 @@ long mmusim_vcpu_access_range(struct mmusim_vcpu *v, gpa_t gpa, u64 npages, u64 
 	return (long)i;
 }
 
-/* Copies through the guest translation, one page at a time. */
-static int vcpu_copy(struct mmusim_vcpu *v, gpa_t gpa, void *buf, u64 len, bool write)
+long mmusim_vcpu_access_range(struct mmusim_vcpu *v, gpa_t gpa, u64 npages, u64 stride, int type,
+			      struct mmusim_exit *exit)
 {
 	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
+	long r;
+
+	if (exit)
+		memset(exit, 0, sizeof(*exit));
+	if (!vcpu)
+		return -EINVAL;
+	r = kvm_vm_call_begin(vcpu->kvm);
+	if (r)
+		return r;
+	r = vcpu_access_range(vcpu, gpa, npages, stride, type, exit);
+	kvm_vm_call_end(vcpu->kvm);
+	return r;
+}
+
+/*
+ * Copies through the guest translation, one page at a time.  @buf is the
+ * caller's memory: it is read and written with the user copies, so a bad
+ * buffer is -EFAULT (bytes before the fault may have been copied).
+ */
+static int vcpu_copy(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, u64 len, bool write)
+{
 	struct mmusim_exit exit;
 	int r = 0;
 
-	if (!buf && len)
-		return -EFAULT;
 	while (len) {
 		u64 off = gpa & ~PAGE_MASK, n = min_t(u64, len, PAGE_SIZE - off);
 		kvm_pfn_t pfn;
@@ -372,14 +398,11 @@ static int vcpu_copy(struct mmusim_vcpu *v, gpa_t gpa, void *buf, u64 len, bool 
 			break;
 		}
 		data = sim_pfn_to_virt(vcpu->kvm->host, pfn);
-		if (!data) {
+		if (!data ||
+		    (write ? copy_from_user(data + off, buf, n) : copy_to_user(buf, data + off, n))) {
 			r = -EFAULT;
 			break;
 		}
-		if (write)
-			memcpy(data + off, buf, n);
-		else
-			memcpy(buf, data + off, n);
 		buf = (u8 *)buf + n;
 		gpa += n;
 		len -= n;
@@ -388,14 +411,29 @@ static int vcpu_copy(struct mmusim_vcpu *v, gpa_t gpa, void *buf, u64 len, bool 
 	return r;
 }
 
+static int vcpu_copy_call(struct mmusim_vcpu *v, gpa_t gpa, void *buf, u64 len, bool write)
+{
+	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
+	int r;
+
+	if (!vcpu)
+		return -EINVAL;
+	r = kvm_vm_call_begin(vcpu->kvm);
+	if (r)
+		return r;
+	r = vcpu_copy(vcpu, gpa, buf, len, write);
+	kvm_vm_call_end(vcpu->kvm);
+	return r;
+}
+
 int mmusim_vcpu_write(struct mmusim_vcpu *v, gpa_t gpa, const void *buf, u64 len)
 {
-	return vcpu_copy(v, gpa, (void *)buf, len, true);
+	return vcpu_copy_call(v, gpa, (void *)buf, len, true);
 }
 
 int mmusim_vcpu_read(struct mmusim_vcpu *v, gpa_t gpa, void *buf, u64 len)
 {
-	return vcpu_copy(v, gpa, buf, len, false);
+	return vcpu_copy_call(v, gpa, buf, len, false);
 }
 
 int mmusim_vcpu_set_smm(struct mmusim_vcpu *v, bool smm)
@@ -411,7 +449,12 @@ int mmusim_vcpu_set_smm(struct mmusim_vcpu *v, bool smm)
 	return 0;
 }
 
-void mmusim_vcpu_set_tlb_check(struct mmusim_vcpu *v, bool on)
+int mmusim_vcpu_set_tlb_check(struct mmusim_vcpu *v, bool on)
 {
-	mmusim_to_kvm_vcpu(v)->check_tlb = on;
+	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
+
+	if (!vcpu)
+		return -EINVAL;
+	vcpu->check_tlb = on;
+	return 0;
 }
