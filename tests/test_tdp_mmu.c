@@ -606,6 +606,52 @@ static void test_tdp_mmu_dirty_log_initially_set(void **state)
 	test_vm_destroy(&t);
 }
 
+/*
+ * NX huge pages (nx_huge_pages=on, Linux 6.12): a huge leaf is never
+ * executable, so an exec fault maps 4K, splitting the huge page; a later
+ * read fault in the split region must not map a huge page over the table
+ * the exec fault made (disallowed_hugepage_adjust()).  No fault may loop.
+ *
+ *   gfn  0 ........ 511 | 512 ...... 1023      hugetlb 2M backing
+ *        [ 2M, NX -> split by exec at 3 ] [ 2M leaf, read only ]
+ *             gfn 10 zapped, re-read: stays 4K
+ */
+static void test_tdp_mmu_nx_huge_pages(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB,
+				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M,
+				  .cfg.nx_huge_pages = true };
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+	unsigned int mode;
+
+	for (mode = MMUSIM_TDP_EPT; mode <= MMUSIM_TDP_NPT; mode++) {
+		o.cfg.tdp_mode = mode;
+		test_vm_create(&t, &o);
+		access_ok(&t, 0, 0, MMUSIM_ACCESS_READ);
+		access_ok(&t, 0, 512 << 12, MMUSIM_ACCESS_READ);
+		get_stats(&t, &st);
+		assert_int_equal(st.pages_2m, 2);
+
+		access_ok(&t, 0, 3 << 12, MMUSIM_ACCESS_EXEC);
+		get_stats(&t, &st);
+		assert_int_equal(st.pages_2m, 1);
+		assert_true(st.pages_4k >= 1);
+		/* Executing again hits the TLB or the 4K SPTE: no new fault. */
+		access_ok(&t, 0, 3 << 12, MMUSIM_ACCESS_EXEC);
+		assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, 0, 10, 11), 0);
+		access_ok(&t, 0, 10 << 12, MMUSIM_ACCESS_READ);
+		get_stats(&t, &st);
+		assert_int_equal(st.pages_2m, 1);
+		/* Exec in the other huge page splits it too. */
+		access_ok(&t, 0, 600 << 12, MMUSIM_ACCESS_EXEC);
+		get_stats(&t, &st);
+		assert_int_equal(st.pages_2m, 0);
+		test_vm_check(&t);
+		test_vm_destroy(&t);
+	}
+}
+
 /* 5-level roots and NPT mask sets fault in the same way. */
 static void test_tdp_mmu_5level_and_npt(void **state)
 {
@@ -774,6 +820,7 @@ MMUSIM_LEGACY_VARIANT(test_tdp_mmu_mmio_generation_wrap)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_invalidation_inside_fault)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_dump)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_dirty_log_initially_set)
+MMUSIM_LEGACY_VARIANT(test_tdp_mmu_nx_huge_pages)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_missing_flush_is_detected)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_alloc_failure_unwinds)
 
@@ -796,6 +843,8 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_dirty_logging_splits_and_logs),
 		MMUSIM_TEST(test_tdp_mmu_dirty_log_initially_set),
 		MMUSIM_TEST(test_tdp_mmu_dirty_log_initially_set_legacy),
+		MMUSIM_TEST(test_tdp_mmu_nx_huge_pages),
+		MMUSIM_TEST(test_tdp_mmu_nx_huge_pages_legacy),
 		MMUSIM_TEST(test_tdp_mmu_5level_and_npt),
 		MMUSIM_TEST(test_tdp_mmu_dump),
 		MMUSIM_TEST(test_tdp_mmu_missing_flush_is_detected),

@@ -62,6 +62,12 @@ struct mmusim_vm_config {
 	 */
 	int nr_address_spaces;
 	int host_maxphyaddr;
+	/*
+	 * KVM's nx_huge_pages=on (the iTLB multihit workaround): huge SPTEs
+	 * are not executable, and an exec fault maps 4K, splitting a huge
+	 * page in the way.  Recovery of the split pages is not modelled yet.
+	 */
+	bool nx_huge_pages;
 };
 
 int mmusim_vm_create(struct sim_host *host, struct sim_mm *mm, const struct mmusim_vm_config *cfg,

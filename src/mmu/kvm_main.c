@@ -499,6 +499,7 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 	r = kvm_init_masks(kvm, cfg, max_phys_bits);
 	if (r)
 		goto err_free;
+	kvm->masks.nx_huge_pages = cfg->nx_huge_pages;
 	if (!kvm->tdp_mmu_enabled) {
 		r = kvm_mmu_init_shadow_mmu(kvm);
 		if (r)

@@ -38,6 +38,7 @@ static void kvm_mmu_hugepage_adjust(struct kvm_vcpu *vcpu, struct kvm_page_fault
 
 	fault->req_level = PG_LEVEL_4K;
 	fault->goal_level = PG_LEVEL_4K;
+	fault->huge_page_disallowed = fault->exec && fault->nx_huge_page_workaround_enabled;
 
 	if (fault->max_level == PG_LEVEL_4K || fault->noslot)
 		goto out;
@@ -48,6 +49,9 @@ static void kvm_mmu_hugepage_adjust(struct kvm_vcpu *vcpu, struct kvm_page_fault
 	level = min(fault->max_level, host_level);
 	level = kvm_lpage_max_level(slot, fault->gfn, level);
 	fault->req_level = level;
+	/* The iTLB multihit workaround: instructions run from 4K pages only. */
+	if (fault->huge_page_disallowed)
+		goto out;
 	fault->goal_level = level;
 out:
 	if (fault->goal_level > PG_LEVEL_4K) {
@@ -55,6 +59,24 @@ out:
 
 		WARN_ON_ONCE((fault->gfn & mask) != (fault->pfn & mask));
 		fault->pfn &= ~mask;
+	}
+}
+
+/*
+ * Called at each level of the walk (Linux 6.12): a table that an NX split
+ * left where a huge page could be must stay, so a fault that would map a
+ * huge page over it goes one level down instead, taking the next 9 bits of
+ * the pfn back from the gfn.
+ */
+void disallowed_hugepage_adjust(struct kvm_page_fault *fault, u64 spte, int cur_level)
+{
+	if (cur_level > PG_LEVEL_4K && cur_level == fault->goal_level &&
+	    is_shadow_present_pte(spte) && !is_large_pte(spte) &&
+	    spte_to_child_sp(spte)->nx_huge_page_disallowed) {
+		u64 page_mask = KVM_PAGES_PER_HPAGE(cur_level) - KVM_PAGES_PER_HPAGE(cur_level - 1);
+
+		fault->pfn |= fault->gfn & page_mask;
+		fault->goal_level--;
 	}
 }
 
@@ -398,6 +420,7 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 		.present = error_code & PFERR_PRESENT_MASK,
 		.rsvd = error_code & PFERR_RSVD_MASK,
 		.max_level = KVM_MAX_HUGEPAGE_LEVEL,
+		.nx_huge_page_workaround_enabled = vcpu->kvm->masks.nx_huge_pages,
 		.gfn = gpa >> PAGE_SHIFT,
 		.as_id = vcpu->smm ? 1 : 0,
 	};

@@ -52,6 +52,12 @@ struct kvm_mmu_page {
 	struct rcu_head rcu_head;	/* deferred free of spt and this header */
 	bool tdp_mmu_page;
 	bool tdp_mmu_scheduled_root_to_zap;
+	/*
+	 * Made by an exec fault with the NX huge page workaround on, where a
+	 * huge page could have been: faults must not map a huge page over it
+	 * (disallowed_hugepage_adjust()).  Recovery is not modelled yet.
+	 */
+	bool nx_huge_page_disallowed;
 	union kvm_mmu_page_role role;
 	gfn_t gfn;			/* first gfn mapped by this table */
 	u64 *spt;			/* the table: 512 SPTEs */
@@ -104,6 +110,8 @@ struct kvm_page_fault {
 	int max_level;		/* highest level allowed by the caller */
 	int req_level;		/* min(max_level, lpage_info, host mapping level) */
 	int goal_level;		/* level the SPTE is installed at */
+	bool nx_huge_page_workaround_enabled;	/* is_nx_huge_page_enabled() */
+	bool huge_page_disallowed;		/* exec fault with the workaround on */
 
 	gfn_t gfn;
 	int as_id;
@@ -124,11 +132,20 @@ static inline struct kvm_mmu_page *sptep_to_sp(u64 *sptep)
 	return (struct kvm_mmu_page *)page_private(virt_to_page(sptep));
 }
 
+/* The table a present non-leaf SPTE points to. */
+static inline struct kvm_mmu_page *spte_to_child_sp(u64 spte)
+{
+	return sptep_to_sp((u64 *)__va(spte_to_pfn(spte) << PAGE_SHIFT));
+}
+
 static inline bool is_invalid_root(struct kvm_mmu_page *root)
 {
 	return kvm_mmu_page_role(root).invalid;
 }
 
 #define KVM_PFN_NOSLOT (~(kvm_pfn_t)0)
+
+/* mmu.c */
+void disallowed_hugepage_adjust(struct kvm_page_fault *fault, u64 spte, int cur_level);
 
 #endif /* _MMUSIM_MMU_INTERNAL_H */

@@ -200,10 +200,6 @@ static gfn_t kvm_mmu_page_get_gfn(struct kvm_mmu_page *sp, int index)
 	return sp->gfn + ((gfn_t)index << ((sp->role.level - 1) * SPTE_LEVEL_BITS));
 }
 
-static struct kvm_mmu_page *spte_to_child_sp(u64 spte)
-{
-	return sptep_to_sp((u64 *)__va(spte_to_pfn(spte) << PAGE_SHIFT));
-}
 
 /* ----------------------------------------------------------------------
  * SPTE stores (mmu_lock held for write)
@@ -929,6 +925,8 @@ int direct_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	for_each_shadow_entry(vcpu->root[fault->as_id], fault->addr, it) {
 		u64 spte = READ_ONCE(*it.sptep);
 
+		if (fault->nx_huge_page_workaround_enabled)
+			disallowed_hugepage_adjust(fault, spte, it.level);
 		base_gfn = gfn_round_for_level(fault->gfn, it.level);
 		if (it.level == fault->goal_level)
 			break;
@@ -939,6 +937,9 @@ int direct_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 		if (!sp)
 			return RET_PF_RETRY;
 		link_shadow_page(vcpu, it.sptep, sp);
+		/* account_nx_huge_page() without the recovery list. */
+		if (fault->huge_page_disallowed)
+			sp->nx_huge_page_disallowed = true;
 	}
 	if (WARN_ON_ONCE(it.level != fault->goal_level))
 		return -EFAULT;
