@@ -300,6 +300,7 @@ static void st_mark(struct st_slots *s, int as_id, gfn_t gfn)
 ST_TEST(memslots_dirty_log_get)
 {
 	struct st_slots *s = st_slots_new(2);
+	struct kvm_clear_dirty_log clear = { .slot = 1 };
 	unsigned long bm[4];
 
 	ST_ASSERT_NOT_NULL(s);
@@ -329,6 +330,17 @@ ST_TEST(memslots_dirty_log_get)
 	/* Harvested: the next get is empty. */
 	ST_EXPECT_EQ(st_get_log(s, 1, bm), 0);
 	ST_EXPECT_EQ(bm[0] | bm[1] | bm[2], 0UL);
+
+	/* A failed copy-out comes after the harvest: the bits are lost. */
+	st_mark(s, 0, 0x1002);
+	ST_EXPECT_EQ(st_get_log(s, 1, NULL), -EFAULT);
+	ST_EXPECT_EQ(st_get_log(s, 1, bm), 0);
+	ST_EXPECT_EQ(bm[0], 0UL);
+
+	/* KVM_CLEAR_DIRTY_LOG copies ALIGN(num_pages, 64) / 8 bytes: none for 0. */
+	ST_EXPECT_EQ(kvm_clear_dirty_log_protect(&s->ms, &clear), 0);
+	clear.num_pages = 64;
+	ST_EXPECT_EQ(kvm_clear_dirty_log_protect(&s->ms, &clear), -EFAULT);
 
 	/* A MOVE keeps the bitmap and its bits, relative to the slot. */
 	st_mark(s, 0, 0x1003);
