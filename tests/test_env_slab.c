@@ -101,6 +101,37 @@ static void test_fail_nth(void **state)
 	kfree(c);
 }
 
+/* The dry run of a fail-nth sweep: every attempt counted, none failed. */
+static void test_fail_count_then_nth(void **state)
+{
+	void *p[4];
+	unsigned long i, total;
+
+	env_fail_count();
+	for (i = 0; i < 4; i++)
+		p[i] = kmalloc(8, GFP_KERNEL);
+	assert_false(env_should_fail_alloc(GFP_KERNEL | __GFP_NOFAIL)); /* not counted */
+	total = env_alloc_attempts();
+	assert_int_equal(total, 4);
+	assert_int_equal(env_fail_injected(), 0);
+	for (i = 0; i < 4; i++) {
+		assert_non_null(p[i]);
+		kfree(p[i]);
+	}
+	/* Each N in 1..total fails exactly the Nth allocation of the same sequence. */
+	env_fail_nth(total);
+	for (i = 0; i < 4; i++)
+		p[i] = kmalloc(8, GFP_KERNEL);
+	assert_null(p[3]);
+	assert_int_equal(env_fail_injected(), 1);
+	for (i = 0; i < 3; i++)
+		kfree(p[i]);
+	/* After env_fail_clear() nothing is counted. */
+	env_fail_clear();
+	kfree(kmalloc(8, GFP_KERNEL));
+	assert_int_equal(env_alloc_attempts(), 0);
+}
+
 static void test_fail_every_reaches_every_allocator(void **state)
 {
 	struct kmem_cache *cache;
@@ -159,6 +190,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_kmem_cache_destroy_with_live_objects_warns),
 		MMUSIM_TEST(test_free_poisons),
 		MMUSIM_TEST(test_fail_nth),
+		MMUSIM_TEST(test_fail_count_then_nth),
 		MMUSIM_TEST(test_fail_every_reaches_every_allocator),
 		MMUSIM_TEST(test_fail_random_is_reproducible),
 		MMUSIM_TEST(test_vreserve_is_lazy),

@@ -23,6 +23,8 @@ void env_fail_nth(unsigned long n);
 void env_fail_every(unsigned long n);
 void env_fail_random(u64 seed, unsigned int permille);
 void env_fail_clear(void);
+void env_fail_count(void);
 unsigned long env_fail_injected(void);
+unsigned long env_alloc_attempts(void);
 
 #endif /* _MMUSIM_PUBLIC_ENV_H */

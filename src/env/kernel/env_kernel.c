@@ -54,7 +54,7 @@ long env_live_objects(void)
 
 /* ======================== Failure injection ======================== */
 
-enum { FAIL_NONE, FAIL_NTH, FAIL_EVERY, FAIL_RANDOM };
+enum { FAIL_NONE, FAIL_NTH, FAIL_EVERY, FAIL_RANDOM, FAIL_COUNT };
 
 int env_fail_mode;		/* FAIL_NONE keeps env_should_fail_alloc() inline and cheap */
 static unsigned long fail_n;
@@ -91,6 +91,11 @@ void env_fail_random(u64 seed, unsigned int permille)
 void env_fail_clear(void)
 {
 	fail_reset(FAIL_NONE);
+}
+
+void env_fail_count(void)
+{
+	fail_reset(FAIL_COUNT);
 }
 
 unsigned long env_fail_injected(void)
@@ -132,6 +137,9 @@ bool __env_should_fail_alloc(gfp_t gfp)
 		break;
 	case FAIL_EVERY:
 		fail = nr % READ_ONCE(fail_n) == 0;
+		break;
+	case FAIL_COUNT:
+		fail = false;
 		break;
 	default:
 		fail = fail_next_random() % 1000 < READ_ONCE(fail_permille);

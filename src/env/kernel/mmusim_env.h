@@ -301,16 +301,17 @@ long env_live_objects(void);
 
 /*
  * Allocation-failure injection, with the userspace schedule (env_fail_nth,
- * _every, _random, _clear; __GFP_NOFAIL never fails).  It reaches every
- * allocation made through this header plus every project allocator that
- * calls env_should_fail_alloc(); allocations inside the kernel proper are
- * untouched.  The module parameters fail_seed/fail_permille add a pass that
+ * _every, _random, _clear, _count; __GFP_NOFAIL never fails).  It reaches
+ * every allocation made through this header plus every project allocator
+ * that calls env_should_fail_alloc(); allocations inside the kernel proper
+ * are untouched.  The module parameters fail_seed/fail_permille add a pass that
  * runs the self-tests under random failures (kernel/mmusim_main.c).
  */
 void env_fail_nth(unsigned long n);
 void env_fail_every(unsigned long n);
 void env_fail_random(u64 seed, unsigned int permille);
 void env_fail_clear(void);
+void env_fail_count(void);
 unsigned long env_fail_injected(void);
 unsigned long env_alloc_attempts(void);
 bool __env_should_fail_alloc(gfp_t gfp);

@@ -42,7 +42,7 @@ struct kmem_cache {
 static atomic_long_t live_kmalloc, live_cache_objs, live_caches, live_pages;
 
 /* Failure injection state: one global schedule, atomically updated. */
-enum fail_mode { FAIL_NONE, FAIL_NTH, FAIL_EVERY, FAIL_RANDOM };
+enum fail_mode { FAIL_NONE, FAIL_NTH, FAIL_EVERY, FAIL_RANDOM, FAIL_COUNT };
 static int fail_mode;
 static unsigned long fail_n;
 static unsigned int fail_permille;
@@ -78,6 +78,11 @@ void env_fail_random(u64 seed, unsigned int permille)
 void env_fail_clear(void)
 {
 	fail_reset(FAIL_NONE);
+}
+
+void env_fail_count(void)
+{
+	fail_reset(FAIL_COUNT);
 }
 
 unsigned long env_fail_injected(void)
@@ -119,6 +124,9 @@ bool env_should_fail_alloc(gfp_t gfp)
 		break;
 	case FAIL_EVERY:
 		fail = nr % fail_n == 0;
+		break;
+	case FAIL_COUNT:
+		fail = false;
 		break;
 	default:
 		fail = fail_next_random() % 1000 < fail_permille;

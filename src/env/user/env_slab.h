@@ -119,15 +119,19 @@ long env_live_objects(void);
  *  env_fail_random(s, p): each allocation fails with probability p/1000,
  *                         seeded by s (reproducible in a single thread)
  *  env_fail_clear():      no failures
+ *  env_fail_count():      no failures, but allocations are counted: the dry
+ *                         run that sizes a sweep of env_fail_nth(1..total)
  *
  * __GFP_NOFAIL allocations never fail.  env_fail_injected() counts the
  * failures injected since the last env_fail_*() call; env_alloc_attempts()
- * counts allocation attempts since then.
+ * counts allocation attempts since then (none are counted after
+ * env_fail_clear()).
  */
 void env_fail_nth(unsigned long n);
 void env_fail_every(unsigned long n);
 void env_fail_random(u64 seed, unsigned int permille);
 void env_fail_clear(void);
+void env_fail_count(void);
 unsigned long env_fail_injected(void);
 unsigned long env_alloc_attempts(void);
 bool env_should_fail_alloc(gfp_t gfp);
