@@ -2,8 +2,14 @@
 /*
  * Tests of the userspace seam's locks, RCU and thread helper, including the
  * strictness the kernel only has with lockdep: owner-checked assertions,
- * might_sleep() in atomic context, rcu_dereference() outside a reader.
+ * might_sleep() in atomic context, rcu_dereference() outside a reader,
+ * SRCU read sides per domain.
  */
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "test_util.h"
 
 static void test_lock_assertions_track_owner_and_mode(void **state)
@@ -106,6 +112,72 @@ static void test_rcu_dereference_needs_reader(void **state)
 	q = rcu_dereference_check(p, true); /* the caller vouches (e.g. holds the lock) */
 	assert_int_equal(env_warn_count(), 2);
 	env_warn_count_reset();
+}
+
+/*
+ * SRCU read-side sections belong to their domain, as in Linux: a reader of
+ * one domain may wait for another domain's grace period (KVM does, when a
+ * fault-race hook inside kvm->srcu destroys an mm, whose notifier teardown
+ * waits on the mm's notifier SRCU), and srcu_dereference() wants the
+ * domain it names.  Only waiting for the domain one reads is a deadlock.
+ */
+static void test_srcu_nesting_is_per_domain(void **state)
+{
+	struct srcu_struct a, b, c;
+	int x = 3, *p = &x, *q;
+	int ia, ib, ia2;
+
+	init_srcu_struct(&a);
+	init_srcu_struct(&b);
+	init_srcu_struct(&c);
+	ia = srcu_read_lock(&a);
+	synchronize_srcu(&b); /* no reader of B anywhere: returns */
+	assert_true(srcu_read_lock_held(&a));
+	assert_false(srcu_read_lock_held(&b));
+	ib = srcu_read_lock(&b);
+	ia2 = srcu_read_lock(&a);
+	srcu_read_unlock(&a, ia2);
+	assert_true(srcu_read_lock_held(&a) && srcu_read_lock_held(&b));
+	synchronize_srcu(&c);
+	q = srcu_dereference(p, &a);
+	assert_int_equal(env_warn_count(), 0);
+	q = srcu_dereference(p, &c); /* WARN: not a reader of C */
+	assert_int_equal(env_warn_count(), 1);
+	env_warn_count_reset();
+	srcu_read_unlock(&a, ia);
+	assert_false(srcu_read_lock_held(&a));
+	assert_true(srcu_read_lock_held(&b));
+	synchronize_srcu(&a);
+	srcu_read_unlock(&b, ib);
+	assert_false(srcu_read_lock_held(&b));
+	assert_int_equal(*q, 3);
+	cleanup_srcu_struct(&c);
+	cleanup_srcu_struct(&b);
+	cleanup_srcu_struct(&a);
+}
+
+/* Waiting for the domain one reads still stops the program (in a child). */
+static void test_srcu_sync_inside_own_reader_is_a_bug(void **state)
+{
+	struct srcu_struct a, b;
+	int status;
+	pid_t pid;
+
+	init_srcu_struct(&a);
+	init_srcu_struct(&b);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		srcu_read_lock(&b);
+		srcu_read_lock(&a);
+		synchronize_srcu(&a); /* BUG: aborts */
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	cleanup_srcu_struct(&b);
+	cleanup_srcu_struct(&a);
 }
 
 struct rcu_obj {
@@ -299,6 +371,8 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_lock_assertions_track_owner_and_mode),
 		MMUSIM_TEST(test_held_is_per_thread),
 		MMUSIM_TEST(test_rcu_dereference_needs_reader),
+		MMUSIM_TEST(test_srcu_nesting_is_per_domain),
+		MMUSIM_TEST(test_srcu_sync_inside_own_reader_is_a_bug),
 		MMUSIM_TEST(test_call_rcu_and_barrier),
 		MMUSIM_TEST(test_rcu_readers_vs_freeing_writer),
 		MMUSIM_TEST(test_rwlock_contention),

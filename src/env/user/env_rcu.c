@@ -173,8 +173,30 @@ void rcu_barrier(void)
 	pthread_mutex_unlock(&cb_lock);
 }
 
-/* Per-thread SRCU read-side nesting, across all srcu_structs. */
-static __thread int srcu_nesting;
+/*
+ * Per-thread SRCU read-side nesting, per domain, as lockdep tracks each
+ * srcu_struct: a reader of one domain may wait for another's grace period
+ * (a fault inside kvm->srcu destroying an mm waits on its notifier SRCU),
+ * and srcu_dereference() asks about the domain it names.  A thread reads
+ * few domains at once; more than SRCU_MAX_DOMAINS is a bug.
+ */
+#define SRCU_MAX_DOMAINS 8
+struct srcu_held {
+	const struct srcu_struct *ssp;
+	int nesting;
+};
+static __thread struct srcu_held srcu_held[SRCU_MAX_DOMAINS];
+static __thread int srcu_nr_held;
+
+static struct srcu_held *srcu_held_find(const struct srcu_struct *ssp)
+{
+	int i;
+
+	for (i = 0; i < srcu_nr_held; i++)
+		if (srcu_held[i].ssp == ssp)
+			return &srcu_held[i];
+	return NULL;
+}
 
 int init_srcu_struct(struct srcu_struct *ssp)
 {
@@ -193,19 +215,30 @@ void cleanup_srcu_struct(struct srcu_struct *ssp)
 
 int srcu_read_lock(struct srcu_struct *ssp)
 {
+	struct srcu_held *h = srcu_held_find(ssp);
 	int idx = atomic_read(&ssp->idx) & 1;
 
+	if (!h) {
+		if (unlikely(srcu_nr_held == SRCU_MAX_DOMAINS))
+			env_bug(__FILE__, __LINE__, "SRCU read-side sections in too many domains");
+		h = &srcu_held[srcu_nr_held++];
+		h->ssp = ssp;
+		h->nesting = 0;
+	}
+	h->nesting++;
 	atomic_long_inc(&ssp->readers[idx]);
 	smp_mb(); /* the counter is visible before any protected read */
-	srcu_nesting++;
 	return idx;
 }
 
 void srcu_read_unlock(struct srcu_struct *ssp, int idx)
 {
-	if (unlikely(srcu_nesting <= 0))
+	struct srcu_held *h = srcu_held_find(ssp);
+
+	if (unlikely(!h))
 		env_bug(__FILE__, __LINE__, "unbalanced srcu_read_unlock()");
-	srcu_nesting--;
+	if (!--h->nesting)
+		*h = srcu_held[--srcu_nr_held];
 	smp_mb(); /* protected reads complete before the counter drops */
 	rcu_tsan_release();
 	atomic_long_dec(&ssp->readers[idx]);
@@ -213,8 +246,7 @@ void srcu_read_unlock(struct srcu_struct *ssp, int idx)
 
 bool srcu_read_lock_held(const struct srcu_struct *ssp)
 {
-	(void)ssp;
-	return srcu_nesting > 0;
+	return srcu_held_find(ssp);
 }
 
 static void srcu_flip_and_wait(struct srcu_struct *ssp)
@@ -230,8 +262,8 @@ static void srcu_flip_and_wait(struct srcu_struct *ssp)
 
 void synchronize_srcu(struct srcu_struct *ssp)
 {
-	if (srcu_nesting)
-		env_bug(__FILE__, __LINE__, "synchronize_srcu() inside an SRCU read-side section");
+	if (srcu_read_lock_held(ssp))
+		env_bug(__FILE__, __LINE__, "synchronize_srcu() inside its own read-side section");
 	mutex_lock(&ssp->lock);
 	srcu_flip_and_wait(ssp);
 	srcu_flip_and_wait(ssp);

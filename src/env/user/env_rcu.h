@@ -55,6 +55,9 @@ void env_rcu_assert_reader(const char *file, int line);
  * RCU.  Two reader counters and an index; synchronize_srcu() flips the index
  * and waits for the old counter to drain, twice, so that a reader delayed
  * between reading the index and incrementing its counter is also waited for.
+ * Read-side sections are tracked per thread and per domain:
+ * srcu_read_lock_held() and synchronize_srcu()'s self-deadlock check are
+ * about @ssp only, so a reader of one domain may wait for another's.
  */
 struct srcu_struct {
 	atomic_long_t readers[2];
