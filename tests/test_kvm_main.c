@@ -197,6 +197,80 @@ static void test_kvm_main_fault_exit_ns(void **state)
 }
 MMUSIM_LEGACY_VARIANT(test_kvm_main_fault_exit_ns)
 
+/*
+ * mmusim_vm_get_stats() while vCPUs fault: every counter is read while its
+ * owner may bump it, which must be a legal concurrent access (TSan sees a
+ * plain increment as a race), and each snapshot's sums never go back.  Two
+ * vCPUs write their own half of the slot and zap it again, so that they keep
+ * faulting; the main thread reads the stats all along.
+ */
+struct stats_vcpu {
+	struct test_vm *t;
+	int idx;
+	bool *stop;
+	long error;
+};
+
+static int stats_vcpu_thread(void *arg)
+{
+	struct stats_vcpu *sv = arg;
+	struct mmusim_vcpu *v = mmusim_vm_vcpu(sv->t->vm, sv->idx);
+	gfn_t first = sv->idx * 256;
+
+	while (!READ_ONCE(*sv->stop)) {
+		long n = mmusim_vcpu_access_range(v, first << PAGE_SHIFT, 256, 0,
+						  MMUSIM_ACCESS_WRITE, NULL);
+
+		if (n != 256 || mmusim_vm_zap_gfn_range(sv->t->vm, 0, first, first + 256)) {
+			sv->error = n;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void test_kvm_main_stats_while_vcpus_run(void **state)
+{
+	struct test_vm_opts o = { .size = 2 * MiB };
+	struct mmusim_vm_stats st, prev = { 0 };
+	struct stats_vcpu sv[2];
+	struct env_thread *th[2];
+	struct test_vm t;
+	unsigned long reads = 0;
+	bool stop = false;
+	u64 deadline;
+	int i;
+
+	o.cfg.nr_vcpus = 2;
+	test_vm_create(&t, &o);
+	for (i = 0; i < 2; i++) {
+		sv[i] = (struct stats_vcpu){ .t = &t, .idx = i, .stop = &stop };
+		th[i] = env_thread_start(stats_vcpu_thread, &sv[i], "vcpu");
+		assert_non_null(th[i]);
+	}
+	deadline = ktime_get_ns() + 150000000ULL * mmusim_test_stress_seconds();
+	while (ktime_get_ns() < deadline) {
+		mmusim_vm_get_stats(t.vm, &st);
+		assert_true(st.pf_taken >= prev.pf_taken && st.pf_fixed >= prev.pf_fixed);
+		assert_true(st.accesses >= prev.accesses && st.tlb_flush >= prev.tlb_flush);
+		assert_true(st.tlb_hits >= prev.tlb_hits);
+		prev = st;
+		reads++;
+	}
+	WRITE_ONCE(stop, true);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(env_thread_join(th[i]), 0);
+		assert_int_equal(sv[i].error, 0);
+	}
+	mmusim_vm_get_stats(t.vm, &st);
+	print_message("stats while vCPUs run: %lu reads, %llu faults fixed, %llu accesses\n", reads,
+		      (unsigned long long)st.pf_fixed, (unsigned long long)st.accesses);
+	assert_true(st.pf_fixed >= 512 && st.accesses >= st.pf_fixed);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+MMUSIM_LEGACY_VARIANT(test_kvm_main_stats_while_vcpus_run)
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +280,8 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_kvm_main_release_zaps_all),
 		MMUSIM_TEST(test_kvm_main_fault_exit_ns),
 		MMUSIM_TEST(test_kvm_main_fault_exit_ns_legacy),
+		MMUSIM_TEST(test_kvm_main_stats_while_vcpus_run),
+		MMUSIM_TEST(test_kvm_main_stats_while_vcpus_run_legacy),
 	};
 
 	mmusim_test_init(argc, argv);

@@ -39,7 +39,7 @@ void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu)
 
 	for (i = 0; i < SIM_TLB_ENTRIES; i++)
 		vcpu->tlb[i].level = 0;
-	vcpu->stat.tlb_flush++;
+	kvm_vcpu_stat_inc(vcpu, tlb_flush);
 }
 
 static unsigned int tlb_index(gfn_t gfn, int level)
@@ -205,7 +205,7 @@ static void tlb_check_hit(struct kvm_vcpu *vcpu, const struct sim_tlb_entry *e, 
 	if (slot && !(slot->flags & KVM_MEMSLOT_INVALID) &&
 	    (sim_mm_lookup(kvm->mm, gfn_to_hva_memslot(slot, gfn), &info) || info.pfn != pfn) &&
 	    !READ_ONCE(kvm->mmu_invalidate_in_progress)) {
-		vcpu->stat.stale_tlb_uses++;
+		kvm_vcpu_stat_inc(vcpu, stale_tlb_uses);
 		WARN_ONCE(1, "vCPU %d: stale TLB translation gfn %#llx -> pfn %#llx",
 			  vcpu->vcpu_id, (unsigned long long)gfn, (unsigned long long)pfn);
 	}
@@ -241,7 +241,7 @@ static int vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, int type, kvm_pfn_t 
 	struct sim_tlb_entry *e = tlb_lookup(vcpu, gfn, type), walked;
 
 	if (e) {
-		vcpu->stat.tlb_hits++;
+		kvm_vcpu_stat_inc(vcpu, tlb_hits);
 		if (unlikely(vcpu->check_tlb))
 			tlb_check_hit(vcpu, e, gfn);
 	} else {
@@ -269,7 +269,7 @@ static int vcpu_access_one(struct kvm_vcpu *vcpu, gpa_t gpa, int type, struct mm
 		if (r)
 			return r;
 		if (!vcpu_translate(vcpu, gpa, type, pfn, &error_code)) {
-			vcpu->stat.accesses++;
+			kvm_vcpu_stat_inc(vcpu, accesses);
 			return 0;
 		}
 
