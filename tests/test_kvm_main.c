@@ -271,6 +271,64 @@ static void test_kvm_main_stats_while_vcpus_run(void **state)
 }
 MMUSIM_LEGACY_VARIANT(test_kvm_main_stats_while_vcpus_run)
 
+/*
+ * mmusim_vcpu_access_range() checks every address as mmusim_vcpu_access()
+ * checks one: a 4-level VM's GPAs stop at MAXPHYADDR 46, and an address at
+ * or above it (or one that wrapped past 2^64) must not reach the hardware
+ * walk, whose 9-bit index slices would alias it to a low GPA.  The range
+ * stops at the first bad address and returns what completed before it
+ * (-EINVAL if nothing did), with no exit.
+ *
+ *   GPA:  0 [slot 0: 2M] ........ 2^46-2M [slot 1: 2M] 2^46 | bad .. 2^48 .. 2^64
+ */
+static void test_kvm_main_access_range_checks_every_gpa(void **state)
+{
+	const gpa_t top = 1ULL << 46;
+	struct test_vm_opts o = { .size = 2 * MiB };
+	struct mmusim_exit exit;
+	struct mmusim_vcpu *v;
+	struct test_vm t;
+	hva_t hva;
+
+	test_vm_create(&t, &o);
+	v = mmusim_vm_vcpu(t.vm, 0);
+	assert_int_equal(
+		sim_mmap(t.mm, 0, 2 * MiB, SIM_PROT_READ | SIM_PROT_WRITE, SIM_MAP_PRIVATE, &hva),
+		0);
+	test_vm_set_region(&t, 1, top - 2 * MiB, 2 * MiB, hva);
+
+	/* One access: the last page below MAXPHYADDR works, the next GPA is refused. */
+	assert_int_equal(mmusim_vcpu_access(v, top - PAGE_SIZE, MMUSIM_ACCESS_WRITE, &exit), 0);
+	assert_int_equal(mmusim_vcpu_access(v, top, MMUSIM_ACCESS_WRITE, &exit), -EINVAL);
+	assert_int_equal(mmusim_vcpu_access(v, 1ULL << 48, MMUSIM_ACCESS_WRITE, &exit), -EINVAL);
+	assert_int_equal(mmusim_vcpu_access(v, 0, MMUSIM_ACCESS_WRITE, &exit), 0);
+
+	/* A range running into MAXPHYADDR: two done, then the same refusal, no MMIO exit. */
+	assert_int_equal(
+		mmusim_vcpu_access_range(v, top - 2 * PAGE_SIZE, 4, 0, MMUSIM_ACCESS_WRITE, &exit),
+		2);
+	assert_int_equal(exit.reason, 0);
+	assert_int_equal(mmusim_vcpu_access_range(v, top, 4, 0, MMUSIM_ACCESS_WRITE, &exit),
+			 -EINVAL);
+
+	/* Beyond 2^48 the walk would alias GPA 0, which is mapped. */
+	assert_int_equal(mmusim_vcpu_access_range(v, 0, 2, 1ULL << 48, MMUSIM_ACCESS_WRITE, &exit),
+			 1);
+	assert_int_equal(mmusim_vcpu_access_range(v, 0, 3, 1ULL << 63, MMUSIM_ACCESS_READ, &exit),
+			 1);
+	/* Wrapping past 2^64 to GPA 0 is out of range too. */
+	assert_int_equal(
+		mmusim_vcpu_access_range(v, PAGE_SIZE, 2, -PAGE_SIZE, MMUSIM_ACCESS_WRITE, &exit),
+		1);
+	assert_int_equal(
+		mmusim_vcpu_access_range(v, -PAGE_SIZE, 2, PAGE_SIZE, MMUSIM_ACCESS_WRITE, &exit),
+		-EINVAL);
+	assert_int_equal(exit.reason, 0);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+MMUSIM_LEGACY_VARIANT(test_kvm_main_access_range_checks_every_gpa)
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +340,8 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_kvm_main_fault_exit_ns_legacy),
 		MMUSIM_TEST(test_kvm_main_stats_while_vcpus_run),
 		MMUSIM_TEST(test_kvm_main_stats_while_vcpus_run_legacy),
+		MMUSIM_TEST(test_kvm_main_access_range_checks_every_gpa),
+		MMUSIM_TEST(test_kvm_main_access_range_checks_every_gpa_legacy),
 	};
 
 	mmusim_test_init(argc, argv);

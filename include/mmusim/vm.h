@@ -89,8 +89,11 @@ struct mmusim_exit {
  */
 int mmusim_vcpu_access(struct mmusim_vcpu *vcpu, gpa_t gpa, int type, struct mmusim_exit *exit);
 /*
- * Runs @npages accesses at gpa, gpa + stride, ...  in guest mode; stops at
- * the first exit or error.  Returns the number of accesses completed, or a
+ * Runs @npages accesses at gpa, gpa + stride, ... (@stride 0: PAGE_SIZE) in
+ * guest mode; stops at the first exit or error.  Each address is checked as
+ * mmusim_vcpu_access() checks its gpa (-EINVAL at or above the guest's
+ * maximum GPA, 2^46 with 4-level tables and 2^52 with 5); an address that
+ * wraps past 2^64 is as bad.  Returns the number of accesses completed, or a
  * negative errno if none completed because of an error.
  */
 long mmusim_vcpu_access_range(struct mmusim_vcpu *vcpu, gpa_t gpa, u64 npages, u64 stride,

@@ -337,8 +337,19 @@ long mmusim_vcpu_access_range(struct mmusim_vcpu *v, gpa_t gpa, u64 npages, u64 
 		return r;
 	if (!stride)
 		stride = PAGE_SIZE;
-	for (i = 0; i < npages; i++) {
-		r = vcpu_access_one(vcpu, gpa + i * stride, type, exit, &pfn);
+	/*
+	 * Every address is checked as mmusim_vcpu_access() checks its one: a
+	 * GPA above the maximum (or wrapped past 2^64) must not reach the
+	 * walk, whose index slices would alias it to a lower one.
+	 */
+	for (i = 0; i < npages; i++, gpa += stride) {
+		if (i) {
+			/* gpa < stride: adding the stride wrapped past 2^64. */
+			r = gpa < stride ? -EINVAL : check_access_args(vcpu, gpa, type);
+			if (r)
+				break;
+		}
+		r = vcpu_access_one(vcpu, gpa, type, exit, &pfn);
 		if (r)
 			break;
 	}
