@@ -5,6 +5,7 @@
  * might_sleep() in atomic context, rcu_dereference() outside a reader,
  * SRCU read sides per domain.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -178,6 +179,82 @@ static void test_srcu_sync_inside_own_reader_is_a_bug(void **state)
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
 	cleanup_srcu_struct(&b);
 	cleanup_srcu_struct(&a);
+}
+
+/*
+ * Any thread may call into the library: a raw pthread that never called
+ * env_thread_register() runs faults, host events and RCU readers (the seam
+ * registers it with RCU on first use), may register twice or unregister
+ * and carry on, and is unregistered when it exits.
+ */
+struct raw_thread_ctx {
+	struct test_vm t_vm, *t;
+	int step; /* the step that failed, 0 if none */
+	long r;
+};
+
+static bool raw_thread_ops(struct raw_thread_ctx *c, int base)
+{
+	struct mmusim_vcpu *v = mmusim_vm_vcpu(c->t->vm, 0);
+	struct sim_host_pte_info info;
+	struct mmusim_vm_stats st;
+	long r[6];
+	int i;
+
+	r[0] = mmusim_vcpu_access_range(v, 0, 64, 0, MMUSIM_ACCESS_WRITE, NULL) != 64;
+	r[1] = sim_mm_lookup(c->t->mm, c->t->hva + PAGE_SIZE, &info);
+	r[2] = sim_migrate_page(c->t->mm, c->t->hva + 2 * PAGE_SIZE);
+	r[3] = sim_madvise(c->t->mm, c->t->hva, 16 * PAGE_SIZE, SIM_MADV_DONTNEED);
+	r[4] = sim_mm_touch(c->t->mm, c->t->hva + 32 * PAGE_SIZE, true);
+	r[5] = mmusim_vm_zap_gfn_range(c->t->vm, 0, 0, 512);
+	mmusim_vm_get_stats(c->t->vm, &st);
+	for (i = 0; i < 6; i++) {
+		if (r[i]) {
+			c->step = base + i;
+			c->r = r[i];
+			return false;
+		}
+	}
+	return true;
+}
+
+static void *raw_thread(void *arg)
+{
+	struct raw_thread_ctx *c = arg;
+
+	if (!raw_thread_ops(c, 1))
+		return NULL;
+	env_thread_register(); /* already registered on first use: harmless */
+	env_thread_register();
+	if (!raw_thread_ops(c, 11))
+		return NULL;
+	env_thread_unregister();
+	env_thread_unregister(); /* twice too */
+	raw_thread_ops(c, 21);
+	return NULL; /* exits registered: the seam unregisters it */
+}
+
+static void test_unregistered_thread_may_call_anything(void **state)
+{
+	struct test_vm_opts o = { .size = 2 << 20 };
+	struct raw_thread_ctx c = { 0 };
+	long before;
+	pthread_t tid;
+	int i;
+
+	test_vm_create(&c.t_vm, &o);
+	c.t = &c.t_vm;
+	before = env_rcu_registered_threads();
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(pthread_create(&tid, NULL, raw_thread, &c), 0);
+		assert_int_equal(pthread_join(tid, NULL), 0);
+		if (c.step)
+			fail_msg("raw thread, step %d: %ld", c.step, c.r);
+		assert_int_equal(env_rcu_registered_threads(), before);
+	}
+	synchronize_rcu();
+	test_vm_check(c.t);
+	test_vm_destroy(c.t);
 }
 
 struct rcu_obj {
@@ -373,6 +450,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_rcu_dereference_needs_reader),
 		MMUSIM_TEST(test_srcu_nesting_is_per_domain),
 		MMUSIM_TEST(test_srcu_sync_inside_own_reader_is_a_bug),
+		MMUSIM_TEST(test_unregistered_thread_may_call_anything),
 		MMUSIM_TEST(test_call_rcu_and_barrier),
 		MMUSIM_TEST(test_rcu_readers_vs_freeing_writer),
 		MMUSIM_TEST(test_rwlock_contention),

@@ -50,6 +50,10 @@ static char rcu_tsan_sync;
 
 static __thread int rcu_nesting;
 static __thread bool rcu_registered;
+static long rcu_nr_registered;
+/* Its destructor unregisters a thread that exits registered. */
+static pthread_key_t rcu_exit_key;
+static pthread_once_t rcu_exit_key_once = PTHREAD_ONCE_INIT;
 
 static pthread_mutex_t cb_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cb_queued = PTHREAD_COND_INITIALIZER;
@@ -59,27 +63,60 @@ static u64 cb_enqueued, cb_completed;
 static bool cb_worker_started;
 static pthread_t cb_worker;
 
+/*
+ * Any thread may enter the library: the first rcu_read_lock() of a thread
+ * that is not registered with liburcu registers it, and a thread that exits
+ * registered is unregistered by rcu_exit_key's destructor.  Registering a
+ * registered thread, or unregistering one that is not, does nothing.
+ */
+static void rcu_thread_exit(void *unused)
+{
+	(void)unused;
+	if (rcu_nesting)
+		env_bug(__FILE__, __LINE__, "thread exit inside an RCU read-side section");
+	env_thread_unregister();
+}
+
+static void rcu_exit_key_init(void)
+{
+	if (pthread_key_create(&rcu_exit_key, rcu_thread_exit))
+		env_bug(__FILE__, __LINE__, "cannot create the RCU thread-exit key");
+}
+
 void env_thread_register(void)
 {
 	if (rcu_registered)
-		env_bug(__FILE__, __LINE__, "thread registered with RCU twice");
+		return;
+	pthread_once(&rcu_exit_key_once, rcu_exit_key_init);
 	urcu_memb_register_thread();
 	rcu_registered = true;
+	__atomic_add_fetch(&rcu_nr_registered, 1, __ATOMIC_RELAXED);
+	/* Any non-NULL value: the destructor runs only for those. */
+	pthread_setspecific(rcu_exit_key, &rcu_registered);
 }
 
 void env_thread_unregister(void)
 {
-	if (!rcu_registered || rcu_nesting)
-		env_bug(__FILE__, __LINE__, "RCU unregister of an unregistered or reading thread");
+	if (!rcu_registered)
+		return;
+	if (rcu_nesting)
+		env_bug(__FILE__, __LINE__,
+			"RCU unregister of a thread inside a read-side section");
 	urcu_memb_unregister_thread();
 	rcu_registered = false;
+	__atomic_sub_fetch(&rcu_nr_registered, 1, __ATOMIC_RELAXED);
+	pthread_setspecific(rcu_exit_key, NULL);
+}
+
+long env_rcu_registered_threads(void)
+{
+	return __atomic_load_n(&rcu_nr_registered, __ATOMIC_RELAXED);
 }
 
 void rcu_read_lock(void)
 {
 	if (unlikely(!rcu_registered))
-		env_bug(__FILE__, __LINE__,
-			"rcu_read_lock() on a thread not registered (env_thread_register)");
+		env_thread_register();
 	if (!rcu_nesting++)
 		urcu_memb_read_lock();
 }
