@@ -2,8 +2,15 @@
 /*
  * Tests of the userspace seam's locks, RCU and thread helper, including the
  * strictness the kernel only has with lockdep: owner-checked assertions,
- * might_sleep() in atomic context, rcu_dereference() outside a reader.
+ * might_sleep() in atomic context, rcu_dereference() outside a reader,
+ * SRCU read sides per domain.
  */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "test_util.h"
 
 static void test_lock_assertions_track_owner_and_mode(void **state)
@@ -106,6 +113,148 @@ static void test_rcu_dereference_needs_reader(void **state)
 	q = rcu_dereference_check(p, true); /* the caller vouches (e.g. holds the lock) */
 	assert_int_equal(env_warn_count(), 2);
 	env_warn_count_reset();
+}
+
+/*
+ * SRCU read-side sections belong to their domain, as in Linux: a reader of
+ * one domain may wait for another domain's grace period (KVM does, when a
+ * fault-race hook inside kvm->srcu destroys an mm, whose notifier teardown
+ * waits on the mm's notifier SRCU), and srcu_dereference() wants the
+ * domain it names.  Only waiting for the domain one reads is a deadlock.
+ */
+static void test_srcu_nesting_is_per_domain(void **state)
+{
+	struct srcu_struct a, b, c;
+	int x = 3, *p = &x, *q;
+	int ia, ib, ia2;
+
+	init_srcu_struct(&a);
+	init_srcu_struct(&b);
+	init_srcu_struct(&c);
+	ia = srcu_read_lock(&a);
+	synchronize_srcu(&b); /* no reader of B anywhere: returns */
+	assert_true(srcu_read_lock_held(&a));
+	assert_false(srcu_read_lock_held(&b));
+	ib = srcu_read_lock(&b);
+	ia2 = srcu_read_lock(&a);
+	srcu_read_unlock(&a, ia2);
+	assert_true(srcu_read_lock_held(&a) && srcu_read_lock_held(&b));
+	synchronize_srcu(&c);
+	q = srcu_dereference(p, &a);
+	assert_int_equal(env_warn_count(), 0);
+	q = srcu_dereference(p, &c); /* WARN: not a reader of C */
+	assert_int_equal(env_warn_count(), 1);
+	env_warn_count_reset();
+	srcu_read_unlock(&a, ia);
+	assert_false(srcu_read_lock_held(&a));
+	assert_true(srcu_read_lock_held(&b));
+	synchronize_srcu(&a);
+	srcu_read_unlock(&b, ib);
+	assert_false(srcu_read_lock_held(&b));
+	assert_int_equal(*q, 3);
+	cleanup_srcu_struct(&c);
+	cleanup_srcu_struct(&b);
+	cleanup_srcu_struct(&a);
+}
+
+/* Waiting for the domain one reads still stops the program (in a child). */
+static void test_srcu_sync_inside_own_reader_is_a_bug(void **state)
+{
+	struct srcu_struct a, b;
+	int status;
+	pid_t pid;
+
+	init_srcu_struct(&a);
+	init_srcu_struct(&b);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		srcu_read_lock(&b);
+		srcu_read_lock(&a);
+		synchronize_srcu(&a); /* BUG: aborts */
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	cleanup_srcu_struct(&b);
+	cleanup_srcu_struct(&a);
+}
+
+/*
+ * Any thread may call into the library: a raw pthread that never called
+ * env_thread_register() runs faults, host events and RCU readers (the seam
+ * registers it with RCU on first use), may register twice or unregister
+ * and carry on, and is unregistered when it exits.
+ */
+struct raw_thread_ctx {
+	struct test_vm t_vm, *t;
+	int step; /* the step that failed, 0 if none */
+	long r;
+};
+
+static bool raw_thread_ops(struct raw_thread_ctx *c, int base)
+{
+	struct mmusim_vcpu *v = mmusim_vm_vcpu(c->t->vm, 0);
+	struct sim_host_pte_info info;
+	struct mmusim_vm_stats st;
+	long r[6];
+	int i;
+
+	r[0] = mmusim_vcpu_access_range(v, 0, 64, 0, MMUSIM_ACCESS_WRITE, NULL) != 64;
+	r[1] = sim_mm_lookup(c->t->mm, c->t->hva + PAGE_SIZE, &info);
+	r[2] = sim_migrate_page(c->t->mm, c->t->hva + 2 * PAGE_SIZE);
+	r[3] = sim_madvise(c->t->mm, c->t->hva, 16 * PAGE_SIZE, SIM_MADV_DONTNEED);
+	r[4] = sim_mm_touch(c->t->mm, c->t->hva + 32 * PAGE_SIZE, true);
+	r[5] = mmusim_vm_zap_gfn_range(c->t->vm, 0, 0, 512);
+	mmusim_vm_get_stats(c->t->vm, &st);
+	for (i = 0; i < 6; i++) {
+		if (r[i]) {
+			c->step = base + i;
+			c->r = r[i];
+			return false;
+		}
+	}
+	return true;
+}
+
+static void *raw_thread(void *arg)
+{
+	struct raw_thread_ctx *c = arg;
+
+	if (!raw_thread_ops(c, 1))
+		return NULL;
+	env_thread_register(); /* already registered on first use: harmless */
+	env_thread_register();
+	if (!raw_thread_ops(c, 11))
+		return NULL;
+	env_thread_unregister();
+	env_thread_unregister(); /* twice too */
+	raw_thread_ops(c, 21);
+	return NULL; /* exits registered: the seam unregisters it */
+}
+
+static void test_unregistered_thread_may_call_anything(void **state)
+{
+	struct test_vm_opts o = { .size = 2 << 20 };
+	struct raw_thread_ctx c = { 0 };
+	long before;
+	pthread_t tid;
+	int i;
+
+	test_vm_create(&c.t_vm, &o);
+	c.t = &c.t_vm;
+	before = env_rcu_registered_threads();
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(pthread_create(&tid, NULL, raw_thread, &c), 0);
+		assert_int_equal(pthread_join(tid, NULL), 0);
+		if (c.step)
+			fail_msg("raw thread, step %d: %ld", c.step, c.r);
+		assert_int_equal(env_rcu_registered_threads(), before);
+	}
+	synchronize_rcu();
+	test_vm_check(c.t);
+	test_vm_destroy(c.t);
 }
 
 struct rcu_obj {
@@ -299,6 +448,9 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_lock_assertions_track_owner_and_mode),
 		MMUSIM_TEST(test_held_is_per_thread),
 		MMUSIM_TEST(test_rcu_dereference_needs_reader),
+		MMUSIM_TEST(test_srcu_nesting_is_per_domain),
+		MMUSIM_TEST(test_srcu_sync_inside_own_reader_is_a_bug),
+		MMUSIM_TEST(test_unregistered_thread_may_call_anything),
 		MMUSIM_TEST(test_call_rcu_and_barrier),
 		MMUSIM_TEST(test_rcu_readers_vs_freeing_writer),
 		MMUSIM_TEST(test_rwlock_contention),

@@ -453,6 +453,137 @@ static void test_kvm_main_host_maxphyaddr(void **state)
 				test_vm_destroy(&t);
 			}
 }
+/*
+ * mmusim_vm_get_stats() while vCPUs fault: every counter is read while its
+ * owner may bump it, which must be a legal concurrent access (TSan sees a
+ * plain increment as a race), and each snapshot's sums never go back.  Two
+ * vCPUs write their own half of the slot and zap it again, so that they keep
+ * faulting; the main thread reads the stats all along.
+ */
+struct stats_vcpu {
+	struct test_vm *t;
+	int idx;
+	bool *stop;
+	long error;
+};
+
+static int stats_vcpu_thread(void *arg)
+{
+	struct stats_vcpu *sv = arg;
+	struct mmusim_vcpu *v = mmusim_vm_vcpu(sv->t->vm, sv->idx);
+	gfn_t first = sv->idx * 256;
+
+	while (!READ_ONCE(*sv->stop)) {
+		long n = mmusim_vcpu_access_range(v, first << PAGE_SHIFT, 256, 0,
+						  MMUSIM_ACCESS_WRITE, NULL);
+
+		if (n != 256 || mmusim_vm_zap_gfn_range(sv->t->vm, 0, first, first + 256)) {
+			sv->error = n;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void test_kvm_main_stats_while_vcpus_run(void **state)
+{
+	struct test_vm_opts o = { .size = 2 * MiB };
+	struct mmusim_vm_stats st, prev = { 0 };
+	struct stats_vcpu sv[2];
+	struct env_thread *th[2];
+	struct test_vm t;
+	unsigned long reads = 0;
+	bool stop = false;
+	u64 deadline;
+	int i;
+
+	o.cfg.nr_vcpus = 2;
+	test_vm_create(&t, &o);
+	for (i = 0; i < 2; i++) {
+		sv[i] = (struct stats_vcpu){ .t = &t, .idx = i, .stop = &stop };
+		th[i] = env_thread_start(stats_vcpu_thread, &sv[i], "vcpu");
+		assert_non_null(th[i]);
+	}
+	deadline = ktime_get_ns() + 150000000ULL * mmusim_test_stress_seconds();
+	while (ktime_get_ns() < deadline) {
+		mmusim_vm_get_stats(t.vm, &st);
+		assert_true(st.pf_taken >= prev.pf_taken && st.pf_fixed >= prev.pf_fixed);
+		assert_true(st.accesses >= prev.accesses && st.tlb_flush >= prev.tlb_flush);
+		assert_true(st.tlb_hits >= prev.tlb_hits);
+		prev = st;
+		reads++;
+	}
+	WRITE_ONCE(stop, true);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(env_thread_join(th[i]), 0);
+		assert_int_equal(sv[i].error, 0);
+	}
+	mmusim_vm_get_stats(t.vm, &st);
+	print_message("stats while vCPUs run: %lu reads, %llu faults fixed, %llu accesses\n", reads,
+		      (unsigned long long)st.pf_fixed, (unsigned long long)st.accesses);
+	assert_true(st.pf_fixed >= 512 && st.accesses >= st.pf_fixed);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+MMUSIM_LEGACY_VARIANT(test_kvm_main_stats_while_vcpus_run)
+
+/*
+ * mmusim_vcpu_access_range() checks every address as mmusim_vcpu_access()
+ * checks one: a 4-level VM's GPAs stop at MAXPHYADDR 46, and an address at
+ * or above it (or one that wrapped past 2^64) must not reach the hardware
+ * walk, whose 9-bit index slices would alias it to a low GPA.  The range
+ * stops at the first bad address and returns what completed before it
+ * (-EINVAL if nothing did), with no exit.
+ *
+ *   GPA:  0 [slot 0: 2M] ........ 2^46-2M [slot 1: 2M] 2^46 | bad .. 2^48 .. 2^64
+ */
+static void test_kvm_main_access_range_checks_every_gpa(void **state)
+{
+	const gpa_t top = 1ULL << 46;
+	struct test_vm_opts o = { .size = 2 * MiB };
+	struct mmusim_exit exit;
+	struct mmusim_vcpu *v;
+	struct test_vm t;
+	hva_t hva;
+
+	test_vm_create(&t, &o);
+	v = mmusim_vm_vcpu(t.vm, 0);
+	assert_int_equal(
+		sim_mmap(t.mm, 0, 2 * MiB, SIM_PROT_READ | SIM_PROT_WRITE, SIM_MAP_PRIVATE, &hva),
+		0);
+	test_vm_set_region(&t, 1, top - 2 * MiB, 2 * MiB, hva);
+
+	/* One access: the last page below MAXPHYADDR works, the next GPA is refused. */
+	assert_int_equal(mmusim_vcpu_access(v, top - PAGE_SIZE, MMUSIM_ACCESS_WRITE, &exit), 0);
+	assert_int_equal(mmusim_vcpu_access(v, top, MMUSIM_ACCESS_WRITE, &exit), -EINVAL);
+	assert_int_equal(mmusim_vcpu_access(v, 1ULL << 48, MMUSIM_ACCESS_WRITE, &exit), -EINVAL);
+	assert_int_equal(mmusim_vcpu_access(v, 0, MMUSIM_ACCESS_WRITE, &exit), 0);
+
+	/* A range running into MAXPHYADDR: two done, then the same refusal, no MMIO exit. */
+	assert_int_equal(
+		mmusim_vcpu_access_range(v, top - 2 * PAGE_SIZE, 4, 0, MMUSIM_ACCESS_WRITE, &exit),
+		2);
+	assert_int_equal(exit.reason, 0);
+	assert_int_equal(mmusim_vcpu_access_range(v, top, 4, 0, MMUSIM_ACCESS_WRITE, &exit),
+			 -EINVAL);
+
+	/* Beyond 2^48 the walk would alias GPA 0, which is mapped. */
+	assert_int_equal(mmusim_vcpu_access_range(v, 0, 2, 1ULL << 48, MMUSIM_ACCESS_WRITE, &exit),
+			 1);
+	assert_int_equal(mmusim_vcpu_access_range(v, 0, 3, 1ULL << 63, MMUSIM_ACCESS_READ, &exit),
+			 1);
+	/* Wrapping past 2^64 to GPA 0 is out of range too. */
+	assert_int_equal(
+		mmusim_vcpu_access_range(v, PAGE_SIZE, 2, -PAGE_SIZE, MMUSIM_ACCESS_WRITE, &exit),
+		1);
+	assert_int_equal(
+		mmusim_vcpu_access_range(v, -PAGE_SIZE, 2, PAGE_SIZE, MMUSIM_ACCESS_WRITE, &exit),
+		-EINVAL);
+	assert_int_equal(exit.reason, 0);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+MMUSIM_LEGACY_VARIANT(test_kvm_main_access_range_checks_every_gpa)
 
 int main(int argc, char **argv)
 {
@@ -468,6 +599,10 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_kvm_main_enable_cap),
 		MMUSIM_TEST(test_kvm_main_address_spaces),
 		MMUSIM_TEST(test_kvm_main_host_maxphyaddr),
+		MMUSIM_TEST(test_kvm_main_stats_while_vcpus_run),
+		MMUSIM_TEST(test_kvm_main_stats_while_vcpus_run_legacy),
+		MMUSIM_TEST(test_kvm_main_access_range_checks_every_gpa),
+		MMUSIM_TEST(test_kvm_main_access_range_checks_every_gpa_legacy),
 	};
 
 	mmusim_test_init(argc, argv);

@@ -8,12 +8,24 @@
  *   0        .. 16M   slot 0: anonymous 4K memory (partitioned or shared)
  *   1G       .. 1G+8M slot 1: hugetlb-2M memory
  *   64M / 96M ..+2M   slot 2: moved back and forth, deleted and recreated
+ *   2G       .. 2G+16M slots 3..10: fresh huge memory, 2M each, remade every round
  *
  * Threads:
  *   vCPUs (3):   random reads/writes; partitioned (vCPU i owns a stripe of
  *                slot 0) or overlapping (all share it); MMIO exits from
- *                slot 2's absence are fine, errors are not.
+ *                slot 2's absence are fine, errors are not.  At each fresh
+ *                round they meet before each fresh slot and first-touch its
+ *                huge page at once, then access the slots a little more.
  *   host:        migrate pages, MADV_DONTNEED ranges, swap out, age ranges.
+ *   fresh:       rounds: munmap the fresh slots' memory and mmap it again
+ *                (hugetlb-2M and THP in turn), each slot at a 512G-aligned
+ *                HVA so that no host page table exists below the PGD, every
+ *                8th round also deleting and recreating the slots, then
+ *                release the vCPUs; while they touch the slots, split,
+ *                collapse and migrate their pages.  Faults first-touching
+ *                one fresh huge region race to link the same host tables
+ *                (with sim_pt_alloc()'s re-read bug this shape failed
+ *                within a run of the four variants).
  *   memslots:    move/delete/recreate slot 2, toggle dirty logging on slot 1
  *                and harvest the log.
  *   checker:     mmusim_vm_check() in a loop: every present leaf maps what
@@ -25,6 +37,8 @@
  * MMUSIM_STRESS_SECONDS (default 2) per variant; the seed is printed and
  * accepted with --seed.
  */
+#include <unistd.h>
+
 #include "test_util.h"
 
 #define MiB (1ULL << 20)
@@ -34,6 +48,11 @@
 #define SLOT1_GPA GiB
 #define SLOT1_SIZE (8 * MiB)
 #define SLOT2_SIZE (2 * MiB)
+#define FRESH_SLOT 3
+#define FRESH_NR 8
+#define FRESH_GPA (2 * GiB) /* + i * 2M */
+#define FRESH_HVA 0x300000000000ULL /* + i * 512G: each alone in its PGD entry */
+#define FRESH_HVA_STEP (512 * GiB)
 
 struct stress {
 	struct test_vm t;
@@ -46,6 +65,15 @@ struct stress {
 	char msg[256];
 	unsigned long vcpu_accesses[NR_VCPUS];
 	unsigned long host_ops, slot_ops, checks;
+	/*
+	 * Fresh rounds: fresh_gen is 2r - 1 while round r remakes the fresh
+	 * slots, 2r once the vCPUs may touch them.  Before each slot, each
+	 * vCPU bumps fresh_arrived and waits for the others; it bumps
+	 * fresh_done when through, which the fresh thread waits for before the
+	 * next round.
+	 */
+	unsigned int fresh_gen, fresh_arrived, fresh_done;
+	unsigned long fresh_rounds, fresh_host_ops;
 };
 
 struct vcpu_arg {
@@ -65,6 +93,54 @@ static void stress_fail(struct stress *s, int err, const char *what)
 	WRITE_ONCE(s->stop, true);
 }
 
+/* Spin until *@p reaches @v, for 200 us at most: a peer may be descheduled. */
+static void wait_count(struct stress *s, unsigned int *p, unsigned int v)
+{
+	u64 end = ktime_get_ns() + 200000;
+	unsigned int n = 0;
+
+	while (smp_load_acquire(p) < v && !stress_done(s) && ktime_get_ns() < end)
+		if (++n % 64)
+			cpu_relax();
+		else
+			env_spin_yield();
+}
+
+/*
+ * Round @round of the fresh slots: for each, meet the other vCPUs and
+ * first-touch its huge page together (each at its own 4K), then a few more
+ * accesses.  Every access must complete: the slots are mapped throughout.
+ */
+static int fresh_round(struct stress *s, struct mmusim_vcpu *v, int idx, unsigned int round,
+		       u64 *rng)
+{
+	unsigned int base = (round - 1) * (FRESH_NR + 1) * NR_VCPUS;
+	struct mmusim_exit exit;
+	int i, r = 0;
+
+	for (i = 0; i < FRESH_NR + 4 && !r; i++) {
+		u64 x = test_rand(rng);
+		int type = (x & 1) ? MMUSIM_ACCESS_WRITE : MMUSIM_ACCESS_READ;
+		gpa_t gpa;
+
+		if (i <= FRESH_NR) {
+			__atomic_add_fetch(&s->fresh_arrived, 1, __ATOMIC_RELEASE);
+			wait_count(s, &s->fresh_arrived, base + (i + 1) * NR_VCPUS);
+		}
+		if (i == FRESH_NR)
+			continue; /* the last meeting: nobody touches the slots any more */
+		if (i < FRESH_NR)
+			gpa = FRESH_GPA + i * SZ_2M + (idx * 67 + round % 64) * PAGE_SIZE;
+		else
+			gpa = FRESH_GPA + ((x >> 8) % (FRESH_NR * SZ_2M / PAGE_SIZE)) * PAGE_SIZE;
+		r = mmusim_vcpu_access(v, gpa, type, &exit);
+	}
+	__atomic_add_fetch(&s->fresh_done, 1, __ATOMIC_RELEASE);
+	if (r)
+		stress_fail(s, r < 0 ? r : -EIO, "fresh huge first touch");
+	return r;
+}
+
 static int vcpu_thread(void *data)
 {
 	struct vcpu_arg *a = data;
@@ -72,14 +148,24 @@ static int vcpu_thread(void *data)
 	struct mmusim_vcpu *v = mmusim_vm_vcpu(s->t.vm, a->idx);
 	u64 rng = s->seed ^ (0x9e37ULL * (a->idx + 1));
 	u64 stripe = SLOT0_SIZE / NR_VCPUS / PAGE_SIZE;
+	unsigned int fresh_seen = 0;
 
 	mmusim_vcpu_set_tlb_check(v, true);
 	while (!stress_done(s)) {
 		u64 x = test_rand(&rng);
 		int type = (x & 3) ? MMUSIM_ACCESS_WRITE : MMUSIM_ACCESS_READ;
+		unsigned int gen = smp_load_acquire(&s->fresh_gen);
 		struct mmusim_exit exit;
 		gpa_t gpa;
 		int r;
+
+		if (gen && !(gen & 1) && gen != fresh_seen) {
+			fresh_seen = gen;
+			r = fresh_round(s, v, a->idx, gen / 2, &rng);
+			if (r)
+				return r;
+			continue;
+		}
 
 		switch ((x >> 8) % 8) {
 		case 0:
@@ -141,6 +227,104 @@ static int host_thread(void *data)
 			return r;
 		}
 		s->host_ops++;
+	}
+	return 0;
+}
+
+/* A host event on a fresh slot's memory; refusals are fine, as in host_thread(). */
+static int fresh_host_op(struct stress *s, u64 x)
+{
+	hva_t hva = FRESH_HVA + ((x >> 4) % FRESH_NR) * FRESH_HVA_STEP +
+		    ((x >> 8) % (SZ_2M / PAGE_SIZE)) * PAGE_SIZE;
+	int r;
+
+	switch (x % 3) {
+	case 0:
+		r = sim_split_thp(s->t.mm, hva);
+		break;
+	case 1:
+		r = sim_collapse_thp(s->t.mm, hva);
+		break;
+	default:
+		r = sim_migrate_page(s->t.mm, hva);
+		break;
+	}
+	/* Nothing mapped there yet, hugetlb (no split or collapse), busy pages. */
+	if (r && r != -EFAULT && r != -EBUSY && r != -EAGAIN && r != -ENOENT && r != -EINVAL &&
+	    r != -ENOMEM) {
+		stress_fail(s, r, "fresh host op");
+		return r;
+	}
+	return 0;
+}
+
+/*
+ * Remake the fresh slots' memory, one VMA over all of them (hugetlb-2M or
+ * THP, alternately), and every 8th round the slots.
+ */
+static int fresh_remake(struct stress *s, unsigned int round)
+{
+	int kind = round % 2 ? SIM_MAP_HUGETLB_2M : SIM_MAP_THP;
+	bool slots = round % 8 == 1;
+	hva_t hva;
+	int i, r = 0;
+
+	for (i = 0; i < FRESH_NR && !r && round > 1 && slots; i++) {
+		struct kvm_userspace_memory_region m = { .slot = FRESH_SLOT + i };
+
+		r = mmusim_vm_set_user_memory_region(s->t.vm, &m);
+	}
+	if (!r && round > 1)
+		r = sim_munmap(s->t.mm, FRESH_HVA, FRESH_NR * FRESH_HVA_STEP);
+	if (!r)
+		r = sim_mmap(s->t.mm, FRESH_HVA, FRESH_NR * FRESH_HVA_STEP,
+			     SIM_PROT_READ | SIM_PROT_WRITE, SIM_MAP_PRIVATE | SIM_MAP_FIXED | kind,
+			     &hva);
+	for (i = 0; i < FRESH_NR && !r && slots; i++) {
+		struct kvm_userspace_memory_region m = {
+			.slot = FRESH_SLOT + i,
+			.guest_phys_addr = FRESH_GPA + i * SZ_2M,
+			.memory_size = SZ_2M,
+			.userspace_addr = FRESH_HVA + i * FRESH_HVA_STEP,
+		};
+
+		r = mmusim_vm_set_user_memory_region(s->t.vm, &m);
+	}
+	return r;
+}
+
+static int fresh_thread(void *data)
+{
+	struct stress *s = data;
+	u64 rng = s->seed ^ 0xf5e5;
+	unsigned int round, ops;
+	int r;
+
+	for (round = 1; !stress_done(s); round++) {
+		smp_store_release(&s->fresh_gen, 2 * round - 1);
+		r = fresh_remake(s, round);
+		if (r) {
+			stress_fail(s, r, "fresh slot");
+			return r;
+		}
+		smp_store_release(&s->fresh_gen, 2 * round);
+		/*
+		 * The host works on the slots while the vCPUs first-touch
+		 * them: a few events per round, or the vCPUs' faults would
+		 * retry behind an endless stream of invalidations.
+		 */
+		for (ops = 0;
+		     smp_load_acquire(&s->fresh_done) < round * NR_VCPUS && !stress_done(s);
+		     ops++) {
+			if (ops < 4) {
+				r = fresh_host_op(s, test_rand(&rng));
+				if (r)
+					return r;
+				s->fresh_host_ops++;
+			}
+			usleep(20);
+		}
+		s->fresh_rounds++;
 	}
 	return 0;
 }
@@ -222,7 +406,7 @@ static void run_stress(bool overlap, int mmu)
 {
 	struct test_vm_opts o = { .size = SLOT0_SIZE };
 	struct kvm_userspace_memory_region r = { 0 };
-	struct env_thread *th[NR_VCPUS + 3];
+	struct env_thread *th[NR_VCPUS + 4];
 	struct vcpu_arg args[NR_VCPUS];
 	struct mmusim_vm_stats st;
 	struct stress *s = kzalloc(sizeof(*s), GFP_KERNEL);
@@ -259,6 +443,7 @@ static void run_stress(bool overlap, int mmu)
 		th[n++] = env_thread_start(vcpu_thread, &args[i], "vcpu");
 	}
 	th[n++] = env_thread_start(host_thread, s, "host");
+	th[n++] = env_thread_start(fresh_thread, s, "fresh");
 	th[n++] = env_thread_start(slots_thread, s, "slots");
 	th[n++] = env_thread_start(checker_thread, s, "checker");
 	for (i = 0; i < n; i++) {
@@ -274,14 +459,16 @@ static void run_stress(bool overlap, int mmu)
 	mmusim_vm_get_stats(s->t.vm, &st);
 	print_message("stress %s %s: %lu+%lu+%lu accesses, %llu faults fixed (%llu fast), "
 		      "%llu retries, %lu host ops, %lu memslot ops, %lu checks, "
-		      "%llu remote flushes\n",
+		      "%llu remote flushes, %lu fresh huge rounds (%lu host ops)\n",
 		      overlap ? "overlap" : "partitioned",
 		      mmu == MMUSIM_MMU_LEGACY ? "legacy" : "tdp", s->vcpu_accesses[0],
 		      s->vcpu_accesses[1], s->vcpu_accesses[2], (unsigned long long)st.pf_fixed,
 		      (unsigned long long)st.pf_fast, (unsigned long long)st.pf_retry, s->host_ops,
-		      s->slot_ops, s->checks, (unsigned long long)st.remote_tlb_flush);
+		      s->slot_ops, s->checks, (unsigned long long)st.remote_tlb_flush,
+		      s->fresh_rounds, s->fresh_host_ops);
 	assert_int_equal(st.stale_tlb_uses, 0);
 	assert_true(s->checks > 0);
+	assert_true(s->fresh_rounds > 0);
 	for (i = 0; i < NR_VCPUS; i++)
 		assert_true(s->vcpu_accesses[i] > 0);
 	test_vm_destroy(&s->t);

@@ -2,8 +2,8 @@
 /*
  * Tests of src/host/pgtable.c: levels reported by sim_mm_lookup(), entry
  * encodings, table accounting and freeing (with the RCU batch and its
- * synchronous fallback), the leaf iterator, and lockless lookups racing
- * with table freeing.
+ * synchronous fallback), the leaf iterator, lockless lookups racing
+ * with table freeing, and concurrent first touches of a fresh huge region.
  *
  *   4K anon     PGD -> PUD -> PMD -> PTE -> 4K frame
  *   THP         PGD -> PUD -> PMD(PS)    -> 2M frame
@@ -236,6 +236,91 @@ static void test_pgtable_lockless_lookup_race(void **state)
 	mmt_fini(&t);
 }
 
+/*
+ * Two faults first-touching the same fresh huge region.  Both walks stop at
+ * the same none entry above the level they want (the region's tables were
+ * freed by the last munmap); whichever links a table there first makes the
+ * other's re-read of that entry find a link, which sim_pt_alloc() must walk
+ * through rather than report as a huge leaf (the fault would then WARN and
+ * fail with -EFAULT).  Each round maps a THP or hugetlb-2M region at the
+ * same 512G-aligned address, releases both touchers at once with a seeded
+ * jitter, and unmaps it again.
+ */
+struct first_touch {
+	struct sim_mm *mm;
+	hva_t addr;
+	u64 seed;
+	unsigned int round; /* touchers start round n when it becomes n */
+	unsigned int done; /* rounds the helper finished */
+	int r;
+	bool stop;
+};
+
+static void first_touch_jitter(u64 *rng)
+{
+	unsigned int n = test_rand(rng) % 256;
+
+	while (n--)
+		cpu_relax();
+}
+
+static int first_touch_helper(void *arg)
+{
+	struct first_touch *ft = arg;
+	u64 rng = ft->seed ^ 0xf1;
+	unsigned int n;
+
+	for (n = 1;; n++) {
+		while (smp_load_acquire(&ft->round) != n)
+			if (READ_ONCE(ft->stop))
+				return 0;
+		first_touch_jitter(&rng);
+		if (!ft->r)
+			ft->r = sim_mm_touch(ft->mm, ft->addr + PAGE_SIZE, true);
+		smp_store_release(&ft->done, n);
+	}
+}
+
+static void test_pgtable_concurrent_first_touch(void **state)
+{
+	static const int kinds[] = { SIM_MAP_THP, SIM_MAP_HUGETLB_2M };
+	struct first_touch ft = { 0 };
+	struct env_thread *th;
+	struct mmt t;
+	unsigned int n;
+	u64 deadline, rng;
+	int r = 0;
+
+	mmt_init(&t, 0);
+	ft.mm = t.mm;
+	ft.addr = 0x200000000000UL; /* 512G-aligned: every level below the PGD is fresh */
+	ft.seed = mmusim_test_seed();
+	rng = ft.seed;
+	th = env_thread_start(first_touch_helper, &ft, "toucher");
+	assert_non_null(th);
+	deadline = ktime_get_ns() + 500000000ULL * mmusim_test_stress_seconds();
+	for (n = 1; !r && !ft.r && ktime_get_ns() < deadline; n++) {
+		hva_t a;
+
+		assert_int_equal(
+			sim_mmap(t.mm, ft.addr, SZ_2M, RW, PRIV | SIM_MAP_FIXED | kinds[n % 2], &a),
+			0);
+		smp_store_release(&ft.round, n);
+		first_touch_jitter(&rng);
+		r = sim_mm_touch(t.mm, ft.addr, true);
+		while (smp_load_acquire(&ft.done) != n)
+			cpu_relax();
+		assert_int_equal(sim_munmap(t.mm, ft.addr, SZ_2M), 0);
+	}
+	WRITE_ONCE(ft.stop, true);
+	assert_int_equal(env_thread_join(th), 0);
+	print_message("concurrent first touch: %u rounds\n", n - 1);
+	mmt_fini(&t);
+	if (r || ft.r)
+		fail_msg("round %u (%s): touch %d, racing touch %d", n - 1,
+			 (n - 1) % 2 ? "hugetlb" : "THP", r, ft.r);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +330,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_pgtable_iter),
 		MMUSIM_TEST(test_pgtable_nonpresent_entries),
 		MMUSIM_TEST(test_pgtable_lockless_lookup_race),
+		MMUSIM_TEST(test_pgtable_concurrent_first_touch),
 	};
 
 	mmusim_test_init(argc, argv);

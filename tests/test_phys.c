@@ -9,8 +9,14 @@
  *   0   1                                      2^19 (mid)                 2^20
  *   |RSV|  unmovable allocations come from here  |  movable ones from here  |
  */
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "test_util.h"
 #include <mmusim/host.h>
@@ -587,6 +593,178 @@ static void test_compound_head_and_folio_flags(void **state)
 	sim_host_destroy(host);
 }
 
+/*
+ * compound_head() against the allocator reusing a compound page's tails, as
+ * GUP-fast meets it: it reads the head of a page it found in a PTE while the
+ * page may be freed and reused.  A writer cycles one order-4 block at PFN P:
+ * a compound page, freed, then split by an order-0 allocation, which lists
+ * the tail P+1 as a free block whose buddy links overlay the descriptor
+ * word that encodes the head.  A reader calls sim_compound_head() on P+1
+ * and must get P+1 or P, never a pointer computed from a link.
+ *
+ * The reader's window lies between two instructions, so it is held open
+ * with a data breakpoint (perf_event_open, synchronous SIGTRAP) on P+1's
+ * descriptor: after the reader's first load from it while the compound page
+ * exists, the handler keeps the reader stopped until the writer has listed
+ * P+1 as a free block, as an interrupt or a preemption may on a real host,
+ * and the writer keeps the block there until the reader made its next load.
+ * With tail-ness and head read in one load there is no second load to go
+ * wrong.  Without perf breakpoints the threads run free (a weaker test).
+ */
+enum { HR_OTHER, HR_COMPOUND, HR_LISTED };
+
+struct head_race {
+	struct sim_host *host;
+	struct sim_page *base;
+	int phase; /* HR_*, set by the writer */
+	int stopped, resumed; /* set by the reader's SIGTRAP handler */
+	bool ready, lockstep, stop;
+	unsigned long cycles, reads, bad, hits;
+	long bad_off;
+};
+
+static struct head_race *head_race;
+
+/* Wait until *@p is @v or 10 ms passed; yield, the other thread may share our CPU. */
+static void head_race_wait(int *p, int v)
+{
+	u64 end = ktime_get_ns() + 10000000;
+
+	while (__atomic_load_n(p, __ATOMIC_ACQUIRE) != v && ktime_get_ns() < end)
+		sched_yield();
+}
+
+static void head_race_trap(int sig, siginfo_t *si, void *uc)
+{
+	struct head_race *hr = head_race;
+
+	(void)sig, (void)si, (void)uc;
+	if (smp_load_acquire(&hr->phase) == HR_COMPOUND && !READ_ONCE(hr->stopped)) {
+		smp_store_release(&hr->stopped, 1);
+		head_race_wait(&hr->phase, HR_LISTED);
+	} else if (smp_load_acquire(&hr->phase) == HR_LISTED && READ_ONCE(hr->stopped) &&
+		   !READ_ONCE(hr->resumed)) {
+		hr->hits++;
+		smp_store_release(&hr->resumed, 1);
+	}
+}
+
+/* A read/write breakpoint on 8 bytes at @addr, for the calling thread; -1 if none. */
+static int head_race_watch(void *addr)
+{
+	struct perf_event_attr a = {
+		.type = PERF_TYPE_BREAKPOINT,
+		.size = sizeof(a),
+		.bp_type = HW_BREAKPOINT_RW,
+		.bp_addr = (unsigned long)addr,
+		.bp_len = HW_BREAKPOINT_LEN_8,
+		.sample_period = 1,
+		.exclude_kernel = 1,
+		.exclude_hv = 1,
+		.sigtrap = 1,
+		.remove_on_exec = 1,
+	};
+
+	return (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+static int head_race_reader(void *arg)
+{
+	struct head_race *hr = arg;
+	struct sim_page *page = hr->base + 1;
+	unsigned long reads = 0;
+	int fd[2];
+
+	fd[0] = head_race_watch(page);
+	fd[1] = head_race_watch((char *)page + 8);
+	hr->lockstep = fd[0] >= 0 && fd[1] >= 0;
+	smp_store_release(&hr->ready, true);
+	while (!READ_ONCE(hr->stop)) {
+		struct sim_page *head;
+
+		/* Each trap costs a signal: stay off the page between cycles. */
+		if (hr->lockstep &&
+		    (smp_load_acquire(&hr->phase) == HR_OTHER || smp_load_acquire(&hr->resumed))) {
+			cpu_relax();
+			continue;
+		}
+		head = sim_compound_head(hr->host, page);
+
+		if (head != page && head != hr->base) {
+			hr->bad_off = page - head;
+			hr->bad = 1;
+			WRITE_ONCE(hr->stop, true);
+		}
+		reads++;
+	}
+	if (fd[0] >= 0)
+		close(fd[0]);
+	if (fd[1] >= 0)
+		close(fd[1]);
+	hr->reads = reads;
+	return 0;
+}
+
+static void test_compound_head_vs_buddy_reuse(void **state)
+{
+	struct sim_host *host = new_host(16 * MiB);
+	struct head_race hr = { .host = host };
+	struct sigaction sa = { .sa_sigaction = head_race_trap, .sa_flags = SA_SIGINFO }, old;
+	struct sim_page *page, *small[4];
+	struct env_thread *rd;
+	u64 deadline;
+	unsigned int i;
+
+	/* Take the smaller blocks below the first order-4 one (PFNs 1..15). */
+	for (i = 0; i < ARRAY_SIZE(small); i++)
+		assert_non_null(small[i] = sim_alloc_pages(host, GFP_KERNEL, i));
+	page = sim_alloc_pages(host, GFP_KERNEL | __GFP_COMP, 4);
+	assert_non_null(page);
+	hr.base = page;
+	sim_put_page(host, page);
+	head_race = &hr;
+	assert_int_equal(sigaction(SIGTRAP, &sa, &old), 0);
+	rd = env_thread_start(head_race_reader, &hr, "reader");
+	assert_non_null(rd);
+	while (!smp_load_acquire(&hr.ready))
+		cpu_relax();
+	deadline = ktime_get_ns() + 250000000ULL * mmusim_test_stress_seconds();
+	while (!READ_ONCE(hr.stop) && ktime_get_ns() < deadline) {
+		page = sim_alloc_pages(host, GFP_KERNEL | __GFP_COMP, 4);
+		assert_ptr_equal(page, hr.base);
+		if (hr.lockstep) {
+			smp_store_release(&hr.phase, HR_COMPOUND);
+			head_race_wait(&hr.stopped, 1);
+		}
+		sim_put_page(host, page);
+		/* The order-0 page is the block's first frame; its buddies are listed. */
+		page = sim_alloc_pages(host, GFP_KERNEL, 0);
+		assert_ptr_equal(page, hr.base);
+		assert_true(sim_page_flags(host, page + 1) & SIM_PG_BUDDY);
+		if (hr.lockstep) {
+			smp_store_release(&hr.phase, HR_LISTED);
+			head_race_wait(&hr.resumed, 1);
+			smp_store_release(&hr.phase, HR_OTHER);
+			WRITE_ONCE(hr.resumed, 0);
+			WRITE_ONCE(hr.stopped, 0);
+		}
+		sim_free_pages(host, page, 0);
+		hr.cycles++;
+	}
+	WRITE_ONCE(hr.stop, true);
+	assert_int_equal(env_thread_join(rd), 0);
+	assert_int_equal(sigaction(SIGTRAP, &old, NULL), 0);
+	head_race = NULL;
+	print_message("compound head race (%s): %lu cycles, %lu held open, %lu reads\n",
+		      hr.lockstep ? "breakpoints" : "free-running", hr.cycles, hr.hits, hr.reads);
+	for (i = 0; i < ARRAY_SIZE(small); i++)
+		sim_free_pages(host, small[i], i);
+	if (hr.bad)
+		fail_msg("sim_compound_head() of a tail returned page - %ld", hr.bad_off);
+	assert_all_free(host);
+	sim_host_destroy(host);
+}
+
 static void test_ref_freeze_blocks_speculative_refs(void **state)
 {
 	struct sim_host *host = new_host(64 * MiB);
@@ -710,6 +888,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_unpin_after_owner_put_frees),
 		MMUSIM_TEST(test_pin_compound_page_counts_pins),
 		MMUSIM_TEST(test_compound_head_and_folio_flags),
+		MMUSIM_TEST(test_compound_head_vs_buddy_reuse),
 		MMUSIM_TEST(test_ref_freeze_blocks_speculative_refs),
 		MMUSIM_TEST(test_split_compound_page),
 		MMUSIM_TEST(test_migration_target_and_copy),

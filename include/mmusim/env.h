@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The parts of mmusim's userspace environment a program using the library
- * needs: thread registration (every thread that runs vCPUs or otherwise
- * enters the library must be registered with RCU), and the debugging knobs
- * tests use — live-object counters, WARN counter, allocation-failure
- * injection.  These are the same functions the environment seam defines.
+ * needs: thread registration, and the debugging knobs tests use — live-object
+ * counters, WARN counter, allocation-failure injection.  These are the same
+ * functions the environment seam defines.
+ *
+ * Any thread may call any function of the library: a thread is registered
+ * with RCU on its first use of it and unregistered when it exits.
+ * env_thread_register() does the registration up front (so the first fault
+ * does not pay for it), env_thread_unregister() early; both are harmless
+ * when repeated.
  */
 #ifndef _MMUSIM_PUBLIC_ENV_H
 #define _MMUSIM_PUBLIC_ENV_H

@@ -133,8 +133,11 @@ struct mmusim_exit {
  */
 int mmusim_vcpu_access(struct mmusim_vcpu *vcpu, gpa_t gpa, int type, struct mmusim_exit *exit);
 /*
- * Runs @npages accesses at gpa, gpa + stride, ...  in guest mode; stops at
- * the first exit or error.  Returns the number of accesses completed, or a
+ * Runs @npages accesses at gpa, gpa + stride, ... (@stride 0: PAGE_SIZE) in
+ * guest mode; stops at the first exit or error.  Each address is checked as
+ * mmusim_vcpu_access() checks its gpa (-EINVAL at or above the guest's
+ * maximum GPA, 2^46 with 4-level tables and 2^52 with 5); an address that
+ * wraps past 2^64 is as bad.  Returns the number of accesses completed, or a
  * negative errno if none completed because of an error.
  */
 long mmusim_vcpu_access_range(struct mmusim_vcpu *vcpu, gpa_t gpa, u64 npages, u64 stride,
@@ -181,6 +184,17 @@ enum mmusim_fault_race_point {
 typedef void (*mmusim_fault_race_fn)(void *arg, int point, gfn_t gfn);
 int mmusim_vm_race_next_fault(struct mmusim_vm *vm, int point, mmusim_fault_race_fn fn, void *arg);
 
+/*
+ * VM and vCPU statistics.  mmusim_vm_get_stats() may be called from any
+ * thread at any time, also while vCPUs run and host events happen: every
+ * counter is read with a single-copy-atomic load while its writers update
+ * it (VM-wide counters are atomic; a vCPU's counters are written only by
+ * the thread running that vCPU, with WRITE_ONCE()).  Each value is a
+ * counter's value at some instant during the call, but the snapshot is not
+ * one instant: sums over vCPUs and related counters (pf_taken vs pf_fixed)
+ * may be mid-update relative to each other.  Quiesce the vCPUs for exact
+ * relations.
+ */
 struct mmusim_vm_stats {
 	u64 pages_4k, pages_2m, pages_1g;	/* leaf SPTEs, as KVM's stats */
 	u64 tdp_mmu_pages;			/* TDP MMU page-table pages (roots included) */

@@ -20,10 +20,11 @@
 #include "host/page.h"
 
 #define SIM_NR_ORDERS (SIM_MAX_ORDER + 1)
-/* End of a free list.  PFN links are 36 bits wide (see page.h). */
-#define SIM_PFN_NONE ((1ULL << 36) - 1)
-/* Largest RAM accepted: 64 TiB, 2^34 frames, well inside 36-bit links. */
+/* End of a free list.  PFN links are 35 bits wide (see page.h). */
+#define SIM_PFN_NONE ((1ULL << 35) - 1)
+/* Largest RAM accepted: 64 TiB, 2^34 frames, inside 35-bit links. */
 #define SIM_MAX_MEM_BYTES (64ULL << 40)
+static_assert((SIM_MAX_MEM_BYTES >> PAGE_SHIFT) < SIM_PFN_NONE, "RAM PFNs fit the free-list links");
 #define SIM_MIN_MEM_BYTES (2ULL << 20)
 /* x86 MAXPHYADDR is 52: no PFN (nopage memory included) reaches 2^40. */
 #define SIM_MAX_PFN (1ULL << 40)

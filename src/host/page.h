@@ -5,35 +5,52 @@
  *
  * A 1 TiB host has 2^28 frames, so the descriptor is kept at 16 bytes:
  *
- *   off  size  field       meaning
- *    0    4    _refcount   references; 0 = free, or an unrefcounted tail
- *    4    2    flags       SIM_PG_* (mmusim/host.h)
- *    6    1    order       block order: free block head (with SIM_PG_BUDDY),
- *                          allocated block head (compound or not)
- *    7    1    _pad        free block head: bits 35:32 of the list links
- *    8    8    union:
- *                lru_next, lru_prev   free block head: the buddy free list,
- *                                     as PFNs (bits 31:0; see _pad)
- *                _pincount            first tail of a compound page: the
- *                                     FOLL_PIN count of the whole compound
- *                                     page (Linux keeps _pincount in the
- *                                     folio's second page too)
- *                compound_off         every compound tail: distance to the
- *                                     head, so compound_head() is O(1)
+ *   off  size  field          meaning
+ *    0    4    _refcount      references; 0 = free, or an unrefcounted tail
+ *    4    2    flags          SIM_PG_* (mmusim/host.h)
+ *    6    1    order          block order: free block head (with SIM_PG_BUDDY),
+ *                             allocated block head (compound or not)
+ *    7    1    _pad           free block head: the list links' top bits
+ *    8    4    union:
+ *                compound_info  every frame: bit 0 set for a compound tail,
+ *                               whose bits 31:1 are then the distance to
+ *                               its head; 0 for a frame that is no tail
+ *                lru_lo         free block head: bits 30:0 of the next
+ *                               block's PFN, shifted left one (bit 0 clear)
+ *   12    4    union:
+ *                lru_hi         free block head: bits 31:0 of the previous
+ *                               block's PFN
+ *                _pincount      first tail of a compound page: the FOLL_PIN
+ *                               count of the whole compound page (Linux
+ *                               keeps _pincount in the folio's second page
+ *                               too)
+ *
+ * compound_info is Linux's compound_head word: tail-ness and the head are
+ * read together, with one READ_ONCE(), so a lockless reader (GUP-fast,
+ * sim_get_page_unless_zero()) that races with the page being freed and
+ * reused gets either a head that was this page's at some point (and
+ * rechecks it after taking its reference) or "no tail", never a head
+ * computed from a stale tail flag and the next owner's word.  The buddy
+ * links that share the word keep its bit 0 clear for that reason.  Linux
+ * stores the head pointer; a 32-bit distance keeps the descriptor at 16
+ * bytes.
  *
  * States of a frame and what its fields hold:
  *
- *   state                       flags             refcount  order
- *   head of a free block        BUDDY             0         block order
- *   inside a free block         0                 0         0
- *   reserved (PFN 0)            RESERVED          1         0
- *   order-0 page, or head of a  [MOVABLE] [mm]    >= 1      alloc order
+ *   state                       flags             refcount  order  compound_info
+ *   head of a free block        BUDDY             0         block  links (bit 0 clear)
+ *   inside a free block         0                 0         0      0
+ *   reserved (PFN 0)            RESERVED          1         0      0
+ *   order-0 page, or head of a  [MOVABLE] [mm]    >= 1      alloc  0
  *     non-compound block
- *   tail of a non-compound      0                 0         0
+ *   tail of a non-compound      0                 0         0      0
  *     block (not refcounted, as TTM's pool pages)
- *   compound head               HEAD [MOVABLE]    >= 1      compound order
+ *   compound head               HEAD [MOVABLE]    >= 1      order  0
  *                               [mm]
- *   compound tail               TAIL              0         0
+ *   compound tail               0                 0         0      distance << 1 | 1
+ *
+ * sim_page_flags() reports SIM_PG_TAIL for a compound tail (from
+ * compound_info), as Linux's PageTail() reads it from compound_head.
  *
  * [mm] are the flags the host mm layer owns (SIM_PG_MM_FLAGS).  For a
  * compound page they live on the head only; sim_page_flags() of a tail
@@ -44,7 +61,9 @@
  * handing out or taking back) and with cmpxchg by the owner of an allocated
  * page (sim_page_set_flags()); the allocator reads the flags of neighbouring
  * blocks under the zone lock while their owners may change mm flags.  The
- * list links and the order of free blocks belong to the zone lock.
+ * list links and the order of free blocks belong to the zone lock; the
+ * links and compound_info are written with WRITE_ONCE(), as lockless
+ * readers may load the word they share at any time.
  */
 #ifndef _MMUSIM_HOST_PAGE_H
 #define _MMUSIM_HOST_PAGE_H
@@ -57,17 +76,17 @@ struct sim_page {
 	u8 order;
 	u8 _pad;
 	union {
-		struct {
-			u32 lru_next;
-			u32 lru_prev;
-		};
-		struct {
-			atomic_t _pincount;
-			u32 compound_off;
-		};
+		u32 compound_info;
+		u32 lru_lo;
+	};
+	union {
+		u32 lru_hi;
+		atomic_t _pincount;
 	};
 };
 static_assert(sizeof(struct sim_page) == 16, "struct sim_page must stay 16 bytes");
+
+#define SIM_COMPOUND_TAIL 1u
 
 /* Flags the host mm layer may set and clear (sim_page_set_flags()). */
 #define SIM_PG_MM_FLAGS (SIM_PG_ANON | SIM_PG_HUGETLB | SIM_PG_DIRTY | SIM_PG_SWAPCACHE)
@@ -89,15 +108,31 @@ static inline bool sim_page_is_head(const struct sim_page *page)
 
 static inline bool sim_page_is_tail(const struct sim_page *page)
 {
-	return sim_page_raw_flags(page) & SIM_PG_TAIL;
+	return READ_ONCE(page->compound_info) & SIM_COMPOUND_TAIL;
 }
 
-/* The head of @page's compound page, or @page itself if it is not a tail. */
+/*
+ * The head of @page's compound page, or @page itself if it is not a tail.
+ * One load: see compound_info above.
+ */
 static inline struct sim_page *__sim_compound_head(struct sim_page *page)
 {
-	if (!sim_page_is_tail(page))
+	u32 info = READ_ONCE(page->compound_info);
+
+	if (!(info & SIM_COMPOUND_TAIL))
 		return page;
-	return page - READ_ONCE(page->compound_off);
+	return page - (info >> 1);
+}
+
+/* Make @tail, @off frames after its head, a compound tail. */
+static inline void __sim_set_compound_tail(struct sim_page *tail, u32 off)
+{
+	WRITE_ONCE(tail->compound_info, (off << 1) | SIM_COMPOUND_TAIL);
+}
+
+static inline void __sim_clear_compound_tail(struct sim_page *tail)
+{
+	WRITE_ONCE(tail->compound_info, 0);
 }
 
 /* Compound order of a head page (0 for anything but a compound head). */

@@ -30,9 +30,10 @@
  * Creating the free lists touches one descriptor per block, O(npages / 2^18 +
  * 2 * 18), never one per frame: a 1 TiB host is built in a few milliseconds
  * and commits about 4 MiB (one descriptor page per 1 GiB block).
- * A compound allocation writes each tail descriptor once (flags TAIL and the
- * offset to the head); a non-compound one writes the head only, its tails
- * staying as the free block left them (refcount 0: not refcounted).
+ * A compound allocation writes each tail descriptor once (compound_info: the
+ * tail bit and the distance to the head); a non-compound one writes the head
+ * only, its tails staying as the free block left them (refcount 0: not
+ * refcounted).
  *
  * Data.  __GFP_ZERO clears the block; blocks of 64 KiB and more are cleared
  * with env_vdiscard(), which also gives their backing back, and freed blocks
@@ -95,27 +96,33 @@ static inline struct sim_page *pfn_page(struct sim_host *host, u64 pfn)
 
 /* ======================== free lists ======================== */
 
-/* The links are 36-bit PFNs: 32 bits in lru_*, 4 bits each in _pad. */
+/*
+ * The links are 35-bit PFNs.  lru_lo shares its word with compound_info and
+ * must keep bit 0 clear (no tail): it holds bits 30:0 of the next PFN
+ * shifted left one, _pad bits 3:0 hold bits 34:31; lru_hi holds bits 31:0
+ * of the previous PFN, _pad bits 6:4 bits 34:32.  Lockless readers may load
+ * the words at any time, hence WRITE_ONCE().
+ */
 static u64 lru_next(const struct sim_page *page)
 {
-	return page->lru_next | ((u64)(page->_pad & 0xf) << 32);
+	return (page->lru_lo >> 1) | ((u64)(page->_pad & 0xf) << 31);
 }
 
 static u64 lru_prev(const struct sim_page *page)
 {
-	return page->lru_prev | ((u64)(page->_pad >> 4) << 32);
+	return page->lru_hi | ((u64)((page->_pad >> 4) & 0x7) << 32);
 }
 
 static void set_lru_next(struct sim_page *page, u64 pfn)
 {
-	page->lru_next = (u32)pfn;
-	page->_pad = (page->_pad & 0xf0) | ((pfn >> 32) & 0xf);
+	WRITE_ONCE(page->lru_lo, (u32)(pfn << 1));
+	page->_pad = (page->_pad & 0xf0) | ((pfn >> 31) & 0xf);
 }
 
 static void set_lru_prev(struct sim_page *page, u64 pfn)
 {
-	page->lru_prev = (u32)pfn;
-	page->_pad = (page->_pad & 0x0f) | (((pfn >> 32) & 0xf) << 4);
+	WRITE_ONCE(page->lru_hi, (u32)pfn);
+	page->_pad = (page->_pad & 0x0f) | (((pfn >> 32) & 0x7) << 4);
 }
 
 static bool pfn_is_low(struct sim_host *host, u64 pfn)
@@ -188,8 +195,8 @@ static void del_from_free_list(struct sim_host *host, u64 pfn, unsigned int orde
 	else
 		set_lru_prev(pfn_page(host, next), prev);
 	area->nr_free--;
-	page->lru_next = 0;
-	page->lru_prev = 0;
+	WRITE_ONCE(page->lru_lo, 0);
+	WRITE_ONCE(page->lru_hi, 0);
 	page->_pad = 0;
 	WRITE_ONCE(page->flags, 0);
 	WRITE_ONCE(page->order, 0);
@@ -306,8 +313,7 @@ static void free_compound(struct sim_host *host, struct sim_page *head)
 
 		WARN_ONCE(sim_page_ref_count(tail), "sim_page: refcounted compound tail");
 		sim_page_ref_set(tail, 0);
-		WRITE_ONCE(tail->flags, 0);
-		WRITE_ONCE(tail->compound_off, 0);
+		__sim_clear_compound_tail(tail);
 	}
 	free_block(host, sim_page_to_pfn_raw(host, head), order);
 }
@@ -350,7 +356,8 @@ void sim_free_pages(struct sim_host *host, struct sim_page *page, unsigned int o
 	if (WARN_ON(!page || !sim_page_in_host(host, page) || order > SIM_MAX_ORDER))
 		return;
 	flags = sim_page_raw_flags(page);
-	if (WARN(flags & (SIM_PG_HEAD | SIM_PG_TAIL), "sim_free_pages: compound page (use put)"))
+	if (WARN((flags & SIM_PG_HEAD) || sim_page_is_tail(page),
+		 "sim_free_pages: compound page (use put)"))
 		return;
 	if (WARN(flags & (SIM_PG_BUDDY | SIM_PG_RESERVED), "sim_free_pages: free or reserved page"))
 		return;
@@ -463,10 +470,8 @@ static void prep_compound(struct sim_page *head, unsigned int order)
 	u64 i, nr = 1ULL << order;
 
 	atomic_set(__sim_compound_pincount(head), 0);
-	for (i = 1; i < nr; i++) {
-		WRITE_ONCE(head[i].compound_off, (u32)i);
-		WRITE_ONCE(head[i].flags, SIM_PG_TAIL);
-	}
+	for (i = 1; i < nr; i++)
+		__sim_set_compound_tail(&head[i], (u32)i);
 }
 
 /* Clear the frames of the block that may hold data; the others read as zeroes. */

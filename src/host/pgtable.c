@@ -128,9 +128,17 @@ int sim_pt_alloc(struct sim_mm *mm, hva_t addr, int level, u64 **ptepp, int *lev
 	for (;;) {
 		int l;
 		u64 *ptep = sim_pt_walk(mm, addr, level, &l);
-		u64 *table;
+		u64 *table, e;
 
-		if (l == level || sim_read_pte(ptep)) {
+		/*
+		 * If the walk stopped above @level, it was at a none entry or a
+		 * huge leaf; another fault may have linked a table there since
+		 * the walk read it: walk on through it, it is not a leaf.
+		 */
+		e = l == level ? 0 : sim_read_pte(ptep);
+		if (e && sim_pte_is_table(e, l))
+			continue;
+		if (l == level || e) {
 			*ptepp = ptep;
 			*levelp = l;
 			return 0;

@@ -202,14 +202,16 @@ unsigned int sim_compound_order(struct sim_host *host, struct sim_page *page)
 
 unsigned int sim_page_flags(struct sim_host *host, struct sim_page *page)
 {
+	struct sim_page *head;
 	unsigned int flags;
 
 	if (WARN_ON(!page))
 		return 0;
 	flags = sim_page_raw_flags(page);
 	/* A tail reports its compound page's state, as folio flags do. */
-	if (flags & SIM_PG_TAIL)
-		flags |= sim_page_raw_flags(__sim_compound_head(page)) & ~SIM_PG_HEAD;
+	head = __sim_compound_head(page);
+	if (head != page)
+		flags |= SIM_PG_TAIL | (sim_page_raw_flags(head) & ~SIM_PG_HEAD);
 	return flags;
 }
 
@@ -416,7 +418,7 @@ static void split_frozen_compound(struct sim_page *head, int refs)
 	for (i = 1; i < nr; i++) {
 		struct sim_page *tail = head + i;
 
-		WRITE_ONCE(tail->compound_off, 0);
+		__sim_clear_compound_tail(tail);
 		WRITE_ONCE(tail->order, 0);
 		sim_page_ref_set(tail, refs);
 		WRITE_ONCE(tail->flags, flags);

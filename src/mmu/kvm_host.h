@@ -93,6 +93,15 @@ struct kvm_vm_stat {
 	atomic64_t max_mmu_rmap_size;	  /* legacy: longest rmap list seen */
 };
 
+/*
+ * Per-vCPU counters.  Only the thread running the vCPU writes them (a vCPU
+ * is used by one thread at a time, see mmusim/vm.h), with
+ * kvm_vcpu_stat_inc(): a WRITE_ONCE() of the incremented value, which a
+ * single writer makes exact.  Anyone may read them at any time with
+ * READ_ONCE() (mmusim_vm_get_stats() while vCPUs run), and sees each
+ * counter whole, if not all of them at the same instant.  The VM-wide
+ * counters (struct kvm_vm_stat) have many writers and are atomic64_t.
+ */
 struct kvm_vcpu_stat {
 	u64 pf_taken;
 	u64 pf_fixed;
@@ -106,6 +115,8 @@ struct kvm_vcpu_stat {
 	u64 tlb_hits;
 	u64 stale_tlb_uses; /* accesses through a stale translation (checker) */
 };
+
+#define kvm_vcpu_stat_inc(vcpu, field) WRITE_ONCE((vcpu)->stat.field, (vcpu)->stat.field + 1)
 
 struct kvm_mmu_page;
 struct sim_tlb_entry;

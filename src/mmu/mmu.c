@@ -292,7 +292,7 @@ static int fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	rcu_read_unlock();
 
 	if (ret == RET_PF_FIXED)
-		vcpu->stat.pf_fast++;
+		kvm_vcpu_stat_inc(vcpu, pf_fast);
 	return ret;
 }
 
@@ -426,7 +426,7 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 	};
 	int r;
 
-	vcpu->stat.pf_taken++;
+	kvm_vcpu_stat_inc(vcpu, pf_taken);
 	/* The modelled exit + GUP cost (benchmarks): outside mmu_lock, as in KVM. */
 	if (unlikely(READ_ONCE(vcpu->kvm->fault_exit_ns)))
 		ndelay(READ_ONCE(vcpu->kvm->fault_exit_ns));
@@ -443,16 +443,16 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 out:
 	switch (r) {
 	case RET_PF_FIXED:
-		vcpu->stat.pf_fixed++;
+		kvm_vcpu_stat_inc(vcpu, pf_fixed);
 		break;
 	case RET_PF_EMULATE:
-		vcpu->stat.pf_emulate++;
+		kvm_vcpu_stat_inc(vcpu, pf_emulate);
 		break;
 	case RET_PF_SPURIOUS:
-		vcpu->stat.pf_spurious++;
+		kvm_vcpu_stat_inc(vcpu, pf_spurious);
 		break;
 	case RET_PF_RETRY:
-		vcpu->stat.pf_retry++;
+		kvm_vcpu_stat_inc(vcpu, pf_retry);
 		break;
 	}
 	return r;

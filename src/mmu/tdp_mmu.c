@@ -684,7 +684,7 @@ static int tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_pag
 		ret = RET_PF_WRITE_PROTECTED;
 
 	if (unlikely(is_mmio_spte(&kvm->masks, new_spte))) {
-		vcpu->stat.pf_mmio_spte_created++;
+		kvm_vcpu_stat_inc(vcpu, pf_mmio_spte_created);
 		return RET_PF_EMULATE;
 	}
 	return ret;

@@ -39,7 +39,7 @@ void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu)
 
 	for (i = 0; i < SIM_TLB_ENTRIES; i++)
 		vcpu->tlb[i].level = 0;
-	vcpu->stat.tlb_flush++;
+	kvm_vcpu_stat_inc(vcpu, tlb_flush);
 }
 
 static unsigned int tlb_index(gfn_t gfn, int level)
@@ -205,7 +205,7 @@ static void tlb_check_hit(struct kvm_vcpu *vcpu, const struct sim_tlb_entry *e, 
 	if (slot && !(slot->flags & KVM_MEMSLOT_INVALID) &&
 	    (sim_mm_lookup(kvm->mm, gfn_to_hva_memslot(slot, gfn), &info) || info.pfn != pfn) &&
 	    !READ_ONCE(kvm->mmu_invalidate_in_progress)) {
-		vcpu->stat.stale_tlb_uses++;
+		kvm_vcpu_stat_inc(vcpu, stale_tlb_uses);
 		WARN_ONCE(1, "vCPU %d: stale TLB translation gfn %#llx -> pfn %#llx",
 			  vcpu->vcpu_id, (unsigned long long)gfn, (unsigned long long)pfn);
 	}
@@ -241,7 +241,7 @@ static int vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, int type, kvm_pfn_t 
 	struct sim_tlb_entry *e = tlb_lookup(vcpu, gfn, type), walked;
 
 	if (e) {
-		vcpu->stat.tlb_hits++;
+		kvm_vcpu_stat_inc(vcpu, tlb_hits);
 		if (unlikely(vcpu->check_tlb))
 			tlb_check_hit(vcpu, e, gfn);
 	} else {
@@ -269,7 +269,7 @@ static int vcpu_access_one(struct kvm_vcpu *vcpu, gpa_t gpa, int type, struct mm
 		if (r)
 			return r;
 		if (!vcpu_translate(vcpu, gpa, type, pfn, &error_code)) {
-			vcpu->stat.accesses++;
+			kvm_vcpu_stat_inc(vcpu, accesses);
 			return 0;
 		}
 
@@ -344,8 +344,19 @@ static long vcpu_access_range(struct kvm_vcpu *vcpu, gpa_t gpa, u64 npages, u64 
 		return r;
 	if (!stride)
 		stride = PAGE_SIZE;
-	for (i = 0; i < npages; i++) {
-		r = vcpu_access_one(vcpu, gpa + i * stride, type, exit, &pfn);
+	/*
+	 * Every address is checked as mmusim_vcpu_access() checks its one: a
+	 * GPA above the maximum (or wrapped past 2^64) must not reach the
+	 * walk, whose index slices would alias it to a lower one.
+	 */
+	for (i = 0; i < npages; i++, gpa += stride) {
+		if (i) {
+			/* gpa < stride: adding the stride wrapped past 2^64. */
+			r = gpa < stride ? -EINVAL : check_access_args(vcpu, gpa, type);
+			if (r)
+				break;
+		}
+		r = vcpu_access_one(vcpu, gpa, type, exit, &pfn);
 		if (r)
 			break;
 	}

@@ -50,6 +50,10 @@ static char rcu_tsan_sync;
 
 static __thread int rcu_nesting;
 static __thread bool rcu_registered;
+static long rcu_nr_registered;
+/* Its destructor unregisters a thread that exits registered. */
+static pthread_key_t rcu_exit_key;
+static pthread_once_t rcu_exit_key_once = PTHREAD_ONCE_INIT;
 
 static pthread_mutex_t cb_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cb_queued = PTHREAD_COND_INITIALIZER;
@@ -59,27 +63,60 @@ static u64 cb_enqueued, cb_completed;
 static bool cb_worker_started;
 static pthread_t cb_worker;
 
+/*
+ * Any thread may enter the library: the first rcu_read_lock() of a thread
+ * that is not registered with liburcu registers it, and a thread that exits
+ * registered is unregistered by rcu_exit_key's destructor.  Registering a
+ * registered thread, or unregistering one that is not, does nothing.
+ */
+static void rcu_thread_exit(void *unused)
+{
+	(void)unused;
+	if (rcu_nesting)
+		env_bug(__FILE__, __LINE__, "thread exit inside an RCU read-side section");
+	env_thread_unregister();
+}
+
+static void rcu_exit_key_init(void)
+{
+	if (pthread_key_create(&rcu_exit_key, rcu_thread_exit))
+		env_bug(__FILE__, __LINE__, "cannot create the RCU thread-exit key");
+}
+
 void env_thread_register(void)
 {
 	if (rcu_registered)
-		env_bug(__FILE__, __LINE__, "thread registered with RCU twice");
+		return;
+	pthread_once(&rcu_exit_key_once, rcu_exit_key_init);
 	urcu_memb_register_thread();
 	rcu_registered = true;
+	__atomic_add_fetch(&rcu_nr_registered, 1, __ATOMIC_RELAXED);
+	/* Any non-NULL value: the destructor runs only for those. */
+	pthread_setspecific(rcu_exit_key, &rcu_registered);
 }
 
 void env_thread_unregister(void)
 {
-	if (!rcu_registered || rcu_nesting)
-		env_bug(__FILE__, __LINE__, "RCU unregister of an unregistered or reading thread");
+	if (!rcu_registered)
+		return;
+	if (rcu_nesting)
+		env_bug(__FILE__, __LINE__,
+			"RCU unregister of a thread inside a read-side section");
 	urcu_memb_unregister_thread();
 	rcu_registered = false;
+	__atomic_sub_fetch(&rcu_nr_registered, 1, __ATOMIC_RELAXED);
+	pthread_setspecific(rcu_exit_key, NULL);
+}
+
+long env_rcu_registered_threads(void)
+{
+	return __atomic_load_n(&rcu_nr_registered, __ATOMIC_RELAXED);
 }
 
 void rcu_read_lock(void)
 {
 	if (unlikely(!rcu_registered))
-		env_bug(__FILE__, __LINE__,
-			"rcu_read_lock() on a thread not registered (env_thread_register)");
+		env_thread_register();
 	if (!rcu_nesting++)
 		urcu_memb_read_lock();
 }
@@ -173,8 +210,30 @@ void rcu_barrier(void)
 	pthread_mutex_unlock(&cb_lock);
 }
 
-/* Per-thread SRCU read-side nesting, across all srcu_structs. */
-static __thread int srcu_nesting;
+/*
+ * Per-thread SRCU read-side nesting, per domain, as lockdep tracks each
+ * srcu_struct: a reader of one domain may wait for another's grace period
+ * (a fault inside kvm->srcu destroying an mm waits on its notifier SRCU),
+ * and srcu_dereference() asks about the domain it names.  A thread reads
+ * few domains at once; more than SRCU_MAX_DOMAINS is a bug.
+ */
+#define SRCU_MAX_DOMAINS 8
+struct srcu_held {
+	const struct srcu_struct *ssp;
+	int nesting;
+};
+static __thread struct srcu_held srcu_held[SRCU_MAX_DOMAINS];
+static __thread int srcu_nr_held;
+
+static struct srcu_held *srcu_held_find(const struct srcu_struct *ssp)
+{
+	int i;
+
+	for (i = 0; i < srcu_nr_held; i++)
+		if (srcu_held[i].ssp == ssp)
+			return &srcu_held[i];
+	return NULL;
+}
 
 int init_srcu_struct(struct srcu_struct *ssp)
 {
@@ -193,19 +252,30 @@ void cleanup_srcu_struct(struct srcu_struct *ssp)
 
 int srcu_read_lock(struct srcu_struct *ssp)
 {
+	struct srcu_held *h = srcu_held_find(ssp);
 	int idx = atomic_read(&ssp->idx) & 1;
 
+	if (!h) {
+		if (unlikely(srcu_nr_held == SRCU_MAX_DOMAINS))
+			env_bug(__FILE__, __LINE__, "SRCU read-side sections in too many domains");
+		h = &srcu_held[srcu_nr_held++];
+		h->ssp = ssp;
+		h->nesting = 0;
+	}
+	h->nesting++;
 	atomic_long_inc(&ssp->readers[idx]);
 	smp_mb(); /* the counter is visible before any protected read */
-	srcu_nesting++;
 	return idx;
 }
 
 void srcu_read_unlock(struct srcu_struct *ssp, int idx)
 {
-	if (unlikely(srcu_nesting <= 0))
+	struct srcu_held *h = srcu_held_find(ssp);
+
+	if (unlikely(!h))
 		env_bug(__FILE__, __LINE__, "unbalanced srcu_read_unlock()");
-	srcu_nesting--;
+	if (!--h->nesting)
+		*h = srcu_held[--srcu_nr_held];
 	smp_mb(); /* protected reads complete before the counter drops */
 	rcu_tsan_release();
 	atomic_long_dec(&ssp->readers[idx]);
@@ -213,8 +283,7 @@ void srcu_read_unlock(struct srcu_struct *ssp, int idx)
 
 bool srcu_read_lock_held(const struct srcu_struct *ssp)
 {
-	(void)ssp;
-	return srcu_nesting > 0;
+	return srcu_held_find(ssp);
 }
 
 static void srcu_flip_and_wait(struct srcu_struct *ssp)
@@ -230,8 +299,8 @@ static void srcu_flip_and_wait(struct srcu_struct *ssp)
 
 void synchronize_srcu(struct srcu_struct *ssp)
 {
-	if (srcu_nesting)
-		env_bug(__FILE__, __LINE__, "synchronize_srcu() inside an SRCU read-side section");
+	if (srcu_read_lock_held(ssp))
+		env_bug(__FILE__, __LINE__, "synchronize_srcu() inside its own read-side section");
 	mutex_lock(&ssp->lock);
 	srcu_flip_and_wait(ssp);
 	srcu_flip_and_wait(ssp);

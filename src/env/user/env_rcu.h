@@ -9,9 +9,11 @@
  * call_rcu() is mmusim's own queue drained by one worker thread per process
  * that waits for a grace period (urcu's synchronize_rcu) before running the
  * callbacks, so that struct rcu_head keeps the kernel's shape and
- * rcu_barrier() can wait for exactly our callbacks.  Every thread that enters
- * a read-side section must be registered: env_thread_start() does it for
- * threads it creates, env_thread_register() for the others (main, fuzzer).
+ * rcu_barrier() can wait for exactly our callbacks.  A thread that enters a
+ * read-side section must be registered with liburcu: a thread's first
+ * rcu_read_lock() registers it if nobody did (env_thread_start() and
+ * env_thread_register() do it up front), and a thread that exits registered
+ * is unregistered then, so any thread may call into the library.
  */
 #ifndef _MMUSIM_ENV_RCU_H
 #define _MMUSIM_ENV_RCU_H
@@ -31,6 +33,8 @@ void call_rcu(struct rcu_head *head, rcu_callback_t func);
 void rcu_barrier(void);
 
 void env_rcu_assert_reader(const char *file, int line);
+/* Threads registered with liburcu now (the call_rcu worker included). */
+long env_rcu_registered_threads(void);
 
 #define rcu_dereference_raw(p) __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
 #define rcu_dereference_check(p, c)                                                  \
@@ -55,6 +59,9 @@ void env_rcu_assert_reader(const char *file, int line);
  * RCU.  Two reader counters and an index; synchronize_srcu() flips the index
  * and waits for the old counter to drain, twice, so that a reader delayed
  * between reading the index and incrementing its counter is also waited for.
+ * Read-side sections are tracked per thread and per domain:
+ * srcu_read_lock_held() and synchronize_srcu()'s self-deadlock check are
+ * about @ssp only, so a reader of one domain may wait for another's.
  */
 struct srcu_struct {
 	atomic_long_t readers[2];

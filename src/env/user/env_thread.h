@@ -14,7 +14,12 @@ struct env_thread *env_thread_start(int (*fn)(void *arg), void *arg, const char 
 /* Waits for the thread, frees it, and returns what @fn returned. */
 int env_thread_join(struct env_thread *t);
 
-/* For threads not started by env_thread_start() (main, test runners). */
+/*
+ * Optional: any thread may call into the library, and the seam registers a
+ * thread with RCU on first use and unregisters it at exit.  Registering up
+ * front moves that cost out of the first call; both calls may be repeated.
+ * Unregistering inside an RCU read-side section is a bug.
+ */
 void env_thread_register(void);
 void env_thread_unregister(void);
 
