@@ -57,9 +57,26 @@ struct sim_page;
 #define SIM_PG_BUDDY (1u << 4)	  /* free, heading a buddy block */
 #define SIM_PG_ANON (1u << 5)	  /* anonymous memory of some mm */
 #define SIM_PG_HUGETLB (1u << 6)  /* part of a hugetlb page */
-#define SIM_PG_DIRTY (1u << 7)
-#define SIM_PG_SWAPCACHE (1u << 8)
+#define SIM_PG_DIRTY (1u << 7)	  /* PG_dirty: newer than its swap copy */
+#define SIM_PG_SWAPCACHE (1u << 8) /* in the swap cache: has a swap copy */
+#define SIM_PG_REFERENCED (1u << 9) /* PG_referenced: sim_mark_page_accessed() */
 unsigned int sim_page_flags(struct sim_host *host, struct sim_page *page);
+
+/*
+ * What a user of GUP tells the host about a page it holds a reference on
+ * (set_page_dirty() and mark_page_accessed()): it wrote the page, or used
+ * it, through a mapping the host's page tables do not see (a secondary MMU,
+ * a DMA).  On a compound page they act on the whole page (the folio).
+ *
+ * Dirty is what reclaim goes by: an anonymous page is dirty if its host PTE
+ * has D or the page has SIM_PG_DIRTY; only a clean page in the swap cache
+ * (swapped in, and not written since) is reclaimed without being written
+ * to swap, so a write the host was not told about is lost there.  The host
+ * has no LRU lists: SIM_PG_REFERENCED is recorded, not used by reclaim
+ * (which goes by young PTEs for mapped anonymous memory, as Linux does).
+ */
+void sim_set_page_dirty(struct sim_host *host, struct sim_page *page);
+void sim_mark_page_accessed(struct sim_host *host, struct sim_page *page);
 
 /*
  * FOLL_PIN on a small page adds SIM_GUP_PIN_COUNTING_BIAS to the refcount, as in

@@ -106,8 +106,9 @@ static inline bool sim_page_in_host(struct sim_host *host, const struct sim_page
 /* ---------------- page state for the mm layer (phys.c) ---------------- */
 
 /*
- * Set/clear mm-owned flags (SIM_PG_MM_FLAGS: ANON, HUGETLB, DIRTY, SWAPCACHE)
- * atomically.  On a compound tail they act on the head (folio semantics).
+ * Set/clear mm-owned flags (SIM_PG_MM_FLAGS: ANON, HUGETLB, DIRTY, SWAPCACHE,
+ * REFERENCED) atomically.  On a compound tail they act on the head (folio
+ * semantics).
  * Other flags belong to the allocator: asking for them WARNs and is ignored,
  * as is flagging a free page.  The allocator clears the mm flags of a page
  * (of every page of a compound page) when it is freed; do not flag the
