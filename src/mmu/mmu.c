@@ -15,8 +15,12 @@
  *   is_page_fault_stale()      root invalidated, or an invalidation raced
  *                              with the lookup (mmu_invalidate_retry_gfn)
  *   kvm_tdp_mmu_map()          cmpxchg the new SPTEs in
- *   read_unlock(mmu_lock), then drop the page reference: KVM keeps no
- *   reference on guest memory, MMU notifiers keep the SPTEs honest.
+ *   kvm_mmu_finish_page_fault() drop the page reference, marking the page
+ *                              dirty if the host mapping was writable
+ *   read_unlock(mmu_lock)
+ * KVM keeps no reference on guest memory: MMU notifiers keep the SPTEs
+ * honest.  The page's dirty and accessed state follow KVM 6.13 and later:
+ * set when the page is released after the fault, never by SPTE changes.
  *
  * The legacy path (direct_page_fault) is the same up to the lock, which it
  * takes for write, and then calls direct_map(), which links shadow pages,
@@ -111,12 +115,17 @@ static int __kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *f
 	return RET_PF_CONTINUE;
 }
 
-static void kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+/*
+ * Drops the page reference of the pfn lookup (kvm_release_faultin_page()):
+ * unused after RET_PF_RETRY, else marking the page dirty if the host
+ * mapping was writable, because fast_page_fault() may make the SPTE
+ * writable later without mmu_lock and without telling the host.  Under
+ * mmu_lock unless @r is RET_PF_RETRY.
+ */
+static void kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault, int r)
 {
-	if (fault->page) {
-		sim_put_page(vcpu->kvm->host, fault->page);
-		fault->page = NULL;
-	}
+	kvm_release_faultin_page(vcpu->kvm, fault->page, r == RET_PF_RETRY, fault->map_writable);
+	fault->page = NULL;
 }
 
 static int kvm_handle_noslot_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
@@ -168,7 +177,7 @@ static int kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fau
 
 	/* Cheap early exit; the authoritative check is under mmu_lock. */
 	if (mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn)) {
-		kvm_mmu_finish_page_fault(vcpu, fault);
+		kvm_mmu_finish_page_fault(vcpu, fault, RET_PF_RETRY);
 		return RET_PF_RETRY;
 	}
 	return RET_PF_CONTINUE;
@@ -298,9 +307,8 @@ static int kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *
 	read_lock(&kvm->mmu_lock);
 	if (!is_page_fault_stale(vcpu, fault))
 		r = kvm_tdp_mmu_map(vcpu, fault);
+	kvm_mmu_finish_page_fault(vcpu, fault, r);
 	read_unlock(&kvm->mmu_lock);
-
-	kvm_mmu_finish_page_fault(vcpu, fault);
 	return r;
 }
 
@@ -342,9 +350,8 @@ static int direct_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault
 	write_lock(&kvm->mmu_lock);
 	if (!is_page_fault_stale(vcpu, fault))
 		r = direct_map(vcpu, fault);
+	kvm_mmu_finish_page_fault(vcpu, fault, r);
 	write_unlock(&kvm->mmu_lock);
-
-	kvm_mmu_finish_page_fault(vcpu, fault);
 	return r;
 }
 
