@@ -73,7 +73,7 @@ struct sim_host {
 	/* Event counters, reported by sim_host_get_stats(). */
 	struct {
 		atomic64_t migrations, migrate_busy, thp_splits, thp_collapses, swap_outs,
-			swap_ins, cow_breaks, notifier_invalidates, notifier_young,
+			swap_writes, swap_ins, cow_breaks, notifier_invalidates, notifier_young,
 			notifier_change_pte, pgtable_pages, pinned_pages;
 	} cnt;
 };

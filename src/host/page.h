@@ -20,6 +20,9 @@
  *                                     folio's second page too)
  *                compound_off         every compound tail: distance to the
  *                                     head, so compound_head() is O(1)
+ *                swap                 order-0 anonymous page in the swap
+ *                                     cache (SIM_PG_SWAPCACHE): its swap
+ *                                     slot, as folio->swap (mm_ops.c)
  *
  * States of a frame and what its fields hold:
  *
@@ -51,6 +54,8 @@
 
 #include <mmusim/host.h>
 
+struct sim_swap_slot;
+
 struct sim_page {
 	atomic_t _refcount;
 	u16 flags;
@@ -65,6 +70,7 @@ struct sim_page {
 			atomic_t _pincount;
 			u32 compound_off;
 		};
+		struct sim_swap_slot *swap;
 	};
 };
 static_assert(sizeof(struct sim_page) == 16, "struct sim_page must stay 16 bytes");

@@ -501,6 +501,7 @@ void sim_host_get_stats(struct sim_host *host, struct sim_host_stats *stats)
 	stats->thp_splits = atomic64_read(&host->cnt.thp_splits);
 	stats->thp_collapses = atomic64_read(&host->cnt.thp_collapses);
 	stats->swap_outs = atomic64_read(&host->cnt.swap_outs);
+	stats->swap_writes = atomic64_read(&host->cnt.swap_writes);
 	stats->swap_ins = atomic64_read(&host->cnt.swap_ins);
 	stats->cow_breaks = atomic64_read(&host->cnt.cow_breaks);
 	stats->notifier_invalidates = atomic64_read(&host->cnt.notifier_invalidates);
