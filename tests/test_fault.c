@@ -2,7 +2,8 @@
 /*
  * Tests of src/host/fault.c: demand faults (zero page, COW with change_pte
  * inside an invalidation, shared anon, THP with fallback, hugetlb private
- * read-only then reuse), permission errors, swap-in on touch, and the
+ * read-only then reuse), permission errors, swap-in on touch (and the swap
+ * cache it leaves the page in), and the
  * sim_mm_touch/read/write entry points.
  */
 #include "mm_test_util.h"
@@ -215,7 +216,23 @@ static void test_fault_read_write(void **state)
 	free(out);
 }
 
-/* A touch of a swapped-out page swaps it in, contents intact. */
+/* The swap-cache state of the page mapped at @addr. */
+static bool page_in_swapcache(struct mmt *t, hva_t addr)
+{
+	struct sim_page *page = sim_pfn_to_page(t->host, mmt_pfn(t, addr));
+
+	return sim_page_flags(t->host, page) & SIM_PG_SWAPCACHE;
+}
+
+/*
+ * A touch of a swapped-out page swaps it in, contents intact.
+ *
+ *   a      read swap-in:  writable, clean, in the swap cache (copy kept)
+ *          write:         same page, D set, still in the swap cache
+ *   a+4K   write swap-in: writable, dirty, out of the swap cache
+ *   a+8K   read swap-in, then mprotect(R), mprotect(RW): read-only until
+ *          a write reuses it, which drops the swap copy
+ */
 static void test_fault_swap_in_on_touch(void **state)
 {
 	struct sim_host_pte_info info;
@@ -223,17 +240,44 @@ static void test_fault_swap_in_on_touch(void **state)
 	hva_t a;
 
 	mmt_init(&t, 0);
-	a = mmt_mmap(&t, 2 * PAGE_SIZE, RW, PRIV);
+	a = mmt_mmap(&t, 3 * PAGE_SIZE, RW, PRIV);
 	mmt_fill(&t, a, 42);
+	mmt_fill(&t, a + PAGE_SIZE, 43);
+	mmt_fill(&t, a + 2 * PAGE_SIZE, 44);
 	assert_int_equal(sim_swap_out(t.mm, a), 0);
+	assert_int_equal(sim_swap_out(t.mm, a + PAGE_SIZE), 0);
+	assert_int_equal(sim_swap_out(t.mm, a + 2 * PAGE_SIZE), 0);
 	assert_int_equal(sim_mm_touch(t.mm, a, false), 0);
 	assert_int_equal(mmt_stats(&t).swap_ins, 1);
-	/* A private read swap-in maps read-only; the write then reuses it. */
+	/* An exclusive read swap-in maps writable but clean (do_swap_page()). */
 	assert_int_equal(sim_mm_lookup(t.mm, a, &info), 0);
-	assert_false(info.writable);
+	assert_true(info.writable);
+	assert_false(info.dirty);
+	assert_true(page_in_swapcache(&t, a));
 	assert_true(mmt_check(&t, a, 42));
 	assert_int_equal(sim_mm_touch(t.mm, a, true), 0);
 	assert_int_equal(mmt_pfn(&t, a), info.pfn);
+	assert_int_equal(sim_mm_lookup(t.mm, a, &info), 0);
+	assert_true(info.dirty);
+	assert_true(page_in_swapcache(&t, a));
+
+	assert_int_equal(sim_mm_touch(t.mm, a + PAGE_SIZE, true), 0);
+	assert_int_equal(sim_mm_lookup(t.mm, a + PAGE_SIZE, &info), 0);
+	assert_true(info.writable && info.dirty);
+	assert_false(page_in_swapcache(&t, a + PAGE_SIZE));
+	assert_true(mmt_check(&t, a + PAGE_SIZE, 43));
+
+	assert_true(mmt_check(&t, a + 2 * PAGE_SIZE, 44));
+	assert_true(page_in_swapcache(&t, a + 2 * PAGE_SIZE));
+	assert_int_equal(sim_mprotect(t.mm, a + 2 * PAGE_SIZE, PAGE_SIZE, SIM_PROT_READ), 0);
+	assert_int_equal(sim_mprotect(t.mm, a + 2 * PAGE_SIZE, PAGE_SIZE, RW), 0);
+	assert_int_equal(sim_mm_lookup(t.mm, a + 2 * PAGE_SIZE, &info), 0);
+	assert_false(info.writable);
+	assert_int_equal(sim_mm_touch(t.mm, a + 2 * PAGE_SIZE, true), 0);
+	assert_int_equal(mmt_pfn(&t, a + 2 * PAGE_SIZE), info.pfn);
+	assert_false(page_in_swapcache(&t, a + 2 * PAGE_SIZE));
+	assert_true(mmt_check(&t, a + 2 * PAGE_SIZE, 44));
+
 	/* Out of memory at swap-in: -ENOMEM, the entry stays. */
 	assert_int_equal(sim_swap_out(t.mm, a), 0);
 	env_fail_nth(1);

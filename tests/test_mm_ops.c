@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Tests of src/host/mm_ops.c: munmap, mprotect, madvise, migration, THP
- * split and collapse, swap-out, aging; their errnos, their notifier events,
- * and their allocation-failure paths.
+ * split and collapse, reclaim to swap (clean and dirty pages, the swap
+ * cache, MADV_PAGEOUT), aging; their errnos, their notifier events, and
+ * their allocation-failure paths.
  */
 #include "mm_test_util.h"
 
@@ -788,6 +789,185 @@ static void test_swap_roundtrip(void **state)
 	mmt_fini(&t);
 }
 
+/*
+ * Reclaim writes a dirty page and drops a clean swap-cache page:
+ *
+ *   a   written by the host: dirty               -> written (1)
+ *       read back: swap cache, clean             -> dropped, no write
+ *       read back, written by the host (PTE D)   -> written (2)
+ *       read back, GUP-fast reference written    -> written (3), because
+ *         behind the PTE, set_page_dirty()          the holder marked it
+ *       read back, the same without the mark     -> dropped: the write is
+ *                                                   lost (the bug KVM must
+ *                                                   not have)
+ */
+static void test_swap_clean_and_dirty(void **state)
+{
+	struct sim_page *pg;
+	struct mmt t;
+	u64 *data;
+	hva_t a;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, PAGE_SIZE, RW, PRIV);
+	mmt_fill(&t, a, 1);
+	assert_int_equal(sim_swap_out(t.mm, a), 0);
+	assert_int_equal(mmt_stats(&t).swap_writes, 1);
+
+	assert_true(mmt_check(&t, a, 1));
+	assert_int_equal(sim_swap_out(t.mm, a), 0);
+	assert_int_equal(mmt_stats(&t).swap_outs, 2);
+	assert_int_equal(mmt_stats(&t).swap_writes, 1);
+	assert_true(mmt_check(&t, a, 1));
+
+	mmt_fill(&t, a, 2);
+	assert_int_equal(sim_swap_out(t.mm, a), 0);
+	assert_int_equal(mmt_stats(&t).swap_writes, 2);
+	assert_true(mmt_check(&t, a, 2));
+
+	/* A write the host PTE does not see, reported by the reference holder. */
+	assert_int_equal(sim_get_user_pages_fast_only(t.mm, a, 1, SIM_FOLL_WRITE, &pg), 1);
+	data = sim_pfn_to_virt(t.host, sim_page_to_pfn(t.host, pg));
+	data[0] = 0x3333;
+	sim_set_page_dirty(t.host, pg);
+	sim_put_page(t.host, pg);
+	assert_int_equal(sim_swap_out(t.mm, a), 0);
+	assert_int_equal(mmt_stats(&t).swap_writes, 3);
+	assert_int_equal(sim_mm_read(t.mm, a, data = malloc(8), 8), 0);
+	assert_true(data[0] == 0x3333);
+	free(data);
+
+	/* The same write, not reported: reclaim drops the page, the write is lost. */
+	assert_int_equal(sim_get_user_pages_fast_only(t.mm, a, 1, SIM_FOLL_WRITE, &pg), 1);
+	data = sim_pfn_to_virt(t.host, sim_page_to_pfn(t.host, pg));
+	data[0] = 0x4444;
+	sim_put_page(t.host, pg);
+	assert_int_equal(sim_swap_out(t.mm, a), 0);
+	assert_int_equal(mmt_stats(&t).swap_writes, 3);
+	assert_int_equal(sim_mm_read(t.mm, a, data = malloc(8), 8), 0);
+	assert_true(data[0] == 0x3333);
+	free(data);
+	mmt_fini(&t);
+}
+
+/*
+ * The swap cache follows the page through migration (with its dirty mark),
+ * and its slot is freed when the page is unmapped or collapsed (the
+ * fixture's teardown counts every kmalloc'd slot).
+ *
+ *   a      swapped in clean, migrated           -> still clean: dropped
+ *   a+4K   swapped in clean, dirtied by a GUP   -> still dirty: written
+ *          holder, migrated
+ *   a+8K   swapped in clean, then munmap'ed     -> slot freed
+ *   b      2M THP-eligible: one page swapped in clean, then the 2M is
+ *          collapsed into a THP                 -> slot freed
+ */
+static void test_swap_cache_lifetime(void **state)
+{
+	struct sim_page *pg;
+	struct mmt t;
+	hva_t a, b;
+	int i;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 3 * PAGE_SIZE, RW, PRIV);
+	for (i = 0; i < 3; i++) {
+		mmt_fill(&t, a + i * PAGE_SIZE, 10 + i);
+		assert_int_equal(sim_swap_out(t.mm, a + i * PAGE_SIZE), 0);
+		assert_true(mmt_check(&t, a + i * PAGE_SIZE, 10 + i));
+		assert_true(sim_page_flags(t.host, page_at(&t, a + i * PAGE_SIZE)) &
+			    SIM_PG_SWAPCACHE);
+	}
+	assert_int_equal(sim_get_user_pages_fast_only(t.mm, a + PAGE_SIZE, 1, 0, &pg), 1);
+	sim_set_page_dirty(t.host, pg);
+	sim_put_page(t.host, pg);
+	pg = page_at(&t, a);
+	assert_int_equal(sim_migrate_range(t.mm, a, 2 * PAGE_SIZE, NULL), 0);
+	assert_ptr_not_equal(page_at(&t, a), pg);
+	assert_int_equal(sim_page_flags(t.host, page_at(&t, a)) & (SIM_PG_SWAPCACHE | SIM_PG_DIRTY),
+			 SIM_PG_SWAPCACHE);
+	assert_int_equal(sim_page_flags(t.host, page_at(&t, a + PAGE_SIZE)) &
+				 (SIM_PG_SWAPCACHE | SIM_PG_DIRTY),
+			 SIM_PG_SWAPCACHE | SIM_PG_DIRTY);
+	assert_int_equal(sim_swap_out(t.mm, a), 0);
+	assert_int_equal(sim_swap_out(t.mm, a + PAGE_SIZE), 0);
+	assert_int_equal(mmt_stats(&t).swap_writes, 3 + 1);
+	assert_true(mmt_check(&t, a, 10));
+	assert_true(mmt_check(&t, a + PAGE_SIZE, 11));
+	assert_int_equal(sim_munmap(t.mm, a, 3 * PAGE_SIZE), 0);
+
+	b = mmt_mmap(&t, 4 * SZ_1M_T, RW, PRIV);
+	b = ALIGN(b, SZ_2M);
+	assert_int_equal(sim_madvise(t.mm, b, SZ_2M, SIM_MADV_NOHUGEPAGE), 0);
+	mmt_fill(&t, b + 5 * PAGE_SIZE, 20);
+	assert_int_equal(sim_swap_out(t.mm, b + 5 * PAGE_SIZE), 0);
+	assert_true(mmt_check(&t, b + 5 * PAGE_SIZE, 20));
+	assert_int_equal(sim_madvise(t.mm, b, SZ_2M, SIM_MADV_HUGEPAGE), 0);
+	assert_int_equal(sim_collapse_thp(t.mm, b), 0);
+	assert_int_equal(mmt_level(&t, b), PG_LEVEL_2M);
+	assert_true(mmt_check(&t, b + 5 * PAGE_SIZE, 20));
+	mmt_fini(&t);
+}
+
+/*
+ * MADV_PAGEOUT, the host's reclaim of a range:
+ *
+ *   a     p0 dirty   p1 clean (swap cache)   p2 zero page   p3 none
+ *         p4 pinned  p5..p7 dirty
+ *   -> p0, p5..p7 written; p1 dropped; p2, p3 untouched; p4 stays.
+ *   thp   a 2M THP: split, then its 512 pages written.
+ * A locked, hugetlb or VM_PFNMAP VMA in the range is -EINVAL, a hole
+ * -ENOMEM, and nothing is reclaimed then.
+ */
+static void test_madvise_pageout(void **state)
+{
+	struct sim_host_stats st;
+	struct sim_page *pin;
+	struct mmt t;
+	hva_t a, thp, l, h;
+	int i;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 8 * PAGE_SIZE, RW, PRIV);
+	for (i = 0; i < 8; i++)
+		if (i != 2 && i != 3)
+			mmt_fill(&t, a + i * PAGE_SIZE, 30 + i);
+	assert_int_equal(sim_swap_out(t.mm, a + PAGE_SIZE), 0);
+	assert_true(mmt_check(&t, a + PAGE_SIZE, 31));
+	assert_int_equal(sim_mm_touch(t.mm, a + 2 * PAGE_SIZE, false), 0);
+	assert_int_equal(sim_pin_user_pages(t.mm, a + 4 * PAGE_SIZE, 1, 0, &pin), 1);
+	st = mmt_stats(&t);
+	assert_int_equal(sim_madvise(t.mm, a, 8 * PAGE_SIZE, SIM_MADV_PAGEOUT), 0);
+	assert_int_equal(mmt_stats(&t).swap_outs - st.swap_outs, 5);
+	assert_int_equal(mmt_stats(&t).swap_writes - st.swap_writes, 4);
+	assert_int_equal(mmt_level(&t, a + 4 * PAGE_SIZE), PG_LEVEL_4K);
+	assert_int_equal(mmt_pfn(&t, a + 2 * PAGE_SIZE), t.mm->zero_pfn);
+	assert_int_equal(mmt_level(&t, a), 0);
+	sim_unpin_user_page(t.host, pin);
+	for (i = 0; i < 8; i++)
+		if (i != 2 && i != 3)
+			assert_true(mmt_check(&t, a + i * PAGE_SIZE, 30 + i));
+
+	thp = ALIGN(mmt_mmap(&t, 4 * SZ_1M_T, RW, PRIV | SIM_MAP_THP), SZ_2M);
+	mmt_fill(&t, thp + 7 * PAGE_SIZE, 40);
+	assert_int_equal(mmt_level(&t, thp), PG_LEVEL_2M);
+	st = mmt_stats(&t);
+	assert_int_equal(sim_madvise(t.mm, thp, SZ_2M, SIM_MADV_PAGEOUT), 0);
+	assert_int_equal(mmt_stats(&t).thp_splits - st.thp_splits, 1);
+	assert_int_equal(mmt_stats(&t).swap_writes - st.swap_writes, 512);
+	assert_true(mmt_check(&t, thp + 7 * PAGE_SIZE, 40));
+
+	l = mmt_mmap(&t, PAGE_SIZE, RW, PRIV | SIM_MAP_LOCKED);
+	h = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_HUGETLB_2M | SIM_MAP_POPULATE);
+	st = mmt_stats(&t);
+	assert_int_equal(sim_madvise(t.mm, l, PAGE_SIZE, SIM_MADV_PAGEOUT), -EINVAL);
+	assert_int_equal(sim_madvise(t.mm, h, SZ_2M, SIM_MADV_PAGEOUT), -EINVAL);
+	assert_int_equal(sim_madvise(t.mm, a, 8 * PAGE_SIZE + 4096, SIM_MADV_PAGEOUT), -ENOMEM);
+	assert_int_equal(sim_madvise(t.mm, a + 1, PAGE_SIZE, SIM_MADV_PAGEOUT), -EINVAL);
+	assert_int_equal(mmt_stats(&t).swap_outs, st.swap_outs);
+	mmt_fini(&t);
+}
+
 /* ======================== aging ======================== */
 
 static void test_age_range(void **state)
@@ -852,6 +1032,9 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_migrate_pte_mapped_thp),
 		MMUSIM_TEST(test_thp_fail_nth),
 		MMUSIM_TEST(test_swap_roundtrip),
+		MMUSIM_TEST(test_swap_clean_and_dirty),
+		MMUSIM_TEST(test_swap_cache_lifetime),
+		MMUSIM_TEST(test_madvise_pageout),
 		MMUSIM_TEST(test_age_range),
 	};
 

@@ -765,6 +765,37 @@ static void test_compound_head_vs_buddy_reuse(void **state)
 	sim_host_destroy(host);
 }
 
+/*
+ * set_page_dirty() / mark_page_accessed() by a reference holder: the flag
+ * goes on the folio (a tail's mark is the head's); without a reference,
+ * they WARN and change nothing.
+ */
+static void test_page_dirty_and_accessed(void **state)
+{
+	struct sim_host *host = new_host(64 * MiB);
+	struct sim_page *head = sim_alloc_pages(host, GFP_KERNEL | __GFP_COMP, 2);
+	struct sim_page *small = sim_alloc_pages(host, GFP_KERNEL, 0);
+
+	sim_set_page_dirty(host, head + 3);
+	assert_int_equal(sim_page_flags(host, head), SIM_PG_HEAD | SIM_PG_DIRTY);
+	assert_true(sim_page_flags(host, head + 1) & SIM_PG_DIRTY);
+	sim_mark_page_accessed(host, small);
+	sim_mark_page_accessed(host, small);
+	assert_int_equal(sim_page_flags(host, small), SIM_PG_REFERENCED);
+
+	assert_true(sim_page_ref_freeze(host, small, 1));
+	sim_set_page_dirty(host, small);
+	assert_int_equal(env_warn_count(), 1);
+	env_warn_count_reset();
+	sim_page_ref_unfreeze(host, small, 1);
+	assert_int_equal(sim_page_flags(host, small), SIM_PG_REFERENCED);
+
+	sim_put_page(host, head);
+	sim_put_page(host, small);
+	assert_all_free(host);
+	sim_host_destroy(host);
+}
+
 static void test_ref_freeze_blocks_speculative_refs(void **state)
 {
 	struct sim_host *host = new_host(64 * MiB);
@@ -889,6 +920,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_pin_compound_page_counts_pins),
 		MMUSIM_TEST(test_compound_head_and_folio_flags),
 		MMUSIM_TEST(test_compound_head_vs_buddy_reuse),
+		MMUSIM_TEST(test_page_dirty_and_accessed),
 		MMUSIM_TEST(test_ref_freeze_blocks_speculative_refs),
 		MMUSIM_TEST(test_split_compound_page),
 		MMUSIM_TEST(test_migration_target_and_copy),

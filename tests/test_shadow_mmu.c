@@ -2,7 +2,8 @@
 /*
  * Tests of the legacy MMU for direct TDP mappings (src/mmu/shadow_mmu.c,
  * KVM with tdp_mmu=N) through real faults from a simulated vCPU: shadow
- * pages shared through the hash, leaves on the rmap, prefetch, huge pages
+ * pages shared through the hash, leaves on the rmap, prefetch (and the
+ * dirty mark it leaves on the host page), huge pages
  * and their replacement by tables, zaps through the rmap, the fast zap by
  * generation, roots zapped while in use, aging, dirty logging, MMIO, the
  * dump, the checker's rmap audit, and allocation failures.  Most also
@@ -176,6 +177,61 @@ static void test_shadow_mmu_prefetch(void **state)
 	assert_int_equal(st.pages_4k, 1);
 	test_vm_check(&t);
 	test_vm_destroy(&t);
+}
+
+/*
+ * Prefetched pages are released dirty (KVM 6.13+): the guest may write
+ * through a prefetched, writable SPTE without any fault, so nothing else
+ * would tell the host.  gfn 0-7 start as clean swap-cache pages holding
+ * their gfn (mapped writable but clean by the host):
+ *
+ *   gfn  0 [1] 2 3 4 5 6 7
+ *        p  F  p w p p p p     F: guest read fault; p: prefetched;
+ *                              w: then written by the guest, no fault
+ *
+ * MADV_PAGEOUT then writes all eight pages to swap (each was released
+ * dirty) and gfn 3 reads back what the guest wrote.  With the dirty mark
+ * forgotten (the test knob), the eight are dropped clean and gfn 3 loses
+ * the write.
+ */
+static void test_shadow_mmu_prefetch_marks_dirty(void **state)
+{
+	int forget;
+
+	for (forget = 0; forget <= 1; forget++) {
+		struct test_vm_opts o = legacy_opts(64 * 1024);
+		struct sim_host_stats h0, h1;
+		struct mmusim_vm_stats st;
+		struct test_vm t;
+		u64 val;
+		gfn_t g;
+
+		test_vm_create(&t, &o);
+		to_kvm(&t)->debug_skip_page_dirty = forget;
+		for (g = 0; g < 8; g++) {
+			val = g;
+			assert_int_equal(sim_mm_write(t.mm, t.hva + g * PAGE_SIZE, &val, 8), 0);
+			assert_int_equal(sim_swap_out(t.mm, t.hva + g * PAGE_SIZE), 0);
+			assert_int_equal(sim_mm_read(t.mm, t.hva + g * PAGE_SIZE, &val, 8), 0);
+		}
+		access_ok(&t, 0, 1 * 0x1000, MMUSIM_ACCESS_READ);
+		get_stats(&t, &st);
+		assert_int_equal(st.pages_4k, 8);
+		val = 0x3333;
+		assert_int_equal(mmusim_vcpu_write(vcpu_n(&t, 0), 3 * 0x1000, &val, 8), 0);
+		get_stats(&t, &st);
+		assert_int_equal(st.pf_taken, 1);
+
+		sim_host_get_stats(t.host, &h0);
+		assert_int_equal(sim_madvise(t.mm, t.hva, 8 * PAGE_SIZE, SIM_MADV_PAGEOUT), 0);
+		sim_host_get_stats(t.host, &h1);
+		assert_int_equal(h1.swap_outs - h0.swap_outs, 8);
+		assert_int_equal(h1.swap_writes - h0.swap_writes, forget ? 0 : 8);
+		assert_int_equal(mmusim_vcpu_read(vcpu_n(&t, 0), 3 * 0x1000, &val, 8), 0);
+		assert_true(val == (forget ? 3 : 0x3333));
+		test_vm_check(&t);
+		test_vm_destroy(&t);
+	}
 }
 
 /* Huge pages: 2M and 1G leaves at the same lpage rules as the TDP MMU. */
@@ -832,6 +888,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		MMUSIM_TEST(test_shadow_mmu_fault_in_4k),
 		MMUSIM_TEST(test_shadow_mmu_prefetch),
+		MMUSIM_TEST(test_shadow_mmu_prefetch_marks_dirty),
 		MMUSIM_TEST(test_shadow_mmu_huge_mappings),
 		MMUSIM_TEST(test_shadow_mmu_dirty_logging_replaces_huge_leaf),
 		MMUSIM_TEST(test_shadow_mmu_orphaned_table_is_reused),

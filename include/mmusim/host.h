@@ -57,9 +57,26 @@ struct sim_page;
 #define SIM_PG_BUDDY (1u << 4)	  /* free, heading a buddy block */
 #define SIM_PG_ANON (1u << 5)	  /* anonymous memory of some mm */
 #define SIM_PG_HUGETLB (1u << 6)  /* part of a hugetlb page */
-#define SIM_PG_DIRTY (1u << 7)
-#define SIM_PG_SWAPCACHE (1u << 8)
+#define SIM_PG_DIRTY (1u << 7)	  /* PG_dirty: newer than its swap copy */
+#define SIM_PG_SWAPCACHE (1u << 8) /* in the swap cache: has a swap copy */
+#define SIM_PG_REFERENCED (1u << 9) /* PG_referenced: sim_mark_page_accessed() */
 unsigned int sim_page_flags(struct sim_host *host, struct sim_page *page);
+
+/*
+ * What a user of GUP tells the host about a page it holds a reference on
+ * (set_page_dirty() and mark_page_accessed()): it wrote the page, or used
+ * it, through a mapping the host's page tables do not see (a secondary MMU,
+ * a DMA).  On a compound page they act on the whole page (the folio).
+ *
+ * Dirty is what reclaim goes by: an anonymous page is dirty if its host PTE
+ * has D or the page has SIM_PG_DIRTY; only a clean page in the swap cache
+ * (swapped in, and not written since) is reclaimed without being written
+ * to swap, so a write the host was not told about is lost there.  The host
+ * has no LRU lists: SIM_PG_REFERENCED is recorded, not used by reclaim
+ * (which goes by young PTEs for mapped anonymous memory, as Linux does).
+ */
+void sim_set_page_dirty(struct sim_host *host, struct sim_page *page);
+void sim_mark_page_accessed(struct sim_host *host, struct sim_page *page);
 
 /*
  * FOLL_PIN on a small page adds SIM_GUP_PIN_COUNTING_BIAS to the refcount, as in
@@ -111,7 +128,9 @@ struct sim_host_stats {
 	u64 pinned_pages;	/* frames with FOLL_PIN pins */
 	u64 migrations, migrate_busy; /* pages moved; refused because pinned */
 	u64 thp_splits, thp_collapses;
-	u64 swap_outs, swap_ins;
+	u64 swap_outs, swap_ins;	/* pages reclaimed to swap; swapped back in */
+	u64 swap_writes;	/* swap_outs that wrote the page (dirty); the others
+				 * dropped a clean swap-cache page, no write */
 	u64 cow_breaks;
 	u64 notifier_invalidates; /* invalidate_range_start calls delivered */
 	u64 notifier_young;	/* clear_young + test_young calls delivered */
@@ -171,8 +190,16 @@ int sim_mprotect(struct sim_mm *mm, hva_t addr, u64 len, int prot);
 #define SIM_MADV_DONTNEED 4
 #define SIM_MADV_HUGEPAGE 14
 #define SIM_MADV_NOHUGEPAGE 15
-/* -ENOMEM if part of the range is unmapped (nothing done); DONTNEED on
- * VM_LOCKED/VM_PFNMAP, or off a hugetlb page boundary: -EINVAL. */
+#define SIM_MADV_PAGEOUT 21
+/*
+ * -ENOMEM if part of the range is unmapped (nothing done); DONTNEED on
+ * VM_LOCKED/VM_PFNMAP, or off a hugetlb page boundary: -EINVAL.
+ * PAGEOUT is the host's reclaim: every anonymous page of the range goes to
+ * swap as sim_swap_out() sends it (THP mappings split first); pages that
+ * cannot go (pinned or otherwise referenced, the zero page) stay, without
+ * an error, as Linux's reclaim_pages() leaves them.  PAGEOUT on a
+ * VM_LOCKED, VM_PFNMAP or hugetlb VMA: -EINVAL (can_madv_lru_vma()).
+ */
 int sim_madvise(struct sim_mm *mm, hva_t addr, u64 len, int advice);
 
 /* A CPU access by the owning process: demand-faults, breaks COW, swaps in. */
@@ -186,7 +213,19 @@ int sim_migrate_page(struct sim_mm *mm, hva_t addr);	/* -EBUSY if pinned */
 int sim_migrate_range(struct sim_mm *mm, hva_t addr, u64 len, u64 *moved);
 int sim_split_thp(struct sim_mm *mm, hva_t addr);
 int sim_collapse_thp(struct sim_mm *mm, hva_t addr);	/* MADV_COLLAPSE */
-int sim_swap_out(struct sim_mm *mm, hva_t addr);	/* -EBUSY if pinned or locked */
+/*
+ * Reclaim of the 4K page at @addr to swap (shrink_folio_list() on one page):
+ * a dirty page (host PTE D, or SIM_PG_DIRTY) is written to its swap slot; a
+ * clean page in the swap cache is dropped without a write, its swap copy
+ * being current.  A page that was never swapped out is dirty.  A swap-in
+ * by a read fault keeps the swap copy (the page stays in the swap cache)
+ * and maps the page writable but clean (exclusive anonymous memory, as
+ * Linux's do_swap_page()); a write fault, or a write that must reuse a
+ * read-only mapping, drops the copy.  -EBUSY if pinned, referenced beyond
+ * its mapping, or locked; -ENOENT if no anonymous page is mapped there;
+ * -EINVAL for hugetlb and VM_PFNMAP memory; -EFAULT without a VMA.
+ */
+int sim_swap_out(struct sim_mm *mm, hva_t addr);
 /* Page aging (reclaim's scan): clears host and secondary-MMU accessed bits,
  * returns the number of young 4K pages in the range. */
 long sim_mm_age_range(struct sim_mm *mm, hva_t addr, u64 len);

@@ -20,9 +20,13 @@
  *                           CLEAR invalidation, with change_pte delivered
  *                           between start and end (as Linux did before 6.9)
  *     any other page     -> reused: W and D set (without fork every
- *                           anonymous page is exclusive to its mm)
- *   swap entry           -> swap-in: a new page gets the saved contents;
- *                           with SIM_FAULT_NOWAIT, SIM_VM_FAULT_RETRY instead
+ *                           anonymous page is exclusive to its mm); it
+ *                           leaves the swap cache
+ *   swap entry           -> swap-in: a new page gets the saved contents,
+ *                           mapped writable if the VMA is; a read keeps the
+ *                           swap copy (swap cache, page clean), a write
+ *                           drops it (page dirty); with SIM_FAULT_NOWAIT,
+ *                           SIM_VM_FAULT_RETRY instead
  *
  * THP on a private read fault allocates a THP rather than mapping a huge
  * zero page (transparent_hugepage/use_zero_page = 0).
@@ -108,7 +112,17 @@ static int fix_leaf_locked(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u6
 				sim_set_pte(ptep, new);
 			return LEAF_NEEDS_COW;
 		}
-		/* Exclusive anonymous page: reuse it (wp_page_reuse). */
+		/*
+		 * Exclusive anonymous page: reuse it (wp_page_reuse).  Its swap
+		 * copy, if any, is dropped: the page is about to differ from it
+		 * (wp_can_reuse_anon_folio() frees the swap cache).
+		 */
+		if (!(e & SIM_PTE_SPECIAL)) {
+			struct sim_page *page = sim_pfn_to_page(mm->host, sim_pte_pfn(e));
+
+			if (page)
+				kfree(sim_swapcache_del(mm->host, page));
+		}
 		new |= SIM_PTE_WRITE;
 	}
 	new |= SIM_PTE_ACCESSED | (write ? SIM_PTE_DIRTY : 0);
@@ -154,12 +168,19 @@ static int sim_do_wp_page_copy(struct sim_mm *mm, hva_t addr, u64 *ptep)
 	return 0;
 }
 
-/* Touch of a swap entry: bring the saved contents back (do_swap_page). */
+/*
+ * Touch of a swap entry: bring the saved contents back (do_swap_page).  The
+ * page is exclusive to this mm (no fork), so it is mapped writable if the
+ * VMA is, and dirty only for a write.  A read keeps the slot: the page
+ * enters the swap cache, clean, and reclaim may drop it again without a
+ * write until someone dirties it.  A write (or a VM_LOCKED VMA) frees the
+ * slot, as should_try_to_free_swap() does.
+ */
 static int sim_do_swap_page(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u64 e, bool write)
 {
 	struct sim_swap_slot *slot = sim_pte_swap_slot(e);
+	bool keep = !write && !(vma->vm_flags & SIM_VM_LOCKED);
 	struct sim_page *page;
-	bool shared = vma->vm_flags & SIM_VM_SHARED;
 
 	page = sim_alloc_user_page(mm, vma, 0, false);
 	if (!page)
@@ -168,8 +189,10 @@ static int sim_do_swap_page(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u
 	if (READ_ONCE(*ptep) == e) {
 		/* Under the lock: a racing swap-in may free the slot. */
 		memcpy(sim_page_to_virt(mm->host, page), slot->data, PAGE_SIZE);
+		if (keep)
+			sim_swapcache_add(mm->host, page, slot);
 		sim_set_pte(ptep, sim_make_pte(sim_page_to_pfn(mm->host, page),
-					       new_leaf_bits(vma, write, write || shared)));
+					       new_leaf_bits(vma, write, true)));
 		page = NULL;
 	}
 	spin_unlock(&mm->page_table_lock);
@@ -177,7 +200,8 @@ static int sim_do_swap_page(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u
 		sim_put_page(mm->host, page);
 		return 0;
 	}
-	kfree(slot);
+	if (!keep)
+		kfree(slot);
 	atomic64_inc(&mm->host->cnt.swap_ins);
 	return 0;
 }

@@ -74,7 +74,7 @@ struct sim_host {
 	/* Event counters, reported by sim_host_get_stats(). */
 	struct {
 		atomic64_t migrations, migrate_busy, thp_splits, thp_collapses, swap_outs,
-			swap_ins, cow_breaks, notifier_invalidates, notifier_young,
+			swap_writes, swap_ins, cow_breaks, notifier_invalidates, notifier_young,
 			notifier_change_pte, pgtable_pages, pinned_pages;
 	} cnt;
 };
@@ -107,8 +107,9 @@ static inline bool sim_page_in_host(struct sim_host *host, const struct sim_page
 /* ---------------- page state for the mm layer (phys.c) ---------------- */
 
 /*
- * Set/clear mm-owned flags (SIM_PG_MM_FLAGS: ANON, HUGETLB, DIRTY, SWAPCACHE)
- * atomically.  On a compound tail they act on the head (folio semantics).
+ * Set/clear mm-owned flags (SIM_PG_MM_FLAGS: ANON, HUGETLB, DIRTY, SWAPCACHE,
+ * REFERENCED) atomically.  On a compound tail they act on the head (folio
+ * semantics).
  * Other flags belong to the allocator: asking for them WARNs and is ignored,
  * as is flagging a free page.  The allocator clears the mm flags of a page
  * (of every page of a compound page) when it is freed; do not flag the

@@ -122,6 +122,41 @@ static inline u64 sim_make_swap_pte(struct sim_swap_slot *slot)
 }
 
 /*
+ * The swap cache.  A page swapped in by a read fault keeps its slot
+ * (SIM_PG_SWAPCACHE, page->swap): its swap copy stays current until the
+ * page is dirtied, and reclaim drops a clean one without writing it.  The
+ * slot is the page's until the page leaves the swap cache: reclaimed (the
+ * slot goes back into the PTE), reused for a write through a read-only
+ * mapping (fault.c), unmapped (sim_tlb_flush()), collapsed into a THP, or
+ * migrated (the slot moves to the new page).  Only order-0 anonymous pages
+ * are in it.  Changed under page_table_lock while the page is mapped, else
+ * by whoever owns the page alone (refcount frozen, or last mapping gone).
+ */
+static inline struct sim_swap_slot *sim_swapcache_slot(struct sim_host *host, struct sim_page *page)
+{
+	return (sim_page_flags(host, page) & SIM_PG_SWAPCACHE) ? READ_ONCE(page->swap) : NULL;
+}
+
+static inline void sim_swapcache_add(struct sim_host *host, struct sim_page *page,
+				     struct sim_swap_slot *slot)
+{
+	WRITE_ONCE(page->swap, slot);
+	sim_page_set_flags(host, page, SIM_PG_SWAPCACHE);
+}
+
+/* Takes @page out of the swap cache; its slot (or NULL) is the caller's. */
+static inline struct sim_swap_slot *sim_swapcache_del(struct sim_host *host, struct sim_page *page)
+{
+	struct sim_swap_slot *slot = sim_swapcache_slot(host, page);
+
+	if (slot) {
+		sim_page_clear_flags(host, page, SIM_PG_SWAPCACHE);
+		WRITE_ONCE(page->swap, NULL);	/* compound_info is 0 again */
+	}
+	return slot;
+}
+
+/*
  * Entry stores.  Every store is a release so that a lockless walker that
  * reads a table link with an acquire load sees the table initialised, and
  * sees the invalidation sequence already odd if it sees a changed leaf.

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Host events that change existing mappings: munmap, mprotect, madvise,
- * migration, THP split and collapse, swap-out, and page aging.  Each one
- * wraps its entry changes in an MMU-notifier invalidation (mm.c, "Notifier
- * protocol"): start before the first entry changes, end after the last,
- * frames released after end.
+ * migration, THP split and collapse, reclaim to swap (one page, or
+ * MADV_PAGEOUT of a range), and page aging.  Each one wraps its entry
+ * changes in an MMU-notifier invalidation (mm.c, "Notifier protocol"):
+ * start before the first entry changes, end after the last, frames
+ * released after end.
  *
  * Rules:
  *  1. Every caller error is found before anything changes: bad alignment or
@@ -335,6 +336,8 @@ out:
 	return r;
 }
 
+static int madvise_pageout(struct sim_mm *mm, hva_t start, hva_t end); /* with swap, below */
+
 int sim_madvise(struct sim_mm *mm, hva_t addr, u64 len, int advice)
 {
 	u64 alen;
@@ -343,7 +346,7 @@ int sim_madvise(struct sim_mm *mm, hva_t addr, u64 len, int advice)
 	if (!mm || !PAGE_ALIGNED(addr))
 		return -EINVAL;
 	if (advice != SIM_MADV_DONTNEED && advice != SIM_MADV_HUGEPAGE &&
-	    advice != SIM_MADV_NOHUGEPAGE)
+	    advice != SIM_MADV_NOHUGEPAGE && advice != SIM_MADV_PAGEOUT)
 		return -EINVAL;
 	if (len > SIM_TASK_SIZE)
 		return -EINVAL;
@@ -355,6 +358,8 @@ int sim_madvise(struct sim_mm *mm, hva_t addr, u64 len, int advice)
 		return 0;
 	if (advice == SIM_MADV_DONTNEED)
 		return madvise_dontneed(mm, addr, end);
+	if (advice == SIM_MADV_PAGEOUT)
+		return madvise_pageout(mm, addr, end);
 	return madvise_hugepage(mm, addr, end, advice);
 }
 
@@ -380,6 +385,7 @@ int sim_migrate_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned
 	struct sim_host *host = mm->host;
 	struct sim_mmu_notifier_range range;
 	struct sim_page *page, *head, *new;
+	struct sim_swap_slot *slot;
 	hva_t lstart, lend;
 	int level, tries;
 	u64 *ptep, e;
@@ -430,7 +436,6 @@ int sim_migrate_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned
 						 mflags & SIM_MIGRATE_LONGTERM);
 		if (!new)
 			return -ENOMEM;
-		sim_page_set_flags(host, new, sim_page_flags(host, head) & SIM_PG_MM_FLAGS);
 
 		sim_mn_range_init(&range, mm, lstart, lend, SIM_MMU_NOTIFY_MIGRATE);
 		sim_mn_invalidate_range_start(&range);
@@ -457,7 +462,16 @@ int sim_migrate_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned
 			atomic64_inc(&host->cnt.migrate_busy);
 			return -EBUSY;
 		}
+		/*
+		 * folio_migrate_flags(), now that nobody else holds a reference:
+		 * a reference holder may have dirtied the page until the freeze.
+		 * The swap copy, if any, goes with the data.
+		 */
 		sim_copy_page_data(host, new, head);
+		slot = sim_swapcache_del(host, head);
+		sim_page_set_flags(host, new, sim_page_flags(host, head) & SIM_PG_MM_FLAGS);
+		if (slot)
+			sim_swapcache_add(host, new, slot);
 		sim_set_pte(ptep, (cur & ~SIM_PTE_PFN_MASK) |
 				  ((u64)sim_page_to_pfn(host, new) << PAGE_SHIFT));
 		spin_unlock(&mm->page_table_lock);
@@ -647,10 +661,12 @@ static void collapse_free_old(struct sim_mm *mm, u64 *table)
 
 	for (i = 0; i < SIM_PTRS_PER_TABLE; i++) {
 		head = table_ref_at(mm, table, i, &thp);
-		if (head && head != thp)
+		if (head && head != thp) {
+			kfree(sim_swapcache_del(mm->host, head));
 			sim_page_free_refcounted(mm->host, head);
-		else if (!head && sim_pte_swap(table[i]))
+		} else if (!head && sim_pte_swap(table[i])) {
 			kfree(sim_pte_swap_slot(table[i]));
+		}
 	}
 	if (thp)
 		sim_page_free_refcounted(mm->host, thp);
@@ -770,43 +786,33 @@ out:
 
 /* ======================== swap ======================== */
 
-int sim_swap_out(struct sim_mm *mm, hva_t addr)
+/*
+ * Reclaim of the 4K anonymous page at @addr (shrink_folio_list() for one
+ * folio): unmap it inside a CLEAR invalidation (rule 2), then, as Linux
+ * does once try_to_unmap() has moved the PTE's dirty bit to the folio,
+ * write it to swap if it is dirty, or drop it if it is a clean page of the
+ * swap cache, whose slot already holds the same bytes.  The slot goes into
+ * the swap PTE either way.  A page outside the swap cache is dirty
+ * (add_to_swap() marks it so).  Caller holds mmap_lock for read and has
+ * checked the VMA.
+ */
+static int swap_out_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr)
 {
+	struct sim_host *host = mm->host;
 	struct sim_mmu_notifier_range range;
-	struct sim_swap_slot *slot = NULL;
-	struct sim_page *page, *head = NULL;
-	struct sim_host *host;
-	struct sim_vma *vma;
+	struct sim_swap_slot *new_slot, *slot;
+	struct sim_page *page, *freed = NULL;
 	int level, r;
 	u64 *ptep, e;
 
-	if (!mm)
-		return -EINVAL;
-	host = mm->host;
-	addr &= PAGE_MASK;
-	down_read(&mm->mmap_lock);
-	vma = sim_vma_lookup(mm, addr);
-	if (!vma) {
-		r = -EFAULT;
-		goto out;
-	}
-	if (vma->vm_flags & SIM_VM_LOCKED) {
-		r = -EBUSY; /* mlocked pages are unevictable */
-		goto out;
-	}
-	if (sim_vma_hugetlb(vma) || (vma->vm_flags & SIM_VM_SPECIAL)) {
-		r = -EINVAL;
-		goto out;
-	}
 	/* A THP is split before it goes to swap (no THP swap here). */
 	r = sim_split_huge_pmd(mm, vma, addr);
 	if (r)
-		goto out;
-	slot = kmalloc(sizeof(*slot), GFP_KERNEL);
-	if (!slot) {
-		r = -ENOMEM;
-		goto out;
-	}
+		return r;
+	/* Not under page_table_lock: a slot, in case the page has none. */
+	new_slot = kmalloc(sizeof(*new_slot), GFP_KERNEL);
+	if (!new_slot)
+		return -ENOMEM;
 
 	sim_mn_range_init(&range, mm, addr, addr + PAGE_SIZE, SIM_MMU_NOTIFY_CLEAR);
 	sim_mn_invalidate_range_start(&range);
@@ -830,21 +836,100 @@ int sim_swap_out(struct sim_mm *mm, hva_t addr)
 		r = -EBUSY;
 		goto unlock;
 	}
-	memcpy(slot->data, sim_page_to_virt(host, page), PAGE_SIZE);
+	/* Frozen: nobody can dirty it any more, and every earlier mark is seen. */
+	slot = sim_swapcache_del(host, page);
+	if (!slot || (e & SIM_PTE_DIRTY) || (sim_page_flags(host, page) & SIM_PG_DIRTY)) {
+		if (!slot) {
+			slot = new_slot;
+			new_slot = NULL;
+		}
+		memcpy(slot->data, sim_page_to_virt(host, page), PAGE_SIZE);
+		atomic64_inc(&host->cnt.swap_writes);
+	}
 	sim_set_pte(ptep, sim_make_swap_pte(slot));
-	slot = NULL;
-	head = page;
+	freed = page;
 	r = 0;
 unlock:
 	spin_unlock(&mm->page_table_lock);
 	sim_mn_invalidate_range_end(&range);
-	if (head) {
-		sim_page_free_refcounted(host, head);
+	if (freed) {
+		sim_page_free_refcounted(host, freed);
 		atomic64_inc(&host->cnt.swap_outs);
+	}
+	kfree(new_slot);
+	return r;
+}
+
+/* Memory reclaim never takes: mlocked (-EBUSY), hugetlb or VM_PFNMAP (-EINVAL). */
+static int swap_check_vma(struct sim_vma *vma)
+{
+	if (vma->vm_flags & SIM_VM_LOCKED)
+		return -EBUSY;
+	if (sim_vma_hugetlb(vma) || (vma->vm_flags & SIM_VM_SPECIAL))
+		return -EINVAL;
+	return 0;
+}
+
+int sim_swap_out(struct sim_mm *mm, hva_t addr)
+{
+	struct sim_vma *vma;
+	int r;
+
+	if (!mm)
+		return -EINVAL;
+	addr &= PAGE_MASK;
+	down_read(&mm->mmap_lock);
+	vma = sim_vma_lookup(mm, addr);
+	r = vma ? swap_check_vma(vma) : -EFAULT;
+	if (!r)
+		r = swap_out_one(mm, vma, addr);
+	up_read(&mm->mmap_lock);
+	return r;
+}
+
+/*
+ * MADV_PAGEOUT: reclaim every mapped anonymous page of [start, end), as
+ * reclaim_pages() does, ignoring references.  The VMAs are checked first
+ * (rule 1); pages that cannot go are left, and the call still succeeds.
+ */
+static int madvise_pageout(struct sim_mm *mm, hva_t start, hva_t end)
+{
+	struct sim_vma *vma;
+	int r = 0;
+
+	down_read(&mm->mmap_lock);
+	if (sim_range_has_hole(mm, start, end)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	sim_for_each_vma_in(mm, vma, start, end) {
+		if (swap_check_vma(vma)) {
+			r = -EINVAL;
+			goto out;
+		}
+	}
+	sim_for_each_vma_in(mm, vma, start, end) {
+		hva_t a = max(start, vma->vm_start), e = min(end, vma->vm_end);
+
+		while (a < e) {
+			int level;
+			/* A hint only (mmap_lock keeps the tables): swap_out_one() decides. */
+			u64 pte = sim_read_pte(sim_pt_walk(mm, a, PG_LEVEL_4K, &level));
+
+			if (!sim_pte_maps_frame(pte) && level > PG_LEVEL_4K) {
+				/* Nothing mapped below this entry. */
+				a = min_t(hva_t, ALIGN(a + 1, sim_level_size(level)), e);
+				continue;
+			}
+			if (sim_pte_maps_frame(pte) &&
+			    (level > PG_LEVEL_4K || !sim_page_is_zero(mm, sim_pte_pfn(pte))))
+				(void)swap_out_one(mm, vma, a);
+			a += PAGE_SIZE;
+			cond_resched();
+		}
 	}
 out:
 	up_read(&mm->mmap_lock);
-	kfree(slot);
 	return r;
 }
 

@@ -24,6 +24,9 @@
  *                               count of the whole compound page (Linux
  *                               keeps _pincount in the folio's second page
  *                               too)
+ *    8    8    swap           order-0 anonymous page in the swap cache
+ *                             (SIM_PG_SWAPCACHE): its slot, as folio->swap
+ *                             (mm_ops.c); overlays both words above
  *
  * compound_info is Linux's compound_head word: tail-ness and the head are
  * read together, with one READ_ONCE(), so a lockless reader (GUP-fast,
@@ -70,18 +73,29 @@
 
 #include <mmusim/host.h>
 
+struct sim_swap_slot;
+
 struct sim_page {
 	atomic_t _refcount;
 	u16 flags;
 	u8 order;
 	u8 _pad;
 	union {
-		u32 compound_info;
-		u32 lru_lo;
-	};
-	union {
-		u32 lru_hi;
-		atomic_t _pincount;
+		struct {
+			union {
+				u32 compound_info;
+				u32 lru_lo;
+			};
+			union {
+				u32 lru_hi;
+				atomic_t _pincount;
+			};
+		};
+		/*
+		 * Order-0 anonymous page in the swap cache: its slot.  Slots are
+		 * kmalloc'ed, so bit 0 (compound_info's tail bit) stays clear.
+		 */
+		struct sim_swap_slot *swap;
 	};
 };
 static_assert(sizeof(struct sim_page) == 16, "struct sim_page must stay 16 bytes");
@@ -89,7 +103,8 @@ static_assert(sizeof(struct sim_page) == 16, "struct sim_page must stay 16 bytes
 #define SIM_COMPOUND_TAIL 1u
 
 /* Flags the host mm layer may set and clear (sim_page_set_flags()). */
-#define SIM_PG_MM_FLAGS (SIM_PG_ANON | SIM_PG_HUGETLB | SIM_PG_DIRTY | SIM_PG_SWAPCACHE)
+#define SIM_PG_MM_FLAGS                                                              \
+	(SIM_PG_ANON | SIM_PG_HUGETLB | SIM_PG_DIRTY | SIM_PG_SWAPCACHE | SIM_PG_REFERENCED)
 /* Flags only the allocator changes. */
 #define SIM_PG_ALLOC_FLAGS                                                           \
 	(SIM_PG_RESERVED | SIM_PG_MOVABLE | SIM_PG_HEAD | SIM_PG_TAIL | SIM_PG_BUDDY)

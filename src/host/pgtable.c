@@ -269,8 +269,11 @@ void sim_tlb_flush(struct sim_mmu_gather *tlb)
 	unsigned int i;
 
 	might_sleep();
-	for (i = 0; i < tlb->nr_pages; i++)
+	for (i = 0; i < tlb->nr_pages; i++) {
+		/* Unmapped: its swap copy can never be read again (free_swap_cache()). */
+		kfree(sim_swapcache_del(host, tlb->pages[i]));
 		sim_put_page(host, tlb->pages[i]);
+	}
 	tlb->nr_pages = 0;
 	if (!tlb->nr_tables)
 		return;

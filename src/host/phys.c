@@ -250,6 +250,35 @@ void sim_page_clear_flags(struct sim_host *host, struct sim_page *page, unsigned
 		;
 }
 
+/*
+ * set_page_dirty() / mark_page_accessed() for whoever holds a reference
+ * (GUP users such as KVM): the flag goes on the folio.  Reclaim reads
+ * SIM_PG_DIRTY only after freezing the refcount, so a flag set before the
+ * setter's reference was dropped is always seen (both are full barriers).
+ */
+static void set_page_state(struct sim_host *host, struct sim_page *page, unsigned int flag)
+{
+	struct sim_page *head;
+
+	if (WARN_ON(!page))
+		return;
+	head = __sim_compound_head(page);
+	if (WARN(!sim_page_ref_count(head), "sim_page: state set on a page without a reference"))
+		return;
+	if (!(sim_page_raw_flags(head) & flag))
+		sim_page_set_flags(host, head, flag);
+}
+
+void sim_set_page_dirty(struct sim_host *host, struct sim_page *page)
+{
+	set_page_state(host, page, SIM_PG_DIRTY);
+}
+
+void sim_mark_page_accessed(struct sim_host *host, struct sim_page *page)
+{
+	set_page_state(host, page, SIM_PG_REFERENCED);
+}
+
 /* ======================== references ======================== */
 
 int sim_page_count(struct sim_host *host, struct sim_page *page)
@@ -474,6 +503,7 @@ void sim_host_get_stats(struct sim_host *host, struct sim_host_stats *stats)
 	stats->thp_splits = atomic64_read(&host->cnt.thp_splits);
 	stats->thp_collapses = atomic64_read(&host->cnt.thp_collapses);
 	stats->swap_outs = atomic64_read(&host->cnt.swap_outs);
+	stats->swap_writes = atomic64_read(&host->cnt.swap_writes);
 	stats->swap_ins = atomic64_read(&host->cnt.swap_ins);
 	stats->cow_breaks = atomic64_read(&host->cnt.cow_breaks);
 	stats->notifier_invalidates = atomic64_read(&host->cnt.notifier_invalidates);

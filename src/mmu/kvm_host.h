@@ -217,6 +217,12 @@ struct kvm {
 	/* Test-only fault injection: "forget" remote TLB flushes. */
 	bool debug_skip_remote_flush;
 	/*
+	 * Test-only fault injection: "forget" to mark pages dirty
+	 * (kvm_set_page_dirty() does nothing), so guest writes are lost when
+	 * the host reclaims a page it thinks clean.
+	 */
+	bool debug_skip_page_dirty;
+	/*
 	 * Benchmark knob: each fault first spins this long outside every lock,
 	 * standing in for the VM exit and GUP work a real fault does.
 	 */
@@ -242,6 +248,79 @@ static inline void kvm_make_request(int req, struct kvm_vcpu *vcpu)
 static inline bool kvm_check_request(int req, struct kvm_vcpu *vcpu)
 {
 	return test_bit(req, &vcpu->requests) && test_and_clear_bit(req, &vcpu->requests);
+}
+
+/*
+ * The host page behind a pfn KVM looked up, as virt/kvm does it since 6.13:
+ * the page is marked dirty (and accessed) when KVM releases it after
+ * installing an SPTE that is, or may locklessly become, writable; accessed
+ * alone otherwise; neither when the fault was retried without using it.
+ * SPTE changes never touch the page: the host cannot clean a page without
+ * first invalidating (zapping) the SPTEs that map it, so a writable SPTE
+ * always sits on a page marked dirty after its last cleaning.  Pages the
+ * host reserves are left alone (kvm_is_ad_tracked_page()).
+ */
+static inline bool kvm_is_ad_tracked_page(struct kvm *kvm, struct sim_page *page)
+{
+	return !(sim_page_flags(kvm->host, page) & SIM_PG_RESERVED);
+}
+
+static inline void kvm_set_page_dirty(struct kvm *kvm, struct sim_page *page)
+{
+	if (unlikely(READ_ONCE(kvm->debug_skip_page_dirty)))
+		return;
+	if (kvm_is_ad_tracked_page(kvm, page))
+		sim_set_page_dirty(kvm->host, page);
+}
+
+static inline void kvm_set_page_accessed(struct kvm *kvm, struct sim_page *page)
+{
+	if (kvm_is_ad_tracked_page(kvm, page))
+		sim_mark_page_accessed(kvm->host, page);
+}
+
+static inline void kvm_release_page_clean(struct kvm *kvm, struct sim_page *page)
+{
+	if (!page)
+		return;
+	kvm_set_page_accessed(kvm, page);
+	sim_put_page(kvm->host, page);
+}
+
+static inline void kvm_release_page_dirty(struct kvm *kvm, struct sim_page *page)
+{
+	if (!page)
+		return;
+	kvm_set_page_dirty(kvm, page);
+	kvm_release_page_clean(kvm, page);
+}
+
+static inline void kvm_release_page_unused(struct kvm *kvm, struct sim_page *page)
+{
+	if (page)
+		sim_put_page(kvm->host, page);
+}
+
+/*
+ * The page a fault looked up, released once the fault is done with it:
+ * @unused if no SPTE was installed or reused (RET_PF_RETRY), @dirty if the
+ * host mapping was writable.  Under mmu_lock unless @unused, as KVM
+ * requires: a dirty mark outside it could race with the host cleaning the
+ * page (Linux's writeback; here reclaim is also held off by the reference).
+ */
+static inline void kvm_release_faultin_page(struct kvm *kvm, struct sim_page *page, bool unused,
+					    bool dirty)
+{
+	if (!unused)
+		lockdep_assert_held(&kvm->mmu_lock);
+	if (!page)
+		return;
+	if (unused)
+		kvm_release_page_unused(kvm, page);
+	else if (dirty)
+		kvm_release_page_dirty(kvm, page);
+	else
+		kvm_release_page_clean(kvm, page);
 }
 
 /*

@@ -14,9 +14,15 @@
  *   read_lock(mmu_lock)
  *   is_page_fault_stale()      root invalidated, or an invalidation raced
  *                              with the lookup (mmu_invalidate_retry_gfn)
+ *   kvm_mmu_hugepage_adjust()  the level: lpage_info, and the host mapping
+ *                              size read from the host page tables
  *   kvm_tdp_mmu_map()          cmpxchg the new SPTEs in
- *   read_unlock(mmu_lock), then drop the page reference: KVM keeps no
- *   reference on guest memory, MMU notifiers keep the SPTEs honest.
+ *   kvm_mmu_finish_page_fault() drop the page reference, marking the page
+ *                              dirty if the host mapping was writable
+ *   read_unlock(mmu_lock)
+ * KVM keeps no reference on guest memory: MMU notifiers keep the SPTEs
+ * honest.  The page's dirty and accessed state follow KVM 6.13 and later:
+ * set when the page is released after the fault, never by SPTE changes.
  *
  * The legacy path (direct_page_fault) is the same up to the lock, which it
  * takes for write, and then calls direct_map(), which links shadow pages,
@@ -30,30 +36,59 @@
 #include "mmu/tdp_mmu.h"
 #include "mmu/shadow_mmu.h"
 
-static void kvm_mmu_hugepage_adjust(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
-				    int host_level)
+/*
+ * The size of the host mapping at @gfn's hva, read from the host page
+ * tables as host_pfn_mapping_level() reads them: a lockless walk (RCU in
+ * place of KVM's disabled IRQs) that reads each entry once.  It is only
+ * consumed under mmu_lock once is_page_fault_stale() has passed: then no
+ * invalidation of the hva has begun since the fault's mmu_seq snapshot,
+ * and the host changes a mapping's size (THP split or collapse) only after
+ * beginning one, which would have to wait for mmu_lock.
+ */
+static int host_pfn_mapping_level(struct kvm *kvm, gfn_t gfn, const struct kvm_memory_slot *slot)
+{
+	struct sim_host_pte_info info;
+
+	if (sim_mm_lookup(kvm->mm, __gfn_to_hva_memslot(slot, gfn), &info))
+		return PG_LEVEL_4K;
+	return info.level;
+}
+
+/* __kvm_mmu_max_mapping_level(): the lpage_info limit, then the host's. */
+static int kvm_mmu_max_mapping_level(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn,
+				     int max_level)
+{
+	max_level = kvm_lpage_max_level(slot, gfn, max_level);
+	if (max_level == PG_LEVEL_4K)
+		return PG_LEVEL_4K;
+	return min(max_level, host_pfn_mapping_level(kvm, gfn, slot));
+}
+
+/*
+ * Picks the fault's level and aligns its pfn to it.  Under mmu_lock, after
+ * the stale check (see host_pfn_mapping_level()), as KVM calls it from
+ * kvm_tdp_mmu_map() and direct_map().
+ */
+static void kvm_mmu_hugepage_adjust(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	struct kvm_memory_slot *slot = fault->slot;
-	int level;
 
+	lockdep_assert_held(&vcpu->kvm->mmu_lock);
 	fault->req_level = PG_LEVEL_4K;
 	fault->goal_level = PG_LEVEL_4K;
 	fault->huge_page_disallowed = fault->exec && fault->nx_huge_page_workaround_enabled;
 
 	if (fault->max_level == PG_LEVEL_4K || fault->noslot)
-		goto out;
+		return;
 	/* Dirty logging tracks 4K pages: no huge mappings in a logged slot. */
 	if (kvm_slot_dirty_track_enabled(slot))
-		goto out;
+		return;
 
-	level = min(fault->max_level, host_level);
-	level = kvm_lpage_max_level(slot, fault->gfn, level);
-	fault->req_level = level;
+	fault->req_level = kvm_mmu_max_mapping_level(vcpu->kvm, slot, fault->gfn, fault->max_level);
 	/* The iTLB multihit workaround: instructions run from 4K pages only. */
 	if (fault->huge_page_disallowed)
-		goto out;
-	fault->goal_level = level;
-out:
+		return;
+	fault->goal_level = fault->req_level;
 	if (fault->goal_level > PG_LEVEL_4K) {
 		u64 mask = KVM_PAGES_PER_HPAGE(fault->goal_level) - 1;
 
@@ -84,10 +119,10 @@ void disallowed_hugepage_adjust(struct kvm_page_fault *fault, u64 spte, int cur_
  * Looks up the pfn backing fault->gfn through the host's GUP, as
  * __kvm_faultin_pfn() does: a reference is taken on refcounted pages and
  * dropped once the SPTE is installed; VM_IO/VM_PFNMAP memory is resolved by
- * following the host PTE and is not refcounted.
+ * following the host PTE and is not refcounted.  The mapping's size is not
+ * looked at here: kvm_mmu_hugepage_adjust() reads it under mmu_lock.
  */
-static int __kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
-				 int *host_level)
+static int __kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	struct kvm *kvm = vcpu->kvm;
 	struct kvm_memory_slot *slot = fault->slot;
@@ -121,24 +156,26 @@ static int __kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *f
 		return n < 0 ? (int)n : -EFAULT;
 	}
 
-	*host_level = PG_LEVEL_4K;
-	if (!sim_mm_lookup(kvm->mm, fault->hva, &info) && info.pfn == fault->pfn) {
-		*host_level = info.level;
-		/* A read fault may still map writable if the host PTE already is. */
-		if (!fault->write && fault->refcounted_page)
-			fault->map_writable = info.writable;
-	}
+	/* A read fault may still map writable if the host PTE already is. */
+	if (!fault->write && fault->refcounted_page && !sim_mm_lookup(kvm->mm, fault->hva, &info) &&
+	    info.pfn == fault->pfn)
+		fault->map_writable = info.writable;
 	if (ro_slot)
 		fault->map_writable = false;
 	return RET_PF_CONTINUE;
 }
 
-static void kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+/*
+ * Drops the page reference of the pfn lookup (kvm_release_faultin_page()):
+ * unused after RET_PF_RETRY, else marking the page dirty if the host
+ * mapping was writable, because fast_page_fault() may make the SPTE
+ * writable later without mmu_lock and without telling the host.  Under
+ * mmu_lock unless @r is RET_PF_RETRY.
+ */
+static void kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault, int r)
 {
-	if (fault->page) {
-		sim_put_page(vcpu->kvm->host, fault->page);
-		fault->page = NULL;
-	}
+	kvm_release_faultin_page(vcpu->kvm, fault->page, r == RET_PF_RETRY, fault->map_writable);
+	fault->page = NULL;
 }
 
 static int kvm_handle_noslot_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
@@ -166,8 +203,7 @@ static void kvm_mmu_fault_race_point(struct kvm *kvm, int point, gfn_t gfn)
 		fn(arg, point, gfn);
 }
 
-static int kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
-			       int *host_level)
+static int kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	struct kvm *kvm = vcpu->kvm;
 	int r;
@@ -183,14 +219,14 @@ static int kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fau
 	if (mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn))
 		return RET_PF_RETRY;
 
-	r = __kvm_mmu_faultin_pfn(vcpu, fault, host_level);
+	r = __kvm_mmu_faultin_pfn(vcpu, fault);
 	if (r != RET_PF_CONTINUE)
 		return r;
 	kvm_mmu_fault_race_point(kvm, MMUSIM_FAULT_RACE_AFTER_PFN, fault->gfn);
 
 	/* Cheap early exit; the authoritative check is under mmu_lock. */
 	if (mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn)) {
-		kvm_mmu_finish_page_fault(vcpu, fault);
+		kvm_mmu_finish_page_fault(vcpu, fault, RET_PF_RETRY);
 		return RET_PF_RETRY;
 	}
 	return RET_PF_CONTINUE;
@@ -299,7 +335,6 @@ static int fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 static int kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	struct kvm *kvm = vcpu->kvm;
-	int host_level = PG_LEVEL_4K;
 	int r;
 
 	r = fast_page_fault(vcpu, fault);
@@ -310,19 +345,19 @@ static int kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *
 	if (r)
 		return r;
 
-	r = kvm_mmu_faultin_pfn(vcpu, fault, &host_level);
+	r = kvm_mmu_faultin_pfn(vcpu, fault);
 	if (r != RET_PF_CONTINUE)
 		return r;
-	kvm_mmu_hugepage_adjust(vcpu, fault, host_level);
 	kvm_mmu_fault_race_point(kvm, MMUSIM_FAULT_RACE_BEFORE_LOCK, fault->gfn);
 
 	r = RET_PF_RETRY;
 	read_lock(&kvm->mmu_lock);
-	if (!is_page_fault_stale(vcpu, fault))
+	if (!is_page_fault_stale(vcpu, fault)) {
+		kvm_mmu_hugepage_adjust(vcpu, fault);
 		r = kvm_tdp_mmu_map(vcpu, fault);
+	}
+	kvm_mmu_finish_page_fault(vcpu, fault, r);
 	read_unlock(&kvm->mmu_lock);
-
-	kvm_mmu_finish_page_fault(vcpu, fault);
 	return r;
 }
 
@@ -343,7 +378,6 @@ static int mmu_topup_all_memory_caches(struct kvm_vcpu *vcpu)
 static int direct_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	struct kvm *kvm = vcpu->kvm;
-	int host_level = PG_LEVEL_4K;
 	int r;
 
 	r = fast_page_fault(vcpu, fault);
@@ -354,19 +388,19 @@ static int direct_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault
 	if (r)
 		return r;
 
-	r = kvm_mmu_faultin_pfn(vcpu, fault, &host_level);
+	r = kvm_mmu_faultin_pfn(vcpu, fault);
 	if (r != RET_PF_CONTINUE)
 		return r;
-	kvm_mmu_hugepage_adjust(vcpu, fault, host_level);
 	kvm_mmu_fault_race_point(kvm, MMUSIM_FAULT_RACE_BEFORE_LOCK, fault->gfn);
 
 	r = RET_PF_RETRY;
 	write_lock(&kvm->mmu_lock);
-	if (!is_page_fault_stale(vcpu, fault))
+	if (!is_page_fault_stale(vcpu, fault)) {
+		kvm_mmu_hugepage_adjust(vcpu, fault);
 		r = direct_map(vcpu, fault);
+	}
+	kvm_mmu_finish_page_fault(vcpu, fault, r);
 	write_unlock(&kvm->mmu_lock);
-
-	kvm_mmu_finish_page_fault(vcpu, fault);
 	return r;
 }
 

@@ -829,8 +829,8 @@ static int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot, u64
 
 /*
  * Maps @nr neighbours at @start, which are not present, to the pages GUP-
- * fast finds for them (writable ones only, as KVM's prefetch asks).  Returns
- * -1 to stop prefetching.
+ * fast finds for them (writable ones only, as KVM's prefetch asks), and
+ * releases them dirty.  Returns -1 to stop prefetching.
  */
 static int direct_pte_prefetch_many(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, u64 *start,
 				    u64 *end)
@@ -855,7 +855,12 @@ static int direct_pte_prefetch_many(struct kvm_vcpu *vcpu, struct kvm_mmu_page *
 	for (i = 0; i < n; i++) {
 		mmu_set_spte(vcpu, slot, start + i, ACC_ALL, gfn + i,
 			     sim_page_to_pfn(kvm->host, pages[i]), NULL);
-		sim_put_page(kvm->host, pages[i]);
+		/*
+		 * The SPTE is writable and the guest may write through it
+		 * without another fault: the page is dirty from now on, as
+		 * KVM 6.13+ marks prefetched pages.
+		 */
+		kvm_release_page_dirty(kvm, pages[i]);
 	}
 	return n == nr ? 0 : -1;
 }
