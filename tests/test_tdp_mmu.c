@@ -224,6 +224,106 @@ static void test_tdp_mmu_fast_zap_replaces_roots(void **state)
 	test_vm_destroy(&t);
 }
 
+/*
+ * vCPUs loading a root at the same time share one (kvm_tdp_mmu_alloc_root()
+ * re-checks under tdp_mmu_pages_lock, 6.9+).  Each round fast-zaps, lets
+ * every vCPU drop its obsolete root, then releases all vCPU threads at once
+ * into kvm_mmu_load(); afterwards exactly one valid root must exist for
+ * address space 0 and exactly one root must have been allocated.
+ */
+#define SHARE_ROOT_VCPUS 4
+#define SHARE_ROOT_ROUNDS 300
+
+struct share_root {
+	struct kvm *kvm;
+	int go; /* round number the threads may start (release/acquire) */
+	atomic_t done; /* threads finished with the current round */
+	int errors;
+};
+
+struct share_root_arg {
+	struct share_root *s;
+	int idx;
+};
+
+static int share_root_thread(void *data)
+{
+	struct share_root_arg *a = data;
+	struct share_root *s = a->s;
+	int round;
+
+	for (round = 1; round <= SHARE_ROOT_ROUNDS; round++) {
+		while (smp_load_acquire(&s->go) < round)
+			cpu_relax();
+		if (kvm_mmu_load(s->kvm->vcpus[a->idx]))
+			WRITE_ONCE(s->errors, 1);
+		/* Fully ordered: publishes vcpu->root to the main thread. */
+		atomic_inc_return(&s->done);
+	}
+	return 0;
+}
+
+static int count_valid_roots(struct kvm *kvm, int as_id)
+{
+	struct kvm_mmu_page *root;
+	int n = 0;
+
+	read_lock(&kvm->mmu_lock);
+	rcu_read_lock();
+	list_for_each_entry_rcu(root, &kvm->tdp_mmu_roots, link)
+		n += kvm_mmu_page_as_id(root) == as_id && !is_invalid_root(root);
+	rcu_read_unlock();
+	read_unlock(&kvm->mmu_lock);
+	return n;
+}
+
+static void test_tdp_mmu_vcpus_share_root(void **state)
+{
+	struct test_vm_opts o = opts_4k(2 * MiB);
+	struct share_root_arg args[SHARE_ROOT_VCPUS];
+	struct env_thread *threads[SHARE_ROOT_VCPUS];
+	struct share_root s = { 0 };
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+	int round, i, dups = 0;
+	u64 allocs;
+
+	o.cfg.nr_vcpus = SHARE_ROOT_VCPUS;
+	test_vm_create(&t, &o);
+	s.kvm = mmusim_to_kvm(t.vm);
+	atomic_set(&s.done, 0);
+	for (i = 0; i < SHARE_ROOT_VCPUS; i++) {
+		args[i].s = &s;
+		args[i].idx = i;
+		threads[i] = env_thread_start(share_root_thread, &args[i], "load-root");
+		assert_non_null(threads[i]);
+	}
+	for (round = 1; round <= SHARE_ROOT_ROUNDS; round++) {
+		mmusim_vm_zap_all_fast(t.vm);
+		for (i = 0; i < SHARE_ROOT_VCPUS; i++)
+			kvm_mmu_free_obsolete_roots(s.kvm->vcpus[i]);
+		get_stats(&t, &st);
+		allocs = st.root_allocs;
+
+		atomic_set(&s.done, 0);
+		smp_store_release(&s.go, round);
+		while (smp_load_acquire(&s.done.counter) < SHARE_ROOT_VCPUS)
+			cpu_relax();
+
+		get_stats(&t, &st);
+		if (count_valid_roots(s.kvm, 0) != 1 || st.root_allocs != allocs + 1)
+			dups++;
+		for (i = 1; i < SHARE_ROOT_VCPUS; i++)
+			dups += s.kvm->vcpus[i]->root[0] != s.kvm->vcpus[0]->root[0];
+	}
+	for (i = 0; i < SHARE_ROOT_VCPUS; i++)
+		assert_int_equal(env_thread_join(threads[i]), 0);
+	assert_int_equal(s.errors, 0);
+	assert_int_equal(dups, 0);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
 /* Address space 1 (SMM) has its own root and its own memslots. */
 static void test_tdp_mmu_smm_address_space(void **state)
 {
@@ -716,6 +816,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_zap_and_refault),
 		MMUSIM_TEST(test_tdp_mmu_zap_yields_and_completes),
 		MMUSIM_TEST(test_tdp_mmu_fast_zap_replaces_roots),
+		MMUSIM_TEST(test_tdp_mmu_vcpus_share_root),
 		MMUSIM_TEST(test_tdp_mmu_smm_address_space),
 		MMUSIM_TEST(test_tdp_mmu_mmio_spte_generation),
 		MMUSIM_TEST(test_tdp_mmu_mmio_generation_wrap),

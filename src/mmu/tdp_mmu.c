@@ -196,8 +196,14 @@ static gfn_t tdp_mmu_max_gfn_exclusive(struct kvm *kvm)
 }
 
 /*
- * Reuses a valid root of the same address space, or installs a new one.
- * mmu_lock is held for read; the new root comes from the vCPU's cache.
+ * Reuses a valid root of the same role, or installs a new one; mmu_lock is
+ * held for read and the new root comes from the vCPU's cache.  As
+ * kvm_tdp_mmu_alloc_root() since 6.9: a lockless look first (vCPUs loading
+ * a root at start-up or after a fast zap mostly find one), then, under
+ * tdp_mmu_pages_lock, a second look before installing, so that vCPUs racing
+ * here share one root instead of each adding its own.  Under the read lock
+ * no root can be invalidated, so a valid root found under the pages lock
+ * still holds the TDP MMU's reference and getting one cannot fail.
  */
 int kvm_tdp_mmu_alloc_root(struct kvm_vcpu *vcpu, int as_id)
 {
@@ -212,15 +218,27 @@ int kvm_tdp_mmu_alloc_root(struct kvm_vcpu *vcpu, int as_id)
 	role.smm = as_id;
 
 	rcu_read_lock();
-	for_each_tdp_mmu_root_rcu(kvm, root, as_id, true) {
-		if (root->role.word == role.word && kvm_tdp_mmu_get_root(root))
+	for_each_tdp_mmu_root_rcu(kvm, root, as_id, true)
+	{
+		if (root->role.word == role.word && kvm_tdp_mmu_get_root(root)) {
+			rcu_read_unlock();
 			goto out;
+		}
 	}
 	rcu_read_unlock();
 
+	spin_lock(&kvm->tdp_mmu_pages_lock);
+	/* role.word includes role.invalid: only valid roots match. */
+	list_for_each_entry(root, &kvm->tdp_mmu_roots, link) {
+		if (root->role.word == role.word && !WARN_ON_ONCE(!kvm_tdp_mmu_get_root(root)))
+			goto out_spin_unlock;
+	}
+
 	root = tdp_mmu_cache_alloc_sp(vcpu);
-	if (!root)
+	if (!root) {
+		spin_unlock(&kvm->tdp_mmu_pages_lock);
 		return -ENOMEM;
+	}
 	root->role = role;
 	root->gfn = 0;
 	root->ptep = NULL;
@@ -228,14 +246,10 @@ int kvm_tdp_mmu_alloc_root(struct kvm_vcpu *vcpu, int as_id)
 	refcount_set(&root->tdp_mmu_root_count, 2);
 	tdp_account_mmu_page(kvm, root);
 	atomic64_inc(&kvm->stat.root_allocs);
-
-	spin_lock(&kvm->tdp_mmu_pages_lock);
 	list_add_rcu(&root->link, &kvm->tdp_mmu_roots);
+out_spin_unlock:
 	spin_unlock(&kvm->tdp_mmu_pages_lock);
-	vcpu->root[as_id] = root;
-	return 0;
 out:
-	rcu_read_unlock();
 	vcpu->root[as_id] = root;
 	return 0;
 }
