@@ -133,7 +133,7 @@ int mmusim_vm_race_next_fault(struct mmusim_vm *vm, int point, mmusim_fault_race
 
 struct mmusim_vm_stats {
 	u64 pages_4k, pages_2m, pages_1g;	/* leaf SPTEs, as KVM's stats */
-	u64 tdp_mmu_pages;			/* TDP MMU page-table pages (roots included) */
+	u64 tdp_mmu_pages;			/* TDP MMU tables below the roots, as KVM */
 	u64 shadow_mmu_pages;			/* legacy MMU shadow pages (roots included) */
 	u64 mmu_shadow_zapped;			/* legacy MMU: shadow pages zapped */
 	u64 max_mmu_rmap_size;			/* legacy MMU: longest rmap list seen */

@@ -101,6 +101,11 @@ static struct kvm_mmu_page *tdp_mmu_cache_alloc_sp(struct kvm_vcpu *vcpu)
 	return mc->objects[--mc->nobjs];
 }
 
+/*
+ * kvm->tdp_mmu_pages counts the page tables linked below the roots, as KVM
+ * (6.12: tdp_account_mmu_page() is called from tdp_mmu_link_sp() only, and
+ * tdp_unaccount_mmu_page() from handle_removed_pt()); roots are not counted.
+ */
 static void tdp_account_mmu_page(struct kvm *kvm, struct kvm_mmu_page *sp)
 {
 	atomic64_inc(&kvm->tdp_mmu_pages);
@@ -133,7 +138,6 @@ void kvm_tdp_mmu_put_root(struct kvm *kvm, struct kvm_mmu_page *root)
 	spin_lock(&kvm->tdp_mmu_pages_lock);
 	list_del_rcu(&root->link);
 	spin_unlock(&kvm->tdp_mmu_pages_lock);
-	tdp_unaccount_mmu_page(kvm, root);
 	call_rcu(&root->rcu_head, tdp_mmu_free_sp_rcu_callback);
 }
 
@@ -244,7 +248,6 @@ int kvm_tdp_mmu_alloc_root(struct kvm_vcpu *vcpu, int as_id)
 	root->ptep = NULL;
 	/* One reference for the vCPU, one for the TDP MMU until invalidated. */
 	refcount_set(&root->tdp_mmu_root_count, 2);
-	tdp_account_mmu_page(kvm, root);
 	atomic64_inc(&kvm->stat.root_allocs);
 	list_add_rcu(&root->link, &kvm->tdp_mmu_roots);
 out_spin_unlock:

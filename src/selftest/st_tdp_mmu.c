@@ -161,7 +161,7 @@ ST_TEST(tdp_mmu_fault_zap_refault)
 		ST_EXPECT_EQ(st.pages_4k, npages);
 		ST_EXPECT_EQ(st.pages_2m + st.pages_1g, 0ULL);
 		ST_EXPECT_EQ(st.pf_fixed, npages);
-		ST_EXPECT_EQ(st.tdp_mmu_pages, (u64)(root_level - 1 + npages / 512));
+		ST_EXPECT_EQ(st.tdp_mmu_pages, (u64)(root_level - 2 + npages / 512));
 		ST_EXPECT_EQ(st.root_allocs, 1ULL);
 		st_vm_expect_check(ctx, v);
 
