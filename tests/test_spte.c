@@ -81,7 +81,7 @@ static void test_spte_layout_constants(void **state)
 
 	assert_int_equal(SPTE_MMU_PRESENT_MASK, 0x800);
 	assert_int_equal(SHADOW_NONPRESENT_VALUE, 0x8000000000000000ULL);
-	assert_int_equal(FROZEN_SPTE, 0x80000000000005a0ULL);
+	assert_int_equal(FROZEN_SPTE, 0x8000000000000498ULL);
 	assert_int_equal(SPTE_BASE_ADDR_MASK, 0x000ffffffffff000ULL);
 	assert_int_equal(SPTE_TDP_AD_MASK, 3ULL << 52);
 	assert_int_equal(SPTE_TDP_AD_DISABLED, 1ULL << 52);

@@ -589,6 +589,113 @@ static void test_tdp_mmu_aging_ad_bits(void **state)
 }
 
 /*
+ * Lockless aging racing with the removal of a table whose children are
+ * present.  Aging reads gfn 0's leaf (present, young); right then (the
+ * KVM_MMU_RACE_AGE hook) another thread fast-zaps, and the zap of the
+ * root under the read lock removes the tables (prove builds zap at 1G
+ * level first, so the PD and PT go with their children present) and freezes
+ * every child, gfn 0's leaf included; only then does aging clear the
+ * Accessed bit.  It must leave FROZEN_SPTE intact: the value carries no A
+ * bit in either format.  The test holds RCU so the detached PT stays
+ * readable after aging returns.
+ *
+ *   gfn:   0 .. 7 written (4K leaves in one PT)      8 .. 511 empty
+ *   PT:    [L L L L L L L L - - ... -]  ->  all FROZEN_SPTE
+ */
+struct age_race {
+	struct mmusim_vm *vm;
+	int want, done; /* release/acquire handshake */
+	bool stop;
+};
+
+static int age_race_zapper(void *data)
+{
+	struct age_race *r = data;
+
+	while (!READ_ONCE(r->stop)) {
+		if (!smp_load_acquire(&r->want)) {
+			env_spin_yield();
+			continue;
+		}
+		WRITE_ONCE(r->want, 0);
+		mmusim_vm_zap_all_fast(r->vm);
+		smp_store_release(&r->done, 1);
+	}
+	return 0;
+}
+
+/* On the aging thread, inside its RCU read side: hand the zap over and wait. */
+static void age_race_hook(void *arg, int point, gfn_t gfn)
+{
+	struct age_race *r = arg;
+
+	assert_int_equal(point, KVM_MMU_RACE_AGE);
+	smp_store_release(&r->want, 1);
+	while (!smp_load_acquire(&r->done))
+		cpu_relax();
+}
+
+static void test_tdp_mmu_aging_vs_table_removal(void **state)
+{
+	static const struct {
+		int tdp_mode;
+		bool ad_disabled;
+	} cfgs[] = {
+		{ MMUSIM_TDP_EPT, false },
+		{ MMUSIM_TDP_NPT, false },
+		{ MMUSIM_TDP_EPT, true },
+	};
+	unsigned int i;
+
+#ifndef MMUSIM_PROVE
+	skip(); /* without prove mode, leaves are zapped one by one first */
+#endif
+	for (i = 0; i < ARRAY_SIZE(cfgs); i++) {
+		struct test_vm_opts o = opts_4k(2 * MiB);
+		struct age_race r = { 0 };
+		struct env_thread *zapper;
+		struct kvm *kvm;
+		struct test_vm t;
+		u64 spte, after;
+		u64 *sptep;
+		int level;
+
+		o.cfg.tdp_mode = cfgs[i].tdp_mode;
+		o.cfg.ept_ad_disabled = cfgs[i].ad_disabled;
+		test_vm_create(&t, &o);
+		kvm = mmusim_to_kvm(t.vm);
+		assert_int_equal(mmusim_vcpu_access_range(mmusim_vm_vcpu(t.vm, 0), 0, 8, 0,
+							  MMUSIM_ACCESS_WRITE, NULL),
+				 8);
+		r.vm = t.vm;
+		zapper = env_thread_start(age_race_zapper, &r, "zapper");
+		assert_non_null(zapper);
+		/* Armed as mmusim_vm_race_next_fault() does; the point is internal. */
+		WRITE_ONCE(kvm->fault_race.arg, &r);
+		WRITE_ONCE(kvm->fault_race.point, KVM_MMU_RACE_AGE);
+		smp_store_release(&kvm->fault_race.fn, age_race_hook);
+
+		rcu_read_lock();
+		sptep = kvm_tdp_mmu_fast_pf_get_last_sptep(kvm->vcpus[0], 0, 0, &spte, &level);
+		assert_non_null(sptep);
+		assert_int_equal(level, PG_LEVEL_4K);
+		assert_true(is_shadow_present_pte(spte) && is_accessed_spte(&kvm->masks, spte));
+		/* What the host's clear_young reaches; aging takes no lock that sleeps. */
+		kvm->mmu_notifier.ops->clear_young(&kvm->mmu_notifier, t.mm, t.hva,
+						   t.hva + 8 * PAGE_SIZE);
+		after = READ_ONCE(*sptep);
+		rcu_read_unlock();
+
+		WRITE_ONCE(r.stop, true);
+		assert_int_equal(env_thread_join(zapper), 0);
+		assert_int_equal(READ_ONCE(r.done), 1);
+		assert_int_equal(after, FROZEN_SPTE);
+		test_vm_check(&t);
+		test_vm_destroy(&t);
+	}
+}
+
+/*
  * Dirty logging: enabling it write-protects the slot and forces 4K
  * mappings; a write to a 2M-mapped page splits it (mmu_lock read) and is
  * logged; GET_DIRTY_LOG returns and re-protects the page.
@@ -823,6 +930,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_invalidation_inside_fault),
 		MMUSIM_TEST(test_tdp_mmu_access_tracking_fast_path),
 		MMUSIM_TEST(test_tdp_mmu_aging_ad_bits),
+		MMUSIM_TEST(test_tdp_mmu_aging_vs_table_removal),
 		MMUSIM_TEST(test_tdp_mmu_dirty_logging_splits_and_logs),
 		MMUSIM_TEST(test_tdp_mmu_5level_and_npt),
 		MMUSIM_TEST(test_tdp_mmu_dump),

@@ -132,7 +132,7 @@ static int kvm_handle_noslot_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault 
 }
 
 /* Runs the hook armed for @point by mmusim_vm_race_next_fault(), once. */
-static void kvm_mmu_fault_race_point(struct kvm *kvm, int point, gfn_t gfn)
+void kvm_mmu_fault_race_point(struct kvm *kvm, int point, gfn_t gfn)
 {
 	mmusim_fault_race_fn fn = smp_load_acquire(&kvm->fault_race.fn);
 	void *arg;

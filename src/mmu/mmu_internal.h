@@ -131,4 +131,14 @@ static inline bool is_invalid_root(struct kvm_mmu_page *root)
 
 #define KVM_PFN_NOSLOT (~(kvm_pfn_t)0)
 
+/* Runs the hook mmusim_vm_race_next_fault() armed for @point, once (mmu.c). */
+void kvm_mmu_fault_race_point(struct kvm *kvm, int point, gfn_t gfn);
+/*
+ * A race point past the public ones, for the unit tests (which arm it
+ * through kvm->fault_race directly): lockless aging has read a young leaf
+ * and is about to age it.  The hook runs inside aging's RCU read side, so it
+ * must not sleep; public race hooks may (they run host events).
+ */
+#define KVM_MMU_RACE_AGE MMUSIM_FAULT_RACE_NR
+
 #endif /* _MMUSIM_MMU_INTERNAL_H */

@@ -354,19 +354,24 @@ static_assert(!(SHADOW_NONPRESENT_VALUE & SPTE_MMU_PRESENT_MASK),
  * modify a frozen SPTE; faults that meet one retry.
  *
  * The value must set no RWX bit (non-present for Intel and AMD), no PFN bit
- * (no L1TF gadget), not MMU-present, and must not match the MMIO mask.
- * KVM (v6.10+) uses SHADOW_NONPRESENT_VALUE | 0x5a0 (bits 5, 7, 8, 10).  A
- * 2024 patch proposes SHADOW_NONPRESENT_VALUE | 0x498 (bits 3, 4, 7, 10)
- * instead, so that a frozen SPTE carries no Accessed bit in either format
- * (0x5a0 has bit 5 = NPT A and bit 8 = EPT A), which matters to lockless
- * aging.  Nothing here depends on the choice: the value is only compared.
+ * (no L1TF gadget), not MMU-present, and must not match the MMIO mask.  It
+ * must also set no Accessed or Dirty bit of either format: lockless aging
+ * clears Accessed with an atomic AND (6.15's kvm_tdp_mmu_age_spte() via
+ * tdp_mmu_clear_spte_bits_atomic()) on a leaf it read as present, and the
+ * leaf may have been frozen in between by the removal of its table; the
+ * AND must then leave the frozen value intact.  KVM 6.10-6.12 uses
+ * SHADOW_NONPRESENT_VALUE | 0x5a0, which has bit 5 (NPT A) and bit 8 (EPT
+ * A); this is the value of Sean Christopherson's 2024 patch, 0x498 (bits 3,
+ * 4, 7, 10), which sets none of bits 5, 6, 8 and 9.
  */
-#define FROZEN_SPTE (SHADOW_NONPRESENT_VALUE | 0x5a0ULL)
+#define FROZEN_SPTE (SHADOW_NONPRESENT_VALUE | 0x498ULL)
 static_assert(!(FROZEN_SPTE & SPTE_MMU_PRESENT_MASK), "frozen SPTE is MMU-present");
 static_assert(!(FROZEN_SPTE & VMX_EPT_RWX_MASK), "frozen SPTE has RWX bits");
 static_assert(!(FROZEN_SPTE & PT_PRESENT_MASK), "frozen SPTE has P");
 static_assert(!(FROZEN_SPTE & SPTE_BASE_ADDR_MASK), "frozen SPTE has PFN bits");
 static_assert(FROZEN_SPTE != SHADOW_NONPRESENT_VALUE, "frozen SPTE is the empty value");
+static_assert(!(FROZEN_SPTE & (PT_ACCESSED_MASK | VMX_EPT_ACCESS_BIT)), "frozen SPTE has an A bit");
+static_assert(!(FROZEN_SPTE & (PT_DIRTY_MASK | VMX_EPT_DIRTY_BIT)), "frozen SPTE has a D bit");
 
 /*
  * Software bits of present leaf SPTEs for features in flight:

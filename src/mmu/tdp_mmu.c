@@ -786,6 +786,33 @@ u64 *kvm_tdp_mmu_fast_pf_get_last_sptep(struct kvm_vcpu *vcpu, int as_id, gfn_t 
  * Aging (lockless, RCU only) and dirty logging
  */
 
+/*
+ * Ages one young leaf without mmu_lock, as 6.15's kvm_tdp_mmu_age_spte():
+ * with A/D bits, an atomic AND clears Accessed (no flush: aging tolerates
+ * misses) and keeps whatever else changed meanwhile; without, a cmpxchg
+ * access-tracks the SPTE, and losing that race (to a fault, a zap, or a
+ * freeze) just leaves the page young.  The leaf may have been frozen since
+ * it was read (its table removed); the AND then finds FROZEN_SPTE, which
+ * has no Accessed bit, and leaves it intact.
+ */
+static void kvm_tdp_mmu_age_spte(struct kvm *kvm, struct tdp_iter *iter)
+{
+	u64 new_spte;
+
+	if (spte_ad_enabled(iter->old_spte)) {
+		iter->old_spte = tdp_mmu_clear_spte_bits_atomic(iter->sptep,
+								kvm->masks.shadow_accessed_mask);
+	} else {
+		new_spte = mark_spte_for_access_track(&kvm->masks, iter->old_spte);
+		try_cmpxchg64(iter->sptep, &iter->old_spte, new_spte);
+	}
+}
+
+/*
+ * As 6.15's __kvm_tdp_mmu_age_gfn_range(): RCU only, valid roots, present
+ * leaves only (a frozen SPTE is not present, so one already frozen when read
+ * is skipped).
+ */
 static bool age_gfn_range(struct kvm *kvm, int as_id, gfn_t start, gfn_t end, bool test_only)
 {
 	struct kvm_mmu_page *root;
@@ -795,8 +822,6 @@ static bool age_gfn_range(struct kvm *kvm, int as_id, gfn_t start, gfn_t end, bo
 	rcu_read_lock();
 	for_each_tdp_mmu_root_rcu(kvm, root, as_id, true) {
 		tdp_root_for_each_pte(iter, kvm, root, start, end) {
-			u64 new_spte;
-
 			if (!is_shadow_present_pte(iter.old_spte) ||
 			    !is_last_spte(iter.old_spte, iter.level) ||
 			    !is_accessed_spte(&kvm->masks, iter.old_spte))
@@ -804,15 +829,8 @@ static bool age_gfn_range(struct kvm *kvm, int as_id, gfn_t start, gfn_t end, bo
 			young = true;
 			if (test_only)
 				goto out;
-			if (spte_ad_enabled(iter.old_spte)) {
-				/* Clearing A never needs a flush: aging tolerates misses. */
-				__atomic_fetch_and(iter.sptep, ~kvm->masks.shadow_accessed_mask,
-						   __ATOMIC_SEQ_CST);
-			} else {
-				new_spte = mark_spte_for_access_track(&kvm->masks, iter.old_spte);
-				/* Losing the race is fine: the page simply stays young. */
-				try_cmpxchg64(iter.sptep, &iter.old_spte, new_spte);
-			}
+			kvm_mmu_fault_race_point(kvm, KVM_MMU_RACE_AGE, iter.gfn);
+			kvm_tdp_mmu_age_spte(kvm, &iter);
 		}
 	}
 out:
