@@ -743,6 +743,63 @@ static void test_tdp_mmu_dirty_logging_splits_and_logs(void **state)
 	test_vm_destroy(&t);
 }
 
+/*
+ * The harvest write-protects with an atomic AND (6.12's
+ * clear_dirty_pt_masked() -> tdp_mmu_clear_spte_bits()), so a lockless
+ * change made between its read and its write survives.  EPT without A/D
+ * bits, dirty logging on, gfn 3 written (writable, logged).  The harvest
+ * reads gfn 3's SPTE; right then (the KVM_MMU_RACE_HARVEST hook) aging
+ * access-tracks it (R/X saved, RWX cleared); the write-protection must not
+ * undo that.  Writing back the value read minus W did.
+ *
+ *   gfn:  0 1 2 [3] 4 ... 511      3: W -> access-tracked (aging) -> stays so
+ */
+static void harvest_race_age(void *arg, int point, gfn_t gfn)
+{
+	struct kvm *kvm = arg;
+
+	assert_int_equal(point, KVM_MMU_RACE_HARVEST);
+	assert_int_equal(gfn, 3);
+	assert_true(kvm_tdp_mmu_age_gfn_range(kvm, 0, gfn, gfn + 1));
+}
+
+static void test_tdp_mmu_harvest_keeps_lockless_changes(void **state)
+{
+	struct test_vm_opts o = opts_4k(2 * MiB);
+	struct kvm_userspace_memory_region r = { 0 };
+	unsigned long bitmap[512 / BITS_PER_LONG] = { 0 };
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
+	struct test_vm t;
+	struct kvm *kvm;
+	u64 spte;
+	int level;
+
+	o.cfg.ept_ad_disabled = true;
+	test_vm_create(&t, &o);
+	kvm = mmusim_to_kvm(t.vm);
+	r.flags = KVM_MEM_LOG_DIRTY_PAGES;
+	r.memory_size = 2 * MiB;
+	r.userspace_addr = t.hva;
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	access_ok(&t, 0, 0x3000, MMUSIM_ACCESS_WRITE);
+
+	WRITE_ONCE(kvm->fault_race.arg, kvm);
+	WRITE_ONCE(kvm->fault_race.point, KVM_MMU_RACE_HARVEST);
+	smp_store_release(&kvm->fault_race.fn, harvest_race_age);
+	assert_int_equal(mmusim_vm_get_dirty_log(t.vm, &log), 0);
+	assert_null(READ_ONCE(kvm->fault_race.fn)); /* the hook ran */
+	assert_true(test_bit(3, bitmap));
+
+	rcu_read_lock();
+	assert_non_null(kvm_tdp_mmu_fast_pf_get_last_sptep(kvm->vcpus[0], 0, 3, &spte, &level));
+	rcu_read_unlock();
+	assert_true(is_shadow_present_pte(spte));
+	assert_false(is_writable_pte(spte));
+	assert_true(is_access_track_spte(&kvm->masks, spte));
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
 /* 5-level roots and NPT mask sets fault in the same way. */
 static void test_tdp_mmu_5level_and_npt(void **state)
 {
@@ -932,6 +989,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_aging_ad_bits),
 		MMUSIM_TEST(test_tdp_mmu_aging_vs_table_removal),
 		MMUSIM_TEST(test_tdp_mmu_dirty_logging_splits_and_logs),
+		MMUSIM_TEST(test_tdp_mmu_harvest_keeps_lockless_changes),
 		MMUSIM_TEST(test_tdp_mmu_5level_and_npt),
 		MMUSIM_TEST(test_tdp_mmu_dump),
 		MMUSIM_TEST(test_tdp_mmu_missing_flush_is_detected),

@@ -140,5 +140,11 @@ void kvm_mmu_fault_race_point(struct kvm *kvm, int point, gfn_t gfn);
  * must not sleep; public race hooks may (they run host events).
  */
 #define KVM_MMU_RACE_AGE MMUSIM_FAULT_RACE_NR
+/*
+ * Likewise: the dirty-log harvest (clear_dirty_pt_masked()) has read a 4K
+ * leaf it will write-protect.  mmu_lock is held for write and RCU for read:
+ * the hook may only do what lockless paths do (aging, the CPU's A/D).
+ */
+#define KVM_MMU_RACE_HARVEST (MMUSIM_FAULT_RACE_NR + 1)
 
 #endif /* _MMUSIM_MMU_INTERNAL_H */

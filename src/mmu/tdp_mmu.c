@@ -882,10 +882,43 @@ retry:
 }
 
 /*
- * Write-protects the 4K leafs of @slot whose bit is set in @mask (bit i is
- * gfn + i): the dirty-log harvest re-arms logging for the pages it reaped.
- * mmu_lock held for write.  Without PML the dirty "bit" is W.
+ * Clears the dirty status of the 4K leafs of @slot whose bit is set in
+ * @mask (bit i is gfn + i): the dirty-log harvest re-arms logging for the
+ * pages it reaped.  mmu_lock held for write.  The dirty "bit" is W when
+ * write-protecting (@wrprot, or no A/D bits), else D.  As 6.12's
+ * clear_dirty_pt_masked(): one bit is cleared with tdp_mmu_clear_spte_bits()
+ * -- an atomic AND when lockless paths may change the SPTE meanwhile, so
+ * what they did (aging access-tracking it, the CPU setting D) is kept --
+ * and no other side effect is due (leaf-ness, pfn and MMU-writable stay).
+ * 6.12 also marks the pfn dirty here; from 6.13 KVM no longer dirties
+ * folios from SPTEs, and neither does this (host A/D is left to the fault).
  */
+static void clear_dirty_pt_masked(struct kvm *kvm, struct kvm_mmu_page *root, gfn_t gfn,
+				  unsigned long mask, bool wrprot)
+{
+	const u64 dbit = (wrprot || !kvm->masks.ad_enabled) ? PT_WRITABLE_MASK :
+							      kvm->masks.shadow_dirty_mask;
+	struct tdp_iter iter;
+
+	tdp_root_for_each_pte(iter, kvm, root, gfn + __ffs(mask), gfn + BITS_PER_LONG) {
+		if (!mask)
+			break;
+		if (!is_shadow_present_pte(iter.old_spte) ||
+		    !is_last_spte(iter.old_spte, iter.level))
+			continue;
+		if (iter.level > PG_LEVEL_4K || !(mask & (1UL << (iter.gfn - gfn))))
+			continue;
+		mask &= ~(1UL << (iter.gfn - gfn));
+		if (!(iter.old_spte & dbit))
+			continue;
+		kvm_mmu_fault_race_point(kvm, KVM_MMU_RACE_HARVEST, iter.gfn);
+		iter.old_spte = tdp_mmu_clear_spte_bits(&kvm->masks, iter.sptep, iter.old_spte,
+							dbit, iter.level);
+		/* No handle_changed_spte(), as KVM; the checker still sees the change. */
+		spte_check_change(&kvm->masks, iter.old_spte, iter.old_spte & ~dbit, iter.level);
+	}
+}
+
 void kvm_tdp_mmu_clear_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn,
 				       unsigned long mask, bool wrprot)
 {
@@ -895,21 +928,8 @@ void kvm_tdp_mmu_clear_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *
 	if (!mask)
 		return;
 	rcu_read_lock();
-	for_each_tdp_mmu_root_rcu(kvm, root, slot->as_id, true) {
-		unsigned long m = mask;
-		struct tdp_iter iter;
-
-		tdp_root_for_each_pte(iter, kvm, root, gfn + __ffs(m), gfn + BITS_PER_LONG) {
-			if (!m)
-				break;
-			if (iter.level > PG_LEVEL_4K || !(m & (1UL << (iter.gfn - gfn))))
-				continue;
-			m &= ~(1UL << (iter.gfn - gfn));
-			if (!is_shadow_present_pte(iter.old_spte) || !is_writable_pte(iter.old_spte))
-				continue;
-			tdp_mmu_iter_set_spte(kvm, &iter, iter.old_spte & ~PT_WRITABLE_MASK);
-		}
-	}
+	for_each_tdp_mmu_root_rcu(kvm, root, slot->as_id, true)
+		clear_dirty_pt_masked(kvm, root, gfn, mask, wrprot);
 	rcu_read_unlock();
 }
 
