@@ -8,6 +8,7 @@
  */
 #include "test_util.h"
 #include "mmu/tdp_mmu.h"
+#include "mmu/shadow_mmu.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
@@ -800,6 +801,71 @@ static void test_tdp_mmu_harvest_keeps_lockless_changes(void **state)
 	test_vm_destroy(&t);
 }
 
+/* The leaf SPTE mapping @gfn in address space 0, through either MMU. */
+static u64 leaf_spte(struct test_vm *t, gfn_t gfn)
+{
+	struct kvm *kvm = mmusim_to_kvm(t->vm);
+	u64 spte = 0;
+	u64 *sptep;
+	int level;
+
+	rcu_read_lock();
+	if (kvm->tdp_mmu_enabled)
+		sptep = kvm_tdp_mmu_fast_pf_get_last_sptep(kvm->vcpus[0], 0, gfn, &spte, &level);
+	else
+		sptep = fast_pf_get_last_sptep(kvm->vcpus[0], 0, gfn, &spte, &level);
+	rcu_read_unlock();
+	assert_non_null(sptep);
+	assert_true(is_shadow_present_pte(spte));
+	return spte;
+}
+
+/*
+ * EPT memtype as 6.12's make_spte() -> vmx_get_mt_mask(kvm_is_mmio_pfn()):
+ * host MMIO is mapped UC, anything else WB with IPAT.  The simulated host
+ * has no device memory (sim_mmap_pfn() takes RAM and nopage pfns only), so
+ * its one MMIO pfn is the reserved PFN 0 (PageReserved, as KVM checks).
+ *
+ *   gpa 0       slot 0, anon RAM                      -> WB | IPAT
+ *   gpa 4M      slot 1, PFNMAP of pfn 0 (reserved)    -> UC
+ *   gpa 6M      slot 2, PFNMAP of pfn 1000 (RAM page) -> WB | IPAT
+ */
+static void test_tdp_mmu_mmio_pfn_memtype(void **state)
+{
+	static const struct {
+		gpa_t gpa;
+		kvm_pfn_t pfn;
+		u64 memtype;
+	} maps[] = {
+		{ 4 * MiB, 0, SPTE_EPT_MEMTYPE_UC },
+		{ 6 * MiB, 1000, SPTE_EPT_MEMTYPE_WB },
+	};
+	struct test_vm_opts o = opts_4k(2 * MiB);
+	struct test_vm t;
+	unsigned int i;
+
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, 0, MMUSIM_ACCESS_WRITE);
+	assert_int_equal(leaf_spte(&t, 0) & (VMX_EPT_MT_MASK | VMX_EPT_IPAT_BIT),
+			 SPTE_EPT_MEMTYPE_WB);
+	for (i = 0; i < ARRAY_SIZE(maps); i++) {
+		hva_t hva;
+
+		assert_int_equal(sim_mmap_pfn(t.mm, 0, PAGE_SIZE, SIM_PROT_READ | SIM_PROT_WRITE,
+					      maps[i].pfn, &hva),
+				 0);
+		test_vm_set_region(&t, 1 + i, maps[i].gpa, PAGE_SIZE, hva);
+		access_ok(&t, 0, maps[i].gpa, MMUSIM_ACCESS_WRITE);
+		assert_int_equal(spte_to_pfn(leaf_spte(&t, maps[i].gpa >> PAGE_SHIFT)),
+				 maps[i].pfn);
+		assert_int_equal(leaf_spte(&t, maps[i].gpa >> PAGE_SHIFT) &
+					 (VMX_EPT_MT_MASK | VMX_EPT_IPAT_BIT),
+				 maps[i].memtype);
+	}
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
 /* 5-level roots and NPT mask sets fault in the same way. */
 static void test_tdp_mmu_5level_and_npt(void **state)
 {
@@ -967,6 +1033,7 @@ MMUSIM_LEGACY_VARIANT(test_tdp_mmu_mmio_spte_generation)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_mmio_generation_wrap)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_invalidation_inside_fault)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_dump)
+MMUSIM_LEGACY_VARIANT(test_tdp_mmu_mmio_pfn_memtype)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_missing_flush_is_detected)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_alloc_failure_unwinds)
 
@@ -990,6 +1057,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_aging_vs_table_removal),
 		MMUSIM_TEST(test_tdp_mmu_dirty_logging_splits_and_logs),
 		MMUSIM_TEST(test_tdp_mmu_harvest_keeps_lockless_changes),
+		MMUSIM_TEST(test_tdp_mmu_mmio_pfn_memtype),
 		MMUSIM_TEST(test_tdp_mmu_5level_and_npt),
 		MMUSIM_TEST(test_tdp_mmu_dump),
 		MMUSIM_TEST(test_tdp_mmu_missing_flush_is_detected),
@@ -1002,6 +1070,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_mmio_generation_wrap_legacy),
 		MMUSIM_TEST(test_tdp_mmu_invalidation_inside_fault_legacy),
 		MMUSIM_TEST(test_tdp_mmu_dump_legacy),
+		MMUSIM_TEST(test_tdp_mmu_mmio_pfn_memtype_legacy),
 		MMUSIM_TEST(test_tdp_mmu_missing_flush_is_detected_legacy),
 		MMUSIM_TEST(test_tdp_mmu_alloc_failure_unwinds_legacy),
 	};

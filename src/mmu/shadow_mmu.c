@@ -793,8 +793,9 @@ static int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot, u64
 		old_spte = READ_ONCE(*sptep);
 	}
 
-	wrprot = make_spte(&kvm->masks, level, pte_access, gfn, pfn, old_spte, prefetch, false,
-			   host_writable, !kvm->masks.ad_enabled, refcounted, &spte);
+	wrprot = __make_spte(&kvm->masks, level, pte_access, gfn, pfn, old_spte, prefetch, false,
+			     host_writable, !kvm->masks.ad_enabled, refcounted,
+			     !refcounted && kvm_is_mmio_pfn(kvm->host, pfn), &spte);
 
 	/*
 	 * A fault that looked the pfn up before a racing write fault made the

@@ -661,6 +661,9 @@ static int tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_pag
 {
 	struct kvm *kvm = vcpu->kvm;
 	struct kvm_mmu_page *sp = sptep_to_sp(iter->sptep);
+	/* Only a pfn without a refcounted page can be host MMIO. */
+	bool host_mmio = !fault->noslot && !fault->refcounted_page &&
+			 kvm_is_mmio_pfn(kvm->host, fault->pfn);
 	int ret = RET_PF_FIXED;
 	bool wrprot = false;
 	u64 new_spte;
@@ -680,9 +683,10 @@ static int tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_pag
 					  kvm_memslots_generation(
 						  kvm_memslots_as(&kvm->slots, fault->as_id)));
 	else
-		wrprot = make_spte(&kvm->masks, iter->level, ACC_ALL, iter->gfn, fault->pfn,
-				   iter->old_spte, fault->prefetch, false, fault->map_writable,
-				   !kvm->masks.ad_enabled, fault->refcounted_page, &new_spte);
+		wrprot = __make_spte(&kvm->masks, iter->level, ACC_ALL, iter->gfn, fault->pfn,
+				     iter->old_spte, fault->prefetch, false, fault->map_writable,
+				     !kvm->masks.ad_enabled, fault->refcounted_page, host_mmio,
+				     &new_spte);
 
 	if (new_spte == iter->old_spte)
 		ret = RET_PF_SPURIOUS;
