@@ -325,6 +325,49 @@ static void test_tdp_mmu_vcpus_share_root(void **state)
 	test_vm_destroy(&t);
 }
 
+/*
+ * kvm_zap_gfn_range() zaps every address space, as 6.12's; the public call
+ * does that for as_id -1 and one address space for 0 or 1.
+ *
+ *   AS 0:  gfn 0 1 2 3 mapped          AS 1 (SMM): gfn 0 1 2 3 mapped
+ *   zap(as -1, [0, 2)):  0 1 gone in both; zap(as 1, [2, 4)): 2 3 gone in AS 1
+ */
+static void test_tdp_mmu_zap_gfn_range_address_spaces(void **state)
+{
+	struct test_vm_opts o = opts_4k(2 * MiB);
+	struct kvm_userspace_memory_region r = { 0 };
+	struct mmusim_vcpu *v;
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	v = mmusim_vm_vcpu(t.vm, 0);
+	r.slot = (1 << 16) | 0;
+	r.memory_size = 2 * MiB;
+	r.userspace_addr = t.hva;
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	assert_int_equal(mmusim_vcpu_access_range(v, 0, 4, 0, MMUSIM_ACCESS_WRITE, NULL), 4);
+	mmusim_vcpu_set_smm(v, true);
+	assert_int_equal(mmusim_vcpu_access_range(v, 0, 4, 0, MMUSIM_ACCESS_WRITE, NULL), 4);
+	mmusim_vcpu_set_smm(v, false);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_4k, 8);
+
+	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, -1, 0, 2), 0);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_4k, 4);
+	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, 1, 2, 4), 0);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_4k, 2);
+	/* What is left is AS 0's gfn 2 and 3. */
+	kvm_zap_gfn_range(mmusim_to_kvm(t.vm), 2, 4);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_4k, 0);
+	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, -2, 0, 2), -EINVAL);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
 /* Address space 1 (SMM) has its own root and its own memslots. */
 static void test_tdp_mmu_smm_address_space(void **state)
 {
@@ -1029,6 +1072,7 @@ static void test_tdp_mmu_vm_create_errors(void **state)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_read_fault_maps_writable)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_zap_yields_and_completes)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_smm_address_space)
+MMUSIM_LEGACY_VARIANT(test_tdp_mmu_zap_gfn_range_address_spaces)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_mmio_spte_generation)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_mmio_generation_wrap)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_invalidation_inside_fault)
@@ -1049,6 +1093,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_fast_zap_replaces_roots),
 		MMUSIM_TEST(test_tdp_mmu_vcpus_share_root),
 		MMUSIM_TEST(test_tdp_mmu_smm_address_space),
+		MMUSIM_TEST(test_tdp_mmu_zap_gfn_range_address_spaces),
 		MMUSIM_TEST(test_tdp_mmu_mmio_spte_generation),
 		MMUSIM_TEST(test_tdp_mmu_mmio_generation_wrap),
 		MMUSIM_TEST(test_tdp_mmu_invalidation_inside_fault),
@@ -1066,6 +1111,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_read_fault_maps_writable_legacy),
 		MMUSIM_TEST(test_tdp_mmu_zap_yields_and_completes_legacy),
 		MMUSIM_TEST(test_tdp_mmu_smm_address_space_legacy),
+		MMUSIM_TEST(test_tdp_mmu_zap_gfn_range_address_spaces_legacy),
 		MMUSIM_TEST(test_tdp_mmu_mmio_spte_generation_legacy),
 		MMUSIM_TEST(test_tdp_mmu_mmio_generation_wrap_legacy),
 		MMUSIM_TEST(test_tdp_mmu_invalidation_inside_fault_legacy),

@@ -103,7 +103,14 @@ void mmusim_vcpu_set_smm(struct mmusim_vcpu *vcpu, bool smm);
 /* Verify every TLB hit against the host mapping (the stale-TLB checker). */
 void mmusim_vcpu_set_tlb_check(struct mmusim_vcpu *vcpu, bool on);
 
-/* MMU operations a VMM or KVM itself triggers. */
+/*
+ * MMU operations a VMM or KVM itself triggers.
+ *
+ * mmusim_vm_zap_gfn_range() zaps the SPTEs of gfns [start, end) inside an
+ * MMU invalidation.  @as_id -1 is KVM's kvm_zap_gfn_range(): every address
+ * space; 0 or 1 zaps that address space only.  -EINVAL for another @as_id
+ * or an empty range.
+ */
 int mmusim_vm_zap_gfn_range(struct mmusim_vm *vm, int as_id, gfn_t start, gfn_t end);
 void mmusim_vm_zap_all_fast(struct mmusim_vm *vm);
 

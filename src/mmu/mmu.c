@@ -568,12 +568,18 @@ void kvm_mmu_zap_all(struct kvm *kvm)
 	srcu_read_unlock(&kvm->slots.srcu, idx);
 }
 
-/* Zaps [gfn_start, gfn_end) of one address space, inside an invalidation. */
-void kvm_zap_gfn_range(struct kvm *kvm, int as_id, gfn_t gfn_start, gfn_t gfn_end)
+/*
+ * Zaps [gfn_start, gfn_end) of address space @as_id, or of every address
+ * space if @as_id is -1, inside an invalidation.  The -1 case is KVM's
+ * kvm_zap_gfn_range() (below); one address space is mmusim's public call.
+ */
+void __kvm_zap_gfn_range(struct kvm *kvm, int as_id, gfn_t gfn_start, gfn_t gfn_end)
 {
 	bool flush;
 	int idx;
 
+	if (WARN_ON_ONCE(gfn_end <= gfn_start))
+		return;
 	/* The legacy MMU walks the memslots' rmaps. */
 	idx = srcu_read_lock(&kvm->slots.srcu);
 	write_lock(&kvm->mmu_lock);
@@ -588,6 +594,15 @@ void kvm_zap_gfn_range(struct kvm *kvm, int as_id, gfn_t gfn_start, gfn_t gfn_en
 	kvm_mmu_invalidate_end(kvm);
 	write_unlock(&kvm->mmu_lock);
 	srcu_read_unlock(&kvm->slots.srcu, idx);
+}
+
+/*
+ * As 6.12's kvm_zap_gfn_range(): the gfn range in every address space (the
+ * invalidation range has no address space either), rmaps and TDP roots.
+ */
+void kvm_zap_gfn_range(struct kvm *kvm, gfn_t gfn_start, gfn_t gfn_end)
+{
+	__kvm_zap_gfn_range(kvm, -1, gfn_start, gfn_end);
 }
 
 /*

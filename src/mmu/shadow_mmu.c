@@ -1016,12 +1016,18 @@ bool __kvm_rmap_zap_gfn_range(struct kvm *kvm, const struct kvm_memory_slot *slo
 
 bool kvm_rmap_zap_gfn_range(struct kvm *kvm, int as_id, gfn_t start, gfn_t end)
 {
-	struct kvm_memslots *slots = kvm_memslots_as(&kvm->slots, as_id);
 	struct kvm_memslot_iter iter;
 	bool flush = false;
+	int i;
 
-	kvm_for_each_memslot_in_gfn_range(&iter, slots, start, end)
-		flush = __kvm_rmap_zap_gfn_range(kvm, iter.slot, start, end, true, flush);
+	for (i = 0; i < KVM_MAX_NR_ADDRESS_SPACES; i++) {
+		struct kvm_memslots *slots = kvm_memslots_as(&kvm->slots, i);
+
+		if (as_id >= 0 && i != as_id)
+			continue;
+		kvm_for_each_memslot_in_gfn_range(&iter, slots, start, end)
+			flush = __kvm_rmap_zap_gfn_range(kvm, iter.slot, start, end, true, flush);
+	}
 	return flush;
 }
 
