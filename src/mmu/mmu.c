@@ -403,17 +403,26 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 	};
 	int r;
 
-	vcpu->stat.pf_taken++;
 	/* The modelled exit + GUP cost (benchmarks): outside mmu_lock, as in KVM. */
 	if (unlikely(READ_ONCE(vcpu->kvm->fault_exit_ns)))
 		ndelay(READ_ONCE(vcpu->kvm->fault_exit_ns));
+	/*
+	 * As 6.12's kvm_mmu_page_fault(): an MMIO SPTE that answers is emulated
+	 * without touching the pf_* stats, and pf_taken counts the faults that
+	 * go to the page-fault handler proper (kvm_mmu_do_page_fault()), fast
+	 * path and spurious ones included; a retry of the MMIO lookup is not one.
+	 * pf_retry is mmusim's: every RET_PF_RETRY.
+	 */
 	if (fault.rsvd) {
 		r = handle_mmio_page_fault(vcpu, &fault);
+		if (r == RET_PF_EMULATE)
+			return r;
 		if (r != RET_PF_INVALID)
 			goto out;
 		fault.rsvd = false;
 	}
 
+	vcpu->stat.pf_taken++;
 	fault.slot = kvm_vcpu_gfn_to_memslot(&vcpu->kvm->slots, &vcpu->slot_cache, fault.as_id,
 					     fault.gfn);
 	r = kvm_tdp_page_fault(vcpu, &fault);
