@@ -757,7 +757,7 @@ static void op_zap_range(struct fz *f)
 
 	end = fuzz_dp_u32_range(&f->dp, 0, 7) ? start + fuzz_dp_range(&f->dp, 0, 2048)
 					      : fuzz_dp_u64(&f->dp);
-	want = (as_id < 0 || as_id >= MS_NR_AS || start >= end) ? -EINVAL : 0;
+	want = (as_id < -1 || as_id >= MS_NR_AS || start >= end) ? -EINVAL : 0;
 	r = mmusim_vm_zap_gfn_range(f->v.vm, as_id, start, end);
 	TRACE(f, "as %d [%#llx, %#llx): %d", as_id, (unsigned long long)start,
 	      (unsigned long long)end, r);

@@ -30,8 +30,15 @@ static void test_kvm_main_invalidate_protocol(void **state)
 	write_lock(&kvm->mmu_lock);
 	assert_int_equal(mmu_invalidate_retry_gfn(kvm, seq, 12), 0);
 	kvm_mmu_invalidate_begin(kvm);
-	/* No range yet: every gfn must retry. */
+	/*
+	 * No range yet: a bug (the range is added under the same mmu_lock
+	 * hold); the locked check WARNs and retries, as 6.12, and the
+	 * unlocked pre-check sees no range.
+	 */
 	assert_int_equal(mmu_invalidate_retry_gfn(kvm, seq, 1000), 1);
+	assert_int_equal(env_warn_count(), 1);
+	env_warn_count_reset();
+	assert_int_equal(mmu_invalidate_retry_gfn_unsafe(kvm, seq, 1000), 0);
 	kvm_mmu_invalidate_range_add(kvm, 10, 20);
 	kvm_mmu_invalidate_begin(kvm);
 	kvm_mmu_invalidate_range_add(kvm, 15, 40);
@@ -84,6 +91,96 @@ static void test_kvm_main_notifier_events(void **state)
 		mmusim_vm_get_stats(t.vm, &before);
 		assert_int_equal(before.pages_4k, 1024 - 256);
 	}
+	test_vm_destroy(&t);
+}
+
+/*
+ * Host invalidations of memory no memslot maps never reach the MMU: as
+ * 6.12's __kvm_handle_hva_range(), in_progress and the range are only
+ * touched once a memslot overlaps, so faults neither stall nor retry; the
+ * mn count (what memslot updates wait for) moves for every pair.
+ *
+ *   hva:  [t.hva, +2M) = memslot 0, gfn 0..511     [other, +1M) = no slot
+ */
+static void test_kvm_main_unrelated_invalidation(void **state)
+{
+	struct test_vm_opts o = { .size = 2 * MiB };
+	struct sim_mmu_notifier_range r = { 0 };
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+	struct kvm *kvm;
+	unsigned long seq;
+	hva_t other;
+
+	test_vm_create(&t, &o);
+	kvm = mmusim_to_kvm(t.vm);
+	assert_int_equal(
+		sim_mmap(t.mm, 0, MiB, SIM_PROT_READ | SIM_PROT_WRITE, SIM_MAP_PRIVATE, &other), 0);
+	seq = kvm->mmu_invalidate_seq;
+
+	/* What the host calls around an unmap of [other, other + 1M), held open. */
+	r.mm = t.mm;
+	r.start = other;
+	r.end = other + MiB;
+	r.event = SIM_MMU_NOTIFY_UNMAP;
+	assert_int_equal(kvm->mmu_notifier.ops->invalidate_range_start(&kvm->mmu_notifier, &r), 0);
+	assert_int_equal(kvm->slots.mn_active_invalidate_count, 1);
+	assert_int_equal(kvm->mmu_invalidate_in_progress, 0);
+	/* A fault on slot memory is fixed at once, no retry. */
+	assert_int_equal(
+		mmusim_vcpu_access(mmusim_vm_vcpu(t.vm, 0), 0x5000, MMUSIM_ACCESS_WRITE, NULL), 0);
+	mmusim_vm_get_stats(t.vm, &st);
+	assert_int_equal(st.pf_retry, 0);
+	assert_int_equal(st.pf_fixed, 1);
+	/* The checker checks every leaf, nothing is "under invalidation". */
+	test_vm_check(&t);
+	kvm->mmu_notifier.ops->invalidate_range_end(&kvm->mmu_notifier, &r);
+	assert_int_equal(kvm->slots.mn_active_invalidate_count, 0);
+	assert_int_equal(kvm->mmu_invalidate_seq, seq);
+
+	/* Overlapping gfn 4..5 (hva +16K..+24K): begin at the slot, range added. */
+	r.start = t.hva + 0x4000;
+	r.end = t.hva + 0x6000;
+	assert_int_equal(kvm->mmu_notifier.ops->invalidate_range_start(&kvm->mmu_notifier, &r), 0);
+	assert_int_equal(kvm->mmu_invalidate_in_progress, 1);
+	assert_int_equal(kvm->mmu_invalidate_range_start, 4);
+	assert_int_equal(kvm->mmu_invalidate_range_end, 6);
+	mmusim_vm_get_stats(t.vm, &st);
+	assert_int_equal(st.pages_4k, 0);
+	kvm->mmu_notifier.ops->invalidate_range_end(&kvm->mmu_notifier, &r);
+	assert_int_equal(kvm->mmu_invalidate_in_progress, 0);
+	assert_int_equal(kvm->mmu_invalidate_seq, seq + 1);
+	assert_int_equal(kvm->slots.mn_active_invalidate_count, 0);
+	assert_int_equal(sim_munmap(t.mm, other, MiB), 0);
+	test_vm_destroy(&t);
+}
+
+/*
+ * The checker asserts KVM's invariant: in_progress without a range is a
+ * bug it reports, where it used to skip every leaf as "under invalidation".
+ */
+static void test_kvm_main_check_in_progress_without_range(void **state)
+{
+	struct test_vm_opts o = { .size = 2 * MiB };
+	struct test_vm t;
+	struct kvm *kvm;
+	char msg[128];
+
+	test_vm_create(&t, &o);
+	kvm = mmusim_to_kvm(t.vm);
+	assert_int_equal(mmusim_vcpu_access(mmusim_vm_vcpu(t.vm, 0), 0, MMUSIM_ACCESS_WRITE, NULL),
+			 0);
+	/* Simulate the bug: begin without range_add, mmu_lock dropped. */
+	write_lock(&kvm->mmu_lock);
+	kvm_mmu_invalidate_begin(kvm);
+	write_unlock(&kvm->mmu_lock);
+	assert_int_equal(mmusim_vm_check(t.vm, msg, sizeof(msg)), -EUCLEAN);
+	assert_non_null(strstr(msg, "without a range"));
+	write_lock(&kvm->mmu_lock);
+	kvm_mmu_invalidate_range_add(kvm, 0, 1);
+	kvm_mmu_invalidate_end(kvm);
+	write_unlock(&kvm->mmu_lock);
+	test_vm_check(&t);
 	test_vm_destroy(&t);
 }
 
@@ -196,6 +293,7 @@ static void test_kvm_main_fault_exit_ns(void **state)
 	test_vm_destroy(&t);
 }
 MMUSIM_LEGACY_VARIANT(test_kvm_main_fault_exit_ns)
+MMUSIM_LEGACY_VARIANT(test_kvm_main_unrelated_invalidation)
 
 /* The machine profile is validated at creation. */
 static void test_kvm_main_profile_validation(void **state)
@@ -590,6 +688,8 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		MMUSIM_TEST(test_kvm_main_invalidate_protocol),
 		MMUSIM_TEST(test_kvm_main_notifier_events),
+		MMUSIM_TEST(test_kvm_main_unrelated_invalidation),
+		MMUSIM_TEST(test_kvm_main_check_in_progress_without_range),
 		MMUSIM_TEST(test_kvm_main_requests_are_acknowledged),
 		MMUSIM_TEST(test_kvm_main_release_zaps_all),
 		MMUSIM_TEST(test_kvm_main_fault_exit_ns),
@@ -603,6 +703,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_kvm_main_stats_while_vcpus_run_legacy),
 		MMUSIM_TEST(test_kvm_main_access_range_checks_every_gpa),
 		MMUSIM_TEST(test_kvm_main_access_range_checks_every_gpa_legacy),
+		MMUSIM_TEST(test_kvm_main_unrelated_invalidation_legacy),
 	};
 
 	mmusim_test_init(argc, argv);

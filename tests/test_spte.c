@@ -81,7 +81,7 @@ static void test_spte_layout_constants(void **state)
 
 	assert_int_equal(SPTE_MMU_PRESENT_MASK, 0x800);
 	assert_int_equal(SHADOW_NONPRESENT_VALUE, 0x8000000000000000ULL);
-	assert_int_equal(FROZEN_SPTE, 0x80000000000005a0ULL);
+	assert_int_equal(FROZEN_SPTE, 0x8000000000000498ULL);
 	assert_int_equal(SPTE_BASE_ADDR_MASK, 0x000ffffffffff000ULL);
 	assert_int_equal(SPTE_TDP_AD_MASK, 3ULL << 52);
 	assert_int_equal(SPTE_TDP_AD_DISABLED, 1ULL << 52);
@@ -304,6 +304,41 @@ static void test_spte_make_spte_npt(void **state)
 			  false, false, &spte);
 		assert_true(is_accessed_spte(&m, spte));
 	}
+}
+
+/*
+ * Host MMIO: kvm_is_mmio_pfn() on the simulated host, and the UC memtype
+ * (no IPAT) and missing memory-encryption bit __make_spte() gives it.
+ *
+ *   pfn:  0 (reserved) | 1 .. 16383 RAM | 16384 .. 2^20-1 none | 2^20 .. +15 nopage RAM
+ *         MMIO           not              MMIO                   not
+ */
+static void test_spte_host_mmio_pfn(void **state)
+{
+	struct sim_host_config cfg = {
+		.mem_bytes = 64ULL << 20, .nopage_base_pfn = 1ULL << 20, .nopage_pages = 16
+	};
+	struct kvm_mmu_masks m;
+	struct sim_host *host;
+	u64 spte;
+
+	assert_int_equal(sim_host_create(&cfg, &host), 0);
+	assert_true(kvm_is_mmio_pfn(host, 0));
+	assert_false(kvm_is_mmio_pfn(host, 100));
+	assert_true(kvm_is_mmio_pfn(host, 1ULL << 19));
+	assert_false(kvm_is_mmio_pfn(host, (1ULL << 20) + 3));
+	sim_host_destroy(host);
+
+	init_mode(&m, EPT_AD);
+	m.shadow_me_value = m.shadow_me_mask = 1ULL << 47;
+	__make_spte(&m, PG_LEVEL_4K, ACC_ALL, 0, 7, SHADOW_NONPRESENT_VALUE, false, false, true,
+		    false, false, true, &spte);
+	assert_int_equal(spte & (VMX_EPT_MT_MASK | VMX_EPT_IPAT_BIT), SPTE_EPT_MEMTYPE_UC);
+	assert_false(spte & m.shadow_me_value);
+	__make_spte(&m, PG_LEVEL_4K, ACC_ALL, 0, 7, SHADOW_NONPRESENT_VALUE, false, false, true,
+		    false, false, false, &spte);
+	assert_int_equal(spte & (VMX_EPT_MT_MASK | VMX_EPT_IPAT_BIT), SPTE_EPT_MEMTYPE_WB);
+	assert_true(spte & m.shadow_me_value);
 }
 
 static void test_spte_make_spte_ept(void **state)
@@ -1167,6 +1202,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_spte_masks_mmio_config),
 		MMUSIM_TEST(test_spte_make_spte_npt),
 		MMUSIM_TEST(test_spte_make_spte_ept),
+		MMUSIM_TEST(test_spte_host_mmio_pfn),
 		MMUSIM_TEST(test_spte_exec_only),
 		MMUSIM_TEST(test_spte_writable_tristate),
 		MMUSIM_TEST(test_spte_access_track_roundtrip),

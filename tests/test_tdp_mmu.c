@@ -8,6 +8,7 @@
  */
 #include "test_util.h"
 #include "mmu/tdp_mmu.h"
+#include "mmu/shadow_mmu.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
@@ -49,8 +50,8 @@ static void test_tdp_mmu_fault_in_4k(void **state)
 	get_stats(&t, &st);
 	assert_int_equal(st.pages_4k, 3);
 	assert_int_equal(st.pages_2m + st.pages_1g, 0);
-	/* root + PDPT-level + PD-level + PT-level tables. */
-	assert_int_equal(st.tdp_mmu_pages, 4);
+	/* PDPT-level + PD-level + PT-level tables: KVM does not count roots. */
+	assert_int_equal(st.tdp_mmu_pages, 3);
 	assert_int_equal(st.pf_fixed, 3);
 
 	/* Re-access: TLB or walk, no fault. */
@@ -224,6 +225,149 @@ static void test_tdp_mmu_fast_zap_replaces_roots(void **state)
 	test_vm_destroy(&t);
 }
 
+/*
+ * vCPUs loading a root at the same time share one (kvm_tdp_mmu_alloc_root()
+ * re-checks under tdp_mmu_pages_lock, 6.9+).  Each round fast-zaps, lets
+ * every vCPU drop its obsolete root, then releases all vCPU threads at once
+ * into kvm_mmu_load(); afterwards exactly one valid root must exist for
+ * address space 0 and exactly one root must have been allocated.
+ */
+#define SHARE_ROOT_VCPUS 4
+#define SHARE_ROOT_ROUNDS 300
+
+struct share_root {
+	struct kvm *kvm;
+	int go; /* round number the threads may start (release/acquire) */
+	atomic_t done; /* threads finished with the current round */
+	int errors;
+};
+
+struct share_root_arg {
+	struct share_root *s;
+	int idx;
+};
+
+static int share_root_thread(void *data)
+{
+	struct share_root_arg *a = data;
+	struct share_root *s = a->s;
+	int round;
+
+	for (round = 1; round <= SHARE_ROOT_ROUNDS; round++) {
+		while (smp_load_acquire(&s->go) < round)
+			cpu_relax();
+		if (kvm_mmu_load(s->kvm->vcpus[a->idx]))
+			WRITE_ONCE(s->errors, 1);
+		/* Fully ordered: publishes vcpu->root to the main thread. */
+		atomic_inc_return(&s->done);
+	}
+	return 0;
+}
+
+static int count_valid_roots(struct kvm *kvm, int as_id)
+{
+	struct kvm_mmu_page *root;
+	int n = 0;
+
+	read_lock(&kvm->mmu_lock);
+	rcu_read_lock();
+	list_for_each_entry_rcu(root, &kvm->tdp_mmu_roots, link)
+		n += kvm_mmu_page_as_id(root) == as_id && !is_invalid_root(root);
+	rcu_read_unlock();
+	read_unlock(&kvm->mmu_lock);
+	return n;
+}
+
+static void test_tdp_mmu_vcpus_share_root(void **state)
+{
+	struct test_vm_opts o = opts_4k(2 * MiB);
+	struct share_root_arg args[SHARE_ROOT_VCPUS];
+	struct env_thread *threads[SHARE_ROOT_VCPUS];
+	struct share_root s = { 0 };
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+	int round, i, dups = 0;
+	u64 allocs;
+
+	o.cfg.nr_vcpus = SHARE_ROOT_VCPUS;
+	test_vm_create(&t, &o);
+	s.kvm = mmusim_to_kvm(t.vm);
+	atomic_set(&s.done, 0);
+	for (i = 0; i < SHARE_ROOT_VCPUS; i++) {
+		args[i].s = &s;
+		args[i].idx = i;
+		threads[i] = env_thread_start(share_root_thread, &args[i], "load-root");
+		assert_non_null(threads[i]);
+	}
+	for (round = 1; round <= SHARE_ROOT_ROUNDS; round++) {
+		mmusim_vm_zap_all_fast(t.vm);
+		for (i = 0; i < SHARE_ROOT_VCPUS; i++)
+			kvm_mmu_free_obsolete_roots(s.kvm->vcpus[i]);
+		get_stats(&t, &st);
+		allocs = st.root_allocs;
+
+		atomic_set(&s.done, 0);
+		smp_store_release(&s.go, round);
+		while (smp_load_acquire(&s.done.counter) < SHARE_ROOT_VCPUS)
+			cpu_relax();
+
+		get_stats(&t, &st);
+		if (count_valid_roots(s.kvm, 0) != 1 || st.root_allocs != allocs + 1)
+			dups++;
+		for (i = 1; i < SHARE_ROOT_VCPUS; i++)
+			dups += s.kvm->vcpus[i]->root[0] != s.kvm->vcpus[0]->root[0];
+	}
+	for (i = 0; i < SHARE_ROOT_VCPUS; i++)
+		assert_int_equal(env_thread_join(threads[i]), 0);
+	assert_int_equal(s.errors, 0);
+	assert_int_equal(dups, 0);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/*
+ * kvm_zap_gfn_range() zaps every address space, as 6.12's; the public call
+ * does that for as_id -1 and one address space for 0 or 1.
+ *
+ *   AS 0:  gfn 0 1 2 3 mapped          AS 1 (SMM): gfn 0 1 2 3 mapped
+ *   zap(as -1, [0, 2)):  0 1 gone in both; zap(as 1, [2, 4)): 2 3 gone in AS 1
+ */
+static void test_tdp_mmu_zap_gfn_range_address_spaces(void **state)
+{
+	struct test_vm_opts o = opts_4k(2 * MiB);
+	struct kvm_userspace_memory_region r = { 0 };
+	struct mmusim_vcpu *v;
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	v = mmusim_vm_vcpu(t.vm, 0);
+	r.slot = (1 << 16) | 0;
+	r.memory_size = 2 * MiB;
+	r.userspace_addr = t.hva;
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	assert_int_equal(mmusim_vcpu_access_range(v, 0, 4, 0, MMUSIM_ACCESS_WRITE, NULL), 4);
+	mmusim_vcpu_set_smm(v, true);
+	assert_int_equal(mmusim_vcpu_access_range(v, 0, 4, 0, MMUSIM_ACCESS_WRITE, NULL), 4);
+	mmusim_vcpu_set_smm(v, false);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_4k, 8);
+
+	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, -1, 0, 2), 0);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_4k, 4);
+	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, 1, 2, 4), 0);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_4k, 2);
+	/* What is left is AS 0's gfn 2 and 3. */
+	kvm_zap_gfn_range(mmusim_to_kvm(t.vm), 2, 4);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_4k, 0);
+	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, -2, 0, 2), -EINVAL);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
 /* Address space 1 (SMM) has its own root and its own memslots. */
 static void test_tdp_mmu_smm_address_space(void **state)
 {
@@ -278,7 +422,12 @@ static void test_tdp_mmu_mmio_spte_generation(void **state)
 	assert_int_equal(mmusim_vcpu_access(v, 16 * MiB, MMUSIM_ACCESS_READ, &exit), 1);
 	get_stats(&t, &st);
 	assert_int_equal(st.pf_mmio_spte_created, 1);
-	assert_int_equal(st.pf_emulate, 2);
+	/*
+	 * As 6.12's kvm_mmu_page_fault(): the second access hits the MMIO SPTE
+	 * and is emulated without counting in pf_taken or pf_emulate.
+	 */
+	assert_int_equal(st.pf_emulate, 1);
+	assert_int_equal(st.pf_taken, 1);
 
 	/* A new slot elsewhere bumps the generation: the MMIO SPTE is stale. */
 	assert_int_equal(sim_mmap(t.mm, 0, 2 * MiB, SIM_PROT_READ | SIM_PROT_WRITE,
@@ -462,6 +611,9 @@ static void test_tdp_mmu_access_tracking_fast_path(void **state)
 	access_ok(&t, 0, 0x3000, MMUSIM_ACCESS_READ);
 	get_stats(&t, &st);
 	assert_int_equal(st.pf_fast, 1);
+	/* A fault fast_page_fault() fixes is taken and fixed too (6.12). */
+	assert_int_equal(st.pf_taken, 2);
+	assert_int_equal(st.pf_fixed, 2);
 	assert_true(kvm_tdp_mmu_test_age_gfn(mmusim_to_kvm(t.vm), 0, 3, 4));
 	test_vm_check(&t);
 	test_vm_destroy(&t);
@@ -486,6 +638,113 @@ static void test_tdp_mmu_aging_ad_bits(void **state)
 	assert_true(kvm_tdp_mmu_test_age_gfn(kvm, 0, 0, 1));
 	test_vm_check(&t);
 	test_vm_destroy(&t);
+}
+
+/*
+ * Lockless aging racing with the removal of a table whose children are
+ * present.  Aging reads gfn 0's leaf (present, young); right then (the
+ * KVM_MMU_RACE_AGE hook) another thread fast-zaps, and the zap of the
+ * root under the read lock removes the tables (prove builds zap at 1G
+ * level first, so the PD and PT go with their children present) and freezes
+ * every child, gfn 0's leaf included; only then does aging clear the
+ * Accessed bit.  It must leave FROZEN_SPTE intact: the value carries no A
+ * bit in either format.  The test holds RCU so the detached PT stays
+ * readable after aging returns.
+ *
+ *   gfn:   0 .. 7 written (4K leaves in one PT)      8 .. 511 empty
+ *   PT:    [L L L L L L L L - - ... -]  ->  all FROZEN_SPTE
+ */
+struct age_race {
+	struct mmusim_vm *vm;
+	int want, done; /* release/acquire handshake */
+	bool stop;
+};
+
+static int age_race_zapper(void *data)
+{
+	struct age_race *r = data;
+
+	while (!READ_ONCE(r->stop)) {
+		if (!smp_load_acquire(&r->want)) {
+			env_spin_yield();
+			continue;
+		}
+		WRITE_ONCE(r->want, 0);
+		mmusim_vm_zap_all_fast(r->vm);
+		smp_store_release(&r->done, 1);
+	}
+	return 0;
+}
+
+/* On the aging thread, inside its RCU read side: hand the zap over and wait. */
+static void age_race_hook(void *arg, int point, gfn_t gfn)
+{
+	struct age_race *r = arg;
+
+	assert_int_equal(point, KVM_MMU_RACE_AGE);
+	smp_store_release(&r->want, 1);
+	while (!smp_load_acquire(&r->done))
+		cpu_relax();
+}
+
+static void test_tdp_mmu_aging_vs_table_removal(void **state)
+{
+	static const struct {
+		int tdp_mode;
+		bool ad_disabled;
+	} cfgs[] = {
+		{ MMUSIM_TDP_EPT, false },
+		{ MMUSIM_TDP_NPT, false },
+		{ MMUSIM_TDP_EPT, true },
+	};
+	unsigned int i;
+
+#ifndef MMUSIM_PROVE
+	skip(); /* without prove mode, leaves are zapped one by one first */
+#endif
+	for (i = 0; i < ARRAY_SIZE(cfgs); i++) {
+		struct test_vm_opts o = opts_4k(2 * MiB);
+		struct age_race r = { 0 };
+		struct env_thread *zapper;
+		struct kvm *kvm;
+		struct test_vm t;
+		u64 spte, after;
+		u64 *sptep;
+		int level;
+
+		o.cfg.tdp_mode = cfgs[i].tdp_mode;
+		o.cfg.ept_ad_disabled = cfgs[i].ad_disabled;
+		test_vm_create(&t, &o);
+		kvm = mmusim_to_kvm(t.vm);
+		assert_int_equal(mmusim_vcpu_access_range(mmusim_vm_vcpu(t.vm, 0), 0, 8, 0,
+							  MMUSIM_ACCESS_WRITE, NULL),
+				 8);
+		r.vm = t.vm;
+		zapper = env_thread_start(age_race_zapper, &r, "zapper");
+		assert_non_null(zapper);
+		/* Armed as mmusim_vm_race_next_fault() does; the point is internal. */
+		WRITE_ONCE(kvm->fault_race.arg, &r);
+		WRITE_ONCE(kvm->fault_race.point, KVM_MMU_RACE_AGE);
+		smp_store_release(&kvm->fault_race.fn, age_race_hook);
+
+		rcu_read_lock();
+		sptep = kvm_tdp_mmu_fast_pf_get_last_sptep(kvm->vcpus[0], 0, 0, &spte, &level);
+		assert_non_null(sptep);
+		assert_int_equal(level, PG_LEVEL_4K);
+		assert_true(is_shadow_present_pte(spte) && is_accessed_spte(&kvm->masks, spte));
+		/* What the host's clear_young reaches; aging takes no lock that sleeps. */
+		kvm->mmu_notifier.ops->clear_young(&kvm->mmu_notifier, t.mm, t.hva,
+						   t.hva + 8 * PAGE_SIZE);
+		after = READ_ONCE(*sptep);
+		rcu_read_unlock();
+
+		WRITE_ONCE(r.stop, true);
+		assert_int_equal(env_thread_join(zapper), 0);
+		assert_int_equal(READ_ONCE(r.done), 1);
+		assert_int_equal(after, FROZEN_SPTE);
+		test_vm_check(&t);
+		test_vm_destroy(&t);
+	}
 }
 
 /*
@@ -652,6 +911,128 @@ static void test_tdp_mmu_nx_huge_pages(void **state)
 	}
 }
 
+/*
+ * The harvest write-protects with an atomic AND (6.12's
+ * clear_dirty_pt_masked() -> tdp_mmu_clear_spte_bits()), so a lockless
+ * change made between its read and its write survives.  EPT without A/D
+ * bits, dirty logging on, gfn 3 written (writable, logged).  The harvest
+ * reads gfn 3's SPTE; right then (the KVM_MMU_RACE_HARVEST hook) aging
+ * access-tracks it (R/X saved, RWX cleared); the write-protection must not
+ * undo that.  Writing back the value read minus W did.
+ *
+ *   gfn:  0 1 2 [3] 4 ... 511      3: W -> access-tracked (aging) -> stays so
+ */
+static void harvest_race_age(void *arg, int point, gfn_t gfn)
+{
+	struct kvm *kvm = arg;
+
+	assert_int_equal(point, KVM_MMU_RACE_HARVEST);
+	assert_int_equal(gfn, 3);
+	assert_true(kvm_tdp_mmu_age_gfn_range(kvm, 0, gfn, gfn + 1));
+}
+
+static void test_tdp_mmu_harvest_keeps_lockless_changes(void **state)
+{
+	struct test_vm_opts o = opts_4k(2 * MiB);
+	struct kvm_userspace_memory_region r = { 0 };
+	unsigned long bitmap[512 / BITS_PER_LONG] = { 0 };
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
+	struct test_vm t;
+	struct kvm *kvm;
+	u64 spte;
+	int level;
+
+	o.cfg.ept_ad_disabled = true;
+	test_vm_create(&t, &o);
+	kvm = mmusim_to_kvm(t.vm);
+	r.flags = KVM_MEM_LOG_DIRTY_PAGES;
+	r.memory_size = 2 * MiB;
+	r.userspace_addr = t.hva;
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	access_ok(&t, 0, 0x3000, MMUSIM_ACCESS_WRITE);
+
+	WRITE_ONCE(kvm->fault_race.arg, kvm);
+	WRITE_ONCE(kvm->fault_race.point, KVM_MMU_RACE_HARVEST);
+	smp_store_release(&kvm->fault_race.fn, harvest_race_age);
+	assert_int_equal(mmusim_vm_get_dirty_log(t.vm, &log), 0);
+	assert_null(READ_ONCE(kvm->fault_race.fn)); /* the hook ran */
+	assert_true(test_bit(3, bitmap));
+
+	rcu_read_lock();
+	assert_non_null(kvm_tdp_mmu_fast_pf_get_last_sptep(kvm->vcpus[0], 0, 3, &spte, &level));
+	rcu_read_unlock();
+	assert_true(is_shadow_present_pte(spte));
+	assert_false(is_writable_pte(spte));
+	assert_true(is_access_track_spte(&kvm->masks, spte));
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/* The leaf SPTE mapping @gfn in address space 0, through either MMU. */
+static u64 leaf_spte(struct test_vm *t, gfn_t gfn)
+{
+	struct kvm *kvm = mmusim_to_kvm(t->vm);
+	u64 spte = 0;
+	u64 *sptep;
+	int level;
+
+	rcu_read_lock();
+	if (kvm->tdp_mmu_enabled)
+		sptep = kvm_tdp_mmu_fast_pf_get_last_sptep(kvm->vcpus[0], 0, gfn, &spte, &level);
+	else
+		sptep = fast_pf_get_last_sptep(kvm->vcpus[0], 0, gfn, &spte, &level);
+	rcu_read_unlock();
+	assert_non_null(sptep);
+	assert_true(is_shadow_present_pte(spte));
+	return spte;
+}
+
+/*
+ * EPT memtype as 6.12's make_spte() -> vmx_get_mt_mask(kvm_is_mmio_pfn()):
+ * host MMIO is mapped UC, anything else WB with IPAT.  The simulated host
+ * has no device memory (sim_mmap_pfn() takes RAM and nopage pfns only), so
+ * its one MMIO pfn is the reserved PFN 0 (PageReserved, as KVM checks).
+ *
+ *   gpa 0       slot 0, anon RAM                      -> WB | IPAT
+ *   gpa 4M      slot 1, PFNMAP of pfn 0 (reserved)    -> UC
+ *   gpa 6M      slot 2, PFNMAP of pfn 1000 (RAM page) -> WB | IPAT
+ */
+static void test_tdp_mmu_mmio_pfn_memtype(void **state)
+{
+	static const struct {
+		gpa_t gpa;
+		kvm_pfn_t pfn;
+		u64 memtype;
+	} maps[] = {
+		{ 4 * MiB, 0, SPTE_EPT_MEMTYPE_UC },
+		{ 6 * MiB, 1000, SPTE_EPT_MEMTYPE_WB },
+	};
+	struct test_vm_opts o = opts_4k(2 * MiB);
+	struct test_vm t;
+	unsigned int i;
+
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, 0, MMUSIM_ACCESS_WRITE);
+	assert_int_equal(leaf_spte(&t, 0) & (VMX_EPT_MT_MASK | VMX_EPT_IPAT_BIT),
+			 SPTE_EPT_MEMTYPE_WB);
+	for (i = 0; i < ARRAY_SIZE(maps); i++) {
+		hva_t hva;
+
+		assert_int_equal(sim_mmap_pfn(t.mm, 0, PAGE_SIZE, SIM_PROT_READ | SIM_PROT_WRITE,
+					      maps[i].pfn, &hva),
+				 0);
+		test_vm_set_region(&t, 1 + i, maps[i].gpa, PAGE_SIZE, hva);
+		access_ok(&t, 0, maps[i].gpa, MMUSIM_ACCESS_WRITE);
+		assert_int_equal(spte_to_pfn(leaf_spte(&t, maps[i].gpa >> PAGE_SHIFT)),
+				 maps[i].pfn);
+		assert_int_equal(leaf_spte(&t, maps[i].gpa >> PAGE_SHIFT) &
+					 (VMX_EPT_MT_MASK | VMX_EPT_IPAT_BIT),
+				 maps[i].memtype);
+	}
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
 /* 5-level roots and NPT mask sets fault in the same way. */
 static void test_tdp_mmu_5level_and_npt(void **state)
 {
@@ -663,7 +1044,7 @@ static void test_tdp_mmu_5level_and_npt(void **state)
 	test_vm_create(&t, &o);
 	access_ok(&t, 0, 0x1000, MMUSIM_ACCESS_WRITE);
 	get_stats(&t, &st);
-	assert_int_equal(st.tdp_mmu_pages, 5);
+	assert_int_equal(st.tdp_mmu_pages, 4); /* roots are not counted */
 	test_vm_check(&t);
 	test_vm_destroy(&t);
 
@@ -815,10 +1196,12 @@ static void test_tdp_mmu_vm_create_errors(void **state)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_read_fault_maps_writable)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_zap_yields_and_completes)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_smm_address_space)
+MMUSIM_LEGACY_VARIANT(test_tdp_mmu_zap_gfn_range_address_spaces)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_mmio_spte_generation)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_mmio_generation_wrap)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_invalidation_inside_fault)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_dump)
+MMUSIM_LEGACY_VARIANT(test_tdp_mmu_mmio_pfn_memtype)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_dirty_log_initially_set)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_nx_huge_pages)
 MMUSIM_LEGACY_VARIANT(test_tdp_mmu_missing_flush_is_detected)
@@ -834,13 +1217,18 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_zap_and_refault),
 		MMUSIM_TEST(test_tdp_mmu_zap_yields_and_completes),
 		MMUSIM_TEST(test_tdp_mmu_fast_zap_replaces_roots),
+		MMUSIM_TEST(test_tdp_mmu_vcpus_share_root),
 		MMUSIM_TEST(test_tdp_mmu_smm_address_space),
+		MMUSIM_TEST(test_tdp_mmu_zap_gfn_range_address_spaces),
 		MMUSIM_TEST(test_tdp_mmu_mmio_spte_generation),
 		MMUSIM_TEST(test_tdp_mmu_mmio_generation_wrap),
 		MMUSIM_TEST(test_tdp_mmu_invalidation_inside_fault),
 		MMUSIM_TEST(test_tdp_mmu_access_tracking_fast_path),
 		MMUSIM_TEST(test_tdp_mmu_aging_ad_bits),
+		MMUSIM_TEST(test_tdp_mmu_aging_vs_table_removal),
 		MMUSIM_TEST(test_tdp_mmu_dirty_logging_splits_and_logs),
+		MMUSIM_TEST(test_tdp_mmu_harvest_keeps_lockless_changes),
+		MMUSIM_TEST(test_tdp_mmu_mmio_pfn_memtype),
 		MMUSIM_TEST(test_tdp_mmu_dirty_log_initially_set),
 		MMUSIM_TEST(test_tdp_mmu_dirty_log_initially_set_legacy),
 		MMUSIM_TEST(test_tdp_mmu_nx_huge_pages),
@@ -853,10 +1241,12 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_read_fault_maps_writable_legacy),
 		MMUSIM_TEST(test_tdp_mmu_zap_yields_and_completes_legacy),
 		MMUSIM_TEST(test_tdp_mmu_smm_address_space_legacy),
+		MMUSIM_TEST(test_tdp_mmu_zap_gfn_range_address_spaces_legacy),
 		MMUSIM_TEST(test_tdp_mmu_mmio_spte_generation_legacy),
 		MMUSIM_TEST(test_tdp_mmu_mmio_generation_wrap_legacy),
 		MMUSIM_TEST(test_tdp_mmu_invalidation_inside_fault_legacy),
 		MMUSIM_TEST(test_tdp_mmu_dump_legacy),
+		MMUSIM_TEST(test_tdp_mmu_mmio_pfn_memtype_legacy),
 		MMUSIM_TEST(test_tdp_mmu_missing_flush_is_detected_legacy),
 		MMUSIM_TEST(test_tdp_mmu_alloc_failure_unwinds_legacy),
 	};

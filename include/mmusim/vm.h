@@ -156,7 +156,14 @@ int mmusim_vcpu_set_smm(struct mmusim_vcpu *vcpu, bool smm);
 /* Verify every TLB hit against the host mapping (the stale-TLB checker). */
 int mmusim_vcpu_set_tlb_check(struct mmusim_vcpu *vcpu, bool on);
 
-/* MMU operations a VMM or KVM itself triggers. */
+/*
+ * MMU operations a VMM or KVM itself triggers.
+ *
+ * mmusim_vm_zap_gfn_range() zaps the SPTEs of gfns [start, end) inside an
+ * MMU invalidation.  @as_id -1 is KVM's kvm_zap_gfn_range(): every address
+ * space; 0 or 1 zaps that address space only.  -EINVAL for another @as_id
+ * or an empty range.
+ */
 int mmusim_vm_zap_gfn_range(struct mmusim_vm *vm, int as_id, gfn_t start, gfn_t end);
 void mmusim_vm_zap_all_fast(struct mmusim_vm *vm);
 
@@ -197,7 +204,7 @@ int mmusim_vm_race_next_fault(struct mmusim_vm *vm, int point, mmusim_fault_race
  */
 struct mmusim_vm_stats {
 	u64 pages_4k, pages_2m, pages_1g;	/* leaf SPTEs, as KVM's stats */
-	u64 tdp_mmu_pages;			/* TDP MMU page-table pages (roots included) */
+	u64 tdp_mmu_pages;			/* TDP MMU tables below the roots, as KVM */
 	u64 shadow_mmu_pages;			/* legacy MMU shadow pages (roots included) */
 	u64 mmu_shadow_zapped;			/* legacy MMU: shadow pages zapped */
 	u64 max_mmu_rmap_size;			/* legacy MMU: longest rmap list seen */

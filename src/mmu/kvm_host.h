@@ -381,7 +381,8 @@ void kvm_mmu_unload(struct kvm_vcpu *vcpu);
 void kvm_mmu_free_obsolete_roots(struct kvm_vcpu *vcpu);
 void kvm_mmu_zap_all_fast(struct kvm *kvm);
 void kvm_mmu_zap_all(struct kvm *kvm);
-void kvm_zap_gfn_range(struct kvm *kvm, int as_id, gfn_t gfn_start, gfn_t gfn_end);
+void kvm_zap_gfn_range(struct kvm *kvm, gfn_t gfn_start, gfn_t gfn_end);
+void __kvm_zap_gfn_range(struct kvm *kvm, int as_id, gfn_t gfn_start, gfn_t gfn_end);
 extern const struct kvm_memslot_ops kvm_x86_memslot_ops;
 
 /* tdp_mmu.c */

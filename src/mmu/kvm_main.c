@@ -3,16 +3,25 @@
  * VM lifecycle, vCPU requests, remote TLB flushes and the MMU-notifier
  * handlers (virt/kvm/kvm_main.c, reduced to what the MMU needs).
  *
- * The invalidation protocol:
- *  - invalidate_range_start: with mmu_lock held for write, bump
- *    mmu_invalidate_in_progress, widen [range_start, range_end) to cover the
- *    gfns the hva range maps in every address space, zap them and flush.
- *  - invalidate_range_end: with mmu_lock held for write, bump
- *    mmu_invalidate_seq, then drop in_progress.
+ * The invalidation protocol (Linux 6.12's __kvm_handle_hva_range() and the
+ * handlers around it):
+ *  - invalidate_range_start: bump the memslots' mn_active_invalidate_count
+ *    for every call; then, only if a memslot overlaps the hva range, take
+ *    mmu_lock for write at the first such slot, bump
+ *    mmu_invalidate_in_progress there (kvm_mmu_invalidate_begin() as the
+ *    on_lock callback), widen [range_start, range_end) to cover the gfns
+ *    each slot maps, zap them and flush.
+ *  - invalidate_range_end: again only if a memslot overlaps, with mmu_lock
+ *    held for write, bump mmu_invalidate_seq, then drop in_progress; then
+ *    drop the mn count.
  *  - A fault snapshots the seq before its pfn lookup and, under mmu_lock,
- *    retries if the seq moved or an in-progress range covers its gfn.
- * Memslot updates wait for running invalidations (the memslots' mn
- * handshake) so the hva->gfn view cannot change between start and end.
+ *    retries if the seq moved or an in-progress range covers its gfn.  An
+ *    invalidation of memory no memslot maps takes no lock and moves
+ *    nothing, so it never stalls a fault; in_progress without a range is a
+ *    bug (mmu_lock dropped between begin and the first range_add).
+ * Memslot updates wait for running invalidations (the mn count) so the
+ * hva->gfn view, and so whether start and end both find a slot, cannot
+ * change between start and end.
  *
  * Requests: kvm_make_all_cpus_request() sets the request bit on every vCPU
  * and then waits, as KVM's IPI with KVM_REQUEST_WAIT does, until each vCPU
@@ -105,38 +114,42 @@ void kvm_mmu_invalidate_end(struct kvm *kvm)
 	smp_wmb();
 	WRITE_ONCE(kvm->mmu_invalidate_in_progress, kvm->mmu_invalidate_in_progress - 1);
 	WARN_ON_ONCE(kvm->mmu_invalidate_in_progress < 0);
+	/* As 6.12: an invalidation that added no range is a KVM bug. */
+	WARN_ON_ONCE(kvm->mmu_invalidate_range_start == INVALID_GPA);
 }
 
-static int __mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn)
-{
-	if (unlikely(READ_ONCE(kvm->mmu_invalidate_in_progress))) {
-		gfn_t start = READ_ONCE(kvm->mmu_invalidate_range_start);
-		gfn_t end = READ_ONCE(kvm->mmu_invalidate_range_end);
-
-		/*
-		 * An invalidation that has not reached any memslot yet has no
-		 * range: treat it as covering everything.
-		 */
-		if (start == INVALID_GPA || end == INVALID_GPA)
-			return 1;
-		if (gfn >= start && gfn < end)
-			return 1;
-	}
-	if (READ_ONCE(kvm->mmu_invalidate_seq) != mmu_seq)
-		return 1;
-	return 0;
-}
-
+/*
+ * As 6.12's mmu_invalidate_retry_gfn(): a range is added under the same
+ * mmu_lock hold that bumped in_progress, so in_progress without a range is
+ * a bug; it WARNs and retries.
+ */
 int mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn)
 {
 	lockdep_assert_held(&kvm->mmu_lock);
-	return __mmu_invalidate_retry_gfn(kvm, mmu_seq, gfn);
+	if (unlikely(kvm->mmu_invalidate_in_progress)) {
+		if (WARN_ON_ONCE(kvm->mmu_invalidate_range_start == INVALID_GPA ||
+				 kvm->mmu_invalidate_range_end == INVALID_GPA))
+			return 1;
+		if (gfn >= kvm->mmu_invalidate_range_start && gfn < kvm->mmu_invalidate_range_end)
+			return 1;
+	}
+	return kvm->mmu_invalidate_seq != mmu_seq;
 }
 
-/* Without mmu_lock: may miss a race (the locked check catches it), never invents one. */
+/*
+ * Without mmu_lock, only as a pre-check before the locked one: it may miss
+ * a race or see a stale range (the locked check catches both), and the
+ * in_progress 1 => 0 transition and the seq are read fresh so a retry loop
+ * ends.  A range start of INVALID_GPA (begin seen before the range) covers
+ * no gfn here.
+ */
 int mmu_invalidate_retry_gfn_unsafe(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn)
 {
-	return __mmu_invalidate_retry_gfn(kvm, mmu_seq, gfn);
+	if (unlikely(READ_ONCE(kvm->mmu_invalidate_in_progress)) &&
+	    gfn >= READ_ONCE(kvm->mmu_invalidate_range_start) &&
+	    gfn < READ_ONCE(kvm->mmu_invalidate_range_end))
+		return 1;
+	return READ_ONCE(kvm->mmu_invalidate_seq) != mmu_seq;
 }
 
 /* ----------------------------------------------------------------------
@@ -149,37 +162,82 @@ static struct kvm *mmu_notifier_to_kvm(struct sim_mmu_notifier *mn)
 }
 
 typedef bool (*gfn_handler_t)(struct kvm *kvm, struct kvm_gfn_range *range);
+typedef void (*on_lock_fn_t)(struct kvm *kvm);
+
+/* KVM's struct kvm_mmu_notifier_range (virt/kvm/kvm_main.c). */
+struct kvm_mmu_notifier_range {
+	hva_t start, end;
+	gfn_handler_t handler;	/* may be NULL if on_lock is not */
+	on_lock_fn_t on_lock;	/* called once, with mmu_lock, at the first slot */
+	bool flush_on_ret;
+	bool may_block;
+	bool lockless;		/* the handler takes what it needs (aging) */
+};
+
+struct kvm_mmu_notifier_return {
+	bool ret;		/* some handler returned true */
+	bool found_memslot;	/* some memslot overlaps the range */
+};
 
 /*
- * Calls @handler for the gfn range each memslot maps inside the hva range
- * [start, end), in every address space.  The caller holds slots.srcu.
+ * As 6.12's __kvm_handle_hva_range() (with 6.15's lockless flag for
+ * aging): calls ->handler for the gfn range each memslot maps inside the
+ * hva range [start, end), in every address space.  mmu_lock (write) is
+ * taken, and ->on_lock called, only when the first overlapping memslot is
+ * found, so a range no memslot maps costs KVM nothing and changes nothing.
  */
-static bool kvm_handle_hva_range(struct kvm *kvm, hva_t start, hva_t end, gfn_handler_t handler,
-				 bool may_block)
+static struct kvm_mmu_notifier_return
+__kvm_handle_hva_range(struct kvm *kvm, const struct kvm_mmu_notifier_range *range)
 {
+	struct kvm_mmu_notifier_return r = { .ret = false, .found_memslot = false };
 	struct kvm_memslot_hva_iter iter;
-	bool ret = false;
-	int as_id;
+	int as_id, idx;
 
+	if (WARN_ON_ONCE(range->end <= range->start))
+		return r;
+	if (WARN_ON_ONCE(!range->on_lock && !range->handler))
+		return r;
+	/* Only the locked variant can run an on_lock callback. */
+	if (WARN_ON_ONCE(range->lockless && range->on_lock))
+		return r;
+
+	idx = srcu_read_lock(&kvm->slots.srcu);
 	for (as_id = 0; as_id < kvm_arch_nr_memslot_as_ids(kvm); as_id++) {
 		struct kvm_memslots *slots = kvm_memslots_as(&kvm->slots, as_id);
 
-		kvm_for_each_memslot_in_hva_range(&iter, slots, start, end) {
+		kvm_for_each_memslot_in_hva_range(&iter, slots, range->start, range->end)
+		{
 			struct kvm_memory_slot *slot = iter.slot;
 			hva_t slot_end = slot->userspace_addr + (slot->npages << PAGE_SHIFT);
-			hva_t hva_start = max_t(hva_t, start, slot->userspace_addr);
-			hva_t hva_end = min_t(hva_t, end, slot_end);
-			struct kvm_gfn_range range = {
+			hva_t hva_start = max_t(hva_t, range->start, slot->userspace_addr);
+			hva_t hva_end = min_t(hva_t, range->end, slot_end);
+			struct kvm_gfn_range gfn_range = {
 				.slot = slot,
 				.start = hva_to_gfn_memslot(hva_start, slot),
 				.end = hva_to_gfn_memslot(hva_end + PAGE_SIZE - 1, slot),
-				.may_block = may_block,
+				.may_block = range->may_block,
 			};
 
-			ret |= handler(kvm, &range);
+			if (!r.found_memslot) {
+				r.found_memslot = true;
+				if (!range->lockless) {
+					write_lock(&kvm->mmu_lock);
+					if (range->on_lock)
+						range->on_lock(kvm);
+				}
+				if (!range->handler)
+					goto mmu_unlock;
+			}
+			r.ret |= range->handler(kvm, &gfn_range);
 		}
 	}
-	return ret;
+	if (range->flush_on_ret && r.ret)
+		kvm_flush_remote_tlbs(kvm);
+mmu_unlock:
+	if (r.found_memslot && !range->lockless)
+		write_unlock(&kvm->mmu_lock);
+	srcu_read_unlock(&kvm->slots.srcu, idx);
+	return r;
 }
 
 static bool kvm_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
@@ -192,18 +250,22 @@ static int kvm_mmu_notifier_invalidate_range_start(struct sim_mmu_notifier *mn,
 						   const struct sim_mmu_notifier_range *range)
 {
 	struct kvm *kvm = mmu_notifier_to_kvm(mn);
-	int idx;
+	const struct kvm_mmu_notifier_range hva_range = {
+		.start = range->start,
+		.end = range->end,
+		.handler = kvm_mmu_unmap_gfn_range,
+		.on_lock = kvm_mmu_invalidate_begin,
+		.flush_on_ret = true,
+		.may_block = true,
+	};
 
-	/* Memslot updates wait for us from here until invalidate_range_end. */
+	/*
+	 * For every call, overlapping or not: memslot updates wait for us from
+	 * here until invalidate_range_end, so start and end agree on whether a
+	 * memslot overlaps and in_progress stays balanced.
+	 */
 	kvm_memslots_mn_invalidate_begin(&kvm->slots);
-
-	idx = srcu_read_lock(&kvm->slots.srcu);
-	write_lock(&kvm->mmu_lock);
-	kvm_mmu_invalidate_begin(kvm);
-	if (kvm_handle_hva_range(kvm, range->start, range->end, kvm_mmu_unmap_gfn_range, true))
-		kvm_flush_remote_tlbs(kvm);
-	write_unlock(&kvm->mmu_lock);
-	srcu_read_unlock(&kvm->slots.srcu, idx);
+	__kvm_handle_hva_range(kvm, &hva_range);
 	return 0;
 }
 
@@ -211,10 +273,14 @@ static void kvm_mmu_notifier_invalidate_range_end(struct sim_mmu_notifier *mn,
 						  const struct sim_mmu_notifier_range *range)
 {
 	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+	const struct kvm_mmu_notifier_range hva_range = {
+		.start = range->start,
+		.end = range->end,
+		.on_lock = kvm_mmu_invalidate_end,
+		.may_block = true,
+	};
 
-	write_lock(&kvm->mmu_lock);
-	kvm_mmu_invalidate_end(kvm);
-	write_unlock(&kvm->mmu_lock);
+	__kvm_handle_hva_range(kvm, &hva_range);
 	kvm_memslots_mn_invalidate_end(&kvm->slots);
 }
 
@@ -225,37 +291,47 @@ static void kvm_mmu_notifier_invalidate_range_end(struct sim_mmu_notifier *mn,
 static int kvm_mmu_notifier_clear_young(struct sim_mmu_notifier *mn, struct sim_mm *mm,
 					hva_t start, hva_t end)
 {
-	struct kvm *kvm = mmu_notifier_to_kvm(mn);
-	int idx = srcu_read_lock(&kvm->slots.srcu);
-	bool young = kvm_handle_hva_range(kvm, start, end, kvm_age_gfn, false);
+	const struct kvm_mmu_notifier_range range = {
+		.start = start,
+		.end = end,
+		.handler = kvm_age_gfn,
+		.lockless = true,
+	};
 
-	srcu_read_unlock(&kvm->slots.srcu, idx);
-	return young;
+	return __kvm_handle_hva_range(mmu_notifier_to_kvm(mn), &range).ret;
 }
 
 static int kvm_mmu_notifier_test_young(struct sim_mmu_notifier *mn, struct sim_mm *mm,
 				       hva_t start, hva_t end)
 {
-	struct kvm *kvm = mmu_notifier_to_kvm(mn);
-	int idx = srcu_read_lock(&kvm->slots.srcu);
-	bool young = kvm_handle_hva_range(kvm, start, end, kvm_test_age_gfn, false);
+	const struct kvm_mmu_notifier_range range = {
+		.start = start,
+		.end = end,
+		.handler = kvm_test_age_gfn,
+		.lockless = true,
+	};
 
-	srcu_read_unlock(&kvm->slots.srcu, idx);
-	return young;
+	return __kvm_handle_hva_range(mmu_notifier_to_kvm(mn), &range).ret;
 }
 
 /*
  * change_pte (removed from Linux in 6.9) is always nested in an
  * invalidate_range_start/end pair that already zapped the SPTEs, so there
  * is nothing to install: the next fault maps the new pfn.  It is checked
- * that the host really calls it inside such a pair.
+ * that the host really calls it inside such a pair, as KVM did (5.13 to
+ * 6.8): with the mn count, which every pair bumps (in_progress is only
+ * bumped when a memslot overlaps).
  */
 static void kvm_mmu_notifier_change_pte(struct sim_mmu_notifier *mn, struct sim_mm *mm,
 					hva_t address, kvm_pfn_t pfn, bool writable)
 {
 	struct kvm *kvm = mmu_notifier_to_kvm(mn);
+	long count;
 
-	WARN_ON_ONCE(!READ_ONCE(kvm->mmu_invalidate_in_progress));
+	spin_lock(&kvm->slots.mn_invalidate_lock);
+	count = kvm->slots.mn_active_invalidate_count;
+	spin_unlock(&kvm->slots.mn_invalidate_lock);
+	WARN_ON_ONCE(!count);
 }
 
 static void kvm_mmu_notifier_release(struct sim_mmu_notifier *mn, struct sim_mm *mm)

@@ -191,7 +191,7 @@ static int kvm_handle_noslot_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault 
 }
 
 /* Runs the hook armed for @point by mmusim_vm_race_next_fault(), once. */
-static void kvm_mmu_fault_race_point(struct kvm *kvm, int point, gfn_t gfn)
+void kvm_mmu_fault_race_point(struct kvm *kvm, int point, gfn_t gfn)
 {
 	mmusim_fault_race_fn fn = smp_load_acquire(&kvm->fault_race.fn);
 	void *arg;
@@ -460,17 +460,26 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 	};
 	int r;
 
-	kvm_vcpu_stat_inc(vcpu, pf_taken);
 	/* The modelled exit + GUP cost (benchmarks): outside mmu_lock, as in KVM. */
 	if (unlikely(READ_ONCE(vcpu->kvm->fault_exit_ns)))
 		ndelay(READ_ONCE(vcpu->kvm->fault_exit_ns));
+	/*
+	 * As 6.12's kvm_mmu_page_fault(): an MMIO SPTE that answers is emulated
+	 * without touching the pf_* stats, and pf_taken counts the faults that
+	 * go to the page-fault handler proper (kvm_mmu_do_page_fault()), fast
+	 * path and spurious ones included; a retry of the MMIO lookup is not one.
+	 * pf_retry is mmusim's: every RET_PF_RETRY.
+	 */
 	if (fault.rsvd) {
 		r = handle_mmio_page_fault(vcpu, &fault);
+		if (r == RET_PF_EMULATE)
+			return r;
 		if (r != RET_PF_INVALID)
 			goto out;
 		fault.rsvd = false;
 	}
 
+	kvm_vcpu_stat_inc(vcpu, pf_taken);
 	fault.slot = kvm_vcpu_gfn_to_memslot(&vcpu->kvm->slots, &vcpu->slot_cache, fault.as_id,
 					     fault.gfn);
 	r = kvm_tdp_page_fault(vcpu, &fault);
@@ -625,12 +634,18 @@ void kvm_mmu_zap_all(struct kvm *kvm)
 	srcu_read_unlock(&kvm->slots.srcu, idx);
 }
 
-/* Zaps [gfn_start, gfn_end) of one address space, inside an invalidation. */
-void kvm_zap_gfn_range(struct kvm *kvm, int as_id, gfn_t gfn_start, gfn_t gfn_end)
+/*
+ * Zaps [gfn_start, gfn_end) of address space @as_id, or of every address
+ * space if @as_id is -1, inside an invalidation.  The -1 case is KVM's
+ * kvm_zap_gfn_range() (below); one address space is mmusim's public call.
+ */
+void __kvm_zap_gfn_range(struct kvm *kvm, int as_id, gfn_t gfn_start, gfn_t gfn_end)
 {
 	bool flush;
 	int idx;
 
+	if (WARN_ON_ONCE(gfn_end <= gfn_start))
+		return;
 	/* The legacy MMU walks the memslots' rmaps. */
 	idx = srcu_read_lock(&kvm->slots.srcu);
 	write_lock(&kvm->mmu_lock);
@@ -645,6 +660,15 @@ void kvm_zap_gfn_range(struct kvm *kvm, int as_id, gfn_t gfn_start, gfn_t gfn_en
 	kvm_mmu_invalidate_end(kvm);
 	write_unlock(&kvm->mmu_lock);
 	srcu_read_unlock(&kvm->slots.srcu, idx);
+}
+
+/*
+ * As 6.12's kvm_zap_gfn_range(): the gfn range in every address space (the
+ * invalidation range has no address space either), rmaps and TDP roots.
+ */
+void kvm_zap_gfn_range(struct kvm *kvm, gfn_t gfn_start, gfn_t gfn_end)
+{
+	__kvm_zap_gfn_range(kvm, -1, gfn_start, gfn_end);
 }
 
 /*

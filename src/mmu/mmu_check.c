@@ -24,14 +24,25 @@ struct check_ctx {
 	size_t msg_size;
 };
 
+/*
+ * Under mmu_lock an invalidation in progress always has a range: it is
+ * added under the same mmu_lock hold that bumped in_progress (KVM 6.12's
+ * __kvm_handle_hva_range() begins only at the first overlapping memslot,
+ * and mmu_invalidate_retry_gfn() WARNs otherwise).  mmusim_vm_check()
+ * reports the violation before walking.
+ */
+static bool invalidation_without_range(struct kvm *kvm)
+{
+	return kvm->mmu_invalidate_in_progress && (kvm->mmu_invalidate_range_start == INVALID_GPA ||
+						   kvm->mmu_invalidate_range_end == INVALID_GPA);
+}
+
 static bool gfn_under_invalidation(struct kvm *kvm, gfn_t gfn, int level)
 {
 	gfn_t end = gfn + KVM_PAGES_PER_HPAGE(level);
 
 	if (!kvm->mmu_invalidate_in_progress)
 		return false;
-	if (kvm->mmu_invalidate_range_start == INVALID_GPA)
-		return true;
 	return gfn < kvm->mmu_invalidate_range_end && end > kvm->mmu_invalidate_range_start;
 }
 
@@ -102,6 +113,12 @@ int mmusim_vm_check(struct mmusim_vm *vm, char *msg, size_t msg_size)
 	/* The write lock stops every SPTE change but lockless A/D and W fix-ups. */
 	idx = srcu_read_lock(&kvm->slots.srcu);
 	write_lock(&kvm->mmu_lock);
+	if (invalidation_without_range(kvm)) {
+		scnprintf(msg, msg_size, "invalidation in progress (%ld) without a range",
+			  kvm->mmu_invalidate_in_progress);
+		r = -EUCLEAN;
+		goto out_unlock;
+	}
 	if (kvm->tdp_mmu_enabled)
 		r = kvm_tdp_mmu_for_each_leaf(kvm, &c.cb);
 	else
@@ -118,6 +135,7 @@ int mmusim_vm_check(struct mmusim_vm *vm, char *msg, size_t msg_size)
 	if (!r && !kvm->tdp_mmu_enabled)
 		r = kvm_shadow_mmu_audit_rmaps(kvm, c.leaves[0] + c.leaves[1] + c.leaves[2], msg,
 					       msg_size);
+out_unlock:
 	write_unlock(&kvm->mmu_lock);
 	srcu_read_unlock(&kvm->slots.srcu, idx);
 	return r;

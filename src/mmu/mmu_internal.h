@@ -147,5 +147,20 @@ static inline bool is_invalid_root(struct kvm_mmu_page *root)
 
 /* mmu.c */
 void disallowed_hugepage_adjust(struct kvm_page_fault *fault, u64 spte, int cur_level);
+/* Runs the hook mmusim_vm_race_next_fault() armed for @point, once (mmu.c). */
+void kvm_mmu_fault_race_point(struct kvm *kvm, int point, gfn_t gfn);
+/*
+ * A race point past the public ones, for the unit tests (which arm it
+ * through kvm->fault_race directly): lockless aging has read a young leaf
+ * and is about to age it.  The hook runs inside aging's RCU read side, so it
+ * must not sleep; public race hooks may (they run host events).
+ */
+#define KVM_MMU_RACE_AGE MMUSIM_FAULT_RACE_NR
+/*
+ * Likewise: the dirty-log harvest (clear_dirty_pt_masked()) has read a 4K
+ * leaf it will write-protect.  mmu_lock is held for write and RCU for read:
+ * the hook may only do what lockless paths do (aging, the CPU's A/D).
+ */
+#define KVM_MMU_RACE_HARVEST (MMUSIM_FAULT_RACE_NR + 1)
 
 #endif /* _MMUSIM_MMU_INTERNAL_H */

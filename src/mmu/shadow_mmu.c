@@ -789,8 +789,9 @@ static int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot, u64
 		old_spte = READ_ONCE(*sptep);
 	}
 
-	wrprot = make_spte(&kvm->masks, level, pte_access, gfn, pfn, old_spte, prefetch, false,
-			   host_writable, !kvm->masks.ad_enabled, refcounted, &spte);
+	wrprot = __make_spte(&kvm->masks, level, pte_access, gfn, pfn, old_spte, prefetch, false,
+			     host_writable, !kvm->masks.ad_enabled, refcounted,
+			     !refcounted && kvm_is_mmio_pfn(kvm->host, pfn), &spte);
 
 	/*
 	 * A fault that looked the pfn up before a racing write fault made the
@@ -1021,12 +1022,18 @@ bool __kvm_rmap_zap_gfn_range(struct kvm *kvm, const struct kvm_memory_slot *slo
 
 bool kvm_rmap_zap_gfn_range(struct kvm *kvm, int as_id, gfn_t start, gfn_t end)
 {
-	struct kvm_memslots *slots = kvm_memslots_as(&kvm->slots, as_id);
 	struct kvm_memslot_iter iter;
 	bool flush = false;
+	int i;
 
-	kvm_for_each_memslot_in_gfn_range(&iter, slots, start, end)
-		flush = __kvm_rmap_zap_gfn_range(kvm, iter.slot, start, end, true, flush);
+	for (i = 0; i < KVM_MAX_NR_ADDRESS_SPACES; i++) {
+		struct kvm_memslots *slots = kvm_memslots_as(&kvm->slots, i);
+
+		if (as_id >= 0 && i != as_id)
+			continue;
+		kvm_for_each_memslot_in_gfn_range(&iter, slots, start, end)
+			flush = __kvm_rmap_zap_gfn_range(kvm, iter.slot, start, end, true, flush);
+	}
 	return flush;
 }
 

@@ -52,7 +52,11 @@ u64 *fast_pf_get_last_sptep(struct kvm_vcpu *vcpu, int as_id, gfn_t gfn, u64 *sp
 /* Zapping through the rmap; each returns whether a TLB flush is owed. */
 bool __kvm_rmap_zap_gfn_range(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t start,
 			      gfn_t end, bool can_yield, bool flush);
-/* Every memslot of @as_id that intersects [start, end); caller holds SRCU or slots_lock. */
+/*
+ * Every memslot of @as_id (-1: of every address space, as 6.12's
+ * kvm_rmap_zap_gfn_range()) that intersects [start, end); caller holds SRCU
+ * or slots_lock.
+ */
 bool kvm_rmap_zap_gfn_range(struct kvm *kvm, int as_id, gfn_t start, gfn_t end);
 
 /* Zap-all (teardown, ->release) and the fast zap (new generation). */

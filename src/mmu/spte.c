@@ -19,6 +19,7 @@
  *     MMU, not inputs from userspace.
  */
 #include "mmusim_env.h"
+#include <mmusim/host.h>
 #include "mmu/spte.h"
 
 /* ------------------------------------------------------------------------- */
@@ -184,9 +185,18 @@ u64 make_mmio_spte(const struct kvm_mmu_masks *m, gfn_t gfn, unsigned int access
 /* Leaf and non-leaf SPTEs                                                   */
 /* ------------------------------------------------------------------------- */
 
-bool make_spte(const struct kvm_mmu_masks *m, int level, unsigned int pte_access, gfn_t gfn,
-	       kvm_pfn_t pfn, u64 old_spte, bool prefetch, bool synchronizing, bool host_writable,
-	       bool ad_disabled, bool is_refcounted, u64 *new_spte)
+bool kvm_is_mmio_pfn(struct sim_host *host, kvm_pfn_t pfn)
+{
+	struct sim_page *page = sim_pfn_to_page(host, pfn);
+
+	if (page)
+		return sim_page_flags(host, page) & SIM_PG_RESERVED;
+	return !sim_pfn_valid(host, pfn);
+}
+
+bool __make_spte(const struct kvm_mmu_masks *m, int level, unsigned int pte_access, gfn_t gfn,
+		 kvm_pfn_t pfn, u64 old_spte, bool prefetch, bool synchronizing, bool host_writable,
+		 bool ad_disabled, bool is_refcounted, bool host_mmio, u64 *new_spte)
 {
 	u64 spte = SPTE_MMU_PRESENT_MASK;
 	bool wrprot = false;
@@ -234,16 +244,17 @@ bool make_spte(const struct kvm_mmu_masks *m, int level, unsigned int pte_access
 	if (level > PG_LEVEL_4K)
 		spte |= PT_PAGE_SIZE_MASK;
 
-	/* vmx_get_mt_mask() for RAM; NPT has no memtype in the SPTE. */
+	/* vmx_get_mt_mask(); NPT has no memtype in the SPTE. */
 	if (m->shadow_memtype_mask)
-		spte |= SPTE_EPT_MEMTYPE_WB;
+		spte |= host_mmio ? SPTE_EPT_MEMTYPE_UC : SPTE_EPT_MEMTYPE_WB;
 
 	if (host_writable)
 		spte |= m->shadow_host_writable_mask;
 	else
 		pte_access &= ~ACC_WRITE_MASK;
 
-	spte |= m->shadow_me_value;
+	if (!host_mmio)
+		spte |= m->shadow_me_value;
 	spte |= (u64)pfn << PAGE_SHIFT;
 
 	if (is_refcounted)

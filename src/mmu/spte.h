@@ -221,11 +221,13 @@ static inline int spte_index(u64 *sptep)
 #endif
 
 /*
- * The memory type KVM's vmx_get_mt_mask() gives guest RAM when no
- * non-coherent DMA device is assigned: write-back (MTRR type 6), ignoring the
- * guest PAT.  The simulator maps only RAM, so every EPT leaf gets it.
+ * The memory types KVM's vmx_get_mt_mask() gives (6.12): guest RAM when no
+ * non-coherent DMA device is assigned, write-back (MTRR type 6) ignoring the
+ * guest PAT; host MMIO, uncachable (MTRR type 0, guest PAT not ignored),
+ * since cacheable accesses to MMIO can machine-check.
  */
 #define SPTE_EPT_MEMTYPE_WB ((6ull << VMX_EPT_MT_EPTE_SHIFT) | VMX_EPT_IPAT_BIT)
+#define SPTE_EPT_MEMTYPE_UC (0ull << VMX_EPT_MT_EPTE_SHIFT)
 
 /* Access rights inside KVM (pte_access); TDP maps everything with ACC_ALL. */
 #define ACC_EXEC_MASK 1
@@ -354,19 +356,24 @@ static_assert(!(SHADOW_NONPRESENT_VALUE & SPTE_MMU_PRESENT_MASK),
  * modify a frozen SPTE; faults that meet one retry.
  *
  * The value must set no RWX bit (non-present for Intel and AMD), no PFN bit
- * (no L1TF gadget), not MMU-present, and must not match the MMIO mask.
- * KVM (v6.10+) uses SHADOW_NONPRESENT_VALUE | 0x5a0 (bits 5, 7, 8, 10).  A
- * 2024 patch proposes SHADOW_NONPRESENT_VALUE | 0x498 (bits 3, 4, 7, 10)
- * instead, so that a frozen SPTE carries no Accessed bit in either format
- * (0x5a0 has bit 5 = NPT A and bit 8 = EPT A), which matters to lockless
- * aging.  Nothing here depends on the choice: the value is only compared.
+ * (no L1TF gadget), not MMU-present, and must not match the MMIO mask.  It
+ * must also set no Accessed or Dirty bit of either format: lockless aging
+ * clears Accessed with an atomic AND (6.15's kvm_tdp_mmu_age_spte() via
+ * tdp_mmu_clear_spte_bits_atomic()) on a leaf it read as present, and the
+ * leaf may have been frozen in between by the removal of its table; the
+ * AND must then leave the frozen value intact.  KVM 6.10-6.12 uses
+ * SHADOW_NONPRESENT_VALUE | 0x5a0, which has bit 5 (NPT A) and bit 8 (EPT
+ * A); this is the value of Sean Christopherson's 2024 patch, 0x498 (bits 3,
+ * 4, 7, 10), which sets none of bits 5, 6, 8 and 9.
  */
-#define FROZEN_SPTE (SHADOW_NONPRESENT_VALUE | 0x5a0ULL)
+#define FROZEN_SPTE (SHADOW_NONPRESENT_VALUE | 0x498ULL)
 static_assert(!(FROZEN_SPTE & SPTE_MMU_PRESENT_MASK), "frozen SPTE is MMU-present");
 static_assert(!(FROZEN_SPTE & VMX_EPT_RWX_MASK), "frozen SPTE has RWX bits");
 static_assert(!(FROZEN_SPTE & PT_PRESENT_MASK), "frozen SPTE has P");
 static_assert(!(FROZEN_SPTE & SPTE_BASE_ADDR_MASK), "frozen SPTE has PFN bits");
 static_assert(FROZEN_SPTE != SHADOW_NONPRESENT_VALUE, "frozen SPTE is the empty value");
+static_assert(!(FROZEN_SPTE & (PT_ACCESSED_MASK | VMX_EPT_ACCESS_BIT)), "frozen SPTE has an A bit");
+static_assert(!(FROZEN_SPTE & (PT_DIRTY_MASK | VMX_EPT_DIRTY_BIT)), "frozen SPTE has a D bit");
 
 /*
  * Software bits of present leaf SPTEs for features in flight:
@@ -691,7 +698,7 @@ u64 make_mmio_spte(const struct kvm_mmu_masks *m, gfn_t gfn, unsigned int access
  */
 
 /**
- * make_spte() - build a present leaf SPTE.
+ * __make_spte() - build a present leaf SPTE.
  * @m:			the VM's masks
  * @level:		level of the SPTE (PG_LEVEL_4K .. KVM_MAX_HUGEPAGE_LEVEL)
  * @pte_access:		ACC_* rights (TDP: ACC_ALL)
@@ -703,19 +710,42 @@ u64 make_mmio_spte(const struct kvm_mmu_masks *m, gfn_t gfn, unsigned int access
  * @host_writable:	the host lets the guest write the page
  * @ad_disabled:	the page table's role has A/D bits disabled
  * @is_refcounted:	@pfn is a refcounted page
+ * @host_mmio:		@pfn is host MMIO (kvm_is_mmio_pfn())
  * @new_spte:		out: the SPTE
  *
- * Follows KVM's make_spte() minus shadow-paging unsync and host-MMIO memtype.
- * A writable SPTE is created MMU-writable and Dirty.  If @old_spte is a
+ * Follows KVM's make_spte() (6.12) minus shadow-paging unsync.  KVM asks
+ * kvm_is_mmio_pfn() itself; here the caller, which knows the host, does.
+ * EPT memtype as vmx_get_mt_mask() with guest PAT ignored: UC for host
+ * MMIO, else WB | IPAT; host MMIO gets no shadow_me_value either.  A
+ * writable SPTE is created MMU-writable and Dirty.  If @old_spte is a
  * present leaf at @level mapping @pfn and is pinned, the pin carries over
  * (it belongs to the pfn mapping, not to the SPTE value).
  *
  * Return: true if the SPTE had to be write-protected (KVM: the gfn could not
  * be unsynced); always false here, there is no write tracking.
  */
-bool make_spte(const struct kvm_mmu_masks *m, int level, unsigned int pte_access, gfn_t gfn,
-	       kvm_pfn_t pfn, u64 old_spte, bool prefetch, bool synchronizing, bool host_writable,
-	       bool ad_disabled, bool is_refcounted, u64 *new_spte);
+bool __make_spte(const struct kvm_mmu_masks *m, int level, unsigned int pte_access, gfn_t gfn,
+		 kvm_pfn_t pfn, u64 old_spte, bool prefetch, bool synchronizing, bool host_writable,
+		 bool ad_disabled, bool is_refcounted, bool host_mmio, u64 *new_spte);
+
+/* __make_spte() for a pfn that is not host MMIO (RAM: every refcounted page). */
+static inline bool make_spte(const struct kvm_mmu_masks *m, int level, unsigned int pte_access,
+			     gfn_t gfn, kvm_pfn_t pfn, u64 old_spte, bool prefetch,
+			     bool synchronizing, bool host_writable, bool ad_disabled,
+			     bool is_refcounted, u64 *new_spte)
+{
+	return __make_spte(m, level, pte_access, gfn, pfn, old_spte, prefetch, synchronizing,
+			   host_writable, ad_disabled, is_refcounted, false, new_spte);
+}
+
+struct sim_host;
+/*
+ * KVM's kvm_is_mmio_pfn() (6.12) on the simulated host: a pfn with a struct
+ * page is MMIO if the page is reserved (PageReserved; the host has no PAT,
+ * so no memtype check); a pfn without one is MMIO unless it is RAM (the
+ * host's nopage memory, "mem=" RAM that e820 still lists).
+ */
+bool kvm_is_mmio_pfn(struct sim_host *host, kvm_pfn_t pfn);
 
 /* A non-leaf SPTE pointing at the table @child_pt. */
 u64 make_nonleaf_spte(const struct kvm_mmu_masks *m, u64 *child_pt, bool ad_disabled);

@@ -101,6 +101,11 @@ static struct kvm_mmu_page *tdp_mmu_cache_alloc_sp(struct kvm_vcpu *vcpu)
 	return mc->objects[--mc->nobjs];
 }
 
+/*
+ * kvm->tdp_mmu_pages counts the page tables linked below the roots, as KVM
+ * (6.12: tdp_account_mmu_page() is called from tdp_mmu_link_sp() only, and
+ * tdp_unaccount_mmu_page() from handle_removed_pt()); roots are not counted.
+ */
 static void tdp_account_mmu_page(struct kvm *kvm, struct kvm_mmu_page *sp)
 {
 	atomic64_inc(&kvm->tdp_mmu_pages);
@@ -133,7 +138,6 @@ void kvm_tdp_mmu_put_root(struct kvm *kvm, struct kvm_mmu_page *root)
 	spin_lock(&kvm->tdp_mmu_pages_lock);
 	list_del_rcu(&root->link);
 	spin_unlock(&kvm->tdp_mmu_pages_lock);
-	tdp_unaccount_mmu_page(kvm, root);
 	call_rcu(&root->rcu_head, tdp_mmu_free_sp_rcu_callback);
 }
 
@@ -196,8 +200,14 @@ static gfn_t tdp_mmu_max_gfn_exclusive(struct kvm *kvm)
 }
 
 /*
- * Reuses a valid root of the same address space, or installs a new one.
- * mmu_lock is held for read; the new root comes from the vCPU's cache.
+ * Reuses a valid root of the same role, or installs a new one; mmu_lock is
+ * held for read and the new root comes from the vCPU's cache.  As
+ * kvm_tdp_mmu_alloc_root() since 6.9: a lockless look first (vCPUs loading
+ * a root at start-up or after a fast zap mostly find one), then, under
+ * tdp_mmu_pages_lock, a second look before installing, so that vCPUs racing
+ * here share one root instead of each adding its own.  Under the read lock
+ * no root can be invalidated, so a valid root found under the pages lock
+ * still holds the TDP MMU's reference and getting one cannot fail.
  */
 int kvm_tdp_mmu_alloc_root(struct kvm_vcpu *vcpu, int as_id)
 {
@@ -212,30 +222,37 @@ int kvm_tdp_mmu_alloc_root(struct kvm_vcpu *vcpu, int as_id)
 	role.smm = as_id;
 
 	rcu_read_lock();
-	for_each_tdp_mmu_root_rcu(kvm, root, as_id, true) {
-		if (root->role.word == role.word && kvm_tdp_mmu_get_root(root))
+	for_each_tdp_mmu_root_rcu(kvm, root, as_id, true)
+	{
+		if (root->role.word == role.word && kvm_tdp_mmu_get_root(root)) {
+			rcu_read_unlock();
 			goto out;
+		}
 	}
 	rcu_read_unlock();
 
+	spin_lock(&kvm->tdp_mmu_pages_lock);
+	/* role.word includes role.invalid: only valid roots match. */
+	list_for_each_entry(root, &kvm->tdp_mmu_roots, link) {
+		if (root->role.word == role.word && !WARN_ON_ONCE(!kvm_tdp_mmu_get_root(root)))
+			goto out_spin_unlock;
+	}
+
 	root = tdp_mmu_cache_alloc_sp(vcpu);
-	if (!root)
+	if (!root) {
+		spin_unlock(&kvm->tdp_mmu_pages_lock);
 		return -ENOMEM;
+	}
 	root->role = role;
 	root->gfn = 0;
 	root->ptep = NULL;
 	/* One reference for the vCPU, one for the TDP MMU until invalidated. */
 	refcount_set(&root->tdp_mmu_root_count, 2);
-	tdp_account_mmu_page(kvm, root);
 	atomic64_inc(&kvm->stat.root_allocs);
-
-	spin_lock(&kvm->tdp_mmu_pages_lock);
 	list_add_rcu(&root->link, &kvm->tdp_mmu_roots);
+out_spin_unlock:
 	spin_unlock(&kvm->tdp_mmu_pages_lock);
-	vcpu->root[as_id] = root;
-	return 0;
 out:
-	rcu_read_unlock();
 	vcpu->root[as_id] = root;
 	return 0;
 }
@@ -644,6 +661,9 @@ static int tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_pag
 {
 	struct kvm *kvm = vcpu->kvm;
 	struct kvm_mmu_page *sp = sptep_to_sp(iter->sptep);
+	/* Only a pfn without a refcounted page can be host MMIO. */
+	bool host_mmio = !fault->noslot && !fault->refcounted_page &&
+			 kvm_is_mmio_pfn(kvm->host, fault->pfn);
 	int ret = RET_PF_FIXED;
 	bool wrprot = false;
 	u64 new_spte;
@@ -663,9 +683,10 @@ static int tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_pag
 					  kvm_memslots_generation(
 						  kvm_memslots_as(&kvm->slots, fault->as_id)));
 	else
-		wrprot = make_spte(&kvm->masks, iter->level, ACC_ALL, iter->gfn, fault->pfn,
-				   iter->old_spte, fault->prefetch, false, fault->map_writable,
-				   !kvm->masks.ad_enabled, fault->refcounted_page, &new_spte);
+		wrprot = __make_spte(&kvm->masks, iter->level, ACC_ALL, iter->gfn, fault->pfn,
+				     iter->old_spte, fault->prefetch, false, fault->map_writable,
+				     !kvm->masks.ad_enabled, fault->refcounted_page, host_mmio,
+				     &new_spte);
 
 	if (new_spte == iter->old_spte)
 		ret = RET_PF_SPURIOUS;
@@ -773,6 +794,33 @@ u64 *kvm_tdp_mmu_fast_pf_get_last_sptep(struct kvm_vcpu *vcpu, int as_id, gfn_t 
  * Aging (lockless, RCU only) and dirty logging
  */
 
+/*
+ * Ages one young leaf without mmu_lock, as 6.15's kvm_tdp_mmu_age_spte():
+ * with A/D bits, an atomic AND clears Accessed (no flush: aging tolerates
+ * misses) and keeps whatever else changed meanwhile; without, a cmpxchg
+ * access-tracks the SPTE, and losing that race (to a fault, a zap, or a
+ * freeze) just leaves the page young.  The leaf may have been frozen since
+ * it was read (its table removed); the AND then finds FROZEN_SPTE, which
+ * has no Accessed bit, and leaves it intact.
+ */
+static void kvm_tdp_mmu_age_spte(struct kvm *kvm, struct tdp_iter *iter)
+{
+	u64 new_spte;
+
+	if (spte_ad_enabled(iter->old_spte)) {
+		iter->old_spte = tdp_mmu_clear_spte_bits_atomic(iter->sptep,
+								kvm->masks.shadow_accessed_mask);
+	} else {
+		new_spte = mark_spte_for_access_track(&kvm->masks, iter->old_spte);
+		try_cmpxchg64(iter->sptep, &iter->old_spte, new_spte);
+	}
+}
+
+/*
+ * As 6.15's __kvm_tdp_mmu_age_gfn_range(): RCU only, valid roots, present
+ * leaves only (a frozen SPTE is not present, so one already frozen when read
+ * is skipped).
+ */
 static bool age_gfn_range(struct kvm *kvm, int as_id, gfn_t start, gfn_t end, bool test_only)
 {
 	struct kvm_mmu_page *root;
@@ -782,8 +830,6 @@ static bool age_gfn_range(struct kvm *kvm, int as_id, gfn_t start, gfn_t end, bo
 	rcu_read_lock();
 	for_each_tdp_mmu_root_rcu(kvm, root, as_id, true) {
 		tdp_root_for_each_pte(iter, kvm, root, start, end) {
-			u64 new_spte;
-
 			if (!is_shadow_present_pte(iter.old_spte) ||
 			    !is_last_spte(iter.old_spte, iter.level) ||
 			    !is_accessed_spte(&kvm->masks, iter.old_spte))
@@ -791,15 +837,8 @@ static bool age_gfn_range(struct kvm *kvm, int as_id, gfn_t start, gfn_t end, bo
 			young = true;
 			if (test_only)
 				goto out;
-			if (spte_ad_enabled(iter.old_spte)) {
-				/* Clearing A never needs a flush: aging tolerates misses. */
-				__atomic_fetch_and(iter.sptep, ~kvm->masks.shadow_accessed_mask,
-						   __ATOMIC_SEQ_CST);
-			} else {
-				new_spte = mark_spte_for_access_track(&kvm->masks, iter.old_spte);
-				/* Losing the race is fine: the page simply stays young. */
-				try_cmpxchg64(iter.sptep, &iter.old_spte, new_spte);
-			}
+			kvm_mmu_fault_race_point(kvm, KVM_MMU_RACE_AGE, iter.gfn);
+			kvm_tdp_mmu_age_spte(kvm, &iter);
 		}
 	}
 out:
@@ -883,10 +922,43 @@ bool kvm_tdp_mmu_write_protect_gfn(struct kvm *kvm, const struct kvm_memory_slot
 }
 
 /*
- * Write-protects the 4K leafs of @slot whose bit is set in @mask (bit i is
- * gfn + i): the dirty-log harvest re-arms logging for the pages it reaped.
- * mmu_lock held for write.  Without PML the dirty "bit" is W.
+ * Clears the dirty status of the 4K leafs of @slot whose bit is set in
+ * @mask (bit i is gfn + i): the dirty-log harvest re-arms logging for the
+ * pages it reaped.  mmu_lock held for write.  The dirty "bit" is W when
+ * write-protecting (@wrprot, or no A/D bits), else D.  As 6.12's
+ * clear_dirty_pt_masked(): one bit is cleared with tdp_mmu_clear_spte_bits()
+ * -- an atomic AND when lockless paths may change the SPTE meanwhile, so
+ * what they did (aging access-tracking it, the CPU setting D) is kept --
+ * and no other side effect is due (leaf-ness, pfn and MMU-writable stay).
+ * 6.12 also marks the pfn dirty here; from 6.13 KVM no longer dirties
+ * folios from SPTEs, and neither does this (host A/D is left to the fault).
  */
+static void clear_dirty_pt_masked(struct kvm *kvm, struct kvm_mmu_page *root, gfn_t gfn,
+				  unsigned long mask, bool wrprot)
+{
+	const u64 dbit = (wrprot || !kvm->masks.ad_enabled) ? PT_WRITABLE_MASK :
+							      kvm->masks.shadow_dirty_mask;
+	struct tdp_iter iter;
+
+	tdp_root_for_each_pte(iter, kvm, root, gfn + __ffs(mask), gfn + BITS_PER_LONG) {
+		if (!mask)
+			break;
+		if (!is_shadow_present_pte(iter.old_spte) ||
+		    !is_last_spte(iter.old_spte, iter.level))
+			continue;
+		if (iter.level > PG_LEVEL_4K || !(mask & (1UL << (iter.gfn - gfn))))
+			continue;
+		mask &= ~(1UL << (iter.gfn - gfn));
+		if (!(iter.old_spte & dbit))
+			continue;
+		kvm_mmu_fault_race_point(kvm, KVM_MMU_RACE_HARVEST, iter.gfn);
+		iter.old_spte = tdp_mmu_clear_spte_bits(&kvm->masks, iter.sptep, iter.old_spte,
+							dbit, iter.level);
+		/* No handle_changed_spte(), as KVM; the checker still sees the change. */
+		spte_check_change(&kvm->masks, iter.old_spte, iter.old_spte & ~dbit, iter.level);
+	}
+}
+
 void kvm_tdp_mmu_clear_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn,
 				       unsigned long mask, bool wrprot)
 {
@@ -896,21 +968,8 @@ void kvm_tdp_mmu_clear_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *
 	if (!mask)
 		return;
 	rcu_read_lock();
-	for_each_tdp_mmu_root_rcu(kvm, root, slot->as_id, true) {
-		unsigned long m = mask;
-		struct tdp_iter iter;
-
-		tdp_root_for_each_pte(iter, kvm, root, gfn + __ffs(m), gfn + BITS_PER_LONG) {
-			if (!m)
-				break;
-			if (iter.level > PG_LEVEL_4K || !(m & (1UL << (iter.gfn - gfn))))
-				continue;
-			m &= ~(1UL << (iter.gfn - gfn));
-			if (!is_shadow_present_pte(iter.old_spte) || !is_writable_pte(iter.old_spte))
-				continue;
-			tdp_mmu_iter_set_spte(kvm, &iter, iter.old_spte & ~PT_WRITABLE_MASK);
-		}
-	}
+	for_each_tdp_mmu_root_rcu(kvm, root, slot->as_id, true)
+		clear_dirty_pt_masked(kvm, root, gfn, mask, wrprot);
 	rcu_read_unlock();
 }
 

@@ -145,10 +145,13 @@ int mmusim_vm_nr_vcpus(struct mmusim_vm *vm)
 
 int mmusim_vm_zap_gfn_range(struct mmusim_vm *vm, int as_id, gfn_t start, gfn_t end)
 {
-	if (!vm || as_id < 0 || as_id >= kvm_arch_nr_memslot_as_ids(mmusim_to_kvm(vm)) ||
+	if (!vm || as_id < -1 || as_id >= kvm_arch_nr_memslot_as_ids(mmusim_to_kvm(vm)) ||
 	    start >= end)
 		return -EINVAL;
-	kvm_zap_gfn_range(mmusim_to_kvm(vm), as_id, start, end);
+	if (as_id < 0)
+		kvm_zap_gfn_range(mmusim_to_kvm(vm), start, end);
+	else
+		__kvm_zap_gfn_range(mmusim_to_kvm(vm), as_id, start, end);
 	return 0;
 }
 

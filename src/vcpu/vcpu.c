@@ -153,7 +153,17 @@ restart:
 		 */
 		spte = smp_load_acquire(sptep);
 		if (is_mmio_spte(m, spte)) {
-			*error_code = PFERR_RSVD_MASK | PFERR_PRESENT_MASK | pferr_for(type);
+			/*
+			 * An EPT misconfiguration carries no access information:
+			 * KVM's handle_ept_misconfig() passes PFERR_RSVD_MASK
+			 * alone (6.12).  A reserved-bit #NPF has P, RSVD and the
+			 * access bits, as any #PF error code.
+			 */
+			if (m->ept)
+				*error_code = PFERR_RSVD_MASK;
+			else
+				*error_code =
+					PFERR_RSVD_MASK | PFERR_PRESENT_MASK | pferr_for(type);
 			goto out;
 		}
 		if (!hw_present(m, spte)) {
