@@ -36,7 +36,7 @@ static struct sim_host_stats stats(struct sim_host *host)
 {
 	struct sim_host_stats st;
 
-	sim_host_get_stats(host, &st);
+	assert_int_equal(sim_host_get_stats(host, &st), 0);
 	return st;
 }
 

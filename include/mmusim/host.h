@@ -53,7 +53,8 @@ struct sim_host_config {
 
 /* @cfg NULL: the defaults.  @hostp NULL or a bad config: -EINVAL. */
 int sim_host_create(const struct sim_host_config *cfg, struct sim_host **hostp);
-/* WARNs (and leaks rather than corrupts) if pages are still allocated or mms exist.  NULL: nothing. */
+/* WARNs (and leaks rather than corrupts) if pages are still allocated or mms exist.
+ * NULL: nothing. */
 void sim_host_destroy(struct sim_host *host);
 
 /*
