@@ -36,7 +36,7 @@ static inline void mmt_fini(struct mmt *t)
 
 	sim_mm_destroy(t->mm);
 	t->mm = NULL;
-	sim_host_get_stats(t->host, &st);
+	assert_int_equal(sim_host_get_stats(t->host, &st), 0);
 	assert_int_equal(st.free_pages, st.ram_pages);
 	assert_int_equal(st.pgtable_pages, 0);
 	assert_int_equal(st.pinned_pages, 0);
@@ -48,7 +48,7 @@ static inline struct sim_host_stats mmt_stats(struct mmt *t)
 {
 	struct sim_host_stats st;
 
-	sim_host_get_stats(t->host, &st);
+	assert_int_equal(sim_host_get_stats(t->host, &st), 0);
 	return st;
 }
 

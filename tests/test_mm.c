@@ -29,14 +29,14 @@ static void test_mm_create_destroy(void **state)
 	assert_int_equal(sim_mm_create(host, &mm2), 0);
 	assert_ptr_equal(sim_mm_host(mm), host);
 	assert_false(list_empty(&host->mm_list));
-	sim_host_get_stats(host, &st);
+	assert_int_equal(sim_host_get_stats(host, &st), 0);
 	assert_int_equal(st.pgtable_pages, 2); /* two PGDs */
 	assert_int_equal(st.ram_pages - st.free_pages, 2); /* two zero pages */
 	sim_mm_destroy(mm);
 	sim_mm_destroy(mm2);
 	sim_mm_destroy(NULL);
 	assert_true(list_empty(&host->mm_list));
-	sim_host_get_stats(host, &st);
+	assert_int_equal(sim_host_get_stats(host, &st), 0);
 	assert_int_equal(st.pgtable_pages, 0);
 	assert_int_equal(st.free_pages, st.ram_pages);
 	sim_host_destroy(host);
@@ -234,7 +234,7 @@ static void test_mmap_locked_memlock(void **state)
 	assert_false(fl & SIM_VM_LOCKED);
 	assert_int_equal(sim_mm_locked_vm(t.mm), (3 * SZ_1M_T) >> PAGE_SHIFT);
 	/* can_do_mlock(): a zero limit is -EPERM. */
-	sim_mm_set_memlock_limit(t.mm, 0);
+	assert_int_equal(sim_mm_set_memlock_limit(t.mm, 0), 0);
 	assert_int_equal(sim_mmap(t.mm, 0, PAGE_SIZE, RW, PRIV | SIM_MAP_LOCKED, &b), -EPERM);
 	mmt_fini(&t);
 }
@@ -244,7 +244,7 @@ static void test_account_locked_vm(void **state)
 	struct mmt t;
 
 	mmt_init(&t, 0);
-	sim_mm_set_memlock_limit(t.mm, 16 * PAGE_SIZE);
+	assert_int_equal(sim_mm_set_memlock_limit(t.mm, 16 * PAGE_SIZE), 0);
 	assert_int_equal(sim_account_locked_vm(NULL, 1, true), -EINVAL);
 	assert_int_equal(sim_account_locked_vm(t.mm, 0, true), 0);
 	assert_int_equal(sim_account_locked_vm(t.mm, 10, true), 0);
@@ -260,7 +260,7 @@ static void test_account_locked_vm(void **state)
 	env_warn_count_reset();
 	assert_int_equal(sim_mm_locked_vm(t.mm), 0);
 	/* A larger limit lets more in. */
-	sim_mm_set_memlock_limit(t.mm, 1ULL << 40);
+	assert_int_equal(sim_mm_set_memlock_limit(t.mm, 1ULL << 40), 0);
 	assert_int_equal(sim_account_locked_vm(t.mm, 1UL << 20, true), 0);
 	mmt_fini(&t);
 }

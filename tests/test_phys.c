@@ -39,7 +39,7 @@ static u64 free_pages(struct sim_host *host)
 {
 	struct sim_host_stats st;
 
-	sim_host_get_stats(host, &st);
+	assert_int_equal(sim_host_get_stats(host, &st), 0);
 	return st.free_pages;
 }
 
@@ -48,7 +48,7 @@ static void assert_all_free(struct sim_host *host)
 {
 	struct sim_host_stats st;
 
-	sim_host_get_stats(host, &st);
+	assert_int_equal(sim_host_get_stats(host, &st), 0);
 	assert_int_equal(st.free_pages, st.ram_pages);
 	assert_int_equal(sim_host_check_free_lists(host), 0);
 }
@@ -81,7 +81,7 @@ static void test_host_create_defaults(void **state)
 	unsigned int order;
 
 	assert_int_equal(sim_host_create(NULL, &host), 0);
-	sim_host_get_stats(host, &st);
+	assert_int_equal(sim_host_get_stats(host, &st), 0);
 	/* 4 GiB, PFN 0 reserved. */
 	assert_int_equal(st.ram_pages, (4 * GiB >> PAGE_SHIFT) - 1);
 	assert_int_equal(st.free_pages, st.ram_pages);
@@ -101,7 +101,7 @@ static void test_host_create_defaults(void **state)
 	/* An all-zero config means the defaults too. */
 	host = NULL;
 	assert_int_equal(sim_host_create(&zero, &host), 0);
-	sim_host_get_stats(host, &st);
+	assert_int_equal(sim_host_get_stats(host, &st), 0);
 	assert_int_equal(st.ram_pages, (4 * GiB >> PAGE_SHIFT) - 1);
 	sim_host_destroy(host);
 }
@@ -120,7 +120,7 @@ static void test_host_create_custom_sizes(void **state)
 
 		cfg.mem_bytes = sizes[i];
 		assert_int_equal(sim_host_create(&cfg, &host), 0);
-		sim_host_get_stats(host, &st);
+		assert_int_equal(sim_host_get_stats(host, &st), 0);
 		assert_int_equal(st.ram_pages, (sizes[i] >> PAGE_SHIFT) - 1);
 		assert_int_equal(st.free_pages, st.ram_pages);
 		assert_int_equal(host->memlock_limit, 64 * 1024);
@@ -346,7 +346,7 @@ static void test_nopage_region(void **state)
 	u8 *first, *last;
 
 	assert_int_equal(sim_host_create(&cfg, &host), 0);
-	sim_host_get_stats(host, &st);
+	assert_int_equal(sim_host_get_stats(host, &st), 0);
 	assert_int_equal(st.nopage_pages, n);
 	assert_int_equal(st.ram_pages, (64 * MiB >> PAGE_SHIFT) - 1);
 
@@ -446,7 +446,7 @@ static u64 pinned_pages(struct sim_host *host)
 {
 	struct sim_host_stats st;
 
-	sim_host_get_stats(host, &st);
+	assert_int_equal(sim_host_get_stats(host, &st), 0);
 	return st.pinned_pages;
 }
 

@@ -11,6 +11,21 @@
  *
  * Every call that can fail returns 0 (or a count) or the negative errno Linux
  * returns for the same failure, and leaves no partial state behind.
+ *
+ * NULL and garbage arguments (tests/test_api_contract.c checks each entry
+ * point): a NULL handle (host, mm, notifier) or a NULL out-parameter is
+ * -EINVAL, never a crash nor a WARN; a sim_page pointer that is NULL or not
+ * one of @host's descriptors (another host's, misaligned) is treated the
+ * same way.  Calls returning a pointer return NULL; void calls do nothing,
+ * as kfree(NULL) does; calls returning a value say what they give below
+ * (sim_pfn_valid() false, sim_page_flags() 0, sim_page_to_pfn() ~0,
+ * sim_mm_locked_vm() 0, sim_mm_invalidate_read_begin() 0 and _retry()
+ * false).  Out-of-range PFNs, unknown prot, map, advice and FOLL bits,
+ * unaligned addresses and lengths past the address space get Linux's errno
+ * (-EINVAL mostly; -ENOMEM or -EFAULT where Linux says so).  Misusing a
+ * valid page's references (a put on a free page, unpinning what is not
+ * pinned) still WARNs, as Linux does: that is a refcounting bug, not a bad
+ * argument.
  */
 #ifndef _MMUSIM_HOST_H
 #define _MMUSIM_HOST_H
@@ -36,8 +51,10 @@ struct sim_host_config {
 	u64 memlock_limit;
 };
 
+/* @cfg NULL: the defaults.  @hostp NULL or a bad config: -EINVAL. */
 int sim_host_create(const struct sim_host_config *cfg, struct sim_host **hostp);
-/* WARNs (and leaks rather than corrupts) if pages are still allocated or mms exist. */
+/* WARNs (and leaks rather than corrupts) if pages are still allocated or mms exist.
+ * NULL: nothing. */
 void sim_host_destroy(struct sim_host *host);
 
 /*
@@ -60,6 +77,7 @@ struct sim_page;
 #define SIM_PG_DIRTY (1u << 7)	  /* PG_dirty: newer than its swap copy */
 #define SIM_PG_SWAPCACHE (1u << 8) /* in the swap cache: has a swap copy */
 #define SIM_PG_REFERENCED (1u << 9) /* PG_referenced: sim_mark_page_accessed() */
+/* 0 for a NULL host or a page not of @host. */
 unsigned int sim_page_flags(struct sim_host *host, struct sim_page *page);
 
 /*
@@ -85,15 +103,23 @@ void sim_mark_page_accessed(struct sim_host *host, struct sim_page *page);
  */
 #define SIM_GUP_PIN_COUNTING_BIAS 1024
 
+/* (kvm_pfn_t)-1, which sim_pfn_valid() rejects, for a NULL host or a page not of @host. */
 kvm_pfn_t sim_page_to_pfn(struct sim_host *host, const struct sim_page *page);
-/* NULL for PFNs with no struct page (nopage region) and for invalid PFNs. */
+/* NULL for PFNs with no struct page (nopage region), invalid PFNs and a NULL host. */
 struct sim_page *sim_pfn_to_page(struct sim_host *host, kvm_pfn_t pfn);
-/* RAM or nopage memory. */
+/* RAM or nopage memory; false for a NULL host. */
 bool sim_pfn_valid(struct sim_host *host, kvm_pfn_t pfn);
 /* The frame's contents, for RAM and nopage memory; NULL otherwise. */
 void *sim_pfn_to_virt(struct sim_host *host, kvm_pfn_t pfn);
+/* NULL for a NULL host or a page not of @host. */
 struct sim_page *sim_compound_head(struct sim_host *host, struct sim_page *page);
 
+/*
+ * For a NULL host or a page not of @host: sim_page_count() is -EINVAL,
+ * sim_get_page_unless_zero() and sim_page_maybe_dma_pinned() false, the
+ * void calls do nothing.  sim_unpin_user_pages() skips a NULL array and
+ * the bad entries of one.
+ */
 int sim_page_count(struct sim_host *host, struct sim_page *page);
 void sim_get_page(struct sim_host *host, struct sim_page *page);
 /* Returns false if the refcount was zero (the page is free or being freed). */
@@ -109,7 +135,9 @@ void sim_unpin_user_pages(struct sim_host *host, struct sim_page **pages, unsign
  * (compound), __GFP_DMA32 (below 4 GiB), __GFP_MOVABLE (migratable).  Orders
  * run from 0 to SIM_MAX_ORDER.  sim_alloc_pages_below() limits the block to
  * physical addresses below @limit (e.g. 2 GiB).  Both fail with NULL (no
- * memory, or allocation-failure injection through env_should_fail_alloc()).
+ * memory, or allocation-failure injection through env_should_fail_alloc()),
+ * and return NULL for a NULL host or an order above SIM_MAX_ORDER (without
+ * Linux's WARN).
  */
 #define SIM_MAX_ORDER 18 /* 1 GiB, so hugetlb-1G pages come from the same allocator */
 struct sim_page *sim_alloc_pages(struct sim_host *host, unsigned int gfp, unsigned int order);
@@ -117,7 +145,8 @@ struct sim_page *sim_alloc_pages_below(struct sim_host *host, unsigned int gfp,
 				       unsigned int order, u64 limit);
 /* For non-compound higher-order allocations only (compound ones go through
  * sim_put_page).  Tail pages of a non-compound block are not refcounted, as
- * TTM's pool hands them out: their refcount is 0. */
+ * TTM's pool hands them out: their refcount is 0.  A NULL host, a page not
+ * of @host or an order above SIM_MAX_ORDER: nothing. */
 void sim_free_pages(struct sim_host *host, struct sim_page *page, unsigned int order);
 
 struct sim_host_stats {
@@ -137,7 +166,8 @@ struct sim_host_stats {
 	u64 notifier_change_pte;
 	u64 pgtable_pages;	/* host page-table pages in use */
 };
-void sim_host_get_stats(struct sim_host *host, struct sim_host_stats *stats);
+/* 0, or -EINVAL for a NULL host or @stats. */
+int sim_host_get_stats(struct sim_host *host, struct sim_host_stats *stats);
 
 /* ======================== Address spaces ======================== */
 
@@ -169,8 +199,9 @@ void sim_host_get_stats(struct sim_host *host, struct sim_host_stats *stats);
 #define SIM_VM_NOHUGEPAGE 0x40000000
 
 int sim_mm_create(struct sim_host *host, struct sim_mm **mmp);
-/* Unmaps everything (notifier events delivered), calls ->release, frees. */
+/* Unmaps everything (notifier events delivered), calls ->release, frees.  NULL: nothing. */
 void sim_mm_destroy(struct sim_mm *mm);
+/* NULL for a NULL mm. */
 struct sim_host *sim_mm_host(struct sim_mm *mm);
 
 /*
@@ -204,7 +235,8 @@ int sim_madvise(struct sim_mm *mm, hva_t addr, u64 len, int advice);
 
 /* A CPU access by the owning process: demand-faults, breaks COW, swaps in. */
 int sim_mm_touch(struct sim_mm *mm, hva_t addr, bool write);
-/* Read/write bytes through the host mapping (faulting as needed). */
+/* Read/write bytes through the host mapping (faulting as needed).  @buf is
+ * the caller's memory, not user memory: NULL with a length is -EINVAL. */
 int sim_mm_write(struct sim_mm *mm, hva_t addr, const void *buf, u64 len);
 int sim_mm_read(struct sim_mm *mm, hva_t addr, void *buf, u64 len);
 
@@ -279,14 +311,15 @@ long sim_pin_user_pages_fast(struct sim_mm *mm, hva_t addr, unsigned long nr,
 /* get_user_page_fast_only(): lockless only, never faults; 0..nr pages. */
 long sim_get_user_pages_fast_only(struct sim_mm *mm, hva_t addr, unsigned long nr,
 				  unsigned int gup_flags, struct sim_page **pages);
-/* follow_pfn()/follow_pte() for VM_IO/VM_PFNMAP mappings. */
+/* follow_pfn()/follow_pte() for VM_IO/VM_PFNMAP mappings; @writable may be NULL. */
 int sim_follow_pfn(struct sim_mm *mm, hva_t addr, bool write, kvm_pfn_t *pfn, bool *writable);
 
 /* RLIMIT_MEMLOCK accounting (account_locked_vm): -ENOMEM over the limit. */
 int sim_account_locked_vm(struct sim_mm *mm, unsigned long npages, bool inc);
-/* mm->locked_vm, in pages (SIM_MAP_LOCKED VMAs plus sim_account_locked_vm()). */
+/* mm->locked_vm, in pages (SIM_MAP_LOCKED VMAs plus sim_account_locked_vm()); 0 for NULL. */
 u64 sim_mm_locked_vm(struct sim_mm *mm);
-void sim_mm_set_memlock_limit(struct sim_mm *mm, u64 bytes);
+/* setrlimit(RLIMIT_MEMLOCK): 0, or -EINVAL for a NULL mm. */
+int sim_mm_set_memlock_limit(struct sim_mm *mm, u64 bytes);
 
 /* ======================== MMU notifiers ======================== */
 
@@ -331,7 +364,10 @@ struct sim_mmu_notifier {
  * Register takes mmap_lock for write and a reference on the mm (mmgrab), so
  * unregister may come after sim_mm_destroy().  Unregister calls ->release
  * itself if the mm still lives (as Linux does), then waits for running
- * callbacks (synchronize_srcu) before returning.
+ * callbacks (synchronize_srcu) before returning.  Register: -EINVAL for a
+ * NULL @sub, @mm or @sub->ops, or a destroyed mm; -EBUSY if @sub is
+ * registered already (@sub->mm set: start from a zeroed struct).
+ * Unregister of NULL or of a notifier not registered: nothing.
  */
 int sim_mmu_notifier_register(struct sim_mmu_notifier *sub, struct sim_mm *mm);
 void sim_mmu_notifier_unregister(struct sim_mmu_notifier *sub);
@@ -341,7 +377,8 @@ void sim_mmu_notifier_unregister(struct sim_mmu_notifier *sub);
  * host tests and any secondary MMU may use: read_begin() returns a sequence
  * number, waiting while an invalidation is in progress; read_retry() is true
  * if an invalidation started since.  KVM keeps its own counters in its
- * notifier handlers, as in Linux.
+ * notifier handlers, as in Linux.  A NULL mm: read_begin() 0, read_retry()
+ * false (no invalidation to wait for), in_progress() -EINVAL.
  */
 unsigned long sim_mm_invalidate_read_begin(struct sim_mm *mm);
 bool sim_mm_invalidate_read_retry(struct sim_mm *mm, unsigned long seq);

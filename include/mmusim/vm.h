@@ -15,6 +15,16 @@
  *
  * Every call returns 0 (or a documented positive value) or a negative errno;
  * uapi-shaped calls return what KVM returns for the same input.
+ *
+ * NULL arguments (tests/test_api_contract.c checks each entry point): a NULL
+ * VM or vCPU handle (and a NULL host, mm or @vmp for mmusim_vm_create()) is
+ * -EINVAL, never a crash nor a WARN; mmusim_vm_vcpu() returns NULL and the
+ * void calls (mmusim_vm_destroy(), mmusim_vm_zap_all_fast()) do nothing.  A
+ * <linux/kvm.h> structure, and the buffer of mmusim_vcpu_read/write(), is
+ * user memory as for the ioctl: NULL or unreadable is -EFAULT, checked where
+ * KVM copies it.  mmusim's own out-parameters (stats, dump and check
+ * buffers) are the caller's memory: NULL is -EINVAL, except a NULL buffer of
+ * size 0.  @cfg NULL means the defaults; @exit NULL means "not wanted".
  */
 #ifndef _MMUSIM_VM_H
 #define _MMUSIM_VM_H

@@ -104,6 +104,16 @@ static inline bool sim_page_in_host(struct sim_host *host, const struct sim_page
 	return page >= host->pages && page < host->pages + host->npages;
 }
 
+/*
+ * The argument check of the public page calls: @host exists and @page is one
+ * of its descriptors (not NULL, not another host's, not a misaligned pointer).
+ */
+static inline bool sim_page_ok(struct sim_host *host, const struct sim_page *page)
+{
+	return host && page && sim_page_in_host(host, page) &&
+	       !(((unsigned long)page - (unsigned long)host->pages) % sizeof(*page));
+}
+
 /* ---------------- page state for the mm layer (phys.c) ---------------- */
 
 /*

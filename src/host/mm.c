@@ -371,12 +371,15 @@ int sim_account_locked_vm(struct sim_mm *mm, unsigned long npages, bool inc)
 
 u64 sim_mm_locked_vm(struct sim_mm *mm)
 {
-	return READ_ONCE(mm->locked_vm);
+	return mm ? READ_ONCE(mm->locked_vm) : 0;
 }
 
-void sim_mm_set_memlock_limit(struct sim_mm *mm, u64 bytes)
+int sim_mm_set_memlock_limit(struct sim_mm *mm, u64 bytes)
 {
+	if (!mm)
+		return -EINVAL;
 	WRITE_ONCE(mm->memlock_limit, bytes);
+	return 0;
 }
 
 /* mlock_future_ok(): would @len more locked bytes stay within the limit? */

@@ -83,6 +83,9 @@ int sim_mmu_notifier_register(struct sim_mmu_notifier *sub, struct sim_mm *mm)
 
 	if (!sub || !mm || !sub->ops)
 		return -EINVAL;
+	/* Already registered (and not unregistered yet): relinking would corrupt the list. */
+	if (READ_ONCE(sub->mm))
+		return -EBUSY;
 	might_sleep();
 	down_write(&mm->mmap_lock);
 	if (mm->dead) {
@@ -287,6 +290,8 @@ unsigned long sim_mm_invalidate_read_begin(struct sim_mm *mm)
 {
 	unsigned long seq;
 
+	if (!mm)
+		return 0;
 	might_sleep();
 	for (;;) {
 		seq = smp_load_acquire(&mm->inv_seq);
@@ -298,6 +303,8 @@ unsigned long sim_mm_invalidate_read_begin(struct sim_mm *mm)
 
 bool sim_mm_invalidate_read_retry(struct sim_mm *mm, unsigned long seq)
 {
+	if (!mm)
+		return false;
 	/* The reader's loads of entries are ordered before this one. */
 	smp_rmb();
 	return READ_ONCE(mm->inv_seq) != seq;
@@ -305,5 +312,7 @@ bool sim_mm_invalidate_read_retry(struct sim_mm *mm, unsigned long seq)
 
 int sim_mm_invalidate_in_progress(struct sim_mm *mm)
 {
+	if (!mm)
+		return -EINVAL;
 	return READ_ONCE(mm->inv_active);
 }

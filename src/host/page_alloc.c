@@ -353,7 +353,8 @@ void sim_free_pages(struct sim_host *host, struct sim_page *page, unsigned int o
 	unsigned int flags;
 	u64 pfn;
 
-	if (WARN_ON(!page || !sim_page_in_host(host, page) || order > SIM_MAX_ORDER))
+	/* NULL, another host's page or a bad order: nothing to free (no WARN). */
+	if (!sim_page_ok(host, page) || order > SIM_MAX_ORDER)
 		return;
 	flags = sim_page_raw_flags(page);
 	if (WARN((flags & SIM_PG_HEAD) || sim_page_is_tail(page),
@@ -526,15 +527,16 @@ struct sim_page *sim_alloc_pages_below(struct sim_host *host, unsigned int gfp,
 {
 	u64 limit_pfn = limit_pfn_for(host, gfp, limit), pfn;
 
+	if (!host)
+		return NULL;
 	if (gfpflags_allow_blocking(gfp))
 		might_sleep();
 	atomic64_inc(&host->alloc_calls);
 	if (env_should_fail_alloc(gfp))
 		goto fail;
-	if (order > SIM_MAX_ORDER) {
-		WARN_ON_ONCE(!(gfp & __GFP_NOWARN));
+	/* A caller error, not a kernel bug here: NULL without Linux's WARN. */
+	if (order > SIM_MAX_ORDER)
 		goto fail;
-	}
 
 	spin_lock(&host->zone_lock);
 	if (limit_pfn < host->npages)

@@ -164,23 +164,25 @@ static bool pfn_is_nopage(struct sim_host *host, kvm_pfn_t pfn)
 
 kvm_pfn_t sim_page_to_pfn(struct sim_host *host, const struct sim_page *page)
 {
-	if (WARN_ON(!sim_page_in_host(host, page)))
+	if (!sim_page_ok(host, page))
 		return (kvm_pfn_t)-1;
 	return sim_page_to_pfn_raw(host, page);
 }
 
 struct sim_page *sim_pfn_to_page(struct sim_host *host, kvm_pfn_t pfn)
 {
-	return pfn < host->npages ? sim_pfn_to_page_raw(host, pfn) : NULL;
+	return host && pfn < host->npages ? sim_pfn_to_page_raw(host, pfn) : NULL;
 }
 
 bool sim_pfn_valid(struct sim_host *host, kvm_pfn_t pfn)
 {
-	return pfn < host->npages || pfn_is_nopage(host, pfn);
+	return host && (pfn < host->npages || pfn_is_nopage(host, pfn));
 }
 
 void *sim_pfn_to_virt(struct sim_host *host, kvm_pfn_t pfn)
 {
+	if (!host)
+		return NULL;
 	if (pfn < host->npages)
 		return host->ram + (pfn << PAGE_SHIFT);
 	if (pfn_is_nopage(host, pfn))
@@ -190,6 +192,8 @@ void *sim_pfn_to_virt(struct sim_host *host, kvm_pfn_t pfn)
 
 struct sim_page *sim_compound_head(struct sim_host *host, struct sim_page *page)
 {
+	if (!sim_page_ok(host, page))
+		return NULL;
 	return __sim_compound_head(page);
 }
 
@@ -205,7 +209,7 @@ unsigned int sim_page_flags(struct sim_host *host, struct sim_page *page)
 	struct sim_page *head;
 	unsigned int flags;
 
-	if (WARN_ON(!page))
+	if (!sim_page_ok(host, page))
 		return 0;
 	flags = sim_page_raw_flags(page);
 	/* A tail reports its compound page's state, as folio flags do. */
@@ -260,7 +264,7 @@ static void set_page_state(struct sim_host *host, struct sim_page *page, unsigne
 {
 	struct sim_page *head;
 
-	if (WARN_ON(!page))
+	if (!sim_page_ok(host, page))
 		return;
 	head = __sim_compound_head(page);
 	if (WARN(!sim_page_ref_count(head), "sim_page: state set on a page without a reference"))
@@ -283,13 +287,18 @@ void sim_mark_page_accessed(struct sim_host *host, struct sim_page *page)
 
 int sim_page_count(struct sim_host *host, struct sim_page *page)
 {
+	if (!sim_page_ok(host, page))
+		return -EINVAL;
 	return sim_page_ref_count(__sim_compound_head(page));
 }
 
 void sim_get_page(struct sim_host *host, struct sim_page *page)
 {
-	struct sim_page *head = __sim_compound_head(page);
+	struct sim_page *head;
 
+	if (!sim_page_ok(host, page))
+		return;
+	head = __sim_compound_head(page);
 	/* A reference can only be copied from one the caller holds. */
 	WARN(!atomic_inc_not_zero(&head->_refcount),
 	     "sim_get_page: page %llu has no reference (free or unrefcounted tail)",
@@ -298,8 +307,11 @@ void sim_get_page(struct sim_host *host, struct sim_page *page)
 
 bool sim_get_page_unless_zero(struct sim_host *host, struct sim_page *page)
 {
-	struct sim_page *head = __sim_compound_head(page);
+	struct sim_page *head;
 
+	if (!sim_page_ok(host, page))
+		return false;
+	head = __sim_compound_head(page);
 	if (!atomic_inc_not_zero(&head->_refcount))
 		return false;
 	/* The page may have been freed and reused meanwhile: recheck the head. */
@@ -311,8 +323,11 @@ bool sim_get_page_unless_zero(struct sim_host *host, struct sim_page *page)
 
 void sim_put_page(struct sim_host *host, struct sim_page *page)
 {
-	struct sim_page *head = __sim_compound_head(page);
+	struct sim_page *head;
 
+	if (!sim_page_ok(host, page))
+		return;
+	head = __sim_compound_head(page);
 	if (sim_page_ref_dec_and_test(head))
 		sim_page_free_refcounted(host, head);
 }
@@ -359,8 +374,11 @@ int sim_page_try_pin(struct sim_host *host, struct sim_page *page)
 
 bool sim_page_maybe_dma_pinned(struct sim_host *host, struct sim_page *page)
 {
-	struct sim_page *head = __sim_compound_head(page);
+	struct sim_page *head;
 
+	if (!sim_page_ok(host, page))
+		return false;
+	head = __sim_compound_head(page);
 	if (sim_page_is_head(head))
 		return atomic_read(__sim_compound_pincount(head)) > 0;
 	return sim_page_ref_count(head) >= SIM_GUP_PIN_COUNTING_BIAS;
@@ -390,8 +408,11 @@ static void put_page_refs(struct sim_host *host, struct sim_page *head, int nr)
 
 void sim_unpin_user_page(struct sim_host *host, struct sim_page *page)
 {
-	struct sim_page *head = __sim_compound_head(page);
+	struct sim_page *head;
 
+	if (!sim_page_ok(host, page))
+		return;
+	head = __sim_compound_head(page);
 	if (sim_page_is_head(head)) {
 		atomic_t *pincount = __sim_compound_pincount(head);
 
@@ -414,6 +435,8 @@ void sim_unpin_user_pages(struct sim_host *host, struct sim_page **pages, unsign
 {
 	unsigned long i;
 
+	if (!pages)
+		return;
 	for (i = 0; i < n; i++)
 		sim_unpin_user_page(host, pages[i]);
 }
@@ -489,8 +512,10 @@ void sim_copy_page_data(struct sim_host *host, struct sim_page *dst, struct sim_
 
 /* ======================== statistics ======================== */
 
-void sim_host_get_stats(struct sim_host *host, struct sim_host_stats *stats)
+int sim_host_get_stats(struct sim_host *host, struct sim_host_stats *stats)
 {
+	if (!host || !stats)
+		return -EINVAL;
 	memset(stats, 0, sizeof(*stats));
 	stats->ram_pages = host->managed_pages;
 	stats->free_pages = READ_ONCE(host->nr_free_pages);
@@ -510,4 +535,5 @@ void sim_host_get_stats(struct sim_host *host, struct sim_host_stats *stats)
 	stats->notifier_young = atomic64_read(&host->cnt.notifier_young);
 	stats->notifier_change_pte = atomic64_read(&host->cnt.notifier_change_pte);
 	stats->pgtable_pages = atomic64_read(&host->cnt.pgtable_pages);
+	return 0;
 }

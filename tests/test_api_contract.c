@@ -1,0 +1,679 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The NULL and garbage-argument contract of the public API (the paragraphs
+ * at the top of include/mmusim/host.h and vm.h), one table row per call.
+ *
+ * Each row is an entry point called with a NULL handle, a NULL
+ * out-parameter or a garbage argument, and the value it must return:
+ * an errno, or for calls returning a pointer, bool or value what the header
+ * documents (a pointer row compares with NULL and expects 1).  Void calls
+ * are written (call, 0).  After every row the runner checks that no WARN
+ * fired and that nothing changed: host page counts, the fixture pages'
+ * references, locked_vm and the number of live objects.
+ *
+ * scripts/check-api-contract (a ctest) fails if a function declared in
+ * include/mmusim/ (*.h) is missing from this file.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_util.h"
+#include <mmusim/env.h>
+#include <mmusim/host.h>
+#include <mmusim/vm.h>
+
+#define MiB (1ULL << 20)
+#define HOST_MEM (64 * MiB)
+#define NOPAGE_BASE (1ULL << 20)	/* PFN of the nopage region: 4 GiB */
+#define NOPAGE_PAGES 16ULL
+#define REGION (4 * MiB)		/* mapped at c->hva, memslot 0 at gpa 0 */
+#define HOLE 0x100000000UL		/* never mapped */
+#define BEYOND (1UL << 47)		/* past the address space */
+#define MMIO_GPA 0x40000000ULL		/* no memslot */
+#define RW (SIM_PROT_READ | SIM_PROT_WRITE)
+#define PRIV SIM_MAP_PRIVATE
+#define PFN_BAD ((kvm_pfn_t)-1)
+#define BAD_ORDER (SIM_MAX_ORDER + 1)
+
+struct ctx {
+	struct sim_host *host, *host2, *tmp_host;
+	struct sim_mm *mm, *tmp_mm;
+	struct mmusim_vm *vm, *vm1as, *tmp_vm;
+	struct mmusim_vcpu *vcpu, *vcpu1as;
+	struct sim_page *page;		/* order 0 from host, one reference */
+	struct sim_page *foreign;	/* order 0 from host2 */
+	struct sim_page *misaligned;	/* inside host's descriptors, not on one */
+	kvm_pfn_t page_pfn;
+	hva_t hva;
+	struct sim_page *pages[4];
+	struct sim_page *bad_pages[3];	/* NULL, foreign, misaligned */
+	struct sim_host_stats st;
+	struct sim_host_pte_info info;
+	struct sim_mmu_notifier mn_zero;	/* zeroed, never registered */
+	struct sim_mmu_notifier mn_noops;	/* ops NULL */
+	struct sim_mmu_notifier mn_reg;		/* registered on mm */
+	struct sim_host_config hcfg_unaligned, hcfg_huge, hcfg_nopage_overlap;
+	struct mmusim_vm_config vcfg_vcpus, vcfg_mode, vcfg_root, vcfg_as, vcfg_phys;
+	struct kvm_userspace_memory_region region, rg_flags, rg_unaligned, rg_slot, out;
+	struct kvm_dirty_log log_noslot, log_badslot;
+	struct kvm_clear_dirty_log clog_badslot;
+	struct kvm_enable_cap cap_unknown, cap_flags;
+	struct mmusim_vm_stats vst;
+	struct mmusim_exit exit;
+	char buf[64];
+	hva_t addr;
+	unsigned long vm_flags;
+	kvm_pfn_t pfn;
+	u64 moved;
+	void *bad;			/* PROT_NONE user memory */
+};
+
+static const struct sim_mmu_notifier_ops noop_ops;
+
+/*
+ * The rows: X(tag, expected, call).  The call sees the fixture as @c.
+ */
+#define CONTRACT_ROWS(X)                                                                      \
+	/* ---- env.h: no handles; garbage knobs are clamped, nothing crashes ---- */         \
+	X(env_unreg_reg, 0, (env_thread_unregister(), env_thread_register(), 0))              \
+	X(env_barrier, 0, (rcu_barrier(), 0))                                                 \
+	X(env_live, 1, env_live_objects() >= 0)                                               \
+	X(env_warns, 0, env_warn_count())                                                     \
+	X(env_warns_reset, 0, (env_warn_count_reset(), 0))                                    \
+	X(env_fail_nth0, 0, (env_fail_nth(0), env_fail_clear(), env_fail_injected()))         \
+	X(env_fail_count0, 0, (env_fail_count(), env_fail_clear(), env_fail_injected()))     \
+	X(env_alloc_attempts, 0, (env_fail_clear(), (int)env_alloc_attempts()))              \
+	X(env_fail_every0, 0, (env_fail_every(0), env_fail_clear(), env_fail_injected()))     \
+	X(env_fail_random_big, 0,                                                             \
+	  (env_fail_random(0, 5000), env_fail_clear(), env_fail_injected()))                  \
+	/* ---- host.h: physical memory ---- */                                               \
+	X(host_create_nullp, -EINVAL, sim_host_create(NULL, NULL))                            \
+	X(host_create_cfg_nullp, -EINVAL, sim_host_create(&c->hcfg_huge, NULL))               \
+	X(host_create_unaligned, -EINVAL, sim_host_create(&c->hcfg_unaligned, &c->tmp_host))  \
+	X(host_create_huge, -EINVAL, sim_host_create(&c->hcfg_huge, &c->tmp_host))            \
+	X(host_create_overlap, -EINVAL,                                                       \
+	  sim_host_create(&c->hcfg_nopage_overlap, &c->tmp_host))                             \
+	X(host_destroy_null, 0, (sim_host_destroy(NULL), 0))                                  \
+	X(page_flags_nullhost, 0, sim_page_flags(NULL, c->page))                              \
+	X(page_flags_null, 0, sim_page_flags(c->host, NULL))                                  \
+	X(page_flags_foreign, 0, sim_page_flags(c->host, c->foreign))                         \
+	X(page_flags_misaligned, 0, sim_page_flags(c->host, c->misaligned))                   \
+	X(page_to_pfn_nullhost, -1, sim_page_to_pfn(NULL, c->page))                           \
+	X(page_to_pfn_null, -1, sim_page_to_pfn(c->host, NULL))                               \
+	X(page_to_pfn_foreign, -1, sim_page_to_pfn(c->host, c->foreign))                      \
+	X(page_to_pfn_misaligned, -1, sim_page_to_pfn(c->host, c->misaligned))                \
+	X(page_to_pfn_ok, 1, sim_page_to_pfn(c->host, c->page) == c->page_pfn)                \
+	X(page_to_pfn_invalid, 0, sim_pfn_valid(c->host, sim_page_to_pfn(c->host, NULL)))     \
+	X(pfn_to_page_nullhost, 1, sim_pfn_to_page(NULL, c->page_pfn) == NULL)                \
+	X(pfn_to_page_huge, 1, sim_pfn_to_page(c->host, PFN_BAD) == NULL)                     \
+	X(pfn_to_page_end, 1, sim_pfn_to_page(c->host, HOST_MEM >> PAGE_SHIFT) == NULL)       \
+	X(pfn_to_page_nopage, 1, sim_pfn_to_page(c->host, NOPAGE_BASE) == NULL)               \
+	X(pfn_valid_nullhost, 0, sim_pfn_valid(NULL, c->page_pfn))                            \
+	X(pfn_valid_huge, 0, sim_pfn_valid(c->host, PFN_BAD))                                 \
+	X(pfn_valid_hole, 0, sim_pfn_valid(c->host, HOST_MEM >> PAGE_SHIFT))                  \
+	X(pfn_valid_nopage, 1, sim_pfn_valid(c->host, NOPAGE_BASE + NOPAGE_PAGES - 1))        \
+	X(pfn_valid_past_nopage, 0, sim_pfn_valid(c->host, NOPAGE_BASE + NOPAGE_PAGES))       \
+	X(pfn_to_virt_nullhost, 1, sim_pfn_to_virt(NULL, c->page_pfn) == NULL)                \
+	X(pfn_to_virt_huge, 1, sim_pfn_to_virt(c->host, PFN_BAD) == NULL)                     \
+	X(pfn_to_virt_hole, 1, sim_pfn_to_virt(c->host, NOPAGE_BASE - 1) == NULL)             \
+	X(compound_head_nullhost, 1, sim_compound_head(NULL, c->page) == NULL)                \
+	X(compound_head_null, 1, sim_compound_head(c->host, NULL) == NULL)                    \
+	X(compound_head_foreign, 1, sim_compound_head(c->host, c->foreign) == NULL)           \
+	X(compound_head_misaligned, 1, sim_compound_head(c->host, c->misaligned) == NULL)     \
+	X(compound_head_ok, 1, sim_compound_head(c->host, c->page) == c->page)                \
+	X(page_count_nullhost, -EINVAL, sim_page_count(NULL, c->page))                        \
+	X(page_count_null, -EINVAL, sim_page_count(c->host, NULL))                            \
+	X(page_count_foreign, -EINVAL, sim_page_count(c->host, c->foreign))                   \
+	X(page_count_misaligned, -EINVAL, sim_page_count(c->host, c->misaligned))             \
+	X(page_count_ok, 1, sim_page_count(c->host, c->page))                                 \
+	X(get_page_nullhost, 0, (sim_get_page(NULL, c->page), 0))                             \
+	X(get_page_null, 0, (sim_get_page(c->host, NULL), 0))                                 \
+	X(get_page_foreign, 0, (sim_get_page(c->host, c->foreign), 0))                        \
+	X(get_page_misaligned, 0, (sim_get_page(c->host, c->misaligned), 0))                  \
+	X(get_unless_zero_nullhost, 0, sim_get_page_unless_zero(NULL, c->page))               \
+	X(get_unless_zero_null, 0, sim_get_page_unless_zero(c->host, NULL))                   \
+	X(get_unless_zero_foreign, 0, sim_get_page_unless_zero(c->host, c->foreign))          \
+	X(get_unless_zero_misaligned, 0, sim_get_page_unless_zero(c->host, c->misaligned))    \
+	X(put_page_nullhost, 0, (sim_put_page(NULL, c->page), 0))                             \
+	X(put_page_null, 0, (sim_put_page(c->host, NULL), 0))                                 \
+	X(put_page_foreign, 0, (sim_put_page(c->host, c->foreign), 0))                        \
+	X(put_page_misaligned, 0, (sim_put_page(c->host, c->misaligned), 0))                  \
+	X(dma_pinned_nullhost, 0, sim_page_maybe_dma_pinned(NULL, c->page))                   \
+	X(set_dirty_nullhost, 0, (sim_set_page_dirty(NULL, c->page), 0))                      \
+	X(set_dirty_null, 0, (sim_set_page_dirty(c->host, NULL), 0))                          \
+	X(accessed_nullhost, 0, (sim_mark_page_accessed(NULL, c->page), 0))                   \
+	X(accessed_foreign, 0, (sim_mark_page_accessed(c->host, c->foreign), 0))              \
+	X(dma_pinned_null, 0, sim_page_maybe_dma_pinned(c->host, NULL))                       \
+	X(dma_pinned_foreign, 0, sim_page_maybe_dma_pinned(c->host, c->foreign))              \
+	X(unpin_nullhost, 0, (sim_unpin_user_page(NULL, c->page), 0))                         \
+	X(unpin_null, 0, (sim_unpin_user_page(c->host, NULL), 0))                             \
+	X(unpin_foreign, 0, (sim_unpin_user_page(c->host, c->foreign), 0))                    \
+	X(unpin_misaligned, 0, (sim_unpin_user_page(c->host, c->misaligned), 0))              \
+	X(unpin_pages_null_array, 0, (sim_unpin_user_pages(c->host, NULL, 5), 0))             \
+	X(unpin_pages_bad_entries, 0, (sim_unpin_user_pages(c->host, c->bad_pages, 3), 0))    \
+	X(unpin_pages_nullhost, 0, (sim_unpin_user_pages(NULL, c->pages, 1), 0))              \
+	X(alloc_nullhost, 1, sim_alloc_pages(NULL, GFP_KERNEL, 0) == NULL)                    \
+	X(alloc_bad_order, 1, sim_alloc_pages(c->host, GFP_KERNEL, BAD_ORDER) == NULL)        \
+	X(alloc_huge_order, 1, sim_alloc_pages(c->host, GFP_KERNEL, ~0u) == NULL)             \
+	X(alloc_below_nullhost, 1, sim_alloc_pages_below(NULL, GFP_KERNEL, 0, ~0ULL) == NULL) \
+	X(alloc_below_zero, 1, sim_alloc_pages_below(c->host, GFP_KERNEL, 0, 0) == NULL)      \
+	X(alloc_below_pfn0, 1,                                                                \
+	  sim_alloc_pages_below(c->host, GFP_KERNEL, 0, PAGE_SIZE) == NULL)                   \
+	X(alloc_below_bad_order, 1,                                                           \
+	  sim_alloc_pages_below(c->host, GFP_KERNEL, BAD_ORDER, ~0ULL) == NULL)               \
+	X(free_pages_nullhost, 0, (sim_free_pages(NULL, c->page, 0), 0))                      \
+	X(free_pages_null, 0, (sim_free_pages(c->host, NULL, 0), 0))                          \
+	X(free_pages_foreign, 0, (sim_free_pages(c->host, c->foreign, 0), 0))                 \
+	X(free_pages_misaligned, 0, (sim_free_pages(c->host, c->misaligned, 0), 0))           \
+	X(free_pages_bad_order, 0, (sim_free_pages(c->host, c->page, BAD_ORDER), 0))          \
+	X(host_stats_nullhost, -EINVAL, sim_host_get_stats(NULL, &c->st))                     \
+	X(host_stats_nullout, -EINVAL, sim_host_get_stats(c->host, NULL))                     \
+	/* ---- host.h: address spaces ---- */                                                \
+	X(mm_create_nullhost, -EINVAL, sim_mm_create(NULL, &c->tmp_mm))                       \
+	X(mm_create_nullp, -EINVAL, sim_mm_create(c->host, NULL))                             \
+	X(mm_destroy_null, 0, (sim_mm_destroy(NULL), 0))                                      \
+	X(mm_host_null, 1, sim_mm_host(NULL) == NULL)                                         \
+	X(mmap_null, -EINVAL, sim_mmap(NULL, 0, PAGE_SIZE, RW, PRIV, &c->addr))               \
+	X(mmap_nullp, -EINVAL, sim_mmap(c->mm, 0, PAGE_SIZE, RW, PRIV, NULL))                 \
+	X(mmap_len0, -EINVAL, sim_mmap(c->mm, 0, 0, RW, PRIV, &c->addr))                      \
+	X(mmap_prot, -EINVAL, sim_mmap(c->mm, 0, PAGE_SIZE, 0x80, PRIV, &c->addr))            \
+	X(mmap_flags, -EINVAL, sim_mmap(c->mm, 0, PAGE_SIZE, RW, PRIV | 0x40000, &c->addr))   \
+	X(mmap_no_type, -EINVAL, sim_mmap(c->mm, 0, PAGE_SIZE, RW, 0, &c->addr))              \
+	X(mmap_both_types, -EINVAL,                                                           \
+	  sim_mmap(c->mm, 0, PAGE_SIZE, RW, PRIV | SIM_MAP_SHARED, &c->addr))                 \
+	X(mmap_2m_1g, -EINVAL,                                                                \
+	  sim_mmap(c->mm, 0, PAGE_SIZE, RW, PRIV | SIM_MAP_HUGETLB_2M | SIM_MAP_HUGETLB_1G,   \
+		   &c->addr))                                                                 \
+	X(mmap_hugetlb_thp, -EINVAL,                                                          \
+	  sim_mmap(c->mm, 0, PAGE_SIZE, RW, PRIV | SIM_MAP_HUGETLB_2M | SIM_MAP_THP,          \
+		   &c->addr))                                                                 \
+	X(mmap_len_huge, -ENOMEM, sim_mmap(c->mm, 0, ~0ULL, RW, PRIV, &c->addr))              \
+	X(mmap_fixed_unaligned, -EINVAL,                                                      \
+	  sim_mmap(c->mm, HOLE + 1, PAGE_SIZE, RW, PRIV | SIM_MAP_FIXED, &c->addr))           \
+	X(mmap_fixed_2m_unaligned, -EINVAL,                                                   \
+	  sim_mmap(c->mm, HOLE + PAGE_SIZE, PAGE_SIZE, RW, PRIV | SIM_MAP_FIXED |             \
+		   SIM_MAP_HUGETLB_2M, &c->addr))                                             \
+	X(mmap_fixed_low, -EPERM,                                                             \
+	  sim_mmap(c->mm, 0, PAGE_SIZE, RW, PRIV | SIM_MAP_FIXED, &c->addr))                  \
+	X(mmap_fixed_beyond, -ENOMEM,                                                         \
+	  sim_mmap(c->mm, BEYOND, PAGE_SIZE, RW, PRIV | SIM_MAP_FIXED, &c->addr))             \
+	X(mmap_fixed_taken, -EEXIST,                                                          \
+	  sim_mmap(c->mm, c->hva, PAGE_SIZE, RW, PRIV | SIM_MAP_FIXED, &c->addr))             \
+	X(mmap_locked_over, -EAGAIN,                                                          \
+	  sim_mmap(c->mm, 0, 1ULL << 30, RW, PRIV | SIM_MAP_LOCKED, &c->addr))                \
+	X(mmap_pfn_null, -EINVAL,                                                             \
+	  sim_mmap_pfn(NULL, 0, PAGE_SIZE, RW, NOPAGE_BASE, &c->addr))                        \
+	X(mmap_pfn_nullp, -EINVAL, sim_mmap_pfn(c->mm, 0, PAGE_SIZE, RW, NOPAGE_BASE, NULL))  \
+	X(mmap_pfn_len0, -EINVAL, sim_mmap_pfn(c->mm, 0, 0, RW, NOPAGE_BASE, &c->addr))       \
+	X(mmap_pfn_prot, -EINVAL,                                                             \
+	  sim_mmap_pfn(c->mm, 0, PAGE_SIZE, 0x80, NOPAGE_BASE, &c->addr))                     \
+	X(mmap_pfn_bad_pfn, -EINVAL,                                                          \
+	  sim_mmap_pfn(c->mm, 0, PAGE_SIZE, RW, PFN_BAD, &c->addr))                           \
+	X(mmap_pfn_past_end, -EINVAL,                                                         \
+	  sim_mmap_pfn(c->mm, 0, (NOPAGE_PAGES + 1) << PAGE_SHIFT, RW, NOPAGE_BASE,           \
+		       &c->addr))                                                             \
+	X(mmap_pfn_len_huge, -ENOMEM,                                                         \
+	  sim_mmap_pfn(c->mm, 0, ~0ULL, RW, NOPAGE_BASE, &c->addr))                           \
+	X(munmap_null, -EINVAL, sim_munmap(NULL, c->hva, PAGE_SIZE))                          \
+	X(munmap_unaligned, -EINVAL, sim_munmap(c->mm, c->hva + 1, PAGE_SIZE))                \
+	X(munmap_len0, -EINVAL, sim_munmap(c->mm, c->hva, 0))                                 \
+	X(munmap_len_huge, -EINVAL, sim_munmap(c->mm, c->hva, ~0ULL))                         \
+	X(munmap_wraps, -EINVAL, sim_munmap(c->mm, BEYOND - PAGE_SIZE, 2 * PAGE_SIZE))        \
+	X(munmap_hole, 0, sim_munmap(c->mm, HOLE, PAGE_SIZE))                                 \
+	X(mprotect_null, -EINVAL, sim_mprotect(NULL, c->hva, PAGE_SIZE, RW))                  \
+	X(mprotect_unaligned, -EINVAL, sim_mprotect(c->mm, c->hva + 1, PAGE_SIZE, RW))        \
+	X(mprotect_prot, -EINVAL, sim_mprotect(c->mm, c->hva, PAGE_SIZE, 0x80))               \
+	X(mprotect_len0, 0, sim_mprotect(c->mm, c->hva, 0, SIM_PROT_NONE))                    \
+	X(mprotect_hole, -ENOMEM, sim_mprotect(c->mm, HOLE, PAGE_SIZE, RW))                   \
+	X(mprotect_len_huge, -ENOMEM, sim_mprotect(c->mm, c->hva, ~0ULL, RW))                 \
+	X(madvise_null, -EINVAL, sim_madvise(NULL, c->hva, PAGE_SIZE, SIM_MADV_DONTNEED))     \
+	X(madvise_unaligned, -EINVAL,                                                         \
+	  sim_madvise(c->mm, c->hva + 1, PAGE_SIZE, SIM_MADV_DONTNEED))                       \
+	X(madvise_advice, -EINVAL, sim_madvise(c->mm, c->hva, PAGE_SIZE, 999))                \
+	X(madvise_len_huge, -EINVAL, sim_madvise(c->mm, c->hva, ~0ULL, SIM_MADV_DONTNEED))    \
+	X(madvise_len0, 0, sim_madvise(c->mm, c->hva, 0, SIM_MADV_DONTNEED))                  \
+	X(madvise_hole, -ENOMEM, sim_madvise(c->mm, HOLE, PAGE_SIZE, SIM_MADV_DONTNEED))      \
+	X(touch_null, -EINVAL, sim_mm_touch(NULL, c->hva, false))                             \
+	X(touch_beyond, -EFAULT, sim_mm_touch(c->mm, BEYOND, false))                          \
+	X(touch_hole, -EFAULT, sim_mm_touch(c->mm, HOLE, true))                               \
+	X(mm_write_null, -EINVAL, sim_mm_write(NULL, c->hva, c->buf, 8))                      \
+	X(mm_write_nullbuf, -EINVAL, sim_mm_write(c->mm, c->hva, NULL, 8))                    \
+	X(mm_write_nullbuf_len0, 0, sim_mm_write(c->mm, c->hva, NULL, 0))                     \
+	X(mm_write_beyond, -EFAULT, sim_mm_write(c->mm, BEYOND, c->buf, 8))                   \
+	X(mm_write_wraps, -EFAULT, sim_mm_write(c->mm, c->hva, c->buf, ~0ULL))                \
+	X(mm_write_hole, -EFAULT, sim_mm_write(c->mm, HOLE, c->buf, 8))                       \
+	X(mm_read_null, -EINVAL, sim_mm_read(NULL, c->hva, c->buf, 8))                        \
+	X(mm_read_nullbuf, -EINVAL, sim_mm_read(c->mm, c->hva, NULL, 8))                      \
+	X(mm_read_beyond, -EFAULT, sim_mm_read(c->mm, BEYOND, c->buf, 8))                     \
+	X(mm_read_hole, -EFAULT, sim_mm_read(c->mm, HOLE, c->buf, 8))                         \
+	X(migrate_page_null, -EINVAL, sim_migrate_page(NULL, c->hva))                         \
+	X(migrate_page_hole, -EFAULT, sim_migrate_page(c->mm, HOLE))                          \
+	X(migrate_page_beyond, -EFAULT, sim_migrate_page(c->mm, ~0UL))                        \
+	X(migrate_range_null, -EINVAL, sim_migrate_range(NULL, c->hva, PAGE_SIZE, &c->moved)) \
+	X(migrate_range_nullout, -EFAULT, sim_migrate_range(c->mm, HOLE, PAGE_SIZE, NULL))    \
+	X(migrate_range_wraps, -EFAULT, sim_migrate_range(c->mm, c->hva, ~0ULL, &c->moved))   \
+	X(migrate_range_len0, 0, sim_migrate_range(c->mm, c->hva, 0, &c->moved))              \
+	X(split_thp_null, -EINVAL, sim_split_thp(NULL, c->hva))                               \
+	X(split_thp_hole, -EFAULT, sim_split_thp(c->mm, HOLE))                                \
+	X(split_thp_beyond, -EFAULT, sim_split_thp(c->mm, ~0UL))                              \
+	X(split_thp_not_thp, -EINVAL, sim_split_thp(c->mm, c->hva))                           \
+	X(collapse_null, -EINVAL, sim_collapse_thp(NULL, c->hva))                             \
+	X(collapse_hole, -ENOMEM, sim_collapse_thp(c->mm, HOLE))                              \
+	X(collapse_beyond, -ENOMEM, sim_collapse_thp(c->mm, ~0UL))                            \
+	X(swap_out_null, -EINVAL, sim_swap_out(NULL, c->hva))                                 \
+	X(swap_out_hole, -EFAULT, sim_swap_out(c->mm, HOLE))                                  \
+	X(swap_out_beyond, -EFAULT, sim_swap_out(c->mm, ~0UL))                                \
+	X(age_null, -EINVAL, sim_mm_age_range(NULL, c->hva, PAGE_SIZE))                       \
+	X(age_wraps, -EINVAL, sim_mm_age_range(c->mm, c->hva, ~0ULL))                         \
+	X(age_beyond, -EINVAL, sim_mm_age_range(c->mm, BEYOND, PAGE_SIZE))                    \
+	X(age_len0, 0, sim_mm_age_range(c->mm, c->hva, 0))                                    \
+	X(age_hole, 0, sim_mm_age_range(c->mm, HOLE, PAGE_SIZE))                              \
+	X(test_young_null, -EINVAL, sim_mm_test_young_range(NULL, c->hva, PAGE_SIZE))         \
+	X(test_young_wraps, -EINVAL, sim_mm_test_young_range(c->mm, c->hva, ~0ULL))           \
+	X(test_young_hole, 0, sim_mm_test_young_range(c->mm, HOLE, PAGE_SIZE))                \
+	X(lookup_null, -EINVAL, sim_mm_lookup(NULL, c->hva, &c->info))                        \
+	X(lookup_nullout, -EINVAL, sim_mm_lookup(c->mm, c->hva, NULL))                        \
+	X(lookup_beyond, -EFAULT, sim_mm_lookup(c->mm, ~0UL, &c->info))                       \
+	X(lookup_hole, -EFAULT, sim_mm_lookup(c->mm, HOLE, &c->info))                         \
+	X(vma_flags_null, -EINVAL, sim_mm_vma_flags(NULL, c->hva, &c->vm_flags))              \
+	X(vma_flags_nullout, -EINVAL, sim_mm_vma_flags(c->mm, c->hva, NULL))                  \
+	X(vma_flags_hole, -EFAULT, sim_mm_vma_flags(c->mm, HOLE, &c->vm_flags))               \
+	X(vma_flags_beyond, -EFAULT, sim_mm_vma_flags(c->mm, ~0UL, &c->vm_flags))             \
+	/* ---- host.h: GUP ---- */                                                           \
+	X(gup_null, -EINVAL, sim_get_user_pages(NULL, c->hva, 1, 0, c->pages))                \
+	X(gup_nullpages, -EINVAL, sim_get_user_pages(c->mm, c->hva, 1, 0, NULL))              \
+	X(gup_flags, -EINVAL, sim_get_user_pages(c->mm, c->hva, 1, 0x80000000u, c->pages))    \
+	X(gup_pin_flag, -EINVAL,                                                              \
+	  sim_get_user_pages(c->mm, c->hva, 1, SIM_FOLL_PIN, c->pages))                       \
+	X(gup_longterm, -EINVAL,                                                              \
+	  sim_get_user_pages(c->mm, c->hva, 1, SIM_FOLL_LONGTERM, c->pages))                  \
+	X(gup_nr0, 0, sim_get_user_pages(c->mm, c->hva, 0, 0, c->pages))                      \
+	X(gup_nr_huge, -EFAULT, sim_get_user_pages(c->mm, c->hva, ~0UL, 0, c->pages))         \
+	X(gup_beyond, -EFAULT, sim_get_user_pages(c->mm, BEYOND, 1, 0, c->pages))             \
+	X(gup_hole, -EFAULT, sim_get_user_pages(c->mm, HOLE, 1, 0, c->pages))                 \
+	X(gupf_null, -EINVAL, sim_get_user_pages_fast(NULL, c->hva, 1, 0, c->pages))          \
+	X(gupf_nullpages, -EINVAL, sim_get_user_pages_fast(c->mm, c->hva, 1, 0, NULL))        \
+	X(gupf_pin_flag, -EINVAL,                                                             \
+	  sim_get_user_pages_fast(c->mm, c->hva, 1, SIM_FOLL_PIN, c->pages))                  \
+	X(gupf_nr_huge, -EFAULT, sim_get_user_pages_fast(c->mm, c->hva, ~0UL, 0, c->pages))   \
+	X(gupf_hole, -EFAULT, sim_get_user_pages_fast(c->mm, HOLE, 1, 0, c->pages))           \
+	X(pup_null, -EINVAL, sim_pin_user_pages(NULL, c->hva, 1, 0, c->pages))                \
+	X(pup_nullpages, -EINVAL, sim_pin_user_pages(c->mm, c->hva, 1, 0, NULL))              \
+	X(pup_get_flag, -EINVAL,                                                              \
+	  sim_pin_user_pages(c->mm, c->hva, 1, SIM_FOLL_GET, c->pages))                       \
+	X(pup_flags, -EINVAL, sim_pin_user_pages(c->mm, c->hva, 1, 0x80000000u, c->pages))    \
+	X(pup_nr_huge, -EFAULT, sim_pin_user_pages(c->mm, c->hva, ~0UL, 0, c->pages))         \
+	X(pup_hole, -EFAULT, sim_pin_user_pages(c->mm, HOLE, 1, SIM_FOLL_LONGTERM, c->pages)) \
+	X(pupf_null, -EINVAL, sim_pin_user_pages_fast(NULL, c->hva, 1, 0, c->pages))          \
+	X(pupf_nullpages, -EINVAL, sim_pin_user_pages_fast(c->mm, c->hva, 1, 0, NULL))        \
+	X(pupf_get_flag, -EINVAL,                                                             \
+	  sim_pin_user_pages_fast(c->mm, c->hva, 1, SIM_FOLL_GET, c->pages))                  \
+	X(pupf_beyond, -EFAULT, sim_pin_user_pages_fast(c->mm, BEYOND, 1, 0, c->pages))       \
+	X(gupfo_null, -EINVAL, sim_get_user_pages_fast_only(NULL, c->hva, 1, 0, c->pages))    \
+	X(gupfo_nullpages, -EINVAL, sim_get_user_pages_fast_only(c->mm, c->hva, 1, 0, NULL))  \
+	X(gupfo_flags, -EINVAL,                                                               \
+	  sim_get_user_pages_fast_only(c->mm, c->hva, 1, 0x80000000u, c->pages))              \
+	X(gupfo_nr_huge, 0, sim_get_user_pages_fast_only(c->mm, c->hva, ~0UL, 0, c->pages))   \
+	X(gupfo_hole, 0, sim_get_user_pages_fast_only(c->mm, HOLE, 1, 0, c->pages))           \
+	X(follow_pfn_null, -EINVAL, sim_follow_pfn(NULL, c->hva, false, &c->pfn, NULL))       \
+	X(follow_pfn_nullout, -EINVAL, sim_follow_pfn(c->mm, c->hva, false, NULL, NULL))      \
+	X(follow_pfn_beyond, -EFAULT, sim_follow_pfn(c->mm, ~0UL, false, &c->pfn, NULL))      \
+	X(follow_pfn_hole, -EFAULT, sim_follow_pfn(c->mm, HOLE, false, &c->pfn, NULL))        \
+	X(follow_pfn_not_pfnmap, -EINVAL,                                                     \
+	  sim_follow_pfn(c->mm, c->hva, false, &c->pfn, NULL))                                \
+	X(account_null, -EINVAL, sim_account_locked_vm(NULL, 1, true))                        \
+	X(account_huge, -ENOMEM, sim_account_locked_vm(c->mm, ~0UL, true))                    \
+	X(account_zero, 0, sim_account_locked_vm(c->mm, 0, false))                            \
+	X(locked_vm_null, 0, sim_mm_locked_vm(NULL))                                          \
+	X(memlock_limit_null, -EINVAL, sim_mm_set_memlock_limit(NULL, 0))                     \
+	/* ---- host.h: MMU notifiers ---- */                                                 \
+	X(mn_register_nullsub, -EINVAL, sim_mmu_notifier_register(NULL, c->mm))               \
+	X(mn_register_nullmm, -EINVAL, sim_mmu_notifier_register(&c->mn_zero, NULL))          \
+	X(mn_register_nullops, -EINVAL, sim_mmu_notifier_register(&c->mn_noops, c->mm))       \
+	X(mn_register_twice, -EBUSY, sim_mmu_notifier_register(&c->mn_reg, c->mm))            \
+	X(mn_unregister_null, 0, (sim_mmu_notifier_unregister(NULL), 0))                      \
+	X(mn_unregister_unregistered, 0, (sim_mmu_notifier_unregister(&c->mn_zero), 0))       \
+	X(inv_begin_null, 0, sim_mm_invalidate_read_begin(NULL))                              \
+	X(inv_retry_null, 0, sim_mm_invalidate_read_retry(NULL, 0))                           \
+	X(inv_in_progress_null, -EINVAL, sim_mm_invalidate_in_progress(NULL))                 \
+	/* ---- vm.h ---- */                                                                  \
+	X(vm_create_nullhost, -EINVAL, mmusim_vm_create(NULL, c->mm, NULL, &c->tmp_vm))       \
+	X(vm_create_nullmm, -EINVAL, mmusim_vm_create(c->host, NULL, NULL, &c->tmp_vm))       \
+	X(vm_create_nullp, -EINVAL, mmusim_vm_create(c->host, c->mm, NULL, NULL))             \
+	X(vm_create_wrong_host, -EINVAL, mmusim_vm_create(c->host2, c->mm, NULL, &c->tmp_vm)) \
+	X(vm_create_vcpus, -EINVAL,                                                           \
+	  mmusim_vm_create(c->host, c->mm, &c->vcfg_vcpus, &c->tmp_vm))                       \
+	X(vm_create_mode, -EINVAL,                                                            \
+	  mmusim_vm_create(c->host, c->mm, &c->vcfg_mode, &c->tmp_vm))                        \
+	X(vm_create_root, -EINVAL,                                                            \
+	  mmusim_vm_create(c->host, c->mm, &c->vcfg_root, &c->tmp_vm))                        \
+	X(vm_create_as, -EINVAL, mmusim_vm_create(c->host, c->mm, &c->vcfg_as, &c->tmp_vm))   \
+	X(vm_create_phys, -EINVAL,                                                            \
+	  mmusim_vm_create(c->host, c->mm, &c->vcfg_phys, &c->tmp_vm))                        \
+	X(vm_destroy_null, 0, (mmusim_vm_destroy(NULL), 0))                                   \
+	X(set_region_null, -EINVAL, mmusim_vm_set_user_memory_region(NULL, &c->region))       \
+	X(set_region_nullmem, -EFAULT, mmusim_vm_set_user_memory_region(c->vm, NULL))         \
+	X(set_region_badmem, -EFAULT, mmusim_vm_set_user_memory_region(c->vm, c->bad))        \
+	X(set_region_flags, -EINVAL, mmusim_vm_set_user_memory_region(c->vm, &c->rg_flags))   \
+	X(set_region_unaligned, -EINVAL,                                                      \
+	  mmusim_vm_set_user_memory_region(c->vm, &c->rg_unaligned))                          \
+	X(set_region_slot, -EINVAL, mmusim_vm_set_user_memory_region(c->vm, &c->rg_slot))     \
+	X(get_dirty_null, -EINVAL, mmusim_vm_get_dirty_log(NULL, &c->log_noslot))             \
+	X(get_dirty_nulllog, -EFAULT, mmusim_vm_get_dirty_log(c->vm, NULL))                   \
+	X(get_dirty_badlog, -EFAULT, mmusim_vm_get_dirty_log(c->vm, c->bad))                  \
+	X(get_dirty_noslot, -ENOENT, mmusim_vm_get_dirty_log(c->vm, &c->log_noslot))          \
+	X(get_dirty_badslot, -EINVAL, mmusim_vm_get_dirty_log(c->vm, &c->log_badslot))        \
+	X(clear_dirty_null, -EINVAL, mmusim_vm_clear_dirty_log(NULL, &c->clog_badslot))       \
+	X(clear_dirty_nulllog, -EFAULT, mmusim_vm_clear_dirty_log(c->vm, NULL))               \
+	X(clear_dirty_badslot, -EINVAL, mmusim_vm_clear_dirty_log(c->vm, &c->clog_badslot))   \
+	X(check_ext_null, -EINVAL, mmusim_vm_check_extension(NULL, KVM_CAP_USER_MEMORY))      \
+	X(check_ext_unknown, 0, mmusim_vm_check_extension(c->vm, -1))                         \
+	X(enable_cap_null, -EINVAL, mmusim_vm_enable_cap(NULL, &c->cap_unknown))              \
+	X(enable_cap_nullcap, -EFAULT, mmusim_vm_enable_cap(c->vm, NULL))                     \
+	X(enable_cap_badcap, -EFAULT, mmusim_vm_enable_cap(c->vm, c->bad))                    \
+	X(enable_cap_unknown, -EINVAL, mmusim_vm_enable_cap(c->vm, &c->cap_unknown))          \
+	X(enable_cap_flags, -EINVAL, mmusim_vm_enable_cap(c->vm, &c->cap_flags))              \
+	X(manual_protect_null, -EINVAL, mmusim_vm_enable_manual_dirty_log_protect(NULL, 0))   \
+	X(manual_protect_bits, -EINVAL,                                                       \
+	  mmusim_vm_enable_manual_dirty_log_protect(c->vm, ~0ULL))                            \
+	X(get_memslot_null, -EINVAL, mmusim_vm_get_memslot(NULL, 0, &c->out))                 \
+	X(get_memslot_nullout, -EFAULT, mmusim_vm_get_memslot(c->vm, 0, NULL))                \
+	X(get_memslot_badout, -EFAULT, mmusim_vm_get_memslot(c->vm, 0, c->bad))               \
+	X(get_memslot_absent, -ENOENT, mmusim_vm_get_memslot(c->vm, 100, &c->out))            \
+	X(get_memslot_bad_as, -EINVAL, mmusim_vm_get_memslot(c->vm, 7u << 16, &c->out))       \
+	X(get_memslot_bad_id, -EINVAL, mmusim_vm_get_memslot(c->vm, 0x7fff, &c->out))         \
+	X(vm_vcpu_null, 1, mmusim_vm_vcpu(NULL, 0) == NULL)                                   \
+	X(vm_vcpu_negative, 1, mmusim_vm_vcpu(c->vm, -1) == NULL)                             \
+	X(vm_vcpu_past, 1, mmusim_vm_vcpu(c->vm, 1) == NULL)                                  \
+	X(nr_vcpus_null, -EINVAL, mmusim_vm_nr_vcpus(NULL))                                   \
+	X(access_null, -EINVAL, mmusim_vcpu_access(NULL, 0, MMUSIM_ACCESS_READ, &c->exit))    \
+	X(access_type, -EINVAL, mmusim_vcpu_access(c->vcpu, 0, 99, &c->exit))                 \
+	X(access_type_neg, -EINVAL, mmusim_vcpu_access(c->vcpu, 0, -1, &c->exit))             \
+	X(access_gpa, -EINVAL,                                                                \
+	  mmusim_vcpu_access(c->vcpu, ~0ULL, MMUSIM_ACCESS_READ, &c->exit))                   \
+	X(access_nullexit, 0, mmusim_vcpu_access(c->vcpu, 0, MMUSIM_ACCESS_READ, NULL))       \
+	X(access_mmio_nullexit, 1,                                                            \
+	  mmusim_vcpu_access(c->vcpu, MMIO_GPA, MMUSIM_ACCESS_READ, NULL))                    \
+	X(access_range_null, -EINVAL,                                                         \
+	  mmusim_vcpu_access_range(NULL, 0, 1, 0, MMUSIM_ACCESS_READ, &c->exit))              \
+	X(access_range_type, -EINVAL,                                                         \
+	  mmusim_vcpu_access_range(c->vcpu, 0, 1, 0, 99, &c->exit))                           \
+	X(access_range_gpa, -EINVAL,                                                          \
+	  mmusim_vcpu_access_range(c->vcpu, ~0ULL, 1, 0, MMUSIM_ACCESS_READ, &c->exit))       \
+	X(access_range_none, 0,                                                               \
+	  mmusim_vcpu_access_range(c->vcpu, 0, 0, 0, MMUSIM_ACCESS_READ, NULL))               \
+	X(vcpu_write_null, -EINVAL, mmusim_vcpu_write(NULL, 0, c->buf, 8))                    \
+	X(vcpu_write_nullbuf, -EFAULT, mmusim_vcpu_write(c->vcpu, 0, NULL, 8))                \
+	X(vcpu_write_badbuf, -EFAULT, mmusim_vcpu_write(c->vcpu, 0, c->bad, 8))               \
+	X(vcpu_write_len0, 0, mmusim_vcpu_write(c->vcpu, 0, NULL, 0))                         \
+	X(vcpu_write_gpa, -EINVAL, mmusim_vcpu_write(c->vcpu, ~0ULL, c->buf, 8))              \
+	X(vcpu_read_null, -EINVAL, mmusim_vcpu_read(NULL, 0, c->buf, 8))                      \
+	X(vcpu_read_nullbuf, -EFAULT, mmusim_vcpu_read(c->vcpu, 0, NULL, 8))                  \
+	X(vcpu_read_badbuf, -EFAULT, mmusim_vcpu_read(c->vcpu, 0, c->bad, 8))                 \
+	X(vcpu_read_gpa, -EINVAL, mmusim_vcpu_read(c->vcpu, ~0ULL, c->buf, 8))                \
+	X(set_smm_null, -EINVAL, mmusim_vcpu_set_smm(NULL, true))                             \
+	X(set_smm_one_as, -EINVAL, mmusim_vcpu_set_smm(c->vcpu1as, true))                     \
+	X(set_tlb_check_null, -EINVAL, mmusim_vcpu_set_tlb_check(NULL, true))                 \
+	X(zap_null, -EINVAL, mmusim_vm_zap_gfn_range(NULL, 0, 0, 1))                          \
+	X(zap_as_neg, -EINVAL, mmusim_vm_zap_gfn_range(c->vm, -2, 0, 1))                      \
+	X(zap_as_big, -EINVAL, mmusim_vm_zap_gfn_range(c->vm, 2, 0, 1))                       \
+	X(zap_as_one_as, -EINVAL, mmusim_vm_zap_gfn_range(c->vm1as, 1, 0, 1))                 \
+	X(zap_empty, -EINVAL, mmusim_vm_zap_gfn_range(c->vm, 0, 5, 5))                        \
+	X(zap_all_fast_null, 0, (mmusim_vm_zap_all_fast(NULL), 0))                            \
+	X(exit_ns_null, -EINVAL, mmusim_vm_set_fault_exit_ns(NULL, 0))                        \
+	X(exit_ns_big, -EINVAL, mmusim_vm_set_fault_exit_ns(c->vm, 2000000000ULL))            \
+	X(race_null, -EINVAL, mmusim_vm_race_next_fault(NULL, 0, NULL, NULL))                 \
+	X(race_point_neg, -EINVAL, mmusim_vm_race_next_fault(c->vm, -1, NULL, NULL))          \
+	X(race_point_nr, -EINVAL,                                                             \
+	  mmusim_vm_race_next_fault(c->vm, MMUSIM_FAULT_RACE_NR, NULL, NULL))                 \
+	X(race_disarm, 0, mmusim_vm_race_next_fault(c->vm, 0, NULL, NULL))                    \
+	X(vm_stats_null, -EINVAL, mmusim_vm_get_stats(NULL, &c->vst))                         \
+	X(vm_stats_nullout, -EINVAL, mmusim_vm_get_stats(c->vm, NULL))                        \
+	X(dump_null, -EINVAL, mmusim_vm_dump(NULL, c->buf, sizeof(c->buf)))                   \
+	X(dump_nullbuf, -EINVAL, mmusim_vm_dump(c->vm, NULL, 10))                             \
+	X(dump_nullbuf_size0, 0, mmusim_vm_dump(c->vm, NULL, 0))                              \
+	X(check_null, -EINVAL, mmusim_vm_check(NULL, c->buf, sizeof(c->buf)))                 \
+	X(check_nullmsg, -EINVAL, mmusim_vm_check(c->vm, NULL, 10))                           \
+	X(check_nullmsg_size0, 0, mmusim_vm_check(c->vm, NULL, 0))
+
+#define X(tag, expected, call)                                                        \
+	static long row_##tag(struct ctx *c)                                          \
+	{                                                                             \
+		(void)c;                                                              \
+		return (long)(call);                                                  \
+	}
+CONTRACT_ROWS(X)
+#undef X
+
+struct contract_row {
+	const char *tag;
+	const char *call;
+	long (*fn)(struct ctx *c);
+	long expected;
+};
+
+#define X(tag, expected, call) { #tag, #call, row_##tag, (long)(expected) },
+static const struct contract_row rows[] = { CONTRACT_ROWS(X) };
+#undef X
+
+/* ======================== fixture ======================== */
+
+static void ctx_init(struct ctx *c)
+{
+	struct sim_host_config hc = {
+		.mem_bytes = HOST_MEM,
+		.nopage_base_pfn = NOPAGE_BASE,
+		.nopage_pages = NOPAGE_PAGES,
+	};
+	struct sim_host_config hc2 = { .mem_bytes = HOST_MEM };
+	struct mmusim_vm_config one_as = { .nr_address_spaces = 1 };
+	u64 v = 0x1122334455667788ULL;
+
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(sim_host_create(&hc, &c->host), 0);
+	assert_int_equal(sim_host_create(&hc2, &c->host2), 0);
+	assert_int_equal(sim_mm_create(c->host, &c->mm), 0);
+	c->page = sim_alloc_pages(c->host, GFP_KERNEL, 0);
+	c->foreign = sim_alloc_pages(c->host2, GFP_KERNEL, 0);
+	assert_non_null(c->page);
+	assert_non_null(c->foreign);
+	c->misaligned = (struct sim_page *)((char *)c->page + 1);
+	c->page_pfn = sim_page_to_pfn(c->host, c->page);
+	c->pages[0] = c->page;
+	c->bad_pages[1] = c->foreign;
+	c->bad_pages[2] = c->misaligned;
+	c->bad = test_bad_ptr();
+
+	/* A populated 4K mapping, memslot 0 of a VM, faulted in by the vCPU. */
+	assert_int_equal(sim_mmap(c->mm, 0, REGION, RW, PRIV | SIM_MAP_POPULATE, &c->hva), 0);
+	assert_int_equal(mmusim_vm_create(c->host, c->mm, NULL, &c->vm), 0);
+	assert_int_equal(mmusim_vm_create(c->host, c->mm, &one_as, &c->vm1as), 0);
+	c->vcpu = mmusim_vm_vcpu(c->vm, 0);
+	c->vcpu1as = mmusim_vm_vcpu(c->vm1as, 0);
+	assert_non_null(c->vcpu);
+	assert_non_null(c->vcpu1as);
+	c->region = (struct kvm_userspace_memory_region){
+		.slot = 0, .guest_phys_addr = 0, .memory_size = REGION, .userspace_addr = c->hva,
+	};
+	assert_int_equal(mmusim_vm_set_user_memory_region(c->vm, &c->region), 0);
+	assert_int_equal(mmusim_vcpu_write(c->vcpu, 0, &v, sizeof(v)), 0);
+	assert_int_equal(mmusim_vcpu_access(c->vcpu, MMIO_GPA, MMUSIM_ACCESS_READ, NULL), 1);
+
+	c->mn_reg.ops = &noop_ops;
+	assert_int_equal(sim_mmu_notifier_register(&c->mn_reg, c->mm), 0);
+
+	/* Garbage configurations and uapi structures. */
+	c->hcfg_unaligned.mem_bytes = HOST_MEM + 1;
+	c->hcfg_huge.mem_bytes = ~0ULL << PAGE_SHIFT;
+	c->hcfg_nopage_overlap = (struct sim_host_config){
+		.mem_bytes = HOST_MEM, .nopage_base_pfn = 1, .nopage_pages = 1,
+	};
+	c->vcfg_vcpus.nr_vcpus = 100000;
+	c->vcfg_mode.tdp_mode = 7;
+	c->vcfg_root.root_level = 3;
+	c->vcfg_as.nr_address_spaces = 3;
+	c->vcfg_phys.host_maxphyaddr = 60;
+	c->rg_flags = c->region;
+	c->rg_flags.slot = 1;
+	c->rg_flags.flags = 1u << 30;
+	c->rg_unaligned = c->region;
+	c->rg_unaligned.slot = 1;
+	c->rg_unaligned.guest_phys_addr = 0x10000001;
+	c->rg_slot = c->region;
+	c->rg_slot.slot = 0x7fff;
+	c->log_noslot.slot = 0;		/* exists, but no dirty logging */
+	c->log_badslot.slot = 5u << 16;
+	c->clog_badslot.slot = 5u << 16;
+	c->cap_unknown.cap = 0x7fffffff;
+	c->cap_flags.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2;
+	c->cap_flags.flags = 1;
+}
+
+static void ctx_fini(struct ctx *c)
+{
+	sim_mmu_notifier_unregister(&c->mn_reg);
+	mmusim_vm_destroy(c->vm1as);
+	mmusim_vm_destroy(c->vm);
+	sim_put_page(c->host, c->page);
+	sim_put_page(c->host2, c->foreign);
+	sim_mm_destroy(c->mm);
+	sim_host_destroy(c->host2);
+	sim_host_destroy(c->host);
+	assert_int_equal(env_warn_count(), 0);
+}
+
+/* What no row may change. */
+struct snapshot {
+	struct sim_host_stats st, st2;
+	int count, foreign_count;
+	u64 locked_vm;
+	long live;
+};
+
+static void take_snapshot(struct ctx *c, struct snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	rcu_barrier();
+	assert_int_equal(sim_host_get_stats(c->host, &s->st), 0);
+	assert_int_equal(sim_host_get_stats(c->host2, &s->st2), 0);
+	/* Failed allocations are counted; that is all a row may change. */
+	s->st.alloc_calls = s->st.alloc_failures = 0;
+	s->st2.alloc_calls = s->st2.alloc_failures = 0;
+	s->count = sim_page_count(c->host, c->page);
+	s->foreign_count = sim_page_count(c->host2, c->foreign);
+	s->locked_vm = sim_mm_locked_vm(c->mm);
+	s->live = env_live_objects();
+}
+
+static void test_contract_table(void **state)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+	unsigned int i, bad = 0;
+
+	assert_non_null(c);
+	ctx_init(c);
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		const struct contract_row *row = &rows[i];
+		struct snapshot before, after;
+		long r;
+
+		take_snapshot(c, &before);
+		r = row->fn(c);
+		take_snapshot(c, &after);
+		if (r != row->expected) {
+			fprintf(stderr, "FAIL %s: %s returned %ld, expected %ld\n", row->tag,
+				row->call, r, row->expected);
+			bad++;
+		}
+		if (env_warn_count()) {
+			fprintf(stderr, "FAIL %s: %s fired %lu WARN(s)\n", row->tag, row->call,
+				env_warn_count());
+			env_warn_count_reset();
+			bad++;
+		}
+		if (memcmp(&before, &after, sizeof(before))) {
+			fprintf(stderr, "FAIL %s: %s changed state (free pages %llu -> %llu, "
+				"refs %d -> %d, live %ld -> %ld)\n", row->tag, row->call,
+				(unsigned long long)before.st.free_pages,
+				(unsigned long long)after.st.free_pages, before.count, after.count,
+				before.live, after.live);
+			bad++;
+		}
+	}
+	fprintf(stderr, "%zu contract rows, %u failures\n", ARRAY_SIZE(rows), bad);
+	ctx_fini(c);
+	free(c);
+	assert_int_equal(bad, 0);
+}
+
+/* ======================== contracts that need more than one call ======================== */
+
+/* sim_unpin_user_pages() skips the bad entries and unpins the good ones. */
+static void test_unpin_pages_mixed(void **state)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+	struct sim_page *pages[4] = { NULL };
+	struct sim_host_stats st;
+
+	assert_non_null(c);
+	ctx_init(c);
+	assert_int_equal(sim_pin_user_pages(c->mm, c->hva, 1, 0, &pages[3]), 1);
+	pages[1] = c->foreign;
+	pages[2] = c->misaligned;
+	assert_int_equal(sim_host_get_stats(c->host, &st), 0);
+	assert_int_equal(st.pinned_pages, 1);
+	sim_unpin_user_pages(c->host, pages, 4);
+	assert_int_equal(sim_host_get_stats(c->host, &st), 0);
+	assert_int_equal(st.pinned_pages, 0);
+	assert_false(sim_page_maybe_dma_pinned(c->host, pages[3]));
+	ctx_fini(c);
+	free(c);
+}
+
+/* A notifier may be registered again once unregistered (sub->mm is cleared). */
+static void test_notifier_register_after_unregister(void **state)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+
+	assert_non_null(c);
+	ctx_init(c);
+	sim_mmu_notifier_unregister(&c->mn_reg);
+	assert_null(c->mn_reg.mm);
+	sim_mmu_notifier_unregister(&c->mn_reg);
+	assert_int_equal(sim_mmu_notifier_register(&c->mn_reg, c->mm), 0);
+	assert_int_equal(sim_mmu_notifier_register(&c->mn_reg, c->mm), -EBUSY);
+	ctx_fini(c);
+	free(c);
+}
+
+/* The int-returning setters do their job on a real handle. */
+static void test_setters_return_zero(void **state)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+	hva_t a;
+
+	assert_non_null(c);
+	ctx_init(c);
+	assert_int_equal(sim_mm_set_memlock_limit(c->mm, 0), 0);
+	assert_int_equal(sim_mmap(c->mm, 0, PAGE_SIZE, RW, PRIV | SIM_MAP_LOCKED, &a), -EPERM);
+	assert_int_equal(sim_mm_set_memlock_limit(c->mm, 8 * MiB), 0);
+	assert_int_equal(sim_mm_invalidate_in_progress(c->mm), 0);
+	assert_false(sim_mm_invalidate_read_retry(c->mm, sim_mm_invalidate_read_begin(c->mm)));
+	ctx_fini(c);
+	free(c);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		MMUSIM_TEST(test_contract_table),
+		MMUSIM_TEST(test_unpin_pages_mixed),
+		MMUSIM_TEST(test_notifier_register_after_unregister),
+		MMUSIM_TEST(test_setters_return_zero),
+	};
+
+	mmusim_test_init(argc, argv);
+	return mmusim_run_tests("api_contract", tests);
+}
