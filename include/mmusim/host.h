@@ -49,10 +49,16 @@ struct sim_host_config {
 	/* RLIMIT_MEMLOCK given to each new mm, in bytes; 0 means 8 MiB
 	 * (Linux's default). */
 	u64 memlock_limit;
+	/* The host kernel's command line, for the one KVM module parameter the
+	 * simulated KVM reads from its host: kvm.allow_unsafe_mappings (bool,
+	 * 0444, default off), fixed for the host's life as it is for a boot. */
+	bool kvm_allow_unsafe_mappings;
 };
 
 /* @cfg NULL: the defaults.  @hostp NULL or a bad config: -EINVAL. */
 int sim_host_create(const struct sim_host_config *cfg, struct sim_host **hostp);
+/* kvm.allow_unsafe_mappings as the host booted with it; false for a NULL host. */
+bool sim_host_kvm_allow_unsafe_mappings(struct sim_host *host);
 /* WARNs (and leaks rather than corrupts) if pages are still allocated or mms exist.
  * NULL: nothing. */
 void sim_host_destroy(struct sim_host *host);
@@ -77,6 +83,7 @@ struct sim_page;
 #define SIM_PG_DIRTY (1u << 7)	  /* PG_dirty: newer than its swap copy */
 #define SIM_PG_SWAPCACHE (1u << 8) /* in the swap cache: has a swap copy */
 #define SIM_PG_REFERENCED (1u << 9) /* PG_referenced: sim_mark_page_accessed() */
+#define SIM_PG_HWPOISON (1u << 10) /* memory failure (SIM_MADV_HWPOISON) */
 /* 0 for a NULL host or a page not of @host. */
 unsigned int sim_page_flags(struct sim_host *host, struct sim_page *page);
 
@@ -165,6 +172,9 @@ struct sim_host_stats {
 	u64 notifier_young;	/* clear_young + test_young calls delivered */
 	u64 notifier_change_pte;
 	u64 pgtable_pages;	/* host page-table pages in use */
+	u64 memremaps;		/* sim_memremap() calls that mapped a frame */
+	u64 memremap_live;	/* of those, not yet unmapped */
+	u64 hwpoisoned_pages;	/* SIM_MADV_HWPOISON folios (4K pages counted) */
 };
 /* 0, or -EINVAL for a NULL host or @stats. */
 int sim_host_get_stats(struct sim_host *host, struct sim_host_stats *stats);
@@ -222,6 +232,7 @@ int sim_mprotect(struct sim_mm *mm, hva_t addr, u64 len, int prot);
 #define SIM_MADV_HUGEPAGE 14
 #define SIM_MADV_NOHUGEPAGE 15
 #define SIM_MADV_PAGEOUT 21
+#define SIM_MADV_HWPOISON 100
 /*
  * -ENOMEM if part of the range is unmapped (nothing done); DONTNEED on
  * VM_LOCKED/VM_PFNMAP, or off a hugetlb page boundary: -EINVAL.
@@ -230,6 +241,16 @@ int sim_mprotect(struct sim_mm *mm, hva_t addr, u64 len, int prot);
  * cannot go (pinned or otherwise referenced, the zero page) stay, without
  * an error, as Linux's reclaim_pages() leaves them.  PAGEOUT on a
  * VM_LOCKED, VM_PFNMAP or hugetlb VMA: -EINVAL (can_madv_lru_vma()).
+ * HWPOISON is madvise(MADV_HWPOISON): a memory failure on each mapped folio
+ * of the range (the whole folio here; Linux splits a THP first).  Secondary
+ * MMUs are told (a CLEAR invalidation of the folio's range), the folio gets
+ * SIM_PG_HWPOISON, and from then on every access to it fails: GUP with
+ * -EHWPOISON under FOLL_HWPOISON (-EFAULT without), GUP-fast stops, CPU
+ * accesses (sim_mm_touch/read/write) -EHWPOISON.  The host page table still
+ * maps it (Linux installs a hwpoison swap entry instead; the effect on
+ * every caller is the same).  Unmapped pages and VM_PFNMAP memory are
+ * skipped.  A poisoned folio that is freed goes back to the allocator
+ * clean (Linux keeps it out of service: a simplification).
  */
 int sim_madvise(struct sim_mm *mm, hva_t addr, u64 len, int advice);
 
@@ -263,6 +284,35 @@ int sim_swap_out(struct sim_mm *mm, hva_t addr);
 long sim_mm_age_range(struct sim_mm *mm, hva_t addr, u64 len);
 long sim_mm_test_young_range(struct sim_mm *mm, hva_t addr, u64 len);
 
+/*
+ * zap_vma_ptes() / unmap_mapping_range() of a driver: the PTEs of a VM_PFNMAP
+ * range go (notifiers told, an UNMAP invalidation) while the VMA stays; the
+ * next access faults the frames back in, as a driver's ->fault handler does
+ * with vmf_insert_pfn() (the VMA remembers its PFNs).  -EINVAL unless the
+ * whole range is one VM_PFNMAP VMA.
+ */
+int sim_zap_vma_ptes(struct sim_mm *mm, hva_t addr, u64 len);
+
+/*
+ * fixup_user_fault(): resolve a fault at @addr as the CPU would (demand
+ * fault, COW, swap-in, a VM_PFNMAP refault), without taking a reference.
+ * -EFAULT if the VMA forbids the access or there is none; the fault's
+ * errno otherwise (-EHWPOISON, -ENOMEM).
+ */
+int sim_fixup_user_fault(struct sim_mm *mm, hva_t addr, bool write);
+
+/*
+ * Signals of the process owning @mm, as GUP sees them (signal_pending(),
+ * fatal_signal_pending() of current): a fatal one stops any GUP with
+ * -EINTR; a non-fatal one stops a GUP that must wait for I/O (swap-in) if
+ * it passed FOLL_INTERRUPTIBLE.  SIM_SIGNAL_NONE clears.  0, or -EINVAL for
+ * a NULL mm or an unknown value.
+ */
+#define SIM_SIGNAL_NONE 0
+#define SIM_SIGNAL_PENDING 1
+#define SIM_SIGNAL_FATAL 2
+int sim_mm_set_signal(struct sim_mm *mm, int signal);
+
 /* Host mapping of one address, without faulting: 0 and the PFN, the level
  * (PG_LEVEL_4K/2M/1G) and writability, or -EFAULT if not mapped. */
 struct sim_host_pte_info {
@@ -286,6 +336,7 @@ int sim_mm_vma_flags(struct sim_mm *mm, hva_t addr, unsigned long *vm_flags);
 #define SIM_FOLL_PIN 0x40000
 #define SIM_FOLL_LONGTERM 0x100	/* migrate out of movable memory first; unmovable while pinned */
 #define SIM_FOLL_HWPOISON 0x100000
+#define SIM_FOLL_INTERRUPTIBLE 0x200000 /* a pending signal stops a wait for I/O: -EINTR */
 
 /*
  * Returns the number of pages taken (refcount or pin) from @addr on, or a
@@ -295,7 +346,8 @@ int sim_mm_vma_flags(struct sim_mm *mm, hva_t addr, unsigned long *vm_flags);
  * FOLL_NOWAIT and a page that needs I/O (swapped out): the walk stops there
  * and the count so far is returned, 0 if it was the first page, exactly as
  * Linux's __get_user_pages() turns the fault's -EBUSY into 0 (KVM then
- * reports KVM_PFN_ERR_NEEDS_IO).
+ * reports KVM_PFN_ERR_NEEDS_IO).  -EINTR for a pending signal (see
+ * sim_mm_set_signal()); -EHWPOISON for a poisoned page with FOLL_HWPOISON.
  * get_* take FOLL_GET (implied), pin_* FOLL_PIN (implied); the other one is
  * -EINVAL.  Every entry point takes mmap_lock itself (Linux's _unlocked
  * variants): do not call them with it held, nor from a notifier callback.
@@ -311,8 +363,25 @@ long sim_pin_user_pages_fast(struct sim_mm *mm, hva_t addr, unsigned long nr,
 /* get_user_page_fast_only(): lockless only, never faults; 0..nr pages. */
 long sim_get_user_pages_fast_only(struct sim_mm *mm, hva_t addr, unsigned long nr,
 				  unsigned int gup_flags, struct sim_page **pages);
-/* follow_pfn()/follow_pte() for VM_IO/VM_PFNMAP mappings; @writable may be NULL. */
+/*
+ * follow_pte() for VM_IO/VM_PFNMAP mappings, never faulting: the PFN mapped
+ * at @addr and whether the PTE is writable (@writable may be NULL).  -EFAULT
+ * if no PTE is there (zapped: sim_fixup_user_fault() brings it back) or
+ * @write and the PTE is read-only; -EINVAL for a mapping that is not
+ * VM_IO/VM_PFNMAP.
+ */
 int sim_follow_pfn(struct sim_mm *mm, hva_t addr, bool write, kvm_pfn_t *pfn, bool *writable);
+
+/*
+ * memremap(MEMREMAP_WB) of one frame, for memory with no struct page (the
+ * slow path of kernel mappings): a mapping record is allocated and
+ * registered with the host, and *@virtp receives the frame's contents.
+ * sim_memunmap() takes the address back.  -EINVAL for a NULL host or @virtp
+ * or a PFN that is neither RAM nor nopage memory, -ENOMEM.  Unmapping an
+ * address that is not mapped WARNs (a double memunmap), NULL does nothing.
+ */
+int sim_memremap(struct sim_host *host, kvm_pfn_t pfn, void **virtp);
+void sim_memunmap(struct sim_host *host, void *virt);
 
 /* RLIMIT_MEMLOCK accounting (account_locked_vm): -ENOMEM over the limit. */
 int sim_account_locked_vm(struct sim_mm *mm, unsigned long npages, bool inc);

@@ -78,7 +78,19 @@ struct mmusim_vm_config {
 	 * page in the way.  Recovery of the split pages is not modelled yet.
 	 */
 	bool nx_huge_pages;
+	/*
+	 * How KVM turns a gfn into a host pfn (docs/pfn.md): MMUSIM_PFN_MODEL_6_13
+	 * (0, upstream since 6.13: PFNMAP pfns used without references) or
+	 * MMUSIM_PFN_MODEL_V9 (David Stevens' __kvm_follow_pfn v9: PFNMAP pages
+	 * referenced when they can be, non-refcounted ones only where safe,
+	 * SPTE A/D propagated to refcounted pages).  The host's
+	 * kvm_allow_unsafe_mappings applies to both.
+	 */
+	int pfn_model;
 };
+
+#define MMUSIM_PFN_MODEL_6_13 0
+#define MMUSIM_PFN_MODEL_V9 1
 
 int mmusim_vm_create(struct sim_host *host, struct sim_mm *mm, const struct mmusim_vm_config *cfg,
 		     struct mmusim_vm **vmp);
@@ -165,6 +177,51 @@ int mmusim_vcpu_read(struct mmusim_vcpu *vcpu, gpa_t gpa, void *buf, u64 len);
 int mmusim_vcpu_set_smm(struct mmusim_vcpu *vcpu, bool smm);
 /* Verify every TLB hit against the host mapping (the stale-TLB checker). */
 int mmusim_vcpu_set_tlb_check(struct mmusim_vcpu *vcpu, bool on);
+
+/*
+ * kvm_vcpu_map() of one guest page, as KVM's nested and APIC code uses it
+ * (docs/pfn.md): the page is mapped into the "kernel" (kmap, or memremap
+ * for memory with no struct page) and held as the VM's pfn model says
+ * (v9: a reference if the page is refcounted; 6.13: a pin) until
+ * mmusim_vcpu_unmap().  Up to 8 maps per vCPU, named by info->id.
+ *
+ * mmusim_vcpu_map(): @gfn in the vCPU's current address space; @flags
+ * MMUSIM_MAP_WRITABLE (6.13's kvm_vcpu_map() vs kvm_vcpu_map_readonly();
+ * v9 always maps for write).  @info (user memory, out) describes the map.
+ * -EINVAL: no memslot, an error pfn (e.g. PFNMAP memory KVM may not hold
+ * without allow_unsafe_mappings), unknown flags; -EFAULT: nothing could map
+ * the frame, or a bad @info (the map is undone); -ENOSPC: 8 maps already.
+ * mmusim_vcpu_map_read/write(): copy through the map's kernel address
+ * (@buf is user memory); -EINVAL for a bad id or a range past the page,
+ * -EPERM for a write through a read-only map.
+ * mmusim_vcpu_unmap(): kvm_vcpu_unmap(); @dirty marks the gfn in the
+ * dirty log and the page dirty (v9; 6.13 goes by the map's writability).
+ */
+struct mmusim_vcpu_map_info {
+	int id;
+	u64 gfn;
+	u64 pfn;
+	bool has_struct_page;		/* false: memremap()ed (KVM_UNMAPPED_PAGE) */
+	bool is_refcounted_page;	/* KVM holds the page: a reference (v9) or a pin (6.13) */
+	bool writable;
+	int page_refcount;		/* the page's refcount once mapped; -1 without a struct page */
+};
+#define MMUSIM_MAP_WRITABLE 0x1
+int mmusim_vcpu_map(struct mmusim_vcpu *vcpu, u64 gfn, unsigned int flags,
+		    struct mmusim_vcpu_map_info *info);
+int mmusim_vcpu_map_read(struct mmusim_vcpu *vcpu, int id, u32 offset, void *buf, u32 len);
+int mmusim_vcpu_map_write(struct mmusim_vcpu *vcpu, int id, u32 offset, const void *buf, u32 len);
+int mmusim_vcpu_unmap(struct mmusim_vcpu *vcpu, int id, bool dirty);
+
+/*
+ * An in-tree user of kvm_vcpu_map(): post @vector (0..255) to the posted-
+ * interrupt descriptor at @pi_desc_gpa (64-byte aligned), as KVM delivers a
+ * nested posted interrupt through L1's descriptor: map the page, set the
+ * PIR bit and ON atomically, unmap dirty.  Returns 1 if ON was already set
+ * (no new notification is due), 0 if this set it, or mmusim_vcpu_map()'s
+ * errno; -EINVAL for a misaligned gpa or a vector above 255.
+ */
+int mmusim_vcpu_post_interrupt(struct mmusim_vcpu *vcpu, gpa_t pi_desc_gpa, unsigned int vector);
 
 /*
  * MMU operations a VMM or KVM itself triggers.

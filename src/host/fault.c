@@ -373,15 +373,30 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 	return r;
 }
 
-/* VM_PFNMAP memory is populated at mmap time: nothing to fault in. */
+/*
+ * VM_PFNMAP memory is populated at mmap time; a PTE that a driver zapped
+ * (sim_zap_vma_ptes()) comes back as its ->fault handler would insert it,
+ * vmf_insert_pfn() of the PFN the VMA maps there.
+ */
 static int pfnmap_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool write)
 {
 	int level, r = -EFAULT;
 	u64 *ptep, e;
 
+	r = sim_pt_alloc(mm, addr, PG_LEVEL_4K, &ptep, &level);
+	if (r)
+		return r;
 	spin_lock(&mm->page_table_lock);
-	ptep = sim_pt_walk(mm, addr, PG_LEVEL_4K, &level);
 	e = READ_ONCE(*ptep);
+	if (!e) {
+		u64 bits = SIM_PTE_PRESENT | SIM_PTE_ACCESSED | SIM_PTE_SPECIAL;
+
+		if (vma->vm_flags & SIM_VM_WRITE)
+			bits |= SIM_PTE_WRITE;
+		e = sim_make_pte(vma->pfn_base + ((addr - vma->vm_start) >> PAGE_SHIFT), bits);
+		sim_set_pte(ptep, e);
+	}
+	r = -EFAULT;
 	if (level == PG_LEVEL_4K && sim_pte_maps_frame(e)) {
 		r = fix_leaf_locked(mm, vma, ptep, e, write);
 		if (r)
@@ -437,7 +452,8 @@ int sim_handle_mm_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr,
  *
  * Return: 0; -ENOENT when a fault is needed (not present, or read-only for
  * a write); -EFAULT when @grab asks for a page and the mapping has none
- * (VM_PFNMAP); -ENOMEM if a pin would overflow the refcount.
+ * (VM_PFNMAP); -EHWPOISON for a poisoned page; -ENOMEM if a pin would
+ * overflow the refcount.
  */
 int sim_follow_page(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool write,
 		    unsigned int grab, struct sim_follow *res)
@@ -459,6 +475,11 @@ int sim_follow_page(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool wri
 	pfn = sim_pte_pfn(e) + ((addr & (sim_level_size(level) - 1)) >> PAGE_SHIFT);
 	if (!(e & SIM_PTE_SPECIAL))
 		page = sim_pfn_to_page(host, pfn);
+	/* A memory failure: the CPU would take a machine check (SIGBUS). */
+	if (page && (sim_page_flags(host, page) & SIM_PG_HWPOISON)) {
+		r = -EHWPOISON;
+		goto out;
+	}
 	if (grab) {
 		if (!page) {
 			r = -EFAULT;
@@ -503,6 +524,22 @@ static int fault_in_and_follow(struct sim_mm *mm, hva_t addr, bool write, unsign
 		if (r)
 			return r;
 	}
+}
+
+int sim_fixup_user_fault(struct sim_mm *mm, hva_t addr, bool write)
+{
+	struct sim_vma *vma;
+	int r;
+
+	if (!mm)
+		return -EINVAL;
+	if (addr >= SIM_TASK_SIZE)
+		return -EFAULT;
+	down_read(&mm->mmap_lock);
+	vma = sim_vma_lookup(mm, addr);
+	r = vma ? sim_handle_mm_fault(mm, vma, addr, write ? SIM_FAULT_WRITE : 0) : -EFAULT;
+	up_read(&mm->mmap_lock);
+	return r;
 }
 
 int sim_mm_touch(struct sim_mm *mm, hva_t addr, bool write)

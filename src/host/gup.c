@@ -19,6 +19,13 @@
  *    the result is the number of pages taken before it, 0 if none.
  *  - The result is the number of pages taken, or a negative errno if none
  *    was; on a failure after some pages, those stay taken.
+ *  - Signals (sim_mm_set_signal()): a fatal one stops the walk before each
+ *    page; a fault that has to wait for I/O (swap-in) is first tried
+ *    without waiting, and if it would wait, a pending signal stops the walk
+ *    (any signal with FOLL_INTERRUPTIBLE, a fatal one without), as
+ *    gup_signal_pending() does on the fault's retry: -EINTR.
+ *  - A poisoned page (SIM_PG_HWPOISON) is -EHWPOISON with FOLL_HWPOISON and
+ *    -EFAULT without, as vm_fault_to_errno() maps VM_FAULT_HWPOISON.
  *  - FOLL_LONGTERM (pins only): pages in movable memory are migrated to
  *    unmovable memory first, as check_and_migrate_movable_pages() does: the
  *    batch is unpinned, the movable pages migrated, and the whole GUP
@@ -39,7 +46,7 @@
 
 #define SIM_FOLL_ALL                                                                  \
 	(SIM_FOLL_WRITE | SIM_FOLL_GET | SIM_FOLL_NOWAIT | SIM_FOLL_PIN | SIM_FOLL_LONGTERM | \
-	 SIM_FOLL_HWPOISON)
+	 SIM_FOLL_HWPOISON | SIM_FOLL_INTERRUPTIBLE)
 
 /* is_valid_gup_args(): @to_set is FOLL_GET or FOLL_PIN, set by the entry point. */
 static int gup_check_args(unsigned int *flags, unsigned int to_set, struct sim_page **pages)
@@ -83,6 +90,32 @@ static void gup_release(struct sim_host *host, struct sim_page **pages, long n,
 	}
 }
 
+/* gup_signal_pending() */
+static bool gup_signal_pending(struct sim_mm *mm, unsigned int flags)
+{
+	int sig = READ_ONCE(mm->signal);
+
+	if (flags & SIM_FOLL_INTERRUPTIBLE)
+		return sig != SIM_SIGNAL_NONE;
+	return sig == SIM_SIGNAL_FATAL;
+}
+
+/*
+ * faultin_page(): a fault that would wait for I/O is tried without waiting
+ * first, so that a pending signal can stop it there (-EINTR).
+ */
+static int gup_faultin(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned int flags,
+		       unsigned int fault_flags)
+{
+	int r = sim_handle_mm_fault(mm, vma, addr, fault_flags | SIM_FAULT_NOWAIT);
+
+	if (r != SIM_VM_FAULT_RETRY || (fault_flags & SIM_FAULT_NOWAIT))
+		return r;
+	if (gup_signal_pending(mm, flags))
+		return -EINTR;
+	return sim_handle_mm_fault(mm, vma, addr, fault_flags);
+}
+
 /* __get_user_pages(): mmap_lock held for read. */
 static long __gup(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned int flags,
 		  struct sim_page **pages)
@@ -103,6 +136,10 @@ static long __gup(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned int
 		hva_t addr = start + (i << PAGE_SHIFT);
 		struct sim_follow res;
 
+		if (READ_ONCE(mm->signal) == SIM_SIGNAL_FATAL) {
+			r = -EINTR;
+			break;
+		}
 		if (!vma || addr >= vma->vm_end) {
 			vma = sim_vma_lookup(mm, addr);
 			if (!vma) {
@@ -115,7 +152,7 @@ static long __gup(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned int
 		}
 		r = sim_follow_page(mm, vma, addr, write, grab, &res);
 		if (r == -ENOENT) {
-			r = sim_handle_mm_fault(mm, vma, addr, fault_flags);
+			r = gup_faultin(mm, vma, addr, flags, fault_flags);
 			if (r == SIM_VM_FAULT_RETRY) {
 				r = 0; /* FOLL_NOWAIT: stop, I/O would be needed */
 				break;
@@ -124,6 +161,8 @@ static long __gup(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned int
 				break;
 			continue;
 		}
+		if (r == -EHWPOISON && !(flags & SIM_FOLL_HWPOISON))
+			r = -EFAULT;
 		if (r)
 			break;
 		pages[i++] = res.page;
@@ -200,7 +239,7 @@ static long gup_fast(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned 
 			break;
 		page = sim_pfn_to_page(host, sim_pte_pfn(e) +
 				       ((addr & (sim_level_size(level) - 1)) >> PAGE_SHIFT));
-		if (!page)
+		if (!page || (sim_page_flags(host, page) & SIM_PG_HWPOISON))
 			break;
 		if ((flags & SIM_FOLL_LONGTERM) &&
 		    (sim_page_flags(host, page) & SIM_PG_MOVABLE))

@@ -59,6 +59,11 @@ struct sim_host {
 
 	/* Default RLIMIT_MEMLOCK for new mms (bytes). */
 	u64 memlock_limit;
+	bool kvm_allow_unsafe_mappings;	/* kvm.allow_unsafe_mappings= at boot */
+
+	/* memremap() records, under memremap_lock (the vmap area tree's place). */
+	spinlock_t memremap_lock;
+	struct list_head memremap_list;
 
 	/* The zone lock: a spinning lock; it protects what follows it. */
 	spinlock_t zone_lock;
@@ -75,7 +80,8 @@ struct sim_host {
 	struct {
 		atomic64_t migrations, migrate_busy, thp_splits, thp_collapses, swap_outs,
 			swap_writes, swap_ins, cow_breaks, notifier_invalidates, notifier_young,
-			notifier_change_pte, pgtable_pages, pinned_pages;
+			notifier_change_pte, pgtable_pages, pinned_pages, memremaps, memremap_live,
+			hwpoisoned_pages;
 	} cnt;
 };
 

@@ -615,6 +615,14 @@ static void unmap_pfn_vma(struct sim_mm *mm, struct sim_vma *vma)
 	sim_vma_remove(mm, vma);
 }
 
+int sim_mm_set_signal(struct sim_mm *mm, int signal)
+{
+	if (!mm || signal < SIM_SIGNAL_NONE || signal > SIM_SIGNAL_FATAL)
+		return -EINVAL;
+	WRITE_ONCE(mm->signal, signal);
+	return 0;
+}
+
 int sim_mmap_pfn(struct sim_mm *mm, hva_t hint, u64 len, int prot, kvm_pfn_t pfn, hva_t *addrp)
 {
 	struct sim_vma *vma;

@@ -201,6 +201,7 @@ struct sim_mm {
 	unsigned long nr_vmas;
 	unsigned long locked_vm; /* pages, VM_LOCKED and account_locked_vm() */
 	u64 memlock_limit;	 /* RLIMIT_MEMLOCK, bytes */
+	int signal;		 /* SIM_SIGNAL_*: what GUP's signal checks see */
 
 	/* page_table_lock: every entry change; table links. */
 	spinlock_t page_table_lock;

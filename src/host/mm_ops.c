@@ -338,6 +338,83 @@ out:
 
 static int madvise_pageout(struct sim_mm *mm, hva_t start, hva_t end); /* with swap, below */
 
+/*
+ * MADV_HWPOISON: memory_failure() of each folio mapped in the range.  The
+ * secondary MMUs drop it inside a CLEAR invalidation, as try_to_unmap()'s
+ * would; the flag is set inside it, so once the invalidation ends no new
+ * access or GUP can reach the folio.
+ */
+static int madvise_hwpoison(struct sim_mm *mm, hva_t start, hva_t end)
+{
+	struct sim_host *host = mm->host;
+	hva_t addr = start;
+	int r = 0;
+
+	down_read(&mm->mmap_lock);
+	if (sim_range_has_hole(mm, start, end)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while (addr < end) {
+		struct sim_mmu_notifier_range range;
+		struct sim_page *head = NULL;
+		hva_t lstart, lend;
+		int level;
+		u64 e;
+
+		spin_lock(&mm->page_table_lock);
+		e = READ_ONCE(*sim_pt_walk(mm, addr, PG_LEVEL_4K, &level));
+		lstart = ALIGN_DOWN(addr, sim_level_size(level));
+		lend = lstart + sim_level_size(level);
+		if (sim_pte_present(e) && level <= PG_LEVEL_1G && !(e & SIM_PTE_SPECIAL) &&
+		    !sim_page_is_zero(mm, sim_pte_pfn(e)))
+			head = sim_compound_head(host, sim_pfn_to_page(host, sim_pte_pfn(e)));
+		spin_unlock(&mm->page_table_lock);
+		addr = lend;
+		if (!head || (sim_page_flags(host, head) & SIM_PG_HWPOISON))
+			continue;
+
+		sim_mn_range_init(&range, mm, lstart, lend, SIM_MMU_NOTIFY_CLEAR);
+		sim_mn_invalidate_range_start(&range);
+		sim_page_set_flags(host, head, SIM_PG_HWPOISON);
+		sim_mn_invalidate_range_end(&range);
+		atomic64_add(1ULL << sim_compound_order(host, head), &host->cnt.hwpoisoned_pages);
+	}
+out:
+	up_read(&mm->mmap_lock);
+	return r;
+}
+
+int sim_zap_vma_ptes(struct sim_mm *mm, hva_t addr, u64 len)
+{
+	struct sim_mmu_notifier_range range;
+	struct sim_mmu_gather tlb;
+	struct sim_vma *vma;
+	hva_t end;
+	int r = 0;
+
+	if (!mm || !PAGE_ALIGNED(addr) || !len || len > SIM_TASK_SIZE)
+		return -EINVAL;
+	end = addr + PAGE_ALIGN(len);
+	if (end < addr || end > SIM_TASK_SIZE)
+		return -EINVAL;
+	down_read(&mm->mmap_lock);
+	vma = sim_vma_lookup(mm, addr);
+	if (!vma || !(vma->vm_flags & SIM_VM_PFNMAP) || end > vma->vm_end) {
+		r = -EINVAL;
+		goto out;
+	}
+	sim_tlb_gather_init(&tlb, mm);
+	sim_mn_range_init(&range, mm, addr, end, SIM_MMU_NOTIFY_UNMAP);
+	sim_mn_invalidate_range_start(&range);
+	sim_zap_range(mm, vma, addr, end, &tlb);
+	sim_mn_invalidate_range_end(&range);
+	sim_tlb_flush(&tlb);
+out:
+	up_read(&mm->mmap_lock);
+	return r;
+}
+
 int sim_madvise(struct sim_mm *mm, hva_t addr, u64 len, int advice)
 {
 	u64 alen;
@@ -346,7 +423,8 @@ int sim_madvise(struct sim_mm *mm, hva_t addr, u64 len, int advice)
 	if (!mm || !PAGE_ALIGNED(addr))
 		return -EINVAL;
 	if (advice != SIM_MADV_DONTNEED && advice != SIM_MADV_HUGEPAGE &&
-	    advice != SIM_MADV_NOHUGEPAGE && advice != SIM_MADV_PAGEOUT)
+	    advice != SIM_MADV_NOHUGEPAGE && advice != SIM_MADV_PAGEOUT &&
+	    advice != SIM_MADV_HWPOISON)
 		return -EINVAL;
 	if (len > SIM_TASK_SIZE)
 		return -EINVAL;
@@ -360,6 +438,8 @@ int sim_madvise(struct sim_mm *mm, hva_t addr, u64 len, int advice)
 		return madvise_dontneed(mm, addr, end);
 	if (advice == SIM_MADV_PAGEOUT)
 		return madvise_pageout(mm, addr, end);
+	if (advice == SIM_MADV_HWPOISON)
+		return madvise_hwpoison(mm, addr, end);
 	return madvise_hugepage(mm, addr, end, advice);
 }
 

@@ -82,6 +82,9 @@ static void host_init_fields(struct sim_host *host, const struct sim_host_config
 	host->nopage_base_pfn = cfg->nopage_pages ? cfg->nopage_base_pfn : 0;
 	host->nopage_pages = cfg->nopage_pages;
 	host->memlock_limit = cfg->memlock_limit ? cfg->memlock_limit : SIM_DEFAULT_MEMLOCK;
+	host->kvm_allow_unsafe_mappings = cfg->kvm_allow_unsafe_mappings;
+	spin_lock_init(&host->memremap_lock);
+	INIT_LIST_HEAD(&host->memremap_list);
 	host->mid_pfn = host->npages / 2;
 	spin_lock_init(&host->zone_lock);
 	spin_lock_init(&host->mm_list_lock);
@@ -150,8 +153,15 @@ void sim_host_destroy(struct sim_host *host)
 		return;
 	if (WARN(mms, "sim_host_destroy: address spaces still exist"))
 		return;
+	WARN(atomic64_read(&host->cnt.memremap_live), "sim_host_destroy: %lld memremap()s not unmapped",
+	     (long long)atomic64_read(&host->cnt.memremap_live));
 	host_unreserve(host);
 	kfree(host);
+}
+
+bool sim_host_kvm_allow_unsafe_mappings(struct sim_host *host)
+{
+	return host && host->kvm_allow_unsafe_mappings;
 }
 
 /* ======================== PFNs, pages and data ======================== */
@@ -510,6 +520,64 @@ void sim_copy_page_data(struct sim_host *host, struct sim_page *dst, struct sim_
 	memcpy(sim_page_to_virt(host, dhead), sim_page_to_virt(host, shead), PAGE_SIZE << order);
 }
 
+/* ======================== memremap ======================== */
+
+/*
+ * One record per live memremap(), as the vmap area of an ioremap_cache():
+ * allocating, registering and later finding it again is what makes
+ * memremap the slow way to reach a frame, against kmap's direct map.
+ */
+struct sim_memremap {
+	struct list_head node;
+	void *virt;
+	kvm_pfn_t pfn;
+};
+
+int sim_memremap(struct sim_host *host, kvm_pfn_t pfn, void **virtp)
+{
+	struct sim_memremap *m;
+	void *virt;
+
+	if (!host || !virtp)
+		return -EINVAL;
+	virt = sim_pfn_to_virt(host, pfn);
+	if (!virt)
+		return -EINVAL;
+	m = kmalloc(sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return -ENOMEM;
+	m->virt = virt;
+	m->pfn = pfn;
+	spin_lock(&host->memremap_lock);
+	list_add(&m->node, &host->memremap_list);
+	spin_unlock(&host->memremap_lock);
+	atomic64_inc(&host->cnt.memremaps);
+	atomic64_inc(&host->cnt.memremap_live);
+	*virtp = virt;
+	return 0;
+}
+
+void sim_memunmap(struct sim_host *host, void *virt)
+{
+	struct sim_memremap *m, *found = NULL;
+
+	if (!host || !virt)
+		return;
+	spin_lock(&host->memremap_lock);
+	list_for_each_entry(m, &host->memremap_list, node) {
+		if (m->virt == virt) {
+			found = m;
+			list_del(&m->node);
+			break;
+		}
+	}
+	spin_unlock(&host->memremap_lock);
+	if (WARN(!found, "sim_memunmap: %p is not memremap()ed", virt))
+		return;
+	atomic64_dec(&host->cnt.memremap_live);
+	kfree(found);
+}
+
 /* ======================== statistics ======================== */
 
 int sim_host_get_stats(struct sim_host *host, struct sim_host_stats *stats)
@@ -534,6 +602,9 @@ int sim_host_get_stats(struct sim_host *host, struct sim_host_stats *stats)
 	stats->notifier_invalidates = atomic64_read(&host->cnt.notifier_invalidates);
 	stats->notifier_young = atomic64_read(&host->cnt.notifier_young);
 	stats->notifier_change_pte = atomic64_read(&host->cnt.notifier_change_pte);
+	stats->memremaps = atomic64_read(&host->cnt.memremaps);
+	stats->memremap_live = atomic64_read(&host->cnt.memremap_live);
+	stats->hwpoisoned_pages = atomic64_read(&host->cnt.hwpoisoned_pages);
 	stats->pgtable_pages = atomic64_read(&host->cnt.pgtable_pages);
 	return 0;
 }

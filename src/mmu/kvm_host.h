@@ -32,6 +32,15 @@
 #include "mmu/kvm_memslots.h"
 
 #define KVM_MAX_VCPUS 256
+#define KVM_VCPU_MAX_MAPS 8
+
+struct kvm_host_map;
+
+/* mmusim_vm_config.pfn_model: which upstream's pfn semantics (src/pfn/kvm_pfn.h). */
+enum kvm_pfn_model {
+	KVM_PFN_MODEL_6_13 = MMUSIM_PFN_MODEL_6_13,
+	KVM_PFN_MODEL_V9 = MMUSIM_PFN_MODEL_V9,
+};
 #define INVALID_GPA (~(gpa_t)0)
 
 /* Page-fault error code bits (arch/x86/include/asm/kvm_host.h). */
@@ -160,7 +169,19 @@ struct kvm_vcpu {
 	/* Last exit to userspace: KVM_EXIT_* and the gpa involved. */
 	u32 exit_reason;
 	gpa_t exit_gpa;
+	/*
+	 * kvm_vcpu_map()s made through mmusim_vcpu_map(), by id; the checker
+	 * looks at them.  Changed by the thread running the vCPU and by vCPU
+	 * teardown, under maps_lock, which the checker takes to read them.
+	 */
+	spinlock_t maps_lock;
+	struct kvm_host_map *maps[KVM_VCPU_MAX_MAPS];
 };
+
+/* src/vcpu/vcpu_map.c: unmap (clean) what mmusim_vcpu_map() left mapped. */
+void kvm_vcpu_unmap_all(struct kvm_vcpu *vcpu);
+/* ... and the checker's view of them: a map holding nothing whose pfn the host no longer maps. */
+int kvm_vcpu_check_maps(struct kvm_vcpu *vcpu, char *msg, size_t msg_size);
 
 struct kvm {
 	struct sim_host *host;
@@ -214,6 +235,8 @@ struct kvm {
 
 	struct kvm_vm_stat stat;
 
+	enum kvm_pfn_model pfn_model;
+
 	/* Test-only fault injection: "forget" remote TLB flushes. */
 	bool debug_skip_remote_flush;
 	/*
@@ -248,79 +271,6 @@ static inline void kvm_make_request(int req, struct kvm_vcpu *vcpu)
 static inline bool kvm_check_request(int req, struct kvm_vcpu *vcpu)
 {
 	return test_bit(req, &vcpu->requests) && test_and_clear_bit(req, &vcpu->requests);
-}
-
-/*
- * The host page behind a pfn KVM looked up, as virt/kvm does it since 6.13:
- * the page is marked dirty (and accessed) when KVM releases it after
- * installing an SPTE that is, or may locklessly become, writable; accessed
- * alone otherwise; neither when the fault was retried without using it.
- * SPTE changes never touch the page: the host cannot clean a page without
- * first invalidating (zapping) the SPTEs that map it, so a writable SPTE
- * always sits on a page marked dirty after its last cleaning.  Pages the
- * host reserves are left alone (kvm_is_ad_tracked_page()).
- */
-static inline bool kvm_is_ad_tracked_page(struct kvm *kvm, struct sim_page *page)
-{
-	return !(sim_page_flags(kvm->host, page) & SIM_PG_RESERVED);
-}
-
-static inline void kvm_set_page_dirty(struct kvm *kvm, struct sim_page *page)
-{
-	if (unlikely(READ_ONCE(kvm->debug_skip_page_dirty)))
-		return;
-	if (kvm_is_ad_tracked_page(kvm, page))
-		sim_set_page_dirty(kvm->host, page);
-}
-
-static inline void kvm_set_page_accessed(struct kvm *kvm, struct sim_page *page)
-{
-	if (kvm_is_ad_tracked_page(kvm, page))
-		sim_mark_page_accessed(kvm->host, page);
-}
-
-static inline void kvm_release_page_clean(struct kvm *kvm, struct sim_page *page)
-{
-	if (!page)
-		return;
-	kvm_set_page_accessed(kvm, page);
-	sim_put_page(kvm->host, page);
-}
-
-static inline void kvm_release_page_dirty(struct kvm *kvm, struct sim_page *page)
-{
-	if (!page)
-		return;
-	kvm_set_page_dirty(kvm, page);
-	kvm_release_page_clean(kvm, page);
-}
-
-static inline void kvm_release_page_unused(struct kvm *kvm, struct sim_page *page)
-{
-	if (page)
-		sim_put_page(kvm->host, page);
-}
-
-/*
- * The page a fault looked up, released once the fault is done with it:
- * @unused if no SPTE was installed or reused (RET_PF_RETRY), @dirty if the
- * host mapping was writable.  Under mmu_lock unless @unused, as KVM
- * requires: a dirty mark outside it could race with the host cleaning the
- * page (Linux's writeback; here reclaim is also held off by the reference).
- */
-static inline void kvm_release_faultin_page(struct kvm *kvm, struct sim_page *page, bool unused,
-					    bool dirty)
-{
-	if (!unused)
-		lockdep_assert_held(&kvm->mmu_lock);
-	if (!page)
-		return;
-	if (unused)
-		kvm_release_page_unused(kvm, page);
-	else if (dirty)
-		kvm_release_page_dirty(kvm, page);
-	else
-		kvm_release_page_clean(kvm, page);
 }
 
 /*

@@ -430,8 +430,10 @@ static void kvm_destroy_vcpus(struct kvm *kvm)
 	 * legacy MMU may flush remote TLBs when a root is freed, which makes
 	 * a request to every vCPU.
 	 */
-	for (i = 0; i < kvm->nr_vcpus; i++)
+	for (i = 0; i < kvm->nr_vcpus; i++) {
+		kvm_vcpu_unmap_all(kvm->vcpus[i]);
 		kvm_mmu_unload(kvm->vcpus[i]);
+	}
 	for (i = 0; i < kvm->nr_vcpus; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
 
@@ -455,6 +457,7 @@ static int kvm_create_vcpus(struct kvm *kvm, int nr_vcpus)
 		vcpu->kvm = kvm;
 		vcpu->vcpu_id = i;
 		vcpu->mode = OUTSIDE_GUEST_MODE;
+		spin_lock_init(&vcpu->maps_lock);
 		kvm->vcpus[i] = vcpu;
 		kvm->nr_vcpus = i + 1;
 	}
@@ -551,6 +554,8 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 		return -EINVAL;
 	if (cfg->mmu != MMUSIM_MMU_TDP && cfg->mmu != MMUSIM_MMU_LEGACY)
 		return -EINVAL;
+	if (cfg->pfn_model != MMUSIM_PFN_MODEL_6_13 && cfg->pfn_model != MMUSIM_PFN_MODEL_V9)
+		return -EINVAL;
 	nr_as = cfg->nr_address_spaces ? cfg->nr_address_spaces : KVM_MAX_NR_ADDRESS_SPACES;
 	if (nr_as < 1 || nr_as > KVM_MAX_NR_ADDRESS_SPACES)
 		return -EINVAL;
@@ -576,6 +581,7 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 	if (r)
 		goto err_free;
 	kvm->masks.nx_huge_pages = cfg->nx_huge_pages;
+	kvm->pfn_model = cfg->pfn_model;
 	if (!kvm->tdp_mmu_enabled) {
 		r = kvm_mmu_init_shadow_mmu(kvm);
 		if (r)

@@ -9,8 +9,9 @@
  * A TDP fault goes:
  *   fast_page_fault()          lockless fix-ups (W restore, access-track restore)
  *   mmu_topup_memory_caches()  page-table pages, allocated before any lock
- *   kvm_mmu_faultin_pfn()      mmu_seq snapshot, then the pfn lookup (GUP),
- *                              which may sleep: only SRCU is held
+ *   kvm_mmu_faultin_pfn()      mmu_seq snapshot, then the pfn lookup
+ *                              (src/pfn: __kvm_follow_pfn() over the host's
+ *                              GUP), which may sleep: only SRCU is held
  *   read_lock(mmu_lock)
  *   is_page_fault_stale()      root invalidated, or an invalidation raced
  *                              with the lookup (mmu_invalidate_retry_gfn)
@@ -21,8 +22,11 @@
  *                              dirty if the host mapping was writable
  *   read_unlock(mmu_lock)
  * KVM keeps no reference on guest memory: MMU notifiers keep the SPTEs
- * honest.  The page's dirty and accessed state follow KVM 6.13 and later:
- * set when the page is released after the fault, never by SPTE changes.
+ * honest.  The page's dirty and accessed state follow the VM's pfn model
+ * (src/pfn/kvm_pfn.h): 6.13, set when the page is released after the
+ * fault, never by SPTE changes; v9 (6.6), the reference dropped clean
+ * after mmu_lock and A/D carried to the page by SPTE changes of leaves
+ * with SPTE_MMU_PAGE_REFCOUNTED (kvm_spte_set_pfn_accessed/dirty()).
  *
  * The legacy path (direct_page_fault) is the same up to the lock, which it
  * takes for write, and then calls direct_map(), which links shadow pages,
@@ -98,6 +102,43 @@ static void kvm_mmu_hugepage_adjust(struct kvm_vcpu *vcpu, struct kvm_page_fault
 }
 
 /*
+ * v9's propagation of SPTE A/D to the page, gated on the refcounted bit:
+ * only a page KVM referenced when it mapped it is known to be a page at
+ * all, and the host must still hold it (kvm_is_ad_tracked_page() WARNs
+ * otherwise: the SPTE outlived the page, a missed invalidation).
+ */
+static struct sim_page *spte_refcounted_page(struct kvm *kvm, u64 old_spte)
+{
+	if (!kvm_pfn_model_v9(kvm) || !is_refcounted_page_spte(old_spte))
+		return NULL;
+	return kvm_pfn_to_refcounted_page(kvm, spte_to_pfn(old_spte));
+}
+
+void kvm_spte_set_pfn_accessed(struct kvm *kvm, u64 old_spte)
+{
+	struct sim_page *page = spte_refcounted_page(kvm, old_spte);
+
+	if (page)
+		kvm_set_page_accessed(kvm, page);
+}
+
+void kvm_spte_set_pfn_dirty(struct kvm *kvm, u64 old_spte)
+{
+	struct sim_page *page = spte_refcounted_page(kvm, old_spte);
+
+	if (page)
+		kvm_set_page_dirty(kvm, page);
+}
+
+void kvm_spte_release_ad(struct kvm *kvm, u64 old_spte)
+{
+	if (is_accessed_spte(&kvm->masks, old_spte))
+		kvm_spte_set_pfn_accessed(kvm, old_spte);
+	if (is_dirty_spte(&kvm->masks, old_spte))
+		kvm_spte_set_pfn_dirty(kvm, old_spte);
+}
+
+/*
  * Called at each level of the walk (Linux 6.12): a table that an NX split
  * left where a huge page could be must stay, so a fault that would map a
  * huge page over it goes one level down instead, taking the next 9 bits of
@@ -116,66 +157,91 @@ void disallowed_hugepage_adjust(struct kvm_page_fault *fault, u64 spte, int cur_
 }
 
 /*
- * Looks up the pfn backing fault->gfn through the host's GUP, as
- * __kvm_faultin_pfn() does: a reference is taken on refcounted pages and
- * dropped once the SPTE is installed; VM_IO/VM_PFNMAP memory is resolved by
- * following the host PTE and is not refcounted.  The mapping's size is not
- * looked at here: kvm_mmu_hugepage_adjust() reads it under mmu_lock.
+ * kvm_handle_error_pfn(): what a failed lookup does to the fault.  A write
+ * to a read-only slot is emulated (an MMIO exit); a pending signal exits
+ * to userspace (-EINTR, KVM_EXIT_INTR); a poisoned page sends the vCPU
+ * thread SIGBUS (KVM: kvm_send_hwpoison_signal() then RET_PF_RETRY, which
+ * the run loop turns into an exit; here -EHWPOISON says so); anything
+ * else is -EFAULT.
+ */
+static int kvm_handle_error_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	if (is_sigpending_pfn(fault->pfn))
+		return -EINTR;
+	if (fault->pfn == KVM_PFN_ERR_RO_FAULT)
+		return RET_PF_EMULATE;
+	if (fault->pfn == KVM_PFN_ERR_HWPOISON)
+		return -EHWPOISON;
+	return -EFAULT;
+}
+
+static void kvm_faultin_pfn_once(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
+				 unsigned int foll)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_follow_pfn kfp;
+
+	/* v9: a non-refcounted struct page only where the SPTE can say so. */
+	fault->pfn = kvm_faultin_pfn(kvm, fault->slot, fault->gfn, foll,
+				     kvm->masks.shadow_refcounted_mask != 0, &kfp);
+	fault->hva = kfp.hva;
+	fault->map_writable = kfp.writable;
+	fault->is_refcounted_page = kfp.is_refcounted_page;
+	fault->refcounted_page = kfp.refcounted_page;
+}
+
+/*
+ * __kvm_mmu_faultin_pfn(): the pfn lookup of src/pfn, first without
+ * waiting for I/O, then (no async page faults here) again allowing it,
+ * interruptibly.  The mapping's size is not looked at here:
+ * kvm_mmu_hugepage_adjust() reads it under mmu_lock.
  */
 static int __kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
-	struct kvm *kvm = vcpu->kvm;
-	struct kvm_memory_slot *slot = fault->slot;
-	bool ro_slot = slot->flags & KVM_MEM_READONLY;
-	struct sim_host_pte_info info;
-	struct sim_page *page;
-	long n;
+	unsigned int foll = fault->write ? FOLL_WRITE : 0;
 
-	/* A write to a read-only memslot is emulated: an MMIO exit. */
-	if (fault->write && ro_slot)
-		return RET_PF_EMULATE;
-
-	fault->hva = gfn_to_hva_memslot(slot, fault->gfn);
-	n = sim_get_user_pages_fast(kvm->mm, fault->hva, 1,
-				    SIM_FOLL_GET | (fault->write ? SIM_FOLL_WRITE : 0), &page);
-	if (n == 1) {
-		fault->page = page;
-		fault->pfn = sim_page_to_pfn(kvm->host, page);
-		fault->refcounted_page = true;
-		fault->map_writable = fault->write;
-	} else if (n == -EFAULT) {
-		bool writable;
-
-		/* Not GUP-able: maybe VM_IO/VM_PFNMAP, which has no refcount. */
-		if (sim_follow_pfn(kvm->mm, fault->hva, fault->write, &fault->pfn, &writable))
-			return -EFAULT;
-		fault->page = NULL;
-		fault->refcounted_page = false;
-		fault->map_writable = writable;
-	} else {
-		return n < 0 ? (int)n : -EFAULT;
-	}
-
-	/* A read fault may still map writable if the host PTE already is. */
-	if (!fault->write && fault->refcounted_page && !sim_mm_lookup(kvm->mm, fault->hva, &info) &&
-	    info.pfn == fault->pfn)
-		fault->map_writable = info.writable;
-	if (ro_slot)
-		fault->map_writable = false;
+	kvm_faultin_pfn_once(vcpu, fault, foll | FOLL_NOWAIT);
+	if (fault->pfn == KVM_PFN_ERR_NEEDS_IO)
+		kvm_faultin_pfn_once(vcpu, fault, foll | FOLL_INTERRUPTIBLE);
+	if (unlikely(is_error_pfn(fault->pfn)))
+		return kvm_handle_error_pfn(vcpu, fault);
+	if (WARN_ON_ONCE(is_noslot_pfn(fault->pfn)))
+		return -EFAULT;
 	return RET_PF_CONTINUE;
 }
 
 /*
- * Drops the page reference of the pfn lookup (kvm_release_faultin_page()):
- * unused after RET_PF_RETRY, else marking the page dirty if the host
- * mapping was writable, because fast_page_fault() may make the SPTE
- * writable later without mmu_lock and without telling the host.  Under
- * mmu_lock unless @r is RET_PF_RETRY.
+ * Drops what the pfn lookup took.  6.13: kvm_release_faultin_page() under
+ * mmu_lock, unused after RET_PF_RETRY, else dirty if the host mapping was
+ * writable (fast_page_fault() may make the SPTE writable later without
+ * telling the host).  v9: the reference only, clean, outside mmu_lock (its
+ * fix to the series), and only if there is one; the SPTE's A/D reach the
+ * page when the SPTE changes.  Called under mmu_lock (@mmu_locked) and
+ * again after dropping it; each model releases in its own place, and a
+ * fault retried before taking the lock releases at once.
  */
-static void kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault, int r)
+static void kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault, int r,
+				      bool mmu_locked)
 {
-	kvm_release_faultin_page(vcpu->kvm, fault->page, r == RET_PF_RETRY, fault->map_writable);
-	fault->page = NULL;
+	struct kvm *kvm = vcpu->kvm;
+
+	if (!fault->refcounted_page)
+		return;
+	if (kvm_pfn_model_v9(kvm)) {
+		if (mmu_locked)
+			return;
+		if (fault->is_refcounted_page && r == RET_PF_RETRY)
+			kvm_release_page_unused(kvm, fault->refcounted_page);
+		else if (fault->is_refcounted_page)
+			kvm_release_page_clean(kvm, fault->refcounted_page);
+	} else {
+		if (!mmu_locked && r != RET_PF_RETRY)
+			return;
+		kvm_release_faultin_page(kvm, fault->refcounted_page, r == RET_PF_RETRY,
+					 fault->map_writable);
+	}
+	fault->refcounted_page = NULL;
+	fault->is_refcounted_page = false;
 }
 
 static int kvm_handle_noslot_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
@@ -226,7 +292,7 @@ static int kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fau
 
 	/* Cheap early exit; the authoritative check is under mmu_lock. */
 	if (mmu_invalidate_retry_gfn_unsafe(kvm, fault->mmu_seq, fault->gfn)) {
-		kvm_mmu_finish_page_fault(vcpu, fault, RET_PF_RETRY);
+		kvm_mmu_finish_page_fault(vcpu, fault, RET_PF_RETRY, false);
 		return RET_PF_RETRY;
 	}
 	return RET_PF_CONTINUE;
@@ -356,8 +422,9 @@ static int kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *
 		kvm_mmu_hugepage_adjust(vcpu, fault);
 		r = kvm_tdp_mmu_map(vcpu, fault);
 	}
-	kvm_mmu_finish_page_fault(vcpu, fault, r);
+	kvm_mmu_finish_page_fault(vcpu, fault, r, true);
 	read_unlock(&kvm->mmu_lock);
+	kvm_mmu_finish_page_fault(vcpu, fault, r, false);
 	return r;
 }
 
@@ -399,8 +466,9 @@ static int direct_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault
 		kvm_mmu_hugepage_adjust(vcpu, fault);
 		r = direct_map(vcpu, fault);
 	}
-	kvm_mmu_finish_page_fault(vcpu, fault, r);
+	kvm_mmu_finish_page_fault(vcpu, fault, r, true);
 	write_unlock(&kvm->mmu_lock);
+	kvm_mmu_finish_page_fault(vcpu, fault, r, false);
 	return r;
 }
 

@@ -135,6 +135,8 @@ int mmusim_vm_check(struct mmusim_vm *vm, char *msg, size_t msg_size)
 	if (!r && !kvm->tdp_mmu_enabled)
 		r = kvm_shadow_mmu_audit_rmaps(kvm, c.leaves[0] + c.leaves[1] + c.leaves[2], msg,
 					       msg_size);
+	for (i = 0; !r && i < kvm->nr_vcpus; i++)
+		r = kvm_vcpu_check_maps(kvm->vcpus[i], msg, msg_size);
 out_unlock:
 	write_unlock(&kvm->mmu_lock);
 	srcu_read_unlock(&kvm->slots.srcu, idx);

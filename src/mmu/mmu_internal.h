@@ -17,6 +17,7 @@
 #define _MMUSIM_MMU_INTERNAL_H
 
 #include "mmu/kvm_host.h"
+#include "pfn/kvm_pfn.h"
 
 union kvm_mmu_page_role {
 	u32 word;
@@ -122,8 +123,8 @@ struct kvm_page_fault {
 	kvm_pfn_t pfn;
 	hva_t hva;
 	bool map_writable;
-	bool refcounted_page;
-	struct sim_page *page;	/* reference dropped after the fault */
+	bool is_refcounted_page;		/* v9: KVM holds refcounted_page */
+	struct sim_page *refcounted_page;	/* released after the fault; NULL: none held */
 	bool noslot;		/* no memslot: MMIO */
 };
 
@@ -143,10 +144,17 @@ static inline bool is_invalid_root(struct kvm_mmu_page *root)
 	return kvm_mmu_page_role(root).invalid;
 }
 
-#define KVM_PFN_NOSLOT (~(kvm_pfn_t)0)
-
 /* mmu.c */
 void disallowed_hugepage_adjust(struct kvm_page_fault *fault, u64 spte, int cur_level);
+/*
+ * v9 (and 6.6): an SPTE change that drops an accessed or dirty state tells
+ * the page, if the SPTE says KVM may touch it (SPTE_MMU_PAGE_REFCOUNTED).
+ * Nothing in the 6.13 model, where pages learn their state at release.
+ */
+void kvm_spte_set_pfn_accessed(struct kvm *kvm, u64 old_spte);
+void kvm_spte_set_pfn_dirty(struct kvm *kvm, u64 old_spte);
+/* Both at once, for a leaf that goes away or changes pfn (mmu_spte_clear_track_bits()). */
+void kvm_spte_release_ad(struct kvm *kvm, u64 old_spte);
 /* Runs the hook mmusim_vm_race_next_fault() armed for @point, once (mmu.c). */
 void kvm_mmu_fault_race_point(struct kvm *kvm, int point, gfn_t gfn);
 /*

@@ -261,6 +261,11 @@ static bool mmu_spte_update(struct kvm *kvm, u64 *sptep, u64 new_spte)
 
 	if (!is_shadow_present_pte(old_spte))
 		return false;
+	/* v9: the page learns what the leaf drops (nothing in the 6.13 model). */
+	if (is_accessed_spte(&kvm->masks, old_spte) && !is_accessed_spte(&kvm->masks, new_spte))
+		kvm_spte_set_pfn_accessed(kvm, old_spte);
+	if (is_dirty_spte(&kvm->masks, old_spte) && !is_dirty_spte(&kvm->masks, new_spte))
+		kvm_spte_set_pfn_dirty(kvm, old_spte);
 	return leaf_spte_change_needs_tlb_flush(&kvm->masks, old_spte, new_spte);
 }
 
@@ -281,6 +286,7 @@ static u64 mmu_spte_clear_track_bits(struct kvm *kvm, u64 *sptep)
 		return old_spte;
 	spte_check_change(&kvm->masks, old_spte, SHADOW_NONPRESENT_VALUE, level);
 	kvm_update_page_stats(kvm, level, -1);
+	kvm_spte_release_ad(kvm, old_spte);
 	return old_spte;
 }
 
@@ -752,7 +758,7 @@ static int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot, u64
 	bool host_writable = !fault || fault->map_writable;
 	bool prefetch = !fault || fault->prefetch;
 	bool write_fault = fault && fault->write;
-	bool refcounted = !fault || fault->refcounted_page;
+	bool refcounted = !fault || fault->is_refcounted_page;
 	bool was_rmapped = false, flush = false, wrprot;
 	int ret = RET_PF_FIXED;
 	u64 old_spte = READ_ONCE(*sptep), spte;
@@ -849,8 +855,7 @@ static int direct_pte_prefetch_many(struct kvm_vcpu *vcpu, struct kvm_mmu_page *
 	    (slot->flags & KVM_MEM_READONLY) || gfn + nr > slot->base_gfn + slot->npages)
 		return -1;
 
-	n = sim_get_user_pages_fast_only(kvm->mm, __gfn_to_hva_memslot(slot, gfn), nr,
-					 SIM_FOLL_WRITE, pages);
+	n = kvm_prefetch_pages(kvm, slot, gfn, pages, nr);
 	if (n <= 0)
 		return -1;
 	for (i = 0; i < n; i++) {
@@ -859,9 +864,13 @@ static int direct_pte_prefetch_many(struct kvm_vcpu *vcpu, struct kvm_mmu_page *
 		/*
 		 * The SPTE is writable and the guest may write through it
 		 * without another fault: the page is dirty from now on, as
-		 * KVM 6.13+ marks prefetched pages.
+		 * KVM 6.13+ marks prefetched pages.  v9 (6.6) only drops the
+		 * reference: the SPTE's D bit reaches the page when it goes.
 		 */
-		kvm_release_page_dirty(kvm, pages[i]);
+		if (kvm_pfn_model_v9(kvm))
+			kvm_release_page_unused(kvm, pages[i]);
+		else
+			kvm_release_page_dirty(kvm, pages[i]);
 	}
 	return n == nr ? 0 : -1;
 }
@@ -1125,11 +1134,15 @@ static bool kvm_age_rmap(struct kvm *kvm, struct kvm_rmap_head *rmap_head, bool 
 		young = true;
 		if (test_only)
 			break;
-		if (spte_ad_enabled(spte))
+		if (spte_ad_enabled(spte)) {
 			__atomic_fetch_and(sptep, ~kvm->masks.shadow_accessed_mask,
 					   __ATOMIC_SEQ_CST);
-		else
+		} else {
+			/* v9: access tracking drops W, and with it the dirty state. */
+			if (is_writable_pte(spte))
+				kvm_spte_set_pfn_dirty(kvm, spte);
 			try_cmpxchg64(sptep, &spte, mark_spte_for_access_track(&kvm->masks, spte));
+		}
 	}
 	return young;
 }

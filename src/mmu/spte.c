@@ -97,6 +97,8 @@ void kvm_mmu_reset_all_pte_masks(struct kvm_mmu_masks *m, int max_phys_bits,
 	m->shadow_memtype_mask = 0;
 	m->shadow_host_writable_mask = DEFAULT_SPTE_HOST_WRITABLE;
 	m->shadow_mmu_writable_mask = DEFAULT_SPTE_MMU_WRITABLE;
+	/* v9: every 64-bit TDP VM has bit 59 to say "refcounted page". */
+	m->shadow_refcounted_mask = SPTE_MMU_PAGE_REFCOUNTED;
 
 	/*
 	 * MMIO SPTEs set a reserved PA bit so that guest accesses fault with
@@ -258,7 +260,7 @@ bool __make_spte(const struct kvm_mmu_masks *m, int level, unsigned int pte_acce
 	spte |= (u64)pfn << PAGE_SHIFT;
 
 	if (is_refcounted)
-		spte |= SPTE_MMU_PAGE_REFCOUNTED;
+		spte |= m->shadow_refcounted_mask;
 
 	/*
 	 * A pin is held for the pfn, not for one SPTE value: re-faulting a

@@ -421,6 +421,7 @@ struct kvm_mmu_masks {
 	u64 shadow_acc_track_mask;	/* bits aging clears (EPT without A/D) */
 	u64 shadow_host_writable_mask;
 	u64 shadow_mmu_writable_mask;
+	u64 shadow_refcounted_mask;	/* v9: SPTE_MMU_PAGE_REFCOUNTED, 0 without a spare bit */
 	/*
 	 * Memory-encryption (SME/SEV C-bit) value and mask.  Kept for parity
 	 * and always 0: spte_to_pfn() and spte_to_child_pt() use the fixed

@@ -349,8 +349,17 @@ static void handle_changed_spte(struct kvm *kvm, int as_id, gfn_t gfn, u64 old_s
 	if (is_leaf != was_leaf)
 		kvm_update_page_stats(kvm, level, is_leaf ? 1 : -1);
 
+	/* v9: the page learns what the leaf drops (nothing in the 6.13 model). */
+	if (was_leaf && is_dirty_spte(&kvm->masks, old_spte) &&
+	    (!is_present || !is_dirty_spte(&kvm->masks, new_spte) || pfn_changed))
+		kvm_spte_set_pfn_dirty(kvm, old_spte);
+
 	if (was_present && !was_leaf && (is_leaf || !is_present || WARN_ON_ONCE(pfn_changed)))
 		handle_removed_pt(kvm, spte_to_child_pt(old_spte, level), shared);
+
+	if (was_leaf && is_accessed_spte(&kvm->masks, old_spte) &&
+	    (!is_present || !is_accessed_spte(&kvm->masks, new_spte) || pfn_changed))
+		kvm_spte_set_pfn_accessed(kvm, old_spte);
 }
 
 /**
@@ -662,7 +671,7 @@ static int tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_pag
 	struct kvm *kvm = vcpu->kvm;
 	struct kvm_mmu_page *sp = sptep_to_sp(iter->sptep);
 	/* Only a pfn without a refcounted page can be host MMIO. */
-	bool host_mmio = !fault->noslot && !fault->refcounted_page &&
+	bool host_mmio = !fault->noslot && !fault->is_refcounted_page &&
 			 kvm_is_mmio_pfn(kvm->host, fault->pfn);
 	int ret = RET_PF_FIXED;
 	bool wrprot = false;
@@ -685,7 +694,7 @@ static int tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_pag
 	else
 		wrprot = __make_spte(&kvm->masks, iter->level, ACC_ALL, iter->gfn, fault->pfn,
 				     iter->old_spte, fault->prefetch, false, fault->map_writable,
-				     !kvm->masks.ad_enabled, fault->refcounted_page, host_mmio,
+				     !kvm->masks.ad_enabled, fault->is_refcounted_page, host_mmio,
 				     &new_spte);
 
 	if (new_spte == iter->old_spte)
@@ -811,6 +820,9 @@ static void kvm_tdp_mmu_age_spte(struct kvm *kvm, struct tdp_iter *iter)
 		iter->old_spte = tdp_mmu_clear_spte_bits_atomic(iter->sptep,
 								kvm->masks.shadow_accessed_mask);
 	} else {
+		/* v9: access tracking drops W, and with it the dirty state. */
+		if (is_writable_pte(iter->old_spte))
+			kvm_spte_set_pfn_dirty(kvm, iter->old_spte);
 		new_spte = mark_spte_for_access_track(&kvm->masks, iter->old_spte);
 		try_cmpxchg64(iter->sptep, &iter->old_spte, new_spte);
 	}
@@ -930,8 +942,9 @@ bool kvm_tdp_mmu_write_protect_gfn(struct kvm *kvm, const struct kvm_memory_slot
  * -- an atomic AND when lockless paths may change the SPTE meanwhile, so
  * what they did (aging access-tracking it, the CPU setting D) is kept --
  * and no other side effect is due (leaf-ness, pfn and MMU-writable stay).
- * 6.12 also marks the pfn dirty here; from 6.13 KVM no longer dirties
- * folios from SPTEs, and neither does this (host A/D is left to the fault).
+ * 6.12 (and v9, for refcounted leaves) also marks the pfn dirty here;
+ * from 6.13 KVM no longer dirties folios from SPTEs, and neither does the
+ * 6.13 model (host A/D is left to the fault).
  */
 static void clear_dirty_pt_masked(struct kvm *kvm, struct kvm_mmu_page *root, gfn_t gfn,
 				  unsigned long mask, bool wrprot)
@@ -956,6 +969,7 @@ static void clear_dirty_pt_masked(struct kvm *kvm, struct kvm_mmu_page *root, gf
 							dbit, iter.level);
 		/* No handle_changed_spte(), as KVM; the checker still sees the change. */
 		spte_check_change(&kvm->masks, iter.old_spte, iter.old_spte & ~dbit, iter.level);
+		kvm_spte_set_pfn_dirty(kvm, iter.old_spte);
 	}
 }
 
