@@ -68,6 +68,8 @@ struct ctx {
 	kvm_pfn_t pfn;
 	u64 moved;
 	void *bad;			/* PROT_NONE user memory */
+	void *virt;
+	struct mmusim_vcpu_map_info minfo;
 };
 
 static const struct sim_mmu_notifier_ops noop_ops;
@@ -323,6 +325,28 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(follow_pfn_hole, -EFAULT, sim_follow_pfn(c->mm, HOLE, false, &c->pfn, NULL))        \
 	X(follow_pfn_not_pfnmap, -EINVAL,                                                     \
 	  sim_follow_pfn(c->mm, c->hva, false, &c->pfn, NULL))                                \
+	X(unsafe_mappings_null, 0, sim_host_kvm_allow_unsafe_mappings(NULL))                  \
+	X(fixup_null, -EINVAL, sim_fixup_user_fault(NULL, c->hva, false))                     \
+	X(fixup_beyond, -EFAULT, sim_fixup_user_fault(c->mm, ~0UL, true))                     \
+	X(fixup_hole, -EFAULT, sim_fixup_user_fault(c->mm, HOLE, false))                      \
+	X(set_signal_null, -EINVAL, sim_mm_set_signal(NULL, SIM_SIGNAL_NONE))                 \
+	X(set_signal_bad, -EINVAL, sim_mm_set_signal(c->mm, 7))                               \
+	X(set_signal_neg, -EINVAL, sim_mm_set_signal(c->mm, -1))                              \
+	X(zap_ptes_null, -EINVAL, sim_zap_vma_ptes(NULL, c->hva, PAGE_SIZE))                  \
+	X(zap_ptes_not_pfnmap, -EINVAL, sim_zap_vma_ptes(c->mm, c->hva, PAGE_SIZE))           \
+	X(zap_ptes_unaligned, -EINVAL, sim_zap_vma_ptes(c->mm, c->hva + 1, PAGE_SIZE))        \
+	X(zap_ptes_len0, -EINVAL, sim_zap_vma_ptes(c->mm, c->hva, 0))                         \
+	X(zap_ptes_hole, -EINVAL, sim_zap_vma_ptes(c->mm, HOLE, PAGE_SIZE))                   \
+	X(zap_ptes_huge, -EINVAL, sim_zap_vma_ptes(c->mm, c->hva, ~0ULL))                     \
+	X(memremap_nullhost, -EINVAL, sim_memremap(NULL, NOPAGE_BASE, &c->virt))              \
+	X(memremap_nullout, -EINVAL, sim_memremap(c->host, NOPAGE_BASE, NULL))                \
+	X(memremap_badpfn, -EINVAL, sim_memremap(c->host, PFN_BAD, &c->virt))                 \
+	X(memremap_hole, -EINVAL, sim_memremap(c->host, NOPAGE_BASE - 1, &c->virt))           \
+	X(memunmap_nullhost, 0, (sim_memunmap(NULL, c->buf), 0))                              \
+	X(memunmap_null, 0, (sim_memunmap(c->host, NULL), 0))                                 \
+	X(hwpoison_hole, -ENOMEM, sim_madvise(c->mm, HOLE, PAGE_SIZE, SIM_MADV_HWPOISON))     \
+	X(hwpoison_unaligned, -EINVAL,                                                        \
+	  sim_madvise(c->mm, c->hva + 1, PAGE_SIZE, SIM_MADV_HWPOISON))                       \
 	X(account_null, -EINVAL, sim_account_locked_vm(NULL, 1, true))                        \
 	X(account_huge, -ENOMEM, sim_account_locked_vm(c->mm, ~0UL, true))                    \
 	X(account_zero, 0, sim_account_locked_vm(c->mm, 0, false))                            \
@@ -416,6 +440,29 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(set_smm_null, -EINVAL, mmusim_vcpu_set_smm(NULL, true))                             \
 	X(set_smm_one_as, -EINVAL, mmusim_vcpu_set_smm(c->vcpu1as, true))                     \
 	X(set_tlb_check_null, -EINVAL, mmusim_vcpu_set_tlb_check(NULL, true))                 \
+	X(vcpu_map_null, -EINVAL, mmusim_vcpu_map(NULL, 0, 0, &c->minfo))                     \
+	X(vcpu_map_flags, -EINVAL, mmusim_vcpu_map(c->vcpu, 0, 0x80, &c->minfo))              \
+	X(vcpu_map_gfn, -EINVAL, mmusim_vcpu_map(c->vcpu, ~0ULL, 0, &c->minfo))               \
+	X(vcpu_map_noslot, -EINVAL,                                                           \
+	  mmusim_vcpu_map(c->vcpu, MMIO_GPA >> PAGE_SHIFT, 0, &c->minfo))                     \
+	X(vcpu_map_nullinfo, -EFAULT, mmusim_vcpu_map(c->vcpu, 0, 0, NULL))                   \
+	X(vcpu_map_badinfo, -EFAULT, mmusim_vcpu_map(c->vcpu, 0, MMUSIM_MAP_WRITABLE, c->bad))\
+	X(map_read_null, -EINVAL, mmusim_vcpu_map_read(NULL, 0, 0, c->buf, 8))                \
+	X(map_read_badid, -EINVAL, mmusim_vcpu_map_read(c->vcpu, 99, 0, c->buf, 8))           \
+	X(map_read_negid, -EINVAL, mmusim_vcpu_map_read(c->vcpu, -1, 0, c->buf, 8))           \
+	X(map_read_unused, -EINVAL, mmusim_vcpu_map_read(c->vcpu, 0, 0, c->buf, 8))           \
+	X(map_read_past, -EINVAL, mmusim_vcpu_map_read(c->vcpu, 0, PAGE_SIZE, c->buf, 8))     \
+	X(map_write_null, -EINVAL, mmusim_vcpu_map_write(NULL, 0, 0, c->buf, 8))              \
+	X(map_write_unused, -EINVAL, mmusim_vcpu_map_write(c->vcpu, 0, 0, c->buf, 8))         \
+	X(map_write_huge, -EINVAL, mmusim_vcpu_map_write(c->vcpu, 0, 8, c->buf, ~0u))         \
+	X(unmap_null, -EINVAL, mmusim_vcpu_unmap(NULL, 0, false))                             \
+	X(unmap_negid, -EINVAL, mmusim_vcpu_unmap(c->vcpu, -1, true))                         \
+	X(unmap_unused, -EINVAL, mmusim_vcpu_unmap(c->vcpu, 0, false))                        \
+	X(post_null, -EINVAL, mmusim_vcpu_post_interrupt(NULL, 0, 1))                         \
+	X(post_vector, -EINVAL, mmusim_vcpu_post_interrupt(c->vcpu, 0, 256))                  \
+	X(post_misaligned, -EINVAL, mmusim_vcpu_post_interrupt(c->vcpu, 8, 1))                \
+	X(post_noslot, -EINVAL, mmusim_vcpu_post_interrupt(c->vcpu, MMIO_GPA, 1))             \
+	X(post_gpa, -EINVAL, mmusim_vcpu_post_interrupt(c->vcpu, ~0ULL & ~63ULL, 1))          \
 	X(zap_null, -EINVAL, mmusim_vm_zap_gfn_range(NULL, 0, 0, 1))                          \
 	X(zap_as_neg, -EINVAL, mmusim_vm_zap_gfn_range(c->vm, -2, 0, 1))                      \
 	X(zap_as_big, -EINVAL, mmusim_vm_zap_gfn_range(c->vm, 2, 0, 1))                       \

@@ -85,6 +85,8 @@ struct test_vm_opts {
 	gpa_t gpa;
 	int map_flags;	/* 0: SIM_MAP_PRIVATE */
 	struct mmusim_vm_config cfg;
+	/* The host's config, if set (host_mem then ignored). */
+	const struct sim_host_config *hcfg;
 };
 
 /*

@@ -21,6 +21,9 @@ void test_vm_create(struct test_vm *t, const struct test_vm_opts *o)
 	struct sim_host_config hc = { .mem_bytes = o->host_mem };
 	struct mmusim_vm_config cfg = o->cfg;
 
+	if (o->hcfg)
+		hc = *o->hcfg;
+
 	memset(t, 0, sizeof(*t));
 	if (cfg.mmu == MMUSIM_MMU_TDP)
 		cfg.mmu = test_vm_mmu;
