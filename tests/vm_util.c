@@ -46,7 +46,7 @@ void test_vm_check(struct test_vm *t)
 	int r = mmusim_vm_check(t->vm, msg, sizeof(msg));
 
 	if (r)
-		fail_msg("mmusim_vm_check: %s", msg);
+		fail_msg("mmusim_vm_check: %d %s", r, msg);
 }
 
 void test_vm_destroy(struct test_vm *t)
