@@ -44,6 +44,8 @@ build: deps
 demo: build
 	./$(BUILD)/tools/mmusim demo
 	@echo
+	./$(BUILD)/tools/mmusim pfn-demo
+	@echo
 	./$(BUILD)/bench/mmusim-bench --demo
 
 # BENCH_ARGS adds mmusim-bench options to both runs, e.g. BENCH_ARGS="-r 5 -q".

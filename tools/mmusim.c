@@ -4,6 +4,7 @@
  *
  *   mmusim help               list the subcommands
  *   mmusim demo [--mem GIB]   a tour of the simulated host mm
+ *   mmusim pfn-demo           non-refcounted and PFN-only memory (pfn_demo.c)
  *
  * Subcommands live in the commands[] table below: add one by writing a
  * `static int cmd_<name>(int argc, char **argv)` and a table line.  Not core
@@ -450,12 +451,15 @@ static int cmd_demo(int argc, char **argv)
 }
 
 static int cmd_help(int argc, char **argv);
+int cmd_pfn_demo(int argc, char **argv); /* pfn_demo.c */
 
 static const struct command commands[] = {
 	{ "demo", cmd_demo, "[--vcpus N] [--mib-per-vcpu M] [--npt] [--5level]",
 	  "parallel fault-in of a VM, host events under it, stats and a page-table dump" },
 	{ "host-demo", cmd_host_demo, "[--mem GIB]",
 	  "tour of the simulated host: faults, THP, hugetlb, notifiers, migration, swap" },
+	{ "pfn-demo", cmd_pfn_demo, "",
+	  "TTM-style and PFN-only memory: guest faults and kvm_vcpu_map() under v9 and 6.13" },
 	{ "help", cmd_help, "", "this list" },
 };
 
