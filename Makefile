@@ -52,6 +52,7 @@ demo: build
 bench: build
 	./$(BUILD)/bench/mmusim-bench -t fault,fast,zap $(BENCH_ARGS)
 	./$(BUILD)/bench/mmusim-bench -v 2 --exit-ns 1000 $(BENCH_ARGS)
+	./$(BUILD)/bench/mmusim-bench-map
 
 check-plain: build
 	cd $(BUILD) && $(CTEST)

@@ -192,7 +192,7 @@ static kvm_pfn_t host_pfn(struct backing *b, gfn_t gfn)
 
 static bool dirty_logged(struct backing *b, gfn_t gfn)
 {
-	u64 *bitmap = calloc(b->size >> PAGE_SHIFT >> 6, sizeof(u64));
+	u64 *bitmap = calloc(((b->size >> PAGE_SHIFT) + 63) / 64, sizeof(u64));
 	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
 	bool dirty;
 
