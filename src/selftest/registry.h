@@ -76,3 +76,7 @@ ST_ENTRY(tdp_mmu_mmio_exit, ST_PARALLEL)
 ST_ENTRY(tdp_mmu_invalidation_inside_fault, ST_PARALLEL)
 ST_ENTRY(tdp_mmu_dirty_log, ST_PARALLEL)
 ST_ENTRY(tdp_mmu_parallel_vcpus, 0)
+
+/* src/pfn: __kvm_follow_pfn() policy and kvm_vcpu_map() per memory kind (st_pfn.c). */
+ST_ENTRY(pfn_follow_pfn_policy, ST_PARALLEL)
+ST_ENTRY(pfn_vcpu_map, ST_PARALLEL)
