@@ -13,7 +13,10 @@
  * the median over -r runs of -n operations; the ratios are taken run by
  * run, then their median.
  *
- *   mmusim-bench-map [-n OPS] [-r RUNS] [-m v9|6.13]
+ *   mmusim-bench-map [-n OPS] [-r RUNS] [-m v9|6.13] [-o kmap|memremap|control]
+ *
+ * -o runs one operation only (no ratio): for instruction counts, run it
+ * under callgrind at two -n and divide the difference.
  *
  * Not core code: libc is fine here.
  */
@@ -34,6 +37,7 @@
 #define MAX_RUNS 101
 
 enum { OP_KMAP, OP_MEMREMAP, OP_CONTROL, NR_OPS };
+static const char *const op_keys[NR_OPS] = { "kmap", "memremap", "control" };
 static const char *const op_names[NR_OPS] = { "map+unmap, kmap (struct page)",
 					      "map+unmap, memremap (PFN-only)",
 					      "control: pfn lookup + release" };
@@ -109,12 +113,19 @@ int main(int argc, char **argv)
 	struct mmusim_vm *vm;
 	struct sim_mm *mm;
 	long n = 200000;
-	int runs = 7, i, op, c;
+	int runs = 7, only = -1, i, op, c;
 	hva_t ram, nopage;
 	char *end;
 
-	while ((c = getopt(argc, argv, "n:r:m:h")) != -1) {
+	while ((c = getopt(argc, argv, "n:r:m:o:h")) != -1) {
 		switch (c) {
+		case 'o':
+			for (only = 0; only < NR_OPS; only++)
+				if (!strncmp(optarg, op_keys[only], strlen(optarg) + 1))
+					break;
+			if (only == NR_OPS)
+				goto usage;
+			break;
 		case 'n':
 			n = strtol(optarg, &end, 0);
 			if (*end || n < 1)
@@ -134,8 +145,8 @@ int main(int argc, char **argv)
 				goto usage;
 			break;
 		case 'h':
-			printf("usage: mmusim-bench-map [-n OPS] [-r RUNS 1..%d] [-m v9|6.13]\n",
-			       MAX_RUNS);
+			printf("usage: mmusim-bench-map [-n OPS] [-r RUNS 1..%d] [-m v9|6.13] "
+			       "[-o kmap|memremap|control]\n", MAX_RUNS);
 			return 0;
 		default:
 			goto usage;
@@ -168,6 +179,10 @@ int main(int argc, char **argv)
 
 	for (i = 0; i < runs; i++) {
 		for (op = 0; op < NR_OPS; op++) {
+			if (only >= 0 && op != only) {
+				ns[op][i] = 1;
+				continue;
+			}
 			ns[op][i] = run_ops(vcpu, op, gfns[op], n);
 			if (ns[op][i] < 0) {
 				fprintf(stderr, "mmusim-bench-map: %s failed\n", op_names[op]);
@@ -180,8 +195,10 @@ int main(int argc, char **argv)
 	printf("mmusim-bench-map: pfn model %s, %d runs x %ld ops, medians (ns per op)\n",
 	       cfg.pfn_model == MMUSIM_PFN_MODEL_V9 ? "v9" : "6.13", runs, n);
 	for (op = 0; op < NR_OPS; op++)
-		printf("  %-34s %8.1f ns\n", op_names[op], median(ns[op], runs));
-	printf("  %-34s %8.2f\n", "memremap / kmap ratio", median(ratio, runs));
+		if (only < 0 || op == only)
+			printf("  %-34s %8.1f ns\n", op_names[op], median(ns[op], runs));
+	if (only < 0)
+		printf("  %-34s %8.2f\n", "memremap / kmap ratio", median(ratio, runs));
 
 	mmusim_vm_destroy(vm);
 	sim_mm_destroy(mm);
