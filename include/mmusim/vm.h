@@ -151,7 +151,10 @@ struct mmusim_exit {
  * Runs one guest access of @type at @gpa.  Return: 0 when it completed,
  * 1 when it exited to userspace (*exit says why: KVM_EXIT_MMIO for a gpa
  * with no memslot or a write to a read-only slot), or a negative errno
- * (-EFAULT: the memslot's host memory cannot be mapped; -ENOMEM).
+ * (-EFAULT: the memslot's host memory cannot be mapped, as KVM's
+ * KVM_PFN_ERR_FAULT, also when the host is out of memory; -EINTR: a signal
+ * is pending for the VMM (sim_mm_set_signal(), KVM_EXIT_INTR); -EHWPOISON:
+ * the page is poisoned (KVM sends SIGBUS); -ENOMEM: KVM's own allocations).
  */
 int mmusim_vcpu_access(struct mmusim_vcpu *vcpu, gpa_t gpa, int type, struct mmusim_exit *exit);
 /*

@@ -90,7 +90,8 @@ struct kvm_follow_pfn {
 	bool try_map_writable;		/* a read may come back writable */
 	bool guarded_by_mmu_notifier;	/* v9: the caller drops the pfn on invalidation */
 	bool allow_non_refcounted_struct_page; /* v9: the caller honours is_refcounted_page */
-	bool pin;			/* 6.13: FOLL_PIN, for KVM's own kernel mappings */
+	bool pin;			/* 6.13: FOLL_PIN, for KVM's own kernel mappings
+					 * (v9 callers leave it false) */
 
 	/* Outputs. */
 	hva_t hva;
