@@ -748,14 +748,16 @@ static void test_tdp_mmu_aging_vs_table_removal(void **state)
 }
 
 /*
- * Dirty logging: enabling it write-protects the slot and forces 4K
- * mappings; a write to a 2M-mapped page splits it (mmu_lock read) and is
- * logged; GET_DIRTY_LOG returns and re-protects the page.
+ * Dirty logging with eager_page_split=N: enabling it write-protects the
+ * slot and forces 4K mappings; a write to a 2M-mapped page splits it
+ * (mmu_lock read) and is logged; GET_DIRTY_LOG returns and re-protects the
+ * page.
  */
 static void test_tdp_mmu_dirty_logging_splits_and_logs(void **state)
 {
 	struct test_vm_opts o = { .size = 4 * MiB, .gpa = 0,
-				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M };
+				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M,
+				  .cfg.no_eager_page_split = true };
 	struct kvm_userspace_memory_region r = { 0 };
 	unsigned long bitmap[1024 / BITS_PER_LONG] = { 0 };
 	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
@@ -860,6 +862,215 @@ static void test_tdp_mmu_dirty_log_initially_set(void **state)
 	access_ok(&t, 0, 800 << 12, MMUSIM_ACCESS_WRITE);
 	get_stats(&t, &st);
 	assert_int_equal(st.pf_taken, faults);
+	assert_int_equal(st.pages_2m, 1);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/*
+ * Eager page splitting (6.12 kvm_mmu_slot_try_split_huge_pages()): enabling
+ * dirty logging turns every huge leaf of the slot into 4K leaves at once,
+ * without a fault, each keeping the huge leaf's pfn and permissions, then
+ * write-protects them.  Reads then complete without faulting; the first
+ * write to a page is a fast-path fault (W restored) and is logged.
+ *
+ *   gfn  0 ....... 511 | 512 ...... 1023      slot 0, hugetlb 2M backing
+ *        [ 2M leaf    ] [ 2M leaf      ]  ->  1024 4K leaves, all read-only
+ */
+static void test_tdp_mmu_eager_split_on_enable(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB,
+				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M };
+	unsigned long bitmap[1024 / BITS_PER_LONG] = { 0 };
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
+	struct kvm_userspace_memory_region r;
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+	u64 faults, fast;
+
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, 0, MMUSIM_ACCESS_WRITE);
+	access_ok(&t, 0, 2 * MiB, MMUSIM_ACCESS_WRITE);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_2m, 2);
+	assert_int_equal(st.huge_splits, 0);
+
+	r = (struct kvm_userspace_memory_region){ .slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES,
+						  .memory_size = 4 * MiB, .userspace_addr = t.hva };
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_2m, 0);
+	assert_int_equal(st.pages_4k, 1024);
+	assert_int_equal(st.huge_splits, 2);
+	assert_int_equal(st.tdp_mmu_pages, 1 + 1 + 2);	/* PDPT, PD, two split tables */
+	test_vm_check(&t);
+
+	faults = st.pf_taken;
+	fast = st.pf_fast;
+	access_ok(&t, 0, 7 << 12, MMUSIM_ACCESS_READ);
+	access_ok(&t, 0, 900 << 12, MMUSIM_ACCESS_READ);
+	get_stats(&t, &st);
+	assert_int_equal(st.pf_taken, faults);
+	access_ok(&t, 0, 7 << 12, MMUSIM_ACCESS_WRITE);
+	get_stats(&t, &st);
+	assert_int_equal(st.pf_taken, faults + 1);
+	assert_int_equal(st.pf_fast, fast + 1);
+	assert_int_equal(st.pages_4k, 1024);
+	assert_int_equal(mmusim_vm_get_dirty_log(t.vm, &log), 0);
+	assert_int_equal(bitmap_weight(bitmap, 1024), 1);
+	assert_true(test_bit(7, bitmap));
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/*
+ * INITIALLY_SET with eager splitting: enabling logging does nothing; the
+ * first KVM_CLEAR_DIRTY_LOG splits the 2M region around the cleared gfn
+ * (6.12 kvm_arch_mmu_enable_log_dirty_pt_masked()), so only that gfn is
+ * write-protected; its neighbours stay writable, leaf B stays huge.
+ *
+ *   gfn  0 ....... 511 | 512 ...... 1023
+ *        [ 2M leaf A  ] [ 2M leaf B    ]
+ *          ^ gfn 7 cleared: A -> 512 4K leaves, gfn 7 read-only
+ */
+static void test_tdp_mmu_eager_split_on_clear(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB,
+				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M };
+	unsigned long clear_bits[1] = { 1ul << 7 };
+	struct kvm_clear_dirty_log clear = { .slot = 0, .first_page = 0, .num_pages = 64,
+					     .dirty_bitmap = clear_bits };
+	struct kvm_userspace_memory_region r;
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+	u64 faults;
+
+	test_vm_create(&t, &o);
+	assert_int_equal(mmusim_vm_enable_manual_dirty_log_protect(
+				 t.vm, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE |
+					       KVM_DIRTY_LOG_INITIALLY_SET),
+			 0);
+	access_ok(&t, 0, 5 << 12, MMUSIM_ACCESS_WRITE);
+	access_ok(&t, 0, 600 << 12, MMUSIM_ACCESS_WRITE);
+	r = (struct kvm_userspace_memory_region){ .slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES,
+						  .memory_size = 4 * MiB, .userspace_addr = t.hva };
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_2m, 2);
+	assert_int_equal(st.huge_splits, 0);
+
+	assert_int_equal(mmusim_vm_clear_dirty_log(t.vm, &clear), 0);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_2m, 1);
+	assert_int_equal(st.pages_4k, 512);
+	assert_int_equal(st.huge_splits, 1);
+	faults = st.pf_taken;
+	access_ok(&t, 0, 8 << 12, MMUSIM_ACCESS_WRITE);	/* neighbour: still writable */
+	access_ok(&t, 0, 700 << 12, MMUSIM_ACCESS_WRITE);	/* leaf B */
+	get_stats(&t, &st);
+	assert_int_equal(st.pf_taken, faults);
+	access_ok(&t, 0, 7 << 12, MMUSIM_ACCESS_WRITE);	/* the cleared gfn faults */
+	get_stats(&t, &st);
+	assert_int_equal(st.pf_taken, faults + 1);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/*
+ * A 1G leaf splits to 512 2M leaves and each of those to 512 4K leaves in
+ * the same walk (pre-order: a new table's entries come right after it).
+ */
+static void test_tdp_mmu_eager_split_1g(void **state)
+{
+	struct test_vm_opts o = { .size = GiB,
+				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_1G };
+	struct kvm_userspace_memory_region r;
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, 0, MMUSIM_ACCESS_WRITE);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_1g, 1);
+	r = (struct kvm_userspace_memory_region){ .slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES,
+						  .memory_size = GiB, .userspace_addr = t.hva };
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_1g, 0);
+	assert_int_equal(st.pages_2m, 0);
+	assert_int_equal(st.pages_4k, 512 * 512);
+	assert_int_equal(st.huge_splits, 1 + 512);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/*
+ * A split table that cannot be allocated ends the split (-ENOMEM, which KVM
+ * ignores): the cleared gfn's 2M leaf is write-protected whole instead, and
+ * the next write there splits it by fault, so logging stays exact.
+ *
+ *   gfn  0 ....... 511 | 512 ...... 1023      INITIALLY_SET, clear gfn 7
+ *        [ 2M leaf A  ] [ 2M leaf B    ]      A's split table: -ENOMEM
+ */
+static void test_tdp_mmu_eager_split_alloc_failure(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB,
+				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M };
+	unsigned long bitmap[1024 / BITS_PER_LONG] = { 0 }, clear_bits[1] = { 1ul << 7 };
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
+	struct kvm_clear_dirty_log clear = { .slot = 0, .first_page = 0, .num_pages = 64,
+					     .dirty_bitmap = clear_bits };
+	struct kvm_userspace_memory_region r;
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+	u64 faults;
+
+	test_vm_create(&t, &o);
+	assert_int_equal(mmusim_vm_enable_manual_dirty_log_protect(
+				 t.vm, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE |
+					       KVM_DIRTY_LOG_INITIALLY_SET),
+			 0);
+	access_ok(&t, 0, 0, MMUSIM_ACCESS_WRITE);
+	access_ok(&t, 0, 2 * MiB, MMUSIM_ACCESS_WRITE);
+	r = (struct kvm_userspace_memory_region){ .slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES,
+						  .memory_size = 4 * MiB, .userspace_addr = t.hva };
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+
+	env_fail_nth(1);
+	assert_int_equal(mmusim_vm_clear_dirty_log(t.vm, &clear), 0);
+	assert_int_equal(env_fail_injected(), 1);
+	env_fail_clear();
+	get_stats(&t, &st);
+	assert_int_equal(st.huge_splits, 0);
+	assert_int_equal(st.pages_2m, 2);
+
+	faults = st.pf_taken;
+	access_ok(&t, 0, 7 << 12, MMUSIM_ACCESS_WRITE);
+	get_stats(&t, &st);
+	assert_int_equal(st.pf_taken, faults + 1);
+	assert_int_equal(st.pages_2m, 1);
+	assert_int_equal(mmusim_vm_get_dirty_log(t.vm, &log), 0);
+	assert_true(test_bit(7, bitmap));
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/* The legacy MMU never splits eagerly (6.12: TDP MMU only). */
+static void test_tdp_mmu_eager_split_not_on_legacy(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB, .cfg.mmu = MMUSIM_MMU_LEGACY,
+				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M };
+	struct kvm_userspace_memory_region r;
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, 0, MMUSIM_ACCESS_WRITE);
+	r = (struct kvm_userspace_memory_region){ .slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES,
+						  .memory_size = 4 * MiB, .userspace_addr = t.hva };
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	get_stats(&t, &st);
+	assert_int_equal(st.huge_splits, 0);
 	assert_int_equal(st.pages_2m, 1);
 	test_vm_check(&t);
 	test_vm_destroy(&t);
@@ -1230,6 +1441,11 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_harvest_keeps_lockless_changes),
 		MMUSIM_TEST(test_tdp_mmu_mmio_pfn_memtype),
 		MMUSIM_TEST(test_tdp_mmu_dirty_log_initially_set),
+		MMUSIM_TEST(test_tdp_mmu_eager_split_on_enable),
+		MMUSIM_TEST(test_tdp_mmu_eager_split_on_clear),
+		MMUSIM_TEST(test_tdp_mmu_eager_split_1g),
+		MMUSIM_TEST(test_tdp_mmu_eager_split_alloc_failure),
+		MMUSIM_TEST(test_tdp_mmu_eager_split_not_on_legacy),
 		MMUSIM_TEST(test_tdp_mmu_dirty_log_initially_set_legacy),
 		MMUSIM_TEST(test_tdp_mmu_nx_huge_pages),
 		MMUSIM_TEST(test_tdp_mmu_nx_huge_pages_legacy),

@@ -87,6 +87,13 @@ struct mmusim_vm_config {
 	 * kvm_allow_unsafe_mappings applies to both.
 	 */
 	int pfn_model;
+	/*
+	 * KVM's eager_page_split=N.  By default (Y, as KVM) enabling dirty
+	 * logging splits the slot's huge leaves to 4K under mmu_lock held for
+	 * read, and KVM_CLEAR_DIRTY_LOG with INITIALLY_SET splits the 2M
+	 * regions around the cleared pages; TDP MMU only, as in 6.12.
+	 */
+	bool no_eager_page_split;
 };
 
 #define MMUSIM_PFN_MODEL_6_13 0

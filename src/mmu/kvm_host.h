@@ -236,6 +236,7 @@ struct kvm {
 	struct kvm_vm_stat stat;
 
 	enum kvm_pfn_model pfn_model;
+	bool eager_page_split;		/* KVM's eager_page_split, per VM */
 
 	/* Test-only fault injection: "forget" remote TLB flushes. */
 	bool debug_skip_remote_flush;

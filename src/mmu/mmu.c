@@ -808,6 +808,32 @@ static void kvm_arch_free_memslot(void *arch, struct kvm_memory_slot *slot)
 	memslot_rmap_free(slot);
 }
 
+/*
+ * kvm_mmu_slot_try_split_huge_pages() / kvm_mmu_try_split_huge_pages():
+ * nothing without the TDP MMU.  No TLB flush: the split leaves keep the
+ * huge leaf's W and D, and whoever write-protects or clears them next
+ * decides on the flush from them.
+ */
+static void kvm_mmu_slot_try_split_huge_pages(struct kvm *kvm, const struct kvm_memory_slot *slot,
+					      int target_level)
+{
+	if (!kvm->tdp_mmu_enabled)
+		return;
+	read_lock(&kvm->mmu_lock);
+	kvm_tdp_mmu_try_split_huge_pages(kvm, slot, slot->base_gfn, slot->base_gfn + slot->npages,
+					 target_level, true);
+	read_unlock(&kvm->mmu_lock);
+}
+
+/* The same for [start, end) with mmu_lock held for write (the dirty-log harvest). */
+static void kvm_mmu_try_split_huge_pages(struct kvm *kvm, const struct kvm_memory_slot *slot,
+					 gfn_t start, gfn_t end, int target_level)
+{
+	if (!kvm->tdp_mmu_enabled)
+		return;
+	kvm_tdp_mmu_try_split_huge_pages(kvm, slot, start, end, target_level, false);
+}
+
 static void kvm_mmu_slot_apply_flags(struct kvm *kvm, struct kvm_memory_slot *old,
 				     const struct kvm_memory_slot *new)
 {
@@ -826,6 +852,13 @@ static void kvm_mmu_slot_apply_flags(struct kvm *kvm, struct kvm_memory_slot *ol
 		 */
 		if (kvm_dirty_log_manual_protect_and_init_set(kvm))
 			return;
+		/*
+		 * Eager page splitting (6.12, TDP MMU only: KVM splits shadow
+		 * pages only for nested MMUs): huge leaves become 4K ones now,
+		 * under the read lock, rather than one write fault at a time.
+		 */
+		if (kvm->eager_page_split)
+			kvm_mmu_slot_try_split_huge_pages(kvm, new, PG_LEVEL_4K);
 		/* Write-protect everything so the first write to each page is seen. */
 		if (kvm->tdp_mmu_enabled) {
 			/*
@@ -939,11 +972,15 @@ static void kvm_arch_mmu_enable_log_dirty_pt_masked(void *arch, struct kvm_memor
 	 * huge leaves around the cleared pages so that the next write to them
 	 * faults and maps 4K (the log's granularity).  The 64 pages of @mask
 	 * may straddle two 2M regions, since base_gfn need not be aligned.
-	 * Eager splitting (which KVM tries first) is not modelled.
+	 * Eager splitting first turns those regions into 4K leaves (dropping
+	 * and retaking mmu_lock to allocate), so only the cleared pages lose W.
 	 */
 	if (kvm_dirty_log_manual_protect_and_init_set(kvm)) {
 		gfn_t start = slot->base_gfn + gfn_offset + __ffs(mask);
 		gfn_t end = slot->base_gfn + gfn_offset + __fls(mask);
+
+		if (kvm->eager_page_split)
+			kvm_mmu_try_split_huge_pages(kvm, slot, start, end + 1, PG_LEVEL_4K);
 
 		kvm_mmu_slot_gfn_write_protect(kvm, slot, start, PG_LEVEL_2M);
 		if (ALIGN(start << PAGE_SHIFT, KVM_HPAGE_SIZE(PG_LEVEL_2M)) !=

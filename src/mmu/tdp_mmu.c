@@ -988,6 +988,81 @@ void kvm_tdp_mmu_clear_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *
 }
 
 /* ----------------------------------------------------------------------
+ * Eager page splitting
+ */
+
+/*
+ * Splits every huge leaf of @root in [start, end) above @target_level, one
+ * level at a time (the pre-order walk visits each new table's entries right
+ * after linking it, so a 1G leaf becomes 2M leaves and then 4K ones).  As
+ * 6.12, the table for the next split is allocated with mmu_lock dropped,
+ * GFP_KERNEL_ACCOUNT, and the walk restarts from the root afterwards; a
+ * failed allocation ends the split with -ENOMEM (the caller carries on:
+ * write-protection or faults handle what stays huge).  A split that loses
+ * its cmpxchg to a racing fault retries on the fresh value.
+ */
+static int tdp_mmu_split_huge_pages_root(struct kvm *kvm, struct kvm_mmu_page *root,
+					 gfn_t start, gfn_t end, int target_level, bool shared)
+{
+	struct kvm_mmu_page *sp = NULL;
+	struct tdp_iter iter;
+
+	rcu_read_lock();
+	for_each_tdp_pte_min_level(iter, kvm, root, target_level + 1, start, end) {
+retry:
+		if (tdp_mmu_iter_cond_resched(kvm, &iter, false, shared))
+			continue;
+		if (!is_shadow_present_pte(iter.old_spte) || !is_large_pte(iter.old_spte))
+			continue;
+
+		if (!sp) {
+			rcu_read_unlock();
+			if (shared)
+				read_unlock(&kvm->mmu_lock);
+			else
+				write_unlock(&kvm->mmu_lock);
+			sp = tdp_mmu_alloc_sp(GFP_KERNEL_ACCOUNT);
+			if (shared)
+				read_lock(&kvm->mmu_lock);
+			else
+				write_lock(&kvm->mmu_lock);
+			if (!sp)
+				return -ENOMEM;
+			rcu_read_lock();
+			iter.yielded = true;
+			continue;
+		}
+
+		tdp_mmu_init_child_sp(sp, &iter);
+		if (tdp_mmu_split_huge_page(kvm, &iter, sp, shared))
+			goto retry;
+		sp = NULL;
+	}
+	rcu_read_unlock();
+
+	/* A racing fault (an NX split, say) may have taken the last one's place. */
+	if (sp)
+		tdp_mmu_free_sp(sp);
+	return 0;
+}
+
+void kvm_tdp_mmu_try_split_huge_pages(struct kvm *kvm, const struct kvm_memory_slot *slot,
+				      gfn_t start, gfn_t end, int target_level, bool shared)
+{
+	struct kvm_mmu_page *root;
+	int r;
+
+	kvm_lockdep_assert_mmu_lock_held(kvm, shared);
+	for_each_valid_tdp_mmu_root_yield_safe(kvm, root, slot->as_id) {
+		r = tdp_mmu_split_huge_pages_root(kvm, root, start, end, target_level, shared);
+		if (r) {
+			kvm_tdp_mmu_put_root(kvm, root);
+			break;
+		}
+	}
+}
+
+/* ----------------------------------------------------------------------
  * Walks for the checker and the dump
  */
 
