@@ -1055,6 +1055,105 @@ static void test_tdp_mmu_eager_split_alloc_failure(void **state)
 	test_vm_destroy(&t);
 }
 
+/*
+ * Turning dirty logging off brings the huge mappings back.  6.13 replaces
+ * each table that could be a huge page with the huge leaf in place; 6.12
+ * (zap_collapsible) zaps it and the guest faults again; the legacy MMU zaps
+ * its collapsible 4K leaves.  The anchor (perf-anchors.md §2) is the fault
+ * count after logging off: none in place, one per huge page otherwise.
+ *
+ *   gfn  0 ....... 511 | 512 ...... 1023      slot 0, hugetlb 2M backing
+ *   log on:  eager split -> 1024 4K leaves; writes to gfn 3 and 700
+ *   log off: in place: two 2M leaves again, no fault on any later access
+ *            zap:      no leaves; touching both halves takes two faults
+ */
+static void huge_recovery(int mmu, bool zap_collapsible, bool thp_split_on_host)
+{
+	struct test_vm_opts o = { .size = 4 * MiB, .cfg.mmu = mmu,
+				  .cfg.zap_collapsible = zap_collapsible,
+				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M };
+	struct kvm_userspace_memory_region r = { .slot = 0, .memory_size = 4 * MiB };
+	bool in_place = mmu == MMUSIM_MMU_TDP && !zap_collapsible;
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+	u64 faults;
+	u8 v = 0x5a, back = 0;
+
+	if (thp_split_on_host)
+		o.map_flags = SIM_MAP_PRIVATE | SIM_MAP_THP;
+	test_vm_create(&t, &o);
+	r.userspace_addr = t.hva;
+	access_ok(&t, 0, 0, MMUSIM_ACCESS_WRITE);
+	access_ok(&t, 0, 2 * MiB, MMUSIM_ACCESS_WRITE);
+	r.flags = KVM_MEM_LOG_DIRTY_PAGES;
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	access_ok(&t, 0, 3 << 12, MMUSIM_ACCESS_WRITE);
+	assert_int_equal(mmusim_vcpu_write(mmusim_vm_vcpu(t.vm, 0), 700 << 12, &v, 1), 0);
+	if (thp_split_on_host)	/* The host no longer maps the first 2M huge. */
+		assert_int_equal(sim_split_thp(t.mm, t.hva), 0);
+
+	r.flags = 0;
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	get_stats(&t, &st);
+	test_vm_check(&t);
+	if (in_place) {
+		assert_int_equal(st.huge_recoveries, thp_split_on_host ? 1 : 2);
+		assert_int_equal(st.pages_2m, thp_split_on_host ? 1 : 2);
+	} else {
+		assert_int_equal(st.huge_recoveries, 0);
+		assert_int_equal(st.pages_2m, 0);
+	}
+	if (!in_place && mmu == MMUSIM_MMU_TDP)
+		assert_int_equal(st.pages_4k, thp_split_on_host ? 512 : 0);
+
+	/* Reads: nothing to fault in place; one fault per huge page after a zap. */
+	faults = st.pf_taken;
+	access_ok(&t, 0, 5 << 12, MMUSIM_ACCESS_READ);
+	access_ok(&t, 0, 900 << 12, MMUSIM_ACCESS_READ);
+	assert_int_equal(mmusim_vcpu_read(mmusim_vm_vcpu(t.vm, 0), 700 << 12, &back, 1), 0);
+	assert_int_equal(back, v);
+	get_stats(&t, &st);
+	if (in_place)
+		assert_int_equal(st.pf_taken - faults, thp_split_on_host ? 1 : 0);
+	else if (!thp_split_on_host)
+		assert_int_equal(st.pf_taken - faults, 2);
+	if (!thp_split_on_host)
+		assert_int_equal(st.pages_2m, 2);
+	/*
+	 * A recovered leaf inherits the write protection of the 4K leaf it was
+	 * built from: the first write to it is a fast-path fault, as in KVM.
+	 */
+	if (in_place && !thp_split_on_host) {
+		faults = st.pf_fast;
+		access_ok(&t, 0, 5 << 12, MMUSIM_ACCESS_WRITE);
+		get_stats(&t, &st);
+		assert_int_equal(st.pf_fast, faults + 1);
+		assert_int_equal(st.pages_2m, 2);
+	}
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+static void test_tdp_mmu_huge_recovery_in_place(void **state)
+{
+	huge_recovery(MMUSIM_MMU_TDP, false, false);
+}
+
+static void test_tdp_mmu_huge_recovery_zap_collapsible(void **state)
+{
+	huge_recovery(MMUSIM_MMU_TDP, true, false);
+}
+
+static void test_tdp_mmu_huge_recovery_host_split(void **state)
+{
+	huge_recovery(MMUSIM_MMU_TDP, false, true);
+}
+
+static void test_tdp_mmu_huge_recovery_legacy_zaps(void **state)
+{
+	huge_recovery(MMUSIM_MMU_LEGACY, false, false);
+}
+
 /* The legacy MMU never splits eagerly (6.12: TDP MMU only). */
 static void test_tdp_mmu_eager_split_not_on_legacy(void **state)
 {
@@ -1446,6 +1545,10 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_eager_split_1g),
 		MMUSIM_TEST(test_tdp_mmu_eager_split_alloc_failure),
 		MMUSIM_TEST(test_tdp_mmu_eager_split_not_on_legacy),
+		MMUSIM_TEST(test_tdp_mmu_huge_recovery_in_place),
+		MMUSIM_TEST(test_tdp_mmu_huge_recovery_zap_collapsible),
+		MMUSIM_TEST(test_tdp_mmu_huge_recovery_host_split),
+		MMUSIM_TEST(test_tdp_mmu_huge_recovery_legacy_zaps),
 		MMUSIM_TEST(test_tdp_mmu_dirty_log_initially_set_legacy),
 		MMUSIM_TEST(test_tdp_mmu_nx_huge_pages),
 		MMUSIM_TEST(test_tdp_mmu_nx_huge_pages_legacy),

@@ -94,6 +94,14 @@ struct mmusim_vm_config {
 	 * regions around the cleared pages; TDP MMU only, as in 6.12.
 	 */
 	bool no_eager_page_split;
+	/*
+	 * Turning dirty logging off: the TDP MMU replaces each table that could
+	 * be a huge page with the huge leaf in place (6.13's
+	 * kvm_tdp_mmu_recover_huge_pages(), the default), or with this set zaps
+	 * it so faults rebuild it (6.12's zap_collapsible_spte_range()).  The
+	 * legacy MMU zaps collapsible leaves either way, as KVM.
+	 */
+	bool zap_collapsible;
 };
 
 #define MMUSIM_PFN_MODEL_6_13 0
@@ -287,6 +295,7 @@ struct mmusim_vm_stats {
 	u64 max_mmu_rmap_size;			/* legacy MMU: longest rmap list seen */
 	u64 remote_tlb_flush, remote_tlb_flush_requests;
 	u64 root_allocs, fast_zaps, huge_splits, mmio_gen_wraps;
+	u64 huge_recoveries;			/* TDP MMU: tables made huge leaves again (6.13) */
 	u64 mmu_invalidate_seq;
 	/* Sums over vCPUs. */
 	u64 pf_taken, pf_fixed, pf_emulate, pf_spurious, pf_fast, pf_mmio_spte_created;

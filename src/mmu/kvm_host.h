@@ -98,6 +98,7 @@ struct kvm_vm_stat {
 	atomic64_t root_allocs;
 	atomic64_t fast_zaps;	  /* kvm_mmu_zap_all_fast() calls */
 	atomic64_t huge_splits;	  /* huge SPTEs split by the fault path */
+	atomic64_t huge_recoveries; /* tables replaced by a huge leaf after dirty logging */
 	atomic64_t mmio_gen_wraps;
 	atomic64_t max_mmu_rmap_size;	  /* legacy: longest rmap list seen */
 };
@@ -237,6 +238,7 @@ struct kvm {
 
 	enum kvm_pfn_model pfn_model;
 	bool eager_page_split;		/* KVM's eager_page_split, per VM */
+	bool zap_collapsible;		/* 6.12 zap instead of 6.13 in-place recovery */
 
 	/* Test-only fault injection: "forget" remote TLB flushes. */
 	bool debug_skip_remote_flush;

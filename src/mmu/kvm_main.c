@@ -583,6 +583,7 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 	kvm->masks.nx_huge_pages = cfg->nx_huge_pages;
 	kvm->pfn_model = cfg->pfn_model;
 	kvm->eager_page_split = !cfg->no_eager_page_split;
+	kvm->zap_collapsible = cfg->zap_collapsible;
 	if (!kvm->tdp_mmu_enabled) {
 		r = kvm_mmu_init_shadow_mmu(kvm);
 		if (r)

@@ -59,8 +59,8 @@ static int host_pfn_mapping_level(struct kvm *kvm, gfn_t gfn, const struct kvm_m
 }
 
 /* __kvm_mmu_max_mapping_level(): the lpage_info limit, then the host's. */
-static int kvm_mmu_max_mapping_level(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn,
-				     int max_level)
+int kvm_mmu_max_mapping_level(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn,
+			      int max_level)
 {
 	max_level = kvm_lpage_max_level(slot, gfn, max_level);
 	if (max_level == PG_LEVEL_4K)
@@ -834,6 +834,21 @@ static void kvm_mmu_try_split_huge_pages(struct kvm *kvm, const struct kvm_memor
 	kvm_tdp_mmu_try_split_huge_pages(kvm, slot, start, end, target_level, false);
 }
 
+/* kvm_mmu_recover_huge_pages() (6.13; kvm_mmu_zap_collapsible_sptes() in 6.12). */
+static void kvm_mmu_recover_huge_pages(struct kvm *kvm, const struct kvm_memory_slot *slot)
+{
+	if (!kvm->tdp_mmu_enabled) {
+		write_lock(&kvm->mmu_lock);
+		if (kvm_shadow_mmu_zap_collapsible_sptes(kvm, slot))
+			kvm_flush_remote_tlbs(kvm);
+		write_unlock(&kvm->mmu_lock);
+		return;
+	}
+	read_lock(&kvm->mmu_lock);
+	kvm_tdp_mmu_recover_huge_pages(kvm, slot, !kvm->zap_collapsible);
+	read_unlock(&kvm->mmu_lock);
+}
+
 static void kvm_mmu_slot_apply_flags(struct kvm *kvm, struct kvm_memory_slot *old,
 				     const struct kvm_memory_slot *new)
 {
@@ -888,19 +903,13 @@ static void kvm_mmu_slot_apply_flags(struct kvm *kvm, struct kvm_memory_slot *ol
 			kvm_flush_remote_tlbs(kvm);
 	} else {
 		/*
-		 * Logging is off: zap the slot so faults rebuild huge mappings
-		 * (the pre-6.13 "zap collapsible SPTEs" behaviour).
+		 * Logging is off (a migration ended or was cancelled): huge
+		 * mappings come back.  The TDP MMU recovers them in place
+		 * (6.13) or zaps the tables that could be huge (6.12,
+		 * mmusim_vm_config.zap_collapsible); the legacy MMU zaps the
+		 * collapsible leaves from the rmaps, as both do.
 		 */
-		write_lock(&kvm->mmu_lock);
-		if (kvm->tdp_mmu_enabled)
-			flush = kvm_tdp_mmu_zap_leafs(kvm, new->as_id, new->base_gfn,
-						      new->base_gfn + new->npages, false);
-		else
-			flush = __kvm_rmap_zap_gfn_range(kvm, new, new->base_gfn,
-							 new->base_gfn + new->npages, true, false);
-		if (flush)
-			kvm_flush_remote_tlbs(kvm);
-		write_unlock(&kvm->mmu_lock);
+		kvm_mmu_recover_huge_pages(kvm, new);
 	}
 }
 

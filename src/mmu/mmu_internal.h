@@ -146,6 +146,9 @@ static inline bool is_invalid_root(struct kvm_mmu_page *root)
 
 /* mmu.c */
 void disallowed_hugepage_adjust(struct kvm_page_fault *fault, u64 spte, int cur_level);
+/* The largest level @gfn may be mapped at: lpage_info and the host mapping (mmu_lock held). */
+int kvm_mmu_max_mapping_level(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn,
+			      int max_level);
 /*
  * v9 (and 6.6): an SPTE change that drops an accessed or dirty state tells
  * the page, if the SPTE says KVM may touch it (SPTE_MMU_PAGE_REFCOUNTED).

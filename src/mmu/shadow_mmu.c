@@ -1018,6 +1018,43 @@ static bool kvm_zap_rmap(struct kvm *kvm, struct kvm_rmap_head *rmap_head,
 	return kvm_zap_all_rmap_sptes(kvm, rmap_head);
 }
 
+/*
+ * kvm_mmu_zap_collapsible_spte(): drop each leaf of @rmap_head whose shadow
+ * page sits below the level its gfn could now be mapped at, so the next
+ * fault maps it huge.  Every shadow page here is direct (no guest paging).
+ */
+static bool kvm_mmu_zap_collapsible_spte(struct kvm *kvm, struct kvm_rmap_head *rmap_head,
+					 const struct kvm_memory_slot *slot)
+{
+	struct rmap_iterator iter;
+	bool flush = false;
+	u64 *sptep;
+
+restart:
+	for_each_rmap_spte(rmap_head, &iter, sptep) {
+		struct kvm_mmu_page *sp = sptep_to_sp(sptep);
+		/*
+		 * KVM asks about sp->gfn, which may precede the slot when the
+		 * slot starts inside the huge frame; any gfn of that frame has
+		 * the same lpage_info entry, so ask about one in the slot.
+		 */
+		gfn_t gfn = max(sp->gfn, slot->base_gfn);
+
+		if (sp->role.level < kvm_mmu_max_mapping_level(kvm, slot, gfn, KVM_MAX_HUGEPAGE_LEVEL)) {
+			drop_spte(kvm, sptep);
+			flush = true;
+			goto restart;
+		}
+	}
+	return flush;
+}
+
+bool kvm_shadow_mmu_zap_collapsible_sptes(struct kvm *kvm, const struct kvm_memory_slot *slot)
+{
+	return walk_slot_rmaps(kvm, slot, kvm_mmu_zap_collapsible_spte, PG_LEVEL_4K,
+			       KVM_MAX_HUGEPAGE_LEVEL - 1, true);
+}
+
 bool __kvm_rmap_zap_gfn_range(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t start,
 			      gfn_t end, bool can_yield, bool flush)
 {

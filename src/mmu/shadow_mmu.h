@@ -82,6 +82,8 @@ bool kvm_rmap_age_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range, bool t
  * that every leaf is on the rmap of its memslot, gfn and level, and that
  * the rmaps hold nothing else.  Both with mmu_lock held (write) and SRCU.
  */
+/* Dirty logging off: zap leaves that could now be mapped huge (mmu_lock for write). */
+bool kvm_shadow_mmu_zap_collapsible_sptes(struct kvm *kvm, const struct kvm_memory_slot *slot);
 int kvm_shadow_mmu_for_each_leaf(struct kvm *kvm, struct kvm_tdp_mmu_walk_cb *cb);
 int kvm_shadow_mmu_audit_rmaps(struct kvm *kvm, u64 nr_leaves, char *msg, size_t msg_size);
 /* Takes mmu_lock itself. */

@@ -1063,6 +1063,129 @@ void kvm_tdp_mmu_try_split_huge_pages(struct kvm *kvm, const struct kvm_memory_s
 }
 
 /* ----------------------------------------------------------------------
+ * Huge pages after dirty logging
+ */
+
+/* The first present leaf in the table @pt of @level entries, or below it. */
+static bool tdp_mmu_first_leaf(tdp_ptep_t pt, int level, u64 *leaf)
+{
+	int i;
+
+	for (i = 0; i < SPTE_ENT_PER_PAGE; i++) {
+		u64 spte = kvm_tdp_mmu_read_spte(pt + i);
+
+		if (!is_shadow_present_pte(spte))
+			continue;
+		if (is_last_spte(spte, level)) {
+			*leaf = spte;
+			return true;
+		}
+		if (tdp_mmu_first_leaf(spte_to_child_pt(spte, level), level - 1, leaf))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * kvm_tdp_mmu_make_huge_spte() (6.13): the huge leaf that can replace the
+ * table @parent points to, built from any present leaf below it (all map
+ * the same huge host page, or the host level check would have failed).
+ * -EAGAIN if mmu_lock must be yielded first (checked on the parent
+ * iterator, so the caller makes progress), -ENOENT if the table holds no
+ * leaf.  Inside RCU.
+ */
+static int tdp_mmu_make_huge_spte(struct kvm *kvm, struct tdp_iter *parent, u64 *huge_spte)
+{
+	u64 leaf;
+
+	if (tdp_mmu_iter_need_resched(kvm, parent))
+		return -EAGAIN;
+	if (!tdp_mmu_first_leaf(spte_to_child_pt(parent->old_spte, parent->level),
+				parent->level - 1, &leaf))
+		return -ENOENT;
+	*huge_spte = make_huge_spte(&kvm->masks, leaf, parent->level);
+	return 0;
+}
+
+/*
+ * tdp_mmu_zap_spte_atomic() (6.12): freeze, flush, then clear, so that no
+ * fault installs a new SPTE while a vCPU may still use the old translation.
+ */
+static int tdp_mmu_zap_spte_atomic(struct kvm *kvm, struct tdp_iter *iter)
+{
+	int ret = tdp_mmu_set_spte_atomic(kvm, iter, FROZEN_SPTE);
+
+	if (ret)
+		return ret;
+	kvm_flush_remote_tlbs(kvm);
+	__kvm_tdp_mmu_write_spte(iter->sptep, SHADOW_NONPRESENT_VALUE);
+	return 0;
+}
+
+/*
+ * Every table of @slot at 2M or 1G whose gfn range could be one huge page
+ * (host mapping and lpage_info allow the level): 6.13 replaces it in place
+ * with the huge leaf (recover_huge_pages_range()); 6.12 zaps it so the
+ * next fault maps huge (zap_collapsible_spte_range()).  mmu_lock for read.
+ */
+static void tdp_mmu_recover_huge_pages_root(struct kvm *kvm, struct kvm_mmu_page *root,
+					    const struct kvm_memory_slot *slot, bool in_place)
+{
+	gfn_t start = slot->base_gfn, end = start + slot->npages;
+	struct tdp_iter iter;
+	bool flush = false;
+	u64 huge_spte;
+	int r;
+
+	if (WARN_ON_ONCE(kvm_slot_dirty_track_enabled(slot)))
+		return;
+	rcu_read_lock();
+	for_each_tdp_pte_min_level(iter, kvm, root, PG_LEVEL_2M, start, end) {
+retry:
+		if (tdp_mmu_iter_cond_resched(kvm, &iter, flush, true)) {
+			flush = false;
+			continue;
+		}
+		if (iter.level > KVM_MAX_HUGEPAGE_LEVEL || !is_shadow_present_pte(iter.old_spte) ||
+		    is_last_spte(iter.old_spte, iter.level))
+			continue;
+		/* A huge page overlapping the slot's edge cannot be mapped huge. */
+		if (iter.gfn < start || iter.gfn >= end)
+			continue;
+		if (kvm_mmu_max_mapping_level(kvm, slot, iter.gfn, KVM_MAX_HUGEPAGE_LEVEL) < iter.level)
+			continue;
+
+		if (!in_place) {
+			if (tdp_mmu_zap_spte_atomic(kvm, &iter))
+				goto retry;
+			continue;
+		}
+		r = tdp_mmu_make_huge_spte(kvm, &iter, &huge_spte);
+		if (r == -EAGAIN)
+			goto retry;
+		if (r)
+			continue;
+		if (tdp_mmu_set_spte_atomic(kvm, &iter, huge_spte))
+			goto retry;
+		atomic64_inc(&kvm->stat.huge_recoveries);
+		flush = true;
+	}
+	if (flush)
+		kvm_flush_remote_tlbs(kvm);
+	rcu_read_unlock();
+}
+
+void kvm_tdp_mmu_recover_huge_pages(struct kvm *kvm, const struct kvm_memory_slot *slot,
+				    bool in_place)
+{
+	struct kvm_mmu_page *root;
+
+	lockdep_assert_held_read(&kvm->mmu_lock);
+	for_each_valid_tdp_mmu_root_yield_safe(kvm, root, slot->as_id)
+		tdp_mmu_recover_huge_pages_root(kvm, root, slot, in_place);
+}
+
+/* ----------------------------------------------------------------------
  * Walks for the checker and the dump
  */
 

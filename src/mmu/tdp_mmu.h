@@ -31,6 +31,12 @@ bool kvm_tdp_mmu_test_age_gfn(struct kvm *kvm, int as_id, gfn_t start, gfn_t end
 bool kvm_tdp_mmu_wrprot_slot(struct kvm *kvm, const struct kvm_memory_slot *slot, int min_level);
 bool kvm_tdp_mmu_write_protect_gfn(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn,
 				   int min_level);
+/*
+ * After dirty logging: tables that could be huge pages become huge leaves
+ * again (@in_place, 6.13) or are zapped for faults to rebuild (6.12).
+ */
+void kvm_tdp_mmu_recover_huge_pages(struct kvm *kvm, const struct kvm_memory_slot *slot,
+				    bool in_place);
 /* Eager page splitting: huge leaves of @slot in [start, end) down to @target_level. */
 void kvm_tdp_mmu_try_split_huge_pages(struct kvm *kvm, const struct kvm_memory_slot *slot,
 				      gfn_t start, gfn_t end, int target_level, bool shared);

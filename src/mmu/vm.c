@@ -211,6 +211,7 @@ int mmusim_vm_get_stats(struct mmusim_vm *vm, struct mmusim_vm_stats *st)
 	st->root_allocs = atomic64_read(&kvm->stat.root_allocs);
 	st->fast_zaps = atomic64_read(&kvm->stat.fast_zaps);
 	st->huge_splits = atomic64_read(&kvm->stat.huge_splits);
+	st->huge_recoveries = atomic64_read(&kvm->stat.huge_recoveries);
 	st->mmio_gen_wraps = atomic64_read(&kvm->stat.mmio_gen_wraps);
 	st->mmu_invalidate_seq = READ_ONCE(kvm->mmu_invalidate_seq);
 	st->mmu_lock_wait_ns = env_rwlock_wait_ns(&kvm->mmu_lock);
