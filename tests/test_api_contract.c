@@ -70,6 +70,7 @@ struct ctx {
 	void *bad;			/* PROT_NONE user memory */
 	void *virt;
 	struct mmusim_vcpu_map_info minfo;
+	struct kvm_pre_fault_memory pfm;
 };
 
 static const struct sim_mmu_notifier_ops noop_ops;
@@ -440,6 +441,10 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(set_smm_null, -EINVAL, mmusim_vcpu_set_smm(NULL, true))                             \
 	X(set_smm_one_as, -EINVAL, mmusim_vcpu_set_smm(c->vcpu1as, true))                     \
 	X(set_tlb_check_null, -EINVAL, mmusim_vcpu_set_tlb_check(NULL, true))                 \
+	X(pre_fault_null, -EINVAL, mmusim_vcpu_pre_fault_memory(NULL, &c->pfm))               \
+	X(pre_fault_nullrange, -EFAULT, mmusim_vcpu_pre_fault_memory(c->vcpu, NULL))          \
+	X(pre_fault_badrange, -EFAULT, mmusim_vcpu_pre_fault_memory(c->vcpu, c->bad))         \
+	X(signal_pending_null, 0, sim_mm_signal_pending(NULL))                                \
 	X(vcpu_map_null, -EINVAL, mmusim_vcpu_map(NULL, 0, 0, &c->minfo))                     \
 	X(vcpu_map_flags, -EINVAL, mmusim_vcpu_map(c->vcpu, 0, 0x80, &c->minfo))              \
 	X(vcpu_map_gfn, -EINVAL, mmusim_vcpu_map(c->vcpu, ~0ULL, 0, &c->minfo))               \

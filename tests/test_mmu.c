@@ -405,6 +405,150 @@ static void test_mmu_host_level_change_inside_fault(void **state)
 	}
 }
 
+/* ======================== KVM_PRE_FAULT_MEMORY ======================== */
+
+static int pre_fault(struct test_vm *t, gpa_t gpa, u64 size, u64 flags,
+		     struct kvm_pre_fault_memory *out)
+{
+	*out = (struct kvm_pre_fault_memory){ .gpa = gpa, .size = size, .flags = flags };
+	return mmusim_vcpu_pre_fault_memory(mmusim_vm_vcpu(t->vm, 0), out);
+}
+
+/*
+ * gpa 0 .. 4M: slot 0, anonymous 4K.  Pre-faulting [0, 64K) maps 16 4K
+ * leaves as prefetches: pf_fixed counts them, pf_taken does not, and the
+ * guest then touches them without a fault; the range comes back consumed.
+ */
+static void test_mmu_pre_fault_basic(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB };
+	struct kvm_pre_fault_memory range;
+	struct mmusim_vm_stats st;
+	struct mmusim_exit exit;
+	struct test_vm t;
+	u64 taken;
+	int i;
+
+	test_vm_create(&t, &o);
+	assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_PRE_FAULT_MEMORY), 1);
+	assert_int_equal(pre_fault(&t, 0, 64 << 10, 0, &range), 0);
+	assert_int_equal(range.gpa, 64 << 10);
+	assert_int_equal(range.size, 0);
+	mmusim_vm_get_stats(t.vm, &st);
+	assert_int_equal(st.pages_4k, 16);
+	assert_int_equal(st.pf_taken, 0);
+	assert_int_equal(st.pf_fixed, 16);
+	taken = st.pf_taken;
+	for (i = 0; i < 16; i++)
+		assert_int_equal(mmusim_vcpu_access(mmusim_vm_vcpu(t.vm, 0), i * 4096ULL,
+						    MMUSIM_ACCESS_READ, &exit),
+				 0);
+	mmusim_vm_get_stats(t.vm, &st);
+	assert_int_equal(st.pf_taken, taken);
+	/* Again: spurious prefetches, still success. */
+	assert_int_equal(pre_fault(&t, 0, 8192, 0, &range), 0);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/*
+ * gpa 0 .. 4M: slot 0, hugetlb 2M.  One 4K request maps the whole 2M leaf;
+ * a request across the first 2M boundary takes two steps, one per leaf.
+ */
+static void test_mmu_pre_fault_huge(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB,
+				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M };
+	struct kvm_pre_fault_memory range;
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	assert_int_equal(pre_fault(&t, 4096, 4096, 0, &range), 0);
+	assert_int_equal(range.gpa, 8192);
+	assert_int_equal(range.size, 0);
+	mmusim_vm_get_stats(t.vm, &st);
+	assert_int_equal(st.pages_2m, 1);
+	assert_int_equal(pre_fault(&t, 2 * MiB - 4096, 8192, 0, &range), 0);
+	assert_int_equal(range.size, 0);
+	mmusim_vm_get_stats(t.vm, &st);
+	assert_int_equal(st.pages_2m, 2);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/*
+ * gpa 0 .. 2M: slot 0; 2M .. : nothing.  [2M - 8K, 2M + 8K) maps two pages,
+ * then stops at the hole (-ENOENT), which is success with the rest left in
+ * the range; starting in the hole is -ENOENT with the range untouched.
+ */
+static void test_mmu_pre_fault_partial(void **state)
+{
+	struct test_vm_opts o = { .size = 2 * MiB };
+	struct kvm_pre_fault_memory range;
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	assert_int_equal(pre_fault(&t, 2 * MiB - 8192, 16384, 0, &range), 0);
+	assert_int_equal(range.gpa, 2 * MiB);
+	assert_int_equal(range.size, 8192);
+	mmusim_vm_get_stats(t.vm, &st);
+	assert_int_equal(st.pages_4k, 2);
+	assert_int_equal(pre_fault(&t, 2 * MiB, 8192, 0, &range), -ENOENT);
+	assert_int_equal(range.gpa, 2 * MiB);
+	assert_int_equal(range.size, 8192);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/* The validation, in KVM's order, and a pending signal. */
+static void test_mmu_pre_fault_errors(void **state)
+{
+	struct test_vm_opts o = { .size = 2 * MiB };
+	struct kvm_pre_fault_memory range;
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	assert_int_equal(pre_fault(&t, 0, 4096, 1, &range), -EINVAL);
+	assert_int_equal(pre_fault(&t, 0x800, 4096, 0, &range), -EINVAL);
+	assert_int_equal(pre_fault(&t, 0, 0x800, 0, &range), -EINVAL);
+	assert_int_equal(pre_fault(&t, 0, 0, 0, &range), -EINVAL);
+	assert_int_equal(pre_fault(&t, ~0xfffULL, 8192, 0, &range), -EINVAL);
+	assert_int_equal(sim_mm_set_signal(t.mm, SIM_SIGNAL_PENDING), 0);
+	assert_int_equal(pre_fault(&t, 0, 4096, 0, &range), -EINTR);
+	assert_int_equal(range.size, 4096);
+	assert_int_equal(sim_mm_set_signal(t.mm, SIM_SIGNAL_NONE), 0);
+	mmusim_vm_get_stats(t.vm, &st);
+	assert_int_equal(st.pages_4k, 0);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/* After a fast zap the vCPU's root is obsolete: the pre-fault reloads it. */
+static void test_mmu_pre_fault_after_fast_zap(void **state)
+{
+	struct test_vm_opts o = { .size = 2 * MiB };
+	struct kvm_pre_fault_memory range;
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	assert_int_equal(pre_fault(&t, 0, 4096, 0, &range), 0);
+	mmusim_vm_zap_all_fast(t.vm);
+	assert_int_equal(pre_fault(&t, 4096, 4096, 0, &range), 0);
+	mmusim_vm_get_stats(t.vm, &st);
+	assert_int_equal(st.pages_4k, 1);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+MMUSIM_LEGACY_VARIANT(test_mmu_pre_fault_basic)
+MMUSIM_LEGACY_VARIANT(test_mmu_pre_fault_huge)
+MMUSIM_LEGACY_VARIANT(test_mmu_pre_fault_partial)
+MMUSIM_LEGACY_VARIANT(test_mmu_pre_fault_after_fast_zap)
+
 MMUSIM_LEGACY_VARIANT(test_mmu_guest_writes_survive_reclaim)
 MMUSIM_LEGACY_VARIANT(test_mmu_forgotten_dirty_mark_loses_data)
 MMUSIM_LEGACY_VARIANT(test_mmu_fault_release_marks_page)
@@ -424,6 +568,15 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_mmu_fault_release_marks_page_legacy),
 		MMUSIM_TEST(test_mmu_retried_fault_releases_page_unused_legacy),
 		MMUSIM_TEST(test_mmu_host_level_change_inside_fault_legacy),
+		MMUSIM_TEST(test_mmu_pre_fault_basic),
+		MMUSIM_TEST(test_mmu_pre_fault_huge),
+		MMUSIM_TEST(test_mmu_pre_fault_partial),
+		MMUSIM_TEST(test_mmu_pre_fault_errors),
+		MMUSIM_TEST(test_mmu_pre_fault_after_fast_zap),
+		MMUSIM_TEST(test_mmu_pre_fault_basic_legacy),
+		MMUSIM_TEST(test_mmu_pre_fault_huge_legacy),
+		MMUSIM_TEST(test_mmu_pre_fault_partial_legacy),
+		MMUSIM_TEST(test_mmu_pre_fault_after_fast_zap_legacy),
 	};
 
 	mmusim_test_init(argc, argv);

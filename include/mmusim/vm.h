@@ -196,6 +196,27 @@ int mmusim_vcpu_set_smm(struct mmusim_vcpu *vcpu, bool smm);
 /* Verify every TLB hit against the host mapping (the stale-TLB checker). */
 int mmusim_vcpu_set_tlb_check(struct mmusim_vcpu *vcpu, bool on);
 
+/* KVM_PRE_FAULT_MEMORY's uapi (Linux 6.10), for headers older than it. */
+#ifndef KVM_CAP_PRE_FAULT_MEMORY
+#define KVM_CAP_PRE_FAULT_MEMORY 236
+struct kvm_pre_fault_memory {
+	__u64 gpa;
+	__u64 size;
+	__u64 flags;
+	__u64 padding[5];
+};
+#endif
+/*
+ * KVM_PRE_FAULT_MEMORY on @vcpu (@range is user memory, read and written
+ * back with the part not yet done, as the ioctl does): map [gpa, gpa + size)
+ * in the vCPU's current address space as prefetches, huge where possible.
+ * 0 if at least one page was mapped (the rest is left in @range); else
+ * -EINVAL (flags, unaligned or wrapping range), -ENOENT (no memslot: the
+ * gpa would be emulated), -EINTR (a signal is pending for the VMM), the
+ * fault's errno (-EFAULT, -EHWPOISON), -EFAULT for a bad @range.
+ */
+int mmusim_vcpu_pre_fault_memory(struct mmusim_vcpu *vcpu, struct kvm_pre_fault_memory *range);
+
 /*
  * kvm_vcpu_map() of one guest page, as KVM's nested and APIC code uses it
  * (docs/pfn.md): the page is mapped into the "kernel" (kmap, or memremap

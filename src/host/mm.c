@@ -623,6 +623,11 @@ int sim_mm_set_signal(struct sim_mm *mm, int signal)
 	return 0;
 }
 
+bool sim_mm_signal_pending(struct sim_mm *mm)
+{
+	return mm && READ_ONCE(mm->signal) != SIM_SIGNAL_NONE;
+}
+
 int sim_mmap_pfn(struct sim_mm *mm, hva_t hint, u64 len, int prot, kvm_pfn_t pfn, hva_t *addrp)
 {
 	struct sim_vma *vma;

@@ -49,6 +49,7 @@ enum kvm_pfn_model {
 #define PFERR_USER_MASK BIT_ULL(2)
 #define PFERR_RSVD_MASK BIT_ULL(3)
 #define PFERR_FETCH_MASK BIT_ULL(4)
+#define PFERR_GUEST_FINAL_MASK BIT_ULL(32)
 
 /* Page-fault handler results (mmu_internal.h). */
 enum {
@@ -330,6 +331,11 @@ bool kvm_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range);
 bool kvm_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range);
 bool kvm_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range);
 int kvm_mmu_load(struct kvm_vcpu *vcpu);
+/* mmu.c: KVM_PRE_FAULT_MEMORY's x86 half and the map-one-gpa path under it. */
+int kvm_tdp_map_page(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, u8 *level);
+long kvm_arch_vcpu_pre_fault_memory(struct kvm_vcpu *vcpu, struct kvm_pre_fault_memory *range);
+/* kvm_main.c: the generic KVM_PRE_FAULT_MEMORY loop; SRCU taken inside. */
+int kvm_vcpu_pre_fault_memory(struct kvm_vcpu *vcpu, struct kvm_pre_fault_memory *range);
 void kvm_mmu_unload(struct kvm_vcpu *vcpu);
 void kvm_mmu_free_obsolete_roots(struct kvm_vcpu *vcpu);
 void kvm_mmu_zap_all_fast(struct kvm *kvm);

@@ -360,6 +360,8 @@ static long kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 		return 1;
 	case KVM_CAP_READONLY_MEM:
 		return 1; /* kvm_arch_has_readonly_mem(): no protected state */
+	case KVM_CAP_PRE_FAULT_MEMORY:
+		return 1; /* tdp_enabled */
 	default:
 		return 0;
 	}
@@ -531,6 +533,45 @@ static void kvm_wait_for_calls(struct kvm *kvm)
 	while (atomic_read(&kvm->calls_in_flight))
 		msleep(1);
 	smp_mb();
+}
+
+/*
+ * kvm_vcpu_pre_fault_memory() (6.10+): validate, then map step by step,
+ * advancing @range by what each step covered; stops at a pending signal or
+ * the first error.  0 if anything was mapped (the caller copies @range back
+ * with the rest), else the error.
+ */
+int kvm_vcpu_pre_fault_memory(struct kvm_vcpu *vcpu, struct kvm_pre_fault_memory *range)
+{
+	u64 full_size;
+	long r = 0;
+	int idx;
+
+	if (range->flags)
+		return -EINVAL;
+	if (!PAGE_ALIGNED(range->gpa) || !PAGE_ALIGNED(range->size) ||
+	    range->gpa + range->size <= range->gpa)
+		return -EINVAL;
+
+	idx = srcu_read_lock(&vcpu->kvm->slots.srcu);
+	full_size = range->size;
+	do {
+		if (sim_mm_signal_pending(vcpu->kvm->mm)) {
+			r = -EINTR;
+			break;
+		}
+		r = kvm_arch_vcpu_pre_fault_memory(vcpu, range);
+		if (WARN_ON_ONCE(r == 0 || r == -EIO))
+			break;
+		if (r < 0)
+			break;
+		range->size -= r;
+		range->gpa += r;
+		cond_resched();
+	} while (range->size);
+	srcu_read_unlock(&vcpu->kvm->slots.srcu, idx);
+
+	return full_size == range->size ? (int)r : 0;
 }
 
 /*

@@ -512,7 +512,14 @@ static int handle_mmio_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *
  * Return: a RET_PF_* value (the vCPU re-executes the access unless it is
  * RET_PF_EMULATE, an MMIO exit) or a negative errno (exit to userspace).
  */
-int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
+/*
+ * kvm_mmu_do_page_fault(): the TDP fault proper, with KVM's stats: a
+ * prefetch (KVM_PRE_FAULT_MEMORY) is not a guest fault, so only its fixes
+ * count.  pf_retry is mmusim's: every RET_PF_RETRY.  @level, if not NULL,
+ * receives the level the fault mapped.
+ */
+static int kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, bool prefetch,
+				 u8 *level)
 {
 	struct kvm_page_fault fault = {
 		.addr = gpa,
@@ -521,11 +528,37 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 		.write = error_code & PFERR_WRITE_MASK,
 		.present = error_code & PFERR_PRESENT_MASK,
 		.rsvd = error_code & PFERR_RSVD_MASK,
+		.prefetch = prefetch,
 		.max_level = KVM_MAX_HUGEPAGE_LEVEL,
 		.nx_huge_page_workaround_enabled = vcpu->kvm->masks.nx_huge_pages,
 		.gfn = gpa >> PAGE_SHIFT,
 		.as_id = vcpu->smm ? 1 : 0,
 	};
+	int r;
+
+	if (!prefetch)
+		kvm_vcpu_stat_inc(vcpu, pf_taken);
+	fault.slot = kvm_vcpu_gfn_to_memslot(&vcpu->kvm->slots, &vcpu->slot_cache, fault.as_id,
+					     fault.gfn);
+	r = kvm_tdp_page_fault(vcpu, &fault);
+	if (level)
+		*level = fault.goal_level;
+
+	if (r == RET_PF_FIXED)
+		kvm_vcpu_stat_inc(vcpu, pf_fixed);
+	else if (r == RET_PF_RETRY)
+		kvm_vcpu_stat_inc(vcpu, pf_retry);
+	else if (prefetch)
+		;
+	else if (r == RET_PF_EMULATE)
+		kvm_vcpu_stat_inc(vcpu, pf_emulate);
+	else if (r == RET_PF_SPURIOUS)
+		kvm_vcpu_stat_inc(vcpu, pf_spurious);
+	return r;
+}
+
+int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
+{
 	int r;
 
 	/* The modelled exit + GUP cost (benchmarks): outside mmu_lock, as in KVM. */
@@ -536,37 +569,87 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 	 * without touching the pf_* stats, and pf_taken counts the faults that
 	 * go to the page-fault handler proper (kvm_mmu_do_page_fault()), fast
 	 * path and spurious ones included; a retry of the MMIO lookup is not one.
-	 * pf_retry is mmusim's: every RET_PF_RETRY.
 	 */
-	if (fault.rsvd) {
+	if (error_code & PFERR_RSVD_MASK) {
+		struct kvm_page_fault fault = {
+			.addr = gpa,
+			.error_code = error_code,
+			.rsvd = true,
+			.gfn = gpa >> PAGE_SHIFT,
+			.as_id = vcpu->smm ? 1 : 0,
+		};
+
 		r = handle_mmio_page_fault(vcpu, &fault);
 		if (r == RET_PF_EMULATE)
 			return r;
-		if (r != RET_PF_INVALID)
-			goto out;
-		fault.rsvd = false;
+		if (r != RET_PF_INVALID) {
+			if (r == RET_PF_RETRY)
+				kvm_vcpu_stat_inc(vcpu, pf_retry);
+			return r;
+		}
+		error_code &= ~PFERR_RSVD_MASK;
 	}
+	return kvm_mmu_do_page_fault(vcpu, gpa, error_code, false, NULL);
+}
 
-	kvm_vcpu_stat_inc(vcpu, pf_taken);
-	fault.slot = kvm_vcpu_gfn_to_memslot(&vcpu->kvm->slots, &vcpu->slot_cache, fault.as_id,
-					     fault.gfn);
-	r = kvm_tdp_page_fault(vcpu, &fault);
-out:
+/*
+ * kvm_tdp_map_page() (6.10+): fault @gpa in as a prefetch, retrying until it
+ * is fixed; the level it was mapped at in *@level.  0, -ENOENT when the gpa
+ * would be emulated (no memslot: MMIO; a read-only slot is still mapped),
+ * -EINTR for a pending signal, the fault's errno, or -EIO (WARN) if the
+ * fault could not be fixed.  A retry because the root became obsolete (a
+ * fast zap) reloads the root here: 6.12 would retry on the old one until a
+ * signal, as nothing else handles the request outside KVM_RUN.
+ */
+int kvm_tdp_map_page(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, u8 *level)
+{
+	int r;
+
+	do {
+		if (sim_mm_signal_pending(vcpu->kvm->mm))
+			return -EINTR;
+		cond_resched();
+		if (kvm_check_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
+			kvm_mmu_free_obsolete_roots(vcpu);
+		r = kvm_mmu_load(vcpu);
+		if (r)
+			return r;
+		r = kvm_mmu_do_page_fault(vcpu, gpa, error_code, true, level);
+	} while (r == RET_PF_RETRY);
+
+	if (r < 0)
+		return r;
 	switch (r) {
 	case RET_PF_FIXED:
-		kvm_vcpu_stat_inc(vcpu, pf_fixed);
-		break;
-	case RET_PF_EMULATE:
-		kvm_vcpu_stat_inc(vcpu, pf_emulate);
-		break;
 	case RET_PF_SPURIOUS:
-		kvm_vcpu_stat_inc(vcpu, pf_spurious);
-		break;
-	case RET_PF_RETRY:
-		kvm_vcpu_stat_inc(vcpu, pf_retry);
-		break;
+		return 0;
+	case RET_PF_EMULATE:
+		return -ENOENT;
+	default:
+		WARN_ONCE(1, "could not fix page fault during prefault");
+		return -EIO;
 	}
-	return r;
+}
+
+/*
+ * kvm_arch_vcpu_pre_fault_memory(): one step of KVM_PRE_FAULT_MEMORY, a
+ * read prefetch of range->gpa (PFERR_GUEST_FINAL_MASK: a final, not a
+ * paging-structure, access).  Returns the bytes it covered (from range->gpa
+ * to the end of the mapping it made, at most range->size), or an errno.
+ * Every mmusim VM uses TDP, so the request is always allowed.
+ */
+long kvm_arch_vcpu_pre_fault_memory(struct kvm_vcpu *vcpu, struct kvm_pre_fault_memory *range)
+{
+	u64 error_code = PFERR_GUEST_FINAL_MASK, end;
+	u8 level = PG_LEVEL_4K;
+	int r;
+
+	r = kvm_tdp_map_page(vcpu, range->gpa, error_code, &level);
+	if (r < 0)
+		return r;
+	/* A huge mapping may start below range->gpa and end past its size. */
+	end = (range->gpa & KVM_HPAGE_MASK(level)) + KVM_HPAGE_SIZE(level);
+	return min(range->size, end - range->gpa);
 }
 
 /* ----------------------------------------------------------------------

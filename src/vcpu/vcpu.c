@@ -479,3 +479,25 @@ int mmusim_vcpu_set_tlb_check(struct mmusim_vcpu *v, bool on)
 	vcpu->check_tlb = on;
 	return 0;
 }
+
+int mmusim_vcpu_pre_fault_memory(struct mmusim_vcpu *v, struct kvm_pre_fault_memory *urange)
+{
+	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
+	struct kvm_pre_fault_memory range;
+	int r;
+
+	if (!vcpu)
+		return -EINVAL;
+	if (copy_from_user(&range, urange, sizeof(range)))
+		return -EFAULT;
+	r = kvm_vm_call_begin(vcpu->kvm);
+	if (r)
+		return r;
+	r = kvm_vcpu_pre_fault_memory(vcpu, &range);
+	vcpu_exit_guest_mode(vcpu);
+	kvm_vm_call_end(vcpu->kvm);
+	/* The part not done goes back, whatever the outcome. */
+	if (copy_to_user(urange, &range, sizeof(range)))
+		r = -EFAULT;
+	return r;
+}
