@@ -474,6 +474,7 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(zap_as_one_as, -EINVAL, mmusim_vm_zap_gfn_range(c->vm1as, 1, 0, 1))                 \
 	X(zap_empty, -EINVAL, mmusim_vm_zap_gfn_range(c->vm, 0, 5, 5))                        \
 	X(zap_all_fast_null, 0, (mmusim_vm_zap_all_fast(NULL), 0))                            \
+	X(nx_recover_null, -EINVAL, mmusim_vm_recover_nx_huge_pages(NULL))                    \
 	X(exit_ns_null, -EINVAL, mmusim_vm_set_fault_exit_ns(NULL, 0))                        \
 	X(exit_ns_big, -EINVAL, mmusim_vm_set_fault_exit_ns(c->vm, 2000000000ULL))            \
 	X(race_null, -EINVAL, mmusim_vm_race_next_fault(NULL, 0, NULL, NULL))                 \

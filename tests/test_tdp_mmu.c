@@ -1222,6 +1222,127 @@ static void test_tdp_mmu_nx_huge_pages(void **state)
 }
 
 /*
+ * NX recovery (6.12 kvm_recover_nx_huge_pages()): an exec fault in a huge-
+ * eligible 2M region leaves a 4K table listed as a possible NX huge page;
+ * a recovery pass zaps the oldest 1/ratio of the list (rounded up), and the
+ * next read fault maps the region huge again.
+ *
+ *   gfn  0 .. 511 | 512 .. 1023 | 1024 .. 1535     hugetlb 2M, 6 MiB
+ *   exec 3        exec 600      exec 1100          -> 3 tables listed
+ *   ratio 2: a pass zaps ceil(3/2) = 2, the oldest first (regions 0, 1)
+ */
+static void nx_recovery(int mmu)
+{
+	struct test_vm_opts o = { .size = 6 * MiB, .cfg.mmu = mmu, .cfg.nx_huge_pages = true,
+				  .cfg.nx_huge_pages_recovery_ratio = 2,
+				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M };
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, 3 << 12, MMUSIM_ACCESS_EXEC);
+	access_ok(&t, 0, 600 << 12, MMUSIM_ACCESS_EXEC);
+	access_ok(&t, 0, 1100 << 12, MMUSIM_ACCESS_EXEC);
+	get_stats(&t, &st);
+	assert_int_equal(st.nx_lpage_splits, 3);
+	assert_int_equal(st.pages_2m, 0);
+	assert_int_equal(st.pages_4k, 3);
+
+	assert_int_equal(mmusim_vm_recover_nx_huge_pages(t.vm), 0);
+	get_stats(&t, &st);
+	assert_int_equal(st.nx_lpage_splits, 1);
+	assert_int_equal(st.pages_4k, 1);	/* gfn 1100's table stays */
+	test_vm_check(&t);
+	access_ok(&t, 0, 5 << 12, MMUSIM_ACCESS_READ);
+	access_ok(&t, 0, 700 << 12, MMUSIM_ACCESS_READ);
+	access_ok(&t, 0, 1200 << 12, MMUSIM_ACCESS_READ);
+	get_stats(&t, &st);
+	assert_int_equal(st.pages_2m, 2);	/* regions 0 and 1 are huge again */
+	assert_int_equal(st.pages_4k, 2);	/* 1100 and 1200 in the table left */
+
+	/* An exec fault still splits: no loop, just the same cycle. */
+	access_ok(&t, 0, 3 << 12, MMUSIM_ACCESS_EXEC);
+	get_stats(&t, &st);
+	assert_int_equal(st.nx_lpage_splits, 2);
+	assert_int_equal(st.pages_2m, 1);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+static void test_tdp_mmu_nx_recovery(void **state)
+{
+	nx_recovery(MMUSIM_MMU_TDP);
+}
+
+static void test_tdp_mmu_nx_recovery_legacy_mmu(void **state)
+{
+	nx_recovery(MMUSIM_MMU_LEGACY);
+}
+
+/*
+ * A listed page in a dirty-logged slot is only taken off the list (it
+ * would fault back at 4K); freeing the table some other way (a fast zap)
+ * takes it off too, zapping leaves does not; ratio -1 never recovers; the
+ * worker thread runs passes on its own.
+ */
+static void test_tdp_mmu_nx_recovery_rules(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB, .cfg.nx_huge_pages = true,
+				  .cfg.nx_huge_pages_recovery_ratio = 1,
+				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M };
+	struct kvm_userspace_memory_region r = { .slot = 0, .memory_size = 4 * MiB };
+	struct mmusim_vm_stats st;
+	struct test_vm t;
+	int i;
+
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, 3 << 12, MMUSIM_ACCESS_EXEC);
+	r.userspace_addr = t.hva;
+	r.flags = KVM_MEM_LOG_DIRTY_PAGES;
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	assert_int_equal(mmusim_vm_recover_nx_huge_pages(t.vm), 0);
+	get_stats(&t, &st);
+	assert_int_equal(st.nx_lpage_splits, 0);
+	assert_int_equal(st.pages_4k, 1);
+	r.flags = 0;
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	access_ok(&t, 0, 600 << 12, MMUSIM_ACCESS_EXEC);
+	get_stats(&t, &st);
+	assert_int_equal(st.nx_lpage_splits, 1);
+	/* Leaf zaps leave tables (and the list) alone; freeing the table does not. */
+	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, -1, 0, 1024), 0);
+	get_stats(&t, &st);
+	assert_int_equal(st.nx_lpage_splits, 1);
+	mmusim_vm_zap_all_fast(t.vm);
+	get_stats(&t, &st);
+	assert_int_equal(st.nx_lpage_splits, 0);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+
+	o.cfg.nx_huge_pages_recovery_ratio = -1;
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, 3 << 12, MMUSIM_ACCESS_EXEC);
+	assert_int_equal(mmusim_vm_recover_nx_huge_pages(t.vm), 0);
+	get_stats(&t, &st);
+	assert_int_equal(st.nx_lpage_splits, 1);
+	test_vm_destroy(&t);
+
+	/* The worker: a 1 ms period finds the table within a second. */
+	o.cfg.nx_huge_pages_recovery_ratio = 1;
+	o.cfg.nx_huge_pages_recovery_period_ms = 1;
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, 3 << 12, MMUSIM_ACCESS_EXEC);
+	for (i = 0; i < 1000; i++) {
+		get_stats(&t, &st);
+		if (!st.nx_lpage_splits)
+			break;
+		msleep(1);
+	}
+	assert_int_equal(st.nx_lpage_splits, 0);
+	test_vm_destroy(&t);
+}
+
+/*
  * The harvest write-protects with an atomic AND (6.12's
  * clear_dirty_pt_masked() -> tdp_mmu_clear_spte_bits()), so a lockless
  * change made between its read and its write survives.  EPT without A/D
@@ -1545,6 +1666,9 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_eager_split_1g),
 		MMUSIM_TEST(test_tdp_mmu_eager_split_alloc_failure),
 		MMUSIM_TEST(test_tdp_mmu_eager_split_not_on_legacy),
+		MMUSIM_TEST(test_tdp_mmu_nx_recovery),
+		MMUSIM_TEST(test_tdp_mmu_nx_recovery_legacy_mmu),
+		MMUSIM_TEST(test_tdp_mmu_nx_recovery_rules),
 		MMUSIM_TEST(test_tdp_mmu_huge_recovery_in_place),
 		MMUSIM_TEST(test_tdp_mmu_huge_recovery_zap_collapsible),
 		MMUSIM_TEST(test_tdp_mmu_huge_recovery_host_split),

@@ -75,9 +75,17 @@ struct mmusim_vm_config {
 	/*
 	 * KVM's nx_huge_pages=on (the iTLB multihit workaround): huge SPTEs
 	 * are not executable, and an exec fault maps 4K, splitting a huge
-	 * page in the way.  Recovery of the split pages is not modelled yet.
+	 * page in the way.  The tables such faults make where a huge page
+	 * could be are listed (stats.nx_lpage_splits), and NX recovery zaps
+	 * the oldest 1/ratio of them per pass so faults can map them huge
+	 * again: nx_huge_pages_recovery_ratio 0 is KVM's default 60, -1 never;
+	 * nx_huge_pages_recovery_period_ms > 0 runs KVM's per-VM worker thread
+	 * with that period (at most an hour), 0 leaves the passes to
+	 * mmusim_vm_recover_nx_huge_pages().
 	 */
 	bool nx_huge_pages;
+	int nx_huge_pages_recovery_ratio;
+	u32 nx_huge_pages_recovery_period_ms;
 	/*
 	 * How KVM turns a gfn into a host pfn (docs/pfn.md): MMUSIM_PFN_MODEL_6_13
 	 * (0, upstream since 6.13: PFNMAP pfns used without references) or
@@ -271,6 +279,8 @@ int mmusim_vcpu_post_interrupt(struct mmusim_vcpu *vcpu, gpa_t pi_desc_gpa, unsi
  * or an empty range.
  */
 int mmusim_vm_zap_gfn_range(struct mmusim_vm *vm, int as_id, gfn_t start, gfn_t end);
+/* One pass of the NX huge page recovery worker (kvm_recover_nx_huge_pages()). */
+int mmusim_vm_recover_nx_huge_pages(struct mmusim_vm *vm);
 void mmusim_vm_zap_all_fast(struct mmusim_vm *vm);
 
 /*
@@ -317,6 +327,7 @@ struct mmusim_vm_stats {
 	u64 remote_tlb_flush, remote_tlb_flush_requests;
 	u64 root_allocs, fast_zaps, huge_splits, mmio_gen_wraps;
 	u64 huge_recoveries;			/* TDP MMU: tables made huge leaves again (6.13) */
+	u64 nx_lpage_splits;			/* shadow pages NX recovery may zap, as KVM */
 	u64 mmu_invalidate_seq;
 	/* Sums over vCPUs. */
 	u64 pf_taken, pf_fixed, pf_emulate, pf_spurious, pf_fast, pf_mmio_spte_created;

@@ -211,6 +211,14 @@ struct kvm {
 	spinlock_t tdp_mmu_pages_lock;
 	atomic64_t tdp_mmu_pages;	/* page-table pages, roots included */
 
+	/* NX huge pages: shadow pages NX recovery may zap, oldest first. */
+	struct list_head possible_nx_huge_pages;
+	unsigned long nx_lpage_splits;		/* its length (KVM's stat); read racily */
+	u32 nx_huge_pages_recovery_ratio;	/* zap 1/ratio of them per pass; 0: none */
+	u32 nx_huge_pages_recovery_period_ms;	/* the worker's period; 0: no worker */
+	struct env_thread *nx_recovery_thread;
+	bool nx_recovery_stop;
+
 	/* Legacy (shadow) MMU: shadow_mmu.c, everything under mmu_lock (write). */
 	struct list_head active_mmu_pages;	/* every valid shadow page, newest first */
 	struct hlist_head *mmu_page_hash;	/* by gfn: KVM_NUM_MMU_PAGES buckets */

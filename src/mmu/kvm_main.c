@@ -597,6 +597,8 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 		return -EINVAL;
 	if (cfg->pfn_model != MMUSIM_PFN_MODEL_6_13 && cfg->pfn_model != MMUSIM_PFN_MODEL_V9)
 		return -EINVAL;
+	if (cfg->nx_huge_pages_recovery_ratio < -1 || cfg->nx_huge_pages_recovery_period_ms > 3600000)
+		return -EINVAL;
 	nr_as = cfg->nr_address_spaces ? cfg->nr_address_spaces : KVM_MAX_NR_ADDRESS_SPACES;
 	if (nr_as < 1 || nr_as > KVM_MAX_NR_ADDRESS_SPACES)
 		return -EINVAL;
@@ -625,6 +627,10 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 	kvm->pfn_model = cfg->pfn_model;
 	kvm->eager_page_split = !cfg->no_eager_page_split;
 	kvm->zap_collapsible = cfg->zap_collapsible;
+	/* KVM's nx_huge_pages_recovery_ratio defaults to 60. */
+	kvm->nx_huge_pages_recovery_ratio = cfg->nx_huge_pages_recovery_ratio < 0 ? 0 :
+					    cfg->nx_huge_pages_recovery_ratio ?: 60;
+	kvm->nx_huge_pages_recovery_period_ms = cfg->nx_huge_pages_recovery_period_ms;
 	if (!kvm->tdp_mmu_enabled) {
 		r = kvm_mmu_init_shadow_mmu(kvm);
 		if (r)
@@ -653,9 +659,14 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 		goto err_vcpus;
 	kvm->notifier_registered = true;
 
+	r = kvm_mmu_start_nx_recovery(kvm);
+	if (r)
+		goto err_notifier;
 	*kvmp = kvm;
 	return 0;
 
+err_notifier:
+	sim_mmu_notifier_unregister(&kvm->mmu_notifier);
 err_vcpus:
 	kvm_destroy_vcpus(kvm);
 err_slots:
@@ -673,6 +684,7 @@ void kvm_destroy_vm(struct kvm *kvm)
 {
 	might_sleep();
 	kvm_wait_for_calls(kvm);
+	kvm_mmu_stop_nx_recovery(kvm);
 	if (kvm->notifier_registered)
 		sim_mmu_notifier_unregister(&kvm->mmu_notifier);
 	kvm_destroy_vcpus(kvm);

@@ -138,6 +138,128 @@ void kvm_spte_release_ad(struct kvm *kvm, u64 old_spte)
 		kvm_spte_set_pfn_dirty(kvm, old_spte);
 }
 
+/* ---------------------------------------------------------------------------
+ * NX huge pages: the list of shadow pages that keep a huge page out, and
+ * its recovery (6.12 kvm_recover_nx_huge_pages()).  The list and
+ * nx_lpage_splits change under mmu_lock for write, or for read plus
+ * tdp_mmu_pages_lock (TDP MMU faults).
+ */
+
+void track_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	/* A reused shadow page may be on the list already. */
+	if (!list_empty(&sp->possible_nx_huge_page_link))
+		return;
+	WRITE_ONCE(kvm->nx_lpage_splits, kvm->nx_lpage_splits + 1);
+	list_add_tail(&sp->possible_nx_huge_page_link, &kvm->possible_nx_huge_pages);
+}
+
+void untrack_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	if (list_empty(&sp->possible_nx_huge_page_link))
+		return;
+	WRITE_ONCE(kvm->nx_lpage_splits, kvm->nx_lpage_splits - 1);
+	list_del_init(&sp->possible_nx_huge_page_link);
+}
+
+static void kvm_mmu_remote_flush_or_zap(struct kvm *kvm, struct list_head *invalid_list,
+					bool flush)
+{
+	if (!list_empty(invalid_list))
+		kvm_mmu_commit_zap_page(kvm, invalid_list);
+	else if (flush)
+		kvm_flush_remote_tlbs(kvm);
+}
+
+/*
+ * One pass of the recovery worker: zap the oldest 1/ratio of the pages on
+ * the list (rounded up), so faults can map them huge again.  A page whose
+ * slot is being dirty-logged is only taken off the list: it would come
+ * back at 4K; turning logging off recovers it with the rest of the slot.
+ */
+void kvm_recover_nx_huge_pages(struct kvm *kvm)
+{
+	unsigned long nx_lpage_splits = READ_ONCE(kvm->nx_lpage_splits);
+	u32 ratio = READ_ONCE(kvm->nx_huge_pages_recovery_ratio);
+	unsigned long to_zap = ratio ? DIV_ROUND_UP(nx_lpage_splits, ratio) : 0;
+	struct kvm_memory_slot *slot;
+	struct kvm_mmu_page *sp;
+	LIST_HEAD(invalid_list);
+	bool flush = false;
+	int idx;
+
+	idx = srcu_read_lock(&kvm->slots.srcu);
+	write_lock(&kvm->mmu_lock);
+	/* TDP MMU tables are freed by RCU callbacks: zap them inside RCU. */
+	rcu_read_lock();
+	for (; to_zap; --to_zap) {
+		if (list_empty(&kvm->possible_nx_huge_pages))
+			break;
+		sp = list_first_entry(&kvm->possible_nx_huge_pages, struct kvm_mmu_page,
+				      possible_nx_huge_page_link);
+		WARN_ON_ONCE(!sp->nx_huge_page_disallowed);
+
+		slot = __gfn_to_memslot(kvm_memslots_as(&kvm->slots, kvm_mmu_page_as_id(sp)),
+					sp->gfn);
+		if (slot && kvm_slot_dirty_track_enabled(slot)) {
+			sp->nx_huge_page_disallowed = false;
+			untrack_possible_nx_huge_page(kvm, sp);
+		} else if (is_tdp_mmu_page(sp)) {
+			flush |= kvm_tdp_mmu_zap_sp(kvm, sp);
+		} else {
+			kvm_mmu_prepare_zap_page(kvm, sp, &invalid_list);
+		}
+		WARN_ON_ONCE(sp->nx_huge_page_disallowed);
+
+		if (need_resched() || rwlock_needbreak(&kvm->mmu_lock)) {
+			kvm_mmu_remote_flush_or_zap(kvm, &invalid_list, flush);
+			rcu_read_unlock();
+			cond_resched_rwlock_write(&kvm->mmu_lock);
+			flush = false;
+			rcu_read_lock();
+		}
+	}
+	kvm_mmu_remote_flush_or_zap(kvm, &invalid_list, flush);
+	rcu_read_unlock();
+	write_unlock(&kvm->mmu_lock);
+	srcu_read_unlock(&kvm->slots.srcu, idx);
+}
+
+/* The recovery worker (KVM's per-VM "kvm-nx-lpage-recovery" task). */
+static int kvm_nx_huge_page_recovery_worker(void *data)
+{
+	struct kvm *kvm = data;
+
+	while (!READ_ONCE(kvm->nx_recovery_stop)) {
+		u32 period = READ_ONCE(kvm->nx_huge_pages_recovery_period_ms);
+		u32 slept;
+
+		for (slept = 0; slept < period && !READ_ONCE(kvm->nx_recovery_stop); slept++)
+			msleep(1);
+		if (!READ_ONCE(kvm->nx_recovery_stop))
+			kvm_recover_nx_huge_pages(kvm);
+	}
+	return 0;
+}
+
+int kvm_mmu_start_nx_recovery(struct kvm *kvm)
+{
+	if (!kvm->masks.nx_huge_pages || !kvm->nx_huge_pages_recovery_period_ms)
+		return 0;
+	kvm->nx_recovery_thread = env_thread_start(kvm_nx_huge_page_recovery_worker, kvm,
+						   "kvm-nx-lpage-recovery");
+	return kvm->nx_recovery_thread ? 0 : -ENOMEM;
+}
+
+void kvm_mmu_stop_nx_recovery(struct kvm *kvm)
+{
+	if (!kvm->nx_recovery_thread)
+		return;
+	WRITE_ONCE(kvm->nx_recovery_stop, true);
+	env_thread_join(kvm->nx_recovery_thread);
+	kvm->nx_recovery_thread = NULL;
+}
+
 /*
  * Called at each level of the walk (Linux 6.12): a table that an NX split
  * left where a huge page could be must stay, so a fault that would map a

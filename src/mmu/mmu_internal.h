@@ -56,9 +56,13 @@ struct kvm_mmu_page {
 	/*
 	 * Made by an exec fault with the NX huge page workaround on, where a
 	 * huge page could have been: faults must not map a huge page over it
-	 * (disallowed_hugepage_adjust()).  Recovery is not modelled yet.
+	 * (disallowed_hugepage_adjust()).  If it is the only thing keeping a
+	 * huge page out, it is also on kvm->possible_nx_huge_pages (linked
+	 * here), where NX recovery finds it to zap.  The list is changed under
+	 * mmu_lock for write, or for read plus tdp_mmu_pages_lock.
 	 */
 	bool nx_huge_page_disallowed;
+	struct list_head possible_nx_huge_page_link;
 	union kvm_mmu_page_role role;
 	gfn_t gfn;			/* first gfn mapped by this table */
 	u64 *spt;			/* the table: 512 SPTEs */
@@ -146,6 +150,12 @@ static inline bool is_invalid_root(struct kvm_mmu_page *root)
 
 /* mmu.c */
 void disallowed_hugepage_adjust(struct kvm_page_fault *fault, u64 spte, int cur_level);
+void track_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp);
+void kvm_recover_nx_huge_pages(struct kvm *kvm);
+/* The recovery worker thread, if the VM has a period (kvm_main.c create/destroy). */
+int kvm_mmu_start_nx_recovery(struct kvm *kvm);
+void kvm_mmu_stop_nx_recovery(struct kvm *kvm);
+void untrack_possible_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp);
 /* The largest level @gfn may be mapped at: lpage_info and the host mapping (mmu_lock held). */
 int kvm_mmu_max_mapping_level(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn,
 			      int max_level);

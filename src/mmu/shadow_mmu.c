@@ -176,6 +176,8 @@ static struct kvm_mmu_page *kvm_mmu_alloc_shadow_page(struct kvm_vcpu *vcpu, gfn
 	sp->parent_ptes.val = 0;
 	sp->ptep = NULL;
 	sp->mmu_valid_gen = kvm->mmu_valid_gen;
+	sp->nx_huge_page_disallowed = false;
+	INIT_LIST_HEAD(&sp->possible_nx_huge_page_link);
 	INIT_HLIST_NODE(&sp->hash_link);
 	list_add(&sp->link, &kvm->active_mmu_pages);
 	hlist_add_head(&sp->hash_link, &kvm->mmu_page_hash[kvm_page_table_hashfn(gfn)]);
@@ -454,6 +456,10 @@ static bool __kvm_mmu_prepare_zap_page(struct kvm *kvm, struct kvm_mmu_page *sp,
 	lockdep_assert_held_write(&kvm->mmu_lock);
 	atomic64_inc(&kvm->stat.mmu_shadow_zapped);
 	*nr_zapped = kvm_mmu_page_unlink_children(kvm, sp, invalid_list);
+	if (sp->nx_huge_page_disallowed) {
+		sp->nx_huge_page_disallowed = false;
+		untrack_possible_nx_huge_page(kvm, sp);
+	}
 	kvm_mmu_unlink_parents(kvm, sp);
 	list_unstable = *nr_zapped;
 
@@ -481,8 +487,8 @@ static bool __kvm_mmu_prepare_zap_page(struct kvm *kvm, struct kvm_mmu_page *sp,
 	return list_unstable;
 }
 
-static bool kvm_mmu_prepare_zap_page(struct kvm *kvm, struct kvm_mmu_page *sp,
-				     struct list_head *invalid_list)
+bool kvm_mmu_prepare_zap_page(struct kvm *kvm, struct kvm_mmu_page *sp,
+			      struct list_head *invalid_list)
 {
 	int nr_zapped;
 
@@ -929,6 +935,18 @@ static void direct_pte_prefetch(struct kvm_vcpu *vcpu, u64 *sptep)
  *
  * Return: a RET_PF_* value, or -EFAULT if the walk could not reach the goal.
  */
+/*
+ * account_nx_huge_page(): @sp was made by an exec fault where a huge page
+ * could be; if nothing else keeps the huge page out, NX recovery may zap it.
+ */
+static void account_nx_huge_page(struct kvm *kvm, struct kvm_mmu_page *sp,
+				 bool nx_huge_page_possible)
+{
+	sp->nx_huge_page_disallowed = true;
+	if (nx_huge_page_possible)
+		track_possible_nx_huge_page(kvm, sp);
+}
+
 int direct_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	struct kvm_shadow_walk_iterator it;
@@ -952,9 +970,8 @@ int direct_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 		if (!sp)
 			return RET_PF_RETRY;
 		link_shadow_page(vcpu, it.sptep, sp);
-		/* account_nx_huge_page() without the recovery list. */
 		if (fault->huge_page_disallowed)
-			sp->nx_huge_page_disallowed = true;
+			account_nx_huge_page(vcpu->kvm, sp, fault->req_level >= it.level);
 	}
 	if (WARN_ON_ONCE(it.level != fault->goal_level))
 		return -EFAULT;

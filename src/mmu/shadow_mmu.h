@@ -37,6 +37,9 @@ int mmu_alloc_direct_roots(struct kvm_vcpu *vcpu, int as_id);
 void mmu_free_root_page(struct kvm *kvm, struct kvm_mmu_page **rootp,
 			struct list_head *invalid_list);
 void kvm_mmu_commit_zap_page(struct kvm *kvm, struct list_head *invalid_list);
+/* Unhook @sp and queue it on @invalid_list for kvm_mmu_commit_zap_page(). */
+bool kvm_mmu_prepare_zap_page(struct kvm *kvm, struct kvm_mmu_page *sp,
+			      struct list_head *invalid_list);
 
 /* The fault path: fault->goal_level and fault->pfn are final. */
 int direct_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);

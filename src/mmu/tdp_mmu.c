@@ -57,6 +57,7 @@ static struct kvm_mmu_page *tdp_mmu_alloc_sp(gfp_t gfp)
 		sp->spt[i] = SHADOW_NONPRESENT_VALUE;
 	set_page_private(virt_to_page(sp->spt), (unsigned long)sp);
 	sp->tdp_mmu_page = true;
+	INIT_LIST_HEAD(&sp->possible_nx_huge_page_link);
 	return sp;
 }
 
@@ -124,6 +125,7 @@ void kvm_mmu_init_tdp_mmu(struct kvm *kvm)
 {
 	INIT_LIST_HEAD(&kvm->tdp_mmu_roots);
 	spin_lock_init(&kvm->tdp_mmu_pages_lock);
+	INIT_LIST_HEAD(&kvm->possible_nx_huge_pages);
 	atomic64_set(&kvm->tdp_mmu_pages, 0);
 }
 
@@ -264,6 +266,22 @@ out:
 static void handle_changed_spte(struct kvm *kvm, int as_id, gfn_t gfn, u64 old_spte,
 				u64 new_spte, int level, bool shared);
 
+/* tdp_mmu_unlink_sp(): uncount a removed table and take it off the NX list. */
+static void tdp_mmu_unlink_sp(struct kvm *kvm, struct kvm_mmu_page *sp, bool shared)
+{
+	tdp_unaccount_mmu_page(kvm, sp);
+	if (!sp->nx_huge_page_disallowed)
+		return;
+	if (shared)
+		spin_lock(&kvm->tdp_mmu_pages_lock);
+	else
+		lockdep_assert_held_write(&kvm->mmu_lock);
+	sp->nx_huge_page_disallowed = false;
+	untrack_possible_nx_huge_page(kvm, sp);
+	if (shared)
+		spin_unlock(&kvm->tdp_mmu_pages_lock);
+}
+
 /*
  * Detaches the page table @pt, whose parent SPTE has already been changed,
  * freezes every child so nobody installs into it, processes the side
@@ -276,7 +294,7 @@ static void handle_removed_pt(struct kvm *kvm, tdp_ptep_t pt, bool shared)
 	gfn_t base_gfn = sp->gfn;
 	int i;
 
-	tdp_unaccount_mmu_page(kvm, sp);
+	tdp_mmu_unlink_sp(kvm, sp, shared);
 
 	for (i = 0; i < SPTE_ENT_PER_PAGE; i++) {
 		tdp_ptep_t sptep = pt + i;
@@ -770,6 +788,14 @@ int kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 			tdp_mmu_free_sp(sp);
 			goto retry;
 		}
+
+		/* Only this table keeps a huge page out: NX recovery may zap it. */
+		if (fault->huge_page_disallowed && fault->req_level >= iter.level) {
+			spin_lock(&kvm->tdp_mmu_pages_lock);
+			if (sp->nx_huge_page_disallowed)
+				track_possible_nx_huge_page(kvm, sp);
+			spin_unlock(&kvm->tdp_mmu_pages_lock);
+		}
 	}
 
 	/* The walk ended above the goal level: the table changed under us. */
@@ -1060,6 +1086,25 @@ void kvm_tdp_mmu_try_split_huge_pages(struct kvm *kvm, const struct kvm_memory_s
 			break;
 		}
 	}
+}
+
+/*
+ * kvm_tdp_mmu_zap_sp(): zap the table @sp through its parent SPTE, for NX
+ * recovery; mmu_lock for write and RCU held.  Returns whether a flush is due.
+ */
+bool kvm_tdp_mmu_zap_sp(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	u64 old_spte;
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	if (WARN_ON_ONCE(!sp->ptep))
+		return false;
+	old_spte = kvm_tdp_mmu_read_spte(sp->ptep);
+	if (WARN_ON_ONCE(!is_shadow_present_pte(old_spte)))
+		return false;
+	tdp_mmu_set_spte(kvm, kvm_mmu_page_as_id(sp), sp->ptep, old_spte, SHADOW_NONPRESENT_VALUE,
+			 sp->gfn, sp->role.level + 1);
+	return true;
 }
 
 /* ----------------------------------------------------------------------

@@ -31,6 +31,8 @@ bool kvm_tdp_mmu_test_age_gfn(struct kvm *kvm, int as_id, gfn_t start, gfn_t end
 bool kvm_tdp_mmu_wrprot_slot(struct kvm *kvm, const struct kvm_memory_slot *slot, int min_level);
 bool kvm_tdp_mmu_write_protect_gfn(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn,
 				   int min_level);
+/* NX recovery: zap the table @sp (mmu_lock for write, RCU). */
+bool kvm_tdp_mmu_zap_sp(struct kvm *kvm, struct kvm_mmu_page *sp);
 /*
  * After dirty logging: tables that could be huge pages become huge leaves
  * again (@in_place, 6.13) or are zapped for faults to rebuild (6.12).

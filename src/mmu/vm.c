@@ -155,6 +155,14 @@ int mmusim_vm_zap_gfn_range(struct mmusim_vm *vm, int as_id, gfn_t start, gfn_t 
 	return 0;
 }
 
+int mmusim_vm_recover_nx_huge_pages(struct mmusim_vm *vm)
+{
+	if (!vm)
+		return -EINVAL;
+	kvm_recover_nx_huge_pages(mmusim_to_kvm(vm));
+	return 0;
+}
+
 void mmusim_vm_zap_all_fast(struct mmusim_vm *vm)
 {
 	struct kvm *kvm = mmusim_to_kvm(vm);
@@ -212,6 +220,7 @@ int mmusim_vm_get_stats(struct mmusim_vm *vm, struct mmusim_vm_stats *st)
 	st->fast_zaps = atomic64_read(&kvm->stat.fast_zaps);
 	st->huge_splits = atomic64_read(&kvm->stat.huge_splits);
 	st->huge_recoveries = atomic64_read(&kvm->stat.huge_recoveries);
+	st->nx_lpage_splits = READ_ONCE(kvm->nx_lpage_splits);
 	st->mmio_gen_wraps = atomic64_read(&kvm->stat.mmio_gen_wraps);
 	st->mmu_invalidate_seq = READ_ONCE(kvm->mmu_invalidate_seq);
 	st->mmu_lock_wait_ns = env_rwlock_wait_ns(&kvm->mmu_lock);
