@@ -71,6 +71,8 @@ struct ctx {
 	void *virt;
 	struct mmusim_vcpu_map_info minfo;
 	struct kvm_pre_fault_memory pfm;
+	struct kvm_dirty_gfn *ring;
+	u32 ring_n;
 };
 
 static const struct sim_mmu_notifier_ops noop_ops;
@@ -475,6 +477,12 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(zap_empty, -EINVAL, mmusim_vm_zap_gfn_range(c->vm, 0, 5, 5))                        \
 	X(zap_all_fast_null, 0, (mmusim_vm_zap_all_fast(NULL), 0))                            \
 	X(nx_recover_null, -EINVAL, mmusim_vm_recover_nx_huge_pages(NULL))                    \
+	X(reset_rings_null, -EINVAL, mmusim_vm_reset_dirty_rings(NULL))                       \
+	X(reset_rings_none, -EINVAL, mmusim_vm_reset_dirty_rings(c->vm))                      \
+	X(dirty_ring_null, -EINVAL, mmusim_vcpu_dirty_ring(NULL, &c->ring, &c->ring_n))       \
+	X(dirty_ring_nullring, -EINVAL, mmusim_vcpu_dirty_ring(c->vcpu, NULL, &c->ring_n))    \
+	X(dirty_ring_nulln, -EINVAL, mmusim_vcpu_dirty_ring(c->vcpu, &c->ring, NULL))         \
+	X(dirty_ring_none, -ENXIO, mmusim_vcpu_dirty_ring(c->vcpu, &c->ring, &c->ring_n))     \
 	X(exit_ns_null, -EINVAL, mmusim_vm_set_fault_exit_ns(NULL, 0))                        \
 	X(exit_ns_big, -EINVAL, mmusim_vm_set_fault_exit_ns(c->vm, 2000000000ULL))            \
 	X(race_null, -EINVAL, mmusim_vm_race_next_fault(NULL, 0, NULL, NULL))                 \

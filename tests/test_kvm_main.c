@@ -356,8 +356,12 @@ static void test_kvm_main_check_extension(void **state)
 				 KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET);
 		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_CHECK_EXTENSION_VM), 1);
 		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_ENABLE_CAP_VM), 1);
+		/* x86: both ring flavours, up to 65536 16-byte entries. */
+		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_DIRTY_LOG_RING), 1 << 20);
+		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_DIRTY_LOG_RING_ACQ_REL),
+				 1 << 20);
+		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_PRE_FAULT_MEMORY), 1);
 		/* Not modelled (yet): 0, never an error. */
-		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_DIRTY_LOG_RING), 0);
 		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_X86_USER_SPACE_MSR), 0);
 		assert_int_equal(mmusim_vm_check_extension(t.vm, -1), 0);
 		assert_int_equal(mmusim_vm_check_extension(t.vm, 1L << 40), 0);

@@ -110,6 +110,14 @@ struct mmusim_vm_config {
 	 * legacy MMU zaps collapsible leaves either way, as KVM.
 	 */
 	bool zap_collapsible;
+	/*
+	 * KVM_ENABLE_CAP(KVM_CAP_DIRTY_LOG_RING, or _ACQ_REL if
+	 * dirty_ring_acq_rel) with args[0] = dirty_ring_size, made between
+	 * KVM_CREATE_VM and the vCPUs as a VMM must; its errno (-EINVAL, -E2BIG)
+	 * is mmusim_vm_create()'s.  0: the dirty bitmap.
+	 */
+	u32 dirty_ring_size;
+	bool dirty_ring_acq_rel;
 };
 
 #define MMUSIM_PFN_MODEL_6_13 0
@@ -192,7 +200,8 @@ long mmusim_vcpu_access_range(struct mmusim_vcpu *vcpu, gpa_t gpa, u64 npages, u
 			      int type, struct mmusim_exit *exit);
 /*
  * Guest data accesses through the guest's translation (faulting as needed).
- * @buf is user memory: a bad buffer is -EFAULT, never a crash.
+ * @buf is user memory: a bad buffer is -EFAULT, never a crash.  -EBUSY if
+ * the vCPU's dirty ring is soft full (the copy stops there).
  */
 int mmusim_vcpu_write(struct mmusim_vcpu *vcpu, gpa_t gpa, const void *buf, u64 len);
 int mmusim_vcpu_read(struct mmusim_vcpu *vcpu, gpa_t gpa, void *buf, u64 len);
@@ -279,6 +288,21 @@ int mmusim_vcpu_post_interrupt(struct mmusim_vcpu *vcpu, gpa_t pi_desc_gpa, unsi
  * or an empty range.
  */
 int mmusim_vm_zap_gfn_range(struct mmusim_vm *vm, int as_id, gfn_t start, gfn_t end);
+/*
+ * The dirty ring.  mmusim_vcpu_dirty_ring() gives the vCPU's ring as the
+ * VMM's mmap of KVM_DIRTY_LOG_PAGE_OFFSET would (shared memory: collect
+ * entries with KVM_DIRTY_GFN_F_DIRTY set, acquire order, and mark them
+ * KVM_DIRTY_GFN_F_RESET, release order), and its number of entries;
+ * -EINVAL for a NULL vCPU or out-parameter, -ENXIO without rings.
+ * mmusim_vm_reset_dirty_rings() is KVM_RESET_DIRTY_RINGS: the number of
+ * entries reset (tracking re-armed for their gfns), or -EINVAL without
+ * rings.  A vCPU whose ring is soft full exits with
+ * KVM_EXIT_DIRTY_RING_FULL (mmusim_vcpu_access() returns 1) until reset.
+ * With rings, KVM_GET/CLEAR_DIRTY_LOG are -ENXIO.
+ */
+int mmusim_vcpu_dirty_ring(struct mmusim_vcpu *vcpu, struct kvm_dirty_gfn **ring, u32 *nr_entries);
+int mmusim_vm_reset_dirty_rings(struct mmusim_vm *vm);
+
 /* One pass of the NX huge page recovery worker (kvm_recover_nx_huge_pages()). */
 int mmusim_vm_recover_nx_huge_pages(struct mmusim_vm *vm);
 void mmusim_vm_zap_all_fast(struct mmusim_vm *vm);

@@ -30,6 +30,7 @@
 #include <mmusim/vm.h>
 #include "mmu/spte.h"
 #include "mmu/kvm_memslots.h"
+#include "mmu/kvm_dirty_ring.h"
 
 #define KVM_MAX_VCPUS 256
 #define KVM_VCPU_MAX_MAPS 8
@@ -88,6 +89,7 @@ struct kvm_gfn_range {
 /* vCPU requests. */
 #define KVM_REQ_TLB_FLUSH 0
 #define KVM_REQ_MMU_FREE_OBSOLETE_ROOTS 1
+#define KVM_REQ_DIRTY_RING_SOFT_FULL 2
 
 enum { OUTSIDE_GUEST_MODE, IN_GUEST_MODE };
 
@@ -178,6 +180,7 @@ struct kvm_vcpu {
 	 */
 	spinlock_t maps_lock;
 	struct kvm_host_map *maps[KVM_VCPU_MAX_MAPS];
+	struct kvm_dirty_ring dirty_ring;	/* KVM_CAP_DIRTY_LOG_RING */
 };
 
 /* src/vcpu/vcpu_map.c: unmap (clean) what mmusim_vcpu_map() left mapped. */
@@ -246,6 +249,7 @@ struct kvm {
 	struct kvm_vm_stat stat;
 
 	enum kvm_pfn_model pfn_model;
+	u32 dirty_ring_size;		/* bytes per vCPU ring; 0: the dirty bitmap */
 	bool eager_page_split;		/* KVM's eager_page_split, per VM */
 	bool zap_collapsible;		/* 6.12 zap instead of 6.13 in-place recovery */
 
@@ -283,6 +287,41 @@ static inline void kvm_make_request(int req, struct kvm_vcpu *vcpu)
 static inline bool kvm_check_request(int req, struct kvm_vcpu *vcpu)
 {
 	return test_bit(req, &vcpu->requests) && test_and_clear_bit(req, &vcpu->requests);
+}
+
+/*
+ * mark_page_dirty_in_slot() from vCPU context.  KVM finds the vCPU with
+ * kvm_get_running_vcpu() and pushes to its dirty ring if the VM has rings;
+ * mmusim's callers name the vCPU.  A soft-full ring requests the exit.
+ */
+static inline void kvm_vcpu_mark_page_dirty_in_slot(struct kvm_vcpu *vcpu,
+						    const struct kvm_memory_slot *slot, gfn_t gfn)
+{
+	if (!slot || !kvm_slot_dirty_track_enabled(slot))
+		return;
+	if (!vcpu->kvm->dirty_ring_size) {
+		mark_page_dirty_in_slot(&vcpu->kvm->slots, slot, gfn);
+		return;
+	}
+	if (kvm_dirty_ring_push(&vcpu->dirty_ring, ((u32)slot->as_id << 16) | (u16)slot->id,
+				gfn - slot->base_gfn))
+		kvm_make_request(KVM_REQ_DIRTY_RING_SOFT_FULL, vcpu);
+}
+
+/*
+ * kvm_dirty_ring_check_request(): at entry, a soft-full ring exits to
+ * userspace (KVM_EXIT_DIRTY_RING_FULL), and keeps the request set so every
+ * entry exits again until KVM_RESET_DIRTY_RINGS makes room.
+ */
+static inline bool kvm_dirty_ring_check_request(struct kvm_vcpu *vcpu)
+{
+	if (kvm_check_request(KVM_REQ_DIRTY_RING_SOFT_FULL, vcpu) &&
+	    kvm_dirty_ring_soft_full(&vcpu->dirty_ring)) {
+		kvm_make_request(KVM_REQ_DIRTY_RING_SOFT_FULL, vcpu);
+		vcpu->exit_reason = KVM_EXIT_DIRTY_RING_FULL;
+		return true;
+	}
+	return false;
 }
 
 /*
@@ -339,6 +378,11 @@ bool kvm_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range);
 bool kvm_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range);
 bool kvm_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range);
 int kvm_mmu_load(struct kvm_vcpu *vcpu);
+/* kvm_main.c: KVM_RESET_DIRTY_RINGS. */
+int kvm_vm_ioctl_reset_dirty_pages(struct kvm *kvm);
+/* mmu.c: KVM_RESET_DIRTY_RINGS re-arms tracking for @mask at @offset of @slot. */
+void kvm_mmu_reset_dirty_gfns(struct kvm *kvm, struct kvm_memory_slot *slot, u64 offset,
+			      unsigned long mask);
 /* mmu.c: KVM_PRE_FAULT_MEMORY's x86 half and the map-one-gpa path under it. */
 int kvm_tdp_map_page(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, u8 *level);
 long kvm_arch_vcpu_pre_fault_memory(struct kvm_vcpu *vcpu, struct kvm_pre_fault_memory *range);

@@ -390,6 +390,9 @@ long kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long ext)
 		return kvm_arch_nr_memslot_as_ids(kvm);
 	case KVM_CAP_NR_MEMSLOTS:
 		return KVM_USER_MEM_SLOTS;
+	case KVM_CAP_DIRTY_LOG_RING:		/* x86 has both TSO and acquire/release rings */
+	case KVM_CAP_DIRTY_LOG_RING_ACQ_REL:
+		return KVM_DIRTY_RING_MAX_ENTRIES * sizeof(struct kvm_dirty_gfn);
 	default:
 		break;
 	}
@@ -405,10 +408,65 @@ static int kvm_vm_ioctl_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 	return -EINVAL;
 }
 
+/*
+ * kvm_vm_ioctl_enable_dirty_log_ring(): @size in bytes (KVM takes args[0]
+ * as a u32, so the high half of the u64 is dropped), a power of two of at
+ * least a page and of the reserved entries, at most the maximum (-E2BIG);
+ * once only, and only before vCPUs exist.  mmusim makes a VM's vCPUs with
+ * it, so after mmusim_vm_create() this is always -EINVAL; the VM config's
+ * dirty_ring_size enables it in between, through here.
+ */
+static int kvm_vm_ioctl_enable_dirty_log_ring(struct kvm *kvm, u32 size)
+{
+	int r;
+
+	if (!size || (size & (size - 1)))
+		return -EINVAL;
+	if (size < kvm_dirty_ring_get_rsvd_entries() * sizeof(struct kvm_dirty_gfn) ||
+	    size < PAGE_SIZE)
+		return -EINVAL;
+	if (size > KVM_DIRTY_RING_MAX_ENTRIES * sizeof(struct kvm_dirty_gfn))
+		return -E2BIG;
+	if (kvm->dirty_ring_size)
+		return -EINVAL;
+
+	mutex_lock(&kvm->vcpu_lock);
+	if (kvm->nr_vcpus) {
+		r = -EINVAL;
+	} else {
+		kvm->dirty_ring_size = size;
+		kvm->slots.dirty_ring = true;
+		r = 0;
+	}
+	mutex_unlock(&kvm->vcpu_lock);
+	return r;
+}
+
+/* KVM_RESET_DIRTY_RINGS: the number of entries reset, or -EINVAL without rings. */
+int kvm_vm_ioctl_reset_dirty_pages(struct kvm *kvm)
+{
+	int i, cleared = 0;
+
+	if (!kvm->dirty_ring_size)
+		return -EINVAL;
+	mutex_lock(&kvm->slots.slots_lock);
+	for (i = 0; i < kvm->nr_vcpus; i++)
+		cleared += kvm_dirty_ring_reset(kvm, &kvm->vcpus[i]->dirty_ring);
+	mutex_unlock(&kvm->slots.slots_lock);
+	if (cleared)
+		kvm_flush_remote_tlbs(kvm);
+	return cleared;
+}
+
 /* kvm_vm_ioctl_enable_cap_generic(); @cap is the kernel's copy. */
 int kvm_vm_ioctl_enable_cap_generic(struct kvm *kvm, struct kvm_enable_cap *cap)
 {
 	switch (cap->cap) {
+	case KVM_CAP_DIRTY_LOG_RING:
+	case KVM_CAP_DIRTY_LOG_RING_ACQ_REL:
+		if (!kvm_vm_ioctl_check_extension_generic(kvm, cap->cap))
+			return -EINVAL;
+		return kvm_vm_ioctl_enable_dirty_log_ring(kvm, cap->args[0]);
 	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
 		if (cap->flags)
 			return -EINVAL;
@@ -439,6 +497,7 @@ static void kvm_destroy_vcpus(struct kvm *kvm)
 	for (i = 0; i < kvm->nr_vcpus; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
 
+		kvm_dirty_ring_free(&vcpu->dirty_ring);
 		kfree(vcpu);
 		kvm->vcpus[i] = NULL;
 	}
@@ -458,6 +517,12 @@ static int kvm_create_vcpus(struct kvm *kvm, int nr_vcpus)
 		}
 		vcpu->kvm = kvm;
 		vcpu->vcpu_id = i;
+		if (kvm->dirty_ring_size &&
+		    kvm_dirty_ring_alloc(&vcpu->dirty_ring, i, kvm->dirty_ring_size)) {
+			kfree(vcpu);
+			kvm_destroy_vcpus(kvm);
+			return -ENOMEM;
+		}
 		vcpu->mode = OUTSIDE_GUEST_MODE;
 		spin_lock_init(&vcpu->maps_lock);
 		kvm->vcpus[i] = vcpu;
@@ -649,6 +714,18 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 			goto err_slots;
 	}
 
+	/* KVM_ENABLE_CAP(KVM_CAP_DIRTY_LOG_RING) between KVM_CREATE_VM and the vCPUs. */
+	if (cfg->dirty_ring_size) {
+		struct kvm_enable_cap cap = {
+			.cap = cfg->dirty_ring_acq_rel ? KVM_CAP_DIRTY_LOG_RING_ACQ_REL :
+							 KVM_CAP_DIRTY_LOG_RING,
+			.args[0] = cfg->dirty_ring_size,
+		};
+
+		r = kvm_vm_ioctl_enable_cap_generic(kvm, &cap);
+		if (r)
+			goto err_slots;
+	}
 	r = kvm_create_vcpus(kvm, nr_vcpus);
 	if (r)
 		goto err_slots;

@@ -487,7 +487,7 @@ static int kvm_prepare_memory_region(struct kvm_vm_memslots *ms,
 			new->dirty_bitmap = NULL;
 		} else if (old && old->dirty_bitmap) {
 			new->dirty_bitmap = old->dirty_bitmap;
-		} else {
+		} else if (!ms->dirty_ring) {
 			r = kvm_alloc_dirty_bitmap(new);
 			if (r)
 				return r;
@@ -1171,6 +1171,10 @@ static int __kvm_get_dirty_log_protect(struct kvm_vm_memslots *ms, struct kvm_di
 	int as_id, id;
 	bool flush = false;
 
+	/* Dirty ring tracking is exclusive to dirty log tracking. */
+	if (ms->dirty_ring)
+		return -ENXIO;
+
 	as_id = log->slot >> 16;
 	id = (u16)log->slot;
 	if (as_id >= ms->nr_as || id >= KVM_USER_MEM_SLOTS)
@@ -1250,6 +1254,9 @@ static int __kvm_clear_dirty_log_protect(struct kvm_vm_memslots *ms,
 	gfn_t offset;
 	int as_id, id;
 	bool flush = false;
+
+	if (ms->dirty_ring)
+		return -ENXIO;
 
 	as_id = log->slot >> 16;
 	id = (u16)log->slot;

@@ -363,6 +363,8 @@ struct kvm_vm_memslots {
 	 * (so "true" means manual protect) | KVM_DIRTY_LOG_INITIALLY_SET.
 	 */
 	u64 manual_dirty_log_protect;
+	/* KVM_CAP_DIRTY_LOG_RING without a bitmap: !kvm_use_dirty_bitmap(). */
+	bool dirty_ring;
 	/* Host MAXPHYADDR bound: CREATE/MOVE with a last gfn above it is -EINVAL. */
 	gfn_t max_gfn;
 

@@ -507,8 +507,8 @@ static int fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 			break;
 		if (try_cmpxchg64(sptep, &spte, new_spte)) {
 			if (is_writable_pte(new_spte) && !is_writable_pte(spte))
-				mark_page_dirty_in_slot(&kvm->slots, fault->slot,
-							gfn_round_for_level(fault->gfn, level));
+				kvm_vcpu_mark_page_dirty_in_slot(vcpu, fault->slot,
+						gfn_round_for_level(fault->gfn, level));
 			ret = RET_PF_FIXED;
 			break;
 		}
@@ -1207,6 +1207,14 @@ static void kvm_arch_mmu_enable_log_dirty_pt_masked(void *arch, struct kvm_memor
 						  true);
 	else
 		kvm_mmu_write_protect_pt_masked(kvm, slot, gfn_offset, mask);
+}
+
+void kvm_mmu_reset_dirty_gfns(struct kvm *kvm, struct kvm_memory_slot *slot, u64 offset,
+			      unsigned long mask)
+{
+	write_lock(&kvm->mmu_lock);
+	kvm_arch_mmu_enable_log_dirty_pt_masked(kvm, slot, offset, mask);
+	write_unlock(&kvm->mmu_lock);
 }
 
 static void kvm_arch_mmu_lock(void *arch)

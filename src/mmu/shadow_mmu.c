@@ -827,7 +827,7 @@ static int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot, u64
 
 	/* A writable SPTE in a dirty-logged slot: the page is dirty from now on. */
 	if (is_writable_pte(spte) && kvm_slot_dirty_track_enabled(slot))
-		mark_page_dirty_in_slot(&kvm->slots, slot, gfn);
+		kvm_vcpu_mark_page_dirty_in_slot(vcpu, slot, gfn);
 
 	if (wrprot && write_fault)
 		ret = RET_PF_WRITE_PROTECTED;

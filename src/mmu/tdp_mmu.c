@@ -726,7 +726,7 @@ static int tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_pag
 
 	/* A writable SPTE in a dirty-logged slot: the page is dirty from now on. */
 	if (fault->slot && is_writable_pte(new_spte) && kvm_slot_dirty_track_enabled(fault->slot))
-		mark_page_dirty_in_slot(&kvm->slots, fault->slot, iter->gfn);
+		kvm_vcpu_mark_page_dirty_in_slot(vcpu, fault->slot, iter->gfn);
 
 	if (wrprot && fault->write)
 		ret = RET_PF_WRITE_PROTECTED;

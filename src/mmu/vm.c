@@ -155,6 +155,26 @@ int mmusim_vm_zap_gfn_range(struct mmusim_vm *vm, int as_id, gfn_t start, gfn_t 
 	return 0;
 }
 
+int mmusim_vm_reset_dirty_rings(struct mmusim_vm *vm)
+{
+	if (!vm)
+		return -EINVAL;
+	return kvm_vm_ioctl_reset_dirty_pages(mmusim_to_kvm(vm));
+}
+
+int mmusim_vcpu_dirty_ring(struct mmusim_vcpu *v, struct kvm_dirty_gfn **ring, u32 *nr_entries)
+{
+	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
+
+	if (!vcpu || !ring || !nr_entries)
+		return -EINVAL;
+	if (!vcpu->kvm->dirty_ring_size)
+		return -ENXIO;
+	*ring = vcpu->dirty_ring.dirty_gfns;
+	*nr_entries = vcpu->dirty_ring.size;
+	return 0;
+}
+
 int mmusim_vm_recover_nx_huge_pages(struct mmusim_vm *vm)
 {
 	if (!vm)

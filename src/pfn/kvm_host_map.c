@@ -92,7 +92,7 @@ int __kvm_vcpu_map(struct kvm_vcpu *vcpu, gfn_t gfn, struct kvm_host_map *map, b
 
 static void kvm_vcpu_mark_page_dirty(struct kvm_vcpu *vcpu, gfn_t gfn)
 {
-	mark_page_dirty_in_slot(&vcpu->kvm->slots, vcpu_map_memslot(vcpu, gfn), gfn);
+	kvm_vcpu_mark_page_dirty_in_slot(vcpu, vcpu_map_memslot(vcpu, gfn), gfn);
 }
 
 void kvm_vcpu_unmap(struct kvm_vcpu *vcpu, struct kvm_host_map *map, bool dirty)

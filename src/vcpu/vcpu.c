@@ -84,6 +84,9 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 			break;
 
 		vcpu_exit_guest_mode(vcpu);
+		/* The ring must be harvested before the guest runs on. */
+		if (kvm_dirty_ring_check_request(vcpu))
+			return 1;
 		if (kvm_check_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
 			kvm_mmu_free_obsolete_roots(vcpu);
 		if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
@@ -276,6 +279,11 @@ static int vcpu_access_one(struct kvm_vcpu *vcpu, gpa_t gpa, int type, struct mm
 
 	for (;;) {
 		r = vcpu_enter_guest(vcpu);
+		if (r > 0 && exit) {
+			exit->reason = vcpu->exit_reason;	/* KVM_EXIT_DIRTY_RING_FULL */
+			exit->gpa = gpa;
+			exit->is_write = type == MMUSIM_ACCESS_WRITE;
+		}
 		if (r)
 			return r;
 		if (!vcpu_translate(vcpu, gpa, type, pfn, &error_code)) {
@@ -415,7 +423,9 @@ static int vcpu_copy(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, u64 len, bool 
 		r = vcpu_access_one(vcpu, gpa, write ? MMUSIM_ACCESS_WRITE : MMUSIM_ACCESS_READ,
 				    &exit, &pfn);
 		if (r) {
-			r = r > 0 ? -EFAULT : r;
+			/* A full dirty ring: harvest and reset, then copy again. */
+			if (r > 0)
+				r = exit.reason == KVM_EXIT_DIRTY_RING_FULL ? -EBUSY : -EFAULT;
 			break;
 		}
 		data = sim_pfn_to_virt(vcpu->kvm->host, pfn);
