@@ -1343,6 +1343,121 @@ static void test_tdp_mmu_nx_recovery_rules(void **state)
 }
 
 /*
+ * Dirty logging by D bits (PML, mmusim_vm_config.dirty_log_pml) against
+ * write protection, on one workload: 64 pages written once before logging,
+ * logging on, the same 64 written again, a harvest, 64 more writes.
+ *
+ *   gfn 0 .. 63 (slot 0, 4K anonymous, 2 MiB)
+ *   write protection: every logged write is a (fast) fault
+ *   PML:              no fault at all; the CPU logs the D transitions and
+ *                     the log is flushed into the bitmap when the call ends
+ */
+static void pml_vs_wrprot(int mmu, bool pml)
+{
+	struct test_vm_opts o = { .size = 2 * MiB, .cfg = { .mmu = mmu, .dirty_log_pml = pml } };
+	struct kvm_userspace_memory_region r = { .slot = 0, .memory_size = 2 * MiB };
+	unsigned long bitmap[512 / BITS_PER_LONG];
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
+	struct mmusim_vm_stats st;
+	struct mmusim_exit exit;
+	struct test_vm t;
+	u64 taken;
+	int round;
+
+	test_vm_create(&t, &o);
+	r.userspace_addr = t.hva;
+	assert_int_equal(mmusim_vcpu_access_range(mmusim_vm_vcpu(t.vm, 0), 0, 64, 0,
+						  MMUSIM_ACCESS_WRITE, &exit), 64);
+	r.flags = KVM_MEM_LOG_DIRTY_PAGES;
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	get_stats(&t, &st);
+	taken = st.pf_taken;
+	for (round = 0; round < 2; round++) {
+		memset(bitmap, 0, sizeof(bitmap));
+		assert_int_equal(mmusim_vcpu_access_range(mmusim_vm_vcpu(t.vm, 0), 0, 64, 0,
+							  MMUSIM_ACCESS_WRITE, &exit),
+				 64);
+		assert_int_equal(mmusim_vm_get_dirty_log(t.vm, &log), 0);
+		assert_int_equal(bitmap_weight(bitmap, 512), 64);
+		get_stats(&t, &st);
+		assert_int_equal(st.pf_taken - taken, pml ? 0 : 64 * (round + 1));
+	}
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+static void test_tdp_mmu_dirty_log_pml(void **state)
+{
+	pml_vs_wrprot(MMUSIM_MMU_TDP, true);
+	pml_vs_wrprot(MMUSIM_MMU_TDP, false);
+	pml_vs_wrprot(MMUSIM_MMU_LEGACY, true);
+	pml_vs_wrprot(MMUSIM_MMU_LEGACY, false);
+}
+
+/*
+ * PML details: the 512-entry log fills inside one run (600 pages in one
+ * access_range) and is flushed on the PML-full exit, losing nothing; a huge
+ * leaf is write-protected when logging starts without eager splitting, so
+ * its first write faults and maps 4K; PML needs EPT with A/D bits.
+ */
+static void test_tdp_mmu_dirty_log_pml_details(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB, .cfg.dirty_log_pml = true };
+	struct kvm_userspace_memory_region r = { .slot = 0, .memory_size = 4 * MiB };
+	unsigned long bitmap[1024 / BITS_PER_LONG] = { 0 };
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
+	struct mmusim_vm_stats st;
+	struct mmusim_exit exit;
+	struct mmusim_vm *vm;
+	struct test_vm t;
+	u64 taken;
+
+	test_vm_create(&t, &o);
+	r.userspace_addr = t.hva;
+	r.flags = KVM_MEM_LOG_DIRTY_PAGES;
+	assert_int_equal(mmusim_vcpu_access_range(mmusim_vm_vcpu(t.vm, 0), 0, 600, 0,
+						  MMUSIM_ACCESS_WRITE, &exit), 600);
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	assert_int_equal(mmusim_vcpu_access_range(mmusim_vm_vcpu(t.vm, 0), 0, 600, 0,
+						  MMUSIM_ACCESS_WRITE, &exit), 600);
+	assert_int_equal(mmusim_vm_get_dirty_log(t.vm, &log), 0);
+	assert_int_equal(bitmap_weight(bitmap, 1024), 600);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+
+	o = (struct test_vm_opts){ .size = 4 * MiB,
+				   .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M,
+				   .cfg = { .dirty_log_pml = true, .no_eager_page_split = true } };
+	test_vm_create(&t, &o);
+	r.userspace_addr = t.hva;
+	access_ok(&t, 0, 0, MMUSIM_ACCESS_WRITE);
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	get_stats(&t, &st);
+	taken = st.pf_taken;
+	assert_int_equal(st.pages_2m, 1);
+	access_ok(&t, 0, 7 << 12, MMUSIM_ACCESS_WRITE);
+	get_stats(&t, &st);
+	assert_int_equal(st.pf_taken, taken + 1);
+	assert_int_equal(st.pages_2m, 0);
+	memset(bitmap, 0, sizeof(bitmap));
+	assert_int_equal(mmusim_vm_get_dirty_log(t.vm, &log), 0);
+	assert_true(test_bit(7, bitmap));
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+
+	test_vm_create(&t, &(struct test_vm_opts){ 0 });
+	o.cfg = (struct mmusim_vm_config){ .dirty_log_pml = true, .tdp_mode = MMUSIM_TDP_NPT };
+	assert_int_equal(mmusim_vm_create(t.host, t.mm, &o.cfg, &vm), -EINVAL);
+	o.cfg.tdp_mode = MMUSIM_TDP_EPT;
+	o.cfg.ept_ad_disabled = true;
+	assert_int_equal(mmusim_vm_create(t.host, t.mm, &o.cfg, &vm), -EINVAL);
+	o.cfg.ept_ad_disabled = false;
+	assert_int_equal(mmusim_vm_create(t.host, t.mm, &o.cfg, &vm), 0);
+	mmusim_vm_destroy(vm);
+	test_vm_destroy(&t);
+}
+
+/*
  * The harvest write-protects with an atomic AND (6.12's
  * clear_dirty_pt_masked() -> tdp_mmu_clear_spte_bits()), so a lockless
  * change made between its read and its write survives.  EPT without A/D
@@ -1669,6 +1784,8 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_tdp_mmu_nx_recovery),
 		MMUSIM_TEST(test_tdp_mmu_nx_recovery_legacy_mmu),
 		MMUSIM_TEST(test_tdp_mmu_nx_recovery_rules),
+		MMUSIM_TEST(test_tdp_mmu_dirty_log_pml),
+		MMUSIM_TEST(test_tdp_mmu_dirty_log_pml_details),
 		MMUSIM_TEST(test_tdp_mmu_huge_recovery_in_place),
 		MMUSIM_TEST(test_tdp_mmu_huge_recovery_zap_collapsible),
 		MMUSIM_TEST(test_tdp_mmu_huge_recovery_host_split),

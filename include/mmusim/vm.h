@@ -118,6 +118,15 @@ struct mmusim_vm_config {
 	 */
 	u32 dirty_ring_size;
 	bool dirty_ring_acq_rel;
+	/*
+	 * Dirty logging by D bits, as VMX with PML (kvm_x86_ops.cpu_dirty_log_size):
+	 * enabling logging clears D on 4K leaves and write-protects huge ones,
+	 * the harvest clears D instead of W, and the simulated CPU logs each gfn
+	 * whose D it sets in a 512-entry buffer flushed into the dirty log when
+	 * the vCPU's call returns or the buffer fills.  EPT with A/D only
+	 * (-EINVAL otherwise).  Off: write protection, as on AMD.
+	 */
+	bool dirty_log_pml;
 };
 
 #define MMUSIM_PFN_MODEL_6_13 0

@@ -34,6 +34,7 @@
 
 #define KVM_MAX_VCPUS 256
 #define KVM_VCPU_MAX_MAPS 8
+#define PML_ENTITY_NUM 512	/* entries of a VMX page-modification log */
 
 struct kvm_host_map;
 
@@ -181,7 +182,17 @@ struct kvm_vcpu {
 	spinlock_t maps_lock;
 	struct kvm_host_map *maps[KVM_VCPU_MAX_MAPS];
 	struct kvm_dirty_ring dirty_ring;	/* KVM_CAP_DIRTY_LOG_RING */
+	/*
+	 * Page-modification log (VMX PML): gfns whose D bit the simulated
+	 * CPU set, flushed into the dirty log when the vCPU leaves a public
+	 * call or the buffer fills (kvm_vcpu_flush_pml()).
+	 */
+	gfn_t pml_buf[PML_ENTITY_NUM];	/* of the vCPU's address space at the time */
+	u16 pml_nr;
 };
+
+/* vcpu.c: flush the PML buffer into the dirty log; SRCU held, outside guest mode. */
+void kvm_vcpu_flush_pml(struct kvm_vcpu *vcpu);
 
 /* src/vcpu/vcpu_map.c: unmap (clean) what mmusim_vcpu_map() left mapped. */
 void kvm_vcpu_unmap_all(struct kvm_vcpu *vcpu);
@@ -252,6 +263,8 @@ struct kvm {
 	u32 dirty_ring_size;		/* bytes per vCPU ring; 0: the dirty bitmap */
 	bool eager_page_split;		/* KVM's eager_page_split, per VM */
 	bool zap_collapsible;		/* 6.12 zap instead of 6.13 in-place recovery */
+	/* kvm_x86_ops.cpu_dirty_log_size != 0: dirty logging by D bits and PML. */
+	bool pml;
 
 	/* Test-only fault injection: "forget" remote TLB flushes. */
 	bool debug_skip_remote_flush;

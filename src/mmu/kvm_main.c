@@ -664,6 +664,9 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 		return -EINVAL;
 	if (cfg->nx_huge_pages_recovery_ratio < -1 || cfg->nx_huge_pages_recovery_period_ms > 3600000)
 		return -EINVAL;
+	/* PML needs EPT with A/D bits (enable_pml = ... && enable_ept_ad_bits). */
+	if (cfg->dirty_log_pml && (cfg->tdp_mode != MMUSIM_TDP_EPT || cfg->ept_ad_disabled))
+		return -EINVAL;
 	nr_as = cfg->nr_address_spaces ? cfg->nr_address_spaces : KVM_MAX_NR_ADDRESS_SPACES;
 	if (nr_as < 1 || nr_as > KVM_MAX_NR_ADDRESS_SPACES)
 		return -EINVAL;
@@ -692,6 +695,7 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 	kvm->pfn_model = cfg->pfn_model;
 	kvm->eager_page_split = !cfg->no_eager_page_split;
 	kvm->zap_collapsible = cfg->zap_collapsible;
+	kvm->pml = cfg->dirty_log_pml;
 	/* KVM's nx_huge_pages_recovery_ratio defaults to 60. */
 	kvm->nx_huge_pages_recovery_ratio = cfg->nx_huge_pages_recovery_ratio < 0 ? 0 :
 					    cfg->nx_huge_pages_recovery_ratio ?: 60;

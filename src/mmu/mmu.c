@@ -1079,8 +1079,28 @@ static void kvm_mmu_slot_apply_flags(struct kvm *kvm, struct kvm_memory_slot *ol
 		 */
 		if (kvm->eager_page_split)
 			kvm_mmu_slot_try_split_huge_pages(kvm, new, PG_LEVEL_4K);
-		/* Write-protect everything so the first write to each page is seen. */
-		if (kvm->tdp_mmu_enabled) {
+		/*
+		 * PML (kvm_x86_ops.cpu_dirty_log_size): clear D on the 4K leaves
+		 * so the CPU logs the next write to each, and write-protect only
+		 * huge leaves, whose writes must fault and map 4K.  Otherwise
+		 * write-protect everything so the first write to each page is
+		 * seen.
+		 */
+		if (kvm->pml) {
+			if (kvm->tdp_mmu_enabled) {
+				read_lock(&kvm->mmu_lock);
+				kvm_tdp_mmu_clear_dirty_slot(kvm, new);
+				kvm_tdp_mmu_wrprot_slot(kvm, new, PG_LEVEL_2M);
+				read_unlock(&kvm->mmu_lock);
+			} else {
+				write_lock(&kvm->mmu_lock);
+				kvm_shadow_mmu_slot_leaf_clear_dirty(kvm, new);
+				kvm_shadow_mmu_slot_remove_write_access(kvm, new, PG_LEVEL_2M);
+				write_unlock(&kvm->mmu_lock);
+			}
+			/* A TLB entry that still says dirty would write unlogged. */
+			flush = true;
+		} else if (kvm->tdp_mmu_enabled) {
 			/*
 			 * Flush even if no SPTE lost W here: an SPTE that aging
 			 * access-tracked (W cleared, no flush: clear_young does
@@ -1202,9 +1222,12 @@ static void kvm_arch_mmu_enable_log_dirty_pt_masked(void *arch, struct kvm_memor
 			kvm_mmu_slot_gfn_write_protect(kvm, slot, end, PG_LEVEL_2M);
 	}
 
+	/* PML clears D (kvm_mmu_clear_dirty_pt_masked()), else write-protects. */
 	if (kvm->tdp_mmu_enabled)
 		kvm_tdp_mmu_clear_dirty_pt_masked(kvm, slot, slot->base_gfn + gfn_offset, mask,
-						  true);
+						  !kvm->pml);
+	else if (kvm->pml)
+		kvm_mmu_clear_dirty_pt_masked(kvm, slot, gfn_offset, mask);
 	else
 		kvm_mmu_write_protect_pt_masked(kvm, slot, gfn_offset, mask);
 }

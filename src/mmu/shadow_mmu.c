@@ -1140,6 +1140,43 @@ bool kvm_shadow_mmu_slot_remove_write_access(struct kvm *kvm, const struct kvm_m
 			       KVM_MAX_HUGEPAGE_LEVEL, false);
 }
 
+/*
+ * __rmap_clear_dirty(): PML-mode logging clears D so the CPU logs the next
+ * write; mmu_spte_update() keeps a D the CPU sets meanwhile (xchg).
+ */
+static bool __rmap_clear_dirty(struct kvm *kvm, struct kvm_rmap_head *rmap_head,
+			       const struct kvm_memory_slot *slot)
+{
+	struct rmap_iterator iter;
+	bool flush = false;
+	u64 *sptep;
+
+	for_each_rmap_spte(rmap_head, &iter, sptep) {
+		u64 spte = READ_ONCE(*sptep);
+
+		if (spte & kvm->masks.shadow_dirty_mask)
+			flush |= mmu_spte_update(kvm, sptep, spte & ~kvm->masks.shadow_dirty_mask);
+	}
+	return flush;
+}
+
+bool kvm_shadow_mmu_slot_leaf_clear_dirty(struct kvm *kvm, const struct kvm_memory_slot *slot)
+{
+	return walk_slot_rmaps(kvm, slot, __rmap_clear_dirty, PG_LEVEL_4K, PG_LEVEL_4K, false);
+}
+
+void kvm_mmu_clear_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *slot,
+				   gfn_t gfn_offset, unsigned long mask)
+{
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	while (mask) {
+		gfn_t gfn = slot->base_gfn + gfn_offset + __ffs(mask);
+
+		__rmap_clear_dirty(kvm, gfn_to_rmap(gfn, PG_LEVEL_4K, slot), slot);
+		mask &= mask - 1;
+	}
+}
+
 void kvm_mmu_write_protect_pt_masked(struct kvm *kvm, struct kvm_memory_slot *slot,
 				     gfn_t gfn_offset, unsigned long mask)
 {

@@ -85,6 +85,10 @@ bool kvm_rmap_age_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range, bool t
  * that every leaf is on the rmap of its memslot, gfn and level, and that
  * the rmaps hold nothing else.  Both with mmu_lock held (write) and SRCU.
  */
+/* PML-mode dirty logging: clear D on the slot's 4K leaves / on masked gfns (write lock). */
+bool kvm_shadow_mmu_slot_leaf_clear_dirty(struct kvm *kvm, const struct kvm_memory_slot *slot);
+void kvm_mmu_clear_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *slot,
+				   gfn_t gfn_offset, unsigned long mask);
 /* Dirty logging off: zap leaves that could now be mapped huge (mmu_lock for write). */
 bool kvm_shadow_mmu_zap_collapsible_sptes(struct kvm *kvm, const struct kvm_memory_slot *slot);
 int kvm_shadow_mmu_for_each_leaf(struct kvm *kvm, struct kvm_tdp_mmu_walk_cb *cb);

@@ -999,6 +999,47 @@ static void clear_dirty_pt_masked(struct kvm *kvm, struct kvm_mmu_page *root, gf
 	}
 }
 
+/*
+ * clear_dirty_gfn_range() (6.12): PML-mode logging starts by clearing D on
+ * every leaf of the slot, so the CPU logs the next write to each page.
+ * mmu_lock for read: cmpxchg, retried on a racing change.
+ */
+static bool clear_dirty_gfn_range(struct kvm *kvm, struct kvm_mmu_page *root, gfn_t start,
+				  gfn_t end)
+{
+	const u64 dbit = kvm->masks.shadow_dirty_mask;
+	struct tdp_iter iter;
+	bool spte_set = false;
+
+	rcu_read_lock();
+	tdp_root_for_each_pte(iter, kvm, root, start, end) {
+retry:
+		if (tdp_mmu_iter_cond_resched(kvm, &iter, false, true))
+			continue;
+		if (!is_shadow_present_pte(iter.old_spte) || !is_last_spte(iter.old_spte, iter.level))
+			continue;
+		if (!(iter.old_spte & dbit))
+			continue;
+		if (tdp_mmu_set_spte_atomic(kvm, &iter, iter.old_spte & ~dbit))
+			goto retry;
+		spte_set = true;
+	}
+	rcu_read_unlock();
+	return spte_set;
+}
+
+bool kvm_tdp_mmu_clear_dirty_slot(struct kvm *kvm, const struct kvm_memory_slot *slot)
+{
+	struct kvm_mmu_page *root;
+	bool spte_set = false;
+
+	lockdep_assert_held_read(&kvm->mmu_lock);
+	for_each_valid_tdp_mmu_root_yield_safe(kvm, root, slot->as_id)
+		spte_set |= clear_dirty_gfn_range(kvm, root, slot->base_gfn,
+						  slot->base_gfn + slot->npages);
+	return spte_set;
+}
+
 void kvm_tdp_mmu_clear_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn,
 				       unsigned long mask, bool wrprot)
 {

@@ -31,6 +31,8 @@ bool kvm_tdp_mmu_test_age_gfn(struct kvm *kvm, int as_id, gfn_t start, gfn_t end
 bool kvm_tdp_mmu_wrprot_slot(struct kvm *kvm, const struct kvm_memory_slot *slot, int min_level);
 bool kvm_tdp_mmu_write_protect_gfn(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn,
 				   int min_level);
+/* PML-mode logging: clear D on every leaf of @slot (mmu_lock for read). */
+bool kvm_tdp_mmu_clear_dirty_slot(struct kvm *kvm, const struct kvm_memory_slot *slot);
 /* NX recovery: zap the table @sp (mmu_lock for write, RCU). */
 bool kvm_tdp_mmu_zap_sp(struct kvm *kvm, struct kvm_mmu_page *sp);
 /*

@@ -33,6 +33,41 @@
 #define TLB_W 2
 #define TLB_X 4
 
+/* Not an error code the hardware reports: the walk stopped for a PML-full exit. */
+#define PFERR_PML_FULL (~0ULL)
+
+/*
+ * vmx_flush_pml_buffer(): every logged gfn goes to the dirty log (bitmap or
+ * ring) as kvm_vcpu_mark_page_dirty() does; gfns of slots not being logged
+ * are dropped there.  Outside guest mode, SRCU held.
+ */
+void kvm_vcpu_flush_pml(struct kvm_vcpu *vcpu)
+{
+	int as_id = vcpu->smm ? 1 : 0;
+	unsigned int i;
+
+	for (i = 0; i < vcpu->pml_nr; i++) {
+		gfn_t gfn = vcpu->pml_buf[i];
+
+		kvm_vcpu_mark_page_dirty_in_slot(
+			vcpu, kvm_vcpu_gfn_to_memslot(&vcpu->kvm->slots, &vcpu->slot_cache, as_id, gfn),
+			gfn);
+	}
+	vcpu->pml_nr = 0;
+}
+
+/* Every exit to userspace flushes the log, as every VM exit does in KVM. */
+static void vcpu_flush_pml_on_exit(struct kvm_vcpu *vcpu)
+{
+	int idx;
+
+	if (!vcpu->pml_nr)
+		return;
+	idx = srcu_read_lock(&vcpu->kvm->slots.srcu);
+	kvm_vcpu_flush_pml(vcpu);
+	srcu_read_unlock(&vcpu->kvm->slots.srcu, idx);
+}
+
 void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu)
 {
 	int i;
@@ -185,11 +220,20 @@ restart:
 	if (spte_ad_enabled(spte)) {
 		u64 want = spte | m->shadow_accessed_mask |
 			   (type == MMUSIM_ACCESS_WRITE ? m->shadow_dirty_mask : 0);
+		bool logs = kvm->pml && !(spte & m->shadow_dirty_mask) && (want & m->shadow_dirty_mask);
 
+		/* PML full: a VM exit before the write, to flush the log. */
+		if (logs && vcpu->pml_nr == PML_ENTITY_NUM) {
+			*error_code = PFERR_PML_FULL;
+			goto out;
+		}
 		/* A locked A/D update; if the SPTE changed, walk again. */
 		if (want != spte && !try_cmpxchg64(sptep, &spte, want))
 			goto restart;
 		spte = want;
+		/* The CPU logs the gfn of the access when it sets D. */
+		if (logs)
+			vcpu->pml_buf[vcpu->pml_nr++] = gfn;
 	}
 
 	e->gfn = gfn_round_for_level(gfn, level);
@@ -293,6 +337,11 @@ static int vcpu_access_one(struct kvm_vcpu *vcpu, gpa_t gpa, int type, struct mm
 
 		vcpu_exit_guest_mode(vcpu);
 		idx = srcu_read_lock(&vcpu->kvm->slots.srcu);
+		if (error_code == PFERR_PML_FULL) {
+			kvm_vcpu_flush_pml(vcpu);
+			srcu_read_unlock(&vcpu->kvm->slots.srcu, idx);
+			continue;
+		}
 		r = kvm_mmu_page_fault(vcpu, gpa, error_code);
 		srcu_read_unlock(&vcpu->kvm->slots.srcu, idx);
 		if (r < 0)
@@ -345,6 +394,7 @@ int mmusim_vcpu_access(struct mmusim_vcpu *v, gpa_t gpa, int type, struct mmusim
 	if (!r) {
 		r = vcpu_access_one(vcpu, gpa, type, exit, &pfn);
 		vcpu_exit_guest_mode(vcpu);
+		vcpu_flush_pml_on_exit(vcpu);
 	}
 	kvm_vm_call_end(vcpu->kvm);
 	return r;
@@ -379,6 +429,7 @@ static long vcpu_access_range(struct kvm_vcpu *vcpu, gpa_t gpa, u64 npages, u64 
 			break;
 	}
 	vcpu_exit_guest_mode(vcpu);
+	vcpu_flush_pml_on_exit(vcpu);
 	if (r < 0 && !i)
 		return r;
 	return (long)i;
@@ -439,6 +490,7 @@ static int vcpu_copy(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, u64 len, bool 
 		len -= n;
 	}
 	vcpu_exit_guest_mode(vcpu);
+	vcpu_flush_pml_on_exit(vcpu);
 	return r;
 }
 
