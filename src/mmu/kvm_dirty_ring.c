@@ -130,9 +130,11 @@ bool kvm_dirty_ring_push(struct kvm_dirty_ring *ring, u32 slot, u64 offset)
 	entry = &ring->dirty_gfns[ring->dirty_index & (ring->size - 1)];
 	entry->slot = slot;
 	entry->offset = offset;
-	/* The entry is complete before userspace can see it dirty. */
-	smp_wmb();
-	WRITE_ONCE(entry->flags, KVM_DIRTY_GFN_F_DIRTY);
+	/*
+	 * The entry is complete before userspace can see it dirty: KVM's
+	 * smp_wmb() and plain store, as a release (which the sanitizers see).
+	 */
+	smp_store_release(&entry->flags, KVM_DIRTY_GFN_F_DIRTY);
 	WRITE_ONCE(ring->dirty_index, ring->dirty_index + 1);
 	return kvm_dirty_ring_soft_full(ring);
 }
