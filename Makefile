@@ -53,6 +53,7 @@ bench: build
 	./$(BUILD)/bench/mmusim-bench -t fault,fast,zap $(BENCH_ARGS)
 	./$(BUILD)/bench/mmusim-bench -v 2 --exit-ns 1000 $(BENCH_ARGS)
 	./$(BUILD)/bench/mmusim-bench-map
+	./$(BUILD)/bench/mmusim-bench-dirty -r 3
 
 check-plain: build
 	cd $(BUILD) && $(CTEST)
