@@ -495,6 +495,126 @@ static void test_mmu_stress_overlapping_legacy(void **state)
 	run_stress(true, MMUSIM_MMU_LEGACY);
 }
 
+/*
+ * No lost dirty page (KVM's dirty_log_test, in miniature): a vCPU writes
+ * the current iteration number into random pages of a logged hugetlb-2M
+ * slot while the main thread, each iteration, advances the number, waits
+ * for the vCPU to have seen it, harvests the log and checks every page:
+ * one not reported dirty must still hold what it held at its last harvest,
+ * or the new number (a write after the harvest re-protected it, which the
+ * next harvest must report).  Eager splitting runs when logging starts,
+ * huge pages split under the writes; each mode of tracking is run.
+ *
+ *   gpa 0 .. 8M: slot 0, hugetlb 2M, 2048 pages, logging on
+ */
+#define DL_PAGES 2048
+
+struct dirty_stress {
+	struct test_vm t;
+	u64 iteration, seen;
+	bool stop;
+	u64 seed;
+};
+
+static int dirty_writer(void *arg)
+{
+	struct dirty_stress *d = arg;
+	struct mmusim_vcpu *v = mmusim_vm_vcpu(d->t.vm, 0);
+	u64 x = d->seed;
+
+	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
+		u64 it = __atomic_load_n(&d->iteration, __ATOMIC_ACQUIRE);
+		gfn_t p = test_rand(&x) % DL_PAGES;
+
+		if (mmusim_vcpu_write(v, p << 12, &it, sizeof(it)))
+			return -EFAULT;
+		__atomic_store_n(&d->seen, it, __ATOMIC_RELEASE);
+	}
+	return 0;
+}
+
+static void dirty_log_stress(int mmu, bool pml, bool manual, bool eager)
+{
+	struct test_vm_opts o = { .size = DL_PAGES * 4096ULL,
+				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M,
+				  .cfg = { .mmu = mmu, .dirty_log_pml = pml,
+					   .no_eager_page_split = !eager } };
+	struct kvm_userspace_memory_region r = { .slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES,
+						 .memory_size = DL_PAGES * 4096ULL };
+	unsigned long bitmap[DL_PAGES / BITS_PER_LONG];
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
+	struct kvm_clear_dirty_log clear = { .slot = 0, .num_pages = DL_PAGES,
+					     .dirty_bitmap = bitmap };
+	struct dirty_stress *d = kzalloc(sizeof(*d), GFP_KERNEL);
+	static u64 last[DL_PAGES];
+	u64 deadline, dirty_total = 0, i, p;
+	struct env_thread *th;
+
+	assert_non_null(d);
+	d->seed = mmusim_test_seed();
+	test_vm_create(&d->t, &o);
+	if (manual)
+		assert_int_equal(mmusim_vm_enable_manual_dirty_log_protect(
+					 d->t.vm, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE), 0);
+	/* Map everything huge first, all pages holding 0. */
+	assert_int_equal(mmusim_vcpu_access_range(mmusim_vm_vcpu(d->t.vm, 0), 0, DL_PAGES, 0,
+						  MMUSIM_ACCESS_WRITE, NULL), DL_PAGES);
+	memset(last, 0, sizeof(last));
+	r.userspace_addr = d->t.hva;
+	assert_int_equal(mmusim_vm_set_user_memory_region(d->t.vm, &r), 0);
+
+	d->iteration = 1;
+	th = env_thread_start(dirty_writer, d, "vcpu");
+	assert_non_null(th);
+	deadline = ktime_get_ns() + (u64)mmusim_test_stress_seconds() * 1000000000ULL / 2;
+	for (i = 1; ktime_get_ns() < deadline || i < 4; i++) {
+		/* Every write of a number <= i has completed once the vCPU sees i + 1. */
+		__atomic_store_n(&d->iteration, i + 1, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&d->seen, __ATOMIC_ACQUIRE) < i + 1)
+			env_spin_yield();
+		memset(bitmap, 0, sizeof(bitmap));
+		assert_int_equal(mmusim_vm_get_dirty_log(d->t.vm, &log), 0);
+		if (manual)
+			assert_int_equal(mmusim_vm_clear_dirty_log(d->t.vm, &clear), 0);
+		for (p = 0; p < DL_PAGES; p++) {
+			u64 val;
+
+			assert_int_equal(sim_mm_read(d->t.mm, d->t.hva + p * 4096, &val, 8), 0);
+			if (test_bit(p, bitmap)) {
+				last[p] = val;
+				dirty_total++;
+			} else if (val != last[p] && val != i + 1) {
+				__atomic_store_n(&d->stop, true, __ATOMIC_RELEASE);
+				env_thread_join(th);
+				fail_msg("lost dirty page %llu (iteration %llu): holds %llu, "
+					 "held %llu at its last harvest, seed %llu",
+					 (unsigned long long)p, (unsigned long long)i,
+					 (unsigned long long)val, (unsigned long long)last[p],
+					 (unsigned long long)d->seed);
+			}
+		}
+	}
+	__atomic_store_n(&d->stop, true, __ATOMIC_RELEASE);
+	assert_int_equal(env_thread_join(th), 0);
+	print_message("dirty log %s%s%s%s: %llu iterations, %llu dirty pages harvested\n",
+		      mmu == MMUSIM_MMU_LEGACY ? "legacy" : "tdp", pml ? " pml" : "",
+		      manual ? " manual" : "", eager ? " eager" : "", (unsigned long long)i,
+		      (unsigned long long)dirty_total);
+	test_vm_check(&d->t);
+	test_vm_destroy(&d->t);
+	kfree(d);
+}
+
+static void test_mmu_stress_dirty_log(void **state)
+{
+	dirty_log_stress(MMUSIM_MMU_TDP, false, false, true);
+	dirty_log_stress(MMUSIM_MMU_TDP, false, false, false);
+	dirty_log_stress(MMUSIM_MMU_TDP, true, false, true);
+	dirty_log_stress(MMUSIM_MMU_TDP, false, true, true);
+	dirty_log_stress(MMUSIM_MMU_LEGACY, false, false, false);
+	dirty_log_stress(MMUSIM_MMU_LEGACY, true, true, false);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +622,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_mmu_stress_overlapping),
 		MMUSIM_TEST(test_mmu_stress_partitioned_legacy),
 		MMUSIM_TEST(test_mmu_stress_overlapping_legacy),
+		MMUSIM_TEST(test_mmu_stress_dirty_log),
 	};
 
 	mmusim_test_init(argc, argv);
