@@ -11,13 +11,20 @@
  *                 with -z), then every vCPU reads its share again: the
  *                 faults this takes are the cost of the recovery strategy
  *
+ * With -a it runs access_tracking_perf_test's phases instead: populate,
+ * then -i iterations of marking all memory idle (the host's page aging:
+ * clear_young through the MMU notifier, as the selftest's idle-page
+ * bitmap writes do) and of every vCPU touching its share again; with -A
+ * (EPT without A/D bits) aging access-tracks SPTEs, so every touch after
+ * it is a fast-path fault.
+ *
  * Times are wall-clock per phase, medians over -r repetitions (a fresh VM
  * each); the eager split rate is the split SPTEs (512 per split 2M page)
  * over the enable phase's time.  Guest memory is hugetlb 2M by default
  * (-s 4k / thp / 2m / 1g).  Not core code: libc is fine here.
  *
  *   mmusim-bench-dirty [-v VCPUS] [-g GIB_PER_VCPU] [-i ITERS] [-r REPS]
- *                      [-s 4k|thp|2m|1g] [-E] [-m] [-p] [-z] [-l]
+ *                      [-s 4k|thp|2m|1g] [-E] [-m] [-p] [-z] [-l] [-a [-A]]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -44,7 +51,7 @@ static const char *const ph_names[NR_PH] = {
 struct opts {
 	int vcpus, iters, reps, map_flags;
 	u64 bytes_per_vcpu;
-	bool no_eager, manual, pml, zap, legacy;
+	bool no_eager, manual, pml, zap, legacy, aging, no_ad;
 };
 
 struct vcpu_job {
@@ -149,7 +156,41 @@ static int get_log(struct mmusim_vm *vm, const struct opts *o, unsigned long *bi
 struct rep_result {
 	double ns[NR_PH];
 	u64 splits, refaults, recoveries;
+	double age_ns, touch_ns;	/* -a: per iteration */
+	u64 touch_faults, young;	/* -a: per iteration */
 };
+
+/* access_tracking_perf_test: age everything, then touch everything, -i times. */
+static int run_aging(struct mmusim_vm *vm, struct sim_mm *mm, hva_t hva, u64 size,
+		     const struct opts *o, struct rep_result *res)
+{
+	struct mmusim_vm_stats st0, st1;
+	double t;
+	int i;
+
+	for (i = 0; i < o->iters; i++) {
+		long young;
+
+		t = now_ns();
+		young = sim_mm_age_range(mm, hva, size);
+		res->age_ns += now_ns() - t;
+		if (young < 0)
+			return -1;
+		res->young += young;
+		mmusim_vm_get_stats(vm, &st0);
+		t = run_vcpus(vm, o, MMUSIM_ACCESS_WRITE);
+		if (t < 0)
+			return -1;
+		res->touch_ns += t;
+		mmusim_vm_get_stats(vm, &st1);
+		res->touch_faults += st1.pf_taken - st0.pf_taken;
+	}
+	res->age_ns /= o->iters;
+	res->touch_ns /= o->iters;
+	res->touch_faults /= o->iters;
+	res->young /= o->iters;
+	return 0;
+}
 
 static int run_rep(const struct opts *o, struct rep_result *res)
 {
@@ -158,7 +199,7 @@ static int run_rep(const struct opts *o, struct rep_result *res)
 	struct mmusim_vm_config cfg = {
 		.nr_vcpus = o->vcpus, .mmu = o->legacy ? MMUSIM_MMU_LEGACY : MMUSIM_MMU_TDP,
 		.no_eager_page_split = o->no_eager, .zap_collapsible = o->zap,
-		.dirty_log_pml = o->pml,
+		.dirty_log_pml = o->pml, .ept_ad_disabled = o->no_ad,
 	};
 	struct kvm_userspace_memory_region r = { .slot = 0, .memory_size = size };
 	struct mmusim_vm_stats st0, st1;
@@ -185,6 +226,10 @@ static int run_rep(const struct opts *o, struct rep_result *res)
 		goto out;
 
 	res->ns[PH_POPULATE] = run_vcpus(vm, o, MMUSIM_ACCESS_WRITE);
+	if (o->aging) {
+		ret = res->ns[PH_POPULATE] < 0 ? -1 : run_aging(vm, mm, hva, size, o, res);
+		goto out;
+	}
 	mmusim_vm_get_stats(vm, &st0);
 	t = now_ns();
 	if (set_logging(vm, hva, size, true))
@@ -227,7 +272,8 @@ static int usage(const char *msg)
 	fprintf(stderr, "mmusim-bench-dirty: %s\n"
 		"usage: mmusim-bench-dirty [-v VCPUS 1..%d] [-g GIB_PER_VCPU] [-i ITERS] "
 		"[-r REPS 1..%d] [-s 4k|thp|2m|1g] [-E no eager split] [-m manual+initially-set] "
-		"[-p PML] [-z zap collapsible] [-l legacy MMU]\n", msg, MAX_VCPUS, MAX_REPS);
+		"[-p PML] [-z zap collapsible] [-l legacy MMU] [-a aging mode [-A no EPT A/D]]\n",
+		msg, MAX_VCPUS, MAX_REPS);
 	return 2;
 }
 
@@ -235,14 +281,21 @@ int main(int argc, char **argv)
 {
 	struct opts o = { .vcpus = 1, .iters = 2, .reps = 5, .bytes_per_vcpu = GiB,
 			  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M };
-	double ph[NR_PH][MAX_REPS], rate[MAX_REPS];
+	double ph[NR_PH][MAX_REPS], rate[MAX_REPS], age[MAX_REPS], touch[MAX_REPS];
+	u64 touch_faults = 0, young = 0;
 	struct rep_result res;
 	u64 refaults = 0, splits = 0, recoveries = 0;
 	char *end;
 	int c, i, p;
 
-	while ((c = getopt(argc, argv, "v:g:i:r:s:Empzlh")) != -1) {
+	while ((c = getopt(argc, argv, "v:g:i:r:s:EmpzlaAh")) != -1) {
 		switch (c) {
+		case 'a':
+			o.aging = true;
+			break;
+		case 'A':
+			o.no_ad = true;
+			break;
 		case 'v':
 			o.vcpus = strtol(optarg, &end, 0);
 			if (*end || o.vcpus < 1 || o.vcpus > MAX_VCPUS)
@@ -307,10 +360,27 @@ int main(int argc, char **argv)
 		}
 		for (p = 0; p < NR_PH; p++)
 			ph[p][i] = res.ns[p];
+		age[i] = res.age_ns;
+		touch[i] = res.touch_ns;
+		touch_faults = res.touch_faults;
+		young = res.young;
 		rate[i] = res.splits ? res.ns[PH_ENABLE] / (res.splits * 512.0) : 0;
 		refaults = res.refaults;
 		splits = res.splits;
 		recoveries = res.recoveries;
+	}
+	if (o.aging) {
+		printf("mmusim-bench-dirty -a: %s MMU, %d vCPU(s) x %.3f GiB, %d iterations, %d reps, "
+		       "EPT A/D %s\n", o.legacy ? "legacy" : "TDP", o.vcpus,
+		       (double)o.bytes_per_vcpu / GiB, o.iters, o.reps, o.no_ad ? "off" : "on");
+		printf("  %-32s %10.3f ms\n", ph_names[PH_POPULATE], median(ph[PH_POPULATE], o.reps) / 1e6);
+		printf("  %-32s %10.3f ms (%llu young 4K pages)\n", "mark idle (age), per iteration",
+		       median(age, o.reps) / 1e6, (unsigned long long)young);
+		printf("  %-32s %10.3f ms (%llu faults)\n", "touch all, per iteration",
+		       median(touch, o.reps) / 1e6, (unsigned long long)touch_faults);
+		rcu_barrier();
+		env_thread_unregister();
+		return 0;
 	}
 	printf("mmusim-bench-dirty: %s MMU, %d vCPU(s) x %.3f GiB, %d iterations, %d reps; "
 	       "eager split %s, %s, %s, logging off: %s\n",
