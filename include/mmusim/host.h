@@ -59,7 +59,8 @@ struct sim_host_config {
 int sim_host_create(const struct sim_host_config *cfg, struct sim_host **hostp);
 /* kvm.allow_unsafe_mappings as the host booted with it; false for a NULL host. */
 bool sim_host_kvm_allow_unsafe_mappings(struct sim_host *host);
-/* WARNs (and leaks rather than corrupts) if pages are still allocated or mms exist.
+/* WARNs (and leaks rather than corrupts) if pages are still allocated, mms exist
+ * or memremap()s are not unmapped.
  * NULL: nothing. */
 void sim_host_destroy(struct sim_host *host);
 
