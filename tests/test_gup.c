@@ -317,6 +317,12 @@ static void test_gup_signals(void **state)
 	sim_put_page(t.host, pages[1]);
 	assert_int_equal(sim_get_user_pages_fast(t.mm, a + 2 * PAGE_SIZE, 1, 0, pages), -EINTR);
 	assert_int_equal(mmt_stats(&t).swap_ins, 0);
+	/* The VMA is checked first: no VMA, or no access, is still -EFAULT. */
+	assert_int_equal(sim_get_user_pages(t.mm, 0x10000, 1, 0, pages), -EFAULT);
+	assert_int_equal(sim_mprotect(t.mm, a + 3 * PAGE_SIZE, PAGE_SIZE, SIM_PROT_READ), 0);
+	assert_int_equal(sim_get_user_pages(t.mm, a + 3 * PAGE_SIZE, 1, SIM_FOLL_WRITE, pages),
+			 -EFAULT);
+	assert_int_equal(sim_mprotect(t.mm, a + 3 * PAGE_SIZE, PAGE_SIZE, RW), 0);
 
 	assert_int_equal(sim_mm_set_signal(t.mm, SIM_SIGNAL_PENDING), 0);
 	assert_int_equal(sim_get_user_pages(t.mm, a, 1, SIM_FOLL_INTERRUPTIBLE, pages), 1);
