@@ -406,6 +406,15 @@ static void test_follow_pfn_zap_and_fixup(void **state)
 	assert_int_equal(sim_fixup_user_fault(t.mm, 0x10000, false), -EFAULT);
 	assert_int_equal(sim_fixup_user_fault(t.mm, SIM_TASK_SIZE, false), -EFAULT);
 	assert_int_equal(sim_fixup_user_fault(NULL, a, false), -EINVAL);
+	/* A fatal signal stops it, after the VMA checks (fixup_user_fault()). */
+	assert_int_equal(sim_mm_set_signal(t.mm, SIM_SIGNAL_FATAL), 0);
+	assert_int_equal(sim_zap_vma_ptes(t.mm, p, PAGE_SIZE), 0);
+	assert_int_equal(sim_fixup_user_fault(t.mm, p, false), -EINTR);
+	assert_int_equal(sim_follow_pfn(t.mm, p, false, &pfn, NULL), -EFAULT);
+	assert_int_equal(sim_fixup_user_fault(t.mm, none, false), -EFAULT);
+	assert_int_equal(sim_mm_set_signal(t.mm, SIM_SIGNAL_PENDING), 0);
+	assert_int_equal(sim_fixup_user_fault(t.mm, p, false), 0);
+	assert_int_equal(sim_mm_set_signal(t.mm, SIM_SIGNAL_NONE), 0);
 	mmt_fini(&t);
 }
 

@@ -297,8 +297,9 @@ int sim_zap_vma_ptes(struct sim_mm *mm, hva_t addr, u64 len);
 /*
  * fixup_user_fault(): resolve a fault at @addr as the CPU would (demand
  * fault, COW, swap-in, a VM_PFNMAP refault), without taking a reference.
- * -EFAULT if the VMA forbids the access or there is none; the fault's
- * errno otherwise (-EHWPOISON, -ENOMEM).
+ * -EFAULT if the VMA forbids the access or there is none; then -EINTR
+ * for a fatal signal (KVM's call is killable); the fault's errno
+ * otherwise (-ENOMEM).
  */
 int sim_fixup_user_fault(struct sim_mm *mm, hva_t addr, bool write);
 
