@@ -287,6 +287,74 @@ static void test_fault_swap_in_on_touch(void **state)
 	mmt_fini(&t);
 }
 
+/*
+ * CPU accesses of poisoned memory: -EHWPOISON (the machine check), also
+ * for a write to a read-only entry and anywhere in a poisoned huge page;
+ * bytes before the poisoned page are copied.
+ *
+ *   a: | p0 | p1 poisoned |      h: [ 2M hugetlb, poisoned ]
+ */
+static void test_fault_hwpoison(void **state)
+{
+	char buf[16] = { 0 };
+	struct mmt t;
+	hva_t a, h;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 2 * PAGE_SIZE, RW, PRIV);
+	mmt_fill(&t, a, 0);
+	mmt_fill(&t, a + PAGE_SIZE, 1);
+	assert_int_equal(sim_mprotect(t.mm, a, 2 * PAGE_SIZE, SIM_PROT_READ), 0);
+	assert_int_equal(sim_mprotect(t.mm, a, 2 * PAGE_SIZE, RW), 0);
+	assert_int_equal(sim_madvise(t.mm, a + PAGE_SIZE, PAGE_SIZE, SIM_MADV_HWPOISON), 0);
+	assert_int_equal(sim_mm_touch(t.mm, a + PAGE_SIZE, false), -EHWPOISON);
+	assert_int_equal(sim_mm_touch(t.mm, a + PAGE_SIZE + 9, true), -EHWPOISON);
+	assert_int_equal(sim_mm_write(t.mm, a + PAGE_SIZE, buf, 1), -EHWPOISON);
+	assert_int_equal(sim_mm_read(t.mm, a + PAGE_SIZE - 8, buf, 16), -EHWPOISON);
+	assert_int_equal(*(u64 *)buf, 0 * 1000003ULL + PAGE_SIZE / 8 - 1);
+	assert_int_equal(sim_mm_touch(t.mm, a, true), 0);
+
+	h = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_HUGETLB_2M | SIM_MAP_POPULATE);
+	assert_int_equal(sim_madvise(t.mm, h, SZ_2M, SIM_MADV_HWPOISON), 0);
+	assert_int_equal(sim_mm_touch(t.mm, h + SZ_2M - 1, false), -EHWPOISON);
+	assert_int_equal(sim_mm_read(t.mm, h + SZ_1M_T, buf, 1), -EHWPOISON);
+	mmt_fini(&t);
+}
+
+/*
+ *   p: | 1000 | 1001 |  VM_PFNMAP, zapped whole
+ * A CPU access faults each frame back in, with the frame's contents;
+ * under PROT_NONE it stays out until the protection is back.
+ */
+static void test_fault_pfnmap_refault(void **state)
+{
+	struct sim_host_pte_info info;
+	u64 word = 0;
+	struct mmt t;
+	hva_t p;
+
+	mmt_init(&t, 0);
+	assert_int_equal(sim_mmap_pfn(t.mm, 0, 2 * PAGE_SIZE, RW, 1000, &p), 0);
+	((u64 *)sim_pfn_to_virt(t.host, 1001))[0] = 0xabcd;
+	assert_int_equal(sim_zap_vma_ptes(t.mm, p, 2 * PAGE_SIZE), 0);
+	assert_int_equal(sim_mm_touch(t.mm, p, true), 0);
+	assert_int_equal(sim_mm_lookup(t.mm, p, &info), 0);
+	assert_int_equal(info.pfn, 1000);
+	assert_true(info.writable);
+	assert_int_equal(sim_mm_lookup(t.mm, p + PAGE_SIZE, &info), -EFAULT);
+	assert_int_equal(sim_mm_read(t.mm, p + PAGE_SIZE, &word, sizeof(word)), 0);
+	assert_int_equal(word, 0xabcd);
+	assert_int_equal(mmt_pfn(&t, p + PAGE_SIZE), 1001);
+
+	assert_int_equal(sim_zap_vma_ptes(t.mm, p, PAGE_SIZE), 0);
+	assert_int_equal(sim_mprotect(t.mm, p, 2 * PAGE_SIZE, SIM_PROT_NONE), 0);
+	assert_int_equal(sim_mm_touch(t.mm, p, false), -EFAULT);
+	assert_int_equal(sim_mprotect(t.mm, p, 2 * PAGE_SIZE, RW), 0);
+	assert_int_equal(sim_mm_touch(t.mm, p, true), 0);
+	assert_int_equal(mmt_pfn(&t, p), 1000);
+	mmt_fini(&t);
+}
+
 static int scenario_touch(void)
 {
 	struct sim_host *host;
@@ -390,6 +458,8 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_fault_hugetlb),
 		MMUSIM_TEST(test_fault_read_write),
 		MMUSIM_TEST(test_fault_swap_in_on_touch),
+		MMUSIM_TEST(test_fault_hwpoison),
+		MMUSIM_TEST(test_fault_pfnmap_refault),
 		MMUSIM_TEST(test_fault_fail_nth),
 		MMUSIM_TEST(test_fault_concurrent),
 	};

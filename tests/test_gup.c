@@ -247,6 +247,177 @@ static void test_follow_pfn(void **state)
 	mmt_fini(&t);
 }
 
+/*
+ *   a: | p0 | p1 poisoned |      thp: [ 2M THP, poisoned ]
+ * GUP-fast stops at a poisoned page; slow GUP fails it with -EHWPOISON
+ * under FOLL_HWPOISON, -EFAULT without; pages before it are returned.
+ */
+static void test_gup_hwpoison(void **state)
+{
+	struct sim_page *pages[2];
+	struct mmt t;
+	hva_t a, thp;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 2 * PAGE_SIZE, RW, PRIV);
+	mmt_fill(&t, a, 0);
+	mmt_fill(&t, a + PAGE_SIZE, 1);
+	assert_int_equal(sim_madvise(t.mm, a + PAGE_SIZE, PAGE_SIZE, SIM_MADV_HWPOISON), 0);
+	assert_int_equal(sim_get_user_pages_fast_only(t.mm, a + PAGE_SIZE, 1, 0, pages), 0);
+	assert_int_equal(sim_get_user_pages(t.mm, a + PAGE_SIZE, 1, 0, pages), -EFAULT);
+	assert_int_equal(sim_get_user_pages(t.mm, a + PAGE_SIZE, 1, SIM_FOLL_HWPOISON, pages),
+			 -EHWPOISON);
+	assert_int_equal(sim_get_user_pages_fast(t.mm, a + PAGE_SIZE, 1,
+						 SIM_FOLL_HWPOISON | SIM_FOLL_WRITE, pages),
+			 -EHWPOISON);
+	assert_int_equal(sim_pin_user_pages(t.mm, a + PAGE_SIZE, 1, SIM_FOLL_HWPOISON, pages),
+			 -EHWPOISON);
+	assert_int_equal(sim_page_count(t.host, sim_pfn_to_page(t.host, mmt_pfn(&t, a + PAGE_SIZE))),
+			 1);
+	assert_int_equal(sim_get_user_pages(t.mm, a, 2, SIM_FOLL_HWPOISON, pages), 1);
+	sim_put_page(t.host, pages[0]);
+	assert_int_equal(mmt_stats(&t).pinned_pages, 0);
+
+	thp = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_THP | SIM_MAP_POPULATE);
+	assert_int_equal(sim_madvise(t.mm, thp, PAGE_SIZE, SIM_MADV_HWPOISON), 0);
+	assert_int_equal(sim_get_user_pages_fast_only(t.mm, thp + 9 * PAGE_SIZE, 1, 0, pages), 0);
+	assert_int_equal(sim_get_user_pages_fast(t.mm, thp + 9 * PAGE_SIZE, 1, SIM_FOLL_HWPOISON,
+						 pages), -EHWPOISON);
+	assert_int_equal(sim_get_user_pages_fast(t.mm, thp + 9 * PAGE_SIZE, 1, 0, pages), -EFAULT);
+	mmt_fini(&t);
+}
+
+/*
+ *   a: | p0 | p1 | p2 swapped out | p3 untouched |
+ * A fatal signal stops slow GUP before every page, present or not; GUP-fast
+ * takes present pages without looking (as Linux's does).  A pending
+ * signal stops only a fault that waits for I/O, and only with
+ * FOLL_INTERRUPTIBLE.
+ */
+static void test_gup_signals(void **state)
+{
+	struct sim_page *pages[4];
+	struct mmt t;
+	hva_t a;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 4 * PAGE_SIZE, RW, PRIV);
+	mmt_fill(&t, a, 0);
+	mmt_fill(&t, a + PAGE_SIZE, 1);
+	mmt_fill(&t, a + 2 * PAGE_SIZE, 2);
+	assert_int_equal(sim_swap_out(t.mm, a + 2 * PAGE_SIZE), 0);
+
+	assert_int_equal(sim_mm_set_signal(t.mm, SIM_SIGNAL_FATAL), 0);
+	assert_int_equal(sim_get_user_pages(t.mm, a, 1, 0, pages), -EINTR);
+	assert_int_equal(sim_pin_user_pages(t.mm, a, 1, 0, pages), -EINTR);
+	assert_int_equal(sim_get_user_pages(t.mm, a + 3 * PAGE_SIZE, 1, 0, pages), -EINTR);
+	assert_int_equal(mmt_level(&t, a + 3 * PAGE_SIZE), 0);
+	assert_int_equal(sim_get_user_pages_fast(t.mm, a, 4, 0, pages), 2);
+	sim_put_page(t.host, pages[0]);
+	sim_put_page(t.host, pages[1]);
+	assert_int_equal(sim_get_user_pages_fast(t.mm, a + 2 * PAGE_SIZE, 1, 0, pages), -EINTR);
+	assert_int_equal(mmt_stats(&t).swap_ins, 0);
+	/* The VMA is checked first: no VMA, or no access, is still -EFAULT. */
+	assert_int_equal(sim_get_user_pages(t.mm, 0x10000, 1, 0, pages), -EFAULT);
+	assert_int_equal(sim_mprotect(t.mm, a + 3 * PAGE_SIZE, PAGE_SIZE, SIM_PROT_READ), 0);
+	assert_int_equal(sim_get_user_pages(t.mm, a + 3 * PAGE_SIZE, 1, SIM_FOLL_WRITE, pages),
+			 -EFAULT);
+	assert_int_equal(sim_mprotect(t.mm, a + 3 * PAGE_SIZE, PAGE_SIZE, RW), 0);
+
+	assert_int_equal(sim_mm_set_signal(t.mm, SIM_SIGNAL_PENDING), 0);
+	assert_int_equal(sim_get_user_pages(t.mm, a, 1, SIM_FOLL_INTERRUPTIBLE, pages), 1);
+	sim_put_page(t.host, pages[0]);
+	assert_int_equal(sim_get_user_pages(t.mm, a + 3 * PAGE_SIZE, 1, SIM_FOLL_INTERRUPTIBLE,
+					    pages), 1);
+	sim_put_page(t.host, pages[0]);
+	assert_int_equal(sim_get_user_pages(t.mm, a + 2 * PAGE_SIZE, 1, SIM_FOLL_INTERRUPTIBLE,
+					    pages), -EINTR);
+	assert_int_equal(sim_pin_user_pages_fast(t.mm, a, 3, SIM_FOLL_INTERRUPTIBLE, pages), 2);
+	sim_unpin_user_pages(t.host, pages, 2);
+	assert_int_equal(mmt_stats(&t).swap_ins, 0);
+	/* FOLL_NOWAIT does not wait at all: 0 pages, not -EINTR. */
+	assert_int_equal(sim_get_user_pages(t.mm, a + 2 * PAGE_SIZE, 1,
+					    SIM_FOLL_INTERRUPTIBLE | SIM_FOLL_NOWAIT, pages), 0);
+	assert_int_equal(sim_get_user_pages(t.mm, a + 2 * PAGE_SIZE, 1, 0, pages), 1);
+	sim_put_page(t.host, pages[0]);
+	assert_int_equal(mmt_stats(&t).swap_ins, 1);
+	assert_true(mmt_check(&t, a + 2 * PAGE_SIZE, 2));
+
+	/* SIM_SIGNAL_NONE clears. */
+	assert_int_equal(sim_swap_out(t.mm, a + 2 * PAGE_SIZE), 0);
+	assert_int_equal(sim_mm_set_signal(t.mm, SIM_SIGNAL_NONE), 0);
+	assert_int_equal(sim_get_user_pages(t.mm, a + 2 * PAGE_SIZE, 1, SIM_FOLL_INTERRUPTIBLE,
+					    pages), 1);
+	sim_put_page(t.host, pages[0]);
+	assert_int_equal(sim_mm_set_signal(t.mm, 3), -EINVAL);
+	assert_int_equal(sim_mm_set_signal(t.mm, -1), -EINVAL);
+	assert_int_equal(sim_mm_set_signal(NULL, SIM_SIGNAL_NONE), -EINVAL);
+	mmt_fini(&t);
+}
+
+/*
+ *   p: | 1000 | 1001 |  VM_PFNMAP, RW      ro: | 2000 |
+ * follow_pte never faults: a zapped PTE is -EFAULT until
+ * fixup_user_fault() brings the same PFN back.
+ */
+static void test_follow_pfn_zap_and_fixup(void **state)
+{
+	struct mmt t;
+	kvm_pfn_t pfn;
+	bool w;
+	hva_t p, ro, a, none;
+
+	mmt_init(&t, 0);
+	assert_int_equal(sim_mmap_pfn(t.mm, 0, 2 * PAGE_SIZE, RW, 1000, &p), 0);
+	assert_int_equal(sim_mmap_pfn(t.mm, 0, PAGE_SIZE, SIM_PROT_READ, 2000, &ro), 0);
+	assert_int_equal(sim_zap_vma_ptes(t.mm, p + PAGE_SIZE, PAGE_SIZE), 0);
+	assert_int_equal(sim_follow_pfn(t.mm, p + PAGE_SIZE, false, &pfn, &w), -EFAULT);
+	assert_int_equal(sim_follow_pfn(t.mm, p, true, &pfn, &w), 0);
+	assert_int_equal(pfn, 1000);
+	assert_int_equal(sim_fixup_user_fault(t.mm, p + PAGE_SIZE + 8, false), 0);
+	assert_int_equal(sim_follow_pfn(t.mm, p + PAGE_SIZE, true, &pfn, &w), 0);
+	assert_int_equal(pfn, 1001);
+	assert_true(w);
+	assert_int_equal(sim_zap_vma_ptes(t.mm, p, 2 * PAGE_SIZE), 0);
+	assert_int_equal(sim_fixup_user_fault(t.mm, p, true), 0);
+	assert_int_equal(sim_follow_pfn(t.mm, p, true, &pfn, NULL), 0);
+	assert_int_equal(pfn, 1000);
+	assert_int_equal(sim_follow_pfn(t.mm, p + PAGE_SIZE, false, &pfn, NULL), -EFAULT);
+
+	assert_int_equal(sim_zap_vma_ptes(t.mm, ro, PAGE_SIZE), 0);
+	assert_int_equal(sim_fixup_user_fault(t.mm, ro, true), -EFAULT);
+	assert_int_equal(sim_follow_pfn(t.mm, ro, false, &pfn, &w), -EFAULT);
+	assert_int_equal(sim_fixup_user_fault(t.mm, ro, false), 0);
+	assert_int_equal(sim_follow_pfn(t.mm, ro, false, &pfn, &w), 0);
+	assert_int_equal(pfn, 2000);
+	assert_false(w);
+
+	/* Ordinary memory: a demand fault and a swap-in, no reference taken. */
+	a = mmt_mmap(&t, 2 * PAGE_SIZE, RW, PRIV);
+	assert_int_equal(sim_fixup_user_fault(t.mm, a, true), 0);
+	assert_int_equal(mmt_level(&t, a), PG_LEVEL_4K);
+	assert_int_equal(sim_page_count(t.host, sim_pfn_to_page(t.host, mmt_pfn(&t, a))), 1);
+	mmt_fill(&t, a + PAGE_SIZE, 5);
+	assert_int_equal(sim_swap_out(t.mm, a + PAGE_SIZE), 0);
+	assert_int_equal(sim_fixup_user_fault(t.mm, a + PAGE_SIZE, false), 0);
+	assert_int_equal(mmt_stats(&t).swap_ins, 1);
+	none = mmt_mmap(&t, PAGE_SIZE, SIM_PROT_NONE, PRIV);
+	assert_int_equal(sim_fixup_user_fault(t.mm, none, false), -EFAULT);
+	assert_int_equal(sim_fixup_user_fault(t.mm, 0x10000, false), -EFAULT);
+	assert_int_equal(sim_fixup_user_fault(t.mm, SIM_TASK_SIZE, false), -EFAULT);
+	assert_int_equal(sim_fixup_user_fault(NULL, a, false), -EINVAL);
+	/* A fatal signal stops it, after the VMA checks (fixup_user_fault()). */
+	assert_int_equal(sim_mm_set_signal(t.mm, SIM_SIGNAL_FATAL), 0);
+	assert_int_equal(sim_zap_vma_ptes(t.mm, p, PAGE_SIZE), 0);
+	assert_int_equal(sim_fixup_user_fault(t.mm, p, false), -EINTR);
+	assert_int_equal(sim_follow_pfn(t.mm, p, false, &pfn, NULL), -EFAULT);
+	assert_int_equal(sim_fixup_user_fault(t.mm, none, false), -EFAULT);
+	assert_int_equal(sim_mm_set_signal(t.mm, SIM_SIGNAL_PENDING), 0);
+	assert_int_equal(sim_fixup_user_fault(t.mm, p, false), 0);
+	assert_int_equal(sim_mm_set_signal(t.mm, SIM_SIGNAL_NONE), 0);
+	mmt_fini(&t);
+}
+
 static int scenario_gup(void)
 {
 	struct sim_page *pages[8];
@@ -376,6 +547,9 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_gup_nowait),
 		MMUSIM_TEST(test_gup_fast),
 		MMUSIM_TEST(test_follow_pfn),
+		MMUSIM_TEST(test_gup_hwpoison),
+		MMUSIM_TEST(test_gup_signals),
+		MMUSIM_TEST(test_follow_pfn_zap_and_fixup),
 		MMUSIM_TEST(test_gup_fail_nth),
 		MMUSIM_TEST(test_gup_fast_vs_migration),
 	};

@@ -968,6 +968,291 @@ static void test_madvise_pageout(void **state)
 	mmt_fini(&t);
 }
 
+/* ======================== memory failure ======================== */
+
+/*
+ * Records whether the page mapped at each invalidation's start is poisoned
+ * when the start and the end callbacks run: memory failure must set the
+ * flag between the two, so that no secondary MMU can map the folio again
+ * once it has dropped it.
+ */
+struct poison_watch {
+	struct sim_mmu_notifier mn;
+	int starts, ends;
+	bool poisoned_at_start, poisoned_at_end;
+};
+
+static bool poisoned_at(struct sim_mm *mm, hva_t addr)
+{
+	struct sim_host_pte_info info;
+
+	if (sim_mm_lookup(mm, addr, &info))
+		return false;
+	return sim_page_flags(mm->host, sim_pfn_to_page(mm->host, info.pfn)) & SIM_PG_HWPOISON;
+}
+
+static int pw_start(struct sim_mmu_notifier *mn, const struct sim_mmu_notifier_range *range)
+{
+	struct poison_watch *w = container_of(mn, struct poison_watch, mn);
+
+	w->starts++;
+	w->poisoned_at_start |= poisoned_at(range->mm, range->start);
+	return 0;
+}
+
+static void pw_end(struct sim_mmu_notifier *mn, const struct sim_mmu_notifier_range *range)
+{
+	struct poison_watch *w = container_of(mn, struct poison_watch, mn);
+
+	w->ends++;
+	w->poisoned_at_end |= poisoned_at(range->mm, range->start);
+}
+
+static const struct sim_mmu_notifier_ops pw_ops = {
+	.invalidate_range_start = pw_start,
+	.invalidate_range_end = pw_end,
+};
+
+static bool page_poisoned(struct mmt *t, hva_t addr)
+{
+	return sim_page_flags(t->host, page_at(t, addr)) & SIM_PG_HWPOISON;
+}
+
+/*
+ * MADV_HWPOISON of 4K anonymous pages:
+ *
+ *   a     p0 written   p1 never touched   p2 zero page   p3 written   | hole
+ *   madvise(a, 4p)  -> p0 and p3 poisoned, one CLEAR pair of 4K each;
+ *                      p1 (nothing mapped) and p2 (the zero page) skipped
+ *   again           -> nothing new: no event, no count
+ *   madvise(a, 5p)  -> -ENOMEM (the hole), nothing done
+ *   pfn: | 1000 |      VM_PFNMAP of a RAM frame: skipped, not poisoned
+ */
+static void test_madvise_hwpoison_4k(void **state)
+{
+	struct poison_watch w = { .mn.ops = &pw_ops };
+	struct recorder *r;
+	struct mmt t;
+	hva_t a, p;
+	int s;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 4 * PAGE_SIZE, RW, PRIV);
+	mmt_fill(&t, a, 1);
+	assert_int_equal(sim_mm_touch(t.mm, a + 2 * PAGE_SIZE, false), 0);
+	mmt_fill(&t, a + 3 * PAGE_SIZE, 3);
+	r = rec_register(t.mm);
+	assert_int_equal(sim_mmu_notifier_register(&w.mn, t.mm), 0);
+	assert_int_equal(sim_madvise(t.mm, a, 4 * PAGE_SIZE, SIM_MADV_HWPOISON), 0);
+	assert_int_equal(mmt_stats(&t).hwpoisoned_pages, 2);
+	assert_true(page_poisoned(&t, a));
+	assert_true(page_poisoned(&t, a + 3 * PAGE_SIZE));
+	assert_false(page_poisoned(&t, a + 2 * PAGE_SIZE));
+	assert_int_equal(mmt_level(&t, a + PAGE_SIZE), 0);
+	/* The host page table still maps the poisoned page (see host.h). */
+	assert_int_equal(mmt_level(&t, a), PG_LEVEL_4K);
+	assert_int_equal(r->nr, 4);
+	assert_int_equal(r->ev[0].kind, REC_START);
+	assert_int_equal(r->ev[0].event, SIM_MMU_NOTIFY_CLEAR);
+	assert_int_equal(r->ev[0].start, a);
+	assert_int_equal(r->ev[0].end, a + PAGE_SIZE);
+	s = rec_find(r, REC_START, 1);
+	assert_int_equal(r->ev[s].event, SIM_MMU_NOTIFY_CLEAR);
+	assert_int_equal(r->ev[s].start, a + 3 * PAGE_SIZE);
+	assert_int_equal(r->ev[s].end, a + 4 * PAGE_SIZE);
+	rec_assert_balanced(r);
+	assert_int_equal(w.starts, 2);
+	assert_int_equal(w.ends, 2);
+	assert_false(w.poisoned_at_start);
+	assert_true(w.poisoned_at_end);
+
+	rec_clear(r);
+	assert_int_equal(sim_madvise(t.mm, a, 4 * PAGE_SIZE, SIM_MADV_HWPOISON), 0);
+	assert_int_equal(r->nr, 0);
+	assert_int_equal(mmt_stats(&t).hwpoisoned_pages, 2);
+
+	assert_int_equal(sim_madvise(t.mm, a, 5 * PAGE_SIZE, SIM_MADV_HWPOISON), -ENOMEM);
+	assert_int_equal(sim_madvise(t.mm, a + 1, PAGE_SIZE, SIM_MADV_HWPOISON), -EINVAL);
+	assert_int_equal(sim_madvise(t.mm, a, 0, SIM_MADV_HWPOISON), 0);
+	assert_int_equal(r->nr, 0);
+	mmt_fill(&t, a + PAGE_SIZE, 2);
+	assert_int_equal(sim_madvise(t.mm, a + PAGE_SIZE, 5 * PAGE_SIZE, SIM_MADV_HWPOISON),
+			 -ENOMEM);
+	assert_false(page_poisoned(&t, a + PAGE_SIZE)); /* nothing done on the error */
+
+	assert_int_equal(sim_mmap_pfn(t.mm, 0, PAGE_SIZE, RW, 1000, &p), 0);
+	assert_int_equal(sim_madvise(t.mm, p, PAGE_SIZE, SIM_MADV_HWPOISON), 0);
+	assert_false(sim_page_flags(t.host, sim_pfn_to_page(t.host, 1000)) & SIM_PG_HWPOISON);
+	assert_int_equal(r->nr, 0);
+	assert_int_equal(mmt_stats(&t).hwpoisoned_pages, 2);
+	sim_mmu_notifier_unregister(&w.mn);
+	rec_unregister(r);
+	/* The poisoned pages are freed with the mm; the teardown counts them back. */
+	mmt_fini(&t);
+}
+
+/*
+ * A poisoned THP or hugetlb page is poisoned whole, and the invalidation
+ * covers the whole folio wherever in it the range starts:
+ *
+ *   thp   [ 2M THP, PMD-mapped ]   madvise(thp+5p, 1p)  -> [thp, thp+2M)
+ *   h     [ 2M hugetlb ]           madvise(h+3p, 1p)    -> [h, h+2M)
+ *   pte   [ THP pages 0..510 PTE-mapped | none ]
+ *                                  madvise(pte+7p, 1p)  -> [pte, pte+2M), not
+ *                                  just the 4K of page 7: the folio's other
+ *                                  PTEs map poisoned memory too
+ */
+static void test_madvise_hwpoison_huge(void **state)
+{
+	struct sim_page *pg;
+	struct recorder *r;
+	struct mmt t;
+	hva_t thp, h, pte;
+	int s;
+
+	mmt_init(&t, 0);
+	thp = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_THP);
+	mmt_fill(&t, thp + 5 * PAGE_SIZE, 5);
+	assert_int_equal(mmt_level(&t, thp), PG_LEVEL_2M);
+	h = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_HUGETLB_2M);
+	assert_int_equal(sim_mm_touch(t.mm, h, true), 0);
+	pg = make_pte_mapped_thp(&t, &pte);
+	sim_put_page(t.host, pg);
+	r = rec_register(t.mm);
+
+	assert_int_equal(sim_madvise(t.mm, thp + 5 * PAGE_SIZE, PAGE_SIZE, SIM_MADV_HWPOISON), 0);
+	assert_int_equal(mmt_stats(&t).hwpoisoned_pages, 512);
+	assert_true(page_poisoned(&t, thp));
+	assert_true(page_poisoned(&t, thp + 511 * PAGE_SIZE));
+	assert_int_equal(mmt_level(&t, thp), PG_LEVEL_2M);
+	assert_int_equal(r->nr, 2);
+	assert_int_equal(r->ev[0].event, SIM_MMU_NOTIFY_CLEAR);
+	assert_int_equal(r->ev[0].start, thp);
+	assert_int_equal(r->ev[0].end, thp + SZ_2M);
+	rec_assert_balanced(r);
+
+	rec_clear(r);
+	assert_int_equal(sim_madvise(t.mm, h + 3 * PAGE_SIZE, PAGE_SIZE, SIM_MADV_HWPOISON), 0);
+	assert_int_equal(mmt_stats(&t).hwpoisoned_pages, 1024);
+	assert_true(sim_page_flags(t.host, page_at(&t, h)) & SIM_PG_HUGETLB);
+	assert_true(page_poisoned(&t, h + 100 * PAGE_SIZE));
+	assert_int_equal(r->nr, 2);
+	assert_int_equal(r->ev[0].start, h);
+	assert_int_equal(r->ev[0].end, h + SZ_2M);
+
+	rec_clear(r);
+	assert_int_equal(sim_madvise(t.mm, pte + 7 * PAGE_SIZE, PAGE_SIZE, SIM_MADV_HWPOISON), 0);
+	assert_int_equal(mmt_stats(&t).hwpoisoned_pages, 1536);
+	assert_int_equal(mmt_level(&t, pte), PG_LEVEL_4K);
+	assert_true(page_poisoned(&t, pte));
+	assert_true(page_poisoned(&t, pte + 510 * PAGE_SIZE));
+	s = rec_find(r, REC_START, 0);
+	assert_int_equal(r->nr, 2);
+	assert_int_equal(r->ev[s].event, SIM_MMU_NOTIFY_CLEAR);
+	assert_int_equal(r->ev[s].start, pte);
+	assert_int_equal(r->ev[s].end, pte + SZ_2M);
+	rec_assert_balanced(r);
+	/* The rest of the folio is poisoned already: nothing more to tell. */
+	rec_clear(r);
+	assert_int_equal(sim_madvise(t.mm, pte, 511 * PAGE_SIZE, SIM_MADV_HWPOISON), 0);
+	assert_int_equal(r->nr, 0);
+	assert_int_equal(mmt_stats(&t).hwpoisoned_pages, 1536);
+	rec_unregister(r);
+	mmt_fini(&t);
+}
+
+/* ======================== zap_vma_ptes ======================== */
+
+/*
+ *   p: | 1000 | 1001 | 1002 | 1003 |   VM_PFNMAP, RW
+ *   zap(p+1p, 2p)  | 1000 |  --  |  --  | 1003 |   one UNMAP pair, VMA stays
+ *   read p+1p      | 1000 | 1001 |  --  | 1003 |   refaulted: the same PFN
+ *   ro: | 2000 |   read-only: refaulted read-only
+ *   mprotect(p+2p, 2p, R) splits the VMA; a zap and refault of the upper
+ *   part still finds its own PFNs (1002, 1003)
+ */
+static void test_zap_vma_ptes(void **state)
+{
+	struct sim_host_pte_info info;
+	struct recorder *r;
+	struct mmt t;
+	unsigned long fl;
+	hva_t p, ro, a;
+	u64 word = 0, *frame;
+	int s;
+
+	mmt_init(&t, 0);
+	assert_int_equal(sim_mmap_pfn(t.mm, 0, 4 * PAGE_SIZE, RW, 1000, &p), 0);
+	frame = sim_pfn_to_virt(t.host, 1001);
+	frame[1] = 0x1001;
+	r = rec_register(t.mm);
+	assert_int_equal(sim_zap_vma_ptes(t.mm, p + PAGE_SIZE, 2 * PAGE_SIZE), 0);
+	assert_int_equal(sim_mm_lookup(t.mm, p + PAGE_SIZE, &info), -EFAULT);
+	assert_int_equal(sim_mm_lookup(t.mm, p + 2 * PAGE_SIZE, &info), -EFAULT);
+	assert_int_equal(mmt_pfn(&t, p), 1000);
+	assert_int_equal(mmt_pfn(&t, p + 3 * PAGE_SIZE), 1003);
+	assert_int_equal(t.mm->nr_vmas, 1);
+	assert_int_equal(sim_mm_vma_flags(t.mm, p + PAGE_SIZE, &fl), 0);
+	assert_true(fl & SIM_VM_PFNMAP);
+	assert_int_equal(r->nr, 2);
+	s = rec_find(r, REC_START, 0);
+	assert_int_equal(r->ev[s].event, SIM_MMU_NOTIFY_UNMAP);
+	assert_int_equal(r->ev[s].start, p + PAGE_SIZE);
+	assert_int_equal(r->ev[s].end, p + 3 * PAGE_SIZE);
+	assert_int_equal(r->ev[s].lookup, 0);
+	assert_int_equal(r->ev[rec_find(r, REC_END, 0)].lookup, -EFAULT);
+	rec_assert_balanced(r);
+
+	/* The next access faults the frame back in; a new mapping needs no event. */
+	rec_clear(r);
+	assert_int_equal(sim_mm_read(t.mm, p + PAGE_SIZE + 8, &word, sizeof(word)), 0);
+	assert_int_equal(word, 0x1001);
+	assert_int_equal(sim_mm_lookup(t.mm, p + PAGE_SIZE, &info), 0);
+	assert_int_equal(info.pfn, 1001);
+	assert_true(info.writable);
+	assert_int_equal(sim_mm_lookup(t.mm, p + 2 * PAGE_SIZE, &info), -EFAULT);
+	assert_int_equal(r->nr, 0);
+
+	/* Zapping what is already zapped is fine. */
+	assert_int_equal(sim_zap_vma_ptes(t.mm, p + 2 * PAGE_SIZE, PAGE_SIZE), 0);
+
+	/* Not one whole VM_PFNMAP VMA: -EINVAL, nothing zapped. */
+	rec_clear(r);
+	a = mmt_mmap(&t, 2 * PAGE_SIZE, RW, PRIV | SIM_MAP_POPULATE);
+	assert_int_equal(sim_zap_vma_ptes(t.mm, a, PAGE_SIZE), -EINVAL);
+	assert_int_equal(mmt_level(&t, a), PG_LEVEL_4K);
+	assert_int_equal(sim_zap_vma_ptes(t.mm, p + 3 * PAGE_SIZE, 2 * PAGE_SIZE), -EINVAL);
+	assert_int_equal(mmt_pfn(&t, p + 3 * PAGE_SIZE), 1003);
+	assert_int_equal(sim_zap_vma_ptes(t.mm, p + 1, PAGE_SIZE), -EINVAL);
+	assert_int_equal(sim_zap_vma_ptes(t.mm, p, 0), -EINVAL);
+	assert_int_equal(sim_zap_vma_ptes(t.mm, 0x10000, PAGE_SIZE), -EINVAL);
+	assert_int_equal(sim_zap_vma_ptes(t.mm, SIM_TASK_SIZE - PAGE_SIZE, 2 * PAGE_SIZE),
+			 -EINVAL);
+	assert_int_equal(sim_zap_vma_ptes(NULL, p, PAGE_SIZE), -EINVAL);
+	assert_int_equal(r->nr, 0);
+
+	/* Read-only: it comes back read-only, and a write still fails. */
+	assert_int_equal(sim_mmap_pfn(t.mm, 0, PAGE_SIZE, SIM_PROT_READ, 2000, &ro), 0);
+	assert_int_equal(sim_zap_vma_ptes(t.mm, ro, 100), 0); /* len rounds up */
+	assert_int_equal(sim_mm_lookup(t.mm, ro, &info), -EFAULT);
+	assert_int_equal(sim_mm_write(t.mm, ro, &word, sizeof(word)), -EFAULT);
+	assert_int_equal(sim_mm_touch(t.mm, ro, false), 0);
+	assert_int_equal(sim_mm_lookup(t.mm, ro, &info), 0);
+	assert_int_equal(info.pfn, 2000);
+	assert_false(info.writable);
+
+	/* A split VMA remembers the PFNs of its own part. */
+	assert_int_equal(sim_mprotect(t.mm, p + 2 * PAGE_SIZE, 2 * PAGE_SIZE, SIM_PROT_READ), 0);
+	assert_int_equal(sim_zap_vma_ptes(t.mm, p + 2 * PAGE_SIZE, 2 * PAGE_SIZE), 0);
+	assert_int_equal(sim_zap_vma_ptes(t.mm, p + PAGE_SIZE, 2 * PAGE_SIZE), -EINVAL);
+	assert_int_equal(sim_mm_touch(t.mm, p + 3 * PAGE_SIZE, false), 0);
+	assert_int_equal(mmt_pfn(&t, p + 3 * PAGE_SIZE), 1003);
+	assert_int_equal(sim_mm_touch(t.mm, p + 2 * PAGE_SIZE, false), 0);
+	assert_int_equal(mmt_pfn(&t, p + 2 * PAGE_SIZE), 1002);
+	rec_unregister(r);
+	mmt_fini(&t);
+}
+
 /* ======================== aging ======================== */
 
 static void test_age_range(void **state)
@@ -1035,6 +1320,9 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_swap_clean_and_dirty),
 		MMUSIM_TEST(test_swap_cache_lifetime),
 		MMUSIM_TEST(test_madvise_pageout),
+		MMUSIM_TEST(test_madvise_hwpoison_4k),
+		MMUSIM_TEST(test_madvise_hwpoison_huge),
+		MMUSIM_TEST(test_zap_vma_ptes),
 		MMUSIM_TEST(test_age_range),
 	};
 

@@ -899,6 +899,95 @@ static void test_migration_target_and_copy(void **state)
 	sim_host_destroy(host);
 }
 
+/* ======================== memremap ======================== */
+
+/*
+ * One record per memremap() (RAM or nopage frames, the address being the
+ * frame's own); each memunmap() takes one back, one too many WARNs.
+ *
+ *   RAM  1 .. 2^14 - 1        nopage  2^20 .. 2^20 + 15
+ */
+static void test_memremap(void **state)
+{
+	struct sim_host_config cfg = { .mem_bytes = 64 * MiB, .nopage_base_pfn = 1ULL << 20,
+				       .nopage_pages = 16 };
+	struct sim_host_stats st;
+	struct sim_host *host = NULL;
+	void *v1, *v2, *vn, *bad = (void *)0x1;
+
+	assert_int_equal(sim_host_create(&cfg, &host), 0);
+	assert_int_equal(sim_memremap(host, 100, &v1), 0);
+	assert_ptr_equal(v1, sim_pfn_to_virt(host, 100));
+	assert_int_equal(sim_memremap(host, 100, &v2), 0);
+	assert_ptr_equal(v2, v1);
+	assert_int_equal(sim_memremap(host, (1ULL << 20) + 15, &vn), 0);
+	assert_ptr_equal(vn, sim_pfn_to_virt(host, (1ULL << 20) + 15));
+	assert_int_equal(sim_host_get_stats(host, &st), 0);
+	assert_int_equal(st.memremaps, 3);
+	assert_int_equal(st.memremap_live, 3);
+
+	/* Neither RAM nor nopage, bad arguments, no memory: nothing recorded. */
+	assert_int_equal(sim_memremap(host, 64 * MiB >> PAGE_SHIFT, &bad), -EINVAL);
+	assert_int_equal(sim_memremap(host, (1ULL << 20) + 16, &bad), -EINVAL);
+	assert_ptr_equal(bad, (void *)0x1);
+	assert_int_equal(sim_memremap(NULL, 100, &bad), -EINVAL);
+	assert_int_equal(sim_memremap(host, 100, NULL), -EINVAL);
+	env_fail_nth(1);
+	assert_int_equal(sim_memremap(host, 100, &bad), -ENOMEM);
+	env_fail_clear();
+	assert_int_equal(sim_host_get_stats(host, &st), 0);
+	assert_int_equal(st.memremaps, 3);
+	assert_int_equal(st.memremap_live, 3);
+
+	sim_memunmap(host, v1);
+	sim_memunmap(host, vn);
+	assert_int_equal(sim_host_get_stats(host, &st), 0);
+	assert_int_equal(st.memremap_live, 1);
+	sim_memunmap(host, v2);
+	assert_int_equal(env_warn_count(), 0);
+	/* A double memunmap WARNs and changes nothing. */
+	sim_memunmap(host, v1);
+	assert_int_equal(env_warn_count(), 1);
+	env_warn_count_reset();
+	assert_int_equal(sim_host_get_stats(host, &st), 0);
+	assert_int_equal(st.memremaps, 3);
+	assert_int_equal(st.memremap_live, 0);
+	sim_memunmap(host, NULL);
+	sim_memunmap(NULL, v1);
+	assert_int_equal(env_warn_count(), 0);
+	sim_host_destroy(host);
+}
+
+/* A live memremap() keeps the host (and its frames) from going away. */
+static void test_host_destroy_warns_while_memremapped(void **state)
+{
+	struct sim_host *host = new_host(64 * MiB);
+	u64 *v;
+
+	assert_int_equal(sim_memremap(host, 7, (void **)&v), 0);
+	sim_host_destroy(host);
+	assert_int_equal(env_warn_count(), 1);
+	env_warn_count_reset();
+	v[0] = 42; /* still mapped */
+	sim_memunmap(host, v);
+	assert_int_equal(env_warn_count(), 0);
+	sim_host_destroy(host);
+}
+
+static void test_host_kvm_allow_unsafe_mappings(void **state)
+{
+	struct sim_host_config cfg = { .kvm_allow_unsafe_mappings = true };
+	struct sim_host *host = NULL;
+
+	assert_int_equal(sim_host_create(&cfg, &host), 0);
+	assert_true(sim_host_kvm_allow_unsafe_mappings(host));
+	sim_host_destroy(host);
+	assert_int_equal(sim_host_create(NULL, &host), 0);
+	assert_false(sim_host_kvm_allow_unsafe_mappings(host));
+	sim_host_destroy(host);
+	assert_false(sim_host_kvm_allow_unsafe_mappings(NULL));
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -924,6 +1013,9 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_ref_freeze_blocks_speculative_refs),
 		MMUSIM_TEST(test_split_compound_page),
 		MMUSIM_TEST(test_migration_target_and_copy),
+		MMUSIM_TEST(test_memremap),
+		MMUSIM_TEST(test_host_destroy_warns_while_memremapped),
+		MMUSIM_TEST(test_host_kvm_allow_unsafe_mappings),
 	};
 
 	mmusim_test_init(argc, argv);

@@ -59,7 +59,8 @@ struct sim_host_config {
 int sim_host_create(const struct sim_host_config *cfg, struct sim_host **hostp);
 /* kvm.allow_unsafe_mappings as the host booted with it; false for a NULL host. */
 bool sim_host_kvm_allow_unsafe_mappings(struct sim_host *host);
-/* WARNs (and leaks rather than corrupts) if pages are still allocated or mms exist.
+/* WARNs (and leaks rather than corrupts) if pages are still allocated, mms exist
+ * or memremap()s are not unmapped.
  * NULL: nothing. */
 void sim_host_destroy(struct sim_host *host);
 
@@ -296,8 +297,9 @@ int sim_zap_vma_ptes(struct sim_mm *mm, hva_t addr, u64 len);
 /*
  * fixup_user_fault(): resolve a fault at @addr as the CPU would (demand
  * fault, COW, swap-in, a VM_PFNMAP refault), without taking a reference.
- * -EFAULT if the VMA forbids the access or there is none; the fault's
- * errno otherwise (-EHWPOISON, -ENOMEM).
+ * -EFAULT if the VMA forbids the access or there is none; then -EINTR
+ * for a fatal signal (KVM's call is killable); the fault's errno
+ * otherwise (-ENOMEM).
  */
 int sim_fixup_user_fault(struct sim_mm *mm, hva_t addr, bool write);
 

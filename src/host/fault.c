@@ -537,7 +537,13 @@ int sim_fixup_user_fault(struct sim_mm *mm, hva_t addr, bool write)
 		return -EFAULT;
 	down_read(&mm->mmap_lock);
 	vma = sim_vma_lookup(mm, addr);
-	r = vma ? sim_handle_mm_fault(mm, vma, addr, write ? SIM_FAULT_WRITE : 0) : -EFAULT;
+	if (!vma || !sim_vma_accessible(vma) || (write && !(vma->vm_flags & SIM_VM_WRITE)))
+		r = -EFAULT;
+	/* KVM passes @unlocked, which makes the fault killable (FAULT_FLAG_KILLABLE). */
+	else if (READ_ONCE(mm->signal) == SIM_SIGNAL_FATAL)
+		r = -EINTR;
+	else
+		r = sim_handle_mm_fault(mm, vma, addr, write ? SIM_FAULT_WRITE : 0);
 	up_read(&mm->mmap_lock);
 	return r;
 }

@@ -136,10 +136,6 @@ static long __gup(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned int
 		hva_t addr = start + (i << PAGE_SHIFT);
 		struct sim_follow res;
 
-		if (READ_ONCE(mm->signal) == SIM_SIGNAL_FATAL) {
-			r = -EINTR;
-			break;
-		}
 		if (!vma || addr >= vma->vm_end) {
 			vma = sim_vma_lookup(mm, addr);
 			if (!vma) {
@@ -149,6 +145,14 @@ static long __gup(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned int
 			r = gup_check_vma(vma, flags);
 			if (r)
 				break;
+		}
+		/*
+		 * After the VMA checks, as __get_user_pages() does: no VMA or
+		 * no access is -EFAULT even with a fatal signal pending.
+		 */
+		if (READ_ONCE(mm->signal) == SIM_SIGNAL_FATAL) {
+			r = -EINTR;
+			break;
 		}
 		r = sim_follow_page(mm, vma, addr, write, grab, &res);
 		if (r == -ENOENT) {

@@ -358,7 +358,7 @@ static int madvise_hwpoison(struct sim_mm *mm, hva_t start, hva_t end)
 	while (addr < end) {
 		struct sim_mmu_notifier_range range;
 		struct sim_page *head = NULL;
-		hva_t lstart, lend;
+		hva_t lstart, lend, fstart;
 		int level;
 		u64 e;
 
@@ -370,11 +370,23 @@ static int madvise_hwpoison(struct sim_mm *mm, hva_t start, hva_t end)
 		    !sim_page_is_zero(mm, sim_pte_pfn(e)))
 			head = sim_compound_head(host, sim_pfn_to_page(host, sim_pte_pfn(e)));
 		spin_unlock(&mm->page_table_lock);
-		addr = lend;
-		if (!head || (sim_page_flags(host, head) & SIM_PG_HWPOISON))
+		if (!head || (sim_page_flags(host, head) & SIM_PG_HWPOISON)) {
+			addr = lend;
 			continue;
+		}
+		/*
+		 * The whole folio is poisoned, so every address mapping it must
+		 * be invalidated, not just this entry: a PTE-mapped THP has 511
+		 * other PTEs a secondary MMU may still map.  Anonymous folios
+		 * map linearly here.
+		 */
+		fstart = addr - ((sim_pte_pfn(e) + ((addr - lstart) >> PAGE_SHIFT) -
+				  sim_page_to_pfn(host, head)) << PAGE_SHIFT);
+		addr = lend;
 
-		sim_mn_range_init(&range, mm, lstart, lend, SIM_MMU_NOTIFY_CLEAR);
+		sim_mn_range_init(&range, mm, fstart,
+				  fstart + (PAGE_SIZE << sim_compound_order(host, head)),
+				  SIM_MMU_NOTIFY_CLEAR);
 		sim_mn_invalidate_range_start(&range);
 		sim_page_set_flags(host, head, SIM_PG_HWPOISON);
 		sim_mn_invalidate_range_end(&range);
