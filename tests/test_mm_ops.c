@@ -1028,6 +1028,41 @@ static bool page_poisoned(struct mmt *t, hva_t addr)
  *   madvise(a, 5p)  -> -ENOMEM (the hole), nothing done
  *   pfn: | 1000 |      VM_PFNMAP of a RAM frame: skipped, not poisoned
  */
+/*
+ * A poisoned folio is out of service: migration, swap-out and collapse
+ * refuse it (-EBUSY / collapse fails), so its poison cannot be copied
+ * away into a clean page and the address cannot start working again.
+ *
+ *   a: 4K anonymous, written, poisoned      a2: a THP-eligible 2M region
+ */
+static void test_hwpoison_is_not_moved(void **state)
+{
+	struct mmt t;
+	hva_t a, a2;
+	int i;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, PAGE_SIZE, RW, PRIV);
+	mmt_fill(&t, a, 1);
+	assert_int_equal(sim_madvise(t.mm, a, PAGE_SIZE, SIM_MADV_HWPOISON), 0);
+	assert_int_equal(sim_migrate_page(t.mm, a), -EBUSY);
+	assert_int_equal(sim_swap_out(t.mm, a), -EBUSY);
+	assert_int_equal(sim_mm_touch(t.mm, a, false), -EHWPOISON);
+
+	/* Two 4K-populated THP-eligible regions: the clean one collapses. */
+	a2 = mmt_mmap(&t, 2 * SZ_2M, RW, PRIV);
+	for (i = 0; i < 1024; i++)
+		mmt_fill(&t, a2 + i * PAGE_SIZE, 2);
+	assert_int_equal(sim_madvise(t.mm, a2, 2 * SZ_2M, SIM_MADV_HUGEPAGE), 0);
+	assert_int_equal(sim_collapse_thp(t.mm, a2 + SZ_2M), 0);
+	assert_int_equal(mmt_level(&t, a2 + SZ_2M), PG_LEVEL_2M);
+	assert_int_equal(sim_madvise(t.mm, a2 + PAGE_SIZE, PAGE_SIZE, SIM_MADV_HWPOISON), 0);
+	assert_true(sim_collapse_thp(t.mm, a2) < 0);
+	assert_int_equal(mmt_level(&t, a2), PG_LEVEL_4K);
+	assert_int_equal(sim_mm_touch(t.mm, a2 + PAGE_SIZE, false), -EHWPOISON);
+	mmt_fini(&t);
+}
+
 static void test_madvise_hwpoison_4k(void **state)
 {
 	struct poison_watch w = { .mn.ops = &pw_ops };
@@ -1321,6 +1356,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_swap_cache_lifetime),
 		MMUSIM_TEST(test_madvise_pageout),
 		MMUSIM_TEST(test_madvise_hwpoison_4k),
+		MMUSIM_TEST(test_hwpoison_is_not_moved),
 		MMUSIM_TEST(test_madvise_hwpoison_huge),
 		MMUSIM_TEST(test_zap_vma_ptes),
 		MMUSIM_TEST(test_age_range),

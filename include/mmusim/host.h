@@ -247,9 +247,10 @@ int sim_mprotect(struct sim_mm *mm, hva_t addr, u64 len, int prot);
  * MMUs are told (a CLEAR invalidation of the folio's range), the folio gets
  * SIM_PG_HWPOISON, and from then on every access to it fails: GUP with
  * -EHWPOISON under FOLL_HWPOISON (-EFAULT without), GUP-fast stops, CPU
- * accesses (sim_mm_touch/read/write) -EHWPOISON.  The host page table still
- * maps it (Linux installs a hwpoison swap entry instead; the effect on
- * every caller is the same).  Unmapped pages and VM_PFNMAP memory are
+ * accesses (sim_mm_touch/read/write) -EHWPOISON, and migration, swap-out
+ * and collapse refuse it, so the poison is never copied into a clean page.
+ * The host page table still maps it (Linux installs a hwpoison swap entry
+ * instead; the effect on every caller is the same).  Unmapped pages and VM_PFNMAP memory are
  * skipped.  A poisoned folio that is freed goes back to the allocator
  * clean (Linux keeps it out of service: a simplification).
  */

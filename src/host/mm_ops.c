@@ -520,7 +520,9 @@ int sim_migrate_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned
 			spin_unlock(&mm->page_table_lock);
 			return 1;
 		}
-		if (sim_page_maybe_dma_pinned(host, head) || sim_page_count(host, head) != 1)
+		/* A poisoned folio is out of service: nothing may copy it elsewhere. */
+		if (sim_page_maybe_dma_pinned(host, head) || sim_page_count(host, head) != 1 ||
+		    (sim_page_flags(host, head) & SIM_PG_HWPOISON))
 			goto busy_locked;
 		spin_unlock(&mm->page_table_lock);
 
@@ -817,8 +819,9 @@ int sim_collapse_thp(struct sim_mm *mm, hva_t addr)
 		if (!sim_pte_maps_frame(e) || sim_page_is_zero(mm, sim_pte_pfn(e)))
 			continue;
 		head = sim_compound_head(host, sim_pfn_to_page(host, sim_pte_pfn(e)));
-		if (sim_page_maybe_dma_pinned(host, head) || sim_page_count(host, head) != 1) {
-			r = -EAGAIN; /* SCAN_PAGE_COUNT */
+		if (sim_page_maybe_dma_pinned(host, head) || sim_page_count(host, head) != 1 ||
+		    (sim_page_flags(host, head) & SIM_PG_HWPOISON)) {
+			r = -EAGAIN; /* SCAN_PAGE_COUNT; khugepaged skips hwpoison too */
 			goto out;
 		}
 	}
@@ -917,6 +920,11 @@ static int swap_out_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr)
 		goto unlock;
 	}
 	page = sim_pfn_to_page(host, sim_pte_pfn(e));
+	/* Memory failure took it out of service: reclaim leaves it alone. */
+	if (sim_page_flags(host, page) & SIM_PG_HWPOISON) {
+		r = -EBUSY;
+		goto unlock;
+	}
 	if (sim_try_split_pte_mapped_folio(mm, ptep, addr)) {
 		r = -EBUSY;
 		goto unlock;
