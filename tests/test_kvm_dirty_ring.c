@@ -201,6 +201,49 @@ static void test_dirty_ring_soft_full(void **state)
 }
 
 /*
+ * With PML a flush may push a whole 512-entry CPU log at once, so the ring
+ * reserves 64 + 512 entries (kvm_dirty_ring_get_rsvd_entries()): a 4 KiB
+ * ring is too small, a 16 KiB one (1024 entries, soft limit 448) takes the
+ * PML-full flush of 512 and then exits.
+ *
+ *   slot 0: gpa 0 .. 4M (1024 gfns), 4K anonymous, written once, logging on
+ */
+static void test_dirty_ring_pml(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB,
+				  .cfg = { .dirty_log_pml = true, .dirty_ring_size = 16384 } };
+	struct kvm_userspace_memory_region r = { .slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES,
+						 .memory_size = 4 * MiB };
+	struct mmusim_vm_config small = { .dirty_log_pml = true, .dirty_ring_size = 4096 };
+	struct kvm_dirty_gfn *ring;
+	struct mmusim_exit exit;
+	struct mmusim_vm *vm;
+	struct test_vm t;
+	u32 n, fetch = 0;
+	long done;
+
+	test_vm_create(&t, &o);
+	assert_int_equal(mmusim_vm_create(t.host, t.mm, &small, &vm), -EINVAL);
+	r.userspace_addr = t.hva;
+	assert_int_equal(mmusim_vcpu_access_range(mmusim_vm_vcpu(t.vm, 0), 0, 600, 0,
+						  MMUSIM_ACCESS_WRITE, &exit), 600);
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	assert_int_equal(mmusim_vcpu_dirty_ring(mmusim_vm_vcpu(t.vm, 0), &ring, &n), 0);
+	assert_int_equal(n, 1024);
+	done = mmusim_vcpu_access_range(mmusim_vm_vcpu(t.vm, 0), 0, 600, 0, MMUSIM_ACCESS_WRITE,
+					&exit);
+	assert_int_equal(done, 512);
+	assert_int_equal(exit.reason, KVM_EXIT_DIRTY_RING_FULL);
+	assert_int_equal(collect(ring, n, &fetch, NULL), 512);
+	assert_int_equal(mmusim_vm_reset_dirty_rings(t.vm), 512);
+	assert_int_equal(mmusim_vcpu_access_range(mmusim_vm_vcpu(t.vm, 0), 512 << 12, 88, 0,
+						  MMUSIM_ACCESS_WRITE, &exit), 88);
+	assert_int_equal(collect(ring, n, &fetch, NULL), 88);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/*
  * A harvester thread collects and resets while the vCPU writes every page
  * in rounds; each round, every written page must have been seen (no lost
  * dirty page), including the writes that raced with a reset.  The seed
@@ -273,6 +316,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_dirty_ring_push_reset),
 		MMUSIM_TEST(test_dirty_ring_push_reset_legacy),
 		MMUSIM_TEST(test_dirty_ring_soft_full),
+		MMUSIM_TEST(test_dirty_ring_pml),
 		MMUSIM_TEST(test_dirty_ring_concurrent_harvest),
 	};
 

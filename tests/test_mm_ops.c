@@ -1231,7 +1231,7 @@ static void test_zap_vma_ptes(void **state)
 	assert_true(fl & SIM_VM_PFNMAP);
 	assert_int_equal(r->nr, 2);
 	s = rec_find(r, REC_START, 0);
-	assert_int_equal(r->ev[s].event, SIM_MMU_NOTIFY_UNMAP);
+	assert_int_equal(r->ev[s].event, SIM_MMU_NOTIFY_CLEAR);
 	assert_int_equal(r->ev[s].start, p + PAGE_SIZE);
 	assert_int_equal(r->ev[s].end, p + 3 * PAGE_SIZE);
 	assert_int_equal(r->ev[s].lookup, 0);

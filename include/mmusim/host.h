@@ -288,7 +288,7 @@ long sim_mm_test_young_range(struct sim_mm *mm, hva_t addr, u64 len);
 
 /*
  * zap_vma_ptes() / unmap_mapping_range() of a driver: the PTEs of a VM_PFNMAP
- * range go (notifiers told, an UNMAP invalidation) while the VMA stays; the
+ * range go (notifiers told, a CLEAR invalidation) while the VMA stays; the
  * next access faults the frames back in, as a driver's ->fault handler does
  * with vmf_insert_pfn() (the VMA remembers its PFNs).  -EINVAL unless the
  * whole range is one VM_PFNMAP VMA.

@@ -417,7 +417,8 @@ int sim_zap_vma_ptes(struct sim_mm *mm, hva_t addr, u64 len)
 		goto out;
 	}
 	sim_tlb_gather_init(&tlb, mm);
-	sim_mn_range_init(&range, mm, addr, end, SIM_MMU_NOTIFY_UNMAP);
+	/* zap_page_range_single(): a CLEAR event, the VMA stays. */
+	sim_mn_range_init(&range, mm, addr, end, SIM_MMU_NOTIFY_CLEAR);
 	sim_mn_invalidate_range_start(&range);
 	sim_zap_range(mm, vma, addr, end, &tlb);
 	sim_mn_invalidate_range_end(&range);

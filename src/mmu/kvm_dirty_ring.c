@@ -7,9 +7,13 @@
 #include "mmusim_env.h"
 #include "mmu/mmu_internal.h"
 
-u32 kvm_dirty_ring_get_rsvd_entries(void)
+/*
+ * The entries a soft-full ring keeps free: the writes in flight, plus a
+ * whole CPU log (PML) that one flush may push (kvm_cpu_dirty_log_size()).
+ */
+u32 kvm_dirty_ring_get_rsvd_entries(struct kvm *kvm)
 {
-	return KVM_DIRTY_RING_RSVD_ENTRIES;
+	return KVM_DIRTY_RING_RSVD_ENTRIES + (kvm->pml ? PML_ENTITY_NUM : 0);
 }
 
 static u32 kvm_dirty_ring_used(struct kvm_dirty_ring *ring)
@@ -27,13 +31,13 @@ static bool kvm_dirty_ring_full(struct kvm_dirty_ring *ring)
 	return kvm_dirty_ring_used(ring) >= ring->size;
 }
 
-int kvm_dirty_ring_alloc(struct kvm_dirty_ring *ring, int index, u32 size)
+int kvm_dirty_ring_alloc(struct kvm *kvm, struct kvm_dirty_ring *ring, int index, u32 size)
 {
 	ring->dirty_gfns = vzalloc(size);
 	if (!ring->dirty_gfns)
 		return -ENOMEM;
 	ring->size = size / sizeof(struct kvm_dirty_gfn);
-	ring->soft_limit = ring->size - kvm_dirty_ring_get_rsvd_entries();
+	ring->soft_limit = ring->size - kvm_dirty_ring_get_rsvd_entries(kvm);
 	ring->dirty_index = 0;
 	ring->reset_index = 0;
 	ring->index = index;

@@ -23,7 +23,7 @@
 #include "mmusim_env.h"
 #include <linux/kvm.h>
 
-/* include/linux/kvm_dirty_ring.h; x86 without PML adds no CPU log entries. */
+/* include/linux/kvm_dirty_ring.h; with PML, a CPU log's worth more is reserved. */
 #define KVM_DIRTY_RING_RSVD_ENTRIES 64
 #define KVM_DIRTY_RING_MAX_ENTRIES 65536
 #define KVM_DIRTY_LOG_PAGE_OFFSET 64	/* x86: the ring's page offset in the vCPU mmap */
@@ -40,8 +40,8 @@ struct kvm_dirty_ring {
 struct kvm;
 struct kvm_memory_slot;
 
-u32 kvm_dirty_ring_get_rsvd_entries(void);
-int kvm_dirty_ring_alloc(struct kvm_dirty_ring *ring, int index, u32 size);
+u32 kvm_dirty_ring_get_rsvd_entries(struct kvm *kvm);
+int kvm_dirty_ring_alloc(struct kvm *kvm, struct kvm_dirty_ring *ring, int index, u32 size);
 void kvm_dirty_ring_free(struct kvm_dirty_ring *ring);
 /* Returns the number of entries reset; slots_lock held. */
 int kvm_dirty_ring_reset(struct kvm *kvm, struct kvm_dirty_ring *ring);

@@ -422,7 +422,7 @@ static int kvm_vm_ioctl_enable_dirty_log_ring(struct kvm *kvm, u32 size)
 
 	if (!size || (size & (size - 1)))
 		return -EINVAL;
-	if (size < kvm_dirty_ring_get_rsvd_entries() * sizeof(struct kvm_dirty_gfn) ||
+	if (size < kvm_dirty_ring_get_rsvd_entries(kvm) * sizeof(struct kvm_dirty_gfn) ||
 	    size < PAGE_SIZE)
 		return -EINVAL;
 	if (size > KVM_DIRTY_RING_MAX_ENTRIES * sizeof(struct kvm_dirty_gfn))
@@ -518,7 +518,7 @@ static int kvm_create_vcpus(struct kvm *kvm, int nr_vcpus)
 		vcpu->kvm = kvm;
 		vcpu->vcpu_id = i;
 		if (kvm->dirty_ring_size &&
-		    kvm_dirty_ring_alloc(&vcpu->dirty_ring, i, kvm->dirty_ring_size)) {
+		    kvm_dirty_ring_alloc(kvm, &vcpu->dirty_ring, i, kvm->dirty_ring_size)) {
 			kfree(vcpu);
 			kvm_destroy_vcpus(kvm);
 			return -ENOMEM;

@@ -244,7 +244,13 @@ static int kvm_nx_huge_page_recovery_worker(void *data)
 
 int kvm_mmu_start_nx_recovery(struct kvm *kvm)
 {
-	if (!kvm->masks.nx_huge_pages || !kvm->nx_huge_pages_recovery_period_ms)
+	/*
+	 * KVM runs the worker whenever nx_huge_pages is on (a 0 period means
+	 * one hour / ratio); mmusim runs it only for a period asked for, so
+	 * recovery stays deterministic unless a test wants the thread.
+	 */
+	if (!kvm->masks.nx_huge_pages || !kvm->nx_huge_pages_recovery_period_ms ||
+	    !kvm->nx_huge_pages_recovery_ratio)
 		return 0;
 	kvm->nx_recovery_thread = env_thread_start(kvm_nx_huge_page_recovery_worker, kvm,
 						   "kvm-nx-lpage-recovery");
@@ -635,10 +641,10 @@ static int handle_mmio_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *
  * RET_PF_EMULATE, an MMIO exit) or a negative errno (exit to userspace).
  */
 /*
- * kvm_mmu_do_page_fault(): the TDP fault proper, with KVM's stats: a
- * prefetch (KVM_PRE_FAULT_MEMORY) is not a guest fault, so only its fixes
- * count.  pf_retry is mmusim's: every RET_PF_RETRY.  @level, if not NULL,
- * receives the level the fault mapped.
+ * kvm_mmu_do_page_fault(): the TDP fault proper.  @level, if not NULL,
+ * receives the level the fault mapped.  No stats: kvm_mmu_page_fault()
+ * counts guest faults, and a prefetch (KVM_PRE_FAULT_MEMORY) counts in
+ * none of them (6.12).
  */
 static int kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, bool prefetch,
 				 u8 *level)
@@ -658,24 +664,11 @@ static int kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_cod
 	};
 	int r;
 
-	if (!prefetch)
-		kvm_vcpu_stat_inc(vcpu, pf_taken);
 	fault.slot = kvm_vcpu_gfn_to_memslot(&vcpu->kvm->slots, &vcpu->slot_cache, fault.as_id,
 					     fault.gfn);
 	r = kvm_tdp_page_fault(vcpu, &fault);
 	if (level)
 		*level = fault.goal_level;
-
-	if (r == RET_PF_FIXED)
-		kvm_vcpu_stat_inc(vcpu, pf_fixed);
-	else if (r == RET_PF_RETRY)
-		kvm_vcpu_stat_inc(vcpu, pf_retry);
-	else if (prefetch)
-		;
-	else if (r == RET_PF_EMULATE)
-		kvm_vcpu_stat_inc(vcpu, pf_emulate);
-	else if (r == RET_PF_SPURIOUS)
-		kvm_vcpu_stat_inc(vcpu, pf_spurious);
 	return r;
 }
 
@@ -711,7 +704,19 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 		}
 		error_code &= ~PFERR_RSVD_MASK;
 	}
-	return kvm_mmu_do_page_fault(vcpu, gpa, error_code, false, NULL);
+
+	/* pf_retry is mmusim's: every RET_PF_RETRY. */
+	kvm_vcpu_stat_inc(vcpu, pf_taken);
+	r = kvm_mmu_do_page_fault(vcpu, gpa, error_code, false, NULL);
+	if (r == RET_PF_FIXED)
+		kvm_vcpu_stat_inc(vcpu, pf_fixed);
+	else if (r == RET_PF_EMULATE)
+		kvm_vcpu_stat_inc(vcpu, pf_emulate);
+	else if (r == RET_PF_SPURIOUS)
+		kvm_vcpu_stat_inc(vcpu, pf_spurious);
+	else if (r == RET_PF_RETRY)
+		kvm_vcpu_stat_inc(vcpu, pf_retry);
+	return r;
 }
 
 /*
@@ -739,6 +744,12 @@ int kvm_tdp_map_page(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, u8 *level
 		r = kvm_mmu_do_page_fault(vcpu, gpa, error_code, true, level);
 	} while (r == RET_PF_RETRY);
 
+	/*
+	 * KVM queues SIGBUS for a poisoned page and retries; the loop's signal
+	 * check then ends it with -EINTR.  mmusim's faults return -EHWPOISON.
+	 */
+	if (r == -EHWPOISON)
+		return -EINTR;
 	if (r < 0)
 		return r;
 	switch (r) {

@@ -1199,12 +1199,14 @@ static int tdp_mmu_make_huge_spte(struct kvm *kvm, struct tdp_iter *parent, u64 
  */
 static int tdp_mmu_zap_spte_atomic(struct kvm *kvm, struct tdp_iter *iter)
 {
-	int ret = tdp_mmu_set_spte_atomic(kvm, iter, FROZEN_SPTE);
-
-	if (ret)
-		return ret;
+	lockdep_assert_held_read(&kvm->mmu_lock);
+	if (!try_cmpxchg64(iter->sptep, &iter->old_spte, FROZEN_SPTE))
+		return -EBUSY;
 	kvm_flush_remote_tlbs(kvm);
+	/* Nobody overwrites a frozen SPTE: the side effects come last, as 6.12. */
 	__kvm_tdp_mmu_write_spte(iter->sptep, SHADOW_NONPRESENT_VALUE);
+	handle_changed_spte(kvm, iter->as_id, iter->gfn, iter->old_spte, SHADOW_NONPRESENT_VALUE,
+			    iter->level, true);
 	return 0;
 }
 

@@ -30,10 +30,10 @@
 #include "mmusim_env.h"
 #include "pfn/kvm_pfn.h"
 
+/* kvm_vcpu_map() looks @gfn up in address space 0 (gfn_to_pfn(vcpu->kvm, ...)). */
 static struct kvm_memory_slot *vcpu_map_memslot(struct kvm_vcpu *vcpu, gfn_t gfn)
 {
-	return kvm_vcpu_gfn_to_memslot(&vcpu->kvm->slots, &vcpu->slot_cache, vcpu->smm ? 1 : 0,
-				       gfn);
+	return __gfn_to_memslot(kvm_memslots_as(&vcpu->kvm->slots, 0), gfn);
 }
 
 static void *vcpu_map_kernel(struct kvm *kvm, kvm_pfn_t pfn, struct sim_page **page)
@@ -66,9 +66,7 @@ int __kvm_vcpu_map(struct kvm_vcpu *vcpu, gfn_t gfn, struct kvm_host_map *map, b
 
 	if (!map)
 		return -EINVAL;
-	*map = (struct kvm_host_map){
-		.gfn = gfn, .writable = v9 || writable, .as_id = vcpu->smm ? 1 : 0
-	};
+	*map = (struct kvm_host_map){ .gfn = gfn, .writable = v9 || writable, .as_id = 0 };
 
 	pfn = __kvm_follow_pfn(&foll);
 	if (is_error_noslot_pfn(pfn))
@@ -90,9 +88,13 @@ int __kvm_vcpu_map(struct kvm_vcpu *vcpu, gfn_t gfn, struct kvm_host_map *map, b
 	return 0;
 }
 
+/* kvm_vcpu_mark_page_dirty(): the vCPU's current address space. */
 static void kvm_vcpu_mark_page_dirty(struct kvm_vcpu *vcpu, gfn_t gfn)
 {
-	kvm_vcpu_mark_page_dirty_in_slot(vcpu, vcpu_map_memslot(vcpu, gfn), gfn);
+	kvm_vcpu_mark_page_dirty_in_slot(
+		vcpu, kvm_vcpu_gfn_to_memslot(&vcpu->kvm->slots, &vcpu->slot_cache, vcpu->smm ? 1 : 0,
+					      gfn),
+		gfn);
 }
 
 void kvm_vcpu_unmap(struct kvm_vcpu *vcpu, struct kvm_host_map *map, bool dirty)

@@ -217,7 +217,7 @@ struct kvm_host_map {
 	bool is_refcounted_page;	/* v9: KVM holds @page */
 	struct sim_page *pinned_page;	/* 6.13: the page pinned, or NULL */
 	bool writable;			/* 6.13: mapped for write */
-	int as_id;			/* mmusim: where @gfn was looked up (checker) */
+	int as_id;			/* mmusim: where @gfn was looked up (0; checker) */
 };
 
 static inline bool kvm_vcpu_mapped(struct kvm_host_map *map)
