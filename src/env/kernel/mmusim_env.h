@@ -52,6 +52,7 @@
 #include <linux/minmax.h>
 #include <linux/mm_types.h>	/* struct page, page_private(): not <linux/mm.h>, see below */
 #include <linux/mutex.h>
+#include <linux/pid.h>		/* task_pid_nr(): sched.h no longer has it in 6.12 */
 #include <linux/poison.h>
 #include <linux/printk.h>
 #include <linux/rculist.h>
@@ -72,6 +73,16 @@
 #include <asm/pgtable.h>	/* PG_LEVEL_*, and vmemmap for virt_to_page() */
 
 #include <mmusim/types.h>
+
+/*
+ * Since 6.12 the kernel's <linux/kvm.h> also pulls in <linux/kvm_types.h>,
+ * whose struct kvm_mmu_memory_cache (defined when the arch sets
+ * KVM_ARCH_NR_OBJS_PER_MEMORY_CACHE) would clash with the simulator's own.
+ * Take the arch header now and drop the macro, so the struct stays KVM's
+ * business; 6.1 never includes it.
+ */
+#include <asm/kvm_types.h>
+#undef KVM_ARCH_NR_OBJS_PER_MEMORY_CACHE
 
 /*
  * <linux/mm.h> is deliberately not included: it declares hundreds of mm
