@@ -7,7 +7,7 @@
 #   make check       every test: gcc build, ASan+UBSan build, TSan build,
 #                    core include rules, and the self-tests inside a kernel
 #   make kmod        build kernel/mmusim.ko into out/kmod (W=1, -Werror)
-#   make kmod-check  boot Debian's kernel under qemu, run the self-tests in it
+#   make kmod-check  boot Debian 12's 6.1 and 6.12 kernels under qemu, run the self-tests (KTAP)
 #   make build       configure and build ./build (RelWithDebInfo, jemalloc)
 #   make bench       short TDP-vs-legacy fault benchmark (docs/benchmarks.md)
 #   make fuzz        run each libFuzzer target FUZZ_TIME seconds (default 60; docs/fuzzing.md)

@@ -5,10 +5,13 @@
  * core and the tests are the same sources the userspace library builds.
  *
  * At load the suite runs once in the insmod thread, then its ST_PARALLEL
- * tests on `threads` kthreads at once, printing one line per test:
+ * tests on `threads` kthreads at once, printing KTAP (src/selftest/selftest.c):
  *
- *	mmusim: selftest <name>: PASS | FAIL (<file>:<line>: <why>) | SKIP (<why>)
- *	mmusim: N passed, N failed
+ *	KTAP version 1
+ *	1..N
+ *	ok 1 <name> | not ok 1 <name> (after a "# <name>: FAIL: ..." line)
+ *	...the parallel pass as a nested "# Subtest: parallel"...
+ *	# mmusim: N passed, N failed, N skipped
  *
  * The module loads even when tests fail (the log is the result, and rmmod
  * stays possible); scripts/kmod-check boots it under qemu and reads the log.
@@ -20,7 +23,7 @@
  *   seed=N            base seed for randomised tests (0: from the clock)
  *   fail_permille=N   > 0: one more pass with every allocation made through
  *                     the seam failing with probability N/1000 (seed
- *                     fail_seed); its lines are informational ("inject")
+ *                     fail_seed); its "# inject" lines are informational
  *   fail_seed=N
  *   vreserve_max_mb=N largest env_vreserve() (vmalloc) allowed, default 256
  */

@@ -18,12 +18,30 @@
  *     more with random allocation failures.  Tests are expected to fail
  *     there; what matters is that the code under test unwinds without
  *     crashing or warning (the kernel's own checkers and kmod-check watch
- *     that).  Its lines ("mmusim: inject ...") are informational and not
- *     counted.
+ *     that).  Its lines ("# inject ...") are KTAP diagnostics, not counted.
  *
- * Every result is one line, "mmusim: selftest <name>[/parallel]: PASS" or
- * "FAIL (<file>:<line>: <message>)" or "SKIP (<reason>)", and the run ends
- * with "mmusim: N passed, N failed".  scripts/kmod-check parses these lines.
+ * The output is KTAP (Documentation/dev-tools/ktap.rst), so kunit.py parse
+ * and kernel CI read it:
+ *
+ *	KTAP version 1
+ *	1..<serial tests + 1>
+ *	ok 1 env_atomic_ops
+ *	# <name>: FAIL: <file>:<line>: <message>
+ *	not ok 2 <name>
+ *	ok 3 <name> # SKIP <reason>
+ *	...
+ *	    KTAP version 1
+ *	    # Subtest: parallel
+ *	    1..<parallel tests + 1>
+ *	    ok 1 env_atomic_ops
+ *	    ...
+ *	    ok <n> parallel_env_check
+ *	ok <serial tests + 1> parallel
+ *	# mmusim: N passed, N failed, N skipped
+ *
+ * The summary counts the leaves (serial tests, parallel subtests and
+ * parallel_env_check), not the "parallel" parent.  scripts/kmod-check parses
+ * the KTAP lines and cross-checks the summary.
  *
  * Rules: call the runner from a context that may sleep, holding no lock;
  * nothing else may use the failure-injection knobs while it runs.
@@ -140,17 +158,26 @@ int mmusim_selftest_run_one(const struct mmusim_selftest *st, struct st_ctx *ctx
 	return st_env_check(ctx, rc, &before, warns);
 }
 
-void mmusim_selftest_report(const char *name, const char *suffix, int rc,
+/* KTAP indentation: four spaces per subtest level. */
+static const char *st_indent(unsigned int depth)
+{
+	static const char spaces[] = "                ";
+
+	return spaces + sizeof(spaces) - 1 - min(depth * 4, sizeof(spaces) - 1);
+}
+
+void mmusim_selftest_report(unsigned int depth, unsigned int nr, const char *name, int rc,
 			    const struct st_ctx *ctx)
 {
+	const char *ind = st_indent(depth);
 	char where[96] = "";
 
 	if (rc == ST_PASS) {
-		pr_info("mmusim: selftest %s%s: PASS\n", name, suffix);
+		pr_info("%sok %u %s\n", ind, nr, name);
 		return;
 	}
 	if (rc == ST_SKIP) {
-		pr_info("mmusim: selftest %s%s: SKIP (%s)\n", name, suffix, ctx->msg);
+		pr_info("%sok %u %s # SKIP %s\n", ind, nr, name, ctx->msg);
 		return;
 	}
 	if (ctx->thread)
@@ -159,10 +186,11 @@ void mmusim_selftest_report(const char *name, const char *suffix, int rc,
 		scnprintf(where + strlen(where), sizeof(where) - strlen(where), "%s:%d: ",
 			  st_short_file(ctx->file), ctx->line);
 	if (ctx->failures > 1)
-		pr_err("mmusim: selftest %s%s: FAIL (%s%s; %d more failures)\n", name, suffix,
-		       where, ctx->msg, ctx->failures - 1);
+		pr_info("%s# %s: FAIL: %s%s; %d more failures\n", ind, name, where, ctx->msg,
+			ctx->failures - 1);
 	else
-		pr_err("mmusim: selftest %s%s: FAIL (%s%s)\n", name, suffix, where, ctx->msg);
+		pr_info("%s# %s: FAIL: %s%s\n", ind, name, where, ctx->msg);
+	pr_info("%snot ok %u %s\n", ind, nr, name);
 }
 
 bool mmusim_selftest_selected(const struct mmusim_selftest *st, const char *filter)
@@ -224,9 +252,19 @@ static void st_free_workers(struct st_worker *w, unsigned int n)
 	kfree(w);
 }
 
-void mmusim_selftest_run_parallel(const struct st_options *opt, struct st_summary *sum)
+static unsigned int st_nr_parallel(const char *filter)
 {
-	unsigned int n = opt->threads, t, i, started = 0;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < mmusim_nr_selftests; i++)
+		n += (mmusim_selftests[i].flags & ST_PARALLEL) &&
+		     mmusim_selftest_selected(&mmusim_selftests[i], filter);
+	return n;
+}
+
+int mmusim_selftest_run_parallel(const struct st_options *opt, struct st_summary *sum)
+{
+	unsigned int n = opt->threads, t, i, started = 0, nr = 0, failed = sum->failed;
 	struct st_ctx check = { .name = "parallel_env_check" };
 	struct env_live before;
 	struct st_worker *w;
@@ -245,12 +283,15 @@ void mmusim_selftest_run_parallel(const struct st_options *opt, struct st_summar
 	if (!w || t < n) {
 		if (w)
 			st_free_workers(w, n);
-		scnprintf(check.msg, sizeof(check.msg), "out of memory for %u workers", n);
-		check.failures = 1;
-		mmusim_selftest_report(check.name, "", ST_FAIL, &check);
+		pr_info("    # parallel: out of memory for %u workers\n", n);
 		sum->failed++;
-		return;
+		return ST_FAIL;
 	}
+
+	pr_info("    KTAP version 1\n");
+	pr_info("    # Subtest: parallel\n");
+	pr_info("    # %u threads, %u rounds\n", n, max(opt->rounds, 1u));
+	pr_info("    1..%u\n", st_nr_parallel(opt->filter) + 1);
 
 	rcu_barrier();
 	env_live_snapshot(&before);
@@ -277,8 +318,7 @@ void mmusim_selftest_run_parallel(const struct st_options *opt, struct st_summar
 				all_skipped = false;
 		}
 		rc = bad ? ST_FAIL : all_skipped ? ST_SKIP : ST_PASS;
-		mmusim_selftest_report(st->name, "/parallel", rc,
-				       bad ? &bad->ctx[i] : &w[0].ctx[i]);
+		mmusim_selftest_report(1, ++nr, st->name, rc, bad ? &bad->ctx[i] : &w[0].ctx[i]);
 		st_count(sum, rc);
 	}
 
@@ -289,9 +329,10 @@ void mmusim_selftest_run_parallel(const struct st_options *opt, struct st_summar
 			  started, n);
 		rc = ST_FAIL;
 	}
-	mmusim_selftest_report(check.name, "", rc, &check);
+	mmusim_selftest_report(1, ++nr, check.name, rc, &check);
 	st_count(sum, rc);
 	st_free_workers(w, n);
+	return sum->failed > failed ? ST_FAIL : ST_PASS;
 }
 
 /* ======================== Fault-injection pass ======================== */
@@ -318,21 +359,31 @@ static void st_run_injected(const struct st_options *opt, struct st_ctx *ctx)
 		env_fail_clear();
 		rcu_barrier();
 		env_live_snapshot(&after);
-		pr_info("mmusim: inject %s: %s, %lu allocations failed, %ld objects left\n",
+		pr_info("# inject %s: %s, %lu allocations failed, %ld objects left\n",
 			st->name, rc == ST_PASS ? "passed" : rc == ST_SKIP ? "skipped" : "failed",
 			injected, st_live_delta(&before, &after));
 	}
+}
+
+void mmusim_selftest_summary(const struct st_summary *sum)
+{
+	pr_info("# mmusim: %u passed, %u failed, %u skipped\n", sum->passed, sum->failed,
+		sum->skipped);
 }
 
 unsigned int mmusim_selftest_main(const struct st_options *opt)
 {
 	struct st_summary sum = { 0 };
 	struct st_ctx ctx = { 0 };
-	unsigned int i;
+	unsigned int i, nr = 0, plan = 0;
 	int rc;
 
-	pr_info("mmusim: %u self-tests registered, seed %llu, %u parallel threads\n",
+	for (i = 0; i < mmusim_nr_selftests; i++)
+		plan += mmusim_selftest_selected(&mmusim_selftests[i], opt->filter);
+	pr_info("KTAP version 1\n");
+	pr_info("# mmusim: %u self-tests registered, seed %llu, %u parallel threads\n",
 		mmusim_nr_selftests, (unsigned long long)opt->seed, opt->threads);
+	pr_info("1..%u\n", plan + !!opt->threads);
 	for (i = 0; i < mmusim_nr_selftests; i++) {
 		const struct mmusim_selftest *st = &mmusim_selftests[i];
 
@@ -342,18 +393,20 @@ unsigned int mmusim_selftest_main(const struct st_options *opt)
 		ctx.nr_threads = 1;
 		ctx.seed = st_seed(opt->seed, i, 0);
 		rc = mmusim_selftest_run_one(st, &ctx);
-		mmusim_selftest_report(st->name, "", rc, &ctx);
+		mmusim_selftest_report(0, ++nr, st->name, rc, &ctx);
 		st_count(&sum, rc);
 	}
-	if (opt->threads)
-		mmusim_selftest_run_parallel(opt, &sum);
+	if (opt->threads) {
+		struct st_ctx pctx = { .failures = 1, .msg = "see its subtests" };
+
+		rc = mmusim_selftest_run_parallel(opt, &sum);
+		mmusim_selftest_report(0, ++nr, "parallel", rc, &pctx);
+	}
 	if (opt->fail_permille) {
-		pr_info("mmusim: fault-injection pass, %u per mille, fail_seed %llu\n",
+		pr_info("# fault-injection pass, %u per mille, fail_seed %llu\n",
 			opt->fail_permille, (unsigned long long)opt->fail_seed);
 		st_run_injected(opt, &ctx);
 	}
-	if (sum.skipped)
-		pr_info("mmusim: %u skipped\n", sum.skipped);
-	pr_info("mmusim: %u passed, %u failed\n", sum.passed, sum.failed);
+	mmusim_selftest_summary(&sum);
 	return sum.failed;
 }

@@ -211,24 +211,34 @@ struct st_summary {
  */
 int mmusim_selftest_run_one(const struct mmusim_selftest *st, struct st_ctx *ctx);
 
-/* One machine-readable line: "mmusim: selftest <name><suffix>: PASS|FAIL (..)|SKIP (..)". */
-void mmusim_selftest_report(const char *name, const char *suffix, int rc,
+/*
+ * One KTAP result, indented by @depth subtest levels: "ok <nr> <name>",
+ * "ok <nr> <name> # SKIP <why>", or a "# <name>: FAIL: <file>:<line>: <why>"
+ * diagnostic followed by "not ok <nr> <name>".
+ */
+void mmusim_selftest_report(unsigned int depth, unsigned int nr, const char *name, int rc,
 			    const struct st_ctx *ctx);
+
+/* The closing KTAP diagnostic, "# mmusim: N passed, N failed, N skipped". */
+void mmusim_selftest_summary(const struct st_summary *sum);
 
 bool mmusim_selftest_selected(const struct mmusim_selftest *st, const char *filter);
 
 /*
  * Runs the ST_PARALLEL tests on @opt->threads env threads at once, each
- * thread running all of them @opt->rounds times; reports one line per test
- * (suffix "/parallel") and adds to @sum.  Leaks and WARNs are checked for the
- * pass as a whole.
+ * thread running all of them @opt->rounds times; prints the pass as a nested
+ * KTAP block ("# Subtest: parallel", one result per test, then
+ * parallel_env_check, which covers leaks and WARNs for the pass as a whole)
+ * and adds to @sum.  The caller prints the parent result line.  Returns
+ * ST_FAIL if anything in the pass failed, else ST_PASS.
  */
-void mmusim_selftest_run_parallel(const struct st_options *opt, struct st_summary *sum);
+int mmusim_selftest_run_parallel(const struct st_options *opt, struct st_summary *sum);
 
 /*
  * The whole suite: every selected test serially, then the parallel pass,
- * then (fail_permille > 0) the fault-injection pass; ends with
- * "mmusim: N passed, N failed".  Returns the number of failures.
+ * then (fail_permille > 0) the fault-injection pass, printed as KTAP (see
+ * selftest.c); ends with "# mmusim: N passed, N failed, N skipped".  Returns
+ * the number of failures.
  */
 unsigned int mmusim_selftest_main(const struct st_options *opt);
 

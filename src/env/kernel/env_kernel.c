@@ -3,8 +3,8 @@
  * The project-only half of the kernel seam: what mmusim needs that the kernel
  * has no name for.  Everything else in mmusim_env.h is the kernel's own.
  *
- *  - WARN and live-object counters (read by the self-test runner to name
- *    the test that warned or leaked);
+ *  - live-object counters (read by the self-test runner to name the test
+ *    that leaked; WARNs are the kernel's taint, see mmusim_env.h);
  *  - the allocation-failure schedule, the same as userspace's (nth, every,
  *    random with a seed), consulted by the allocation wrappers in
  *    mmusim_env.h and by project allocators via env_should_fail_alloc();
@@ -23,18 +23,7 @@
 
 /* ======================== Counters ======================== */
 
-atomic_long_t env_warn_counter = ATOMIC_LONG_INIT(0);
 struct env_live_counters env_live_counters;
-
-unsigned long env_warn_count(void)
-{
-	return atomic_long_read(&env_warn_counter);
-}
-
-void env_warn_count_reset(void)
-{
-	atomic_long_set(&env_warn_counter, 0);
-}
 
 void env_live_snapshot(struct env_live *live)
 {
