@@ -36,6 +36,7 @@
 #include "mmusim_env.h"
 #include <mmusim/host.h>
 #include <mmusim/vm.h>
+#include "bench_stats.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
@@ -62,27 +63,6 @@ struct vcpu_job {
 	long done;
 };
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static int vcpu_worker(void *arg)
 {
 	struct vcpu_job *j = arg;
@@ -97,7 +77,7 @@ static double run_vcpus(struct mmusim_vm *vm, const struct opts *o, int type)
 {
 	struct env_thread *th[MAX_VCPUS];
 	struct vcpu_job jobs[MAX_VCPUS];
-	double t0 = now_ns();
+	double t0 = bench_now_ns();
 	int i;
 
 	for (i = 0; i < o->vcpus; i++) {
@@ -116,7 +96,7 @@ static double run_vcpus(struct mmusim_vm *vm, const struct opts *o, int type)
 		if (jobs[i].done != (long)jobs[i].npages)
 			return -1;
 	}
-	return now_ns() - t0;
+	return bench_now_ns() - t0;
 }
 
 static int set_logging(struct mmusim_vm *vm, hva_t hva, u64 size, bool on)
@@ -171,9 +151,9 @@ static int run_aging(struct mmusim_vm *vm, struct sim_mm *mm, hva_t hva, u64 siz
 	for (i = 0; i < o->iters; i++) {
 		long young;
 
-		t = now_ns();
+		t = bench_now_ns();
 		young = sim_mm_age_range(mm, hva, size);
-		res->age_ns += now_ns() - t;
+		res->age_ns += bench_now_ns() - t;
 		if (young < 0)
 			return -1;
 		res->young += young;
@@ -231,25 +211,25 @@ static int run_rep(const struct opts *o, struct rep_result *res)
 		goto out;
 	}
 	mmusim_vm_get_stats(vm, &st0);
-	t = now_ns();
+	t = bench_now_ns();
 	if (set_logging(vm, hva, size, true))
 		goto out;
-	res->ns[PH_ENABLE] = now_ns() - t;
+	res->ns[PH_ENABLE] = bench_now_ns() - t;
 	mmusim_vm_get_stats(vm, &st1);
 	res->splits = st1.huge_splits - st0.huge_splits;
 	for (i = 0; i < o->iters; i++) {
 		res->ns[PH_DIRTY] += run_vcpus(vm, o, MMUSIM_ACCESS_WRITE);
-		t = now_ns();
+		t = bench_now_ns();
 		if (get_log(vm, o, bitmap, npages))
 			goto out;
-		res->ns[PH_GET_LOG] += now_ns() - t;
+		res->ns[PH_GET_LOG] += bench_now_ns() - t;
 	}
 	res->ns[PH_DIRTY] /= o->iters;
 	res->ns[PH_GET_LOG] /= o->iters;
-	t = now_ns();
+	t = bench_now_ns();
 	if (set_logging(vm, hva, size, false))
 		goto out;
-	res->ns[PH_DISABLE] = now_ns() - t;
+	res->ns[PH_DISABLE] = bench_now_ns() - t;
 	mmusim_vm_get_stats(vm, &st0);
 	res->ns[PH_REACCESS] = run_vcpus(vm, o, MMUSIM_ACCESS_READ);
 	mmusim_vm_get_stats(vm, &st1);
@@ -373,11 +353,11 @@ int main(int argc, char **argv)
 		printf("mmusim-bench-dirty -a: %s MMU, %d vCPU(s) x %.3f GiB, %d iterations, %d reps, "
 		       "EPT A/D %s\n", o.legacy ? "legacy" : "TDP", o.vcpus,
 		       (double)o.bytes_per_vcpu / GiB, o.iters, o.reps, o.no_ad ? "off" : "on");
-		printf("  %-32s %10.3f ms\n", ph_names[PH_POPULATE], median(ph[PH_POPULATE], o.reps) / 1e6);
+		printf("  %-32s %10.3f ms\n", ph_names[PH_POPULATE], bench_median(ph[PH_POPULATE], o.reps) / 1e6);
 		printf("  %-32s %10.3f ms (%llu young 4K pages)\n", "mark idle (age), per iteration",
-		       median(age, o.reps) / 1e6, (unsigned long long)young);
+		       bench_median(age, o.reps) / 1e6, (unsigned long long)young);
 		printf("  %-32s %10.3f ms (%llu faults)\n", "touch all, per iteration",
-		       median(touch, o.reps) / 1e6, (unsigned long long)touch_faults);
+		       bench_median(touch, o.reps) / 1e6, (unsigned long long)touch_faults);
 		rcu_barrier();
 		env_thread_unregister();
 		return 0;
@@ -389,11 +369,11 @@ int main(int argc, char **argv)
 	       o.pml ? "PML (D bits)" : "write protection",
 	       o.zap ? "zap collapsible (6.12)" : "recover in place (6.13)");
 	for (p = 0; p < NR_PH; p++)
-		printf("  %-32s %10.3f ms\n", ph_names[p], median(ph[p], o.reps) / 1e6);
+		printf("  %-32s %10.3f ms\n", ph_names[p], bench_median(ph[p], o.reps) / 1e6);
 	printf("  huge pages split at enable       %10llu (%llu 4K SPTEs)\n",
 	       (unsigned long long)splits, (unsigned long long)splits * 512);
 	if (splits)
-		printf("  eager split, per 4K SPTE         %10.1f ns\n", median(rate, o.reps));
+		printf("  eager split, per 4K SPTE         %10.1f ns\n", bench_median(rate, o.reps));
 	printf("  faults after logging off         %10llu (huge pages recovered in place: %llu)\n",
 	       (unsigned long long)refaults, (unsigned long long)recoveries);
 	rcu_barrier();

@@ -30,6 +30,7 @@
 #include "mmusim_env.h"
 #include <mmusim/host.h>
 #include <mmusim/vm.h>
+#include "bench_stats.h"
 #include "pfn/kvm_pfn.h"
 
 #define MiB (1ULL << 20)
@@ -42,27 +43,6 @@ static const char *const op_names[NR_OPS] = { "map+unmap, kmap (struct page)",
 					      "map+unmap, memremap (PFN-only)",
 					      "control: pfn lookup + release" };
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* ns per operation of @n ops of kind @op on @gfn. */
 static double run_ops(struct mmusim_vcpu *v, int op, u64 gfn, long n)
 {
@@ -71,7 +51,7 @@ static double run_ops(struct mmusim_vcpu *v, int op, u64 gfn, long n)
 	struct kvm_host_map map;
 	struct kvm_follow_pfn foll;
 	int idx = srcu_read_lock(&kvm->slots.srcu);
-	double t0 = now_ns();
+	double t0 = bench_now_ns();
 	long i;
 
 	for (i = 0; i < n; i++) {
@@ -92,7 +72,7 @@ static double run_ops(struct mmusim_vcpu *v, int op, u64 gfn, long n)
 		kvm_vcpu_unmap(vcpu, &map, false);
 	}
 	srcu_read_unlock(&kvm->slots.srcu, idx);
-	return i < n ? -1 : (now_ns() - t0) / n;
+	return i < n ? -1 : (bench_now_ns() - t0) / n;
 }
 
 int main(int argc, char **argv)
@@ -196,9 +176,9 @@ int main(int argc, char **argv)
 	       cfg.pfn_model == MMUSIM_PFN_MODEL_V9 ? "v9" : "6.13", runs, n);
 	for (op = 0; op < NR_OPS; op++)
 		if (only < 0 || op == only)
-			printf("  %-34s %8.1f ns\n", op_names[op], median(ns[op], runs));
+			printf("  %-34s %8.1f ns\n", op_names[op], bench_median(ns[op], runs));
 	if (only < 0)
-		printf("  %-34s %8.2f\n", "memremap / kmap ratio", median(ratio, runs));
+		printf("  %-34s %8.2f\n", "memremap / kmap ratio", bench_median(ratio, runs));
 
 	mmusim_vm_destroy(vm);
 	sim_mm_destroy(mm);
