@@ -1188,10 +1188,17 @@ static int __kvm_get_dirty_log_protect(struct kvm_vm_memslots *ms, struct kvm_di
 	memslots_sync_dirty_log(ms, memslot);
 
 	n = kvm_dirty_bitmap_bytes(memslot);
+	dirty_bitmap_buffer = kvm_second_dirty_bitmap(memslot);
 	if (ms->manual_dirty_log_protect) {
-		dirty_bitmap_buffer = dirty_bitmap;
+		/*
+		 * KVM copies the live bitmap to user memory while vCPUs set bits
+		 * in it.  A byte copy of words others update atomically is a
+		 * data race in C, so snapshot each word once; the copy is as
+		 * fresh as KVM's, a racing bit is in this one or the next.
+		 */
+		for (i = 0; i < n / sizeof(long); i++)
+			dirty_bitmap_buffer[i] = READ_ONCE(dirty_bitmap[i]);
 	} else {
-		dirty_bitmap_buffer = kvm_second_dirty_bitmap(memslot);
 		memset(dirty_bitmap_buffer, 0, n);
 
 		memslots_mmu_lock(ms);
@@ -1211,11 +1218,7 @@ static int __kvm_get_dirty_log_protect(struct kvm_vm_memslots *ms, struct kvm_di
 	if (flush)
 		memslots_flush_slot(ms, memslot);
 
-	/*
-	 * Bits reaped above are lost on a fault here, as in KVM.  With manual
-	 * protect this reads the live bitmap while vCPUs set bits in it: a
-	 * racing bit is in this copy or the next, as in KVM.
-	 */
+	/* Bits reaped above are lost on a fault here, as in KVM. */
 	if (copy_to_user(log->dirty_bitmap, dirty_bitmap_buffer, n))
 		return -EFAULT;
 	return 0;
