@@ -407,8 +407,8 @@ static void op_access(struct fz *f)
 	      (unsigned long long)gpa, r, p.ret);
 
 	CHECK(f, guest_ret_ok(r, p.ret, injected) && !(FAILINJ && r == -ENOMEM && p.ret == -EINVAL),
-	      "vCPU %d as %d access type %d at gpa %#llx returned %d, the model says %d", vi,
-	      as_id, type, (unsigned long long)gpa, r, p.ret);
+	      "vCPU %d as %d access type %d at gpa %#llx returned %d, the model says %d", vi, as_id,
+	      type, (unsigned long long)gpa, r, p.ret);
 	if (r == 1)
 		CHECK(f, exit.reason == KVM_EXIT_MMIO && exit.gpa == gpa &&
 			 exit.is_write == (type == MMUSIM_ACCESS_WRITE),
@@ -468,8 +468,9 @@ static void op_guest_write(struct fz *f)
 	TRACE(f, "vCPU %d as %d gpa %#llx <- %#llx: %d (model %d)", vi, as_id,
 	      (unsigned long long)gpa, (unsigned long long)token, r, want);
 
-	CHECK(f, guest_ret_ok(r, want, injected), "guest write at as %d gpa %#llx returned %d, the model says %d",
-	      as_id, (unsigned long long)gpa, r, want);
+	CHECK(f, guest_ret_ok(r, want, injected),
+	      "guest write at as %d gpa %#llx returned %d, the model says %d", as_id,
+	      (unsigned long long)gpa, r, want);
 	if (r)
 		return;
 	p.reg->token[p.idx] = token;
@@ -492,8 +493,9 @@ static void op_guest_read(struct fz *f)
 	TRACE(f, "vCPU %d as %d gpa %#llx -> %#llx: %d (model %d)", vi, as_id,
 	      (unsigned long long)gpa, (unsigned long long)val, r, want);
 
-	CHECK(f, guest_ret_ok(r, want, injected), "guest read at as %d gpa %#llx returned %d, the model says %d",
-	      as_id, (unsigned long long)gpa, r, want);
+	CHECK(f, guest_ret_ok(r, want, injected),
+	      "guest read at as %d gpa %#llx returned %d, the model says %d", as_id,
+	      (unsigned long long)gpa, r, want);
 	if (r)
 		return;
 	CHECK(f, val == p.reg->token[p.idx],
