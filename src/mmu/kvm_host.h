@@ -31,6 +31,7 @@
 #include "mmu/spte.h"
 #include "mmu/kvm_memslots.h"
 #include "mmu/kvm_dirty_ring.h"
+#include "vcpu/x86.h"
 
 #define KVM_MAX_VCPUS 256
 #define KVM_VCPU_MAX_MAPS 8
@@ -91,6 +92,7 @@ struct kvm_gfn_range {
 #define KVM_REQ_TLB_FLUSH 0
 #define KVM_REQ_MMU_FREE_OBSOLETE_ROOTS 1
 #define KVM_REQ_DIRTY_RING_SOFT_FULL 2
+#define KVM_REQ_MSR_FILTER_CHANGED 3
 
 enum { OUTSIDE_GUEST_MODE, IN_GUEST_MODE };
 
@@ -182,6 +184,12 @@ struct kvm_vcpu {
 	spinlock_t maps_lock;
 	struct kvm_host_map *maps[KVM_VCPU_MAX_MAPS];
 	struct kvm_dirty_ring dirty_ring;	/* KVM_CAP_DIRTY_LOG_RING */
+	/*
+	 * KVM_RUN: the area KVM mmaps at offset 0 of the vCPU fd (src/vcpu/
+	 * run.c allocates it), and the registers the guest program runs on.
+	 */
+	struct kvm_run *run;
+	struct kvm_vcpu_arch arch;
 	/*
 	 * Page-modification log (VMX PML): gfns whose D bit the simulated
 	 * CPU set, flushed into the dirty log when the vCPU leaves a public

@@ -33,6 +33,11 @@
 #define TLB_W 2
 #define TLB_X 4
 
+struct kvm_vcpu_arch *kvm_vcpu_arch(struct kvm_vcpu *vcpu)
+{
+	return &vcpu->arch;
+}
+
 /* Not an error code the hardware reports: the walk stopped for a PML-full exit. */
 #define PFERR_PML_FULL (~0ULL)
 
