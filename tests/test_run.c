@@ -7,6 +7,8 @@
  *
  *   memslot 0: gpa 0 .. 2M, 4K anonymous; MMIO_GPA has no memslot
  */
+#include <pthread.h>
+
 #include "test_util.h"
 #include <mmusim/run.h>
 #include "mmu/kvm_host.h"
@@ -561,6 +563,81 @@ static void test_run_bus_lock_with_other_exit(void **state)
 	test_vm_destroy(&t);
 }
 
+struct lock_loop {
+	struct mmusim_vcpu *vcpu;
+	u64 bus_lock_exits;
+	int r;
+};
+
+#define LOCK_LOOP_ITERS 2000
+
+/* A VMM thread: run until HLT, counting bus-lock exits. */
+static void *lock_loop_thread(void *arg)
+{
+	struct lock_loop *l = arg;
+	struct kvm_run *run = mmusim_vcpu_kvm_run(l->vcpu);
+
+	for (;;) {
+		l->r = mmusim_vcpu_run(l->vcpu);
+		if (l->r)
+			return NULL;
+		if (run->exit_reason == KVM_EXIT_HLT)
+			return NULL;
+		if (run->exit_reason != KVM_EXIT_X86_BUS_LOCK ||
+		    !(run->flags & KVM_RUN_X86_BUS_LOCK)) {
+			l->r = -EIO;
+			return NULL;
+		}
+		l->bus_lock_exits++;
+	}
+}
+
+/*
+ * Two vCPUs bus-lock the same split location in a loop while the main
+ * thread zaps the page under them (each zap's TLB flush waits for both
+ * vCPUs to acknowledge at an instruction boundary, register-only
+ * instructions included): no add is lost, and with EXIT every one of them
+ * exits once.  For TSan, the runs race the zaps and each other.
+ */
+static void test_run_bus_lock_concurrent(void **state)
+{
+	static const struct mmusim_insn prog[] = {
+		I_MOV(MMUSIM_REG_RBX, 1),
+		I_MOV(MMUSIM_REG_RSI, LOCK_LOOP_ITERS),
+		I_LOCK_ADD(MMUSIM_REG_RBX, 0x503c, 8), /* 2: splits a line */
+		I_ADD(MMUSIM_REG_RSI, -1ULL),
+		I_JNZ(MMUSIM_REG_RSI, 2),
+		I_HLT,
+	};
+	struct mmusim_vm_config cfg = { .nr_vcpus = 2 };
+	unsigned int round, i;
+
+	for (round = 0; round < 2; round++) {
+		struct lock_loop l[2];
+		pthread_t tid[2];
+		struct test_vm t;
+
+		run_vm(&t, &cfg);
+		if (round)
+			assert_int_equal(enable_bus_lock(&t, KVM_BUS_LOCK_DETECTION_EXIT), 0);
+		for (i = 0; i < 2; i++) {
+			l[i] = (struct lock_loop){ .vcpu = mmusim_vm_vcpu(t.vm, i) };
+			load(l[i].vcpu, prog, ARRAY_SIZE(prog));
+			assert_int_equal(pthread_create(&tid[i], NULL, lock_loop_thread, &l[i]), 0);
+		}
+		for (i = 0; i < 50; i++)
+			assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, 0, 5, 6), 0);
+		for (i = 0; i < 2; i++) {
+			assert_int_equal(pthread_join(tid[i], NULL), 0);
+			assert_int_equal(l[i].r, 0);
+			assert_int_equal(l[i].bus_lock_exits, round ? LOCK_LOOP_ITERS : 0);
+		}
+		assert_int_equal(guest_u64(l[0].vcpu, 0x503c), 2 * LOCK_LOOP_ITERS);
+		test_vm_check(&t);
+		test_vm_destroy(&t);
+	}
+}
+
 /* KVM_GET/SET_REGS: each kvm_regs field lands in its register. */
 static void test_run_regs(void **state)
 {
@@ -617,6 +694,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_run_bus_lock_cap),
 		MMUSIM_TEST(test_run_bus_lock_exit),
 		MMUSIM_TEST(test_run_bus_lock_with_other_exit),
+		MMUSIM_TEST(test_run_bus_lock_concurrent),
 		MMUSIM_TEST(test_run_regs),
 	};
 
