@@ -362,6 +362,9 @@ static long kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 		return 1; /* kvm_arch_has_readonly_mem(): no protected state */
 	case KVM_CAP_PRE_FAULT_MEMORY:
 		return 1; /* tdp_enabled */
+	case KVM_CAP_X86_USER_SPACE_MSR:
+	case KVM_CAP_X86_MSR_FILTER:
+		return 1;
 	default:
 		return 0;
 	}
@@ -399,13 +402,17 @@ long kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long ext)
 	return kvm_vm_ioctl_check_extension(kvm, ext);
 }
 
-/*
- * The x86.c half rejects nonzero flags first, then unknown caps; none of its
- * VM capabilities is modelled yet, so either way the answer is -EINVAL.
- */
+/* The x86.c half rejects nonzero flags first, then unknown caps. */
 static int kvm_vm_ioctl_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 {
-	return -EINVAL;
+	if (cap->flags)
+		return -EINVAL;
+	switch (cap->cap) {
+	case KVM_CAP_X86_USER_SPACE_MSR:
+		return kvm_vm_enable_user_space_msr(kvm, cap);
+	default:
+		return -EINVAL;
+	}
 }
 
 /*
@@ -525,6 +532,7 @@ static int kvm_create_vcpus(struct kvm *kvm, int nr_vcpus)
 		}
 		vcpu->mode = OUTSIDE_GUEST_MODE;
 		spin_lock_init(&vcpu->maps_lock);
+		kvm_vcpu_msr_reset(vcpu);
 		kvm->vcpus[i] = vcpu;
 		kvm->nr_vcpus = i + 1;
 	}
@@ -686,6 +694,7 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 	kvm->tdp_mmu_enabled = cfg->mmu == MMUSIM_MMU_TDP;
 	rwlock_init(&kvm->mmu_lock);
 	mutex_init(&kvm->vcpu_lock);
+	kvm_msr_vm_init(kvm);
 	kvm_mmu_init_tdp_mmu(kvm);
 
 	r = kvm_init_masks(kvm, cfg, max_phys_bits);
@@ -756,6 +765,7 @@ err_mmu:
 	if (!kvm->tdp_mmu_enabled)
 		kvm_mmu_uninit_shadow_mmu(kvm);
 err_free:
+	kvm_msr_vm_destroy(kvm);
 	mutex_destroy(&kvm->vcpu_lock);
 	kfree(kvm);
 	return r;
@@ -775,6 +785,7 @@ void kvm_destroy_vm(struct kvm *kvm)
 	else
 		kvm_mmu_uninit_shadow_mmu(kvm);
 	kvm_memslots_destroy(&kvm->slots);
+	kvm_msr_vm_destroy(kvm);
 	mutex_destroy(&kvm->vcpu_lock);
 	kfree(kvm);
 }
