@@ -429,6 +429,9 @@ void mmu_free_memory_cache(struct kvm_mmu_memory_cache *mc);
 
 /* vcpu/ */
 void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu);
+/* src/vcpu/run.c: the vCPU's struct kvm_run page (vCPU creation and teardown). */
+int kvm_vcpu_alloc_run(struct kvm_vcpu *vcpu);
+void kvm_vcpu_free_run(struct kvm_vcpu *vcpu);
 
 long kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long ext);
 int kvm_vm_ioctl_enable_cap_generic(struct kvm *kvm, struct kvm_enable_cap *cap);

@@ -505,6 +505,7 @@ static void kvm_destroy_vcpus(struct kvm *kvm)
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
 
 		kvm_dirty_ring_free(&vcpu->dirty_ring);
+		kvm_vcpu_free_run(vcpu);
 		kfree(vcpu);
 		kvm->vcpus[i] = NULL;
 	}
@@ -524,8 +525,14 @@ static int kvm_create_vcpus(struct kvm *kvm, int nr_vcpus)
 		}
 		vcpu->kvm = kvm;
 		vcpu->vcpu_id = i;
+		if (kvm_vcpu_alloc_run(vcpu)) {
+			kfree(vcpu);
+			kvm_destroy_vcpus(kvm);
+			return -ENOMEM;
+		}
 		if (kvm->dirty_ring_size &&
 		    kvm_dirty_ring_alloc(kvm, &vcpu->dirty_ring, i, kvm->dirty_ring_size)) {
+			kvm_vcpu_free_run(vcpu);
 			kfree(vcpu);
 			kvm_destroy_vcpus(kvm);
 			return -ENOMEM;
