@@ -273,6 +273,14 @@ static void test_msr_filter_requests_recalc(void **state)
 	assert_int_equal(mmusim_vm_set_msr_filter(t.vm, &f), 0);
 	for (i = 0; i < 3; i++)
 		assert_true(kvm_check_request(KVM_REQ_MSR_FILTER_CHANGED, kvm->vcpus[i]));
+	/* Handled at the vCPU's next instruction boundary. */
+	assert_int_equal(mmusim_vm_set_msr_filter(t.vm, &f), 0);
+	assert_int_equal(mmusim_vcpu_access(mmusim_vm_vcpu(t.vm, 1), 0x1000, MMUSIM_ACCESS_READ,
+					    NULL), 1);
+	assert_int_equal(kvm->vcpus[1]->msrs.intercept_recalcs, 1);
+	assert_true(kvm_check_request(KVM_REQ_MSR_FILTER_CHANGED, kvm->vcpus[0]));
+	assert_false(kvm_check_request(KVM_REQ_MSR_FILTER_CHANGED, kvm->vcpus[1]));
+	assert_true(kvm_check_request(KVM_REQ_MSR_FILTER_CHANGED, kvm->vcpus[2]));
 	/* A failed set changes nothing, so asks nothing. */
 	f.flags = 2;
 	assert_int_equal(mmusim_vm_set_msr_filter(t.vm, &f), -EINVAL);
@@ -349,18 +357,18 @@ static void rand_filter_make(struct rand_filter *r, u64 *rs)
 		u64 x = test_rand(rs);
 		size_t need, j;
 
-		if (x % 3 == 0)
-			continue;	/* an empty slot */
-		kr->flags = x % 11 ? 1 + (x >> 8) % 3 : (u32)(x >> 16) % 9;
-		kr->nmsrs = pick_u32(rs, counts, ARRAY_SIZE(counts)) % (x % 5 ? 300 : 0x10000);
+		if (x % 4)
+			continue;	/* an empty slot: most are */
+		kr->flags = x % 31 ? 1 + (x >> 8) % 3 : (u32)(x >> 16) % 9;
+		kr->nmsrs = pick_u32(rs, counts, ARRAY_SIZE(counts)) % (x % 13 ? 300 : 0x10000);
 		kr->base = pick_u32(rs, bases, ARRAY_SIZE(bases));
 		if (test_rand(rs) % 2)
 			kr->base += test_rand(rs) % 64;
 		need = model_bitmap_bytes(kr->nmsrs);
 		/* Mostly exactly enough, sometimes one byte short, sometimes NULL. */
 		x = test_rand(rs);
-		r->len[i] = need ? (x % 16 ? need : need - 1) : 8;
-		if (x % 29 == 0) {
+		r->len[i] = need ? (x % 41 ? need : need - 1) : 8;
+		if (x % 53 == 0) {
 			r->len[i] = 0;
 		} else {
 			r->buf[i] = test_guarded_buf(r->len[i], PROT_READ | PROT_WRITE);

@@ -73,6 +73,7 @@ struct kvm_x86_msr_filter {
 struct kvm_vcpu_msrs {
 	u64 val[KVM_NR_EMULATED_MSRS];
 	u32 x2apic_tpr;		/* the one writable x2APIC register modelled */
+	u64 intercept_recalcs;	/* KVM_REQ_MSR_FILTER_CHANGED handled */
 };
 
 /* The per-VM state (kvm->arch.user_space_msr_mask and friends). */
@@ -92,6 +93,7 @@ int kvm_vm_ioctl_set_msr_filter(struct kvm *kvm, struct kvm_msr_filter *filter);
 int kvm_vm_enable_user_space_msr(struct kvm *kvm, const struct kvm_enable_cap *cap);
 void kvm_msr_vm_init(struct kvm *kvm);
 void kvm_msr_vm_destroy(struct kvm *kvm);
+void kvm_vcpu_msr_filter_changed(struct kvm_vcpu *vcpu);
 
 /* msr.c */
 void kvm_vcpu_msr_reset(struct kvm_vcpu *vcpu);

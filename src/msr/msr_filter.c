@@ -173,6 +173,17 @@ int kvm_vm_ioctl_set_msr_filter(struct kvm *kvm, struct kvm_msr_filter *filter)
 }
 
 /*
+ * KVM_REQ_MSR_FILTER_CHANGED at the vCPU's next entry: VMX and SVM rebuild
+ * the MSR bitmaps so that every MSR the filter denies is intercepted.
+ * mmusim intercepts every RDMSR/WRMSR, so there is nothing to rebuild; the
+ * count shows that the request reached the vCPU.
+ */
+void kvm_vcpu_msr_filter_changed(struct kvm_vcpu *vcpu)
+{
+	vcpu->msrs.intercept_recalcs++;
+}
+
+/*
  * KVM_ENABLE_CAP(KVM_CAP_X86_USER_SPACE_MSR): which failure reasons exit to
  * userspace.  The mask is checked as the full u64 (2022's validation; v8
  * took anything) and replaces the old one at once, vCPUs running or not.
