@@ -180,6 +180,11 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(free_pages_bad_order, 0, (sim_free_pages(c->host, c->page, BAD_ORDER), 0))          \
 	X(host_stats_nullhost, -EINVAL, sim_host_get_stats(NULL, &c->st))                     \
 	X(host_stats_nullout, -EINVAL, sim_host_get_stats(c->host, NULL))                     \
+	X(frame_observer_set_null, -EINVAL, sim_host_set_frame_observer(NULL, NULL, NULL))    \
+	X(frame_observer_set_nullops, -EINVAL, sim_host_set_frame_observer(c->host, NULL, c)) \
+	X(frame_observer_get_null, 1, sim_host_frame_observer(NULL, NULL) == NULL)            \
+	X(frame_observer_get_none, 1, sim_host_frame_observer(c->host, NULL) == NULL)         \
+	X(frame_event_name_bad, 1, sim_frame_event_name(-5)[0] == '?')                        \
 	/* ---- host.h: address spaces ---- */                                                \
 	X(mm_create_nullhost, -EINVAL, sim_mm_create(NULL, &c->tmp_mm))                       \
 	X(mm_create_nullp, -EINVAL, sim_mm_create(c->host, NULL))                             \
@@ -265,6 +270,9 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(migrate_range_nullout, -EFAULT, sim_migrate_range(c->mm, HOLE, PAGE_SIZE, NULL))    \
 	X(migrate_range_wraps, -EFAULT, sim_migrate_range(c->mm, c->hva, ~0ULL, &c->moved))   \
 	X(migrate_range_len0, 0, sim_migrate_range(c->mm, c->hva, 0, &c->moved))              \
+	X(compact_range_null, -EINVAL, sim_compact_range(NULL, c->hva, PAGE_SIZE, &c->moved)) \
+	X(compact_range_hole, -EFAULT, sim_compact_range(c->mm, HOLE, PAGE_SIZE, NULL))       \
+	X(compact_range_wraps, -EFAULT, sim_compact_range(c->mm, c->hva, ~0ULL, &c->moved))   \
 	X(split_thp_null, -EINVAL, sim_split_thp(NULL, c->hva))                               \
 	X(split_thp_hole, -EFAULT, sim_split_thp(c->mm, HOLE))                                \
 	X(split_thp_beyond, -EFAULT, sim_split_thp(c->mm, ~0UL))                              \
@@ -360,6 +368,9 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(account_zero, 0, sim_account_locked_vm(c->mm, 0, false))                            \
 	X(locked_vm_null, 0, sim_mm_locked_vm(NULL))                                          \
 	X(memlock_limit_null, -EINVAL, sim_mm_set_memlock_limit(NULL, 0))                     \
+	X(memlock_limit_get_null, 0, (int)sim_mm_memlock_limit(NULL))                         \
+	X(cap_ipc_lock_null, -EINVAL, sim_mm_set_cap_ipc_lock(NULL, true))                    \
+	X(cap_ipc_lock_get_null, 0, sim_mm_capable_ipc_lock(NULL))                            \
 	/* ---- host.h: MMU notifiers ---- */                                                 \
 	X(mn_register_nullsub, -EINVAL, sim_mmu_notifier_register(NULL, c->mm))               \
 	X(mn_register_nullmm, -EINVAL, sim_mmu_notifier_register(&c->mn_zero, NULL))          \
