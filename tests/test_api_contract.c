@@ -22,6 +22,7 @@
 #include "test_util.h"
 #include <mmusim/env.h>
 #include <mmusim/host.h>
+#include <mmusim/run.h>
 #include <mmusim/vm.h>
 #include <mmusim/msr.h>
 
@@ -60,7 +61,9 @@ struct ctx {
 	struct kvm_userspace_memory_region region, rg_flags, rg_unaligned, rg_slot, out;
 	struct kvm_dirty_log log_noslot, log_badslot;
 	struct kvm_clear_dirty_log clog_badslot;
-	struct kvm_enable_cap cap_unknown, cap_flags;
+	struct kvm_enable_cap cap_unknown, cap_flags, cap_buslock_bits, cap_buslock_both;
+	struct kvm_regs regs;
+	struct mmusim_insn insn_bad;		/* unknown op */
 	struct mmusim_vm_stats vst;
 	struct mmusim_exit exit;
 	char buf[64];
@@ -532,6 +535,24 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(dump_null, -EINVAL, mmusim_vm_dump(NULL, c->buf, sizeof(c->buf)))                   \
 	X(dump_nullbuf, -EINVAL, mmusim_vm_dump(c->vm, NULL, 10))                             \
 	X(dump_nullbuf_size0, 0, mmusim_vm_dump(c->vm, NULL, 0))                              \
+	/* ---- run.h ---- */                                                                  \
+	X(run_null, -EINVAL, mmusim_vcpu_run(NULL))                                           \
+	X(run_noprog, 0, mmusim_vcpu_run(c->vcpu))                                            \
+	X(kvm_run_null, 1, mmusim_vcpu_kvm_run(NULL) == NULL)                                 \
+	X(load_null, -EINVAL, mmusim_vcpu_load_program(NULL, &c->insn_bad, 1))                \
+	X(load_nullprog, -EFAULT, mmusim_vcpu_load_program(c->vcpu, NULL, 1))                 \
+	X(load_badprog, -EFAULT, mmusim_vcpu_load_program(c->vcpu, c->bad, 1))                \
+	X(load_zero, -EINVAL, mmusim_vcpu_load_program(c->vcpu, &c->insn_bad, 0))             \
+	X(load_huge, -EINVAL, mmusim_vcpu_load_program(c->vcpu, &c->insn_bad, ~0u))           \
+	X(load_badop, -EINVAL, mmusim_vcpu_load_program(c->vcpu, &c->insn_bad, 1))            \
+	X(get_regs_null, -EINVAL, mmusim_vcpu_get_regs(NULL, &c->regs))                       \
+	X(get_regs_nullregs, -EFAULT, mmusim_vcpu_get_regs(c->vcpu, NULL))                    \
+	X(get_regs_badregs, -EFAULT, mmusim_vcpu_get_regs(c->vcpu, c->bad))                   \
+	X(set_regs_null, -EINVAL, mmusim_vcpu_set_regs(NULL, &c->regs))                       \
+	X(set_regs_nullregs, -EFAULT, mmusim_vcpu_set_regs(c->vcpu, NULL))                    \
+	X(set_regs_badregs, -EFAULT, mmusim_vcpu_set_regs(c->vcpu, c->bad))                   \
+	X(buslock_bits, -EINVAL, mmusim_vm_enable_cap(c->vm, &c->cap_buslock_bits))           \
+	X(buslock_both, -EINVAL, mmusim_vm_enable_cap(c->vm, &c->cap_buslock_both))           \
 	X(check_null, -EINVAL, mmusim_vm_check(NULL, c->buf, sizeof(c->buf)))                 \
 	X(check_nullmsg, -EINVAL, mmusim_vm_check(c->vm, NULL, 10))                           \
 	X(check_nullmsg_size0, 0, mmusim_vm_check(c->vm, NULL, 0))
@@ -631,6 +652,11 @@ static void ctx_init(struct ctx *c)
 	c->mf_deny_empty.flags = KVM_MSR_FILTER_DEFAULT_DENY;
 	c->msrs_big.nmsrs = 256;
 	c->mlist.nmsrs = 1;
+	c->cap_buslock_bits.cap = KVM_CAP_X86_BUS_LOCK_EXIT;
+	c->cap_buslock_bits.args[0] = 4;
+	c->cap_buslock_both.cap = KVM_CAP_X86_BUS_LOCK_EXIT;
+	c->cap_buslock_both.args[0] = KVM_BUS_LOCK_DETECTION_OFF | KVM_BUS_LOCK_DETECTION_EXIT;
+	c->insn_bad.op = MMUSIM_INSN_NR;
 }
 
 static void ctx_fini(struct ctx *c)
