@@ -32,6 +32,7 @@
 #include "mmu/kvm_memslots.h"
 #include "mmu/kvm_dirty_ring.h"
 #include "vcpu/x86.h"
+#include "msr/msr.h"
 
 #define KVM_MAX_VCPUS 256
 #define KVM_VCPU_MAX_MAPS 8
@@ -190,6 +191,7 @@ struct kvm_vcpu {
 	 */
 	struct kvm_run *run;
 	struct kvm_vcpu_arch arch;
+	struct kvm_vcpu_msrs msrs;	/* src/msr: the MSRs KVM emulates */
 	struct kvm_vcpu_guest *guest; /* the guest program and its state (run.c) */
 	/*
 	 * Page-modification log (VMX PML): gfns whose D bit the simulated
@@ -267,6 +269,10 @@ struct kvm {
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
 
 	struct kvm_vm_stat stat;
+
+	/* KVM's kvm->lock: VM-wide settings (the MSR filter swap, src/msr). */
+	struct mutex lock;
+	struct kvm_msr_vm_state msr;	/* kvm->arch.msr_filter and friends */
 
 	enum kvm_pfn_model pfn_model;
 	u32 dirty_ring_size;		/* bytes per vCPU ring; 0: the dirty bitmap */

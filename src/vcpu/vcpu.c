@@ -131,6 +131,8 @@ int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 			kvm_mmu_free_obsolete_roots(vcpu);
 		if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
 			kvm_vcpu_flush_tlb(vcpu);
+		if (kvm_check_request(KVM_REQ_MSR_FILTER_CHANGED, vcpu))
+			kvm_vcpu_msr_filter_changed(vcpu);
 		r = kvm_mmu_load(vcpu);
 		if (r)
 			return r;
