@@ -15,6 +15,10 @@
 #   make check-fresh the README's first lines in a fresh debootstrap minbase Debian 12
 #                    chroot, up to `make demo` (scripts/check-fresh; root, network)
 #   make check-all   check + check-fresh (what .ci/run runs)
+#   make install     install headers, libmmusim.{a,so}, mmusim.pc, the CMake package and
+#                    the commands under $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
+#   make check-install  install to a scratch prefix, build examples/ against it with
+#                    find_package and pkg-config, C and C++ (scripts/check-install)
 #   make format      clang-format the tree
 #   make clean
 
@@ -25,11 +29,13 @@ BUILD_FUZZ ?= build-fuzz
 FUZZ_TIME  ?= 60
 JOBS       ?= $(shell nproc)
 CMAKE_FLAGS ?=
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 CTEST      := ctest --output-on-failure -j $(JOBS)
 
 .PHONY: all deps deps-build build demo check check-plain check-asan check-tsan format clean
 .PHONY: check-includes kmod kmod-check bench
-.PHONY: fuzz fuzz-build fuzz-corpus check-fuzz check-fresh check-all
+.PHONY: fuzz fuzz-build fuzz-corpus check-fuzz check-fresh check-all install check-install
 
 all: build
 
@@ -64,6 +70,12 @@ bench: build
 
 check-plain: build
 	cd $(BUILD) && $(CTEST)
+
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+check-install: build
+	scripts/check-install $(BUILD)
 
 check-asan: deps
 	$(call configure,$(BUILD_ASAN),-DCMAKE_BUILD_TYPE=Debug -DMMUSIM_SANITIZE=address)
@@ -101,7 +113,7 @@ fuzz-corpus: fuzz-build
 check-fuzz: fuzz-build
 	FUZZ_FRESH=1 fuzz/run-fuzzers $(BUILD_FUZZ) 5
 
-check: check-plain check-asan check-tsan check-includes check-fuzz kmod-check
+check: check-plain check-install check-asan check-tsan check-includes check-fuzz kmod-check
 	@echo "make check: all test configurations passed"
 
 check-fresh:

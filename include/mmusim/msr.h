@@ -19,6 +19,10 @@
 #include <mmusim/types.h>
 #include <mmusim/vm.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * KVM_X86_SET_MSR_FILTER with KVM's validation, in KVM's order: -EFAULT for
  * the struct, -EINVAL for unknown flags or DEFAULT_DENY with no range, then
@@ -56,5 +60,9 @@ int mmusim_vm_get_msr_params(struct mmusim_vm *vm, struct mmusim_msr_params *p);
  * (KVM_MSR_EXIT_REASON_UNKNOWN).  -ENOENT for an MSR not in the table.
  */
 int mmusim_vm_set_msr_handled(struct mmusim_vm *vm, u32 index, bool handled);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* _MMUSIM_MSR_H */

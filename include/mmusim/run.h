@@ -21,6 +21,10 @@
 #include <mmusim/types.h>
 #include <mmusim/vm.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum mmusim_reg {
 	MMUSIM_REG_RAX = 0,
 	MMUSIM_REG_RCX,
@@ -110,5 +114,9 @@ struct kvm_run *mmusim_vcpu_kvm_run(struct mmusim_vcpu *vcpu);
 /* KVM_GET_REGS / KVM_SET_REGS (@regs is user memory: -EFAULT). */
 int mmusim_vcpu_get_regs(struct mmusim_vcpu *vcpu, struct kvm_regs *regs);
 int mmusim_vcpu_set_regs(struct mmusim_vcpu *vcpu, const struct kvm_regs *regs);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* _MMUSIM_RUN_H */

@@ -33,6 +33,10 @@
 #include <mmusim/host.h>
 #include <mmusim/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct mmusim_vm;
 struct mmusim_vcpu;
 
@@ -392,5 +396,9 @@ int mmusim_vm_dump(struct mmusim_vm *vm, char *buf, size_t size);
  * Returns 0, or -EUCLEAN with a description of the first violation in @msg.
  */
 int mmusim_vm_check(struct mmusim_vm *vm, char *msg, size_t msg_size);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* _MMUSIM_VM_H */
