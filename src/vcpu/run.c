@@ -30,6 +30,7 @@
 #include <mmusim/vm.h>
 #include <mmusim/run.h>
 #include "mmu/kvm_host.h"
+#include "msr/msr.h"
 
 /* VMX basic exit reasons (arch/x86/include/uapi/asm/vmx.h). */
 #define EXIT_REASON_HLT 12
@@ -360,12 +361,6 @@ static int kvm_emulate_halt(struct kvm_vcpu *vcpu)
 	return 0;
 }
 
-/* Until src/msr lands: no MSR is known, every access is #GP. */
-static int run_emulate_msr(struct kvm_vcpu *vcpu)
-{
-	return kvm_complete_insn_gp(vcpu, 1);
-}
-
 /*
  * One instruction at RIP.  Returns 1 when the guest may go on (completed
  * in guest mode, or its VM exit handled in the kernel), 0 for an exit to
@@ -394,14 +389,18 @@ static int vcpu_step(struct kvm_vcpu *vcpu, union vmx_exit_reason *er)
 		return guest_load_store(vcpu, insn);
 	case MMUSIM_INSN_LOCK_ADD:
 		return guest_lock_add(vcpu, insn, er);
+	/* VM exits: the handlers run outside guest mode, as KVM's. */
 	case MMUSIM_INSN_RDMSR:
 		er->basic = EXIT_REASON_MSR_READ;
-		return run_emulate_msr(vcpu);
+		kvm_vcpu_exit_guest_mode(vcpu);
+		return kvm_emulate_rdmsr(vcpu);
 	case MMUSIM_INSN_WRMSR:
 		er->basic = EXIT_REASON_MSR_WRITE;
-		return run_emulate_msr(vcpu);
+		kvm_vcpu_exit_guest_mode(vcpu);
+		return kvm_emulate_wrmsr(vcpu);
 	case MMUSIM_INSN_HLT:
 		er->basic = EXIT_REASON_HLT;
+		kvm_vcpu_exit_guest_mode(vcpu);
 		return kvm_emulate_halt(vcpu);
 	case MMUSIM_INSN_JMP:
 		kvm_rip_write(vcpu, insn->target);
