@@ -236,12 +236,12 @@ void kvm_vcpu_msr_reset(struct kvm_vcpu *vcpu)
 
 static bool is_noncanonical_address(u64 la)
 {
-	return (u64)(((s64)la << (64 - MSR_VADDR_BITS)) >> (64 - MSR_VADDR_BITS)) != la;
+	return (u64)((s64)(la << (64 - MSR_VADDR_BITS)) >> (64 - MSR_VADDR_BITS)) != la;
 }
 
 static u64 msr_canonical_address(u64 la)
 {
-	return (u64)(((s64)la << (64 - MSR_VADDR_BITS)) >> (64 - MSR_VADDR_BITS));
+	return (u64)((s64)(la << (64 - MSR_VADDR_BITS)) >> (64 - MSR_VADDR_BITS));
 }
 
 /* Memory types 2 and 3 and bits 7:3 of each PAT entry are reserved. */
