@@ -129,6 +129,8 @@ struct fz {
 	bool profile2;
 	int nr_regions;
 	bool unsafe_mappings;	/* the host's kvm.allow_unsafe_mappings */
+	u32 ring_fetch[3];	/* with dirty rings: the VMM's next entry per vCPU */
+	u8 ring_seen[MS_NR_AS][NR_SLOT_IDS][SLOT_MAX_PAGES];
 };
 
 enum {
@@ -162,6 +164,7 @@ enum {
 	OP_PRE_FAULT,
 	OP_ZAP_VMA_PTES,
 	OP_NX_RECOVER,
+	OP_RING_HARVEST,
 	OP_NR
 };
 
@@ -171,6 +174,7 @@ static const char *const op_names[OP_NR] = {
 	"host write", "host read", "zap range", "fast zap", "munmap", "re-mmap", "mprotect",
 	"MADV_DONTNEED", "MADV_(NO)HUGEPAGE", "migrate", "THP split", "THP collapse",
 	"swap-out", "aging", "kvm_vcpu_map", "pre-fault", "zap_vma_ptes", "NX recovery",
+	"dirty ring harvest",
 };
 
 #define CHECK(f, cond, fmt, ...)                                                        \
@@ -231,6 +235,7 @@ struct prediction {
 	struct region *reg;
 	u64 idx;			/* page in reg */
 	u64 hva;
+	bool efault_ok;			/* -EFAULT is as right as ret (a stale MMIO SPTE) */
 };
 
 static struct prediction predict_access(struct fz *f, int as_id, gpa_t gpa, int type)
@@ -244,12 +249,27 @@ static struct prediction predict_access(struct fz *f, int as_id, gpa_t gpa, int 
 		return p;
 	}
 	p.slot = ms_lookup(&f->model, as_id, gfn);
-	if (!p.slot || (type == MMUSIM_ACCESS_WRITE && (p.slot->flags & KVM_MEM_READONLY))) {
+	if (!p.slot) {
 		p.ret = 1;
 		return p;
 	}
 	p.hva = p.slot->hva + ((gfn - p.slot->base_gfn) << PAGE_SHIFT);
 	p.reg = region_page(f, p.hva, &p.idx);
+	if (type == MMUSIM_ACCESS_WRITE && (p.slot->flags & KVM_MEM_READONLY)) {
+		/*
+		 * Emulated, unless an MMIO SPTE left from before the slot existed
+		 * is still there: on EPT that is a misconfiguration, whose error
+		 * code carries no write bit (6.12 handle_ept_misconfig()), so the
+		 * stale SPTE is refaulted as a read, which fails with -EFAULT if
+		 * the host cannot map the page for reading.  The model does not
+		 * track MMIO SPTEs; it allows both.
+		 */
+		p.ret = 1;
+		p.efault_ok = f->v.cfg.tdp_mode == MMUSIM_TDP_EPT &&
+			      (!p.reg || !p.reg->mapped[p.idx] ||
+			       !(p.reg->prot[p.idx] & SIM_PROT_READ));
+		return p;
+	}
 	if (!p.reg || !p.reg->mapped[p.idx]) {
 		p.ret = -EFAULT;
 		return p;
@@ -435,7 +455,8 @@ static void op_access(struct fz *f)
 	TRACE(f, "vCPU %d as %d type %d gpa %#llx: %d (model %d)", vi, as_id, type,
 	      (unsigned long long)gpa, r, p.ret);
 
-	CHECK(f, guest_ret_ok(r, p.ret, injected) && !(FAILINJ && r == -ENOMEM && p.ret == -EINVAL),
+	CHECK(f, (guest_ret_ok(r, p.ret, injected) || (p.efault_ok && r == -EFAULT)) &&
+		 !(FAILINJ && r == -ENOMEM && p.ret == -EINVAL),
 	      "vCPU %d as %d access type %d at gpa %#llx returned %d, the model says %d", vi, as_id,
 	      type, (unsigned long long)gpa, r, p.ret);
 	if (r == 1)
@@ -459,6 +480,7 @@ static void op_access_range(struct fz *f)
 	u64 npages = fuzz_dp_range(&f->dp, 1, 24), i;
 	struct prediction p = { 0 };
 	unsigned long injected;
+	bool efault_ok = false;
 	long want = 0, r;
 
 	/* Completed accesses until the first one that would not complete. */
@@ -468,11 +490,14 @@ static void op_access_range(struct fz *f)
 			break;
 	}
 	want = (p.ret < 0 && i == 0) ? p.ret : (long)i;
+	if (p.ret && p.efault_ok && i == 0)
+		efault_ok = true;
 	injected = env_fail_injected();
 	r = mmusim_vcpu_access_range(vcpu, gpa, npages, 0, type, NULL);
 	TRACE(f, "vCPU %d as %d type %d gpa %#llx x%llu: %ld (model %ld)", vi, as_id, type,
 	      (unsigned long long)gpa, (unsigned long long)npages, r, want);
-	CHECK(f, r == want || (FAILINJ && r >= 0 && r <= want) || guest_ret_ok(r, want, injected),
+	CHECK(f, r == want || (FAILINJ && r >= 0 && r <= want) || guest_ret_ok(r, want, injected) ||
+		 (efault_ok && r == -EFAULT),
 	      "vCPU %d as %d range of %llu type %d at gpa %#llx returned %ld, the model says %ld",
 	      vi, as_id, (unsigned long long)npages, type, (unsigned long long)gpa, r, want);
 	for (i = 0; r > 0 && i < (u64)r; i++) {
@@ -709,8 +734,9 @@ static void op_get_log(struct fz *f)
 	memset(bitmap, 0x5a, sizeof(bitmap));
 	r = mmusim_vm_get_dirty_log(f->v.vm, &log);
 	TRACE(f, "slot %#x: %d", log.slot, r);
-	CHECK(f, r == (logging ? 0 : -ENOENT), "KVM_GET_DIRTY_LOG of slot %#x returned %d",
-	      log.slot, r);
+	/* With dirty rings, -ENXIO before any other check. */
+	CHECK(f, r == (f->v.cfg.dirty_ring_size ? -ENXIO : logging ? 0 : -ENOENT),
+	      "KVM_GET_DIRTY_LOG of slot %#x returned %d", log.slot, r);
 	if (r)
 		return;
 	dirty = dirty_of(f, as_id, s->id);
@@ -743,6 +769,11 @@ static void op_clear_log(struct fz *f)
 	if (!s || !(s->flags & KVM_MEM_LOG_DIRTY_PAGES))
 		return;
 	log.slot = (u32)as_id << 16 | s->id;
+	if (f->v.cfg.dirty_ring_size) {
+		r = mmusim_vm_clear_dirty_log(f->v.vm, &log);
+		CHECK(f, r == -ENXIO, "KVM_CLEAR_DIRTY_LOG with dirty rings returned %d", r);
+		return;
+	}
 	log.first_page = 64 * fuzz_dp_range(&f->dp, 0, (s->npages - 1) / 64);
 	log.num_pages = s->npages - log.first_page;
 	if (log.num_pages > 64 && fuzz_dp_bool(&f->dp))
@@ -1079,8 +1110,11 @@ static bool map_allowed(const struct fz *f, const struct region *r)
  * new token written through it, and kvm_vcpu_unmap() clean or dirty.  v9
  * always maps for write; 6.13 only with MMUSIM_MAP_WRITABLE.  Every pfn
  * error is -EINVAL (no slot, a read-only slot for a write, a hole or a
- * protection GUP refuses, a pfn KVM may not hold).  The dirty log learns
- * the gfn at unmap if @dirty (v9) or the map is writable (6.13).
+ * protection GUP refuses, a pfn KVM may not hold).  The gfn is looked up
+ * in address space 0 whatever the vCPU's mode (6.12 kvm_vcpu_map():
+ * gfn_to_pfn(vcpu->kvm, gfn)), but the unmap marks it dirty in the vCPU's
+ * current one (kvm_vcpu_mark_page_dirty()), if @dirty (v9) or the map is
+ * writable (6.13).
  */
 static void op_map(struct fz *f)
 {
@@ -1093,8 +1127,9 @@ static void op_map(struct fz *f)
 	bool write_through = fuzz_dp_bool(&f->dp);
 	bool dirty = fuzz_dp_bool(&f->dp);
 	bool writable = v9 || flags;
-	struct prediction p = predict_access(f, as_id, gpa,
+	struct prediction p = predict_access(f, 0, gpa,
 					     writable ? MMUSIM_ACCESS_WRITE : MMUSIM_ACCESS_READ);
+	const struct ms_slot *log_slot = ms_lookup(&f->model, as_id, gpa >> PAGE_SHIFT);
 	struct mmusim_vcpu_map_info info;
 	unsigned long injected = env_fail_injected();
 	u64 token = new_token(f), val = 0;
@@ -1105,8 +1140,8 @@ static void op_map(struct fz *f)
 	      (unsigned long long)gpa, flags, r, want);
 	CHECK(f, r == want || (FAILINJ && env_fail_injected() != injected &&
 			       (r == -ENOMEM || r == -EINVAL || r == -EFAULT)),
-	      "kvm_vcpu_map of as %d gpa %#llx (flags %#x) returned %d, the model says %d", as_id,
-	      (unsigned long long)gpa, flags, r, want);
+	      "kvm_vcpu_map of gpa %#llx (flags %#x, vCPU in as %d) returned %d, the model says %d",
+	      (unsigned long long)gpa, flags, as_id, r, want);
 	if (r)
 		return;
 	CHECK(f, info.writable == writable, "map of gpa %#llx: writable %d, expected %d",
@@ -1125,9 +1160,9 @@ static void op_map(struct fz *f)
 	}
 	r = mmusim_vcpu_unmap(vcpu, info.id, dirty);
 	CHECK(f, !r, "unmap of gpa %#llx returned %d", (unsigned long long)gpa, r);
-	if (write_through && writable && (v9 ? dirty : true) &&
-	    (p.slot->flags & KVM_MEM_LOG_DIRTY_PAGES))
-		dirty_of(f, as_id, p.slot->id)[(gpa >> PAGE_SHIFT) - p.slot->base_gfn] = 1;
+	if (write_through && writable && (v9 ? dirty : true) && log_slot &&
+	    (log_slot->flags & KVM_MEM_LOG_DIRTY_PAGES))
+		dirty_of(f, as_id, log_slot->id)[(gpa >> PAGE_SHIFT) - log_slot->base_gfn] = 1;
 }
 
 /*
@@ -1205,6 +1240,62 @@ static void op_zap_vma_ptes(struct fz *f)
 	TRACE(f, "region %d pages [%llu, +%llu): %d", (int)(r - f->reg),
 	      (unsigned long long)first, (unsigned long long)n, ret);
 	CHECK(f, ret_ok(ret, 0), "zap_vma_ptes of region %d returned %d", (int)(r - f->reg), ret);
+}
+
+/*
+ * With dirty rings: the VMM collects every vCPU's DIRTY entries and marks
+ * them RESET, then KVM_RESET_DIRTY_RINGS re-arms them.  Every page written
+ * to a logged slot since the last harvest must be among the entries; the
+ * reset must count exactly the entries collected.  The ring (4096 entries)
+ * cannot fill within one program: at most 24 pages are written per step.
+ */
+static void op_ring_harvest(struct fz *f)
+{
+	u32 collected = 0;
+	int vi, as_id, i;
+	long r;
+
+	if (!f->v.cfg.dirty_ring_size)
+		return;
+	memset(f->ring_seen, 0, sizeof(f->ring_seen));
+	for (vi = 0; vi < f->v.cfg.nr_vcpus; vi++) {
+		struct kvm_dirty_gfn *ring;
+		u32 n;
+
+		r = mmusim_vcpu_dirty_ring(mmusim_vm_vcpu(f->v.vm, vi), &ring, &n);
+		CHECK(f, !r, "vCPU %d: mmusim_vcpu_dirty_ring returned %ld", vi, r);
+		for (;; f->ring_fetch[vi]++, collected++) {
+			struct kvm_dirty_gfn *e = &ring[f->ring_fetch[vi] & (n - 1)];
+			u32 flags = __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE);
+			u32 sid = e->slot & 0xffff, sas = e->slot >> 16;
+
+			if (!(flags & KVM_DIRTY_GFN_F_DIRTY))
+				break;
+			CHECK(f, sas < MS_NR_AS && sid < NR_SLOT_IDS && e->offset < SLOT_MAX_PAGES,
+			      "vCPU %d ring entry %u: slot %#x offset %#llx", vi, f->ring_fetch[vi],
+			      e->slot, (unsigned long long)e->offset);
+			f->ring_seen[sas][sid][e->offset] = 1;
+			__atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET, __ATOMIC_RELEASE);
+		}
+	}
+	for (as_id = 0; as_id < MS_NR_AS; as_id++) {
+		for (i = 0; i < f->model.nr[as_id]; i++) {
+			const struct ms_slot *s = &f->model.slots[as_id][i];
+			u8 *dirty = dirty_of(f, as_id, s->id);
+			u64 pg;
+
+			for (pg = 0; pg < s->npages; pg++)
+				CHECK(f, !dirty[pg] || f->ring_seen[as_id][s->id][pg],
+				      "gfn %#llx (page %llu of slot %#x) was written but is in no "
+				      "dirty ring", (unsigned long long)(s->base_gfn + pg),
+				      (unsigned long long)pg, as_id << 16 | s->id);
+			memset(dirty, 0, SLOT_MAX_PAGES);
+		}
+	}
+	r = mmusim_vm_reset_dirty_rings(f->v.vm);
+	TRACE(f, "%u entries collected, %ld reset", collected, r);
+	CHECK(f, r == collected, "KVM_RESET_DIRTY_RINGS reset %ld entries, %u were collected",
+	      r, collected);
 }
 
 static void op_nx_recover(struct fz *f)
@@ -1321,6 +1412,12 @@ static void profile2_config(struct fz *f, struct mmusim_vm_config *cfg)
 	cfg->zap_collapsible = fuzz_dp_bool(&f->dp);
 	if (cfg->tdp_mode == MMUSIM_TDP_EPT && !cfg->ept_ad_disabled)
 		cfg->dirty_log_pml = fuzz_dp_bool(&f->dp);
+	/* Dirty rings of 4096 entries (64 KiB); manual protection means nothing then. */
+	if (fuzz_dp_bool(&f->dp)) {
+		cfg->dirty_ring_size = 4096 * sizeof(struct kvm_dirty_gfn);
+		cfg->dirty_ring_acq_rel = fuzz_dp_bool(&f->dp);
+		f->manual = 0;
+	}
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -1478,6 +1575,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case OP_NX_RECOVER:
 			op_nx_recover(f);
+			break;
+		case OP_RING_HARVEST:
+			op_ring_harvest(f);
 			break;
 		}
 		fuzz_vm_check(&f->v, f->op);

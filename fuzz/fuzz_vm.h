@@ -120,7 +120,10 @@ static inline const char *fuzz_vm_describe(const struct mmusim_vm_config *cfg)
 	if (cfg->zap_collapsible)
 		n += snprintf(wrap + n, sizeof(wrap) - n, ", zap collapsible");
 	if (cfg->dirty_log_pml)
-		snprintf(wrap + n, sizeof(wrap) - n, ", PML");
+		n += snprintf(wrap + n, sizeof(wrap) - n, ", PML");
+	if (cfg->dirty_ring_size)
+		snprintf(wrap + n, sizeof(wrap) - n, ", dirty ring %u%s", cfg->dirty_ring_size,
+			 cfg->dirty_ring_acq_rel ? " acq_rel" : "");
 	snprintf(buf, sizeof(buf), "%s MMU, %s%s%s, %d vCPUs, %d-level, %s%s",
 		 cfg->mmu == MMUSIM_MMU_LEGACY ? "legacy" : "TDP",
 		 cfg->tdp_mode == MMUSIM_TDP_NPT ? "NPT" : "EPT",
