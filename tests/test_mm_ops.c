@@ -1331,10 +1331,209 @@ static void test_age_range(void **state)
 	mmt_fini(&t);
 }
 
+/* ======================== frame observer, compaction ======================== */
+
+#define OBS_MAX 64
+struct frame_obs {
+	int nr;
+	struct {
+		int ev;
+		kvm_pfn_t old_pfn, new_pfn;
+		u64 nr;
+	} e[OBS_MAX];
+	bool released;
+};
+
+static void obs_event(void *priv, enum sim_frame_event ev, kvm_pfn_t old_pfn, kvm_pfn_t new_pfn,
+		      u64 nr, unsigned int gfp)
+{
+	struct frame_obs *o = priv;
+
+	if (o->nr < OBS_MAX) {
+		o->e[o->nr].ev = ev;
+		o->e[o->nr].old_pfn = old_pfn;
+		o->e[o->nr].new_pfn = new_pfn;
+		o->e[o->nr].nr = nr;
+		o->nr++;
+	}
+}
+
+static void obs_release(void *priv)
+{
+	((struct frame_obs *)priv)->released = true;
+}
+
+static const struct sim_frame_observer_ops obs_ops = { .event = obs_event, .release = obs_release };
+static const struct sim_frame_observer_ops obs_ops2 = { .event = obs_event };
+
+/* The first event of kind @ev from index @from on, or -1. */
+static int obs_find(struct frame_obs *o, int ev, int from)
+{
+	for (; from < o->nr; from++)
+		if (o->e[from].ev == ev)
+			return from;
+	return -1;
+}
+
+/*
+ * Every host path that moves data reports old and new frame; frees and
+ * allocations are reported too, and a frame that moved is freed after its
+ * move event.
+ */
+static void test_frame_observer_events(void **state)
+{
+	struct frame_obs *o = calloc(1, sizeof(*o));
+	struct sim_page *pg;
+	kvm_pfn_t p0, p1;
+	struct mmt t;
+	hva_t a, thp;
+	u64 moved;
+	int i, j;
+
+	mmt_init(&t, 0);
+	assert_int_equal(sim_host_set_frame_observer(NULL, &obs_ops, o), -EINVAL);
+	assert_int_equal(sim_host_set_frame_observer(t.host, NULL, o), -EINVAL);
+	assert_int_equal(sim_host_set_frame_observer(t.host, &obs_ops, o), 0);
+	assert_int_equal(sim_host_set_frame_observer(t.host, &obs_ops2, o), -EBUSY);
+	assert_ptr_equal(sim_host_frame_observer(t.host, &obs_ops), o);
+	assert_null(sim_host_frame_observer(t.host, &obs_ops2));
+	assert_null(sim_host_frame_observer(NULL, &obs_ops));
+
+	a = mmt_mmap(&t, 4 * PAGE_SIZE, RW, PRIV);
+	mmt_fill(&t, a, 1);
+	p0 = mmt_pfn(&t, a);
+	i = obs_find(o, SIM_FRAME_ALLOC, 0);
+	assert_true(i >= 0);
+	/* migration: MIGRATE old -> new, then FREE of old */
+	o->nr = 0;
+	assert_int_equal(sim_migrate_page(t.mm, a), 0);
+	p1 = mmt_pfn(&t, a);
+	i = obs_find(o, SIM_FRAME_MIGRATE, 0);
+	assert_true(i >= 0);
+	assert_int_equal(o->e[i].old_pfn, p0);
+	assert_int_equal(o->e[i].new_pfn, p1);
+	assert_int_equal(o->e[i].nr, 1);
+	j = obs_find(o, SIM_FRAME_FREE, i);
+	assert_true(j > i);
+	assert_int_equal(o->e[j].old_pfn, p0);
+	assert_true(obs_find(o, SIM_FRAME_ALLOC, 0) < i); /* the target, first */
+
+	/* compaction: COMPACT; unmovable pages (pinned FOLL_LONGTERM) stay */
+	o->nr = 0;
+	assert_int_equal(sim_compact_range(t.mm, a, PAGE_SIZE, &moved), 0);
+	assert_int_equal(moved, 1);
+	i = obs_find(o, SIM_FRAME_COMPACT, 0);
+	assert_int_equal(o->e[i].old_pfn, p1);
+	assert_int_equal(o->e[i].new_pfn, mmt_pfn(&t, a));
+	assert_true(mmt_check(&t, a, 1));
+	o->nr = 0;
+	assert_int_equal(sim_pin_user_pages(t.mm, a, 1, SIM_FOLL_WRITE | SIM_FOLL_LONGTERM, &pg),
+			 1);
+	i = obs_find(o, SIM_FRAME_LONGTERM, 0);
+	assert_true(i >= 0);
+	assert_int_equal(o->e[i].new_pfn, mmt_pfn(&t, a));
+	assert_true(mmt_check(&t, a, 1));
+	o->nr = 0;
+	assert_int_equal(sim_compact_range(t.mm, a, PAGE_SIZE, &moved), 0);
+	assert_int_equal(moved, 0);
+	assert_int_equal(obs_find(o, SIM_FRAME_COMPACT, 0), -1);
+	/* migration of a page pinned in movable memory: -EBUSY; compaction skips it */
+	sim_unpin_user_page(t.host, pg);
+	assert_int_equal(sim_pin_user_pages(t.mm, a + PAGE_SIZE, 1, SIM_FOLL_WRITE, &pg), 1);
+	assert_int_equal(sim_migrate_range(t.mm, a + PAGE_SIZE, PAGE_SIZE, &moved), -EBUSY);
+	assert_int_equal(sim_compact_range(t.mm, a + PAGE_SIZE, PAGE_SIZE, &moved), 0);
+	assert_int_equal(moved, 0);
+	sim_unpin_user_page(t.host, pg);
+	assert_int_equal(sim_compact_range(t.mm, a + 64 * PAGE_SIZE, PAGE_SIZE, &moved), -EFAULT);
+	assert_int_equal(sim_compact_range(NULL, a, PAGE_SIZE, &moved), -EINVAL);
+
+	/* swap: SWAP_OUT from p, SWAP_IN names that p as the old frame */
+	p0 = mmt_pfn(&t, a);
+	o->nr = 0;
+	assert_int_equal(sim_swap_out(t.mm, a), 0);
+	i = obs_find(o, SIM_FRAME_SWAP_OUT, 0);
+	assert_int_equal(o->e[i].old_pfn, p0);
+	assert_int_equal(o->e[i].new_pfn, SIM_FRAME_NO_PFN);
+	assert_true(obs_find(o, SIM_FRAME_FREE, i) > i);
+	o->nr = 0;
+	assert_true(mmt_check(&t, a, 1));
+	i = obs_find(o, SIM_FRAME_SWAP_IN, 0);
+	assert_int_equal(o->e[i].old_pfn, p0);
+	assert_int_equal(o->e[i].new_pfn, mmt_pfn(&t, a));
+
+	/* COW of the zero page: old is the zero page */
+	o->nr = 0;
+	assert_int_equal(sim_mm_touch(t.mm, a + 2 * PAGE_SIZE, false), 0);
+	assert_int_equal(sim_mm_touch(t.mm, a + 2 * PAGE_SIZE, true), 0);
+	i = obs_find(o, SIM_FRAME_COW, 0);
+	assert_true(i >= 0);
+	assert_int_equal(o->e[i].old_pfn, t.mm->zero_pfn);
+	assert_int_equal(o->e[i].new_pfn, mmt_pfn(&t, a + 2 * PAGE_SIZE));
+	assert_int_equal(sim_munmap(t.mm, a, 4 * PAGE_SIZE), 0);
+
+	/* collapse: one COLLAPSE per 4K page, into the new THP's frames */
+	thp = mmt_mmap(&t, 4 * SZ_2M, RW, PRIV | SIM_MAP_THP);
+	thp = ALIGN(thp, SZ_2M);
+	assert_int_equal(sim_madvise(t.mm, thp, SZ_2M, SIM_MADV_NOHUGEPAGE), 0);
+	mmt_fill(&t, thp, 5);
+	mmt_fill(&t, thp + PAGE_SIZE, 6);
+	p0 = mmt_pfn(&t, thp + PAGE_SIZE);
+	assert_int_equal(sim_madvise(t.mm, thp, SZ_2M, SIM_MADV_HUGEPAGE), 0);
+	o->nr = 0;
+	assert_int_equal(sim_collapse_thp(t.mm, thp), 0);
+	i = obs_find(o, SIM_FRAME_COLLAPSE, 0);
+	i = obs_find(o, SIM_FRAME_COLLAPSE, i + 1);
+	assert_int_equal(o->e[i].old_pfn, p0);
+	assert_int_equal(o->e[i].new_pfn, mmt_pfn(&t, thp + PAGE_SIZE));
+	assert_true(mmt_check(&t, thp + PAGE_SIZE, 6));
+
+	sim_mm_destroy(t.mm);
+	t.mm = NULL;
+	assert_false(o->released);
+	sim_host_destroy(t.host);
+	assert_true(o->released);
+	assert_int_equal(strcmp(sim_frame_event_name(SIM_FRAME_SWAP_IN), "swap"), 0);
+	assert_int_equal(strcmp(sim_frame_event_name(-1), "?"), 0);
+	assert_int_equal(strcmp(sim_frame_event_name(SIM_FRAME_NR_EVENTS), "?"), 0);
+	free(o);
+}
+
+/* CAP_IPC_LOCK lifts RLIMIT_MEMLOCK for mlock and account_locked_vm(), as Linux. */
+static void test_cap_ipc_lock(void **state)
+{
+	struct mmt t;
+	hva_t a;
+
+	mmt_init(&t, 0);
+	assert_int_equal(sim_mm_set_memlock_limit(t.mm, 2 * PAGE_SIZE), 0);
+	assert_int_equal(sim_mm_memlock_limit(t.mm), 2 * PAGE_SIZE);
+	assert_int_equal(sim_mm_memlock_limit(NULL), 0);
+	assert_false(sim_mm_capable_ipc_lock(t.mm));
+	assert_int_equal(sim_account_locked_vm(t.mm, 3, true), -ENOMEM);
+	assert_int_equal(sim_mmap(t.mm, 0, 4 * PAGE_SIZE, RW, PRIV | SIM_MAP_LOCKED, &a), -EAGAIN);
+	assert_int_equal(sim_mm_set_cap_ipc_lock(t.mm, true), 0);
+	assert_true(sim_mm_capable_ipc_lock(t.mm));
+	assert_int_equal(sim_account_locked_vm(t.mm, 3, true), 0);
+	assert_int_equal(sim_mmap(t.mm, 0, 4 * PAGE_SIZE, RW, PRIV | SIM_MAP_LOCKED, &a), 0);
+	assert_int_equal(sim_mm_locked_vm(t.mm), 7);
+	assert_int_equal(sim_mm_set_memlock_limit(t.mm, 0), 0);
+	assert_int_equal(sim_munmap(t.mm, a, 4 * PAGE_SIZE), 0);
+	assert_int_equal(sim_mmap(t.mm, 0, PAGE_SIZE, RW, PRIV | SIM_MAP_LOCKED, &a), 0);
+	assert_int_equal(sim_munmap(t.mm, a, PAGE_SIZE), 0);
+	assert_int_equal(sim_account_locked_vm(t.mm, 3, false), 0);
+	assert_int_equal(sim_mm_set_cap_ipc_lock(t.mm, false), 0);
+	assert_int_equal(sim_mmap(t.mm, 0, PAGE_SIZE, RW, PRIV | SIM_MAP_LOCKED, &a), -EPERM);
+	assert_int_equal(sim_mm_set_cap_ipc_lock(NULL, true), -EINVAL);
+	assert_false(sim_mm_capable_ipc_lock(NULL));
+	mmt_fini(&t);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		MMUSIM_TEST(test_munmap_split_and_errors),
+		MMUSIM_TEST(test_frame_observer_events),
+		MMUSIM_TEST(test_cap_ipc_lock),
 		MMUSIM_TEST(test_munmap_hugetlb_and_thp),
 		MMUSIM_TEST(test_munmap_pinned_thp),
 		MMUSIM_TEST(test_layout_ops_fail_nth),

@@ -32,6 +32,10 @@
 
 #include <mmusim/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct sim_host;
 struct sim_mm;
 
@@ -180,6 +184,60 @@ struct sim_host_stats {
 /* 0, or -EINVAL for a NULL host or @stats. */
 int sim_host_get_stats(struct sim_host *host, struct sim_host_stats *stats);
 
+/*
+ * The frame observer: what the host does to the data held in its frames,
+ * told to one observer per host.  It is the hook of a memory controller
+ * model (src/sev encrypts guest data with a key tweaked by the physical
+ * address, so it must know when data changes frames), not a Linux API:
+ * Linux's nearest are the mm tracepoints (mm_page_alloc, mm_page_free,
+ * mm_migrate_pages).  The events:
+ *
+ *   ALLOC      [old_pfn, + nr) handed out by the allocator (zeroed first if
+ *              @gfp asked); new_pfn is SIM_FRAME_NO_PFN
+ *   FREE       [old_pfn, + nr) about to go back to the allocator
+ *   MIGRATE    data copied from [old_pfn, + nr) to [new_pfn, + nr): move_pages()
+ *   COMPACT    the same, by compaction (sim_compact_range())
+ *   LONGTERM   the same, by a FOLL_LONGTERM GUP moving a page out of movable memory
+ *   SWAP_OUT   data written from old_pfn to swap (new_pfn SIM_FRAME_NO_PFN)
+ *   SWAP_IN    data read from swap into new_pfn; old_pfn is the frame it was
+ *              written from
+ *   COLLAPSE   a THP collapse copies old_pfn (or a swap slot written from it)
+ *              into new_pfn, one call per 4K page
+ *   COW        a COW break copies old_pfn into new_pfn
+ *
+ * A frame that moves is freed after its move event.  A THP split moves no
+ * data (no event).  ->event runs on the thread doing the work, possibly
+ * under the host's spinlocks: it must not sleep nor call the host, except
+ * sim_pfn_to_virt().  ->release runs from sim_host_destroy(), first.
+ * Setting: once per host (-EBUSY if an observer is set), -EINVAL for a NULL
+ * host, @ops or ->event.  sim_host_frame_observer() returns the @priv
+ * registered with @ops, NULL if another or none is.
+ */
+enum sim_frame_event {
+	SIM_FRAME_ALLOC,
+	SIM_FRAME_FREE,
+	SIM_FRAME_MIGRATE,
+	SIM_FRAME_COMPACT,
+	SIM_FRAME_LONGTERM,
+	SIM_FRAME_SWAP_OUT,
+	SIM_FRAME_SWAP_IN,
+	SIM_FRAME_COLLAPSE,
+	SIM_FRAME_COW,
+	SIM_FRAME_NR_EVENTS
+};
+#define SIM_FRAME_NO_PFN ((kvm_pfn_t)-1)
+
+struct sim_frame_observer_ops {
+	void (*event)(void *priv, enum sim_frame_event ev, kvm_pfn_t old_pfn, kvm_pfn_t new_pfn,
+		      u64 nr, unsigned int gfp);
+	void (*release)(void *priv);
+};
+int sim_host_set_frame_observer(struct sim_host *host, const struct sim_frame_observer_ops *ops,
+				void *priv);
+void *sim_host_frame_observer(struct sim_host *host, const struct sim_frame_observer_ops *ops);
+/* "alloc", "migrate", ...; "?" for a value out of range. */
+const char *sim_frame_event_name(int ev);
+
 /* ======================== Address spaces ======================== */
 
 #define SIM_PROT_NONE 0x0
@@ -266,6 +324,17 @@ int sim_mm_read(struct sim_mm *mm, hva_t addr, void *buf, u64 len);
 /* Host events.  Each delivers MMU-notifier events to registered listeners. */
 int sim_migrate_page(struct sim_mm *mm, hva_t addr);	/* -EBUSY if pinned */
 int sim_migrate_range(struct sim_mm *mm, hva_t addr, u64 len, u64 *moved);
+/*
+ * Compaction (kcompactd, /proc/sys/vm/compact_memory) of the pages mapped
+ * in [addr, addr + len): every movable page moves to a new frame as
+ * sim_migrate_range() moves it; unmovable pages (where FOLL_LONGTERM pins
+ * put theirs) are skipped, and so are pages that cannot move now (pinned,
+ * referenced): compaction just leaves them.  Linux walks physical ranges
+ * through the rmap; the host has none and goes through the mm.  0, or
+ * -EFAULT (part of the range unmapped: nothing moved), -ENOMEM (stops);
+ * *moved as sim_migrate_range().
+ */
+int sim_compact_range(struct sim_mm *mm, hva_t addr, u64 len, u64 *moved);
 int sim_split_thp(struct sim_mm *mm, hva_t addr);
 int sim_collapse_thp(struct sim_mm *mm, hva_t addr);	/* MADV_COLLAPSE */
 /*
@@ -394,6 +463,16 @@ int sim_account_locked_vm(struct sim_mm *mm, unsigned long npages, bool inc);
 u64 sim_mm_locked_vm(struct sim_mm *mm);
 /* setrlimit(RLIMIT_MEMLOCK): 0, or -EINVAL for a NULL mm. */
 int sim_mm_set_memlock_limit(struct sim_mm *mm, u64 bytes);
+/* rlimit(RLIMIT_MEMLOCK) in bytes; 0 for a NULL mm. */
+u64 sim_mm_memlock_limit(struct sim_mm *mm);
+/*
+ * capable(CAP_IPC_LOCK) for the process owning @mm (off by default): with
+ * it, RLIMIT_MEMLOCK does not apply (SIM_MAP_LOCKED, sim_account_locked_vm()
+ * and KVM's SEV pinning), as in Linux.  0, or -EINVAL for a NULL mm;
+ * sim_mm_capable_ipc_lock() is false for a NULL mm.
+ */
+int sim_mm_set_cap_ipc_lock(struct sim_mm *mm, bool cap);
+bool sim_mm_capable_ipc_lock(struct sim_mm *mm);
 
 /* ======================== MMU notifiers ======================== */
 
@@ -457,5 +536,9 @@ void sim_mmu_notifier_unregister(struct sim_mmu_notifier *sub);
 unsigned long sim_mm_invalidate_read_begin(struct sim_mm *mm);
 bool sim_mm_invalidate_read_retry(struct sim_mm *mm, unsigned long seq);
 int sim_mm_invalidate_in_progress(struct sim_mm *mm);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* _MMUSIM_HOST_H */

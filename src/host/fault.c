@@ -155,6 +155,8 @@ static int sim_do_wp_page_copy(struct sim_mm *mm, hva_t addr, u64 *ptep)
 	if ((e & same) == (sim_make_pte(mm->zero_pfn, SIM_PTE_PRESENT) & same)) {
 		sim_set_pte(ptep, sim_make_pte(pfn, SIM_PTE_PRESENT | SIM_PTE_WRITE |
 						    SIM_PTE_ACCESSED | SIM_PTE_DIRTY));
+		/* The copy of the zero page: the zeroing allocation made it. */
+		sim_frame_event(mm->host, SIM_FRAME_COW, mm->zero_pfn, pfn, 1, 0);
 		done = true;
 	}
 	spin_unlock(&mm->page_table_lock);
@@ -189,6 +191,8 @@ static int sim_do_swap_page(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u
 	if (READ_ONCE(*ptep) == e) {
 		/* Under the lock: a racing swap-in may free the slot. */
 		memcpy(sim_page_to_virt(mm->host, page), slot->data, PAGE_SIZE);
+		sim_frame_event(mm->host, SIM_FRAME_SWAP_IN, slot->from_pfn,
+				sim_page_to_pfn(mm->host, page), 1, 0);
 		if (keep)
 			sim_swapcache_add(mm->host, page, slot);
 		sim_set_pte(ptep, sim_make_pte(sim_page_to_pfn(mm->host, page),

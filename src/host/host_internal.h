@@ -76,6 +76,13 @@ struct sim_host {
 	spinlock_t mm_list_lock;
 	struct list_head mm_list; /* struct sim_mm list */
 
+	/*
+	 * The frame observer (mmusim/host.h): set once, with ops published
+	 * last (smp_store_release), never cleared before sim_host_destroy().
+	 */
+	const struct sim_frame_observer_ops *frame_ops;
+	void *frame_priv;
+
 	/* Event counters, reported by sim_host_get_stats(). */
 	struct {
 		atomic64_t migrations, migrate_busy, thp_splits, thp_collapses, swap_outs,
@@ -118,6 +125,19 @@ static inline bool sim_page_ok(struct sim_host *host, const struct sim_page *pag
 {
 	return host && page && sim_page_in_host(host, page) &&
 	       !(((unsigned long)page - (unsigned long)host->pages) % sizeof(*page));
+}
+
+/*
+ * Tell the frame observer, if any: one predictable branch when there is none.
+ * Never sleeps; callers may hold page_table_lock.
+ */
+static inline void sim_frame_event(struct sim_host *host, enum sim_frame_event ev,
+				   kvm_pfn_t old_pfn, kvm_pfn_t new_pfn, u64 nr, gfp_t gfp)
+{
+	const struct sim_frame_observer_ops *ops = smp_load_acquire(&host->frame_ops);
+
+	if (unlikely(ops))
+		ops->event(host->frame_priv, ev, old_pfn, new_pfn, nr, gfp);
 }
 
 /* ---------------- page state for the mm layer (phys.c) ---------------- */

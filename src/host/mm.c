@@ -335,7 +335,7 @@ struct sim_host *sim_mm_host(struct sim_mm *mm)
 
 /* ======================== RLIMIT_MEMLOCK ======================== */
 
-/* __account_locked_vm() without CAP_IPC_LOCK; mmap_lock held for write. */
+/* __account_locked_vm(); mmap_lock held for write. */
 static int sim_account_locked_vm_locked(struct sim_mm *mm, unsigned long npages, bool inc)
 {
 	unsigned long locked = mm->locked_vm;
@@ -343,7 +343,9 @@ static int sim_account_locked_vm_locked(struct sim_mm *mm, unsigned long npages,
 
 	lockdep_assert_held_write(&mm->mmap_lock);
 	if (inc) {
-		if (locked + npages < locked || locked + npages > limit)
+		if (locked + npages < locked)
+			return -ENOMEM;
+		if (locked + npages > limit && !sim_mm_capable_ipc_lock(mm))
 			return -ENOMEM;
 		WRITE_ONCE(mm->locked_vm, locked + npages);
 		return 0;
@@ -382,13 +384,31 @@ int sim_mm_set_memlock_limit(struct sim_mm *mm, u64 bytes)
 	return 0;
 }
 
+u64 sim_mm_memlock_limit(struct sim_mm *mm)
+{
+	return mm ? READ_ONCE(mm->memlock_limit) : 0;
+}
+
+int sim_mm_set_cap_ipc_lock(struct sim_mm *mm, bool cap)
+{
+	if (!mm)
+		return -EINVAL;
+	WRITE_ONCE(mm->cap_ipc_lock, cap);
+	return 0;
+}
+
+bool sim_mm_capable_ipc_lock(struct sim_mm *mm)
+{
+	return mm && READ_ONCE(mm->cap_ipc_lock);
+}
+
 /* mlock_future_ok(): would @len more locked bytes stay within the limit? */
 static bool sim_mlock_future_ok(struct sim_mm *mm, u64 len)
 {
 	u64 limit = READ_ONCE(mm->memlock_limit) >> PAGE_SHIFT;
 	u64 locked = mm->locked_vm + (len >> PAGE_SHIFT);
 
-	return locked <= limit;
+	return locked <= limit || sim_mm_capable_ipc_lock(mm);
 }
 
 /* ======================== mmap ======================== */
@@ -553,7 +573,7 @@ int sim_mmap(struct sim_mm *mm, hva_t hint, u64 len, int prot, int flags, hva_t 
 	}
 	if (vm_flags & SIM_VM_LOCKED) {
 		/* can_do_mlock(), then mlock_future_ok(): do_mmap()'s errnos. */
-		if (!READ_ONCE(mm->memlock_limit)) {
+		if (!READ_ONCE(mm->memlock_limit) && !sim_mm_capable_ipc_lock(mm)) {
 			r = -EPERM;
 			goto err;
 		}

@@ -109,6 +109,7 @@ static inline u64 sim_make_pte(kvm_pfn_t pfn, u64 bits)
 /* A swapped-out 4K page: its contents, kmalloc'd, hang off the entry. */
 struct sim_swap_slot {
 	u8 data[PAGE_SIZE];
+	kvm_pfn_t from_pfn; /* the frame last written here, for SIM_FRAME_SWAP_IN */
 };
 
 static inline struct sim_swap_slot *sim_pte_swap_slot(u64 e)
@@ -201,6 +202,7 @@ struct sim_mm {
 	unsigned long nr_vmas;
 	unsigned long locked_vm; /* pages, VM_LOCKED and account_locked_vm() */
 	u64 memlock_limit;	 /* RLIMIT_MEMLOCK, bytes */
+	bool cap_ipc_lock; /* capable(CAP_IPC_LOCK): RLIMIT_MEMLOCK does not apply */
 	int signal;		 /* SIM_SIGNAL_*: what GUP's signal checks see */
 
 	/* page_table_lock: every entry change; table links. */
@@ -326,6 +328,7 @@ bool sim_page_is_zero(struct sim_mm *mm, kvm_pfn_t pfn);
 
 #define SIM_MIGRATE_LONGTERM 0x1    /* target unmovable memory (FOLL_LONGTERM) */
 #define SIM_MIGRATE_IF_MOVABLE 0x2  /* skip pages that are already unmovable */
+#define SIM_MIGRATE_COMPACT 0x4 /* compaction, not move_pages() (the frame event) */
 int sim_migrate_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned int mflags,
 		    hva_t *leaf_end);
 

@@ -563,6 +563,12 @@ int sim_migrate_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned
 		 * The swap copy, if any, goes with the data.
 		 */
 		sim_copy_page_data(host, new, head);
+		sim_frame_event(host,
+				(mflags & SIM_MIGRATE_COMPACT)	? SIM_FRAME_COMPACT :
+				(mflags & SIM_MIGRATE_LONGTERM) ? SIM_FRAME_LONGTERM :
+								  SIM_FRAME_MIGRATE,
+				sim_page_to_pfn(host, head), sim_page_to_pfn(host, new),
+				1ULL << sim_compound_order(host, head), 0);
 		slot = sim_swapcache_del(host, head);
 		sim_page_set_flags(host, new, sim_page_flags(host, head) & SIM_PG_MM_FLAGS);
 		if (slot)
@@ -605,7 +611,7 @@ int sim_migrate_page(struct sim_mm *mm, hva_t addr)
  * pinned or referenced (the others still move), -ENOMEM stops early.
  * *moved counts the pages (a THP or hugetlb page counts once) that moved.
  */
-int sim_migrate_range(struct sim_mm *mm, hva_t addr, u64 len, u64 *moved)
+static int migrate_range(struct sim_mm *mm, hva_t addr, u64 len, u64 *moved, unsigned int mflags)
 {
 	hva_t a, end;
 	u64 n = 0;
@@ -631,10 +637,10 @@ int sim_migrate_range(struct sim_mm *mm, hva_t addr, u64 len, u64 *moved)
 		hva_t next;
 		int ret;
 
-		ret = sim_migrate_one(mm, vma, a, 0, &next);
+		ret = sim_migrate_one(mm, vma, a, mflags, &next);
 		if (!ret)
 			n++;
-		else if (ret == -EBUSY)
+		else if (ret == -EBUSY && !(mflags & SIM_MIGRATE_COMPACT))
 			r = -EBUSY;
 		else if (ret == -ENOMEM) {
 			r = -ENOMEM;
@@ -647,6 +653,17 @@ int sim_migrate_range(struct sim_mm *mm, hva_t addr, u64 len, u64 *moved)
 	if (moved)
 		*moved = n;
 	return r;
+}
+
+int sim_migrate_range(struct sim_mm *mm, hva_t addr, u64 len, u64 *moved)
+{
+	return migrate_range(mm, addr, len, moved, 0);
+}
+
+/* Compaction isolates movable pages only and leaves those it cannot move. */
+int sim_compact_range(struct sim_mm *mm, hva_t addr, u64 len, u64 *moved)
+{
+	return migrate_range(mm, addr, len, moved, SIM_MIGRATE_COMPACT | SIM_MIGRATE_IF_MOVABLE);
 }
 
 /* ======================== THP split and collapse ======================== */
@@ -853,11 +870,16 @@ int sim_collapse_thp(struct sim_mm *mm, hva_t addr)
 	for (i = 0; i < SIM_PTRS_PER_TABLE; i++, dst += PAGE_SIZE) {
 		u64 e = READ_ONCE(table[i]);
 
-		if (sim_pte_swap(e))
+		kvm_pfn_t to = sim_page_to_pfn(host, new) + i;
+
+		if (sim_pte_swap(e)) {
 			memcpy(dst, sim_pte_swap_slot(e)->data, PAGE_SIZE);
-		else if (sim_pte_maps_frame(e) && !sim_page_is_zero(mm, sim_pte_pfn(e)))
+			sim_frame_event(host, SIM_FRAME_COLLAPSE, sim_pte_swap_slot(e)->from_pfn,
+					to, 1, 0);
+		} else if (sim_pte_maps_frame(e) && !sim_page_is_zero(mm, sim_pte_pfn(e))) {
 			memcpy(dst, sim_pfn_to_virt(host, sim_pte_pfn(e)), PAGE_SIZE);
-		else
+			sim_frame_event(host, SIM_FRAME_COLLAPSE, sim_pte_pfn(e), to, 1, 0);
+		} else
 			memset(dst, 0, PAGE_SIZE);
 	}
 	bits = SIM_PTE_HUGE | SIM_PTE_ACCESSED | SIM_PTE_DIRTY;
@@ -945,6 +967,8 @@ static int swap_out_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr)
 			new_slot = NULL;
 		}
 		memcpy(slot->data, sim_page_to_virt(host, page), PAGE_SIZE);
+		slot->from_pfn = sim_page_to_pfn(host, page);
+		sim_frame_event(host, SIM_FRAME_SWAP_OUT, slot->from_pfn, SIM_FRAME_NO_PFN, 1, 0);
 		atomic64_inc(&host->cnt.swap_writes);
 	}
 	sim_set_pte(ptep, sim_make_swap_pte(slot));

@@ -287,6 +287,8 @@ static void free_block(struct sim_host *host, u64 pfn, unsigned int order)
 	if (WARN(sim_page_raw_flags(page) & (SIM_PG_BUDDY | SIM_PG_RESERVED),
 		 "sim_page: freeing free or reserved pfn %llu", (unsigned long long)pfn))
 		return;
+	/* While the data is still the last owner's. */
+	sim_frame_event(host, SIM_FRAME_FREE, pfn, SIM_FRAME_NO_PFN, 1ULL << order, 0);
 	WRITE_ONCE(page->flags, 0);
 	WRITE_ONCE(page->order, 0);
 	/* Before it is listed: once listed, it may be reallocated and written. */
@@ -510,6 +512,8 @@ static struct sim_page *prep_new_page(struct sim_host *host, u64 pfn, unsigned i
 	sim_page_ref_set(page, 1);
 	/* Publish the head last: tails are valid once the head says HEAD. */
 	smp_store_release(&page->flags, (u16)flags);
+	/* After the zeroing: what the new owner finds is what the observer leaves. */
+	sim_frame_event(host, SIM_FRAME_ALLOC, pfn, SIM_FRAME_NO_PFN, 1ULL << order, gfp);
 	return page;
 }
 

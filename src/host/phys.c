@@ -140,6 +140,9 @@ void sim_host_destroy(struct sim_host *host)
 	if (!host)
 		return;
 	might_sleep();
+	/* The observer's records go first: nothing will tell it more. */
+	if (host->frame_ops && host->frame_ops->release)
+		host->frame_ops->release(host->frame_priv);
 	spin_lock(&host->zone_lock);
 	nr_free = host->nr_free_pages;
 	spin_unlock(&host->zone_lock);
@@ -160,6 +163,46 @@ void sim_host_destroy(struct sim_host *host)
 		return;
 	host_unreserve(host);
 	kfree(host);
+}
+
+int sim_host_set_frame_observer(struct sim_host *host, const struct sim_frame_observer_ops *ops,
+				void *priv)
+{
+	if (!host || !ops || !ops->event)
+		return -EINVAL;
+	spin_lock(&host->mm_list_lock);
+	if (host->frame_ops) {
+		spin_unlock(&host->mm_list_lock);
+		return -EBUSY;
+	}
+	host->frame_priv = priv;
+	smp_store_release(&host->frame_ops, ops);
+	spin_unlock(&host->mm_list_lock);
+	return 0;
+}
+
+void *sim_host_frame_observer(struct sim_host *host, const struct sim_frame_observer_ops *ops)
+{
+	if (!host || !ops || smp_load_acquire(&host->frame_ops) != ops)
+		return NULL;
+	return host->frame_priv;
+}
+
+const char *sim_frame_event_name(int ev)
+{
+	static const char *const names[SIM_FRAME_NR_EVENTS] = {
+		[SIM_FRAME_ALLOC] = "alloc",
+		[SIM_FRAME_FREE] = "free",
+		[SIM_FRAME_MIGRATE] = "migration",
+		[SIM_FRAME_COMPACT] = "compaction",
+		[SIM_FRAME_LONGTERM] = "FOLL_LONGTERM migration",
+		[SIM_FRAME_SWAP_OUT] = "swap-out",
+		[SIM_FRAME_SWAP_IN] = "swap",
+		[SIM_FRAME_COLLAPSE] = "THP collapse",
+		[SIM_FRAME_COW] = "COW break",
+	};
+
+	return ev >= 0 && ev < SIM_FRAME_NR_EVENTS ? names[ev] : "?";
 }
 
 bool sim_host_kvm_allow_unsafe_mappings(struct sim_host *host)
