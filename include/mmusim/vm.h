@@ -127,6 +127,17 @@ struct mmusim_vm_config {
 	 * (-EINVAL otherwise).  Off: write protection, as on AMD.
 	 */
 	bool dirty_log_pml;
+	/*
+	 * An SEV guest (include/mmusim/sev.h, docs/sev.md): KVM_MEMORY_ENCRYPT_OP
+	 * (KVM_SEV_INIT) between KVM_CREATE_VM and the vCPUs, as a VMM must; its
+	 * errno (-EBUSY: no free ASID) is mmusim_vm_create()'s.  sev_key is the
+	 * simulated memory-encryption key (0: one derived from the ASID).
+	 * sev_pin_write: KVM_MEMORY_ENCRYPT_REG_REGION pins with FOLL_WRITE |
+	 * FOLL_LONGTERM as 6.12.0 did, not FOLL_LONGTERM alone as 6.12.118.
+	 */
+	bool sev;
+	u64 sev_key;
+	bool sev_pin_write;
 };
 
 #define MMUSIM_PFN_MODEL_6_13 0

@@ -207,6 +207,8 @@ void kvm_vcpu_unmap_all(struct kvm_vcpu *vcpu);
 /* ... and the checker's view of them: a map holding nothing whose pfn the host no longer maps. */
 int kvm_vcpu_check_maps(struct kvm_vcpu *vcpu, char *msg, size_t msg_size);
 
+struct kvm_sev_info;
+
 struct kvm {
 	struct sim_host *host;
 	struct sim_mm *mm;
@@ -262,6 +264,10 @@ struct kvm {
 	bool destroying;
 
 	struct mutex vcpu_lock;
+	/* kvm->lock: the vendor ioctls (src/sev), outside vcpu_lock. */
+	struct mutex lock;
+	/* SEV guest state (src/sev/sev.h); NULL for a VM that is not SEV. */
+	struct kvm_sev_info *sev;
 	int nr_vcpus;
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
 
