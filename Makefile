@@ -12,6 +12,13 @@
 #   make bench       short TDP-vs-legacy fault benchmark (docs/benchmarks.md)
 #   make fuzz        run each libFuzzer target FUZZ_TIME seconds (default 60; docs/fuzzing.md)
 #   make fuzz-corpus keep an edge-covering subset of the campaign corpora in fuzz/corpus
+#   make check-fresh the README's first lines in a fresh debootstrap minbase Debian 12
+#                    chroot, up to `make demo` (scripts/check-fresh; root, network)
+#   make check-all   check + check-fresh (what .ci/run runs)
+#   make install     install headers, libmmusim.{a,so}, mmusim.pc, the CMake package and
+#                    the commands under $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
+#   make check-install  install to a scratch prefix, build examples/ against it with
+#                    find_package and pkg-config, C and C++ (scripts/check-install)
 #   make format      clang-format the tree
 #   make clean
 
@@ -22,23 +29,28 @@ BUILD_FUZZ ?= build-fuzz
 FUZZ_TIME  ?= 60
 JOBS       ?= $(shell nproc)
 CMAKE_FLAGS ?=
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 CTEST      := ctest --output-on-failure -j $(JOBS)
 
-.PHONY: all deps build demo check check-plain check-asan check-tsan format clean
+.PHONY: all deps deps-build build demo check check-plain check-asan check-tsan format clean
 .PHONY: check-includes kmod kmod-check bench
-.PHONY: fuzz fuzz-build fuzz-corpus check-fuzz
+.PHONY: fuzz fuzz-build fuzz-corpus check-fuzz check-fresh check-all install check-install
 
 all: build
 
 deps:
 	@scripts/install-deps
 
+deps-build:
+	@scripts/install-deps build
+
 define configure
 	cmake -S . -B $(1) -G Ninja $(2) $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(1) -j $(JOBS)
 endef
 
-build: deps
+build: deps-build
 	$(call configure,$(BUILD),-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 
 demo: build
@@ -50,6 +62,7 @@ demo: build
 
 # BENCH_ARGS adds mmusim-bench options to both runs, e.g. BENCH_ARGS="-r 5 -q".
 bench: build
+	@scripts/install-deps bench
 	./$(BUILD)/bench/mmusim-bench -t fault,fast,zap $(BENCH_ARGS)
 	./$(BUILD)/bench/mmusim-bench -v 2 --exit-ns 1000 $(BENCH_ARGS)
 	./$(BUILD)/bench/mmusim-bench-map
@@ -57,6 +70,12 @@ bench: build
 
 check-plain: build
 	cd $(BUILD) && $(CTEST)
+
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+check-install: build
+	scripts/check-install $(BUILD)
 
 check-asan: deps
 	$(call configure,$(BUILD_ASAN),-DCMAKE_BUILD_TYPE=Debug -DMMUSIM_SANITIZE=address)
@@ -80,7 +99,7 @@ kmod-check:
 	scripts/kmod-check
 
 # libFuzzer needs clang; jemalloc is inert under ASan.  Seeds replay in every ctest run.
-fuzz-build: deps
+fuzz-build: deps-build
 	CC=clang-14 cmake -S . -B $(BUILD_FUZZ) -G Ninja -DMMUSIM_FUZZ=ON -DMMUSIM_JEMALLOC=OFF \
 		-DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target mmusim_fuzzers
@@ -94,8 +113,14 @@ fuzz-corpus: fuzz-build
 check-fuzz: fuzz-build
 	FUZZ_FRESH=1 fuzz/run-fuzzers $(BUILD_FUZZ) 5
 
-check: check-plain check-asan check-tsan check-includes check-fuzz kmod-check
+check: check-plain check-install check-asan check-tsan check-includes check-fuzz kmod-check
 	@echo "make check: all test configurations passed"
+
+check-fresh:
+	scripts/check-fresh
+
+check-all: check check-fresh
+	@echo "make check-all: all checks passed"
 
 format:
 	git ls-files '*.c' '*.h' | xargs clang-format -i

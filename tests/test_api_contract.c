@@ -23,7 +23,9 @@
 #include <mmusim/env.h>
 #include <mmusim/host.h>
 #include <mmusim/sev.h>
+#include <mmusim/run.h>
 #include <mmusim/vm.h>
+#include <mmusim/msr.h>
 
 #define MiB (1ULL << 20)
 #define HOST_MEM (64 * MiB)
@@ -60,7 +62,9 @@ struct ctx {
 	struct kvm_userspace_memory_region region, rg_flags, rg_unaligned, rg_slot, out;
 	struct kvm_dirty_log log_noslot, log_badslot;
 	struct kvm_clear_dirty_log clog_badslot;
-	struct kvm_enable_cap cap_unknown, cap_flags;
+	struct kvm_enable_cap cap_unknown, cap_flags, cap_buslock_bits, cap_buslock_both;
+	struct kvm_regs regs;
+	struct mmusim_insn insn_bad;		/* unknown op */
 	struct mmusim_vm_stats vst;
 	struct mmusim_exit exit;
 	char buf[64];
@@ -78,6 +82,10 @@ struct ctx {
 	struct mmusim_sev_report srep;
 	struct kvm_dirty_gfn *ring;
 	u32 ring_n;
+	struct kvm_msr_filter mf_flags, mf_deny_empty;	/* mmusim/msr.h */
+	struct kvm_msrs msrs_big;
+	struct mmusim_msr_params mparams;
+	struct kvm_msr_list mlist;
 };
 
 static const struct sim_mmu_notifier_ops noop_ops;
@@ -484,6 +492,27 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(post_null, -EINVAL, mmusim_vcpu_post_interrupt(NULL, 0, 1))                         \
 	X(post_vector, -EINVAL, mmusim_vcpu_post_interrupt(c->vcpu, 0, 256))                  \
 	X(post_misaligned, -EINVAL, mmusim_vcpu_post_interrupt(c->vcpu, 8, 1))                \
+	X(msr_filter_null, -EINVAL, mmusim_vm_set_msr_filter(NULL, &c->mf_flags))            \
+	X(msr_filter_nullf, -EFAULT, mmusim_vm_set_msr_filter(c->vm, NULL))                   \
+	X(msr_filter_badf, -EFAULT, mmusim_vm_set_msr_filter(c->vm, c->bad))                  \
+	X(msr_filter_flags, -EINVAL, mmusim_vm_set_msr_filter(c->vm, &c->mf_flags))           \
+	X(msr_filter_deny_empty, -EINVAL, mmusim_vm_set_msr_filter(c->vm, &c->mf_deny_empty)) \
+	X(get_msrs_null, -EINVAL, mmusim_vcpu_get_msrs(NULL, &c->msrs_big))                   \
+	X(get_msrs_nullmsrs, -EFAULT, mmusim_vcpu_get_msrs(c->vcpu, NULL))                    \
+	X(get_msrs_bad, -EFAULT, mmusim_vcpu_get_msrs(c->vcpu, c->bad))                       \
+	X(get_msrs_big, -E2BIG, mmusim_vcpu_get_msrs(c->vcpu, &c->msrs_big))                  \
+	X(set_msrs_null, -EINVAL, mmusim_vcpu_set_msrs(NULL, &c->msrs_big))                   \
+	X(set_msrs_bad, -EFAULT, mmusim_vcpu_set_msrs(c->vcpu, c->bad))                       \
+	X(set_msrs_big, -E2BIG, mmusim_vcpu_set_msrs(c->vcpu, &c->msrs_big))                  \
+	X(msr_list_null, -EINVAL, mmusim_vm_get_msr_index_list(NULL, &c->mlist))              \
+	X(msr_list_bad, -EFAULT, mmusim_vm_get_msr_index_list(c->vm, c->bad))                 \
+	X(msr_list_short, -E2BIG, mmusim_vm_get_msr_index_list(c->vm, &c->mlist))             \
+	X(msr_params_null, -EINVAL, mmusim_vm_set_msr_params(NULL, &c->mparams))              \
+	X(msr_params_nullp, -EINVAL, mmusim_vm_set_msr_params(c->vm, NULL))                   \
+	X(msr_get_params_null, -EINVAL, mmusim_vm_get_msr_params(NULL, &c->mparams))          \
+	X(msr_get_params_nullp, -EINVAL, mmusim_vm_get_msr_params(c->vm, NULL))               \
+	X(msr_handled_null, -EINVAL, mmusim_vm_set_msr_handled(NULL, 0x10, true))             \
+	X(msr_handled_unknown, -ENOENT, mmusim_vm_set_msr_handled(c->vm, 0x12345678, false))  \
 	X(post_noslot, -EINVAL, mmusim_vcpu_post_interrupt(c->vcpu, MMIO_GPA, 1))             \
 	X(post_gpa, -EINVAL, mmusim_vcpu_post_interrupt(c->vcpu, ~0ULL & ~63ULL, 1))          \
 	X(zap_null, -EINVAL, mmusim_vm_zap_gfn_range(NULL, 0, 0, 1))                          \
@@ -511,6 +540,24 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(dump_null, -EINVAL, mmusim_vm_dump(NULL, c->buf, sizeof(c->buf)))                   \
 	X(dump_nullbuf, -EINVAL, mmusim_vm_dump(c->vm, NULL, 10))                             \
 	X(dump_nullbuf_size0, 0, mmusim_vm_dump(c->vm, NULL, 0))                              \
+	/* ---- run.h ---- */                                                                  \
+	X(run_null, -EINVAL, mmusim_vcpu_run(NULL))                                           \
+	X(run_noprog, 0, mmusim_vcpu_run(c->vcpu))                                            \
+	X(kvm_run_null, 1, mmusim_vcpu_kvm_run(NULL) == NULL)                                 \
+	X(load_null, -EINVAL, mmusim_vcpu_load_program(NULL, &c->insn_bad, 1))                \
+	X(load_nullprog, -EFAULT, mmusim_vcpu_load_program(c->vcpu, NULL, 1))                 \
+	X(load_badprog, -EFAULT, mmusim_vcpu_load_program(c->vcpu, c->bad, 1))                \
+	X(load_zero, -EINVAL, mmusim_vcpu_load_program(c->vcpu, &c->insn_bad, 0))             \
+	X(load_huge, -EINVAL, mmusim_vcpu_load_program(c->vcpu, &c->insn_bad, ~0u))           \
+	X(load_badop, -EINVAL, mmusim_vcpu_load_program(c->vcpu, &c->insn_bad, 1))            \
+	X(get_regs_null, -EINVAL, mmusim_vcpu_get_regs(NULL, &c->regs))                       \
+	X(get_regs_nullregs, -EFAULT, mmusim_vcpu_get_regs(c->vcpu, NULL))                    \
+	X(get_regs_badregs, -EFAULT, mmusim_vcpu_get_regs(c->vcpu, c->bad))                   \
+	X(set_regs_null, -EINVAL, mmusim_vcpu_set_regs(NULL, &c->regs))                       \
+	X(set_regs_nullregs, -EFAULT, mmusim_vcpu_set_regs(c->vcpu, NULL))                    \
+	X(set_regs_badregs, -EFAULT, mmusim_vcpu_set_regs(c->vcpu, c->bad))                   \
+	X(buslock_bits, -EINVAL, mmusim_vm_enable_cap(c->vm, &c->cap_buslock_bits))           \
+	X(buslock_both, -EINVAL, mmusim_vm_enable_cap(c->vm, &c->cap_buslock_both))           \
 	X(check_null, -EINVAL, mmusim_vm_check(NULL, c->buf, sizeof(c->buf)))                 \
 	X(check_nullmsg, -EINVAL, mmusim_vm_check(c->vm, NULL, 10))                           \
 	X(check_nullmsg_size0, 0, mmusim_vm_check(c->vm, NULL, 0))                            \
@@ -630,6 +677,15 @@ static void ctx_init(struct ctx *c)
 	c->cap_unknown.cap = 0x7fffffff;
 	c->cap_flags.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2;
 	c->cap_flags.flags = 1;
+	c->mf_flags.flags = 2;
+	c->mf_deny_empty.flags = KVM_MSR_FILTER_DEFAULT_DENY;
+	c->msrs_big.nmsrs = 256;
+	c->mlist.nmsrs = 1;
+	c->cap_buslock_bits.cap = KVM_CAP_X86_BUS_LOCK_EXIT;
+	c->cap_buslock_bits.args[0] = 4;
+	c->cap_buslock_both.cap = KVM_CAP_X86_BUS_LOCK_EXIT;
+	c->cap_buslock_both.args[0] = KVM_BUS_LOCK_DETECTION_OFF | KVM_BUS_LOCK_DETECTION_EXIT;
+	c->insn_bad.op = MMUSIM_INSN_NR;
 }
 
 static void ctx_fini(struct ctx *c)

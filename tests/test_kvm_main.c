@@ -361,8 +361,11 @@ static void test_kvm_main_check_extension(void **state)
 		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_DIRTY_LOG_RING_ACQ_REL),
 				 1 << 20);
 		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_PRE_FAULT_MEMORY), 1);
+		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_X86_BUS_LOCK_EXIT),
+				 KVM_BUS_LOCK_DETECTION_OFF | KVM_BUS_LOCK_DETECTION_EXIT);
 		/* Not modelled (yet): 0, never an error. */
-		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_X86_USER_SPACE_MSR), 0);
+		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_X86_USER_SPACE_MSR), 1);
+		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_X86_MSR_FILTER), 1);
 		assert_int_equal(mmusim_vm_check_extension(t.vm, -1), 0);
 		assert_int_equal(mmusim_vm_check_extension(t.vm, 1L << 40), 0);
 		test_vm_destroy(&t);

@@ -16,6 +16,10 @@
 
 #include <mmusim/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 void env_thread_register(void);
 void env_thread_unregister(void);
 void rcu_barrier(void);
@@ -31,5 +35,9 @@ void env_fail_clear(void);
 void env_fail_count(void);
 unsigned long env_fail_injected(void);
 unsigned long env_alloc_attempts(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* _MMUSIM_PUBLIC_ENV_H */

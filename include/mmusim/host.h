@@ -32,6 +32,10 @@
 
 #include <mmusim/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct sim_host;
 struct sim_mm;
 
@@ -532,5 +536,9 @@ void sim_mmu_notifier_unregister(struct sim_mmu_notifier *sub);
 unsigned long sim_mm_invalidate_read_begin(struct sim_mm *mm);
 bool sim_mm_invalidate_read_retry(struct sim_mm *mm, unsigned long seq);
 int sim_mm_invalidate_in_progress(struct sim_mm *mm);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* _MMUSIM_HOST_H */

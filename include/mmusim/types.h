@@ -27,10 +27,18 @@ typedef int32_t s32;
 typedef int64_t s64;
 #endif
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Guest frame number, host page frame number, host virtual address. */
 typedef u64 gfn_t;
 typedef u64 gpa_t;
 typedef u64 kvm_pfn_t;
 typedef unsigned long hva_t;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* _MMUSIM_TYPES_H */

@@ -33,6 +33,10 @@
 #include <mmusim/host.h>
 #include <mmusim/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct mmusim_vm;
 struct mmusim_vcpu;
 
@@ -138,6 +142,12 @@ struct mmusim_vm_config {
 	bool sev;
 	u64 sev_key;
 	bool sev_pin_write;
+	/*
+	 * The host CPU lacks VMX bus-lock detection (kvm_caps.has_bus_lock_exit
+	 * false): KVM_CAP_X86_BUS_LOCK_EXIT reports 0 and enabling EXIT is a
+	 * silent no-op.  Default: detection present (docs/vcpu-run.md).
+	 */
+	bool no_bus_lock_detection;
 };
 
 #define MMUSIM_PFN_MODEL_6_13 0
@@ -164,13 +174,18 @@ int mmusim_vm_clear_dirty_log(struct mmusim_vm *vm, struct kvm_clear_dirty_log *
  * KVM_CAP_USER_MEMORY, _NR_MEMSLOTS, _MULTI_ADDRESS_SPACE (0 on a VM with
  * one address space, as on a kernel without SMM), _READONLY_MEM, _SYNC_MMU,
  * _MANUAL_DIRTY_LOG_PROTECT2, _CHECK_EXTENSION_VM, _ENABLE_CAP_VM,
- * _DESTROY_MEMORY_REGION_WORKS, _JOIN_MEMORY_REGIONS_WORKS; 0 for the rest.
+ * _DESTROY_MEMORY_REGION_WORKS, _JOIN_MEMORY_REGIONS_WORKS,
+ * _X86_BUS_LOCK_EXIT (OFF | EXIT, 0 without host support), _X86_USER_SPACE_MSR,
+ * _X86_MSR_FILTER (mmusim/msr.h); 0 for the rest.
  */
 int mmusim_vm_check_extension(struct mmusim_vm *vm, long cap);
 /*
  * KVM_ENABLE_CAP on the VM (@cap is user memory), with KVM's validation:
  * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 takes args[0] = 0, ENABLE, or ENABLE |
- * INITIALLY_SET; nonzero flags, other bits or any other cap are -EINVAL.
+ * INITIALLY_SET; KVM_CAP_X86_BUS_LOCK_EXIT takes KVM_BUS_LOCK_DETECTION_OFF
+ * or _EXIT (docs/vcpu-run.md); KVM_CAP_X86_USER_SPACE_MSR takes a mask of
+ * KVM_MSR_EXIT_REASON_* (mmusim/msr.h); nonzero flags, other bits or any
+ * other cap are -EINVAL.
  */
 int mmusim_vm_enable_cap(struct mmusim_vm *vm, const struct kvm_enable_cap *cap);
 /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 with args[0] = @flags (older helper). */
@@ -392,5 +407,9 @@ int mmusim_vm_dump(struct mmusim_vm *vm, char *buf, size_t size);
  * Returns 0, or -EUCLEAN with a description of the first violation in @msg.
  */
 int mmusim_vm_check(struct mmusim_vm *vm, char *msg, size_t msg_size);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* _MMUSIM_VM_H */

@@ -32,6 +32,7 @@
 #include "mmu/kvm_memslots.h"
 #include "mmu/kvm_dirty_ring.h"
 #include "vcpu/x86.h"
+#include "msr/msr.h"
 
 #define KVM_MAX_VCPUS 256
 #define KVM_VCPU_MAX_MAPS 8
@@ -190,6 +191,8 @@ struct kvm_vcpu {
 	 */
 	struct kvm_run *run;
 	struct kvm_vcpu_arch arch;
+	struct kvm_vcpu_msrs msrs;	/* src/msr: the MSRs KVM emulates */
+	struct kvm_vcpu_guest *guest; /* the guest program and its state (run.c) */
 	/*
 	 * Page-modification log (VMX PML): gfns whose D bit the simulated
 	 * CPU set, flushed into the dirty log when the vCPU leaves a public
@@ -264,8 +267,6 @@ struct kvm {
 	bool destroying;
 
 	struct mutex vcpu_lock;
-	/* kvm->lock: the vendor ioctls (src/sev), outside vcpu_lock. */
-	struct mutex lock;
 	/* SEV guest state (src/sev/sev.h); NULL for a VM that is not SEV. */
 	struct kvm_sev_info *sev;
 	int nr_vcpus;
@@ -273,12 +274,23 @@ struct kvm {
 
 	struct kvm_vm_stat stat;
 
+	/* KVM's kvm->lock: VM-wide settings (the MSR filter swap, src/msr; SEV ioctls). */
+	struct mutex lock;
+	struct kvm_msr_vm_state msr;	/* kvm->arch.msr_filter and friends */
+
 	enum kvm_pfn_model pfn_model;
 	u32 dirty_ring_size;		/* bytes per vCPU ring; 0: the dirty bitmap */
 	bool eager_page_split;		/* KVM's eager_page_split, per VM */
 	bool zap_collapsible;		/* 6.12 zap instead of 6.13 in-place recovery */
 	/* kvm_x86_ops.cpu_dirty_log_size != 0: dirty logging by D bits and PML. */
 	bool pml;
+	/*
+	 * Bus-lock VM exits: the host CPU's VMX bus-lock detection
+	 * (kvm_caps.has_bus_lock_exit, per VM here) and KVM_CAP_X86_BUS_LOCK_EXIT's
+	 * KVM_BUS_LOCK_DETECTION_EXIT (kvm->arch.bus_lock_detection_enabled).
+	 */
+	bool has_bus_lock_exit;
+	bool bus_lock_detection_enabled;
 
 	/* Test-only fault injection: "forget" remote TLB flushes. */
 	bool debug_skip_remote_flush;
@@ -429,6 +441,17 @@ void mmu_free_memory_cache(struct kvm_mmu_memory_cache *mc);
 
 /* vcpu/ */
 void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu);
+/*
+ * The simulated CPU's guest access path (vcpu.c), shared by the access API
+ * and KVM_RUN: an instruction boundary (requests, kicks acknowledged; 1 for
+ * a dirty-ring-full exit), one access with its faults, leaving guest mode.
+ */
+int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu);
+int kvm_vcpu_check_access_args(struct kvm_vcpu *vcpu, gpa_t gpa, int type);
+int kvm_vcpu_access_one(struct kvm_vcpu *vcpu, gpa_t gpa, int type, struct mmusim_exit *exit,
+			kvm_pfn_t *pfn, bool *faulted);
+void kvm_vcpu_exit_guest_mode(struct kvm_vcpu *vcpu);
+void kvm_vcpu_flush_pml_on_exit(struct kvm_vcpu *vcpu);
 /* src/vcpu/run.c: the vCPU's struct kvm_run page (vCPU creation and teardown). */
 int kvm_vcpu_alloc_run(struct kvm_vcpu *vcpu);
 void kvm_vcpu_free_run(struct kvm_vcpu *vcpu);

@@ -363,6 +363,13 @@ static long kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 		return 1; /* kvm_arch_has_readonly_mem(): no protected state */
 	case KVM_CAP_PRE_FAULT_MEMORY:
 		return 1; /* tdp_enabled */
+	case KVM_CAP_X86_USER_SPACE_MSR:
+	case KVM_CAP_X86_MSR_FILTER:
+		return 1;
+	case KVM_CAP_X86_BUS_LOCK_EXIT:
+		return kvm->has_bus_lock_exit ?
+			       KVM_BUS_LOCK_DETECTION_OFF | KVM_BUS_LOCK_DETECTION_EXIT :
+			       0;
 	default:
 		return 0;
 	}
@@ -400,13 +407,36 @@ long kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long ext)
 	return kvm_vm_ioctl_check_extension(kvm, ext);
 }
 
+/* arch/x86/kvm/x86.h */
+#ifndef KVM_BUS_LOCK_DETECTION_VALID_MODE
+#define KVM_BUS_LOCK_DETECTION_VALID_MODE (KVM_BUS_LOCK_DETECTION_OFF | KVM_BUS_LOCK_DETECTION_EXIT)
+#endif
+
 /*
- * The x86.c half rejects nonzero flags first, then unknown caps; none of its
- * VM capabilities is modelled yet, so either way the answer is -EINVAL.
+ * The x86.c half: nonzero flags first, then the capability.  Bus-lock exits:
+ * bits outside OFF|EXIT or both set are -EINVAL; EXIT on a host without
+ * bus-lock detection is accepted and ignored, as KVM.
  */
 static int kvm_vm_ioctl_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 {
-	return -EINVAL;
+	if (cap->flags)
+		return -EINVAL;
+
+	switch (cap->cap) {
+	case KVM_CAP_X86_BUS_LOCK_EXIT:
+		if (cap->args[0] & ~KVM_BUS_LOCK_DETECTION_VALID_MODE)
+			return -EINVAL;
+		if ((cap->args[0] & KVM_BUS_LOCK_DETECTION_OFF) &&
+		    (cap->args[0] & KVM_BUS_LOCK_DETECTION_EXIT))
+			return -EINVAL;
+		if (kvm->has_bus_lock_exit && (cap->args[0] & KVM_BUS_LOCK_DETECTION_EXIT))
+			WRITE_ONCE(kvm->bus_lock_detection_enabled, true);
+		return 0;
+	case KVM_CAP_X86_USER_SPACE_MSR:
+		return kvm_vm_enable_user_space_msr(kvm, cap);
+	default:
+		return -EINVAL;
+	}
 }
 
 /*
@@ -533,6 +563,7 @@ static int kvm_create_vcpus(struct kvm *kvm, int nr_vcpus)
 		}
 		vcpu->mode = OUTSIDE_GUEST_MODE;
 		spin_lock_init(&vcpu->maps_lock);
+		kvm_vcpu_msr_reset(vcpu);
 		kvm->vcpus[i] = vcpu;
 		kvm->nr_vcpus = i + 1;
 	}
@@ -692,9 +723,10 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 	kvm->root_level = root_level;
 	kvm->slot_zap_all = !cfg->no_slot_zap_all;
 	kvm->tdp_mmu_enabled = cfg->mmu == MMUSIM_MMU_TDP;
+	kvm->has_bus_lock_exit = !cfg->no_bus_lock_detection;
 	rwlock_init(&kvm->mmu_lock);
 	mutex_init(&kvm->vcpu_lock);
-	mutex_init(&kvm->lock);
+	kvm_msr_vm_init(kvm);
 	kvm_mmu_init_tdp_mmu(kvm);
 
 	r = kvm_init_masks(kvm, cfg, max_phys_bits);
@@ -773,7 +805,7 @@ err_mmu:
 	if (!kvm->tdp_mmu_enabled)
 		kvm_mmu_uninit_shadow_mmu(kvm);
 err_free:
-	mutex_destroy(&kvm->lock);
+	kvm_msr_vm_destroy(kvm);
 	mutex_destroy(&kvm->vcpu_lock);
 	kfree(kvm);
 	return r;
@@ -795,7 +827,7 @@ void kvm_destroy_vm(struct kvm *kvm)
 	/* kvm_arch_destroy_vm(): the vendor's vm_destroy, before the memslots go. */
 	sev_vm_destroy(kvm);
 	kvm_memslots_destroy(&kvm->slots);
-	mutex_destroy(&kvm->lock);
+	kvm_msr_vm_destroy(kvm);
 	mutex_destroy(&kvm->vcpu_lock);
 	kfree(kvm);
 }

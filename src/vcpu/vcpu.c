@@ -63,7 +63,7 @@ void kvm_vcpu_flush_pml(struct kvm_vcpu *vcpu)
 }
 
 /* Every exit to userspace flushes the log, as every VM exit does in KVM. */
-static void vcpu_flush_pml_on_exit(struct kvm_vcpu *vcpu)
+void kvm_vcpu_flush_pml_on_exit(struct kvm_vcpu *vcpu)
 {
 	int idx;
 
@@ -95,7 +95,7 @@ static unsigned int access_bit(int type)
 	return type == MMUSIM_ACCESS_WRITE ? TLB_W : type == MMUSIM_ACCESS_EXEC ? TLB_X : TLB_R;
 }
 
-static void vcpu_exit_guest_mode(struct kvm_vcpu *vcpu)
+void kvm_vcpu_exit_guest_mode(struct kvm_vcpu *vcpu)
 {
 	smp_store_release(&vcpu->mode, OUTSIDE_GUEST_MODE);
 }
@@ -106,7 +106,7 @@ static void vcpu_exit_guest_mode(struct kvm_vcpu *vcpu)
  * bits, then sequence, then mode): a sender that saw this vCPU outside
  * guest mode set its bit early enough for the check below to see it.
  */
-static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
+int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 {
 	u64 seq;
 	int r;
@@ -124,7 +124,7 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 		if (!READ_ONCE(vcpu->requests) && vcpu->root[vcpu->smm ? 1 : 0])
 			break;
 
-		vcpu_exit_guest_mode(vcpu);
+		kvm_vcpu_exit_guest_mode(vcpu);
 		/* The ring must be harvested before the guest runs on. */
 		if (kvm_dirty_ring_check_request(vcpu))
 			return 1;
@@ -132,6 +132,8 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 			kvm_mmu_free_obsolete_roots(vcpu);
 		if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
 			kvm_vcpu_flush_tlb(vcpu);
+		if (kvm_check_request(KVM_REQ_MSR_FILTER_CHANGED, vcpu))
+			kvm_vcpu_msr_filter_changed(vcpu);
 		r = kvm_mmu_load(vcpu);
 		if (r)
 			return r;
@@ -319,16 +321,18 @@ static int vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, int type, kvm_pfn_t 
 
 /*
  * One access, faulting as needed.  Called and returns in guest mode;
- * returns 0, 1 for an exit to userspace, or a negative errno.
+ * returns 0, 1 for an exit to userspace, or a negative errno.  *@faulted
+ * (if given) tells whether a TDP violation left guest mode on the way, for
+ * the VM exit KVM_RUN reports with it (src/vcpu/run.c).
  */
-static int vcpu_access_one(struct kvm_vcpu *vcpu, gpa_t gpa, int type, struct mmusim_exit *exit,
-			   kvm_pfn_t *pfn)
+int kvm_vcpu_access_one(struct kvm_vcpu *vcpu, gpa_t gpa, int type, struct mmusim_exit *exit,
+			kvm_pfn_t *pfn, bool *faulted)
 {
 	u64 error_code;
 	int r, idx;
 
 	for (;;) {
-		r = vcpu_enter_guest(vcpu);
+		r = kvm_vcpu_enter_guest(vcpu);
 		if (r > 0 && exit) {
 			exit->reason = vcpu->exit_reason;	/* KVM_EXIT_DIRTY_RING_FULL */
 			exit->gpa = gpa;
@@ -341,7 +345,9 @@ static int vcpu_access_one(struct kvm_vcpu *vcpu, gpa_t gpa, int type, struct mm
 			return 0;
 		}
 
-		vcpu_exit_guest_mode(vcpu);
+		kvm_vcpu_exit_guest_mode(vcpu);
+		if (faulted && error_code != PFERR_PML_FULL)
+			*faulted = true;
 		idx = srcu_read_lock(&vcpu->kvm->slots.srcu);
 		if (error_code == PFERR_PML_FULL) {
 			kvm_vcpu_flush_pml(vcpu);
@@ -370,7 +376,7 @@ static int vcpu_access_one(struct kvm_vcpu *vcpu, gpa_t gpa, int type, struct mm
 	}
 }
 
-static int check_access_args(struct kvm_vcpu *vcpu, gpa_t gpa, int type)
+int kvm_vcpu_check_access_args(struct kvm_vcpu *vcpu, gpa_t gpa, int type)
 {
 	if (type < MMUSIM_ACCESS_READ || type > MMUSIM_ACCESS_EXEC)
 		return -EINVAL;
@@ -396,11 +402,11 @@ int mmusim_vcpu_access(struct mmusim_vcpu *v, gpa_t gpa, int type, struct mmusim
 	r = kvm_vm_call_begin(vcpu->kvm);
 	if (r)
 		return r;
-	r = check_access_args(vcpu, gpa, type);
+	r = kvm_vcpu_check_access_args(vcpu, gpa, type);
 	if (!r) {
-		r = vcpu_access_one(vcpu, gpa, type, exit, &pfn);
-		vcpu_exit_guest_mode(vcpu);
-		vcpu_flush_pml_on_exit(vcpu);
+		r = kvm_vcpu_access_one(vcpu, gpa, type, exit, &pfn, NULL);
+		kvm_vcpu_exit_guest_mode(vcpu);
+		kvm_vcpu_flush_pml_on_exit(vcpu);
 	}
 	kvm_vm_call_end(vcpu->kvm);
 	return r;
@@ -413,7 +419,7 @@ static long vcpu_access_range(struct kvm_vcpu *vcpu, gpa_t gpa, u64 npages, u64 
 	u64 i;
 	int r = 0;
 
-	r = check_access_args(vcpu, gpa, type);
+	r = kvm_vcpu_check_access_args(vcpu, gpa, type);
 	if (r)
 		return r;
 	if (!stride)
@@ -426,16 +432,16 @@ static long vcpu_access_range(struct kvm_vcpu *vcpu, gpa_t gpa, u64 npages, u64 
 	for (i = 0; i < npages; i++, gpa += stride) {
 		if (i) {
 			/* gpa < stride: adding the stride wrapped past 2^64. */
-			r = gpa < stride ? -EINVAL : check_access_args(vcpu, gpa, type);
+			r = gpa < stride ? -EINVAL : kvm_vcpu_check_access_args(vcpu, gpa, type);
 			if (r)
 				break;
 		}
-		r = vcpu_access_one(vcpu, gpa, type, exit, &pfn);
+		r = kvm_vcpu_access_one(vcpu, gpa, type, exit, &pfn, NULL);
 		if (r)
 			break;
 	}
-	vcpu_exit_guest_mode(vcpu);
-	vcpu_flush_pml_on_exit(vcpu);
+	kvm_vcpu_exit_guest_mode(vcpu);
+	kvm_vcpu_flush_pml_on_exit(vcpu);
 	if (r < 0 && !i)
 		return r;
 	return (long)i;
@@ -474,11 +480,12 @@ static int vcpu_copy(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, u64 len, bool 
 		kvm_pfn_t pfn;
 		u8 *data;
 
-		r = check_access_args(vcpu, gpa, write ? MMUSIM_ACCESS_WRITE : MMUSIM_ACCESS_READ);
+		r = kvm_vcpu_check_access_args(vcpu, gpa,
+					       write ? MMUSIM_ACCESS_WRITE : MMUSIM_ACCESS_READ);
 		if (r)
 			break;
-		r = vcpu_access_one(vcpu, gpa, write ? MMUSIM_ACCESS_WRITE : MMUSIM_ACCESS_READ,
-				    &exit, &pfn);
+		r = kvm_vcpu_access_one(vcpu, gpa, write ? MMUSIM_ACCESS_WRITE : MMUSIM_ACCESS_READ,
+					&exit, &pfn, NULL);
 		if (r) {
 			/* A full dirty ring: harvest and reset, then copy again. */
 			if (r > 0)
@@ -502,8 +509,8 @@ static int vcpu_copy(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, u64 len, bool 
 		gpa += n;
 		len -= n;
 	}
-	vcpu_exit_guest_mode(vcpu);
-	vcpu_flush_pml_on_exit(vcpu);
+	kvm_vcpu_exit_guest_mode(vcpu);
+	kvm_vcpu_flush_pml_on_exit(vcpu);
 	return r;
 }
 
@@ -569,7 +576,7 @@ int mmusim_vcpu_pre_fault_memory(struct mmusim_vcpu *v, struct kvm_pre_fault_mem
 	if (r)
 		return r;
 	r = kvm_vcpu_pre_fault_memory(vcpu, &range);
-	vcpu_exit_guest_mode(vcpu);
+	kvm_vcpu_exit_guest_mode(vcpu);
 	kvm_vm_call_end(vcpu->kvm);
 	/* The part not done goes back, whatever the outcome. */
 	if (copy_to_user(urange, &range, sizeof(range)))
