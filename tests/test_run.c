@@ -96,6 +96,11 @@ static u64 guest_u64(struct mmusim_vcpu *v, gpa_t gpa)
 	return val;
 }
 
+static int sync_regs_cap(struct test_vm *t)
+{
+	return mmusim_vm_check_extension(t->vm, KVM_CAP_SYNC_REGS);
+}
+
 static int enable_bus_lock(struct test_vm *t, u64 mode)
 {
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_BUS_LOCK_EXIT, .args[0] = mode };
@@ -516,7 +521,8 @@ static void test_run_bus_lock_exit(void **state)
  * KVM fixes becomes KVM_EXIT_X86_BUS_LOCK with the instruction not retired
  * (it then runs, bus-locks and exits trap-like); a second page KVM cannot
  * map (MMIO, which mmusim does not emulate for locked accesses) exits with
- * its own reason and the flag.
+ * its own reason and the flag, and a fault that fails returns its errno
+ * with the flag.
  */
 static void test_run_bus_lock_with_other_exit(void **state)
 {
@@ -525,6 +531,9 @@ static void test_run_bus_lock_with_other_exit(void **state)
 		I_LOCK_ADD(MMUSIM_REG_RBX, 0x3ffc, 8), /* pages 3 and 4 */
 		I_LOCK_ADD(MMUSIM_REG_RBX, 2 * MiB - 4, 8), /* second half: no memslot */
 		I_HLT,
+	};
+	static const struct mmusim_insn prog_efault[] = {
+		I_LOCK_ADD(MMUSIM_REG_RBX, 0x6ffc, 8), /* page 7's host memory is gone */
 	};
 	struct mmusim_vcpu *v;
 	struct kvm_run *run;
@@ -554,6 +563,15 @@ static void test_run_bus_lock_with_other_exit(void **state)
 	assert_int_equal(run->exit_reason, KVM_EXIT_INTERNAL_ERROR);
 	assert_int_equal(run->flags, KVM_RUN_X86_BUS_LOCK);
 	assert_int_equal(get_regs(v).rip, 2);
+
+	/* A second page KVM cannot map at all: the fault's -EFAULT, with the flag. */
+	assert_int_equal(sim_munmap(t.mm, t.hva + 0x7000, PAGE_SIZE), 0);
+	load(v, prog_efault, ARRAY_SIZE(prog_efault));
+	assert_int_equal(mmusim_vcpu_run(v), -EFAULT);
+	assert_int_equal(run->flags, KVM_RUN_X86_BUS_LOCK);
+	assert_int_equal(get_regs(v).rip, 0);
+	load(v, prog, ARRAY_SIZE(prog));
+	kvm_rip_write(mmusim_to_kvm_vcpu(v), 2);
 
 	/* Without detection the same access has no flag. */
 	mmusim_to_kvm(t.vm)->bus_lock_detection_enabled = false;
@@ -795,6 +813,59 @@ static void test_run_bus_lock_concurrent(void **state)
 	}
 }
 
+/*
+ * What KVM_RUN checks in kvm_run and leaves there (6.12): no sync-regs
+ * fields (mmusim has no KVM_CAP_SYNC_REGS), CR8 of 4 bits going in and
+ * coming out, if_flag from RFLAGS.IF, KVM_RUN_X86_SMM in SMM.  These hold
+ * whatever the outcome, -EINVAL included.
+ */
+static void test_run_kvm_run_fields(void **state)
+{
+	static const struct mmusim_insn prog[] = { I_HLT, I_HLT, I_HLT };
+	struct mmusim_vcpu *v;
+	struct kvm_regs regs;
+	struct kvm_run *run;
+	struct test_vm t;
+
+	v = run_vm(&t, NULL);
+	run = mmusim_vcpu_kvm_run(v);
+	load(v, prog, ARRAY_SIZE(prog));
+	assert_int_equal(sync_regs_cap(&t), 0);
+	run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	assert_int_equal(mmusim_vcpu_run(v), -EINVAL);
+	run->kvm_valid_regs = 0;
+	run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+	assert_int_equal(mmusim_vcpu_run(v), -EINVAL);
+	run->kvm_dirty_regs = 0;
+	run->cr8 = 16;
+	assert_int_equal(mmusim_vcpu_run(v), -EINVAL);
+	assert_int_equal(run->cr8, 0); /* post_kvm_run_save() wrote the old value */
+	assert_int_equal(get_regs(v).rip, 0);
+
+	run->cr8 = 5;
+	regs = get_regs(v);
+	regs.rflags = 0x202;
+	assert_int_equal(mmusim_vcpu_set_regs(v, &regs), 0);
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
+	assert_int_equal(run->cr8, 5);
+	assert_int_equal(run->if_flag, 1);
+	assert_int_equal(run->flags, 0);
+
+	assert_int_equal(mmusim_vcpu_set_smm(v, true), 0);
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
+	assert_int_equal(run->flags, KVM_RUN_X86_SMM);
+	assert_int_equal(mmusim_vcpu_set_smm(v, false), 0);
+	regs.rflags = 0;
+	regs.rip = 2;
+	assert_int_equal(mmusim_vcpu_set_regs(v, &regs), 0);
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->flags, 0);
+	assert_int_equal(run->if_flag, 0);
+	test_vm_destroy(&t);
+}
+
 /* KVM_GET/SET_REGS: each kvm_regs field lands in its register. */
 static void test_run_regs(void **state)
 {
@@ -854,6 +925,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_run_bus_lock_concurrent),
 		MMUSIM_TEST(test_run_msr_exits),
 		MMUSIM_TEST(test_run_vmm_loop),
+		MMUSIM_TEST(test_run_kvm_run_fields),
 		MMUSIM_TEST(test_run_regs),
 	};
 

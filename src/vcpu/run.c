@@ -61,6 +61,9 @@ static_assert(sizeof(union vmx_exit_reason) == 4, "the VMCS field is 32 bits");
 #ifndef X86_EFLAGS_FIXED
 #define X86_EFLAGS_FIXED 0x2UL
 #endif
+#ifndef X86_EFLAGS_IF
+#define X86_EFLAGS_IF 0x200UL
+#endif
 
 /* No handler installed. */
 #define GP_HANDLER_NONE U32_MAX
@@ -75,6 +78,7 @@ struct kvm_vcpu_guest {
 	u32 nr_insns;
 	u32 gp_handler;
 	u64 rflags;
+	u64 cr8;
 	struct {
 		u64 rip;
 		u32 error_code;
@@ -500,6 +504,30 @@ static int vcpu_run(struct kvm_vcpu *vcpu)
 	return r;
 }
 
+/* CR8 is the TPR's top bits: 4 bits, the rest reserved. */
+static int kvm_set_cr8(struct kvm_vcpu *vcpu, u64 cr8)
+{
+	if (cr8 & ~0xfULL)
+		return 1;
+	vcpu->guest->cr8 = cr8;
+	return 0;
+}
+
+/*
+ * What every KVM_RUN leaves in kvm_run for the VMM, whatever the outcome.
+ * mmusim has no interrupt controller, so ready_for_interrupt_injection
+ * stays 0, and APIC base is src/msr's (not mirrored here).
+ */
+static void post_kvm_run_save(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->if_flag = !!(vcpu->guest->rflags & X86_EFLAGS_IF);
+	run->cr8 = vcpu->guest->cr8;
+	if (vcpu->smm)
+		run->flags |= KVM_RUN_X86_SMM;
+}
+
 /*
  * kvm_arch_vcpu_ioctl_run(), 6.12 order: flags cleared, the pending
  * completion first (so immediate_exit still completes an MMIO or MSR exit
@@ -513,6 +541,16 @@ static int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 	int r;
 
 	run->flags = 0;
+	/* mmusim offers no KVM_CAP_SYNC_REGS: no field is valid to sync. */
+	if (READ_ONCE(run->kvm_valid_regs) || READ_ONCE(run->kvm_dirty_regs)) {
+		r = -EINVAL;
+		goto out;
+	}
+	/* No in-kernel local APIC: the VMM's CR8 goes in (kvm_set_cr8()). */
+	if (kvm_set_cr8(vcpu, READ_ONCE(run->cr8))) {
+		r = -EINVAL;
+		goto out;
+	}
 	if (unlikely(arch->complete_userspace_io)) {
 		int (*cui)(struct kvm_vcpu * vcpu) = arch->complete_userspace_io;
 
@@ -529,6 +567,7 @@ static int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 out:
 	kvm_vcpu_exit_guest_mode(vcpu);
 	kvm_vcpu_flush_pml_on_exit(vcpu);
+	post_kvm_run_save(vcpu);
 	return r;
 }
 
