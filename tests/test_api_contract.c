@@ -352,7 +352,8 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	  sim_follow_pfn(c->mm, c->hva, false, &c->pfn, NULL))                                \
 	X(unsafe_mappings_null, 0, sim_host_kvm_allow_unsafe_mappings(NULL))                  \
 	X(sev_asids_ok, 0, sim_host_sev_asids(c->host, &c->sev_min_asid, &c->sev_max_asid))   \
-	X(sev_asids_null, -EINVAL, sim_host_sev_asids(NULL, &c->sev_min_asid, &c->sev_max_asid)) \
+	X(sev_asids_null, -EINVAL,                                                            \
+	  sim_host_sev_asids(NULL, &c->sev_min_asid, &c->sev_max_asid))                       \
 	X(sev_asids_nullout, -EINVAL, sim_host_sev_asids(c->host, NULL, &c->sev_max_asid))    \
 	X(fixup_null, -EINVAL, sim_fixup_user_fault(NULL, c->hva, false))                     \
 	X(fixup_beyond, -EFAULT, sim_fixup_user_fault(c->mm, ~0UL, true))                     \
