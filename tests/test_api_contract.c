@@ -22,6 +22,7 @@
 #include "test_util.h"
 #include <mmusim/env.h>
 #include <mmusim/host.h>
+#include <mmusim/sev.h>
 #include <mmusim/run.h>
 #include <mmusim/vm.h>
 #include <mmusim/msr.h>
@@ -75,6 +76,10 @@ struct ctx {
 	void *virt;
 	struct mmusim_vcpu_map_info minfo;
 	struct kvm_pre_fault_memory pfm;
+	struct kvm_sev_cmd sev_cmd;
+	struct kvm_enc_region enc;
+	struct mmusim_sev_stats sst;
+	struct mmusim_sev_report srep;
 	struct kvm_dirty_gfn *ring;
 	u32 ring_n;
 	struct kvm_msr_filter mf_flags, mf_deny_empty;	/* mmusim/msr.h */
@@ -555,7 +560,31 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(buslock_both, -EINVAL, mmusim_vm_enable_cap(c->vm, &c->cap_buslock_both))           \
 	X(check_null, -EINVAL, mmusim_vm_check(NULL, c->buf, sizeof(c->buf)))                 \
 	X(check_nullmsg, -EINVAL, mmusim_vm_check(c->vm, NULL, 10))                           \
-	X(check_nullmsg_size0, 0, mmusim_vm_check(c->vm, NULL, 0))
+	X(check_nullmsg_size0, 0, mmusim_vm_check(c->vm, NULL, 0))                            \
+	/* ---- sev.h (c->vm is not SEV) ---- */                                              \
+	X(enc_op_null, -EINVAL, mmusim_vm_memory_encrypt_op(NULL, &c->sev_cmd))               \
+	X(enc_op_probe, 0, mmusim_vm_memory_encrypt_op(c->vm, NULL))                          \
+	X(enc_op_bad, -EFAULT, mmusim_vm_memory_encrypt_op(c->vm, c->bad))                    \
+	X(enc_op_init_late, -EINVAL, mmusim_vm_memory_encrypt_op(c->vm, &c->sev_cmd))         \
+	X(enc_reg_null, -EINVAL, mmusim_vm_memory_encrypt_reg_region(NULL, &c->enc))          \
+	X(enc_reg_nullrange, -EFAULT, mmusim_vm_memory_encrypt_reg_region(c->vm, NULL))       \
+	X(enc_reg_bad, -EFAULT, mmusim_vm_memory_encrypt_reg_region(c->vm, c->bad))           \
+	X(enc_reg_not_sev, -ENOTTY, mmusim_vm_memory_encrypt_reg_region(c->vm, &c->enc))      \
+	X(enc_unreg_null, -EINVAL, mmusim_vm_memory_encrypt_unreg_region(NULL, &c->enc))      \
+	X(enc_unreg_nullrange, -EFAULT, mmusim_vm_memory_encrypt_unreg_region(c->vm, NULL))   \
+	X(enc_unreg_bad, -EFAULT, mmusim_vm_memory_encrypt_unreg_region(c->vm, c->bad))       \
+	X(enc_unreg_not_sev, -ENOTTY, mmusim_vm_memory_encrypt_unreg_region(c->vm, &c->enc))  \
+	X(sev_stats_null, -EINVAL, mmusim_vm_sev_get_stats(NULL, &c->sst))                    \
+	X(sev_stats_nullout, -EINVAL, mmusim_vm_sev_get_stats(c->vm, NULL))                   \
+	X(sev_stats_not_sev, -ENOTTY, mmusim_vm_sev_get_stats(c->vm, &c->sst))                \
+	X(sev_reports_null, -EINVAL, (int)mmusim_vm_sev_get_reports(NULL, &c->srep, 1))       \
+	X(sev_reports_nullout, -EINVAL, (int)mmusim_vm_sev_get_reports(c->vm, NULL, 1))       \
+	X(sev_reports_not_sev, -ENOTTY, (int)mmusim_vm_sev_get_reports(c->vm, &c->srep, 1))   \
+	X(sev_check_null, -EINVAL, mmusim_vm_sev_check(NULL, c->buf, sizeof(c->buf)))         \
+	X(sev_check_nullmsg, -EINVAL, mmusim_vm_sev_check(c->vm, NULL, 10))                   \
+	X(sev_check_not_sev, -ENOTTY, mmusim_vm_sev_check(c->vm, c->buf, sizeof(c->buf)))     \
+	X(sev_skip_flush_null, -EINVAL, mmusim_vm_sev_set_skip_flush(NULL, true))             \
+	X(sev_skip_flush_not_sev, -ENOTTY, mmusim_vm_sev_set_skip_flush(c->vm, true))
 
 #define X(tag, expected, call)                                                        \
 	static long row_##tag(struct ctx *c)                                          \

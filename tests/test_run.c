@@ -7,6 +7,8 @@
  *
  *   memslot 0: gpa 0 .. 2M, 4K anonymous; MMIO_GPA has no memslot
  */
+#include <pthread.h>
+
 #include "test_util.h"
 #include <mmusim/run.h>
 #include "mmu/kvm_host.h"
@@ -92,6 +94,11 @@ static u64 guest_u64(struct mmusim_vcpu *v, gpa_t gpa)
 
 	assert_int_equal(mmusim_vcpu_read(v, gpa, &val, sizeof(val)), 0);
 	return val;
+}
+
+static int sync_regs_cap(struct test_vm *t)
+{
+	return mmusim_vm_check_extension(t->vm, KVM_CAP_SYNC_REGS);
 }
 
 static int enable_bus_lock(struct test_vm *t, u64 mode)
@@ -514,7 +521,8 @@ static void test_run_bus_lock_exit(void **state)
  * KVM fixes becomes KVM_EXIT_X86_BUS_LOCK with the instruction not retired
  * (it then runs, bus-locks and exits trap-like); a second page KVM cannot
  * map (MMIO, which mmusim does not emulate for locked accesses) exits with
- * its own reason and the flag.
+ * its own reason and the flag, and a fault that fails returns its errno
+ * with the flag.
  */
 static void test_run_bus_lock_with_other_exit(void **state)
 {
@@ -523,6 +531,9 @@ static void test_run_bus_lock_with_other_exit(void **state)
 		I_LOCK_ADD(MMUSIM_REG_RBX, 0x3ffc, 8), /* pages 3 and 4 */
 		I_LOCK_ADD(MMUSIM_REG_RBX, 2 * MiB - 4, 8), /* second half: no memslot */
 		I_HLT,
+	};
+	static const struct mmusim_insn prog_efault[] = {
+		I_LOCK_ADD(MMUSIM_REG_RBX, 0x6ffc, 8), /* page 7's host memory is gone */
 	};
 	struct mmusim_vcpu *v;
 	struct kvm_run *run;
@@ -553,11 +564,305 @@ static void test_run_bus_lock_with_other_exit(void **state)
 	assert_int_equal(run->flags, KVM_RUN_X86_BUS_LOCK);
 	assert_int_equal(get_regs(v).rip, 2);
 
+	/* A second page KVM cannot map at all: the fault's -EFAULT, with the flag. */
+	assert_int_equal(sim_munmap(t.mm, t.hva + 0x7000, PAGE_SIZE), 0);
+	load(v, prog_efault, ARRAY_SIZE(prog_efault));
+	assert_int_equal(mmusim_vcpu_run(v), -EFAULT);
+	assert_int_equal(run->flags, KVM_RUN_X86_BUS_LOCK);
+	assert_int_equal(get_regs(v).rip, 0);
+	load(v, prog, ARRAY_SIZE(prog));
+	kvm_rip_write(mmusim_to_kvm_vcpu(v), 2);
+
 	/* Without detection the same access has no flag. */
 	mmusim_to_kvm(t.vm)->bus_lock_detection_enabled = false;
 	assert_int_equal(mmusim_vcpu_run(v), 0);
 	assert_int_equal(run->exit_reason, KVM_EXIT_INTERNAL_ERROR);
 	assert_int_equal(run->flags, 0);
+	test_vm_destroy(&t);
+}
+
+static int enable_user_space_msr(struct test_vm *t, u64 mask)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR, .args[0] = mask };
+
+	return mmusim_vm_enable_cap(t->vm, &cap);
+}
+
+/*
+ * RDMSR/WRMSR through src/msr: an MSR KVM handles completes in the kernel;
+ * an unknown one is #GP unless KVM_CAP_X86_USER_SPACE_MSR asks for
+ * UNKNOWN, and then exits (error 0, reason, index, data 0 / the value
+ * written) with RIP at the instruction.  On re-entry error 0 loads
+ * msr.data into EDX:EAX and skips; error != 0 is #GP, RIP not advanced.
+ */
+static void test_run_msr_exits(void **state)
+{
+	static const struct mmusim_insn prog[] = {
+		I_GP_HANDLER(10),
+		I_MOV(MMUSIM_REG_RCX, 0x10), /* IA32_TSC: KVM's own */
+		I_MOV(MMUSIM_REG_RAX, 0x1234),
+		I_WRMSR,
+		I_MOV(MMUSIM_REG_RAX, 0),
+		I_RDMSR,
+		I_MOV(MMUSIM_REG_RCX, 0x4b564d99), /* 6: unknown */
+		I_RDMSR,
+		I_WRMSR, /* 8: writes back what it read */
+		I_HLT,
+		I_ADD(MMUSIM_REG_R15, 1), /* 10: the #GP handler */
+		I_IRET(1),
+	};
+	struct mmusim_vcpu *v;
+	struct kvm_regs regs;
+	struct kvm_run *run;
+	struct test_vm t;
+
+	v = run_vm(&t, NULL);
+	run = mmusim_vcpu_kvm_run(v);
+
+	/* No userspace exits: the unknown MSR is #GP twice. */
+	load(v, prog, ARRAY_SIZE(prog));
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
+	regs = get_regs(v);
+	assert_int_equal(regs.rax, 0x1234); /* read back from IA32_TSC */
+	assert_int_equal(regs.r15, 2);
+
+	assert_int_equal(enable_user_space_msr(&t, KVM_MSR_EXIT_REASON_UNKNOWN), 0);
+	regs.r15 = 0;
+	assert_int_equal(mmusim_vcpu_set_regs(v, &regs), 0);
+	load(v, prog, ARRAY_SIZE(prog));
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_X86_RDMSR);
+	assert_int_equal(run->msr.error, 0);
+	assert_int_equal(run->msr.reason, KVM_MSR_EXIT_REASON_UNKNOWN);
+	assert_int_equal(run->msr.index, 0x4b564d99);
+	assert_int_equal(run->msr.data, 0);
+	assert_int_equal(get_regs(v).rip, 7);
+
+	run->msr.data = 0xaabbccdd11223344ULL;
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_X86_WRMSR);
+	regs = get_regs(v);
+	assert_int_equal(regs.rax, 0x11223344);
+	assert_int_equal(regs.rdx, 0xaabbccdd);
+	assert_int_equal(regs.rip, 8);
+	assert_int_equal(run->msr.reason, KVM_MSR_EXIT_REASON_UNKNOWN);
+	assert_int_equal(run->msr.data, 0xaabbccdd11223344ULL);
+
+	/* The VMM refuses the write: #GP at the WRMSR, the handler skips it. */
+	run->msr.error = 1;
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
+	assert_int_equal(get_regs(v).r15, 1);
+	assert_int_equal(get_regs(v).rip, 10);
+	test_vm_destroy(&t);
+}
+
+#define DEVICE_GPA MMIO_GPA
+
+/*
+ * The VMM loop of docs/vcpu-run.md, verbatim between the markers: load a
+ * guest program, run, handle RDMSR/WRMSR/BUS_LOCK/MMIO exits, re-enter.
+ */
+static int vmm_loop(struct mmusim_vm *vm, struct mmusim_vcpu *vcpu, u64 *msr_out, u64 *locks_out)
+{
+	/* --- docs/vcpu-run.md: begin --- */
+	static const struct mmusim_insn guest[] = {
+		{ .op = MMUSIM_INSN_MOV_IMM, .reg = MMUSIM_REG_RCX, .imm = 0x4b564d99 },
+		{ .op = MMUSIM_INSN_RDMSR }, /* exit: userspace's MSR */
+		{ .op = MMUSIM_INSN_ADD_IMM, .reg = MMUSIM_REG_RAX, .imm = 1 },
+		{ .op = MMUSIM_INSN_WRMSR }, /* exit: value in msr.data */
+		{ .op = MMUSIM_INSN_LOCK_ADD, .reg = MMUSIM_REG_RAX, .gpa = 0x103c, .len = 8 },
+		{ .op = MMUSIM_INSN_LOAD, .reg = MMUSIM_REG_RBX, .gpa = DEVICE_GPA, .len = 4 },
+		{ .op = MMUSIM_INSN_HLT },
+	};
+	struct kvm_enable_cap msr_cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR,
+					  .args[0] = KVM_MSR_EXIT_REASON_UNKNOWN };
+	struct kvm_enable_cap bus_cap = { .cap = KVM_CAP_X86_BUS_LOCK_EXIT,
+					  .args[0] = KVM_BUS_LOCK_DETECTION_EXIT };
+	struct kvm_run *run = mmusim_vcpu_kvm_run(vcpu);
+	u64 msr_value = 41, bus_locks = 0;
+	u32 device_reg = 0xfeed;
+	int r;
+
+	if ((r = mmusim_vm_enable_cap(vm, &msr_cap)) || (r = mmusim_vm_enable_cap(vm, &bus_cap)) ||
+	    (r = mmusim_vcpu_load_program(vcpu, guest, ARRAY_SIZE(guest))))
+		return r;
+	for (;;) {
+		r = mmusim_vcpu_run(vcpu);
+		if (r == -EINTR)
+			continue; /* a signal kicked us: just re-enter */
+		if (r < 0)
+			return r;
+		if (run->flags & KVM_RUN_X86_BUS_LOCK)
+			bus_locks++; /* a throttling policy goes here */
+		switch (run->exit_reason) {
+		case KVM_EXIT_X86_RDMSR:
+			run->msr.data = msr_value; /* error 0: EDX:EAX = data */
+			run->msr.error = 0;
+			break;
+		case KVM_EXIT_X86_WRMSR:
+			msr_value = run->msr.data;
+			run->msr.error = 0;
+			break;
+		case KVM_EXIT_X86_BUS_LOCK:
+			break; /* the instruction already completed */
+		case KVM_EXIT_MMIO:
+			if (!run->mmio.is_write)
+				memcpy(run->mmio.data, &device_reg, run->mmio.len);
+			break; /* completed by the next run */
+		case KVM_EXIT_HLT:
+			*msr_out = msr_value; /* 42; RBX is 0xfeed */
+			*locks_out = bus_locks; /* 1 */
+			return 0;
+		default:
+			return -EIO;
+		}
+	}
+	/* --- docs/vcpu-run.md: end --- */
+}
+
+static void test_run_vmm_loop(void **state)
+{
+	struct mmusim_vcpu *v;
+	u64 msr_value, locks;
+	struct test_vm t;
+
+	v = run_vm(&t, NULL);
+	assert_int_equal(vmm_loop(t.vm, v, &msr_value, &locks), 0);
+	assert_int_equal(msr_value, 42);
+	assert_int_equal(locks, 1);
+	assert_int_equal(get_regs(v).rbx, 0xfeed);
+	assert_int_equal(guest_u64(v, 0x103c), 42);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+struct lock_loop {
+	struct mmusim_vcpu *vcpu;
+	u64 bus_lock_exits;
+	int r;
+};
+
+#define LOCK_LOOP_ITERS 2000
+
+/* A VMM thread: run until HLT, counting bus-lock exits. */
+static void *lock_loop_thread(void *arg)
+{
+	struct lock_loop *l = arg;
+	struct kvm_run *run = mmusim_vcpu_kvm_run(l->vcpu);
+
+	for (;;) {
+		l->r = mmusim_vcpu_run(l->vcpu);
+		if (l->r)
+			return NULL;
+		if (run->exit_reason == KVM_EXIT_HLT)
+			return NULL;
+		if (run->exit_reason != KVM_EXIT_X86_BUS_LOCK ||
+		    !(run->flags & KVM_RUN_X86_BUS_LOCK)) {
+			l->r = -EIO;
+			return NULL;
+		}
+		l->bus_lock_exits++;
+	}
+}
+
+/*
+ * Two vCPUs bus-lock the same split location in a loop while the main
+ * thread zaps the page under them (each zap's TLB flush waits for both
+ * vCPUs to acknowledge at an instruction boundary, register-only
+ * instructions included): no add is lost, and with EXIT every one of them
+ * exits once.  For TSan, the runs race the zaps and each other.
+ */
+static void test_run_bus_lock_concurrent(void **state)
+{
+	static const struct mmusim_insn prog[] = {
+		I_MOV(MMUSIM_REG_RBX, 1),
+		I_MOV(MMUSIM_REG_RSI, LOCK_LOOP_ITERS),
+		I_LOCK_ADD(MMUSIM_REG_RBX, 0x503c, 8), /* 2: splits a line */
+		I_ADD(MMUSIM_REG_RSI, -1ULL),
+		I_JNZ(MMUSIM_REG_RSI, 2),
+		I_HLT,
+	};
+	struct mmusim_vm_config cfg = { .nr_vcpus = 2 };
+	unsigned int round, i;
+
+	for (round = 0; round < 2; round++) {
+		struct lock_loop l[2];
+		pthread_t tid[2];
+		struct test_vm t;
+
+		run_vm(&t, &cfg);
+		if (round)
+			assert_int_equal(enable_bus_lock(&t, KVM_BUS_LOCK_DETECTION_EXIT), 0);
+		for (i = 0; i < 2; i++) {
+			l[i] = (struct lock_loop){ .vcpu = mmusim_vm_vcpu(t.vm, i) };
+			load(l[i].vcpu, prog, ARRAY_SIZE(prog));
+			assert_int_equal(pthread_create(&tid[i], NULL, lock_loop_thread, &l[i]), 0);
+		}
+		for (i = 0; i < 50; i++)
+			assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, 0, 5, 6), 0);
+		for (i = 0; i < 2; i++) {
+			assert_int_equal(pthread_join(tid[i], NULL), 0);
+			assert_int_equal(l[i].r, 0);
+			assert_int_equal(l[i].bus_lock_exits, round ? LOCK_LOOP_ITERS : 0);
+		}
+		assert_int_equal(guest_u64(l[0].vcpu, 0x503c), 2 * LOCK_LOOP_ITERS);
+		test_vm_check(&t);
+		test_vm_destroy(&t);
+	}
+}
+
+/*
+ * What KVM_RUN checks in kvm_run and leaves there (6.12): no sync-regs
+ * fields (mmusim has no KVM_CAP_SYNC_REGS), CR8 of 4 bits going in and
+ * coming out, if_flag from RFLAGS.IF, KVM_RUN_X86_SMM in SMM.  These hold
+ * whatever the outcome, -EINVAL included.
+ */
+static void test_run_kvm_run_fields(void **state)
+{
+	static const struct mmusim_insn prog[] = { I_HLT, I_HLT, I_HLT };
+	struct mmusim_vcpu *v;
+	struct kvm_regs regs;
+	struct kvm_run *run;
+	struct test_vm t;
+
+	v = run_vm(&t, NULL);
+	run = mmusim_vcpu_kvm_run(v);
+	load(v, prog, ARRAY_SIZE(prog));
+	assert_int_equal(sync_regs_cap(&t), 0);
+	run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	assert_int_equal(mmusim_vcpu_run(v), -EINVAL);
+	run->kvm_valid_regs = 0;
+	run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+	assert_int_equal(mmusim_vcpu_run(v), -EINVAL);
+	run->kvm_dirty_regs = 0;
+	run->cr8 = 16;
+	assert_int_equal(mmusim_vcpu_run(v), -EINVAL);
+	assert_int_equal(run->cr8, 0); /* post_kvm_run_save() wrote the old value */
+	assert_int_equal(get_regs(v).rip, 0);
+
+	run->cr8 = 5;
+	regs = get_regs(v);
+	regs.rflags = 0x202;
+	assert_int_equal(mmusim_vcpu_set_regs(v, &regs), 0);
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
+	assert_int_equal(run->cr8, 5);
+	assert_int_equal(run->if_flag, 1);
+	assert_int_equal(run->flags, 0);
+
+	assert_int_equal(mmusim_vcpu_set_smm(v, true), 0);
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
+	assert_int_equal(run->flags, KVM_RUN_X86_SMM);
+	assert_int_equal(mmusim_vcpu_set_smm(v, false), 0);
+	regs.rflags = 0;
+	regs.rip = 2;
+	assert_int_equal(mmusim_vcpu_set_regs(v, &regs), 0);
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->flags, 0);
+	assert_int_equal(run->if_flag, 0);
 	test_vm_destroy(&t);
 }
 
@@ -617,6 +922,10 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_run_bus_lock_cap),
 		MMUSIM_TEST(test_run_bus_lock_exit),
 		MMUSIM_TEST(test_run_bus_lock_with_other_exit),
+		MMUSIM_TEST(test_run_bus_lock_concurrent),
+		MMUSIM_TEST(test_run_msr_exits),
+		MMUSIM_TEST(test_run_vmm_loop),
+		MMUSIM_TEST(test_run_kvm_run_fields),
 		MMUSIM_TEST(test_run_regs),
 	};
 

@@ -132,6 +132,17 @@ struct mmusim_vm_config {
 	 */
 	bool dirty_log_pml;
 	/*
+	 * An SEV guest (include/mmusim/sev.h, docs/sev.md): KVM_MEMORY_ENCRYPT_OP
+	 * (KVM_SEV_INIT) between KVM_CREATE_VM and the vCPUs, as a VMM must; its
+	 * errno (-EBUSY: no free ASID) is mmusim_vm_create()'s.  sev_key is the
+	 * simulated memory-encryption key (0: one derived from the ASID).
+	 * sev_pin_write: KVM_MEMORY_ENCRYPT_REG_REGION pins with FOLL_WRITE |
+	 * FOLL_LONGTERM as 6.12.0 did, not FOLL_LONGTERM alone as 6.12.118.
+	 */
+	bool sev;
+	u64 sev_key;
+	bool sev_pin_write;
+	/*
 	 * The host CPU lacks VMX bus-lock detection (kvm_caps.has_bus_lock_exit
 	 * false): KVM_CAP_X86_BUS_LOCK_EXIT reports 0 and enabling EXIT is a
 	 * silent no-op.  Default: detection present (docs/vcpu-run.md).

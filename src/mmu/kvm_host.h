@@ -210,6 +210,8 @@ void kvm_vcpu_unmap_all(struct kvm_vcpu *vcpu);
 /* ... and the checker's view of them: a map holding nothing whose pfn the host no longer maps. */
 int kvm_vcpu_check_maps(struct kvm_vcpu *vcpu, char *msg, size_t msg_size);
 
+struct kvm_sev_info;
+
 struct kvm {
 	struct sim_host *host;
 	struct sim_mm *mm;
@@ -265,12 +267,14 @@ struct kvm {
 	bool destroying;
 
 	struct mutex vcpu_lock;
+	/* SEV guest state (src/sev/sev.h); NULL for a VM that is not SEV. */
+	struct kvm_sev_info *sev;
 	int nr_vcpus;
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
 
 	struct kvm_vm_stat stat;
 
-	/* KVM's kvm->lock: VM-wide settings (the MSR filter swap, src/msr). */
+	/* KVM's kvm->lock: VM-wide settings (the MSR filter swap, src/msr; SEV ioctls). */
 	struct mutex lock;
 	struct kvm_msr_vm_state msr;	/* kvm->arch.msr_filter and friends */
 

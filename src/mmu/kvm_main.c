@@ -32,6 +32,7 @@
 #include <mmusim/vm.h>
 #include "mmu/tdp_mmu.h"
 #include "mmu/shadow_mmu.h"
+#include "sev/sev.h"
 
 /* ----------------------------------------------------------------------
  * Requests and remote TLB flushes
@@ -770,9 +771,15 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 		if (r)
 			goto err_slots;
 	}
+	/* KVM_MEMORY_ENCRYPT_OP(KVM_SEV_INIT): before the vCPUs, as KVM wants it. */
+	if (cfg->sev) {
+		r = sev_vm_init_from_config(kvm, cfg->sev_key, cfg->sev_pin_write);
+		if (r)
+			goto err_slots;
+	}
 	r = kvm_create_vcpus(kvm, nr_vcpus);
 	if (r)
-		goto err_slots;
+		goto err_sev;
 
 	kvm->mmu_notifier.ops = &kvm_mmu_notifier_ops;
 	r = sim_mmu_notifier_register(&kvm->mmu_notifier, mm);
@@ -790,6 +797,8 @@ err_notifier:
 	sim_mmu_notifier_unregister(&kvm->mmu_notifier);
 err_vcpus:
 	kvm_destroy_vcpus(kvm);
+err_sev:
+	sev_vm_destroy(kvm);
 err_slots:
 	kvm_memslots_destroy(&kvm->slots);
 err_mmu:
@@ -815,6 +824,8 @@ void kvm_destroy_vm(struct kvm *kvm)
 		kvm_mmu_uninit_tdp_mmu(kvm);
 	else
 		kvm_mmu_uninit_shadow_mmu(kvm);
+	/* kvm_arch_destroy_vm(): the vendor's vm_destroy, before the memslots go. */
+	sev_vm_destroy(kvm);
 	kvm_memslots_destroy(&kvm->slots);
 	kvm_msr_vm_destroy(kvm);
 	mutex_destroy(&kvm->vcpu_lock);

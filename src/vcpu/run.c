@@ -30,6 +30,7 @@
 #include <mmusim/vm.h>
 #include <mmusim/run.h>
 #include "mmu/kvm_host.h"
+#include "msr/msr.h"
 
 /* VMX basic exit reasons (arch/x86/include/uapi/asm/vmx.h). */
 #define EXIT_REASON_HLT 12
@@ -60,6 +61,9 @@ static_assert(sizeof(union vmx_exit_reason) == 4, "the VMCS field is 32 bits");
 #ifndef X86_EFLAGS_FIXED
 #define X86_EFLAGS_FIXED 0x2UL
 #endif
+#ifndef X86_EFLAGS_IF
+#define X86_EFLAGS_IF 0x200UL
+#endif
 
 /* No handler installed. */
 #define GP_HANDLER_NONE U32_MAX
@@ -74,6 +78,7 @@ struct kvm_vcpu_guest {
 	u32 nr_insns;
 	u32 gp_handler;
 	u64 rflags;
+	u64 cr8;
 	struct {
 		u64 rip;
 		u32 error_code;
@@ -360,12 +365,6 @@ static int kvm_emulate_halt(struct kvm_vcpu *vcpu)
 	return 0;
 }
 
-/* Until src/msr lands: no MSR is known, every access is #GP. */
-static int run_emulate_msr(struct kvm_vcpu *vcpu)
-{
-	return kvm_complete_insn_gp(vcpu, 1);
-}
-
 /*
  * One instruction at RIP.  Returns 1 when the guest may go on (completed
  * in guest mode, or its VM exit handled in the kernel), 0 for an exit to
@@ -394,14 +393,18 @@ static int vcpu_step(struct kvm_vcpu *vcpu, union vmx_exit_reason *er)
 		return guest_load_store(vcpu, insn);
 	case MMUSIM_INSN_LOCK_ADD:
 		return guest_lock_add(vcpu, insn, er);
+	/* VM exits: the handlers run outside guest mode, as KVM's. */
 	case MMUSIM_INSN_RDMSR:
 		er->basic = EXIT_REASON_MSR_READ;
-		return run_emulate_msr(vcpu);
+		kvm_vcpu_exit_guest_mode(vcpu);
+		return kvm_emulate_rdmsr(vcpu);
 	case MMUSIM_INSN_WRMSR:
 		er->basic = EXIT_REASON_MSR_WRITE;
-		return run_emulate_msr(vcpu);
+		kvm_vcpu_exit_guest_mode(vcpu);
+		return kvm_emulate_wrmsr(vcpu);
 	case MMUSIM_INSN_HLT:
 		er->basic = EXIT_REASON_HLT;
+		kvm_vcpu_exit_guest_mode(vcpu);
 		return kvm_emulate_halt(vcpu);
 	case MMUSIM_INSN_JMP:
 		kvm_rip_write(vcpu, insn->target);
@@ -501,6 +504,30 @@ static int vcpu_run(struct kvm_vcpu *vcpu)
 	return r;
 }
 
+/* CR8 is the TPR's top bits: 4 bits, the rest reserved. */
+static int kvm_set_cr8(struct kvm_vcpu *vcpu, u64 cr8)
+{
+	if (cr8 & ~0xfULL)
+		return 1;
+	vcpu->guest->cr8 = cr8;
+	return 0;
+}
+
+/*
+ * What every KVM_RUN leaves in kvm_run for the VMM, whatever the outcome.
+ * mmusim has no interrupt controller, so ready_for_interrupt_injection
+ * stays 0, and APIC base is src/msr's (not mirrored here).
+ */
+static void post_kvm_run_save(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->if_flag = !!(vcpu->guest->rflags & X86_EFLAGS_IF);
+	run->cr8 = vcpu->guest->cr8;
+	if (vcpu->smm)
+		run->flags |= KVM_RUN_X86_SMM;
+}
+
 /*
  * kvm_arch_vcpu_ioctl_run(), 6.12 order: flags cleared, the pending
  * completion first (so immediate_exit still completes an MMIO or MSR exit
@@ -514,6 +541,16 @@ static int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 	int r;
 
 	run->flags = 0;
+	/* mmusim offers no KVM_CAP_SYNC_REGS: no field is valid to sync. */
+	if (READ_ONCE(run->kvm_valid_regs) || READ_ONCE(run->kvm_dirty_regs)) {
+		r = -EINVAL;
+		goto out;
+	}
+	/* No in-kernel local APIC: the VMM's CR8 goes in (kvm_set_cr8()). */
+	if (kvm_set_cr8(vcpu, READ_ONCE(run->cr8))) {
+		r = -EINVAL;
+		goto out;
+	}
 	if (unlikely(arch->complete_userspace_io)) {
 		int (*cui)(struct kvm_vcpu * vcpu) = arch->complete_userspace_io;
 
@@ -530,6 +567,7 @@ static int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 out:
 	kvm_vcpu_exit_guest_mode(vcpu);
 	kvm_vcpu_flush_pml_on_exit(vcpu);
+	post_kvm_run_save(vcpu);
 	return r;
 }
 

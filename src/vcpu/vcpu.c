@@ -28,6 +28,7 @@
 #include "mmusim_env.h"
 #include <mmusim/vm.h>
 #include "mmu/tdp_mmu.h"
+#include "sev/sev.h"
 
 #define TLB_R 1
 #define TLB_W 2
@@ -491,11 +492,18 @@ static int vcpu_copy(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, u64 len, bool 
 				r = exit.reason == KVM_EXIT_DIRTY_RING_FULL ? -EBUSY : -EFAULT;
 			break;
 		}
-		data = sim_pfn_to_virt(vcpu->kvm->host, pfn);
-		if (!data ||
-		    (write ? copy_from_user(data + off, buf, n) : copy_to_user(buf, data + off, n))) {
-			r = -EFAULT;
-			break;
+		if (unlikely(sev_guest(vcpu->kvm))) {
+			/* Through the memory controller, which encrypts by physical address. */
+			r = sev_mem_access(vcpu->kvm, gpa >> PAGE_SHIFT, pfn, off, buf, n, write);
+			if (r)
+				break;
+		} else {
+			data = sim_pfn_to_virt(vcpu->kvm->host, pfn);
+			if (!data || (write ? copy_from_user(data + off, buf, n) :
+					      copy_to_user(buf, data + off, n))) {
+				r = -EFAULT;
+				break;
+			}
 		}
 		buf = (u8 *)buf + n;
 		gpa += n;

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * SEV guests (docs/sev.md): memory encrypted by the simulated memory
+ * controller with a per-VM key tweaked by the host physical address, and
+ * KVM's SEV ioctls as Linux 6.12.118 has them.
+ *
+ * A VM becomes an SEV guest through KVM_MEMORY_ENCRYPT_OP(KVM_SEV_INIT),
+ * which KVM accepts only before vCPUs exist; mmusim makes a VM's vCPUs in
+ * mmusim_vm_create(), so mmusim_vm_config.sev issues it in between, as a
+ * VMM must (and mmusim_vm_memory_encrypt_op(KVM_SEV_INIT) on a created VM
+ * is KVM's -EINVAL).  From then on every guest data access
+ * (mmusim_vcpu_read/write) is a private (C-bit) access: the frame holds
+ * ciphertext, which is what the VMM reads at the hva.
+ *
+ * Every call returns 0 or the negative errno KVM returns for the same
+ * input; a NULL VM is -EINVAL.  struct kvm_sev_cmd and struct
+ * kvm_enc_region are user memory, as for the ioctls: NULL or unreadable is
+ * -EFAULT (except the NULL probe of KVM_MEMORY_ENCRYPT_OP, which is 0).
+ * mmusim's own out-parameters are the caller's memory: NULL is -EINVAL.
+ */
+#ifndef _MMUSIM_SEV_H_PUBLIC
+#define _MMUSIM_SEV_H_PUBLIC
+
+#include <mmusim/vm.h>
+
+/*
+ * KVM_MEMORY_ENCRYPT_OP: sev_mem_enc_ioctl().  NULL @cmd: 0 (the probe).
+ * Implemented: KVM_SEV_INIT (-EINVAL once vCPUs exist or if already SEV;
+ * -EBUSY without a free ASID).  KVM_SEV_ES_INIT: -ENOTTY (the simulated
+ * machine has no SEV-ES, sev_es=0); KVM_SEV_INIT2: -EINVAL (no SEV VM
+ * types).  The other commands 6.12 dispatches return what their handlers
+ * return on a VM that is not SEV, -ENOTTY (LAUNCH_UPDATE_VMSA also on an
+ * SEV guest, which is not SEV-ES); on an SEV guest they are not modelled
+ * yet and return -EINVAL, 6.12's answer to a command it does not
+ * implement, as are the ids 6.12 does not dispatch.  The command is copied
+ * back after a dispatched handler ran (-EFAULT).
+ */
+int mmusim_vm_memory_encrypt_op(struct mmusim_vm *vm, struct kvm_sev_cmd *cmd);
+/*
+ * KVM_MEMORY_ENCRYPT_REG_REGION / _UNREG_REGION: sev_mem_enc_register_region()
+ * pins the whole range up front (FOLL_LONGTERM, see docs/sev.md for the
+ * flags), charges sev->pages_locked against RLIMIT_MEMLOCK and flushes
+ * it; unregister needs the exact (addr, size) of a registered range, issues
+ * WBINVD and unpins.  -ENOTTY (not SEV), -EINVAL (size 0, wraps, more than
+ * INT_MAX pages, no such range), -ENOMEM (over RLIMIT_MEMLOCK without
+ * CAP_IPC_LOCK, or not every page could be pinned: nothing stays pinned).
+ */
+int mmusim_vm_memory_encrypt_reg_region(struct mmusim_vm *vm, const struct kvm_enc_region *range);
+int mmusim_vm_memory_encrypt_unreg_region(struct mmusim_vm *vm, const struct kvm_enc_region *range);
+
+struct mmusim_sev_stats {
+	u64 asid;
+	u64 pages_locked; /* sev->pages_locked: charged against RLIMIT_MEMLOCK */
+	u64 regions; /* registered ranges */
+	u64 pages_pinned; /* pins held now */
+	u64 pins_taken, pins_dropped;
+	u64 clflush_pages; /* pages sev_clflush_pages() flushed */
+	u64 wbinvd; /* wbinvd_on_all_cpus() calls */
+	u64 enc_writes, dec_reads; /* guest accesses through the memory controller */
+	u64 corruptions; /* the checker's reports */
+};
+/* -EINVAL for a NULL VM or @stats, -ENOTTY for a VM that is not SEV. */
+int mmusim_vm_sev_get_stats(struct mmusim_vm *vm, struct mmusim_sev_stats *stats);
+
+/*
+ * The encryption checker.  It reports data the guest can no longer read:
+ *   MMUSIM_SEV_MOVED       the host moved a frame holding the guest's
+ *                          ciphertext (event: a SIM_FRAME_* move, from
+ *                          old_pfn to new_pfn), so it decrypts to garbage
+ *   MMUSIM_SEV_UNFLUSHED   a frame was returned to the host with dirty
+ *                          encrypted cache lines, which were written back
+ *                          over its next owner's data when the frame was
+ *                          next allocated (old_pfn == new_pfn, the frame)
+ * gfn is the guest frame whose data it was.
+ *
+ * mmusim_vm_sev_get_reports(): copies up to @max reports (the first 64 are
+ * kept) to @out and returns how many there were in all; -EINVAL for a NULL
+ * VM, or a NULL @out with @max, -ENOTTY if not SEV.
+ * mmusim_vm_sev_check(): 0, or -EUCLEAN with the first report in @msg.
+ */
+#define MMUSIM_SEV_MOVED 1
+#define MMUSIM_SEV_UNFLUSHED 2
+struct mmusim_sev_report {
+	u32 kind;
+	u32 event;
+	u64 gfn;
+	u64 old_pfn, new_pfn;
+};
+long mmusim_vm_sev_get_reports(struct mmusim_vm *vm, struct mmusim_sev_report *out, u32 max);
+int mmusim_vm_sev_check(struct mmusim_vm *vm, char *msg, size_t msg_size);
+
+/*
+ * Test-only fault injection: sev_clflush_pages() and WBINVD do nothing, as
+ * in a kernel that forgot "flush before release".  -EINVAL for a NULL VM,
+ * -ENOTTY if not SEV.
+ */
+int mmusim_vm_sev_set_skip_flush(struct mmusim_vm *vm, bool skip);
+
+#endif /* _MMUSIM_SEV_H_PUBLIC */

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * SEV, the KVM side (sev_pin.c, arch/x86/kvm/svm/sev.c of Linux 6.12.118)
+ * and the simulated memory controller that encrypts guest memory by
+ * physical address (sev_mem.c).  Nothing outside src/sev, the vCPU access
+ * path and kvm_main.c's VM lifecycle includes this header.
+ *
+ * struct kvm_sev_info exists only for an SEV guest: kvm->sev is NULL until
+ * KVM_SEV_INIT succeeded, then constant until the VM is destroyed, so
+ * "is this an SEV guest" is one pointer test (the vCPU access path reads it
+ * without a lock: INIT happens before vCPUs exist).
+ *
+ * Locks, outermost first:
+ *   kvm->lock          SEV ioctls (INIT, REG/UNREG_REGION), regions_list,
+ *                      pages_locked; held by sev_vm_destroy()
+ *   mc->lock           a spinning leaf lock: the controller's frame records,
+ *                      ASIDs and every sev->reports; taken from guest mode
+ *                      and from the host's frame events (under its spinlocks)
+ */
+#ifndef _MMUSIM_SEV_H
+#define _MMUSIM_SEV_H
+
+#include "mmu/kvm_host.h"
+#include <mmusim/sev.h>
+
+struct sev_mc;
+
+/* One KVM_MEMORY_ENCRYPT_REG_REGION range, pinned (6.12's struct enc_region). */
+struct enc_region {
+	struct list_head list;
+	unsigned long npages;
+	struct sim_page **pages;
+	unsigned long uaddr;
+	unsigned long size;
+};
+
+#define SEV_MAX_REPORTS 64
+
+struct kvm_sev_info {
+	bool active;
+	unsigned int asid;
+	u64 key; /* the simulated VEK, which LAUNCH_START would make */
+	unsigned long pages_locked; /* RLIMIT_MEMLOCK charge, under kvm->lock */
+	struct list_head regions_list; /* struct enc_region, under kvm->lock */
+	struct sev_mc *mc; /* the host's memory controller */
+	struct kvm *kvm;
+
+	/* REG_REGION pins with FOLL_WRITE too, as 6.12.0 did (config knob). */
+	bool pin_write;
+	/* Test-only fault injection: clflush and WBINVD do nothing. */
+	bool debug_skip_flush;
+
+	/* Counters (mmusim_vm_sev_get_stats()). */
+	atomic64_t pages_pinned, pins_taken, pins_dropped, clflush_pages, wbinvd;
+	atomic64_t enc_writes, dec_reads;
+
+	/* The checker's reports, under mc->lock. */
+	u64 nr_reports;
+	struct mmusim_sev_report reports[SEV_MAX_REPORTS];
+};
+
+static inline struct kvm_sev_info *to_kvm_sev_info(struct kvm *kvm)
+{
+	return kvm->sev;
+}
+
+static inline bool sev_guest(struct kvm *kvm)
+{
+	return READ_ONCE(kvm->sev) != NULL;
+}
+
+/* ---- sev_pin.c: the KVM side ---- */
+
+/* KVM_SEV_INIT from mmusim_vm_create() (cfg->sev), before the vCPUs. */
+int sev_vm_init_from_config(struct kvm *kvm, u64 key, bool pin_write);
+/* sev_vm_destroy(): WBINVD, unpin every region, free the ASID.  No-op for non-SEV. */
+void sev_vm_destroy(struct kvm *kvm);
+
+/* ---- sev_mem.c: the memory controller ---- */
+
+/*
+ * The controller of @kvm's host, created with the first SEV guest and
+ * living as long as the host; the ASID and key of a new guest.  -EBUSY: no
+ * free ASID (6.12's sev_asid_new()), -ENOMEM.
+ */
+int sev_mc_attach(struct kvm_sev_info *sev, u64 key);
+/* Forget @sev: its frame records, ASID (to the reclaim bitmap) and reports. */
+void sev_mc_detach(struct kvm_sev_info *sev);
+
+/*
+ * A guest access through the memory controller, in guest mode: @len bytes
+ * at offset @off of frame @pfn (which the guest maps at @gfn), to or from
+ * user memory @buf, encrypting on write and decrypting on read.  0, or
+ * -EFAULT for a bad @buf (bytes before the fault may have been copied).
+ */
+int sev_mem_access(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, u32 off, void __user *buf, u32 len,
+		   bool write);
+
+/* sev_clflush_pages() and wbinvd_on_all_cpus() as the model sees them. */
+void sev_clflush_pages(struct kvm_sev_info *sev, struct sim_page **pages, unsigned long npages);
+void sev_wbinvd_on_all_cpus(struct kvm_sev_info *sev);
+
+/* Copies of @sev's reports (at most @max) and their total number. */
+u64 sev_mc_get_reports(struct kvm_sev_info *sev, struct mmusim_sev_report *out, u32 max);
+
+#endif /* _MMUSIM_SEV_H */
