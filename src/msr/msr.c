@@ -127,7 +127,9 @@
 #define MSR_HI32 0xffffffff00000000ULL
 #define MSR_VADDR_BITS 48			/* 4-level paging: CR4.LA57 is not modelled */
 #define MSR_GUEST_MAXPHYADDR 46			/* reserved APIC base bits start here */
+#ifndef APIC_DEFAULT_PHYS_BASE /* <asm/apicdef.h> in the kernel build */
 #define APIC_DEFAULT_PHYS_BASE 0xfee00000ULL
+#endif
 #define X2APIC_REG_ID 0x02			/* APIC register offset >> 4 */
 #define X2APIC_REG_LVR 0x03
 #define X2APIC_REG_TPR 0x08
@@ -234,12 +236,12 @@ void kvm_vcpu_msr_reset(struct kvm_vcpu *vcpu)
 
 static bool is_noncanonical_address(u64 la)
 {
-	return (u64)(((s64)la << (64 - MSR_VADDR_BITS)) >> (64 - MSR_VADDR_BITS)) != la;
+	return (u64)((s64)(la << (64 - MSR_VADDR_BITS)) >> (64 - MSR_VADDR_BITS)) != la;
 }
 
 static u64 msr_canonical_address(u64 la)
 {
-	return (u64)(((s64)la << (64 - MSR_VADDR_BITS)) >> (64 - MSR_VADDR_BITS));
+	return (u64)((s64)(la << (64 - MSR_VADDR_BITS)) >> (64 - MSR_VADDR_BITS));
 }
 
 /* Memory types 2 and 3 and bits 7:3 of each PAT entry are reserved. */
