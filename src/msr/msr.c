@@ -229,7 +229,7 @@ void kvm_vcpu_msr_reset(struct kvm_vcpu *vcpu)
 		m->val[i] = msr_table[i].reset;
 	/* xAPIC enabled at the default base; vCPU 0 is the bootstrap processor. */
 	m->val[kvm_msr_table_row(MSR_IA32_APICBASE)] =
-		APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
+		(u64)APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
 		(vcpu->vcpu_id == 0 ? MSR_IA32_APICBASE_BSP : 0);
 	m->x2apic_tpr = 0;
 }
