@@ -53,12 +53,16 @@ endef
 build: deps-build
 	$(call configure,$(BUILD),-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 
+# Ends with one verdict line, PASS or the step that failed.
 demo: build
-	./$(BUILD)/tools/mmusim demo
-	@echo
-	./$(BUILD)/tools/mmusim pfn-demo
-	@echo
-	./$(BUILD)/bench/mmusim-bench --demo
+	@t0=$$(date +%s); for step in "tools/mmusim demo" "tools/mmusim pfn-demo" \
+		"bench/mmusim-bench --demo"; do \
+		echo "./$(BUILD)/$$step"; \
+		./$(BUILD)/$$step || { echo "make demo: FAIL: ./$(BUILD)/$$step exited $$?"; exit 1; }; \
+		echo; \
+	done; \
+	echo "make demo: PASS: demo, pfn-demo and mmusim-bench --demo ran clean (invariants held," \
+		"no leaked object, no WARN) in $$(($$(date +%s) - t0)) s"
 
 # BENCH_ARGS adds mmusim-bench options to both runs, e.g. BENCH_ARGS="-r 5 -q".
 bench: build

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "cli.h"
 
 #define MAX_REPS 64
 #define MAX_ROWS 256
@@ -46,18 +47,22 @@ static void usage(FILE *f, const char *argv0)
 {
 	fprintf(f,
 		"usage: %s [options]\n"
-		"  -v N            vCPUs (threads), 1..%d (default 1)\n"
-		"  -b SIZE         guest memory per vCPU, e.g. 256M, 1G (default 256M)\n"
-		"  -m MMU          tdp, legacy or both (default both)\n"
-		"  -o              overlapping: every vCPU walks the same region\n"
-		"  -w PCT          share of accesses that write, 0..100 (default 100)\n"
-		"  -a              random access order (a seeded permutation per vCPU)\n"
-		"  -S SEED         random seed (default 1)\n"
-		"  -s BACKING      4k, thp, hugetlb-2m or hugetlb-1g (default 4k)\n"
-		"  -r N            repetitions; medians are reported (default 3)\n"
+		"  -v, --vcpus N   vCPUs (threads), 1..%d (default 1)\n"
+		"  -b, --mem-per-vcpu SIZE\n"
+		"                  guest memory per vCPU, 4K..1T, e.g. 256M, 1G (default 256M)\n"
+		"  -m, --mmu MMU   tdp, legacy or both (default both)\n"
+		"  -o, --overlap   overlapping: every vCPU walks the same region\n"
+		"  -w, --write-pct PCT\n"
+		"                  share of accesses that write, 0..100 (default 100)\n"
+		"  -a, --random    random access order (a seeded permutation per vCPU)\n"
+		"  -S, --seed SEED random seed (default 1)\n"
+		"  -s, --backing BACKING\n"
+		"                  4k, thp, hugetlb-2m or hugetlb-1g (default 4k)\n"
+		"  -r, --reps N    repetitions, 1..%d; medians are reported (default 3)\n"
 		"  --exit-ns N     spin N ns per fault outside mmu_lock (modelled VM exit\n"
 		"                  and GUP cost; default 0)\n"
-		"  -t LIST         fault (cold + populated), fast (dirty-log pf_fast),\n"
+		"  -t, --tests LIST\n"
+		"                  fault (cold + populated), fast (dirty-log pf_fast),\n"
 		"                  zap (zap_all_fast, refault, destroy), scale (guest-size\n"
 		"                  scan), all (default fault)\n"
 		"  --scale-min SIZE, --scale-max SIZE\n"
@@ -66,72 +71,18 @@ static void usage(FILE *f, const char *argv0)
 		"                  fault only the last SIZE of each scanned guest (default:\n"
 		"                  the whole guest)\n"
 		"  --sweep LIST    vCPU counts to run, e.g. 1,2,4,8 (replaces -v)\n"
-		"  -p FILE.png     plot faults/s against vCPUs (gnuplot; with --sweep)\n"
-		"  -j FILE         write the results as JSON\n"
-		"  -c FILE         write the results as CSV\n"
+		"  -p, --plot FILE.png\n"
+		"                  plot faults/s against vCPUs (gnuplot; with --sweep)\n"
+		"  -j, --json FILE write the results as JSON\n"
+		"  -c, --csv FILE  write the results as CSV\n"
 		"  --demo          short TDP-vs-legacy table (a few seconds)\n"
 		"  --no-fork       run repetitions in this process (for profilers)\n"
-		"  -q              no progress bar\n",
-		argv0, BENCH_MAX_VCPUS);
-}
-
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-	int shift = 0;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		end++;
-		break;
-	case 't':
-	case 'T':
-		shift = 40;
-		end++;
-		break;
-	case '\0':
-		break;
-	default:
-		return -1;
-	}
-	if (*end == 'i' && end[1] == 'B')
-		end += 2;
-	else if (*end == 'B')
-		end++;
-	if (*end || (shift && v > (~0ULL >> shift)))
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 0);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -1;
-	*out = (int)v;
-	return 0;
+		"  -q, --quiet     no progress bar\n"
+		"  -h, --help      this text\n"
+		"  --version       print the version\n"
+		"Sizes take K, M, G, T (powers of 1024).  Exit status: 0 ok, 1 a job failed,\n"
+		"2 bad usage (checked before any work: values, memory, output paths).\n",
+		argv0, BENCH_MAX_VCPUS, MAX_REPS);
 }
 
 static int parse_tests(const char *s, unsigned int *tests)
@@ -164,12 +115,14 @@ static int parse_sweep(const char *s, struct opts *o)
 	snprintf(buf, sizeof(buf), "%s", s);
 	o->nr_sweep = 0;
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (o->nr_sweep == BENCH_MAX_SWEEP ||
-		    parse_int(tok, 1, BENCH_MAX_VCPUS, &o->sweep[o->nr_sweep]))
-			return -1;
+		if (o->nr_sweep == BENCH_MAX_SWEEP)
+			return cli_usage_error("--sweep: at most %d vCPU counts", BENCH_MAX_SWEEP);
+		if (cli_parse_int("--sweep", tok, 1, BENCH_MAX_VCPUS, &o->sweep[o->nr_sweep]))
+			return CLI_EXIT_USAGE;
 		o->nr_sweep++;
 	}
-	return o->nr_sweep ? 0 : -1;
+	return o->nr_sweep ? 0 :
+			     cli_usage_error("--sweep: bad value '%s' (a list like 1,2,4,8)", s);
 }
 
 static int parse_backing(const char *s)
@@ -202,7 +155,8 @@ enum {
 	OPT_NO_FORK,
 	OPT_SCALE_MIN,
 	OPT_SCALE_MAX,
-	OPT_SCALE_SAMPLE
+	OPT_SCALE_SAMPLE,
+	OPT_VERSION
 };
 
 static const struct option long_opts[] = {
@@ -214,12 +168,27 @@ static const struct option long_opts[] = {
 	{ "scale-max", required_argument, NULL, OPT_SCALE_MAX },
 	{ "scale-sample", required_argument, NULL, OPT_SCALE_SAMPLE },
 	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "vcpus", required_argument, NULL, 'v' },
+	{ "mem-per-vcpu", required_argument, NULL, 'b' },
+	{ "mmu", required_argument, NULL, 'm' },
+	{ "overlap", no_argument, NULL, 'o' },
+	{ "write-pct", required_argument, NULL, 'w' },
+	{ "random", no_argument, NULL, 'a' },
+	{ "seed", required_argument, NULL, 'S' },
+	{ "backing", required_argument, NULL, 's' },
+	{ "reps", required_argument, NULL, 'r' },
+	{ "tests", required_argument, NULL, 't' },
+	{ "json", required_argument, NULL, 'j' },
+	{ "csv", required_argument, NULL, 'c' },
+	{ "plot", required_argument, NULL, 'p' },
+	{ "quiet", no_argument, NULL, 'q' },
 	{ NULL, 0, NULL, 0 },
 };
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	int c, v;
+	int c, v = 0;
 
 	memset(o, 0, sizeof(*o));
 	o->cfg.nr_vcpus = 1;
@@ -232,15 +201,19 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->scale_min = 1ULL << 30;
 	o->scale_max = 64ULL << 30;
 
-	while ((c = getopt_long(argc, argv, "v:b:m:ow:aS:s:r:t:j:c:p:qh", long_opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":v:b:m:ow:aS:s:r:t:j:c:p:qh", long_opts, NULL)) !=
+	       -1) {
+		int err = 0;
+
 		switch (c) {
 		case 'v':
-			if (parse_int(optarg, 1, BENCH_MAX_VCPUS, &o->cfg.nr_vcpus))
-				goto bad;
+			err = cli_parse_int("-v/--vcpus", optarg, 1, BENCH_MAX_VCPUS,
+					    &o->cfg.nr_vcpus);
 			break;
 		case 'b':
-			if (parse_size(optarg, &o->cfg.bytes) || o->cfg.bytes < 4096)
-				goto bad;
+			err = cli_parse_size("-b/--mem-per-vcpu", optarg, 4096, 1ULL << 40,
+					     &o->cfg.bytes);
 			break;
 		case 'm':
 			if (!strcmp(optarg, "tdp"))
@@ -250,55 +223,60 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			else if (!strcmp(optarg, "both"))
 				o->mmus = 1 << MMU_TDP | 1 << MMU_LEGACY;
 			else
-				goto bad;
+				err = cli_usage_error("-m/--mmu: bad value '%s' (accepted: tdp, "
+						      "legacy, both)",
+						      optarg);
 			break;
 		case 'o':
 			o->cfg.overlap = true;
 			break;
 		case 'w':
-			if (parse_int(optarg, 0, 100, &o->cfg.write_pct))
-				goto bad;
+			err = cli_parse_int("-w/--write-pct", optarg, 0, 100, &o->cfg.write_pct);
 			break;
 		case 'a':
 			o->cfg.random = true;
 			break;
 		case 'S':
-			if (parse_size(optarg, &o->cfg.seed))
-				goto bad;
+			err = cli_parse_u64("-S/--seed", optarg, 0, ~0ULL, &o->cfg.seed);
 			break;
 		case 's':
 			o->cfg.backing = parse_backing(optarg);
 			if (o->cfg.backing < 0)
-				goto bad;
+				err = cli_usage_error("-s/--backing: bad value '%s' (accepted: 4k, "
+						      "thp, hugetlb-2m, hugetlb-1g)",
+						      optarg);
 			break;
 		case 'r':
-			if (parse_int(optarg, 1, MAX_REPS, &o->reps))
-				goto bad;
+			err = cli_parse_int("-r/--reps", optarg, 1, MAX_REPS, &o->reps);
 			break;
 		case 't':
 			if (parse_tests(optarg, &o->cfg.tests))
-				goto bad;
+				err = cli_usage_error(
+					"-t/--tests: bad value '%s' (accepted: a list "
+					"of fault, fast, zap, scale, all)",
+					optarg);
 			break;
 		case 'j':
 			o->json = optarg;
+			err = cli_check_output("-j/--json", optarg);
 			break;
 		case 'c':
 			o->csv = optarg;
+			err = cli_check_output("-c/--csv", optarg);
 			break;
 		case 'p':
 			o->png = optarg;
+			err = cli_check_output("-p/--plot", optarg);
 			break;
 		case 'q':
 			o->quiet = true;
 			break;
 		case OPT_EXIT_NS:
-			if (parse_int(optarg, 0, 1000000000, &v))
-				goto bad;
+			err = cli_parse_int("--exit-ns", optarg, 0, 1000000000, &v);
 			o->cfg.exit_ns = v;
 			break;
 		case OPT_SWEEP:
-			if (parse_sweep(optarg, o))
-				goto bad;
+			err = parse_sweep(optarg, o);
 			break;
 		case OPT_DEMO:
 			o->demo = true;
@@ -307,32 +285,33 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->no_fork = true;
 			break;
 		case OPT_SCALE_MIN:
-			if (parse_size(optarg, &o->scale_min) || o->scale_min < (1ULL << 20))
-				goto bad;
+			err = cli_parse_size("--scale-min", optarg, 1ULL << 20, 1ULL << 40,
+					     &o->scale_min);
 			break;
 		case OPT_SCALE_MAX:
-			if (parse_size(optarg, &o->scale_max))
-				goto bad;
+			err = cli_parse_size("--scale-max", optarg, 1ULL << 20, 1ULL << 40,
+					     &o->scale_max);
 			break;
 		case OPT_SCALE_SAMPLE:
-			if (parse_size(optarg, &o->cfg.scale_sample))
-				goto bad;
+			err = cli_parse_size("--scale-sample", optarg, 4096, 1ULL << 40,
+					     &o->cfg.scale_sample);
 			break;
 		case 'h':
 			usage(stdout, argv[0]);
 			exit(0);
+		case OPT_VERSION:
+			cli_print_version();
+			exit(0);
 		default:
-			goto bad_usage;
+			return cli_getopt_error(c, argv);
 		}
+		if (err)
+			return err;
 	}
 	if (optind != argc)
-		goto bad_usage;
+		return cli_usage_error("unexpected argument '%s' (%s --help)", argv[optind],
+				       cli_prog());
 	return 0;
-bad:
-	fprintf(stderr, "%s: bad value for option -%c: %s\n", argv[0], c < 256 ? c : '-', optarg);
-bad_usage:
-	usage(stderr, argv[0]);
-	return -1;
 }
 
 /* Runs one job, in a child process unless --no-fork. */
@@ -566,6 +545,10 @@ static int run_demo(struct opts *o)
 	}
 	if (legacy_unavailable)
 		printf("  note: %s\n", legacy_err);
+	for (i = 0; i < 3; i++)
+		for (mmu = 0; mmu < NR_MMUS; mmu++)
+			if (!s[i][mmu] || s[i][mmu]->status == JOB_FAILED)
+				return 1;
 	return 0;
 }
 
@@ -576,8 +559,9 @@ int main(int argc, char **argv)
 	uint64_t psize;
 	int i, failed = 0;
 
+	cli_set_prog("mmusim-bench");
 	if (parse_opts(argc, argv, &o))
-		return 2;
+		return CLI_EXIT_USAGE;
 	for (i = 0; i < argc; i++)
 		snprintf(cmdline + strlen(cmdline), sizeof(cmdline) - strlen(cmdline), "%s%s",
 			 i ? " " : "", argv[i]);
@@ -591,11 +575,25 @@ int main(int argc, char **argv)
 			"mmusim-bench: -b rounded up to %llu bytes (the backing page size)\n",
 			(unsigned long long)o.cfg.bytes);
 	}
-	if ((o.cfg.bytes >> 12) > 0xffffffffULL ||
-	    o.cfg.bytes * (uint64_t)BENCH_MAX_VCPUS > (4ULL << 40)) {
-		fprintf(stderr, "mmusim-bench: -b too large\n");
-		return 2;
+	/* The largest guest any job will build must fit, before any job runs. */
+	for (i = 0; i < (o.nr_sweep ? o.nr_sweep : 1); i++) {
+		int vcpus = o.nr_sweep ? o.sweep[i] : o.cfg.nr_vcpus;
+		uint64_t guest = o.cfg.overlap ? o.cfg.bytes : o.cfg.bytes * vcpus;
+
+		if (!(o.cfg.tests & (TEST_FAULT | TEST_FAST | TEST_ZAP)))
+			break;
+		if (guest > (1ULL << 40))
+			return cli_usage_error(
+				"-v/--vcpus %d x -b/--mem-per-vcpu: %llu GiB of guest "
+				"memory (accepted: up to 1T in all)",
+				vcpus, (unsigned long long)(guest >> 30));
+		if (cli_check_memory("-v/--vcpus x -b/--mem-per-vcpu", guest))
+			return CLI_EXIT_USAGE;
 	}
+	if ((o.cfg.tests & TEST_SCALE) && cli_check_memory("--scale-max", o.scale_max))
+		return CLI_EXIT_USAGE;
+	if (o.scale_min > o.scale_max)
+		return cli_usage_error("--scale-min must not exceed --scale-max");
 	if (o.png && !o.nr_sweep) {
 		o.sweep[0] = o.cfg.nr_vcpus;
 		o.nr_sweep = 1;

@@ -54,6 +54,18 @@
  * for every vCPU (a stale translation WARNs).  At the end everything is torn
  * down and no object may be left (rcu_barrier(), then env_live_objects()).
  *
+ * Profile 2, chosen by an input that ends in "MMU2" (so that every older
+ * input, the crash-* regressions included, decodes as it always did):
+ * the pfn model (v9 or 6.13) and the host's allow_unsafe_mappings, NX huge
+ * pages with a recovery ratio, eager page splitting off, zap-collapsible
+ * instead of in-place huge-page recovery, PML dirty logging; three more
+ * regions, VM_PFNMAP mappings of a compound block, of a TTM-style block
+ * and of PFN-only memory (setup_pfnmap_regions()); and four more
+ * operations: kvm_vcpu_map() with a read (and maybe a write) through the
+ * map and an unmap clean or dirty, KVM_PRE_FAULT_MEMORY, a driver's
+ * zap_vma_ptes(), and a pass of NX recovery.  The model predicts each
+ * (op_map(), op_pre_fault()).
+ *
  * Built with -DFUZZ_FAILINJ as fuzz_mmu_ops_failinj: allocations fail at
  * random (seed and rate from the input) during the operations, which may
  * then fail with -ENOMEM, but must leave the model's predictions true for
@@ -74,18 +86,26 @@
 #endif
 
 #define MAX_OPS 128
-#define NR_REGIONS 3
+#define NR_HOST_REGIONS 3	/* anonymous and hugetlb regions: what host events act on */
+#define NR_REGIONS 6		/* with profile 2's three VM_PFNMAP regions */
+#define PFN_REGION_ORDER 6	/* 64 pages per PFNMAP region */
+#define NOPAGE_BASE_PFN (1ull << 20) /* PFN-only memory at 4 GiB, above the host's RAM */
+#define PROFILE2_MAGIC "MMU2"
 #define REGION_MAX_PAGES 1024
 #define NR_SLOT_IDS 4
 #define SLOT_MAX_PAGES 2048
 #define HPAGE_PAGES 512
 #define GUEST_GFNS 16384	/* the gfn window accesses and slots mostly use */
 
+enum region_kind { R_ANON, R_PFNMAP_REF, R_PFNMAP_TTM, R_PFN_ONLY };
+
 struct region {
 	hva_t hva;
 	u64 npages;
 	int map_flags;
 	bool hugetlb;
+	enum region_kind kind;
+	struct sim_page *block;		/* the driver's block behind a PFNMAP region */
 	u8 mapped[REGION_MAX_PAGES];
 	u8 prot[REGION_MAX_PAGES];
 	u64 token[REGION_MAX_PAGES];
@@ -105,6 +125,12 @@ struct fz {
 	const char *op;
 	bool race_mode;		/* guest accesses may carry an event inside their fault */
 	bool in_fault_race;	/* running such an event: the fault holds a page reference */
+	/* Profile 2 (input ends in PROFILE2_MAGIC): more backings, knobs and operations. */
+	bool profile2;
+	int nr_regions;
+	bool unsafe_mappings;	/* the host's kvm.allow_unsafe_mappings */
+	u32 ring_fetch[3];	/* with dirty rings: the VMM's next entry per vCPU */
+	u8 ring_seen[MS_NR_AS][NR_SLOT_IDS][SLOT_MAX_PAGES];
 };
 
 enum {
@@ -133,6 +159,12 @@ enum {
 	OP_COLLAPSE_THP,
 	OP_SWAP_OUT,
 	OP_AGE,
+	OP_NR_V1,		/* the operations of a profile-1 input */
+	OP_MAP = OP_NR_V1,
+	OP_PRE_FAULT,
+	OP_ZAP_VMA_PTES,
+	OP_NX_RECOVER,
+	OP_RING_HARVEST,
 	OP_NR
 };
 
@@ -141,7 +173,8 @@ static const char *const op_names[OP_NR] = {
 	"slot delete", "slot move", "slot flags", "get dirty log", "clear dirty log",
 	"host write", "host read", "zap range", "fast zap", "munmap", "re-mmap", "mprotect",
 	"MADV_DONTNEED", "MADV_(NO)HUGEPAGE", "migrate", "THP split", "THP collapse",
-	"swap-out", "aging",
+	"swap-out", "aging", "kvm_vcpu_map", "pre-fault", "zap_vma_ptes", "NX recovery",
+	"dirty ring harvest",
 };
 
 #define CHECK(f, cond, fmt, ...)                                                        \
@@ -202,6 +235,7 @@ struct prediction {
 	struct region *reg;
 	u64 idx;			/* page in reg */
 	u64 hva;
+	bool efault_ok;			/* -EFAULT is as right as ret (a stale MMIO SPTE) */
 };
 
 static struct prediction predict_access(struct fz *f, int as_id, gpa_t gpa, int type)
@@ -215,12 +249,27 @@ static struct prediction predict_access(struct fz *f, int as_id, gpa_t gpa, int 
 		return p;
 	}
 	p.slot = ms_lookup(&f->model, as_id, gfn);
-	if (!p.slot || (type == MMUSIM_ACCESS_WRITE && (p.slot->flags & KVM_MEM_READONLY))) {
+	if (!p.slot) {
 		p.ret = 1;
 		return p;
 	}
 	p.hva = p.slot->hva + ((gfn - p.slot->base_gfn) << PAGE_SHIFT);
 	p.reg = region_page(f, p.hva, &p.idx);
+	if (type == MMUSIM_ACCESS_WRITE && (p.slot->flags & KVM_MEM_READONLY)) {
+		/*
+		 * Emulated, unless an MMIO SPTE left from before the slot existed
+		 * is still there: on EPT that is a misconfiguration, whose error
+		 * code carries no write bit (6.12 handle_ept_misconfig()), so the
+		 * stale SPTE is refaulted as a read, which fails with -EFAULT if
+		 * the host cannot map the page for reading.  The model does not
+		 * track MMIO SPTEs; it allows both.
+		 */
+		p.ret = 1;
+		p.efault_ok = f->v.cfg.tdp_mode == MMUSIM_TDP_EPT &&
+			      (!p.reg || !p.reg->mapped[p.idx] ||
+			       !(p.reg->prot[p.idx] & SIM_PROT_READ));
+		return p;
+	}
 	if (!p.reg || !p.reg->mapped[p.idx]) {
 		p.ret = -EFAULT;
 		return p;
@@ -345,7 +394,7 @@ static u64 new_token(struct fz *f)
 /* A page range of a region; 2M-aligned in the hugetlb region. */
 static struct region *pick_range(struct fz *f, u64 *first, u64 *n)
 {
-	struct region *r = &f->reg[fuzz_dp_index(&f->dp, NR_REGIONS)];
+	struct region *r = &f->reg[fuzz_dp_index(&f->dp, NR_HOST_REGIONS)];
 	u64 gran = r->hugetlb ? HPAGE_PAGES : 1;
 
 	if (!fuzz_dp_u32_range(&f->dp, 0, 3)) {
@@ -362,7 +411,7 @@ static struct region *pick_range(struct fz *f, u64 *first, u64 *n)
 
 static struct region *pick_page(struct fz *f, u64 *idx)
 {
-	struct region *r = &f->reg[fuzz_dp_index(&f->dp, NR_REGIONS)];
+	struct region *r = &f->reg[fuzz_dp_index(&f->dp, NR_HOST_REGIONS)];
 
 	*idx = fuzz_dp_index(&f->dp, r->npages);
 	return r;
@@ -406,7 +455,8 @@ static void op_access(struct fz *f)
 	TRACE(f, "vCPU %d as %d type %d gpa %#llx: %d (model %d)", vi, as_id, type,
 	      (unsigned long long)gpa, r, p.ret);
 
-	CHECK(f, guest_ret_ok(r, p.ret, injected) && !(FAILINJ && r == -ENOMEM && p.ret == -EINVAL),
+	CHECK(f, (guest_ret_ok(r, p.ret, injected) || (p.efault_ok && r == -EFAULT)) &&
+		 !(FAILINJ && r == -ENOMEM && p.ret == -EINVAL),
 	      "vCPU %d as %d access type %d at gpa %#llx returned %d, the model says %d", vi, as_id,
 	      type, (unsigned long long)gpa, r, p.ret);
 	if (r == 1)
@@ -430,6 +480,7 @@ static void op_access_range(struct fz *f)
 	u64 npages = fuzz_dp_range(&f->dp, 1, 24), i;
 	struct prediction p = { 0 };
 	unsigned long injected;
+	bool efault_ok = false;
 	long want = 0, r;
 
 	/* Completed accesses until the first one that would not complete. */
@@ -439,11 +490,14 @@ static void op_access_range(struct fz *f)
 			break;
 	}
 	want = (p.ret < 0 && i == 0) ? p.ret : (long)i;
+	if (p.ret && p.efault_ok && i == 0)
+		efault_ok = true;
 	injected = env_fail_injected();
 	r = mmusim_vcpu_access_range(vcpu, gpa, npages, 0, type, NULL);
 	TRACE(f, "vCPU %d as %d type %d gpa %#llx x%llu: %ld (model %ld)", vi, as_id, type,
 	      (unsigned long long)gpa, (unsigned long long)npages, r, want);
-	CHECK(f, r == want || (FAILINJ && r >= 0 && r <= want) || guest_ret_ok(r, want, injected),
+	CHECK(f, r == want || (FAILINJ && r >= 0 && r <= want) || guest_ret_ok(r, want, injected) ||
+		 (efault_ok && r == -EFAULT),
 	      "vCPU %d as %d range of %llu type %d at gpa %#llx returned %ld, the model says %ld",
 	      vi, as_id, (unsigned long long)npages, type, (unsigned long long)gpa, r, want);
 	for (i = 0; r > 0 && i < (u64)r; i++) {
@@ -585,7 +639,7 @@ static void op_slot_create(struct fz *f)
 	static const u32 flags[] = { 0, 0, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY,
 				     KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY };
 	struct kvm_userspace_memory_region mem = { 0 };
-	struct region *r = &f->reg[fuzz_dp_index(&f->dp, NR_REGIONS)];
+	struct region *r = &f->reg[fuzz_dp_index(&f->dp, f->nr_regions)];
 	u64 npages, off;
 	u32 as_id, id;
 
@@ -680,8 +734,9 @@ static void op_get_log(struct fz *f)
 	memset(bitmap, 0x5a, sizeof(bitmap));
 	r = mmusim_vm_get_dirty_log(f->v.vm, &log);
 	TRACE(f, "slot %#x: %d", log.slot, r);
-	CHECK(f, r == (logging ? 0 : -ENOENT), "KVM_GET_DIRTY_LOG of slot %#x returned %d",
-	      log.slot, r);
+	/* With dirty rings, -ENXIO before any other check. */
+	CHECK(f, r == (f->v.cfg.dirty_ring_size ? -ENXIO : logging ? 0 : -ENOENT),
+	      "KVM_GET_DIRTY_LOG of slot %#x returned %d", log.slot, r);
 	if (r)
 		return;
 	dirty = dirty_of(f, as_id, s->id);
@@ -714,6 +769,11 @@ static void op_clear_log(struct fz *f)
 	if (!s || !(s->flags & KVM_MEM_LOG_DIRTY_PAGES))
 		return;
 	log.slot = (u32)as_id << 16 | s->id;
+	if (f->v.cfg.dirty_ring_size) {
+		r = mmusim_vm_clear_dirty_log(f->v.vm, &log);
+		CHECK(f, r == -ENXIO, "KVM_CLEAR_DIRTY_LOG with dirty rings returned %d", r);
+		return;
+	}
 	log.first_page = 64 * fuzz_dp_range(&f->dp, 0, (s->npages - 1) / 64);
 	log.num_pages = s->npages - log.first_page;
 	if (log.num_pages > 64 && fuzz_dp_bool(&f->dp))
@@ -811,7 +871,7 @@ static void op_munmap(struct fz *f)
 /* munmap the whole region, then map it again at the same address (zeroes). */
 static void op_remap(struct fz *f)
 {
-	struct region *r = &f->reg[fuzz_dp_index(&f->dp, NR_REGIONS)];
+	struct region *r = &f->reg[fuzz_dp_index(&f->dp, NR_HOST_REGIONS)];
 	hva_t hva;
 	int ret;
 
@@ -1029,6 +1089,223 @@ static void disarm_fault_race(struct fz *f, bool armed)
 		FUZZ_ASSERT(!mmusim_vm_race_next_fault(f->v.vm, 0, NULL, NULL));
 }
 
+
+/* ------------------------------------------------------------------------- */
+/* Profile 2: kernel mappings, pre-faulting, drivers, NX recovery            */
+
+/*
+ * A page KVM can hold (docs/pfn.md): GUP's pages, and under v9 a refcounted
+ * PFNMAP page.  kvm_vcpu_map() is not MMU-notifier guarded, so any other
+ * pfn needs allow_unsafe_mappings; the fault path is, and maps them all.
+ */
+static bool map_allowed(const struct fz *f, const struct region *r)
+{
+	if (r->kind == R_ANON || f->unsafe_mappings)
+		return true;
+	return f->v.cfg.pfn_model == MMUSIM_PFN_MODEL_V9 && r->kind == R_PFNMAP_REF;
+}
+
+/*
+ * kvm_vcpu_map() of a page, a read of its token through the map, maybe a
+ * new token written through it, and kvm_vcpu_unmap() clean or dirty.  v9
+ * always maps for write; 6.13 only with MMUSIM_MAP_WRITABLE.  Every pfn
+ * error is -EINVAL (no slot, a read-only slot for a write, a hole or a
+ * protection GUP refuses, a pfn KVM may not hold).  The gfn is looked up
+ * in address space 0 whatever the vCPU's mode (6.12 kvm_vcpu_map():
+ * gfn_to_pfn(vcpu->kvm, gfn)), but the unmap marks it dirty in the vCPU's
+ * current one (kvm_vcpu_mark_page_dirty()), if @dirty (v9) or the map is
+ * writable (6.13).
+ */
+static void op_map(struct fz *f)
+{
+	int vi;
+	struct mmusim_vcpu *vcpu = pick_vcpu(f, &vi);
+	int as_id = f->smm[vi];
+	gpa_t gpa = pick_gpa(f, as_id) & PAGE_MASK;
+	bool v9 = f->v.cfg.pfn_model == MMUSIM_PFN_MODEL_V9;
+	unsigned int flags = fuzz_dp_bool(&f->dp) ? MMUSIM_MAP_WRITABLE : 0;
+	bool write_through = fuzz_dp_bool(&f->dp);
+	bool dirty = fuzz_dp_bool(&f->dp);
+	bool writable = v9 || flags;
+	struct prediction p = predict_access(f, 0, gpa,
+					     writable ? MMUSIM_ACCESS_WRITE : MMUSIM_ACCESS_READ);
+	const struct ms_slot *log_slot = ms_lookup(&f->model, as_id, gpa >> PAGE_SHIFT);
+	struct mmusim_vcpu_map_info info;
+	unsigned long injected = env_fail_injected();
+	u64 token = new_token(f), val = 0;
+	int want = (p.ret || !map_allowed(f, p.reg)) ? -EINVAL : 0;
+	int r = mmusim_vcpu_map(vcpu, gpa >> PAGE_SHIFT, flags, &info);
+
+	TRACE(f, "vCPU %d as %d gpa %#llx flags %#x: %d (model %d)", vi, as_id,
+	      (unsigned long long)gpa, flags, r, want);
+	CHECK(f, r == want || (FAILINJ && env_fail_injected() != injected &&
+			       (r == -ENOMEM || r == -EINVAL || r == -EFAULT)),
+	      "kvm_vcpu_map of gpa %#llx (flags %#x, vCPU in as %d) returned %d, the model says %d",
+	      (unsigned long long)gpa, flags, as_id, r, want);
+	if (r)
+		return;
+	CHECK(f, info.writable == writable, "map of gpa %#llx: writable %d, expected %d",
+	      (unsigned long long)gpa, info.writable, writable);
+	r = mmusim_vcpu_map_read(vcpu, info.id, 0, &val, sizeof(val));
+	CHECK(f, !r && val == p.reg->token[p.idx],
+	      "read through the map of gpa %#llx: %d, %#llx, last written %#llx",
+	      (unsigned long long)gpa, r, (unsigned long long)val,
+	      (unsigned long long)p.reg->token[p.idx]);
+	if (write_through) {
+		r = mmusim_vcpu_map_write(vcpu, info.id, 0, &token, sizeof(token));
+		CHECK(f, r == (writable ? 0 : -EPERM), "write through the map of gpa %#llx: %d",
+		      (unsigned long long)gpa, r);
+		if (!r)
+			p.reg->token[p.idx] = token;
+	}
+	r = mmusim_vcpu_unmap(vcpu, info.id, dirty);
+	CHECK(f, !r, "unmap of gpa %#llx returned %d", (unsigned long long)gpa, r);
+	if (write_through && writable && (v9 ? dirty : true) && log_slot &&
+	    (log_slot->flags & KVM_MEM_LOG_DIRTY_PAGES))
+		dirty_of(f, as_id, log_slot->id)[(gpa >> PAGE_SHIFT) - log_slot->base_gfn] = 1;
+}
+
+/*
+ * KVM_PRE_FAULT_MEMORY of 1..64 pages: read prefetches page after page
+ * until one would not complete.  That page's outcome is the errno if it is
+ * the first (no slot: -ENOENT, as the fault would be emulated; a hole or a
+ * protection: -EFAULT), else 0 with the range left from there (a huge
+ * mapping never covers a page that cannot be mapped).  Invalid flags and
+ * ranges first.
+ */
+static void op_pre_fault(struct fz *f)
+{
+	int vi;
+	struct mmusim_vcpu *vcpu = pick_vcpu(f, &vi);
+	int as_id = f->smm[vi];
+	gpa_t gpa = (pick_gpa(f, as_id) & PAGE_MASK) % ((gpa_t)GUEST_GFNS << PAGE_SHIFT);
+	u64 npages = fuzz_dp_range(&f->dp, 1, 64), i;
+	u32 bad = fuzz_dp_u32_range(&f->dp, 0, 15);
+	struct kvm_pre_fault_memory range = { .gpa = gpa, .size = npages << PAGE_SHIFT };
+	unsigned long injected = env_fail_injected();
+	int want = 0, r;
+
+	if (bad == 0)
+		range.flags = 1;
+	else if (bad == 1)
+		range.size -= 1;
+	for (i = 0; bad > 1 && i < npages; i++) {
+		struct prediction p = predict_access(f, as_id, gpa + (i << PAGE_SHIFT),
+						     MMUSIM_ACCESS_READ);
+
+		if (p.ret)
+			break;
+	}
+	if (bad <= 1)
+		want = -EINVAL;
+	else if (i == 0)
+		want = predict_access(f, as_id, gpa, MMUSIM_ACCESS_READ).ret == 1 ? -ENOENT :
+										     -EFAULT;
+	r = mmusim_vcpu_pre_fault_memory(vcpu, &range);
+	TRACE(f, "vCPU %d as %d [%#llx, +%llu pages): %d, left %#llx +%#llx (model %d, %llu done)",
+	      vi, as_id, (unsigned long long)gpa, (unsigned long long)npages, r,
+	      (unsigned long long)range.gpa, (unsigned long long)range.size, want,
+	      (unsigned long long)i);
+	if (FAILINJ && env_fail_injected() != injected && r != want) {
+		/* An injected failure stops the walk early, with or without progress. */
+		CHECK(f, r == -ENOMEM || r == -EFAULT || (!r && range.gpa < gpa + (i << PAGE_SHIFT)),
+		      "pre-fault at as %d gpa %#llx returned %d under failure injection", as_id,
+		      (unsigned long long)gpa, r);
+		return;
+	}
+	CHECK(f, r == want, "pre-fault of %llu pages at as %d gpa %#llx returned %d, the model "
+	      "says %d", (unsigned long long)npages, as_id, (unsigned long long)gpa, r, want);
+	if (want)
+		return;
+	CHECK(f, range.gpa == gpa + (i << PAGE_SHIFT) &&
+		 range.gpa + range.size == gpa + (npages << PAGE_SHIFT),
+	      "pre-fault at as %d gpa %#llx stopped at %#llx (+%#llx), the model says %#llx",
+	      as_id, (unsigned long long)gpa, (unsigned long long)range.gpa,
+	      (unsigned long long)range.size, (unsigned long long)(gpa + (i << PAGE_SHIFT)));
+}
+
+/* A driver's zap_vma_ptes() on part of a PFNMAP region: the frames stay the region's. */
+static void op_zap_vma_ptes(struct fz *f)
+{
+	struct region *r;
+	u64 first, n;
+	int ret;
+
+	if (f->nr_regions <= NR_HOST_REGIONS)
+		return;
+	r = &f->reg[NR_HOST_REGIONS + fuzz_dp_index(&f->dp, f->nr_regions - NR_HOST_REGIONS)];
+	first = fuzz_dp_index(&f->dp, r->npages);
+	n = fuzz_dp_range(&f->dp, 1, r->npages - first);
+	ret = sim_zap_vma_ptes(f->v.mm, r->hva + (first << PAGE_SHIFT), n << PAGE_SHIFT);
+	TRACE(f, "region %d pages [%llu, +%llu): %d", (int)(r - f->reg),
+	      (unsigned long long)first, (unsigned long long)n, ret);
+	CHECK(f, ret_ok(ret, 0), "zap_vma_ptes of region %d returned %d", (int)(r - f->reg), ret);
+}
+
+/*
+ * With dirty rings: the VMM collects every vCPU's DIRTY entries and marks
+ * them RESET, then KVM_RESET_DIRTY_RINGS re-arms them.  Every page written
+ * to a logged slot since the last harvest must be among the entries; the
+ * reset must count exactly the entries collected.  The ring (4096 entries)
+ * cannot fill within one program: at most 24 pages are written per step.
+ */
+static void op_ring_harvest(struct fz *f)
+{
+	u32 collected = 0;
+	int vi, as_id, i;
+	long r;
+
+	if (!f->v.cfg.dirty_ring_size)
+		return;
+	memset(f->ring_seen, 0, sizeof(f->ring_seen));
+	for (vi = 0; vi < f->v.cfg.nr_vcpus; vi++) {
+		struct kvm_dirty_gfn *ring;
+		u32 n;
+
+		r = mmusim_vcpu_dirty_ring(mmusim_vm_vcpu(f->v.vm, vi), &ring, &n);
+		CHECK(f, !r, "vCPU %d: mmusim_vcpu_dirty_ring returned %ld", vi, r);
+		for (;; f->ring_fetch[vi]++, collected++) {
+			struct kvm_dirty_gfn *e = &ring[f->ring_fetch[vi] & (n - 1)];
+			u32 flags = __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE);
+			u32 sid = e->slot & 0xffff, sas = e->slot >> 16;
+
+			if (!(flags & KVM_DIRTY_GFN_F_DIRTY))
+				break;
+			CHECK(f, sas < MS_NR_AS && sid < NR_SLOT_IDS && e->offset < SLOT_MAX_PAGES,
+			      "vCPU %d ring entry %u: slot %#x offset %#llx", vi, f->ring_fetch[vi],
+			      e->slot, (unsigned long long)e->offset);
+			f->ring_seen[sas][sid][e->offset] = 1;
+			__atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET, __ATOMIC_RELEASE);
+		}
+	}
+	for (as_id = 0; as_id < MS_NR_AS; as_id++) {
+		for (i = 0; i < f->model.nr[as_id]; i++) {
+			const struct ms_slot *s = &f->model.slots[as_id][i];
+			u8 *dirty = dirty_of(f, as_id, s->id);
+			u64 pg;
+
+			for (pg = 0; pg < s->npages; pg++)
+				CHECK(f, !dirty[pg] || f->ring_seen[as_id][s->id][pg],
+				      "gfn %#llx (page %llu of slot %#x) was written but is in no "
+				      "dirty ring", (unsigned long long)(s->base_gfn + pg),
+				      (unsigned long long)pg, as_id << 16 | s->id);
+			memset(dirty, 0, SLOT_MAX_PAGES);
+		}
+	}
+	r = mmusim_vm_reset_dirty_rings(f->v.vm);
+	TRACE(f, "%u entries collected, %ld reset", collected, r);
+	CHECK(f, r == collected, "KVM_RESET_DIRTY_RINGS reset %ld entries, %u were collected",
+	      r, collected);
+}
+
+static void op_nx_recover(struct fz *f)
+{
+	int ret = mmusim_vm_recover_nx_huge_pages(f->v.vm);
+
+	TRACE(f, "%d", ret);
+	CHECK(f, ret_ok(ret, 0), "NX huge page recovery returned %d", ret);
+}
+
 /* ------------------------------------------------------------------------- */
 
 static void setup_regions(struct fz *f)
@@ -1036,14 +1313,14 @@ static void setup_regions(struct fz *f)
 	static const struct {
 		u64 npages;
 		int flags;
-	} layout[NR_REGIONS] = {
+	} layout[NR_HOST_REGIONS] = {
 		{ 1024, SIM_MAP_PRIVATE | SIM_MAP_THP },
 		{ 512, SIM_MAP_PRIVATE },
 		{ 1024, SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M },
 	};
 	int i;
 
-	for (i = 0; i < NR_REGIONS; i++) {
+	for (i = 0; i < NR_HOST_REGIONS; i++) {
 		struct region *r = &f->reg[i];
 
 		r->npages = layout[i].npages;
@@ -1053,6 +1330,93 @@ static void setup_regions(struct fz *f)
 				      SIM_PROT_READ | SIM_PROT_WRITE, r->map_flags, &r->hva));
 		memset(r->mapped, 1, r->npages);
 		memset(r->prot, SIM_PROT_READ | SIM_PROT_WRITE, r->npages);
+	}
+}
+
+/*
+ * Profile 2's VM_PFNMAP regions (remap_pfn_range() of a driver, docs/pfn.md),
+ * 64 pages each, zero-filled:
+ *
+ *   region 3   a compound block (refcounted pages: v9 references them)
+ *   region 4   a TTM-style non-compound block (tails have refcount 0)
+ *   region 5   PFN-only memory, no struct page (mem= and /dev/mem)
+ *
+ * Host events do not act on them; zap_vma_ptes() does, and the next access
+ * faults the same frames back in.
+ */
+static void setup_pfnmap_regions(struct fz *f)
+{
+	static const enum region_kind kinds[] = { R_PFNMAP_REF, R_PFNMAP_TTM, R_PFN_ONLY };
+	int i;
+
+	for (i = 0; i < (int)ARRAY_SIZE(kinds); i++) {
+		struct region *r = &f->reg[NR_HOST_REGIONS + i];
+		kvm_pfn_t pfn = NOPAGE_BASE_PFN;
+
+		r->kind = kinds[i];
+		r->npages = 1ull << PFN_REGION_ORDER;
+		if (r->kind != R_PFN_ONLY) {
+			r->block = sim_alloc_pages(f->v.host,
+						   __GFP_ZERO |
+							   (r->kind == R_PFNMAP_REF ? __GFP_COMP : 0),
+						   PFN_REGION_ORDER);
+			FUZZ_ASSERT(r->block);
+			pfn = sim_page_to_pfn(f->v.host, r->block);
+		}
+		FUZZ_ASSERT(!sim_mmap_pfn(f->v.mm, 0, r->npages << PAGE_SHIFT,
+					  SIM_PROT_READ | SIM_PROT_WRITE, pfn, &r->hva));
+		memset(r->mapped, 1, r->npages);
+		memset(r->prot, SIM_PROT_READ | SIM_PROT_WRITE, r->npages);
+	}
+	f->nr_regions = NR_REGIONS;
+	for (i = 0; trace_on && i < f->nr_regions; i++)
+		fprintf(stderr, "region %d: hva %#llx, %llu pages, kind %d\n", i,
+			(unsigned long long)f->reg[i].hva, (unsigned long long)f->reg[i].npages,
+			f->reg[i].kind);
+}
+
+/* The VM goes first: nothing may hold the drivers' frames when they are freed. */
+static void teardown_pfnmap_regions(struct fz *f)
+{
+	int i;
+
+	mmusim_vm_destroy(f->v.vm);
+	f->v.vm = NULL;
+	for (i = NR_HOST_REGIONS; i < f->nr_regions; i++) {
+		struct region *r = &f->reg[i];
+
+		FUZZ_ASSERT(!sim_munmap(f->v.mm, r->hva, r->npages << PAGE_SHIFT));
+		if (r->kind == R_PFNMAP_REF)
+			sim_put_page(f->v.host, r->block);
+		else if (r->kind == R_PFNMAP_TTM)
+			sim_free_pages(f->v.host, r->block, PFN_REGION_ORDER);
+	}
+}
+
+/*
+ * Profile 2's knobs, read after profile 1's set-up: the pfn model and the
+ * host's allow_unsafe_mappings (docs/pfn.md), NX huge pages with a recovery
+ * ratio, eager page splitting off, zap-collapsible recovery instead of
+ * in-place, PML dirty logging where the VM can have it (EPT with A/D).
+ */
+static void profile2_config(struct fz *f, struct mmusim_vm_config *cfg)
+{
+	static const int ratios[] = { 0, -1, 1, 2, 4 };
+
+	cfg->pfn_model = fuzz_dp_bool(&f->dp) ? MMUSIM_PFN_MODEL_V9 : MMUSIM_PFN_MODEL_6_13;
+	f->unsafe_mappings = fuzz_dp_bool(&f->dp);
+	cfg->nx_huge_pages = fuzz_dp_bool(&f->dp);
+	if (cfg->nx_huge_pages)
+		cfg->nx_huge_pages_recovery_ratio = ratios[fuzz_dp_index(&f->dp, ARRAY_SIZE(ratios))];
+	cfg->no_eager_page_split = fuzz_dp_bool(&f->dp);
+	cfg->zap_collapsible = fuzz_dp_bool(&f->dp);
+	if (cfg->tdp_mode == MMUSIM_TDP_EPT && !cfg->ept_ad_disabled)
+		cfg->dirty_log_pml = fuzz_dp_bool(&f->dp);
+	/* Dirty rings of 4096 entries (64 KiB); manual protection means nothing then. */
+	if (fuzz_dp_bool(&f->dp)) {
+		cfg->dirty_ring_size = 4096 * sizeof(struct kvm_dirty_gfn);
+		cfg->dirty_ring_acq_rel = fuzz_dp_bool(&f->dp);
+		f->manual = 0;
 	}
 }
 
@@ -1069,6 +1433,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mmusim_vm_config cfg;
+	struct sim_host_config hc = { 0 };
 	struct fz *f = calloc(1, sizeof(*f));
 	unsigned int resched;
 	u64 fail_seed = 0;
@@ -1079,6 +1444,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(f);
 	live = fuzz_live_begin();
 	fuzz_dp_init(&f->dp, data, size);
+	/* Profile 2 is opt-in by a trailer, so that profile-1 inputs decode as they did. */
+	if (size >= 4 && !memcmp(data + size - 4, PROFILE2_MAGIC, 4)) {
+		f->profile2 = true;
+		f->dp.size -= 4;
+	}
+	f->nr_regions = NR_HOST_REGIONS;
 	fuzz_vm_config(&f->dp, &cfg, 3);
 	f->manual = fuzz_dp_range(&f->dp, 0, 2) == 0 ? 0 :
 		    KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE |
@@ -1089,26 +1460,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fail_permille = fuzz_dp_u32_range(&f->dp, 1, 250);
 	}
 	f->race_mode = fuzz_dp_u32_range(&f->dp, 0, 3) == 0;
+	if (f->profile2)
+		profile2_config(f, &cfg);
 
-	fuzz_vm_create(&f->v, &cfg, 256 * FUZZ_MiB);
+	hc.mem_bytes = 256 * FUZZ_MiB;
+	if (f->profile2) {
+		hc.nopage_base_pfn = NOPAGE_BASE_PFN;
+		hc.nopage_pages = 1ull << PFN_REGION_ORDER;
+		hc.kvm_allow_unsafe_mappings = f->unsafe_mappings;
+	}
+	fuzz_vm_create_on(&f->v, &cfg, &hc);
 	if (trace_on)
-		fprintf(stderr, "VM: %s, manual dirty log %#llx, resched every %u%s%s\n",
+		fprintf(stderr, "VM: %s, manual dirty log %#llx, resched every %u%s%s%s\n",
 			fuzz_vm_describe(&cfg), (unsigned long long)f->manual, resched,
 			FAILINJ ? ", failure injection on" : "",
-			f->race_mode ? ", events inside faults" : "");
+			f->race_mode ? ", events inside faults" : "",
+			!f->profile2 ? "" : f->unsafe_mappings ? ", profile 2, unsafe mappings" :
+								 ", profile 2");
 	ms_model_init(&f->model, f->v.max_gfn, MS_NR_AS);
 	if (f->manual)
 		FUZZ_ASSERT(!mmusim_vm_enable_manual_dirty_log_protect(f->v.vm, f->manual));
 	for (i = 0; i < cfg.nr_vcpus; i++)
 		mmusim_vcpu_set_tlb_check(mmusim_vm_vcpu(f->v.vm, i), true);
 	setup_regions(f);
+	if (f->profile2)
+		setup_pfnmap_regions(f);
 
 	env_set_resched_interval(resched);
 	if (FAILINJ)
 		env_fail_random(fail_seed, fail_permille);
 
 	for (f->step = 0; f->step < MAX_OPS && !fuzz_dp_empty(&f->dp); f->step++) {
-		op = fuzz_dp_u32_range(&f->dp, 0, OP_NR - 1);
+		op = fuzz_dp_u32_range(&f->dp, 0, (f->profile2 ? OP_NR : OP_NR_V1) - 1);
 		f->op = op_names[op];
 		switch (op) {
 		case OP_ACCESS:
@@ -1181,6 +1564,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case OP_AGE:
 			op_age(f);
 			break;
+		case OP_MAP:
+			op_map(f);
+			break;
+		case OP_PRE_FAULT:
+			op_pre_fault(f);
+			break;
+		case OP_ZAP_VMA_PTES:
+			op_zap_vma_ptes(f);
+			break;
+		case OP_NX_RECOVER:
+			op_nx_recover(f);
+			break;
+		case OP_RING_HARVEST:
+			op_ring_harvest(f);
+			break;
 		}
 		fuzz_vm_check(&f->v, f->op);
 	}
@@ -1202,6 +1600,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	env_fail_clear();
 	env_set_resched_interval(0);
+	if (f->profile2)
+		teardown_pfnmap_regions(f);
 	fuzz_vm_destroy(&f->v);
 	free(f);
 	fuzz_live_end(live);

@@ -97,8 +97,8 @@ static inline void fuzz_vm_config(struct fuzz_dp *dp, struct mmusim_vm_config *c
 
 static inline const char *fuzz_vm_describe(const struct mmusim_vm_config *cfg)
 {
-	static char buf[200];
-	char wrap[80] = "";
+	static char buf[400];
+	char wrap[240] = "";
 	int n = 0;
 
 	if (cfg->mmio_gen_wrap_after)
@@ -108,7 +108,22 @@ static inline const char *fuzz_vm_describe(const struct mmusim_vm_config *cfg)
 	if (cfg->nr_address_spaces == 1)
 		n += snprintf(wrap + n, sizeof(wrap) - n, ", 1 address space");
 	if (cfg->host_maxphyaddr)
-		snprintf(wrap + n, sizeof(wrap) - n, ", MAXPHYADDR %d", cfg->host_maxphyaddr);
+		n += snprintf(wrap + n, sizeof(wrap) - n, ", MAXPHYADDR %d", cfg->host_maxphyaddr);
+	/* fuzz_mmu_ops' profile 2: the MMU features, when not the defaults. */
+	if (cfg->pfn_model == MMUSIM_PFN_MODEL_V9)
+		n += snprintf(wrap + n, sizeof(wrap) - n, ", pfn model v9");
+	if (cfg->nx_huge_pages)
+		n += snprintf(wrap + n, sizeof(wrap) - n, ", NX huge pages (ratio %d)",
+			      cfg->nx_huge_pages_recovery_ratio);
+	if (cfg->no_eager_page_split)
+		n += snprintf(wrap + n, sizeof(wrap) - n, ", no eager split");
+	if (cfg->zap_collapsible)
+		n += snprintf(wrap + n, sizeof(wrap) - n, ", zap collapsible");
+	if (cfg->dirty_log_pml)
+		n += snprintf(wrap + n, sizeof(wrap) - n, ", PML");
+	if (cfg->dirty_ring_size)
+		snprintf(wrap + n, sizeof(wrap) - n, ", dirty ring %u%s", cfg->dirty_ring_size,
+			 cfg->dirty_ring_acq_rel ? " acq_rel" : "");
 	snprintf(buf, sizeof(buf), "%s MMU, %s%s%s, %d vCPUs, %d-level, %s%s",
 		 cfg->mmu == MMUSIM_MMU_LEGACY ? "legacy" : "TDP",
 		 cfg->tdp_mode == MMUSIM_TDP_NPT ? "NPT" : "EPT",
@@ -118,10 +133,10 @@ static inline const char *fuzz_vm_describe(const struct mmusim_vm_config *cfg)
 	return buf;
 }
 
-static inline void fuzz_vm_create(struct fuzz_vm *v, const struct mmusim_vm_config *cfg,
-				  uint64_t host_bytes)
+/* A VM on a host configured by @hc. */
+static inline void fuzz_vm_create_on(struct fuzz_vm *v, const struct mmusim_vm_config *cfg,
+				     const struct sim_host_config *hc)
 {
-	struct sim_host_config hc = { .mem_bytes = host_bytes };
 	int r;
 
 	memset(v, 0, sizeof(*v));
@@ -130,15 +145,24 @@ static inline void fuzz_vm_create(struct fuzz_vm *v, const struct mmusim_vm_conf
 	v->guest_max_gfn = v->max_gfn;
 	if (v->guest_max_gfn >> (9 * cfg->root_level))
 		v->guest_max_gfn = (1ull << (9 * cfg->root_level)) - 1;
-	FUZZ_ASSERT(!sim_host_create(&hc, &v->host));
+	FUZZ_ASSERT(!sim_host_create(hc, &v->host));
 	FUZZ_ASSERT(!sim_mm_create(v->host, &v->mm));
 	r = mmusim_vm_create(v->host, v->mm, cfg, &v->vm);
 	FUZZ_ASSERT_MSG(!r, "mmusim_vm_create(%s) = %d", fuzz_vm_describe(cfg), r);
 }
 
+static inline void fuzz_vm_create(struct fuzz_vm *v, const struct mmusim_vm_config *cfg,
+				  uint64_t host_bytes)
+{
+	struct sim_host_config hc = { .mem_bytes = host_bytes };
+
+	fuzz_vm_create_on(v, cfg, &hc);
+}
+
 static inline void fuzz_vm_destroy(struct fuzz_vm *v)
 {
-	mmusim_vm_destroy(v->vm);
+	if (v->vm)
+		mmusim_vm_destroy(v->vm);
 	sim_mm_destroy(v->mm);
 	sim_host_destroy(v->host);
 	memset(v, 0, sizeof(*v));

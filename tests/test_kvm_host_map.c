@@ -418,6 +418,50 @@ static void test_host_map_no_refcounted_bit(void **state)
 }
 
 /*
+ * A read-only memslot over VM_PFNMAP memory (fuzz_mmu_ops profile 2): the
+ * read fault maps the pfn read-only although the driver's PTE is writable
+ * (6.12 hva_to_pfn_remapped() gets no @writable for a read-only slot), so
+ * the write that follows exits for emulation and the memory is unchanged.
+ *
+ *   slot 1: gfn 0 ... 15, KVM_MEM_READONLY, over the PFNMAP backing
+ *   read gfn 3 -> 0; write gfn 3 -> KVM_EXIT_MMIO; host reads 0 there
+ */
+static void readonly_pfnmap_slot(enum kind k, int model)
+{
+	struct kvm_userspace_memory_region r = { .slot = 0 };
+	struct mmusim_vcpu *vcpu;
+	struct mmusim_exit exit;
+	struct backing b;
+	u64 val = 0x1234, host = ~0ull;
+
+	backing_create(&b, k, MMUSIM_MMU_TDP, model, false);
+	vcpu = mmusim_vm_vcpu(b.t.vm, 0);
+	assert_int_equal(mmusim_vm_set_user_memory_region(b.t.vm, &r), 0);
+	r = (struct kvm_userspace_memory_region){ .slot = 1, .flags = KVM_MEM_READONLY,
+						  .memory_size = b.size, .userspace_addr = b.t.hva };
+	assert_int_equal(mmusim_vm_set_user_memory_region(b.t.vm, &r), 0);
+	assert_int_equal(mmusim_vcpu_access(vcpu, GFN * PAGE_SIZE, MMUSIM_ACCESS_READ, &exit), 0);
+	assert_int_equal(mmusim_vcpu_access(vcpu, GFN * PAGE_SIZE, MMUSIM_ACCESS_WRITE, &exit), 1);
+	assert_int_equal(exit.reason, KVM_EXIT_MMIO);
+	assert_int_equal(mmusim_vcpu_write(vcpu, GFN * PAGE_SIZE, &val, sizeof(val)), -EFAULT);
+	assert_int_equal(sim_mm_read(b.t.mm, b.t.hva + GFN * PAGE_SIZE, &host, sizeof(host)), 0);
+	assert_int_equal(host, 0);
+	test_vm_check(&b.t);
+	backing_destroy(&b, k);
+}
+
+static void test_host_map_readonly_pfnmap_slot(void **state)
+{
+	static const enum kind kinds[] = { K_PFNMAP_REF, K_PFNMAP_TTM, K_PFN_ONLY };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(kinds); i++) {
+		readonly_pfnmap_slot(kinds[i], MMUSIM_PFN_MODEL_V9);
+		readonly_pfnmap_slot(kinds[i], MMUSIM_PFN_MODEL_6_13);
+	}
+}
+
+/*
  * When the page learns it is dirty: 6.13 at the fault's release (the host
  * mapping is writable), v9 only when the SPTE holding the D bit goes.
  *
@@ -532,6 +576,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_host_map_unsafe_outlives_v9),
 		MMUSIM_TEST(test_host_map_unsafe_outlives_6_13),
 		MMUSIM_TEST(test_host_map_no_refcounted_bit),
+		MMUSIM_TEST(test_host_map_readonly_pfnmap_slot),
 		MMUSIM_TEST(test_host_map_page_dirty_timing),
 		MMUSIM_TEST(test_host_map_ad_needs_reference),
 		MMUSIM_TEST(test_host_map_post_interrupt),

@@ -866,6 +866,159 @@ static void test_run_kvm_run_fields(void **state)
 	test_vm_destroy(&t);
 }
 
+#define RAND_RAM 0x4000 /* four pages at gpa 0x10000 */
+#define RAND_RAM_GPA 0x10000
+#define RAND_INSNS 400
+
+/* What the VMM answers for the @n-th MMIO read (at @gpa). */
+static u64 rand_mmio_value(u64 gpa, u64 n)
+{
+	return (gpa * 0x9e3779b97f4a7c15ULL) ^ (n << 8) ^ 0x5a;
+}
+
+static u64 rand_trunc(u64 v, u32 len)
+{
+	return len == 8 ? v : v & ((1ULL << (8 * len)) - 1);
+}
+
+/*
+ * Random programs of moves, adds, loads, stores and locked adds over RAM
+ * and MMIO, against a model of registers and memory: after HLT the vCPU's
+ * registers and RAM equal the model's, every MMIO exit was the one the
+ * model expected (address, length, direction, data), and with bus-lock
+ * EXIT there was one KVM_EXIT_X86_BUS_LOCK per split lock.  The RAM is
+ * mapped before the run, so no fault comes between a split lock's pages.
+ */
+static void test_run_random_programs(void **state)
+{
+	static const u32 lens[] = { 1, 2, 4, 8 };
+	u64 seed = mmusim_test_seed(), rng = seed | 1;
+	unsigned int round;
+
+	for (round = 0; round < 8; round++) {
+		static struct mmusim_insn prog[RAND_INSNS + 1];
+		static u8 ram[RAND_RAM], got[RAND_RAM];
+		struct {
+			gpa_t gpa;
+			u32 len;
+			bool write;
+			u64 data;
+		} mmio[RAND_INSNS];
+		u64 regs[MMUSIM_NR_REGS] = { 0 }, want_locks = 0, locks = 0, n_mmio = 0, seen = 0;
+		bool exit_mode = round & 1;
+		struct mmusim_vcpu *v;
+		struct kvm_regs kregs;
+		struct kvm_run *run;
+		struct test_vm t;
+		unsigned int i;
+
+		v = run_vm(&t, NULL);
+		run = mmusim_vcpu_kvm_run(v);
+		if (exit_mode)
+			assert_int_equal(enable_bus_lock(&t, KVM_BUS_LOCK_DETECTION_EXIT), 0);
+		memset(ram, 0, sizeof(ram));
+		assert_int_equal(mmusim_vcpu_write(v, RAND_RAM_GPA, ram, sizeof(ram)), 0);
+
+		for (i = 0; i < RAND_INSNS; i++) {
+			struct mmusim_insn *in = &prog[i];
+			u32 len = lens[test_rand(&rng) % 4], reg = test_rand(&rng) % MMUSIM_NR_REGS;
+			u64 off = test_rand(&rng) % (RAND_RAM - 8), val;
+			unsigned int kind = test_rand(&rng) % 7;
+
+			*in = (struct mmusim_insn){ .reg = reg, .len = len };
+			if (kind <= 1) {
+				in->op = kind ? MMUSIM_INSN_ADD_IMM : MMUSIM_INSN_MOV_IMM;
+				in->imm = test_rand(&rng);
+				regs[reg] = kind ? regs[reg] + in->imm : in->imm;
+				continue;
+			}
+			if (kind == 5 || kind == 6) { /* MMIO, one page of it */
+				in->op = kind == 5 ? MMUSIM_INSN_LOAD : MMUSIM_INSN_STORE;
+				in->gpa = MMIO_GPA + (off & (PAGE_SIZE - 1) & ~7ULL);
+				mmio[n_mmio] = (typeof(mmio[0])){ in->gpa, len, kind == 6, 0 };
+				if (kind == 5)
+					regs[reg] =
+						rand_trunc(rand_mmio_value(in->gpa, n_mmio), len);
+				else
+					mmio[n_mmio].data = rand_trunc(regs[reg], len);
+				n_mmio++;
+				continue;
+			}
+			in->gpa = RAND_RAM_GPA + off;
+			if (kind == 4) {
+				in->op = MMUSIM_INSN_LOCK_ADD;
+				val = 0;
+				memcpy(&val, ram + off, len);
+				val += regs[reg];
+				memcpy(ram + off, &val, len);
+				want_locks += (off & 63) + len > 64;
+				continue;
+			}
+			/* Plain accesses stay within a page. */
+			if ((in->gpa & (PAGE_SIZE - 1)) + len > PAGE_SIZE)
+				in->gpa &= ~7ULL, off &= ~7ULL;
+			in->op = kind == 2 ? MMUSIM_INSN_LOAD : MMUSIM_INSN_STORE;
+			if (kind == 2) {
+				val = 0;
+				memcpy(&val, ram + off, len);
+				regs[reg] = val;
+			} else {
+				memcpy(ram + off, &regs[reg], len);
+			}
+		}
+		prog[RAND_INSNS] = (struct mmusim_insn)I_HLT;
+		load(v, prog, RAND_INSNS + 1);
+
+		for (;;) {
+			assert_int_equal(mmusim_vcpu_run(v), 0);
+			if (run->exit_reason == KVM_EXIT_HLT)
+				break;
+			if (run->exit_reason == KVM_EXIT_X86_BUS_LOCK) {
+				assert_true(run->flags & KVM_RUN_X86_BUS_LOCK);
+				locks++;
+				continue;
+			}
+			if (run->exit_reason != KVM_EXIT_MMIO)
+				fail_msg("seed %llu round %u: exit %u", (unsigned long long)seed,
+					 round, run->exit_reason);
+			assert_true(seen < n_mmio);
+			assert_int_equal(run->mmio.phys_addr, mmio[seen].gpa);
+			assert_int_equal(run->mmio.len, mmio[seen].len);
+			assert_int_equal(run->mmio.is_write, mmio[seen].write);
+			if (mmio[seen].write) {
+				u64 data = 0;
+
+				memcpy(&data, run->mmio.data, run->mmio.len);
+				assert_int_equal(data, mmio[seen].data);
+			} else {
+				u64 data = rand_mmio_value(mmio[seen].gpa, seen);
+
+				memcpy(run->mmio.data, &data, sizeof(run->mmio.data));
+			}
+			seen++;
+		}
+		assert_int_equal(seen, n_mmio);
+		assert_int_equal(locks, exit_mode ? want_locks : 0);
+		kregs = get_regs(v);
+		assert_int_equal(kregs.rax, regs[MMUSIM_REG_RAX]);
+		assert_int_equal(kregs.rcx, regs[MMUSIM_REG_RCX]);
+		assert_int_equal(kregs.rdx, regs[MMUSIM_REG_RDX]);
+		assert_int_equal(kregs.rbx, regs[MMUSIM_REG_RBX]);
+		assert_int_equal(kregs.rsp, regs[MMUSIM_REG_RSP]);
+		assert_int_equal(kregs.rbp, regs[MMUSIM_REG_RBP]);
+		assert_int_equal(kregs.rsi, regs[MMUSIM_REG_RSI]);
+		assert_int_equal(kregs.rdi, regs[MMUSIM_REG_RDI]);
+		assert_int_equal(kregs.r8, regs[MMUSIM_REG_R8]);
+		assert_int_equal(kregs.r15, regs[MMUSIM_REG_R15]);
+		assert_int_equal(mmusim_vcpu_read(v, RAND_RAM_GPA, got, sizeof(got)), 0);
+		if (memcmp(got, ram, sizeof(ram)))
+			fail_msg("seed %llu round %u: RAM differs from the model",
+				 (unsigned long long)seed, round);
+		test_vm_check(&t);
+		test_vm_destroy(&t);
+	}
+}
+
 /* KVM_GET/SET_REGS: each kvm_regs field lands in its register. */
 static void test_run_regs(void **state)
 {
@@ -926,6 +1079,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_run_msr_exits),
 		MMUSIM_TEST(test_run_vmm_loop),
 		MMUSIM_TEST(test_run_kvm_run_fields),
+		MMUSIM_TEST(test_run_random_programs),
 		MMUSIM_TEST(test_run_regs),
 	};
 

@@ -2,13 +2,16 @@
 /*
  * mmusim: the command-line front end.
  *
- *   mmusim help               list the subcommands
- *   mmusim demo [--mem GIB]   a tour of the simulated host mm
- *   mmusim pfn-demo           non-refcounted and PFN-only memory (pfn_demo.c)
+ *   mmusim [--help | --version]   list the commands / print the version
+ *   mmusim help [COMMAND]         the same as mmusim COMMAND --help
+ *   mmusim demo [options]         parallel fault-in of a VM, host events under it
+ *   mmusim host-demo [options]    a tour of the simulated host mm
+ *   mmusim pfn-demo               non-refcounted and PFN-only memory (pfn_demo.c)
  *
  * Subcommands live in the commands[] table below: add one by writing a
- * `static int cmd_<name>(int argc, char **argv)` and a table line.  Not core
- * code: libc is fine here.
+ * `static int cmd_<name>(int argc, char **argv)` and a table line; its
+ * options follow tools/cli.h (--help, exit 2 on bad usage, strict numbers,
+ * limits checked before any work).  Not core code: libc is fine here.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,13 +21,44 @@
 #include "mmusim_env.h"
 #include <mmusim/host.h>
 #include <mmusim/vm.h>
+#include "cli.h"
 
 struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *args;
 	const char *help;
+	const char *options; /* the --help text after the usage line */
 };
+
+static const struct command *find_command(const char *name);
+static int cmd_usage(const char *name, FILE *f);
+
+/*
+ * Parses a command's options with getopt_long; --help and -h are handled
+ * here.  Returns the option character, -1 at the end, or -CLI_EXIT_USAGE
+ * (after a message) / -256 for --help (after the usage).
+ */
+#define CMD_HELP (-256)
+static int cmd_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+	int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+
+	if (c == 'h')
+		return cmd_usage(argv[0], stdout), CMD_HELP;
+	if (c == '?' || c == ':')
+		return -cli_getopt_error(c, argv);
+	return c;
+}
+
+/* After the options: no operands are taken. */
+static int cmd_no_operands(int argc, char **argv)
+{
+	if (optind < argc)
+		return cli_usage_error("unexpected argument '%s' (%s --help)", argv[optind],
+				       cli_prog());
+	return 0;
+}
 
 /* ======================== demo ======================== */
 
@@ -164,17 +198,23 @@ static int cmd_host_demo(int argc, char **argv)
 	struct sim_page *pin;
 	const u64 anon_len = 64ULL << 20;
 	hva_t anon, huge, a;
-	u64 moved, i, pattern = 0x5eed;
-	int r = 1, ev;
+	u64 moved, pattern = 0x5eed;
+	int r = 1, ev, c;
+	static const struct option longopts[] = {
+		{ "host-mem", required_argument, NULL, 'm' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 
-	for (i = 1; i < (u64)argc; i++) {
-		if (!strcmp(argv[i], "--mem") && i + 1 < (u64)argc) {
-			cfg.mem_bytes = strtoull(argv[++i], NULL, 0) << 30;
-		} else {
-			fprintf(stderr, "usage: mmusim demo [--mem GIB]\n");
-			return 2;
-		}
+	while ((c = cmd_getopt(argc, argv, ":h", longopts)) != -1) {
+		if (c < 0)
+			return c == CMD_HELP ? 0 : -c;
+		if (cli_parse_size("--host-mem", optarg, 128ULL << 20, 1ULL << 40, &cfg.mem_bytes))
+			return CLI_EXIT_USAGE;
 	}
+	if (cmd_no_operands(argc, argv))
+		return CLI_EXIT_USAGE;
 
 	printf("== host and address space\n");
 	DEMO_CHECK(sim_host_create(&cfg, &host));
@@ -338,31 +378,60 @@ static int cmd_demo(int argc, char **argv)
 	struct sim_host *host;
 	struct sim_mm *mm;
 	struct mmusim_vm *vm;
-	u64 mib = 256, bytes, slowest = 0, moved = 0, pages;
+	struct sim_host_config hcfg = { .mem_bytes = 4ULL << 30 };
+	u64 mib = 256, bytes, slowest = 0, moved = 0, pages, need;
 	hva_t hva, huge_hva;
 	static char dump[1 << 16];
-	int i, n, err;
+	char sz[2][24];
+	int i, n, err, c;
+	static const struct option longopts[] = {
+		{ "vcpus", required_argument, NULL, 'v' },
+		{ "mib-per-vcpu", required_argument, NULL, 'b' },
+		{ "host-mem", required_argument, NULL, 'm' },
+		{ "npt", no_argument, NULL, 'n' },
+		{ "5level", no_argument, NULL, '5' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--vcpus") && i + 1 < argc)
-			cfg.nr_vcpus = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--mib-per-vcpu") && i + 1 < argc)
-			mib = strtoull(argv[++i], NULL, 0);
-		else if (!strcmp(argv[i], "--npt"))
+	while ((c = cmd_getopt(argc, argv, ":h", longopts)) != -1) {
+		if (c < 0)
+			return c == CMD_HELP ? 0 : -c;
+		err = 0;
+		if (c == 'v')
+			err = cli_parse_int("--vcpus", optarg, 1, ARRAY_SIZE(d), &cfg.nr_vcpus);
+		else if (c == 'b')
+			err = cli_parse_u64("--mib-per-vcpu", optarg, 1, 4096, &mib);
+		else if (c == 'm')
+			err = cli_parse_size("--host-mem", optarg, 256ULL << 20, 1ULL << 40,
+					     &hcfg.mem_bytes);
+		else if (c == 'n')
 			cfg.tdp_mode = MMUSIM_TDP_NPT;
-		else if (!strcmp(argv[i], "--5level"))
+		else if (c == '5')
 			cfg.root_level = 5;
-		else
-			return fprintf(stderr, "demo: bad argument '%s'\n", argv[i]), 2;
+		if (err)
+			return err;
 	}
-	if (cfg.nr_vcpus < 1 || cfg.nr_vcpus > 64 || !mib || mib > 4096)
-		return fprintf(stderr, "demo: 1..64 vCPUs, 1..4096 MiB each\n"), 2;
+	if (cmd_no_operands(argc, argv))
+		return CLI_EXIT_USAGE;
 	bytes = mib << 20;
+	/* Guest RAM, the 64 MiB hugetlb slot, page tables and slack, before any work. */
+	need = bytes * cfg.nr_vcpus + (64ULL << 20);
+	if (need + need / 128 + (16ULL << 20) > hcfg.mem_bytes)
+		return cli_usage_error(
+			"--vcpus %d x --mib-per-vcpu %llu: %s of guest memory (with the "
+			"64M hugetlb slot and page tables) does not fit --host-mem %s",
+			cfg.nr_vcpus, (unsigned long long)mib,
+			cli_fmt_size(need, sz[0], sizeof(sz[0])),
+			cli_fmt_size(hcfg.mem_bytes, sz[1], sizeof(sz[1])));
+	if (cli_check_memory("mmusim demo", need))
+		return CLI_EXIT_USAGE;
 
-	printf("mmusim demo: a %s VM, %d vCPUs x %llu MiB, %d-level TDP, on a 4 GiB host\n",
+	printf("mmusim demo: a %s VM, %d vCPUs x %llu MiB, %d-level TDP, on a %s host\n",
 	       cfg.tdp_mode == MMUSIM_TDP_NPT ? "NPT" : "EPT", cfg.nr_vcpus,
-	       (unsigned long long)mib, cfg.root_level ? cfg.root_level : 4);
-	err = sim_host_create(NULL, &host);
+	       (unsigned long long)mib, cfg.root_level ? cfg.root_level : 4,
+	       cli_fmt_size(hcfg.mem_bytes, sz[0], sizeof(sz[0])));
+	err = sim_host_create(&hcfg, &host);
 	if (err)
 		return fprintf(stderr, "sim_host_create: %d\n", err), 1;
 	err = sim_mm_create(host, &mm) ?:
@@ -454,44 +523,102 @@ static int cmd_help(int argc, char **argv);
 int cmd_pfn_demo(int argc, char **argv); /* pfn_demo.c */
 
 static const struct command commands[] = {
-	{ "demo", cmd_demo, "[--vcpus N] [--mib-per-vcpu M] [--npt] [--5level]",
-	  "parallel fault-in of a VM, host events under it, stats and a page-table dump" },
-	{ "host-demo", cmd_host_demo, "[--mem GIB]",
-	  "tour of the simulated host: faults, THP, hugetlb, notifiers, migration, swap" },
+	{ "demo", cmd_demo, "[--vcpus N] [--mib-per-vcpu M] [--host-mem SIZE] [--npt] [--5level]",
+	  "parallel fault-in of a VM, host events under it, stats and a page-table dump",
+	  "  --vcpus N          vCPUs faulting in parallel, 1..64 (default 4)\n"
+	  "  --mib-per-vcpu M   guest memory per vCPU in MiB, 1..4096 (default 256)\n"
+	  "  --host-mem SIZE    simulated host RAM, 256M..1T (default 4G); the guest, its 64M\n"
+	  "                     hugetlb slot and page tables must fit in it\n"
+	  "  --npt              AMD NPT instead of Intel EPT\n"
+	  "  --5level           5-level TDP root\n" },
+	{ "host-demo", cmd_host_demo, "[--host-mem SIZE]",
+	  "tour of the simulated host: faults, THP, hugetlb, notifiers, migration, swap",
+	  "  --host-mem SIZE    simulated host RAM, 128M..1T (default 4G; --mem is the same)\n" },
 	{ "pfn-demo", cmd_pfn_demo, "",
-	  "TTM-style and PFN-only memory: guest faults and kvm_vcpu_map() under v9 and 6.13" },
-	{ "help", cmd_help, "", "this list" },
+	  "TTM-style and PFN-only memory: guest faults and kvm_vcpu_map() under v9 and 6.13", "" },
+	{ "help", cmd_help, "[COMMAND]", "this list, or COMMAND's options", "" },
 };
 
-static int cmd_help(int argc, char **argv)
+static const struct command *find_command(const char *name)
 {
 	size_t i;
 
-	printf("usage: mmusim <command> [args]\n\ncommands:\n");
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
-		printf("  %-6s %-14s %s\n", commands[i].name, commands[i].args, commands[i].help);
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+/* `mmusim CMD --help`: usage line, what it does, its options. */
+static int cmd_usage(const char *name, FILE *f)
+{
+	const struct command *cmd = find_command(name);
+
+	if (!cmd)
+		return CLI_EXIT_USAGE;
+	fprintf(f, "usage: mmusim %s%s%s\n\n%s\n", cmd->name, *cmd->args ? " " : "", cmd->args,
+		cmd->help);
+	fprintf(f, "\noptions:\n%s  -h, --help         this text\n", cmd->options);
+	return 0;
+}
+
+static void print_commands(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: mmusim [--help | --version] <command> [options]\n\ncommands:\n");
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\nmmusim <command> --help lists its options.  Exit status: 0 ok, 1 failed, "
+		   "2 bad usage.\n");
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc > 2)
+		return cli_usage_error("help takes at most one command (mmusim --help)");
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		return cmd_usage("help", stdout);
+	if (argc == 2) {
+		if (!find_command(argv[1]))
+			return cli_usage_error("unknown command '%s' (mmusim --help)", argv[1]);
+		return cmd_usage(argv[1], stdout);
+	}
+	print_commands(stdout);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	size_t i;
+	static char prog[64];
+	const struct command *cmd;
 	int r;
 
-	env_thread_register();
 	if (argc < 2) {
-		cmd_help(0, NULL);
-		return 2;
+		print_commands(stderr);
+		return CLI_EXIT_USAGE;
 	}
-	for (i = 0; i < ARRAY_SIZE(commands); i++) {
-		if (!strcmp(argv[1], commands[i].name)) {
-			r = commands[i].fn(argc - 1, argv + 1);
-			rcu_barrier();
-			env_thread_unregister();
-			return r;
-		}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		print_commands(stdout);
+		return 0;
 	}
-	fprintf(stderr, "mmusim: unknown command '%s'\n", argv[1]);
-	cmd_help(0, NULL);
-	return 2;
+	if (!strcmp(argv[1], "--version")) {
+		cli_print_version();
+		return 0;
+	}
+	cmd = find_command(argv[1]);
+	if (!cmd) {
+		if (argv[1][0] == '-')
+			return cli_usage_error("unknown option '%s' (mmusim --help)", argv[1]);
+		return cli_usage_error("unknown command '%s' (mmusim --help)", argv[1]);
+	}
+	snprintf(prog, sizeof(prog), "mmusim %s", cmd->name);
+	cli_set_prog(prog);
+	opterr = 0;
+	optind = 1;
+	env_thread_register();
+	r = cmd->fn(argc - 1, argv + 1);
+	rcu_barrier();
+	env_thread_unregister();
+	return r;
 }

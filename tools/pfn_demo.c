@@ -147,10 +147,16 @@ int cmd_pfn_demo(int argc, char **argv)
 	char msg[256];
 	int m, unsafe, r = 0;
 
-	if (argc > 1) {
-		fprintf(stderr, "usage: mmusim pfn-demo\n");
-		return 2;
-	}
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		return printf("usage: mmusim pfn-demo\n\nTTM-style and PFN-only memory: guest faults "
+			      "and kvm_vcpu_map() under v9 and 6.13\n\noptions:\n"
+			      "  -h, --help         this text\n"),
+		       0;
+	if (argc > 1)
+		return fprintf(stderr, "mmusim pfn-demo: %s '%s' (mmusim pfn-demo --help)\n",
+			       argv[1][0] == '-' ? "unknown option" : "unexpected argument",
+			       argv[1]),
+		       2;
 	printf("pfn-demo: a TTM-style buffer (order-%d block, tails refcount 0) and PFN-only\n"
 	       "memory (no struct page), both remap_pfn_range()d and used as guest memory.\n",
 	       TTM_ORDER);

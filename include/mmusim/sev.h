@@ -23,6 +23,10 @@
 
 #include <mmusim/vm.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * KVM_MEMORY_ENCRYPT_OP: sev_mem_enc_ioctl().  NULL @cmd: 0 (the probe).
  * Implemented: KVM_SEV_INIT (-EINVAL once vCPUs exist or if already SEV;
@@ -95,5 +99,9 @@ int mmusim_vm_sev_check(struct mmusim_vm *vm, char *msg, size_t msg_size);
  * -ENOTTY if not SEV.
  */
 int mmusim_vm_sev_set_skip_flush(struct mmusim_vm *vm, bool skip);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* _MMUSIM_SEV_H_PUBLIC */

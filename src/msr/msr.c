@@ -127,7 +127,9 @@
 #define MSR_HI32 0xffffffff00000000ULL
 #define MSR_VADDR_BITS 48			/* 4-level paging: CR4.LA57 is not modelled */
 #define MSR_GUEST_MAXPHYADDR 46			/* reserved APIC base bits start here */
+#ifndef APIC_DEFAULT_PHYS_BASE /* <asm/apicdef.h> in the kernel build */
 #define APIC_DEFAULT_PHYS_BASE 0xfee00000ULL
+#endif
 #define X2APIC_REG_ID 0x02			/* APIC register offset >> 4 */
 #define X2APIC_REG_LVR 0x03
 #define X2APIC_REG_TPR 0x08
@@ -227,19 +229,19 @@ void kvm_vcpu_msr_reset(struct kvm_vcpu *vcpu)
 		m->val[i] = msr_table[i].reset;
 	/* xAPIC enabled at the default base; vCPU 0 is the bootstrap processor. */
 	m->val[kvm_msr_table_row(MSR_IA32_APICBASE)] =
-		APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
+		(u64)APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
 		(vcpu->vcpu_id == 0 ? MSR_IA32_APICBASE_BSP : 0);
 	m->x2apic_tpr = 0;
 }
 
 static bool is_noncanonical_address(u64 la)
 {
-	return (u64)(((s64)la << (64 - MSR_VADDR_BITS)) >> (64 - MSR_VADDR_BITS)) != la;
+	return (u64)((s64)(la << (64 - MSR_VADDR_BITS)) >> (64 - MSR_VADDR_BITS)) != la;
 }
 
 static u64 msr_canonical_address(u64 la)
 {
-	return (u64)(((s64)la << (64 - MSR_VADDR_BITS)) >> (64 - MSR_VADDR_BITS));
+	return (u64)((s64)(la << (64 - MSR_VADDR_BITS)) >> (64 - MSR_VADDR_BITS));
 }
 
 /* Memory types 2 and 3 and bits 7:3 of each PAT entry are reserved. */

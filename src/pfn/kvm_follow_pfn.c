@@ -163,7 +163,11 @@ static int hva_to_pfn_remapped(struct kvm_follow_pfn *foll, kvm_pfn_t *p_pfn)
 		*p_pfn = KVM_PFN_ERR_RO_FAULT;
 		return 0;
 	}
-	foll->writable = writable;
+	/*
+	 * The PTE's write bit only tells a caller that may map writable: a
+	 * read-only slot clears try_map_writable (6.12 passes no @writable).
+	 */
+	foll->writable = writable && (write_fault || foll->try_map_writable);
 	*p_pfn = kvm_pfn_model_v9(kvm) ? remapped_pfn_v9(foll, pfn) : pfn;
 	return 0;
 }

@@ -80,3 +80,9 @@ ST_ENTRY(tdp_mmu_parallel_vcpus, 0)
 /* src/pfn: __kvm_follow_pfn() policy and kvm_vcpu_map() per memory kind (st_pfn.c). */
 ST_ENTRY(pfn_follow_pfn_policy, ST_PARALLEL)
 ST_ENTRY(pfn_vcpu_map, ST_PARALLEL)
+
+/* src/msr: the MSR filter, its decisions, userspace exits, host access (st_msr.c). */
+ST_ENTRY(msr_filter_validation, ST_PARALLEL)
+ST_ENTRY(msr_filter_decisions, ST_PARALLEL)
+ST_ENTRY(msr_user_space_exits, ST_PARALLEL)
+ST_ENTRY(msr_host_access, ST_PARALLEL)
