@@ -328,7 +328,7 @@ static void test_measurement(void **state)
 		full_launch(&t, true, SEV_POLICY_ES | (i == 4 ? SEV_POLICY_NODBG : 0), m[i]);
 		test_vm_destroy(&t);
 	}
-	assert_memory_equal(m[0], m[1], 48);	 /* same image, same VMSAs */
+	assert_memory_equal(m[0], m[1], 48); /* same image, same VMSAs */
 	assert_memory_not_equal(m[0], m[2], 32); /* other data */
 	assert_memory_not_equal(m[0], m[3], 32); /* one VMSA's RIP */
 	assert_memory_not_equal(m[0], m[4], 32); /* the policy */
@@ -346,9 +346,9 @@ enum { ST_LUPDATE, ST_LSECRET, ST_RUNNING };
 enum { C_UPDATE_DATA, C_UPDATE_VMSA, C_MEASURE, C_SECRET, C_FINISH, C_STATUS, C_DBG };
 
 static const char *const st_name[] = { "LUPDATE", "LSECRET", "RUNNING" };
-static const char *const c_name[] = { "LAUNCH_UPDATE_DATA", "LAUNCH_UPDATE_VMSA",
-				      "LAUNCH_MEASURE", "LAUNCH_SECRET",
-				      "LAUNCH_FINISH", "GUEST_STATUS", "DBG_DECRYPT" };
+static const char *const c_name[] = { "LAUNCH_UPDATE_DATA", "LAUNCH_UPDATE_VMSA", "LAUNCH_MEASURE",
+				      "LAUNCH_SECRET",	    "LAUNCH_FINISH",	  "GUEST_STATUS",
+				      "DBG_DECRYPT" };
 
 static int issue(struct test_vm *t, int c, u32 *err)
 {
@@ -410,8 +410,10 @@ static void test_state_machine(void **state)
 		if (rows[i].st >= ST_RUNNING)
 			assert_int_equal(op(&t, KVM_SEV_LAUNCH_FINISH, NULL, &err), 0);
 		r = issue(&t, rows[i].cmd, &err);
-		if ((r != 0) == rows[i].ok || (!rows[i].ok && (r != -EIO || err != SEV_RET_INVALID_GUEST_STATE)))
-			fail_msg("%s in %s: %d (error %u)", c_name[rows[i].cmd], st_name[rows[i].st], r, err);
+		if ((r != 0) == rows[i].ok ||
+		    (!rows[i].ok && (r != -EIO || err != SEV_RET_INVALID_GUEST_STATE)))
+			fail_msg("%s in %s: %d (error %u)", c_name[rows[i].cmd],
+				 st_name[rows[i].st], r, err);
 		if (rows[i].ok)
 			assert_int_equal(err, 0);
 		/* A refused command changes nothing: the state is the same. */
@@ -452,12 +454,9 @@ static void test_uninit(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		MMUSIM_TEST(test_host_asid_config),
-		MMUSIM_TEST(test_asid_ranges),
-		MMUSIM_TEST(test_sev_full_launch),
-		MMUSIM_TEST(test_sev_es_full_launch),
-		MMUSIM_TEST(test_measurement),
-		MMUSIM_TEST(test_state_machine),
+		MMUSIM_TEST(test_host_asid_config), MMUSIM_TEST(test_asid_ranges),
+		MMUSIM_TEST(test_sev_full_launch),  MMUSIM_TEST(test_sev_es_full_launch),
+		MMUSIM_TEST(test_measurement),	    MMUSIM_TEST(test_state_machine),
 		MMUSIM_TEST(test_uninit),
 	};
 

@@ -32,12 +32,12 @@
 
 /* Guest policy bits of LAUNCH_START (SEV API "Guest Policy"; QEMU's names). */
 #ifndef SEV_POLICY_NODBG
-#define SEV_POLICY_NODBG (1u << 0)   /* no DBG_DECRYPT/DBG_ENCRYPT */
-#define SEV_POLICY_NOKS (1u << 1)    /* no key sharing */
-#define SEV_POLICY_ES (1u << 2)      /* SEV-ES: needs an SEV-ES ASID */
-#define SEV_POLICY_NOSEND (1u << 3)  /* not modelled (no migration) */
-#define SEV_POLICY_DOMAIN (1u << 4)  /* not modelled */
-#define SEV_POLICY_SEV (1u << 5)     /* not modelled */
+#define SEV_POLICY_NODBG (1u << 0) /* no DBG_DECRYPT/DBG_ENCRYPT */
+#define SEV_POLICY_NOKS (1u << 1) /* no key sharing */
+#define SEV_POLICY_ES (1u << 2) /* SEV-ES: needs an SEV-ES ASID */
+#define SEV_POLICY_NOSEND (1u << 3) /* not modelled (no migration) */
+#define SEV_POLICY_DOMAIN (1u << 4) /* not modelled */
+#define SEV_POLICY_SEV (1u << 5) /* not modelled */
 #endif
 
 /* The firmware's guest states, as KVM_SEV_GUEST_STATUS reports them. */

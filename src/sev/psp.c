@@ -77,7 +77,8 @@ static void sha256_block(struct psp_sha256 *s, const u8 *p)
 		w[i] = (u32)p[4 * i] << 24 | (u32)p[4 * i + 1] << 16 | (u32)p[4 * i + 2] << 8 |
 		       p[4 * i + 3];
 	for (i = 16; i < 64; i++)
-		w[i] = w[i - 16] + (ror32_(w[i - 15], 7) ^ ror32_(w[i - 15], 18) ^ (w[i - 15] >> 3)) +
+		w[i] = w[i - 16] +
+		       (ror32_(w[i - 15], 7) ^ ror32_(w[i - 15], 18) ^ (w[i - 15] >> 3)) +
 		       w[i - 7] + (ror32_(w[i - 2], 17) ^ ror32_(w[i - 2], 19) ^ (w[i - 2] >> 10));
 	a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
 	e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];

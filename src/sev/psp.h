@@ -93,13 +93,13 @@ struct psp_data_handle {
 struct psp_data_launch_update {
 	u32 handle;
 	u64 address; /* host physical; 16-byte aligned, physically contiguous */
-	u32 len;     /* a multiple of 16 */
+	u32 len; /* a multiple of 16 */
 };
 
 struct psp_data_launch_measure {
 	u32 handle;
 	void *address; /* NULL or too short (len < 48): SEV_RET_INVALID_LEN */
-	u32 len;       /* in: the buffer's; out: 48 */
+	u32 len; /* in: the buffer's; out: 48 */
 };
 
 struct psp_data_launch_secret {
@@ -115,8 +115,8 @@ struct psp_data_launch_secret {
 struct psp_data_guest_status {
 	u32 handle;
 	u32 policy; /* out */
-	u32 asid;   /* out */
-	u8 state;   /* out: enum psp_guest_state */
+	u32 asid; /* out */
+	u8 state; /* out: enum psp_guest_state */
 };
 
 struct psp_data_dbg {

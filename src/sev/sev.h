@@ -55,7 +55,7 @@ struct kvm_sev_info {
 	int fd;
 	struct sim_page *vmsa[KVM_MAX_VCPUS];
 
-	/* REG_REGION pins with FOLL_WRITE too, as 6.12.0 did (config knob). */
+	/* REG_REGION pins with FOLL_WRITE too, as earlier kernels did (config knob). */
 	bool pin_write;
 	/* Test-only fault injection: clflush and WBINVD do nothing. */
 	bool debug_skip_flush;

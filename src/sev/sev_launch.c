@@ -227,7 +227,7 @@ static int sev_launch_update_data(struct kvm *kvm, struct kvm_sev_cmd *argp)
 
 		/* Physically contiguous pages go to the firmware in one command. */
 		pages = get_num_contig_pages(kvm, i, inpages, npages);
-		len = min_t(unsigned long, pages * PAGE_SIZE - offset, size);
+		len = min_t(unsigned long, pages *PAGE_SIZE - offset, size);
 		data.len = len;
 		data.address = sev_page_pa(kvm, inpages[i]) + offset;
 		ret = sev_issue_cmd(kvm, PSP_CMD_LAUNCH_UPDATE_DATA, &data, &argp->error);
