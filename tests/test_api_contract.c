@@ -82,6 +82,7 @@ struct ctx {
 	struct mmusim_sev_report srep;
 	struct kvm_dirty_gfn *ring;
 	u32 ring_n;
+	u32 sev_min_asid, sev_max_asid;
 	struct kvm_msr_filter mf_flags, mf_deny_empty;	/* mmusim/msr.h */
 	struct kvm_msrs msrs_big;
 	struct mmusim_msr_params mparams;
@@ -350,6 +351,10 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(follow_pfn_not_pfnmap, -EINVAL,                                                     \
 	  sim_follow_pfn(c->mm, c->hva, false, &c->pfn, NULL))                                \
 	X(unsafe_mappings_null, 0, sim_host_kvm_allow_unsafe_mappings(NULL))                  \
+	X(sev_asids_ok, 0, sim_host_sev_asids(c->host, &c->sev_min_asid, &c->sev_max_asid))   \
+	X(sev_asids_null, -EINVAL,                                                            \
+	  sim_host_sev_asids(NULL, &c->sev_min_asid, &c->sev_max_asid))                       \
+	X(sev_asids_nullout, -EINVAL, sim_host_sev_asids(c->host, NULL, &c->sev_max_asid))    \
 	X(fixup_null, -EINVAL, sim_fixup_user_fault(NULL, c->hva, false))                     \
 	X(fixup_beyond, -EFAULT, sim_fixup_user_fault(c->mm, ~0UL, true))                     \
 	X(fixup_hole, -EFAULT, sim_fixup_user_fault(c->mm, HOLE, false))                      \

@@ -14,6 +14,7 @@
 
 #include "test_util.h"
 #include <mmusim/msr.h>
+#include <mmusim/run.h>
 #include "mmu/kvm_host.h"
 
 #define RIP0 100
@@ -597,6 +598,91 @@ static void test_msr_reset_values(void **state)
 	test_vm_destroy(&t);
 }
 
+/*
+ * The same rows through KVM_RUN, as a VMM drives them: a filtered RDMSR
+ * exits, the answer lands in EDX:EAX; an allowed WRMSR completes in the
+ * kernel; error = 1 on re-entry delivers #GP to the guest's handler, which
+ * skips the instruction; with the mask cleared a filtered RDMSR is #GP with
+ * no exit at all.
+ */
+static void test_msr_through_kvm_run(void **state)
+{
+	const struct mmusim_insn prog[] = {
+		{ .op = MMUSIM_INSN_SET_GP_HANDLER, .target = 12 },
+		{ .op = MMUSIM_INSN_MOV_IMM, .reg = MMUSIM_REG_RCX, .imm = MSR_STAR_ },
+		{ .op = MMUSIM_INSN_RDMSR },				/* 2: exits */
+		{ .op = MMUSIM_INSN_HLT },
+		{ .op = MMUSIM_INSN_MOV_IMM, .reg = MMUSIM_REG_RAX, .imm = 7 },
+		{ .op = MMUSIM_INSN_MOV_IMM, .reg = MMUSIM_REG_RDX, .imm = 0 },
+		{ .op = MMUSIM_INSN_WRMSR },				/* 6: allowed */
+		{ .op = MMUSIM_INSN_RDMSR },				/* 7: exits, error */
+		{ .op = MMUSIM_INSN_HLT },				/* 8 */
+		{ .op = MMUSIM_INSN_RDMSR },				/* 9: #GP, no exit */
+		{ .op = MMUSIM_INSN_HLT },				/* 10 */
+		{ .op = MMUSIM_INSN_NOP },
+		{ .op = MMUSIM_INSN_ADD_IMM, .reg = MMUSIM_REG_R8, .imm = 1 },	/* 12: #GP */
+		{ .op = MMUSIM_INSN_IRET, .imm = 1 },
+	};
+	u64 allow = 1;
+	struct kvm_msr_filter f = {
+		.flags = KVM_MSR_FILTER_DEFAULT_DENY,
+		.ranges[0] = { .flags = KVM_MSR_FILTER_WRITE, .base = MSR_STAR_, .nmsrs = 1,
+			       .bitmap = (__u8 *)&allow },
+	};
+	struct mmusim_vcpu *v;
+	struct kvm_regs regs;
+	struct kvm_run *run;
+	struct mt m;
+
+	mt_create(&m);
+	v = mmusim_vm_vcpu(m.t.vm, 0);
+	run = mmusim_vcpu_kvm_run(v);
+	set_mask(&m, KVM_MSR_EXIT_REASON_FILTER);
+	assert_int_equal(mmusim_vm_set_msr_filter(m.t.vm, &f), 0);
+	assert_int_equal(mmusim_vcpu_load_program(v, prog, ARRAY_SIZE(prog)), 0);
+
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_X86_RDMSR);
+	assert_int_equal(run->msr.reason, KVM_MSR_EXIT_REASON_FILTER);
+	assert_int_equal(run->msr.index, MSR_STAR_);
+	run->msr.error = 0;
+	run->msr.data = 0x1122334455667788ULL;
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
+	assert_int_equal(mmusim_vcpu_get_regs(v, &regs), 0);
+	assert_int_equal(regs.rax, 0x55667788);
+	assert_int_equal(regs.rdx, 0x11223344);
+	assert_int_equal(regs.rip, 4);
+
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_X86_RDMSR);
+	run->msr.error = 1;
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
+	assert_int_equal(mmusim_vcpu_get_regs(v, &regs), 0);
+	assert_int_equal(regs.r8, 1);		/* the handler ran once */
+	assert_int_equal(regs.rip, 9);
+	assert_int_equal(regs.rax, 7);		/* EDX:EAX untouched by the failed read */
+
+	set_mask(&m, 0);
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
+	assert_int_equal(mmusim_vcpu_get_regs(v, &regs), 0);
+	assert_int_equal(regs.r8, 2);
+	assert_int_equal(regs.rip, 11);
+
+	/* The allowed WRMSR reached the MSR. */
+	{
+		struct io io;
+		static const u32 i1[] = { MSR_STAR_ };
+
+		io_set(&io, 1, i1, NULL);
+		assert_int_equal(mmusim_vcpu_get_msrs(v, &io.h), 1);
+		assert_int_equal(io.e[0].data, 7);
+	}
+	mt_destroy(&m);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -609,6 +695,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_msr_host_errno),
 		MMUSIM_TEST(test_msr_index_list),
 		MMUSIM_TEST(test_msr_reset_values),
+		MMUSIM_TEST(test_msr_through_kvm_run),
 	};
 
 	mmusim_test_init(argc, argv);

@@ -57,12 +57,26 @@ struct sim_host_config {
 	 * simulated KVM reads from its host: kvm.allow_unsafe_mappings (bool,
 	 * 0444, default off), fixed for the host's life as it is for a boot. */
 	bool kvm_allow_unsafe_mappings;
+	/*
+	 * The SEV platform, CPUID 0x8000001F as kvm_amd's sev_hardware_setup()
+	 * reads it: ECX the highest ASID (sev_max_asid, 0 means 15) and EDX the
+	 * first plain-SEV one (sev_min_asid, 0 means 1).  SEV guests take
+	 * ASIDs min..max, SEV-ES guests 1..min - 1, so SEV-ES exists only
+	 * with sev_min_asid > 1 (the default machine has none).  A max above
+	 * SIM_SEV_ASID_LIMIT or a min above max + 1 is -EINVAL.
+	 */
+	u32 sev_max_asid;
+	u32 sev_min_asid;
 };
+
+#define SIM_SEV_ASID_LIMIT 1023
 
 /* @cfg NULL: the defaults.  @hostp NULL or a bad config: -EINVAL. */
 int sim_host_create(const struct sim_host_config *cfg, struct sim_host **hostp);
 /* kvm.allow_unsafe_mappings as the host booted with it; false for a NULL host. */
 bool sim_host_kvm_allow_unsafe_mappings(struct sim_host *host);
+/* The host's SEV ASIDs (the defaults applied); -EINVAL for a NULL argument. */
+int sim_host_sev_asids(struct sim_host *host, u32 *min_sev_asid, u32 *max_sev_asid);
 /* WARNs (and leaks rather than corrupts) if pages are still allocated, mms exist
  * or memremap()s are not unmapped.
  * NULL: nothing. */

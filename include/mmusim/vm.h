@@ -138,8 +138,11 @@ struct mmusim_vm_config {
 	 * simulated memory-encryption key (0: one derived from the ASID).
 	 * sev_pin_write: KVM_MEMORY_ENCRYPT_REG_REGION pins with FOLL_WRITE |
 	 * FOLL_LONGTERM as 6.12.0 did, not FOLL_LONGTERM alone as 6.12.118.
+	 * sev_es: KVM_SEV_ES_INIT instead (an SEV-ES guest, with an ASID below
+	 * the host's sev_min_asid; -ENOTTY on a host without SEV-ES ASIDs).
 	 */
 	bool sev;
+	bool sev_es;
 	u64 sev_key;
 	bool sev_pin_write;
 	/*

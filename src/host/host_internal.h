@@ -60,6 +60,7 @@ struct sim_host {
 	/* Default RLIMIT_MEMLOCK for new mms (bytes). */
 	u64 memlock_limit;
 	bool kvm_allow_unsafe_mappings;	/* kvm.allow_unsafe_mappings= at boot */
+	u32 sev_min_asid, sev_max_asid; /* CPUID 0x8000001F EDX, ECX */
 
 	/* memremap() records, under memremap_lock (the vmap area tree's place). */
 	spinlock_t memremap_lock;

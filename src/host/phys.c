@@ -41,6 +41,9 @@ static int validate_config(const struct sim_host_config *cfg)
 
 	if (!PAGE_ALIGNED(mem) || mem < SIM_MIN_MEM_BYTES || mem > SIM_MAX_MEM_BYTES)
 		return -EINVAL;
+	if (cfg->sev_max_asid > SIM_SEV_ASID_LIMIT ||
+	    cfg->sev_min_asid > (cfg->sev_max_asid ?: 15) + 1)
+		return -EINVAL;
 	if (!cfg->nopage_pages)
 		return 0;
 	/* The nopage region lies above RAM and below MAXPHYADDR. */
@@ -83,6 +86,8 @@ static void host_init_fields(struct sim_host *host, const struct sim_host_config
 	host->nopage_pages = cfg->nopage_pages;
 	host->memlock_limit = cfg->memlock_limit ? cfg->memlock_limit : SIM_DEFAULT_MEMLOCK;
 	host->kvm_allow_unsafe_mappings = cfg->kvm_allow_unsafe_mappings;
+	host->sev_max_asid = cfg->sev_max_asid ?: 15;
+	host->sev_min_asid = cfg->sev_min_asid ?: 1;
 	spin_lock_init(&host->memremap_lock);
 	INIT_LIST_HEAD(&host->memremap_list);
 	host->mid_pfn = host->npages / 2;
@@ -208,6 +213,15 @@ const char *sim_frame_event_name(int ev)
 bool sim_host_kvm_allow_unsafe_mappings(struct sim_host *host)
 {
 	return host && host->kvm_allow_unsafe_mappings;
+}
+
+int sim_host_sev_asids(struct sim_host *host, u32 *min_sev_asid, u32 *max_sev_asid)
+{
+	if (!host || !min_sev_asid || !max_sev_asid)
+		return -EINVAL;
+	*min_sev_asid = host->sev_min_asid;
+	*max_sev_asid = host->sev_max_asid;
+	return 0;
 }
 
 /* ======================== PFNs, pages and data ======================== */

@@ -772,8 +772,8 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 			goto err_slots;
 	}
 	/* KVM_MEMORY_ENCRYPT_OP(KVM_SEV_INIT): before the vCPUs, as KVM wants it. */
-	if (cfg->sev) {
-		r = sev_vm_init_from_config(kvm, cfg->sev_key, cfg->sev_pin_write);
+	if (cfg->sev || cfg->sev_es) {
+		r = sev_vm_init_from_config(kvm, cfg->sev_es, cfg->sev_key, cfg->sev_pin_write);
 		if (r)
 			goto err_slots;
 	}

@@ -38,6 +38,7 @@ struct enc_region {
 
 struct kvm_sev_info {
 	bool active;
+	bool es_active; /* KVM_SEV_ES_INIT: an SEV-ES guest */
 	unsigned int asid;
 	u64 key; /* the simulated VEK, which LAUNCH_START would make */
 	unsigned long pages_locked; /* RLIMIT_MEMLOCK charge, under kvm->lock */
@@ -71,8 +72,11 @@ static inline bool sev_guest(struct kvm *kvm)
 
 /* ---- sev_pin.c: the KVM side ---- */
 
-/* KVM_SEV_INIT from mmusim_vm_create() (cfg->sev), before the vCPUs. */
-int sev_vm_init_from_config(struct kvm *kvm, u64 key, bool pin_write);
+/*
+ * KVM_SEV_INIT (KVM_SEV_ES_INIT if @es: -ENOTTY without SEV-ES ASIDs) from
+ * mmusim_vm_create() (cfg->sev, cfg->sev_es), before the vCPUs.
+ */
+int sev_vm_init_from_config(struct kvm *kvm, bool es, u64 key, bool pin_write);
 /* sev_vm_destroy(): WBINVD, unpin every region, free the ASID.  No-op for non-SEV. */
 void sev_vm_destroy(struct kvm *kvm);
 
@@ -80,8 +84,9 @@ void sev_vm_destroy(struct kvm *kvm);
 
 /*
  * The controller of @kvm's host, created with the first SEV guest and
- * living as long as the host; the ASID and key of a new guest.  -EBUSY: no
- * free ASID (6.12's sev_asid_new()), -ENOMEM.
+ * living as long as the host; the ASID (an SEV-ES one if sev->es_active)
+ * and key of a new guest.  6.12's sev_asid_new(): -ENOTTY for an empty
+ * range, -EBUSY when no ASID of it is free; -ENOMEM.
  */
 int sev_mc_attach(struct kvm_sev_info *sev, u64 key);
 /* Forget @sev: its frame records, ASID (to the reclaim bitmap) and reports. */

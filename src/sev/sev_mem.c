@@ -48,9 +48,11 @@
 #include "mmusim_env.h"
 #include "sev/sev.h"
 
-/* The simulated EPYC's SEV ASIDs: min_sev_asid 1, max_sev_asid 15. */
-#define SEV_MIN_ASID 1
-#define SEV_MAX_ASID 15
+/*
+ * The host's SEV ASIDs come from its config (CPUID 0x8000001F, by default
+ * min_sev_asid 1 and max_sev_asid 15); the bitmaps cover the largest.
+ */
+#define SEV_MAX_ASID SIM_SEV_ASID_LIMIT
 #define SEV_MC_HASH_BITS 12
 #define SEV_LINE 64
 static_assert(PAGE_SIZE / SEV_LINE == 64, "one u64 holds a frame's dirty lines");
@@ -526,16 +528,19 @@ static struct sev_mc *sev_mc_get(struct sim_host *host)
 	return mc;
 }
 
-/* sev_alloc_asid(): recycle the reclaimed ASIDs (DF_FLUSH) once when none is free. */
-static unsigned int sev_alloc_asid(struct sev_mc *mc)
+/*
+ * sev_asid_new()'s search of [min_asid, max_asid]: recycle the reclaimed
+ * ASIDs (DF_FLUSH) once when none is free.
+ */
+static unsigned int sev_alloc_asid(struct sev_mc *mc, unsigned int min_asid, unsigned int max_asid)
 {
 	unsigned int asid;
 	bool retry = true;
 
 	lockdep_assert_held(&mc->lock);
 again:
-	asid = find_next_zero_bit(mc->asid_bitmap, SEV_MAX_ASID + 1, SEV_MIN_ASID);
-	if (asid > SEV_MAX_ASID) {
+	asid = find_next_zero_bit(mc->asid_bitmap, max_asid + 1, min_asid);
+	if (asid > max_asid) {
 		if (retry && !bitmap_empty(mc->reclaim_asid_bitmap, SEV_MAX_ASID + 1)) {
 			unsigned int i;
 
@@ -553,15 +558,23 @@ again:
 
 int sev_mc_attach(struct kvm_sev_info *sev, u64 key)
 {
-	struct sev_mc *mc = sev_mc_get(sev->kvm->host);
-	unsigned int asid;
+	struct sev_mc *mc;
+	unsigned int asid, min_asid, max_asid;
+	u32 min_sev_asid, max_sev_asid;
 
+	/* 6.12's sev_asid_new(): SEV-ES takes 1..min_sev_asid - 1, SEV the rest. */
+	sim_host_sev_asids(sev->kvm->host, &min_sev_asid, &max_sev_asid);
+	min_asid = sev->es_active ? 1 : min_sev_asid;
+	max_asid = sev->es_active ? min_sev_asid - 1 : max_sev_asid;
+	if (min_asid > max_asid)
+		return -ENOTTY;
+	mc = sev_mc_get(sev->kvm->host);
 	if (!mc)
 		return -ENOMEM;
 	spin_lock(&mc->lock);
-	asid = sev_alloc_asid(mc);
+	asid = sev_alloc_asid(mc, min_asid, max_asid);
 	spin_unlock(&mc->lock);
-	if (asid > SEV_MAX_ASID)
+	if (asid > max_asid)
 		return -EBUSY;
 	sev->mc = mc;
 	sev->asid = asid;

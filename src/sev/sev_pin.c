@@ -37,8 +37,16 @@
 #define SEV_CMD_ID_SNP_LAUNCH_START 100
 #define SEV_CMD_ID_SNP_LAUNCH_FINISH 102
 
-/* The simulated machine: SEV on, SEV-ES off (kvm_amd.sev=1 sev_es=0). */
-static const bool sev_es_enabled;
+/*
+ * kvm_amd's sev_es as sev_hardware_setup() leaves it: on when the host
+ * reserved ASIDs for SEV-ES (min_sev_asid > 1; the default host has none).
+ */
+static bool sev_es_enabled(struct kvm *kvm)
+{
+	u32 min_sev_asid, max_sev_asid;
+
+	return !sim_host_sev_asids(kvm->host, &min_sev_asid, &max_sev_asid) && min_sev_asid > 1;
+}
 
 static bool fits_ulong(u64 v)
 {
@@ -195,8 +203,12 @@ out:
 
 /* ======================== KVM_SEV_INIT ======================== */
 
-/* __sev_guest_init() for KVM_SEV_INIT: a plain SEV guest, no VMSA features. */
-static int sev_guest_init(struct kvm *kvm, struct kvm_sev_cmd *argp, u64 key, bool pin_write)
+/*
+ * __sev_guest_init() for KVM_SEV_INIT and KVM_SEV_ES_INIT (@es): no VMSA
+ * features, GHCB version 1 for ES (not modelled).
+ */
+static int sev_guest_init(struct kvm *kvm, struct kvm_sev_cmd *argp, bool es, u64 key,
+			  bool pin_write)
 {
 	struct kvm_sev_info *sev;
 	int created, ret;
@@ -215,6 +227,7 @@ static int sev_guest_init(struct kvm *kvm, struct kvm_sev_cmd *argp, u64 key, bo
 		return -ENOMEM;
 	sev->kvm = kvm;
 	sev->active = true;
+	sev->es_active = es;
 	sev->pin_write = pin_write;
 	INIT_LIST_HEAD(&sev->regions_list);
 	ret = sev_mc_attach(sev, key);
@@ -229,13 +242,15 @@ static int sev_guest_init(struct kvm *kvm, struct kvm_sev_cmd *argp, u64 key, bo
 	return 0;
 }
 
-int sev_vm_init_from_config(struct kvm *kvm, u64 key, bool pin_write)
+int sev_vm_init_from_config(struct kvm *kvm, bool es, u64 key, bool pin_write)
 {
-	struct kvm_sev_cmd cmd = { .id = KVM_SEV_INIT };
+	struct kvm_sev_cmd cmd = { .id = es ? SEV_CMD_ID_ES_INIT : KVM_SEV_INIT };
 	int r;
 
+	if (es && !sev_es_enabled(kvm))
+		return -ENOTTY;
 	mutex_lock(&kvm->lock);
-	r = sev_guest_init(kvm, &cmd, key, pin_write);
+	r = sev_guest_init(kvm, &cmd, es, key, pin_write);
 	mutex_unlock(&kvm->lock);
 	return r;
 }
@@ -279,7 +294,7 @@ static int sev_cmd_not_modelled(struct kvm *kvm, struct kvm_sev_cmd *argp)
 
 static int sev_cmd_init(struct kvm *kvm, struct kvm_sev_cmd *argp)
 {
-	return sev_guest_init(kvm, argp, 0, false);
+	return sev_guest_init(kvm, argp, argp->id == SEV_CMD_ID_ES_INIT, 0, false);
 }
 
 /* sev_guest_init2(): only VMs created with an SEV VM type need it. */
@@ -317,7 +332,7 @@ static int sev_mem_enc_ioctl(struct kvm *kvm, void __user *argp)
 		return -EFAULT;
 
 	mutex_lock(&kvm->lock);
-	if (sev_cmd.id == SEV_CMD_ID_ES_INIT && !sev_es_enabled) {
+	if (sev_cmd.id == SEV_CMD_ID_ES_INIT && !sev_es_enabled(kvm)) {
 		r = -ENOTTY;
 		goto out;
 	}
