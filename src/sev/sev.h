@@ -46,7 +46,7 @@ struct kvm_sev_info {
 	struct sev_mc *mc; /* the host's memory controller */
 	struct kvm *kvm;
 
-	/* REG_REGION pins with FOLL_WRITE too, as 6.12.0 did (config knob). */
+	/* REG_REGION pins with FOLL_WRITE too, as earlier kernels did (config knob). */
 	bool pin_write;
 	/* Test-only fault injection: clflush and WBINVD do nothing. */
 	bool debug_skip_flush;

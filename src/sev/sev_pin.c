@@ -135,9 +135,10 @@ static int sev_mem_enc_register_region(struct kvm *kvm, struct kvm_enc_region *r
 	if (!region)
 		goto out;
 	/*
-	 * 6.12.118 pins without FOLL_WRITE ("FOLL_LONGTERM itself triggers CoW
-	 * unshare"); 6.12.0 passed FOLL_WRITE | FOLL_LONGTERM.  docs/sev.md
-	 * shows what the difference does to memory not yet written.
+	 * 6.12.118 pins without FOLL_WRITE: KVM does not write through the
+	 * pin, and FOLL_LONGTERM alone makes GUP unshare the zero page of
+	 * memory not yet written (docs/sev.md); earlier kernels passed
+	 * FOLL_WRITE | FOLL_LONGTERM (mmusim_vm_config.sev_pin_write).
 	 */
 	ret = sev_pin_memory(kvm, range->addr, range->size, &region->npages,
 			     SIM_FOLL_LONGTERM | (sev->pin_write ? SIM_FOLL_WRITE : 0),
