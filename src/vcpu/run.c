@@ -224,6 +224,7 @@ static int mmio_exit(struct kvm_vcpu *vcpu, const struct mmusim_insn *insn, bool
 	memset(run->mmio.data, 0, sizeof(run->mmio.data));
 	if (is_write)
 		memcpy(run->mmio.data, &val, insn->len);
+	kvm_vcpu_stat_inc(vcpu, mmio_exits);
 	g->mmio_needed = true;
 	g->mmio_is_write = is_write;
 	g->mmio_reg = insn->reg;
@@ -361,6 +362,7 @@ static int guest_lock_add(struct kvm_vcpu *vcpu, const struct mmusim_insn *insn,
 static int kvm_emulate_halt(struct kvm_vcpu *vcpu)
 {
 	kvm_skip_emulated_instruction(vcpu);
+	kvm_vcpu_stat_inc(vcpu, halt_exits);
 	vcpu->run->exit_reason = KVM_EXIT_HLT;
 	return 0;
 }
@@ -461,6 +463,7 @@ static int vcpu_boundary(struct kvm_vcpu *vcpu)
 
 	if (sim_mm_signal_pending(vcpu->kvm->mm)) {
 		vcpu->run->exit_reason = KVM_EXIT_INTR;
+		kvm_vcpu_stat_inc(vcpu, signal_exits);
 		return -EINTR;
 	}
 	r = kvm_vcpu_enter_guest(vcpu);
