@@ -163,6 +163,7 @@ struct kvm_vcpu {
 	struct kvm *kvm;
 	int vcpu_id;
 	bool smm;			/* accesses go to address space 1 */
+	u32 guest_debug;		/* KVM_SET_GUEST_DEBUG's control */
 	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE */
 	unsigned long requests;
 	/*
