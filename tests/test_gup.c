@@ -154,6 +154,48 @@ static void test_gup_longterm(void **state)
 	mmt_fini(&t);
 }
 
+/*
+ * gup_must_unshare(): a read-only FOLL_LONGTERM pin of a private mapping
+ * does not hold the shared zero page: GUP unshares it into an exclusive
+ * page mapped read-only, which a later write reuses.  A short-term pin, or
+ * a shared mapping, is left alone.
+ */
+static void test_gup_longterm_unshares_zero_page(void **state)
+{
+	struct sim_host_pte_info info;
+	struct sim_page *pages[2];
+	struct mmt t;
+	hva_t a;
+	u8 b = 7;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 2 * PAGE_SIZE, RW, PRIV);
+	assert_int_equal(sim_mm_touch(t.mm, a, false), 0);
+	assert_int_equal(sim_mm_touch(t.mm, a + PAGE_SIZE, false), 0);
+	assert_int_equal(mmt_pfn(&t, a), t.mm->zero_pfn);
+	/* Short-term: the zero page itself. */
+	assert_int_equal(sim_pin_user_pages(t.mm, a, 1, 0, pages), 1);
+	assert_int_equal(sim_page_to_pfn(t.host, pages[0]), t.mm->zero_pfn);
+	sim_unpin_user_page(t.host, pages[0]);
+	/* Long-term, slow and fast paths: an exclusive page, read-only, clean. */
+	assert_int_equal(sim_pin_user_pages(t.mm, a, 1, SIM_FOLL_LONGTERM, pages), 1);
+	assert_int_equal(
+		sim_pin_user_pages_fast(t.mm, a + PAGE_SIZE, 1, SIM_FOLL_LONGTERM, pages + 1), 1);
+	assert_int_equal(mmt_stats(&t).cow_breaks, 2);
+	assert_int_equal(sim_mm_lookup(t.mm, a, &info), 0);
+	assert_int_not_equal(info.pfn, t.mm->zero_pfn);
+	assert_int_equal(info.pfn, sim_page_to_pfn(t.host, pages[0]));
+	assert_false(info.writable);
+	assert_false(info.dirty);
+	assert_int_equal(mmt_pfn(&t, a + PAGE_SIZE), sim_page_to_pfn(t.host, pages[1]));
+	/* The first write reuses the pinned page. */
+	assert_int_equal(sim_mm_write(t.mm, a, &b, 1), 0);
+	assert_int_equal(mmt_pfn(&t, a), sim_page_to_pfn(t.host, pages[0]));
+	assert_int_equal(mmt_stats(&t).cow_breaks, 2);
+	sim_unpin_user_pages(t.host, pages, 2);
+	mmt_fini(&t);
+}
+
 /* FOLL_NOWAIT: a swapped-out page needs I/O: 0 pages (Linux's __get_user_pages()). */
 static void test_gup_nowait(void **state)
 {
@@ -544,6 +586,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_gup_get_and_errors),
 		MMUSIM_TEST(test_gup_pin),
 		MMUSIM_TEST(test_gup_longterm),
+		MMUSIM_TEST(test_gup_longterm_unshares_zero_page),
 		MMUSIM_TEST(test_gup_nowait),
 		MMUSIM_TEST(test_gup_fast),
 		MMUSIM_TEST(test_follow_pfn),

@@ -137,7 +137,7 @@ struct mmusim_vm_config {
 	 * errno (-EBUSY: no free ASID) is mmusim_vm_create()'s.  sev_key is the
 	 * simulated memory-encryption key (0: one derived from the ASID).
 	 * sev_pin_write: KVM_MEMORY_ENCRYPT_REG_REGION pins with FOLL_WRITE |
-	 * FOLL_LONGTERM as 6.12.0 did, not FOLL_LONGTERM alone as 6.12.118.
+	 * FOLL_LONGTERM as kernels before 6.12.118 did, not FOLL_LONGTERM alone.
 	 * sev_es: KVM_SEV_ES_INIT instead (an SEV-ES guest, with an ASID below
 	 * the host's sev_min_asid; -ENOTTY on a host without SEV-ES ASIDs).
 	 */
@@ -394,6 +394,7 @@ struct mmusim_vm_stats {
 	/* Sums over vCPUs. */
 	u64 pf_taken, pf_fixed, pf_emulate, pf_spurious, pf_fast, pf_mmio_spte_created;
 	u64 pf_retry, tlb_flush, accesses, tlb_hits, stale_tlb_uses;
+	u64 mmio_exits, halt_exits, signal_exits; /* KVM_RUN (docs/vcpu-run.md), as KVM's */
 	u64 mmu_lock_wait_ns;	/* time threads spent blocked acquiring mmu_lock */
 };
 int mmusim_vm_get_stats(struct mmusim_vm *vm, struct mmusim_vm_stats *stats);

@@ -131,8 +131,13 @@ static int fix_leaf_locked(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u6
 	return 0;
 }
 
-/* Write fault on the zero page: copy-on-write into a new page (wp_page_copy). */
-static int sim_do_wp_page_copy(struct sim_mm *mm, hva_t addr, u64 *ptep)
+/*
+ * Write fault on the zero page: copy-on-write into a new page (wp_page_copy).
+ * @unshare: FAULT_FLAG_UNSHARE, for a read-only long-term pin: the copy is
+ * mapped read-only and clean, as a read would have mapped it; a later write
+ * reuses it (it is exclusive).
+ */
+static int sim_do_wp_page_copy(struct sim_mm *mm, hva_t addr, u64 *ptep, bool unshare)
 {
 	const u64 same = SIM_PTE_PFN_MASK | SIM_PTE_PRESENT | SIM_PTE_WRITE;
 	struct sim_mmu_notifier_range range;
@@ -153,15 +158,17 @@ static int sim_do_wp_page_copy(struct sim_mm *mm, hva_t addr, u64 *ptep)
 	spin_lock(&mm->page_table_lock);
 	e = READ_ONCE(*ptep);
 	if ((e & same) == (sim_make_pte(mm->zero_pfn, SIM_PTE_PRESENT) & same)) {
-		sim_set_pte(ptep, sim_make_pte(pfn, SIM_PTE_PRESENT | SIM_PTE_WRITE |
-						    SIM_PTE_ACCESSED | SIM_PTE_DIRTY));
+		sim_set_pte(ptep,
+			    sim_make_pte(pfn, unshare ? SIM_PTE_PRESENT | SIM_PTE_ACCESSED :
+							SIM_PTE_PRESENT | SIM_PTE_WRITE |
+								SIM_PTE_ACCESSED | SIM_PTE_DIRTY));
 		/* The copy of the zero page: the zeroing allocation made it. */
 		sim_frame_event(mm->host, SIM_FRAME_COW, mm->zero_pfn, pfn, 1, 0);
 		done = true;
 	}
 	spin_unlock(&mm->page_table_lock);
 	if (done) {
-		sim_mn_change_pte(mm, addr, pfn, true);
+		sim_mn_change_pte(mm, addr, pfn, !unshare);
 		atomic64_inc(&mm->host->cnt.cow_breaks);
 	}
 	sim_mn_invalidate_range_end(&range);
@@ -344,11 +351,17 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 			r = sim_do_swap_page(mm, vma, ptep, e, write);
 			break;
 		}
+		if (e && !write && (flags & SIM_FAULT_UNSHARE) && sim_pte_present(e) &&
+		    sim_page_is_zero(mm, sim_pte_pfn(e))) {
+			spin_unlock(&mm->page_table_lock);
+			r = sim_do_wp_page_copy(mm, addr, ptep, true);
+			break;
+		}
 		if (e) {
 			r = fix_leaf_locked(mm, vma, ptep, e, write);
 			spin_unlock(&mm->page_table_lock);
 			if (r == LEAF_NEEDS_COW)
-				r = sim_do_wp_page_copy(mm, addr, ptep);
+				r = sim_do_wp_page_copy(mm, addr, ptep, false);
 			break;
 		}
 		if (!write && !shared) {
@@ -477,6 +490,11 @@ int sim_follow_page(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool wri
 		goto out;
 	}
 	pfn = sim_pte_pfn(e) + ((addr & (sim_level_size(level) - 1)) >> PAGE_SHIFT);
+	/* gup_must_unshare(): a read-only long-term pin may not hold the zero page. */
+	if ((grab & SIM_FOLLOW_UNSHARE) && !(e & SIM_PTE_SPECIAL) && sim_page_is_zero(mm, pfn)) {
+		r = -ENOENT;
+		goto out;
+	}
 	if (!(e & SIM_PTE_SPECIAL))
 		page = sim_pfn_to_page(host, pfn);
 	/* A memory failure: the CPU would take a machine check (SIGBUS). */

@@ -13,7 +13,10 @@
  *  - A VMA without the access (PROT_NONE, FOLL_WRITE on a read-only
  *    mapping) or with VM_IO | VM_PFNMAP is -EFAULT (check_vma_flags()):
  *    such memory is reached with sim_follow_pfn().
- *  - FOLL_WRITE faults for write, which breaks COW of the zero page.
+ *  - FOLL_WRITE faults for write, which breaks COW of the zero page; a
+ *    read-only FOLL_LONGTERM pin of a private mapping unshares it instead
+ *    (FAULT_FLAG_UNSHARE: an exclusive copy, mapped read-only), as
+ *    gup_must_unshare() wants, so the pin holds the page later writes use.
  *  - FOLL_NOWAIT: a page that needs swap-in stops the walk (the fault
  *    returns VM_FAULT_RETRY and __get_user_pages() turns -EBUSY into 0):
  *    the result is the number of pages taken before it, 0 if none.
@@ -116,6 +119,21 @@ static int gup_faultin(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsig
 	return sim_handle_mm_fault(mm, vma, addr, fault_flags);
 }
 
+/*
+ * gup_must_unshare() for the only shared pages this host has (no fork, no
+ * KSM: every anonymous page is exclusive): a read-only FOLL_LONGTERM pin of
+ * a private ("COW") mapping must not hold the shared zero page, which the
+ * first write would COW away from the pin; the fault unshares it first.
+ * @vma NULL is GUP-fast, which cannot tell and falls back.
+ */
+static bool gup_must_unshare(struct sim_vma *vma, unsigned int flags)
+{
+	if ((flags & (SIM_FOLL_WRITE | SIM_FOLL_PIN)) != SIM_FOLL_PIN ||
+	    !(flags & SIM_FOLL_LONGTERM))
+		return false;
+	return !vma || !(vma->vm_flags & SIM_VM_SHARED);
+}
+
 /* __get_user_pages(): mmap_lock held for read. */
 static long __gup(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned int flags,
 		  struct sim_page **pages)
@@ -125,6 +143,7 @@ static long __gup(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned int
 	bool write = flags & SIM_FOLL_WRITE;
 	struct sim_vma *vma = NULL;
 	unsigned long i = 0;
+	bool unshare;
 	long r = 0;
 
 	lockdep_assert_held_read(&mm->mmap_lock);
@@ -154,9 +173,12 @@ static long __gup(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned int
 			r = -EINTR;
 			break;
 		}
-		r = sim_follow_page(mm, vma, addr, write, grab, &res);
+		unshare = gup_must_unshare(vma, flags);
+		r = sim_follow_page(mm, vma, addr, write, grab | (unshare ? SIM_FOLLOW_UNSHARE : 0),
+				    &res);
 		if (r == -ENOENT) {
-			r = gup_faultin(mm, vma, addr, flags, fault_flags);
+			r = gup_faultin(mm, vma, addr, flags,
+					fault_flags | (unshare ? SIM_FAULT_UNSHARE : 0));
 			if (r == SIM_VM_FAULT_RETRY) {
 				r = 0; /* FOLL_NOWAIT: stop, I/O would be needed */
 				break;
@@ -244,6 +266,8 @@ static long gup_fast(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned 
 		page = sim_pfn_to_page(host, sim_pte_pfn(e) +
 				       ((addr & (sim_level_size(level) - 1)) >> PAGE_SHIFT));
 		if (!page || (sim_page_flags(host, page) & SIM_PG_HWPOISON))
+			break;
+		if (gup_must_unshare(NULL, flags) && sim_page_is_zero(mm, sim_pte_pfn(e)))
 			break;
 		if ((flags & SIM_FOLL_LONGTERM) &&
 		    (sim_page_flags(host, page) & SIM_PG_MOVABLE))

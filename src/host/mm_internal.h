@@ -304,6 +304,8 @@ int sim_folio_mapcount_locked(struct sim_mm *mm, u64 *ptep, hva_t addr, kvm_pfn_
 #define SIM_FAULT_WRITE 0x1
 #define SIM_FAULT_NOWAIT 0x2 /* FAULT_FLAG_RETRY_NOWAIT: do not wait for swap-in */
 #define SIM_VM_FAULT_RETRY 1 /* the fault needs I/O and SIM_FAULT_NOWAIT was given */
+/* FAULT_FLAG_UNSHARE: replace the shared zero page by an exclusive page, mapped read-only. */
+#define SIM_FAULT_UNSHARE 0x4
 
 int sim_handle_mm_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr,
 			unsigned int fault_flags);
@@ -317,6 +319,7 @@ struct sim_follow {
 };
 #define SIM_FOLLOW_GRAB_GET 0x1 /* take a reference on the 4K page */
 #define SIM_FOLLOW_GRAB_PIN 0x2 /* take a FOLL_PIN pin */
+#define SIM_FOLLOW_UNSHARE 0x4 /* gup_must_unshare(): -ENOENT for the shared zero page */
 int sim_follow_page(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool write,
 		    unsigned int grab, struct sim_follow *res);
 

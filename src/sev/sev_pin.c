@@ -60,8 +60,8 @@ static bool fits_ulong(u64 v)
  * charging sev->pages_locked against RLIMIT_MEMLOCK; 6.12.118's errno
  * order (the INT_MAX check precedes the rlimit check there).
  */
-static int sev_pin_memory(struct kvm *kvm, unsigned long uaddr, unsigned long ulen,
-			  unsigned long *n, unsigned int flags, struct sim_page ***pagesp)
+int sev_pin_memory(struct kvm *kvm, unsigned long uaddr, unsigned long ulen, unsigned long *n,
+		   unsigned int flags, struct sim_page ***pagesp)
 {
 	struct kvm_sev_info *sev = to_kvm_sev_info(kvm);
 	unsigned long npages, first, last, locked, lock_limit;
@@ -105,7 +105,7 @@ static int sev_pin_memory(struct kvm *kvm, unsigned long uaddr, unsigned long ul
 	return 0;
 }
 
-static void sev_unpin_memory(struct kvm *kvm, struct sim_page **pages, unsigned long npages)
+void sev_unpin_memory(struct kvm *kvm, struct sim_page **pages, unsigned long npages)
 {
 	struct kvm_sev_info *sev = to_kvm_sev_info(kvm);
 
@@ -135,9 +135,10 @@ static int sev_mem_enc_register_region(struct kvm *kvm, struct kvm_enc_region *r
 	if (!region)
 		goto out;
 	/*
-	 * 6.12.118 pins without FOLL_WRITE ("FOLL_LONGTERM itself triggers CoW
-	 * unshare"); 6.12.0 passed FOLL_WRITE | FOLL_LONGTERM.  docs/sev.md
-	 * shows what the difference does to memory not yet written.
+	 * 6.12.118 pins without FOLL_WRITE: KVM does not write through the
+	 * pin, and FOLL_LONGTERM alone makes GUP unshare the zero page of
+	 * memory not yet written (docs/sev.md); earlier kernels passed
+	 * FOLL_WRITE | FOLL_LONGTERM (mmusim_vm_config.sev_pin_write).
 	 */
 	ret = sev_pin_memory(kvm, range->addr, range->size, &region->npages,
 			     SIM_FOLL_LONGTERM | (sev->pin_write ? SIM_FOLL_WRITE : 0),
@@ -271,6 +272,8 @@ void sev_vm_destroy(struct kvm *kvm)
 		cond_resched();
 	}
 	WARN_ON_ONCE(sev->pages_locked);
+	/* sev_unbind_asid(): the firmware drops the handle before the ASID goes. */
+	sev_launch_destroy(kvm);
 	WRITE_ONCE(kvm->sev, NULL);
 	mutex_unlock(&kvm->lock);
 	sev_mc_detach(sev);
@@ -303,11 +306,13 @@ static int sev_cmd_init2(struct kvm *kvm, struct kvm_sev_cmd *argp)
 	return -EINVAL;
 }
 
-typedef int (*sev_cmd_fn)(struct kvm *kvm, struct kvm_sev_cmd *argp);
-
-/* The dispatch: the launch flow fills in its handlers here. */
+/* The dispatch: the launch flow (sev_launch.c) has its own handlers. */
 static sev_cmd_fn sev_cmd_handler(u32 id)
 {
+	sev_cmd_fn fn = sev_launch_cmd_handler(id);
+
+	if (fn)
+		return fn;
 	if (id == KVM_SEV_INIT)
 		return sev_cmd_init;
 	if (id == SEV_CMD_ID_INIT2)
@@ -407,6 +412,8 @@ int mmusim_vm_sev_get_stats(struct mmusim_vm *vm, struct mmusim_sev_stats *stats
 	stats->wbinvd = atomic64_read(&sev->wbinvd);
 	stats->enc_writes = atomic64_read(&sev->enc_writes);
 	stats->dec_reads = atomic64_read(&sev->dec_reads);
+	stats->vmsa_protected = atomic64_read(&sev->vmsa_protected);
+	stats->handle = sev->handle;
 	stats->corruptions = sev_mc_get_reports(sev, NULL, 0);
 	mutex_unlock(&kvm->lock);
 	return 0;
