@@ -85,16 +85,6 @@
 #undef KVM_ARCH_NR_OBJS_PER_MEMORY_CACHE
 
 /*
- * 6.12's <linux/kvm.h> names some struct kvm_run fields <name>__unsafe inside
- * the kernel (HINT_UNSAFE_IN_KVM), so that KVM's reads of them stand out.  The
- * simulator is the other side of that struct: it uses the uapi names.
- */
-#include <linux/kvm.h>
-#ifdef HINT_UNSAFE_IN_KVM
-#define immediate_exit immediate_exit__unsafe
-#endif
-
-/*
  * <linux/mm.h> is deliberately not included: it declares hundreds of mm
  * names (get_unmapped_area, change_protection, ...) that the simulated host
  * is free to reuse for its own static helpers.  The two names of it the seam
