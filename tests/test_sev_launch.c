@@ -477,8 +477,8 @@ static void test_dbg(void **state)
 	assert_int_equal(update_data(&t, t.hva, IMAGE_PAGES * PAGE_SIZE, &err), 0);
 	/* Decrypt 100 bytes straddling pages 0 and 1 into plain host memory. */
 	scratch = t.hva + MiB;
-	assert_int_equal(dbg(&t, KVM_SEV_DBG_DECRYPT, t.hva + PAGE_SIZE - 50, scratch + 3, 100, &err),
-			 0);
+	assert_int_equal(
+		dbg(&t, KVM_SEV_DBG_DECRYPT, t.hva + PAGE_SIZE - 50, scratch + 3, 100, &err), 0);
 	for (i = 0; i < 100; i++)
 		want[i] = (u8)((PAGE_SIZE - 50 + i) * 7 + 3);
 	assert_int_equal(sim_mm_read(t.mm, scratch + 3, got, 40), 0);
@@ -487,9 +487,8 @@ static void test_dbg(void **state)
 	enc_at = t.hva + 2 * PAGE_SIZE - 20;
 	assert_int_equal(sim_mm_write(t.mm, scratch, msg, sizeof(msg)), 0);
 	assert_int_equal(dbg(&t, KVM_SEV_DBG_ENCRYPT, scratch, enc_at, sizeof(msg), &err), 0);
-	assert_int_equal(mmusim_vcpu_read(mmusim_vm_vcpu(t.vm, 0), 2 * PAGE_SIZE - 20, got,
-					  sizeof(got)),
-			 0);
+	assert_int_equal(
+		mmusim_vcpu_read(mmusim_vm_vcpu(t.vm, 0), 2 * PAGE_SIZE - 20, got, sizeof(got)), 0);
 	assert_memory_equal(got, msg, sizeof(msg));
 	assert_int_equal(sim_mm_read(t.mm, enc_at, got, sizeof(got)), 0);
 	assert_memory_not_equal(got, msg, sizeof(msg));
@@ -580,10 +579,10 @@ static void test_firmware_codes(void **state)
 
 static void test_kvm_errno(void **state)
 {
-	static const u32 ids[] = { KVM_SEV_LAUNCH_START,  KVM_SEV_LAUNCH_UPDATE_DATA,
+	static const u32 ids[] = { KVM_SEV_LAUNCH_START,       KVM_SEV_LAUNCH_UPDATE_DATA,
 				   KVM_SEV_LAUNCH_UPDATE_VMSA, KVM_SEV_LAUNCH_SECRET,
-				   KVM_SEV_LAUNCH_MEASURE, KVM_SEV_LAUNCH_FINISH,
-				   KVM_SEV_GUEST_STATUS,  KVM_SEV_DBG_DECRYPT,
+				   KVM_SEV_LAUNCH_MEASURE,     KVM_SEV_LAUNCH_FINISH,
+				   KVM_SEV_GUEST_STATUS,       KVM_SEV_DBG_DECRYPT,
 				   KVM_SEV_DBG_ENCRYPT };
 	long fw = mmusim_sev_fw_guests();
 	struct kvm_sev_launch_start p = { .policy = SEV_POLICY_ES };
@@ -739,9 +738,12 @@ static void test_fail_nth(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		MMUSIM_TEST(test_host_asid_config), MMUSIM_TEST(test_asid_ranges),
-		MMUSIM_TEST(test_sev_full_launch),  MMUSIM_TEST(test_sev_es_full_launch),
-		MMUSIM_TEST(test_measurement),	    MMUSIM_TEST(test_state_machine),
+		MMUSIM_TEST(test_host_asid_config),
+		MMUSIM_TEST(test_asid_ranges),
+		MMUSIM_TEST(test_sev_full_launch),
+		MMUSIM_TEST(test_sev_es_full_launch),
+		MMUSIM_TEST(test_measurement),
+		MMUSIM_TEST(test_state_machine),
 		MMUSIM_TEST(test_uninit),
 		MMUSIM_TEST(test_dbg),
 		MMUSIM_TEST(test_nodbg),
