@@ -65,6 +65,15 @@ static_assert(sizeof(union vmx_exit_reason) == 4, "the VMCS field is 32 bits");
 #define X86_EFLAGS_IF 0x200UL
 #endif
 
+/*
+ * 6.12's <linux/kvm.h> names the field immediate_exit__unsafe inside the
+ * kernel (read once, as a TOCTOU reminder); older headers and userspace
+ * call it immediate_exit.
+ */
+#ifndef HINT_UNSAFE_IN_KVM
+#define HINT_UNSAFE_IN_KVM(_symbol) _symbol
+#endif
+
 /* No handler installed. */
 #define GP_HANDLER_NONE U32_MAX
 
@@ -540,7 +549,7 @@ static int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 {
 	struct kvm_vcpu_arch *arch = kvm_vcpu_arch(vcpu);
 	struct kvm_run *run = vcpu->run;
-	bool wants_to_run = !READ_ONCE(run->immediate_exit);
+	bool wants_to_run = !READ_ONCE(run->HINT_UNSAFE_IN_KVM(immediate_exit));
 	int r;
 
 	run->flags = 0;
