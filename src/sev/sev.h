@@ -80,6 +80,11 @@ int sev_vm_init_from_config(struct kvm *kvm, bool es, u64 key, bool pin_write);
 /* sev_vm_destroy(): WBINVD, unpin every region, free the ASID.  No-op for non-SEV. */
 void sev_vm_destroy(struct kvm *kvm);
 
+/* ---- sev_spte.c: the pinned-SPTE hooks ---- */
+
+/* Pin on the fault path (mmusim_vm_config.sev_pin_sptes): legacy MMU, SEV only, else -EINVAL. */
+int sev_spte_pin_enable(struct kvm *kvm);
+
 /* ---- sev_mem.c: the memory controller ---- */
 
 /*
@@ -104,6 +109,8 @@ int sev_mem_access(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, u32 off, void __us
 /* sev_clflush_pages() and wbinvd_on_all_cpus() as the model sees them. */
 void sev_clflush_pages(struct kvm_sev_info *sev, struct sim_page **pages, unsigned long npages);
 void sev_wbinvd_on_all_cpus(struct kvm_sev_info *sev);
+/* clflush_cache_range() of [pfn, pfn + nr): never sleeps (callers hold mmu_lock). */
+void sev_clflush_pfns(struct kvm_sev_info *sev, kvm_pfn_t pfn, u64 nr);
 
 /* Copies of @sev's reports (at most @max) and their total number. */
 u64 sev_mc_get_reports(struct kvm_sev_info *sev, struct mmusim_sev_report *out, u32 max);
