@@ -8,18 +8,34 @@
 #   bench/doc-figures.sh [build-dir] [out-dir]
 #
 # Writes <out-dir>/*.txt (the tables), *.json, *.csv and bench-sweep.png.
+# Exits 1 at the first mmusim-bench run that fails (2 if there is none to run).
 set -eu
 
 BUILD=${1:-build}
 OUT=${2:-out/bench}
 BENCH=$BUILD/bench/mmusim-bench
 
+if [ ! -x "$BENCH" ]; then
+	echo "doc-figures.sh: no $BENCH (build it first: make build)" >&2
+	exit 2
+fi
 mkdir -p "$OUT"
 run() {
 	name=$1
 	shift
 	echo "== $name: mmusim-bench $*" | tee "$OUT/$name.txt"
-	"$BENCH" -q "$@" -j "$OUT/$name.json" -c "$OUT/$name.csv" | tee -a "$OUT/$name.txt"
+	# tee would hide the status: keep it in a file.
+	{
+		rc=0
+		"$BENCH" -q "$@" -j "$OUT/$name.json" -c "$OUT/$name.csv" || rc=$?
+		echo "$rc" >"$OUT/$name.rc"
+	} | tee -a "$OUT/$name.txt"
+	rc=$(cat "$OUT/$name.rc")
+	rm -f "$OUT/$name.rc"
+	if [ "$rc" != 0 ]; then
+		echo "doc-figures.sh: mmusim-bench $* failed (exit $rc)" >&2
+		exit 1
+	fi
 }
 
 # 1 vCPU: cold 4K faults through the full path, populated path, refault

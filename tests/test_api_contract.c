@@ -79,6 +79,7 @@ struct ctx {
 	struct kvm_sev_cmd sev_cmd;
 	struct kvm_enc_region enc;
 	struct mmusim_sev_stats sst;
+	struct kvm_guest_debug guest_dbg;
 	struct mmusim_sev_report srep;
 	struct kvm_dirty_gfn *ring;
 	u32 ring_n;
@@ -571,6 +572,10 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(enc_op_probe, 0, mmusim_vm_memory_encrypt_op(c->vm, NULL))                          \
 	X(enc_op_bad, -EFAULT, mmusim_vm_memory_encrypt_op(c->vm, c->bad))                    \
 	X(enc_op_init_late, -EINVAL, mmusim_vm_memory_encrypt_op(c->vm, &c->sev_cmd))         \
+	X(sev_fw_guests, 0, (int)mmusim_sev_fw_guests())                                      \
+	X(guest_debug_null, -EINVAL, mmusim_vcpu_set_guest_debug(NULL, &c->guest_dbg))        \
+	X(guest_debug_bad, -EFAULT, mmusim_vcpu_set_guest_debug(c->vcpu, c->bad))             \
+	X(guest_debug_off, 0, mmusim_vcpu_set_guest_debug(c->vcpu, &c->guest_dbg))            \
 	X(enc_reg_null, -EINVAL, mmusim_vm_memory_encrypt_reg_region(NULL, &c->enc))          \
 	X(enc_reg_nullrange, -EFAULT, mmusim_vm_memory_encrypt_reg_region(c->vm, NULL))       \
 	X(enc_reg_bad, -EFAULT, mmusim_vm_memory_encrypt_reg_region(c->vm, c->bad))           \

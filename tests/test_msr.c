@@ -536,14 +536,14 @@ static void test_msr_host_errno(void **state)
 	assert_int_equal(mmusim_vcpu_set_msrs(v, test_bad_ptr()), -EFAULT);
 	assert_int_equal(mmusim_vcpu_get_msrs(NULL, NULL), -EINVAL);
 	/* Entries cut short by an inaccessible page. */
-	g = test_guarded_buf(sizeof(*g) + 2 * sizeof(struct kvm_msr_entry) - 1,
-			     PROT_READ | PROT_WRITE);
-	g->nmsrs = 2;
+	g = test_guarded_buf(sizeof(*g) + 2 * sizeof(struct kvm_msr_entry), PROT_READ | PROT_WRITE);
+	g->nmsrs = 3;
 	g->entries[0].index = MSR_STAR_;
+	g->entries[1].index = MSR_STAR_;
 	assert_int_equal(mmusim_vcpu_get_msrs(v, g), -EFAULT);
-	g->nmsrs = 1;
-	assert_int_equal(mmusim_vcpu_get_msrs(v, g), 1);
-	test_guarded_free(g, sizeof(*g) + 2 * sizeof(struct kvm_msr_entry) - 1);
+	g->nmsrs = 2;
+	assert_int_equal(mmusim_vcpu_get_msrs(v, g), 2);
+	test_guarded_free(g, sizeof(*g) + 2 * sizeof(struct kvm_msr_entry));
 	/* A read-only buffer: SET works, GET cannot write back. */
 	g = test_guarded_buf(sizeof(*g) + sizeof(struct kvm_msr_entry), PROT_READ | PROT_WRITE);
 	g->nmsrs = 1;

@@ -191,6 +191,17 @@ static void test_run_mmio(void **state)
 		I_STORE(MMUSIM_REG_RDX, MMIO_GPA + 0x10, 2),
 		I_HLT,
 	};
+	static const struct mmusim_insn ro_prog[] = {
+		I_LOAD(MMUSIM_REG_RCX, 4 * MiB, 8),
+		I_STORE(MMUSIM_REG_RDX, 4 * MiB + 8, 8),
+		I_HLT,
+	};
+	struct kvm_userspace_memory_region ro = { .slot = 1,
+						  .flags = KVM_MEM_READONLY,
+						  .guest_phys_addr = 4 * MiB,
+						  .memory_size = 2 * MiB };
+	struct mmusim_vm_stats st;
+	hva_t hva;
 	struct mmusim_vcpu *v;
 	struct kvm_run *run;
 	struct test_vm t;
@@ -221,6 +232,22 @@ static void test_run_mmio(void **state)
 	assert_int_equal(mmusim_vcpu_run(v), 0);
 	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
 	assert_int_equal(get_regs(v).rcx, 0x55667788);
+	assert_int_equal(mmusim_vm_get_stats(t.vm, &st), 0);
+	assert_int_equal(st.mmio_exits, 2);
+	assert_int_equal(st.halt_exits, 1);
+	assert_int_equal(st.signal_exits, 0);
+
+	/* A read-only memslot reads as RAM and exits for writes. */
+	assert_int_equal(sim_mmap(t.mm, 0, 2 * MiB, SIM_PROT_READ, SIM_MAP_PRIVATE, &hva), 0);
+	ro.userspace_addr = hva;
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &ro), 0);
+	load(v, ro_prog, ARRAY_SIZE(ro_prog));
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_MMIO);
+	assert_int_equal(run->mmio.phys_addr, 4 * MiB + 8);
+	assert_int_equal(run->mmio.is_write, 1);
+	assert_int_equal(get_regs(v).rcx, 0);
+	assert_int_equal(get_regs(v).rip, 2);
 	test_vm_destroy(&t);
 }
 
@@ -231,6 +258,7 @@ static void test_run_mmio(void **state)
  */
 static void test_run_immediate_exit_and_signal(void **state)
 {
+	struct mmusim_vm_stats st;
 	static const struct mmusim_insn prog[] = {
 		I_LOAD(MMUSIM_REG_RCX, MMIO_GPA, 1),
 		I_HLT,
@@ -263,6 +291,8 @@ static void test_run_immediate_exit_and_signal(void **state)
 	assert_int_equal(mmusim_vcpu_run(v), -EINTR);
 	assert_int_equal(run->exit_reason, KVM_EXIT_INTR);
 	assert_int_equal(get_regs(v).rip, 1);
+	assert_int_equal(mmusim_vm_get_stats(t.vm, &st), 0);
+	assert_int_equal(st.signal_exits, 1);
 	assert_int_equal(sim_mm_set_signal(t.mm, SIM_SIGNAL_NONE), 0);
 	assert_int_equal(mmusim_vcpu_run(v), 0);
 	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);

@@ -12,6 +12,7 @@
 #include "test_util.h"
 #include <mmusim/env.h>
 #include <mmusim/host.h>
+#include <mmusim/run.h>
 #include <mmusim/sev.h>
 #include <mmusim/vm.h>
 
@@ -104,11 +105,359 @@ static void test_asid_ranges(void **state)
 	sim_host_destroy(host);
 }
 
+/* ======================== the launch helpers ======================== */
+
+#define NR_VCPUS 4
+#define IMAGE_PAGES 3
+#define SECRET_GPA (IMAGE_PAGES * PAGE_SIZE)
+
+static const struct sim_host_config launch_host = {
+	.mem_bytes = 64 * MiB,
+	.sev_max_asid = 15,
+	.sev_min_asid = 5, /* SEV-ES 1..4, SEV 5..15 */
+};
+
+static void launch_vm(struct test_vm *t, bool sev, bool es)
+{
+	struct test_vm_opts o = { .size = 2 * MiB, .hcfg = &launch_host };
+
+	o.cfg.sev = sev;
+	o.cfg.sev_es = es;
+	o.cfg.nr_vcpus = NR_VCPUS;
+	test_vm_create(t, &o);
+}
+
+/* KVM_MEMORY_ENCRYPT_OP on the simulated /dev/sev; the firmware status in *@error. */
+static int op(struct test_vm *t, u32 id, void *data, u32 *error)
+{
+	struct kvm_sev_cmd cmd = {
+		.id = id,
+		.data = (u64)(unsigned long)data,
+		.error = 0xdead,
+		.sev_fd = MMUSIM_SEV_DEV_FD,
+	};
+	int r = mmusim_vm_memory_encrypt_op(t->vm, &cmd);
+
+	if (error)
+		*error = cmd.error;
+	return r;
+}
+
+static int launch_start(struct test_vm *t, u32 policy, u32 *error)
+{
+	struct kvm_sev_launch_start p = { .policy = policy };
+
+	return op(t, KVM_SEV_LAUNCH_START, &p, error);
+}
+
+static int update_data(struct test_vm *t, u64 hva, u32 len, u32 *error)
+{
+	struct kvm_sev_launch_update_data p = { .uaddr = hva, .len = len };
+
+	return op(t, KVM_SEV_LAUNCH_UPDATE_DATA, &p, error);
+}
+
+static int measure(struct test_vm *t, u8 *out, u32 *len, u32 *error)
+{
+	struct kvm_sev_launch_measure p = { .uaddr = (u64)(unsigned long)out, .len = *len };
+	int r = op(t, KVM_SEV_LAUNCH_MEASURE, &p, error);
+
+	*len = p.len;
+	return r;
+}
+
+static u8 secret16[16] = "launch secret 16";
+static u8 hdr16[16] = "packet header 16";
+
+static int inject_secret(struct test_vm *t, u32 *error)
+{
+	struct kvm_sev_launch_secret p = {
+		.hdr_uaddr = (u64)(unsigned long)hdr16,
+		.hdr_len = sizeof(hdr16),
+		.guest_uaddr = t->hva + SECRET_GPA,
+		.guest_len = sizeof(secret16),
+		.trans_uaddr = (u64)(unsigned long)secret16,
+		.trans_len = sizeof(secret16),
+	};
+
+	return op(t, KVM_SEV_LAUNCH_SECRET, &p, error);
+}
+
+static struct kvm_sev_guest_status status(struct test_vm *t)
+{
+	struct kvm_sev_guest_status st = { 0 };
+	u32 err;
+
+	assert_int_equal(op(t, KVM_SEV_GUEST_STATUS, &st, &err), 0);
+	assert_int_equal(err, 0);
+	return st;
+}
+
+/* The firmware image: IMAGE_PAGES pages the VMM writes before the launch. */
+static void write_image(struct test_vm *t, u8 tag)
+{
+	u8 buf[IMAGE_PAGES * PAGE_SIZE];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (u8)(i * 7 + tag);
+	assert_int_equal(sim_mm_write(t->mm, t->hva, buf, sizeof(buf)), 0);
+}
+
+static void set_rip(struct test_vm *t, int vcpu, u64 rip)
+{
+	struct kvm_regs regs;
+
+	assert_int_equal(mmusim_vcpu_get_regs(mmusim_vm_vcpu(t->vm, vcpu), &regs), 0);
+	regs.rip = rip;
+	assert_int_equal(mmusim_vcpu_set_regs(mmusim_vm_vcpu(t->vm, vcpu), &regs), 0);
+}
+
+/* INIT .. FINISH; the measurement in @m (48 bytes). */
+static void full_launch(struct test_vm *t, bool es, u32 policy, u8 *m)
+{
+	u32 err, len = 0;
+	u8 got[48];
+
+	assert_int_equal(launch_start(t, policy, &err), 0);
+	assert_int_equal(err, 0);
+	assert_int_equal(status(t).state, MMUSIM_SEV_STATE_LUPDATE);
+	assert_int_equal(status(t).policy, policy);
+	assert_int_equal(update_data(t, t->hva, IMAGE_PAGES * PAGE_SIZE, &err), 0);
+	if (es)
+		assert_int_equal(op(t, KVM_SEV_LAUNCH_UPDATE_VMSA, NULL, &err), 0);
+	/* The length query: the firmware's SEV_RET_INVALID_LEN, with the length. */
+	assert_int_equal(measure(t, NULL, &len, &err), -EIO);
+	assert_int_equal(err, SEV_RET_INVALID_LEN);
+	assert_int_equal(len, 48);
+	assert_int_equal(status(t).state, MMUSIM_SEV_STATE_LUPDATE);
+	assert_int_equal(measure(t, got, &len, &err), 0);
+	assert_int_equal(len, 48);
+	memcpy(m, got, 48);
+	assert_int_equal(status(t).state, MMUSIM_SEV_STATE_LSECRET);
+	assert_int_equal(inject_secret(t, &err), 0);
+	assert_int_equal(op(t, KVM_SEV_LAUNCH_FINISH, NULL, &err), 0);
+	assert_int_equal(status(t).state, MMUSIM_SEV_STATE_RUNNING);
+}
+
+/* The guest reads the launched plaintext; the host the ciphertext. */
+static void check_launched(struct test_vm *t, u8 tag)
+{
+	u8 want[IMAGE_PAGES * PAGE_SIZE], guest[sizeof(want)], host[sizeof(want)];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(want); i++)
+		want[i] = (u8)(i * 7 + tag);
+	assert_int_equal(mmusim_vcpu_read(mmusim_vm_vcpu(t->vm, 0), 0, guest, sizeof(guest)), 0);
+	assert_memory_equal(guest, want, sizeof(want));
+	assert_int_equal(sim_mm_read(t->mm, t->hva, host, sizeof(host)), 0);
+	for (i = 0; i < IMAGE_PAGES; i++)
+		assert_memory_not_equal(host + i * PAGE_SIZE, want + i * PAGE_SIZE, 64);
+	/* LAUNCH_SECRET's secret, in the guest's memory, as ciphertext to the host. */
+	assert_int_equal(mmusim_vcpu_read(mmusim_vm_vcpu(t->vm, 1), SECRET_GPA, guest, 16), 0);
+	assert_memory_equal(guest, secret16, 16);
+	assert_int_equal(sim_mm_read(t->mm, t->hva + SECRET_GPA, host, 16), 0);
+	assert_memory_not_equal(host, secret16, 16);
+}
+
+/* ======================== full launches ======================== */
+
+static void test_sev_full_launch(void **state)
+{
+	long fw = mmusim_sev_fw_guests();
+	struct mmusim_sev_stats st;
+	struct test_vm t;
+	u8 m[48];
+
+	launch_vm(&t, true, false);
+	write_image(&t, 1);
+	full_launch(&t, false, SEV_POLICY_NODBG, m);
+	check_launched(&t, 1);
+	assert_int_equal(mmusim_sev_fw_guests(), fw + 1);
+	assert_int_equal(mmusim_vm_sev_get_stats(t.vm, &st), 0);
+	assert_true(st.handle != 0);
+	assert_int_equal(st.pages_pinned, 0); /* pinned for each command only */
+	assert_int_equal(st.pages_locked, 0);
+	assert_int_equal(st.vmsa_protected, 0);
+	/* Plain SEV has no VMSA to launch. */
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_UPDATE_VMSA, NULL, NULL), -ENOTTY);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+	/* VM destroy decommissioned the handle. */
+	assert_int_equal(mmusim_sev_fw_guests(), fw);
+}
+
+static void test_sev_es_full_launch(void **state)
+{
+	long fw = mmusim_sev_fw_guests();
+	struct mmusim_sev_stats st;
+	struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE };
+	struct test_vm t;
+	u8 m[48];
+	int i;
+
+	launch_vm(&t, false, true);
+	assert_true(mmusim_vm_sev_get_stats(t.vm, &st) == 0 && st.asid < 5);
+	write_image(&t, 2);
+	for (i = 0; i < NR_VCPUS; i++)
+		set_rip(&t, i, 0xfff0 + i);
+	full_launch(&t, true, SEV_POLICY_ES | SEV_POLICY_NODBG, m);
+	check_launched(&t, 2);
+	assert_int_equal(mmusim_vm_sev_get_stats(t.vm, &st), 0);
+	assert_int_equal(st.vmsa_protected, NR_VCPUS);
+	/* Protected: no second VMSA update, no guest debug. */
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_UPDATE_VMSA, NULL, NULL), -EINVAL);
+	assert_int_equal(mmusim_vcpu_set_guest_debug(mmusim_vm_vcpu(t.vm, 0), &dbg), -EINVAL);
+	assert_int_equal(mmusim_sev_fw_guests(), fw + 1);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+	assert_int_equal(mmusim_sev_fw_guests(), fw);
+}
+
+/* Two launches of one image measure the same; any change to data or a VMSA does not. */
+static void test_measurement(void **state)
+{
+	u8 m[5][48];
+	struct test_vm t;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		launch_vm(&t, false, true);
+		write_image(&t, i == 2 ? 9 : 2);
+		set_rip(&t, 3, i == 3 ? 0x1234 : 0xfff0);
+		full_launch(&t, true, SEV_POLICY_ES | (i == 4 ? SEV_POLICY_NODBG : 0), m[i]);
+		test_vm_destroy(&t);
+	}
+	assert_memory_equal(m[0], m[1], 48); /* same image, same VMSAs */
+	assert_memory_not_equal(m[0], m[2], 32); /* other data */
+	assert_memory_not_equal(m[0], m[3], 32); /* one VMSA's RIP */
+	assert_memory_not_equal(m[0], m[4], 32); /* the policy */
+	/* The SEV (no VMSA) measurement of the same data differs too. */
+	launch_vm(&t, true, false);
+	write_image(&t, 2);
+	full_launch(&t, false, 0, m[2]);
+	test_vm_destroy(&t);
+	assert_memory_not_equal(m[0], m[2], 32);
+}
+
+/* ======================== the firmware's state machine ======================== */
+
+enum { ST_LUPDATE, ST_LSECRET, ST_RUNNING };
+enum { C_UPDATE_DATA, C_UPDATE_VMSA, C_MEASURE, C_SECRET, C_FINISH, C_STATUS, C_DBG };
+
+static const char *const st_name[] = { "LUPDATE", "LSECRET", "RUNNING" };
+static const char *const c_name[] = { "LAUNCH_UPDATE_DATA", "LAUNCH_UPDATE_VMSA", "LAUNCH_MEASURE",
+				      "LAUNCH_SECRET",	    "LAUNCH_FINISH",	  "GUEST_STATUS",
+				      "DBG_DECRYPT" };
+
+static int issue(struct test_vm *t, int c, u32 *err)
+{
+	struct kvm_sev_dbg dbg = { .src_uaddr = t->hva, .dst_uaddr = t->hva + MiB, .len = 32 };
+	struct kvm_sev_guest_status st;
+	u32 len = 48;
+	u8 m[48];
+
+	switch (c) {
+	case C_UPDATE_DATA:
+		return update_data(t, t->hva, PAGE_SIZE, err);
+	case C_UPDATE_VMSA:
+		return op(t, KVM_SEV_LAUNCH_UPDATE_VMSA, NULL, err);
+	case C_MEASURE:
+		return measure(t, m, &len, err);
+	case C_SECRET:
+		return inject_secret(t, err);
+	case C_FINISH:
+		return op(t, KVM_SEV_LAUNCH_FINISH, NULL, err);
+	case C_STATUS:
+		return op(t, KVM_SEV_GUEST_STATUS, &st, err);
+	default:
+		return op(t, KVM_SEV_DBG_DECRYPT, &dbg, err);
+	}
+}
+
+/* Every command in every launch state: 0, or -EIO with SEV_RET_INVALID_GUEST_STATE. */
+static void test_state_machine(void **state)
+{
+	static const struct {
+		int st, cmd;
+		bool ok;
+	} rows[] = {
+		{ ST_LUPDATE, C_UPDATE_DATA, true },  { ST_LUPDATE, C_UPDATE_VMSA, true },
+		{ ST_LUPDATE, C_MEASURE, true },      { ST_LUPDATE, C_SECRET, false },
+		{ ST_LUPDATE, C_FINISH, false },      { ST_LUPDATE, C_STATUS, true },
+		{ ST_LUPDATE, C_DBG, true },	      { ST_LSECRET, C_UPDATE_DATA, false },
+		{ ST_LSECRET, C_UPDATE_VMSA, false }, { ST_LSECRET, C_MEASURE, false },
+		{ ST_LSECRET, C_SECRET, true },	      { ST_LSECRET, C_FINISH, true },
+		{ ST_LSECRET, C_STATUS, true },	      { ST_LSECRET, C_DBG, true },
+		{ ST_RUNNING, C_UPDATE_DATA, false }, { ST_RUNNING, C_UPDATE_VMSA, false },
+		{ ST_RUNNING, C_MEASURE, false },     { ST_RUNNING, C_SECRET, false },
+		{ ST_RUNNING, C_FINISH, false },      { ST_RUNNING, C_STATUS, true },
+		{ ST_RUNNING, C_DBG, true },
+	};
+	long fw = mmusim_sev_fw_guests();
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct test_vm t;
+		u32 err, len = 48;
+		u8 m[48];
+		int r;
+
+		launch_vm(&t, false, true);
+		assert_int_equal(launch_start(&t, SEV_POLICY_ES, &err), 0);
+		if (rows[i].st >= ST_LSECRET)
+			assert_int_equal(measure(&t, m, &len, &err), 0);
+		if (rows[i].st >= ST_RUNNING)
+			assert_int_equal(op(&t, KVM_SEV_LAUNCH_FINISH, NULL, &err), 0);
+		r = issue(&t, rows[i].cmd, &err);
+		if ((r != 0) == rows[i].ok ||
+		    (!rows[i].ok && (r != -EIO || err != SEV_RET_INVALID_GUEST_STATE)))
+			fail_msg("%s in %s: %d (error %u)", c_name[rows[i].cmd],
+				 st_name[rows[i].st], r, err);
+		if (rows[i].ok)
+			assert_int_equal(err, 0);
+		/* A refused command changes nothing: the state is the same. */
+		if (!rows[i].ok)
+			assert_int_equal(status(&t).state, rows[i].st + 1);
+		test_vm_destroy(&t);
+	}
+	assert_int_equal(mmusim_sev_fw_guests(), fw);
+}
+
+/*
+ * Before LAUNCH_START there is no context (UNINIT): KVM issues the
+ * commands on sev->fd, still 0, which is not /dev/sev: -EBADF (6.12).
+ */
+static void test_uninit(void **state)
+{
+	struct test_vm t;
+	u32 err;
+	int c;
+
+	launch_vm(&t, false, true);
+	for (c = C_UPDATE_DATA; c <= C_DBG; c++) {
+		if (issue(&t, c, &err) != -EBADF)
+			fail_msg("%s in UNINIT: not -EBADF", c_name[c]);
+	}
+	/* ... and LAUNCH_START needs the caller's /dev/sev. */
+	{
+		struct kvm_sev_launch_start p = { .policy = SEV_POLICY_ES };
+		struct kvm_sev_cmd cmd = { .id = KVM_SEV_LAUNCH_START,
+					   .data = (u64)(unsigned long)&p,
+					   .sev_fd = 0 };
+
+		assert_int_equal(mmusim_vm_memory_encrypt_op(t.vm, &cmd), -EBADF);
+	}
+	test_vm_destroy(&t);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		MMUSIM_TEST(test_host_asid_config),
-		MMUSIM_TEST(test_asid_ranges),
+		MMUSIM_TEST(test_host_asid_config), MMUSIM_TEST(test_asid_ranges),
+		MMUSIM_TEST(test_sev_full_launch),  MMUSIM_TEST(test_sev_es_full_launch),
+		MMUSIM_TEST(test_measurement),	    MMUSIM_TEST(test_state_machine),
+		MMUSIM_TEST(test_uninit),
 	};
 
 	mmusim_test_init(argc, argv);

@@ -22,6 +22,29 @@
 #define _MMUSIM_SEV_H_PUBLIC
 
 #include <mmusim/vm.h>
+#include <linux/psp-sev.h> /* SEV_RET_*: the firmware status in kvm_sev_cmd.error */
+
+/*
+ * The simulated /dev/sev, as the fd a VMM's open("/dev/sev") returned:
+ * LAUNCH_START's kvm_sev_cmd.sev_fd must be it (else -EBADF).
+ */
+#define MMUSIM_SEV_DEV_FD 3
+
+/* Guest policy bits of LAUNCH_START (SEV API "Guest Policy"; QEMU's names). */
+#ifndef SEV_POLICY_NODBG
+#define SEV_POLICY_NODBG (1u << 0) /* no DBG_DECRYPT/DBG_ENCRYPT */
+#define SEV_POLICY_NOKS (1u << 1) /* no key sharing */
+#define SEV_POLICY_ES (1u << 2) /* SEV-ES: needs an SEV-ES ASID */
+#define SEV_POLICY_NOSEND (1u << 3) /* not modelled (no migration) */
+#define SEV_POLICY_DOMAIN (1u << 4) /* not modelled */
+#define SEV_POLICY_SEV (1u << 5) /* not modelled */
+#endif
+
+/* The firmware's guest states, as KVM_SEV_GUEST_STATUS reports them. */
+#define MMUSIM_SEV_STATE_UNINIT 0
+#define MMUSIM_SEV_STATE_LUPDATE 1
+#define MMUSIM_SEV_STATE_LSECRET 2
+#define MMUSIM_SEV_STATE_RUNNING 3
 
 #ifdef __cplusplus
 extern "C" {
@@ -62,6 +85,8 @@ struct mmusim_sev_stats {
 	u64 wbinvd; /* wbinvd_on_all_cpus() calls */
 	u64 enc_writes, dec_reads; /* guest accesses through the memory controller */
 	u64 corruptions; /* the checker's reports */
+	u64 handle; /* the firmware's, from LAUNCH_START; 0 before */
+	u64 vmsa_protected; /* vCPUs whose VMSA LAUNCH_UPDATE_VMSA encrypted */
 };
 /* -EINVAL for a NULL VM or @stats, -ENOTTY for a VM that is not SEV. */
 int mmusim_vm_sev_get_stats(struct mmusim_vm *vm, struct mmusim_sev_stats *stats);
@@ -90,6 +115,20 @@ struct mmusim_sev_report {
 	u64 gfn;
 	u64 old_pfn, new_pfn;
 };
+/*
+ * KVM_SET_GUEST_DEBUG, the control word only (here because only SEV-ES's
+ * LAUNCH_UPDATE_VMSA looks at it: -EINVAL while debugging is enabled).
+ * -EINVAL for a NULL vCPU or once LAUNCH_UPDATE_VMSA protected the vCPU's
+ * state, -EFAULT for unreadable @dbg.
+ */
+int mmusim_vcpu_set_guest_debug(struct mmusim_vcpu *vcpu, const struct kvm_guest_debug *dbg);
+
+/*
+ * Guest contexts the simulated PSP firmware holds, over every host (VM
+ * destroy decommissions its handle): for leak checks.  Never fails.
+ */
+long mmusim_sev_fw_guests(void);
+
 long mmusim_vm_sev_get_reports(struct mmusim_vm *vm, struct mmusim_sev_report *out, u32 max);
 int mmusim_vm_sev_check(struct mmusim_vm *vm, char *msg, size_t msg_size);
 

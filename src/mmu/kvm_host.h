@@ -131,6 +131,9 @@ struct kvm_vcpu_stat {
 	u64 accesses;
 	u64 tlb_hits;
 	u64 stale_tlb_uses; /* accesses through a stale translation (checker) */
+	u64 mmio_exits; /* KVM_RUN's KVM_EXIT_MMIO exits (x86_emulate_instruction()) */
+	u64 halt_exits; /* HLT (__kvm_emulate_halt()) */
+	u64 signal_exits; /* KVM_EXIT_INTR (kvm_handle_signal_exit()) */
 };
 
 #define kvm_vcpu_stat_inc(vcpu, field) WRITE_ONCE((vcpu)->stat.field, (vcpu)->stat.field + 1)
@@ -160,6 +163,7 @@ struct kvm_vcpu {
 	struct kvm *kvm;
 	int vcpu_id;
 	bool smm;			/* accesses go to address space 1 */
+	u32 guest_debug;		/* KVM_SET_GUEST_DEBUG's control */
 	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE */
 	unsigned long requests;
 	/*

@@ -46,6 +46,15 @@ struct kvm_sev_info {
 	struct sev_mc *mc; /* the host's memory controller */
 	struct kvm *kvm;
 
+	/*
+	 * The launch (sev_launch.c, under kvm->lock): the firmware's handle and
+	 * the /dev/sev fd LAUNCH_START saved (0, 0 before), and each vCPU's
+	 * VMSA frame once LAUNCH_UPDATE_VMSA made it.
+	 */
+	unsigned int handle;
+	int fd;
+	struct sim_page *vmsa[KVM_MAX_VCPUS];
+
 	/* REG_REGION pins with FOLL_WRITE too, as earlier kernels did (config knob). */
 	bool pin_write;
 	/* Test-only fault injection: clflush and WBINVD do nothing. */
@@ -54,6 +63,7 @@ struct kvm_sev_info {
 	/* Counters (mmusim_vm_sev_get_stats()). */
 	atomic64_t pages_pinned, pins_taken, pins_dropped, clflush_pages, wbinvd;
 	atomic64_t enc_writes, dec_reads;
+	atomic64_t vmsa_protected; /* vCPUs whose VMSA the firmware encrypted */
 
 	/* The checker's reports, under mc->lock. */
 	u64 nr_reports;
@@ -70,6 +80,14 @@ static inline bool sev_guest(struct kvm *kvm)
 	return READ_ONCE(kvm->sev) != NULL;
 }
 
+static inline bool sev_es_guest(struct kvm *kvm)
+{
+	return sev_guest(kvm) && kvm->sev->es_active;
+}
+
+/* A KVM_MEMORY_ENCRYPT_OP handler, called under kvm->lock. */
+typedef int (*sev_cmd_fn)(struct kvm *kvm, struct kvm_sev_cmd *argp);
+
 /* ---- sev_pin.c: the KVM side ---- */
 
 /*
@@ -79,6 +97,22 @@ static inline bool sev_guest(struct kvm *kvm)
 int sev_vm_init_from_config(struct kvm *kvm, bool es, u64 key, bool pin_write);
 /* sev_vm_destroy(): WBINVD, unpin every region, free the ASID.  No-op for non-SEV. */
 void sev_vm_destroy(struct kvm *kvm);
+/*
+ * sev_pin_memory(): pin [uaddr, uaddr + ulen) with @flags (SIM_FOLL_*),
+ * charged to sev->pages_locked against RLIMIT_MEMLOCK; *@n pages in
+ * *@pagesp.  -EINVAL, -ENOMEM as 6.12.  sev_unpin_memory() undoes it.
+ * kvm->lock held.
+ */
+int sev_pin_memory(struct kvm *kvm, unsigned long uaddr, unsigned long ulen, unsigned long *n,
+		   unsigned int flags, struct sim_page ***pagesp);
+void sev_unpin_memory(struct kvm *kvm, struct sim_page **pages, unsigned long npages);
+
+/* ---- sev_launch.c: the launch flow ---- */
+
+/* The handler of a launch command id (LAUNCH_*, GUEST_STATUS, DBG_*), or NULL. */
+sev_cmd_fn sev_launch_cmd_handler(u32 id);
+/* VM destroy, kvm->lock held, after WBINVD: unbind the handle, free the VMSAs. */
+void sev_launch_destroy(struct kvm *kvm);
 
 /* ---- sev_spte.c: the pinned-SPTE hooks ---- */
 
@@ -105,6 +139,16 @@ void sev_mc_detach(struct kvm_sev_info *sev);
  */
 int sev_mem_access(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, u32 off, void __user *buf, u32 len,
 		   bool write);
+
+/*
+ * The PSP firmware's access to guest memory (psp.c): @len bytes of frame
+ * @pfn at @off through @sev's key, from @src to @dst (either may be the
+ * frame); @record: @dst is the frame, recorded for the checker with gfn
+ * SEV_GFN_FW (the firmware knows no gfns).  -EINVAL past the frame.
+ */
+#define SEV_GFN_FW ((gfn_t)~0ULL)
+int sev_mem_fw_crypt(struct kvm_sev_info *sev, kvm_pfn_t pfn, u32 off, const void *src, void *dst,
+		     u32 len, bool record);
 
 /* sev_clflush_pages() and wbinvd_on_all_cpus() as the model sees them. */
 void sev_clflush_pages(struct kvm_sev_info *sev, struct sim_page **pages, unsigned long npages);

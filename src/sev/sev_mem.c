@@ -237,6 +237,28 @@ int sev_mem_access(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, u32 off, void __us
 	return r;
 }
 
+/* ======================== the PSP's accesses ======================== */
+
+/*
+ * The firmware's in-place encryption (LAUNCH_UPDATE_DATA/VMSA/SECRET, DBG_*,
+ * psp.c): XOR @len bytes of @src into @dst with @sev's keystream at frame
+ * @pfn, offset @off; either may be the frame itself.  @record: @dst is the
+ * frame, now holding @sev's ciphertext: the checker records it (with no
+ * dirty lines, as the PSP writes memory, not the CPU's caches).
+ */
+int sev_mem_fw_crypt(struct kvm_sev_info *sev, kvm_pfn_t pfn, u32 off, const void *src, void *dst,
+		     u32 len, bool record)
+{
+	if (off >= PAGE_SIZE || len > PAGE_SIZE - off)
+		return -EINVAL;
+	if (src != dst)
+		memmove(dst, src, len);
+	sev_crypt(sev->key, ((u64)pfn << PAGE_SHIFT) + off, dst, len);
+	if (record)
+		sev_note_write(sev->mc, sev, pfn, SEV_GFN_FW, 0);
+	return 0;
+}
+
 /* ======================== flushes ======================== */
 
 void sev_clflush_pages(struct kvm_sev_info *sev, struct sim_page **pages, unsigned long npages)

@@ -60,8 +60,8 @@ static bool fits_ulong(u64 v)
  * charging sev->pages_locked against RLIMIT_MEMLOCK; 6.12.118's errno
  * order (the INT_MAX check precedes the rlimit check there).
  */
-static int sev_pin_memory(struct kvm *kvm, unsigned long uaddr, unsigned long ulen,
-			  unsigned long *n, unsigned int flags, struct sim_page ***pagesp)
+int sev_pin_memory(struct kvm *kvm, unsigned long uaddr, unsigned long ulen, unsigned long *n,
+		   unsigned int flags, struct sim_page ***pagesp)
 {
 	struct kvm_sev_info *sev = to_kvm_sev_info(kvm);
 	unsigned long npages, first, last, locked, lock_limit;
@@ -105,7 +105,7 @@ static int sev_pin_memory(struct kvm *kvm, unsigned long uaddr, unsigned long ul
 	return 0;
 }
 
-static void sev_unpin_memory(struct kvm *kvm, struct sim_page **pages, unsigned long npages)
+void sev_unpin_memory(struct kvm *kvm, struct sim_page **pages, unsigned long npages)
 {
 	struct kvm_sev_info *sev = to_kvm_sev_info(kvm);
 
@@ -272,6 +272,8 @@ void sev_vm_destroy(struct kvm *kvm)
 		cond_resched();
 	}
 	WARN_ON_ONCE(sev->pages_locked);
+	/* sev_unbind_asid(): the firmware drops the handle before the ASID goes. */
+	sev_launch_destroy(kvm);
 	WRITE_ONCE(kvm->sev, NULL);
 	mutex_unlock(&kvm->lock);
 	sev_mc_detach(sev);
@@ -304,11 +306,13 @@ static int sev_cmd_init2(struct kvm *kvm, struct kvm_sev_cmd *argp)
 	return -EINVAL;
 }
 
-typedef int (*sev_cmd_fn)(struct kvm *kvm, struct kvm_sev_cmd *argp);
-
-/* The dispatch: the launch flow fills in its handlers here. */
+/* The dispatch: the launch flow (sev_launch.c) has its own handlers. */
 static sev_cmd_fn sev_cmd_handler(u32 id)
 {
+	sev_cmd_fn fn = sev_launch_cmd_handler(id);
+
+	if (fn)
+		return fn;
 	if (id == KVM_SEV_INIT)
 		return sev_cmd_init;
 	if (id == SEV_CMD_ID_INIT2)
@@ -408,6 +412,8 @@ int mmusim_vm_sev_get_stats(struct mmusim_vm *vm, struct mmusim_sev_stats *stats
 	stats->wbinvd = atomic64_read(&sev->wbinvd);
 	stats->enc_writes = atomic64_read(&sev->enc_writes);
 	stats->dec_reads = atomic64_read(&sev->dec_reads);
+	stats->vmsa_protected = atomic64_read(&sev->vmsa_protected);
+	stats->handle = sev->handle;
 	stats->corruptions = sev_mc_get_reports(sev, NULL, 0);
 	mutex_unlock(&kvm->lock);
 	return 0;

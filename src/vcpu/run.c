@@ -65,6 +65,15 @@ static_assert(sizeof(union vmx_exit_reason) == 4, "the VMCS field is 32 bits");
 #define X86_EFLAGS_IF 0x200UL
 #endif
 
+/*
+ * 6.12's <linux/kvm.h> names the field immediate_exit__unsafe inside the
+ * kernel (read once, as a TOCTOU reminder); older headers and userspace
+ * call it immediate_exit.
+ */
+#ifndef HINT_UNSAFE_IN_KVM
+#define HINT_UNSAFE_IN_KVM(_symbol) _symbol
+#endif
+
 /* No handler installed. */
 #define GP_HANDLER_NONE U32_MAX
 
@@ -224,6 +233,7 @@ static int mmio_exit(struct kvm_vcpu *vcpu, const struct mmusim_insn *insn, bool
 	memset(run->mmio.data, 0, sizeof(run->mmio.data));
 	if (is_write)
 		memcpy(run->mmio.data, &val, insn->len);
+	kvm_vcpu_stat_inc(vcpu, mmio_exits);
 	g->mmio_needed = true;
 	g->mmio_is_write = is_write;
 	g->mmio_reg = insn->reg;
@@ -361,6 +371,7 @@ static int guest_lock_add(struct kvm_vcpu *vcpu, const struct mmusim_insn *insn,
 static int kvm_emulate_halt(struct kvm_vcpu *vcpu)
 {
 	kvm_skip_emulated_instruction(vcpu);
+	kvm_vcpu_stat_inc(vcpu, halt_exits);
 	vcpu->run->exit_reason = KVM_EXIT_HLT;
 	return 0;
 }
@@ -461,6 +472,7 @@ static int vcpu_boundary(struct kvm_vcpu *vcpu)
 
 	if (sim_mm_signal_pending(vcpu->kvm->mm)) {
 		vcpu->run->exit_reason = KVM_EXIT_INTR;
+		kvm_vcpu_stat_inc(vcpu, signal_exits);
 		return -EINTR;
 	}
 	r = kvm_vcpu_enter_guest(vcpu);
@@ -537,7 +549,7 @@ static int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 {
 	struct kvm_vcpu_arch *arch = kvm_vcpu_arch(vcpu);
 	struct kvm_run *run = vcpu->run;
-	bool wants_to_run = !READ_ONCE(run->immediate_exit);
+	bool wants_to_run = !READ_ONCE(run->HINT_UNSAFE_IN_KVM(immediate_exit));
 	int r;
 
 	run->flags = 0;

@@ -54,6 +54,8 @@ struct kvm_queued_exception {
 
 struct kvm_vcpu_arch {
 	u64 regs[NR_VCPU_REGS];
+	/* SEV-ES: LAUNCH_UPDATE_VMSA encrypted the state (src/sev/sev_launch.c). */
+	bool guest_state_protected;
 	struct kvm_queued_exception exception;
 	/*
 	 * Set by an emulation path that exits to userspace; KVM_RUN calls it
