@@ -8,6 +8,9 @@
 #                    core include rules, and the self-tests inside a kernel
 #   make kmod        build kernel/mmusim.ko into out/kmod (W=1, -Werror)
 #   make kmod-check  boot Debian 12's 6.1 and 6.12 kernels under qemu, run the self-tests (KTAP)
+#   make kmod-check-debug  the same on a lockdep+KASAN+kmemleak kernel built from
+#                    linux-source-6.12, cached in /var/cache/mmusim/kdebug
+#                    (scripts/kmod-debug-kernel; the first build is long)
 #   make build       configure and build ./build (RelWithDebInfo, jemalloc)
 #   make bench       short TDP-vs-legacy fault benchmark (docs/benchmarks.md)
 #   make fuzz        run each libFuzzer target FUZZ_TIME seconds (default 60; docs/fuzzing.md)
@@ -40,7 +43,7 @@ DESTDIR    ?=
 CTEST      := ctest --output-on-failure -j $(JOBS)
 
 .PHONY: all deps deps-build build demo check check-plain check-asan check-tsan format clean
-.PHONY: check-includes kmod kmod-check bench
+.PHONY: check-includes kmod kmod-check kmod-check-debug bench
 .PHONY: fuzz fuzz-build fuzz-corpus check-fuzz check-fresh check-all install check-install
 .PHONY: check-docs check-format
 
@@ -108,6 +111,9 @@ kmod:
 
 kmod-check:
 	scripts/kmod-check
+
+kmod-check-debug:
+	scripts/kmod-debug-kernel
 
 # libFuzzer needs clang; jemalloc is inert under ASan.  Seeds replay in every ctest run.
 fuzz-build: deps-build

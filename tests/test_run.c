@@ -691,12 +691,11 @@ static void test_run_msr_exits(void **state)
 #define DEVICE_GPA MMIO_GPA
 
 /*
- * The VMM loop of docs/vcpu-run.md, verbatim between the markers: load a
- * guest program, run, handle RDMSR/WRMSR/BUS_LOCK/MMIO exits, re-enter.
+ * The VMM loop of docs/vcpu-run.md (examples/vmm_loop.c): load a guest
+ * program, run, handle RDMSR/WRMSR/BUS_LOCK/MMIO exits, re-enter.
  */
 static int vmm_loop(struct mmusim_vm *vm, struct mmusim_vcpu *vcpu, u64 *msr_out, u64 *locks_out)
 {
-	/* --- docs/vcpu-run.md: begin --- */
 	static const struct mmusim_insn guest[] = {
 		{ .op = MMUSIM_INSN_MOV_IMM, .reg = MMUSIM_REG_RCX, .imm = 0x4b564d99 },
 		{ .op = MMUSIM_INSN_RDMSR }, /* exit: userspace's MSR */
@@ -749,7 +748,6 @@ static int vmm_loop(struct mmusim_vm *vm, struct mmusim_vcpu *vcpu, u64 *msr_out
 			return -EIO;
 		}
 	}
-	/* --- docs/vcpu-run.md: end --- */
 }
 
 static void test_run_vmm_loop(void **state)

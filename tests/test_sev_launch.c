@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "test_util.h"
 #include <mmusim/env.h>
@@ -451,13 +452,304 @@ static void test_uninit(void **state)
 	test_vm_destroy(&t);
 }
 
+/* ======================== DBG_DECRYPT / DBG_ENCRYPT ======================== */
+
+static int dbg(struct test_vm *t, u32 id, u64 src, u64 dst, u32 len, u32 *err)
+{
+	struct kvm_sev_dbg d = { .src_uaddr = src, .dst_uaddr = dst, .len = len };
+
+	return op(t, id, &d, err);
+}
+
+/* A debuggable guest: DBG_DECRYPT reads plaintext, DBG_ENCRYPT writes the guest's. */
+static void test_dbg(void **state)
+{
+	static const char msg[] = "written by DBG_ENCRYPT, across a page boundary";
+	u8 got[sizeof(msg)], want[100];
+	u64 scratch, enc_at;
+	struct test_vm t;
+	unsigned int i;
+	u32 err;
+
+	launch_vm(&t, true, false);
+	write_image(&t, 3);
+	assert_int_equal(launch_start(&t, 0, &err), 0);
+	assert_int_equal(update_data(&t, t.hva, IMAGE_PAGES * PAGE_SIZE, &err), 0);
+	/* Decrypt 100 bytes straddling pages 0 and 1 into plain host memory. */
+	scratch = t.hva + MiB;
+	assert_int_equal(
+		dbg(&t, KVM_SEV_DBG_DECRYPT, t.hva + PAGE_SIZE - 50, scratch + 3, 100, &err), 0);
+	for (i = 0; i < 100; i++)
+		want[i] = (u8)((PAGE_SIZE - 50 + i) * 7 + 3);
+	assert_int_equal(sim_mm_read(t.mm, scratch + 3, got, 40), 0);
+	assert_memory_equal(got, want, 40);
+	/* Encrypt host plaintext into guest memory: the guest reads it back. */
+	enc_at = t.hva + 2 * PAGE_SIZE - 20;
+	assert_int_equal(sim_mm_write(t.mm, scratch, msg, sizeof(msg)), 0);
+	assert_int_equal(dbg(&t, KVM_SEV_DBG_ENCRYPT, scratch, enc_at, sizeof(msg), &err), 0);
+	assert_int_equal(
+		mmusim_vcpu_read(mmusim_vm_vcpu(t.vm, 0), 2 * PAGE_SIZE - 20, got, sizeof(got)), 0);
+	assert_memory_equal(got, msg, sizeof(msg));
+	assert_int_equal(sim_mm_read(t.mm, enc_at, got, sizeof(got)), 0);
+	assert_memory_not_equal(got, msg, sizeof(msg));
+	/* KVM's own checks come first. */
+	assert_int_equal(dbg(&t, KVM_SEV_DBG_DECRYPT, t.hva, scratch, 0, &err), -EINVAL);
+	assert_int_equal(dbg(&t, KVM_SEV_DBG_DECRYPT, ~0ULL - 8, scratch, 16, &err), -EINVAL);
+	assert_int_equal(dbg(&t, KVM_SEV_DBG_ENCRYPT, scratch, 0, 16, &err), -EINVAL);
+	assert_int_equal(dbg(&t, KVM_SEV_DBG_DECRYPT, 0x100000000ULL, scratch, 16, &err), -ENOMEM);
+	assert_int_equal(op(&t, KVM_SEV_DBG_DECRYPT, test_bad_ptr(), &err), -EFAULT);
+	test_vm_destroy(&t);
+}
+
+/* NODBG (policy bit 0): the firmware refuses both, in every state. */
+static void test_nodbg(void **state)
+{
+	struct test_vm t;
+	u8 m[48];
+	u32 err, len = 48;
+	int id;
+
+	launch_vm(&t, false, true);
+	assert_int_equal(launch_start(&t, SEV_POLICY_ES | SEV_POLICY_NODBG, &err), 0);
+	for (id = KVM_SEV_DBG_DECRYPT; id <= KVM_SEV_DBG_ENCRYPT; id++) {
+		assert_int_equal(dbg(&t, id, t.hva, t.hva + MiB, 16, &err), -EIO);
+		assert_int_equal(err, SEV_RET_POLICY_FAILURE);
+	}
+	assert_int_equal(measure(&t, m, &len, &err), 0);
+	assert_int_equal(dbg(&t, KVM_SEV_DBG_DECRYPT, t.hva, t.hva + MiB, 16, &err), -EIO);
+	assert_int_equal(err, SEV_RET_POLICY_FAILURE);
+	test_vm_destroy(&t);
+}
+
+/* ======================== what the firmware checks ======================== */
+
+static void test_firmware_codes(void **state)
+{
+	long fw = mmusim_sev_fw_guests();
+	struct kvm_sev_launch_start p = { 0 };
+	struct test_vm t, u;
+	u32 err, len;
+	u8 m[48];
+
+	launch_vm(&t, false, true);
+	/* ACTIVATE: an SEV-ES ASID needs an ES policy (the context is decommissioned). */
+	assert_int_equal(launch_start(&t, 0, &err), -EIO);
+	assert_int_equal(err, SEV_RET_POLICY_FAILURE);
+	assert_int_equal(mmusim_sev_fw_guests(), fw);
+	/* A policy for a newer firmware API. */
+	assert_int_equal(launch_start(&t, SEV_POLICY_ES | (2u << 16), &err), -EIO);
+	assert_int_equal(err, SEV_RET_POLICY_FAILURE);
+	/* A handle the firmware does not know (key sharing with it). */
+	p.handle = 0x7fffffff;
+	p.policy = SEV_POLICY_ES;
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_START, &p, &err), -EIO);
+	assert_int_equal(err, SEV_RET_INVALID_GUEST);
+	assert_int_equal(mmusim_sev_fw_guests(), fw);
+
+	assert_int_equal(launch_start(&t, SEV_POLICY_ES, &err), 0);
+	/* A second LAUNCH_START: the ASID is owned, the new context goes. */
+	assert_int_equal(launch_start(&t, SEV_POLICY_ES, &err), -EIO);
+	assert_int_equal(err, SEV_RET_ASID_OWNED);
+	assert_int_equal(mmusim_sev_fw_guests(), fw + 1);
+	/* Key sharing with a NOKS guest: policy failure. */
+	p.handle = status(&t).handle;
+	p.policy = SEV_POLICY_ES | SEV_POLICY_NOKS;
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_START, &p, &err), -EIO);
+	assert_int_equal(err, SEV_RET_POLICY_FAILURE);
+	/* LAUNCH_UPDATE_DATA: 16-byte address and length. */
+	assert_int_equal(update_data(&t, t.hva + 8, 32, &err), -EIO);
+	assert_int_equal(err, SEV_RET_INVALID_ADDRESS);
+	assert_int_equal(update_data(&t, t.hva, 20, &err), -EIO);
+	assert_int_equal(err, SEV_RET_INVALID_LEN);
+	/* LAUNCH_MEASURE into a short buffer: INVALID_LEN, and params.len is left alone. */
+	len = 16;
+	assert_int_equal(measure(&t, m, &len, &err), -EIO);
+	assert_int_equal(err, SEV_RET_INVALID_LEN);
+	assert_int_equal(len, 16);
+	/* A plain SEV guest (SEV ASID) with an ES policy. */
+	launch_vm(&u, true, false);
+	assert_int_equal(launch_start(&u, SEV_POLICY_ES, &err), -EIO);
+	assert_int_equal(err, SEV_RET_POLICY_FAILURE);
+	test_vm_destroy(&u);
+	test_vm_destroy(&t);
+	assert_int_equal(mmusim_sev_fw_guests(), fw);
+}
+
+/* ======================== what KVM checks ======================== */
+
+static void test_kvm_errno(void **state)
+{
+	static const u32 ids[] = { KVM_SEV_LAUNCH_START,       KVM_SEV_LAUNCH_UPDATE_DATA,
+				   KVM_SEV_LAUNCH_UPDATE_VMSA, KVM_SEV_LAUNCH_SECRET,
+				   KVM_SEV_LAUNCH_MEASURE,     KVM_SEV_LAUNCH_FINISH,
+				   KVM_SEV_GUEST_STATUS,       KVM_SEV_DBG_DECRYPT,
+				   KVM_SEV_DBG_ENCRYPT };
+	long fw = mmusim_sev_fw_guests();
+	struct kvm_sev_launch_start p = { .policy = SEV_POLICY_ES };
+	struct kvm_sev_launch_start *ro;
+	struct kvm_sev_launch_secret sec;
+	struct kvm_sev_guest_status st;
+	void *bad = test_bad_ptr();
+	static u8 big[0x4001];
+	struct test_vm t, plain;
+	unsigned int i;
+	u32 err, len;
+	u8 m[48];
+
+	/* Not an SEV guest: every launch command is -ENOTTY. */
+	launch_vm(&plain, false, false);
+	for (i = 0; i < ARRAY_SIZE(ids); i++)
+		assert_int_equal(op(&plain, ids[i], &p, &err), -ENOTTY);
+	test_vm_destroy(&plain);
+
+	launch_vm(&t, false, true);
+	/* INIT / ES_INIT: already SEV, and vCPUs exist. */
+	assert_int_equal(op(&t, KVM_SEV_INIT, NULL, &err), -EINVAL);
+	assert_int_equal(op(&t, KVM_SEV_ES_INIT, NULL, &err), -EINVAL);
+	/* Unreadable parameters. */
+	for (i = 0; i < ARRAY_SIZE(ids); i++)
+		if (ids[i] != KVM_SEV_LAUNCH_UPDATE_VMSA && ids[i] != KVM_SEV_LAUNCH_FINISH &&
+		    ids[i] != KVM_SEV_GUEST_STATUS)
+			assert_int_equal(op(&t, ids[i], bad, &err), -EFAULT);
+	/* psp_copy_user_blob(): empty, over 16 KiB, unreadable. */
+	p.dh_uaddr = (u64)(unsigned long)big;
+	p.dh_len = 0;
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_START, &p, &err), -EINVAL);
+	p.dh_len = sizeof(big);
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_START, &p, &err), -EINVAL);
+	p.dh_uaddr = (u64)(unsigned long)bad;
+	p.dh_len = 16;
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_START, &p, &err), -EFAULT);
+	p.dh_uaddr = (u64)(unsigned long)big;
+	p.dh_len = 0x4000;
+	p.session_uaddr = (u64)(unsigned long)bad;
+	p.session_len = 16;
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_START, &p, &err), -EFAULT);
+	p.session_uaddr = (u64)(unsigned long)big;
+	p.session_len = 0x4001;
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_START, &p, &err), -EINVAL);
+	assert_int_equal(mmusim_sev_fw_guests(), fw);
+	/* The handle cannot be returned: the bound context is unbound again. */
+	ro = test_guarded_buf(sizeof(*ro), PROT_READ | PROT_WRITE);
+	memset(ro, 0, sizeof(*ro));
+	ro->policy = SEV_POLICY_ES;
+	assert_int_equal(mprotect((void *)((unsigned long)ro & ~4095UL), 4096, PROT_READ), 0);
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_START, ro, &err), -EFAULT);
+	test_guarded_free(ro, sizeof(*ro));
+	assert_int_equal(mmusim_sev_fw_guests(), fw);
+	assert_int_equal(op(&t, KVM_SEV_GUEST_STATUS, &st, &err), -EBADF);
+	/* A good start with both blobs (the firmware ignores their content). */
+	p.session_len = 0x4000;
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_START, &p, &err), 0);
+	assert_int_equal(p.handle, status(&t).handle);
+	/* GUEST_STATUS into unreadable memory: the firmware answered, the copy fails. */
+	assert_int_equal(op(&t, KVM_SEV_GUEST_STATUS, bad, &err), -EFAULT);
+	/* sev_pin_memory()'s rules for LAUNCH_UPDATE_DATA; nothing stays pinned. */
+	assert_int_equal(update_data(&t, t.hva, 0, &err), -EINVAL);
+	assert_int_equal(update_data(&t, ~0ULL - PAGE_SIZE + 1, 2 * PAGE_SIZE, &err), -EINVAL);
+	assert_int_equal(update_data(&t, 0x100000000ULL, PAGE_SIZE, &err), -ENOMEM); /* a hole */
+	assert_int_equal(update_data(&t, t.hva + 2 * MiB - PAGE_SIZE, 2 * PAGE_SIZE, &err),
+			 -ENOMEM);
+	assert_int_equal(sim_mm_set_memlock_limit(t.mm, PAGE_SIZE), 0);
+	assert_int_equal(update_data(&t, t.hva, 2 * PAGE_SIZE, &err), -ENOMEM); /* RLIMIT_MEMLOCK */
+	assert_int_equal(update_data(&t, t.hva, PAGE_SIZE, &err), 0);
+	/* LAUNCH_UPDATE_VMSA with guest debug on vCPU 2: -EINVAL. */
+	{
+		struct kvm_guest_debug dbgc = { .control = KVM_GUESTDBG_ENABLE };
+
+		assert_int_equal(mmusim_vcpu_set_guest_debug(mmusim_vm_vcpu(t.vm, 2), &dbgc), 0);
+		assert_int_equal(op(&t, KVM_SEV_LAUNCH_UPDATE_VMSA, NULL, &err), -EINVAL);
+		dbgc.control = 0;
+		assert_int_equal(mmusim_vcpu_set_guest_debug(mmusim_vm_vcpu(t.vm, 2), &dbgc), 0);
+	}
+	/* LAUNCH_MEASURE: over 16 KiB is KVM's -EINVAL. */
+	{
+		struct kvm_sev_launch_measure mp = { .uaddr = (u64)(unsigned long)big,
+						     .len = sizeof(big) };
+
+		assert_int_equal(op(&t, KVM_SEV_LAUNCH_MEASURE, &mp, &err), -EINVAL);
+	}
+	len = 48;
+	assert_int_equal(measure(&t, m, &len, &err), 0);
+	/* LAUNCH_SECRET: the blob rules, and the pin rules. */
+	assert_int_equal(sim_mm_set_memlock_limit(t.mm, 8 * MiB), 0);
+	memset(&sec, 0, sizeof(sec));
+	sec.guest_uaddr = t.hva + SECRET_GPA;
+	sec.guest_len = 16;
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_SECRET, &sec, &err), -EINVAL); /* no trans */
+	sec.trans_uaddr = (u64)(unsigned long)secret16;
+	sec.trans_len = 16;
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_SECRET, &sec, &err), -EINVAL); /* no hdr */
+	sec.hdr_uaddr = (u64)(unsigned long)bad;
+	sec.hdr_len = 16;
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_SECRET, &sec, &err), -EFAULT);
+	sec.guest_len = 0;
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_SECRET, &sec, &err), -EINVAL);
+	assert_int_equal(inject_secret(&t, &err), 0);
+	{
+		struct mmusim_sev_stats sst;
+
+		assert_int_equal(mmusim_vm_sev_get_stats(t.vm, &sst), 0);
+		assert_int_equal(sst.pages_pinned, 0);
+		assert_int_equal(sst.pages_locked, 0);
+	}
+	test_vm_destroy(&t);
+	assert_int_equal(mmusim_sev_fw_guests(), fw);
+}
+
+/*
+ * Every allocation of a launch fails in turn: an errno (or, where the
+ * checker's records tolerate a failure, success), and nothing leaks.
+ */
+static void test_fail_nth(void **state)
+{
+	long fw = mmusim_sev_fw_guests();
+	int n, failed = 0;
+
+	for (n = 1; n < 64; n++) {
+		struct test_vm t;
+		u8 m[48];
+		u32 err = 0, len = 48;
+		int r;
+
+		launch_vm(&t, false, true);
+		write_image(&t, 4);
+		env_fail_nth(n);
+		r = launch_start(&t, SEV_POLICY_ES, &err);
+		if (!r)
+			r = update_data(&t, t.hva, IMAGE_PAGES * PAGE_SIZE, &err);
+		if (!r)
+			r = op(&t, KVM_SEV_LAUNCH_UPDATE_VMSA, NULL, &err);
+		if (!r)
+			r = measure(&t, m, &len, &err);
+		if (!r)
+			r = inject_secret(&t, &err);
+		env_fail_clear();
+		test_vm_destroy(&t);
+		assert_int_equal(mmusim_sev_fw_guests(), fw);
+		if (r) {
+			assert_true(r == -ENOMEM || (r == -EIO && err == SEV_RET_RESOURCE_LIMIT));
+			failed++;
+		}
+	}
+	assert_true(failed > 3);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		MMUSIM_TEST(test_host_asid_config), MMUSIM_TEST(test_asid_ranges),
-		MMUSIM_TEST(test_sev_full_launch),  MMUSIM_TEST(test_sev_es_full_launch),
-		MMUSIM_TEST(test_measurement),	    MMUSIM_TEST(test_state_machine),
+		MMUSIM_TEST(test_host_asid_config),
+		MMUSIM_TEST(test_asid_ranges),
+		MMUSIM_TEST(test_sev_full_launch),
+		MMUSIM_TEST(test_sev_es_full_launch),
+		MMUSIM_TEST(test_measurement),
+		MMUSIM_TEST(test_state_machine),
 		MMUSIM_TEST(test_uninit),
+		MMUSIM_TEST(test_dbg),
+		MMUSIM_TEST(test_nodbg),
+		MMUSIM_TEST(test_firmware_codes),
+		MMUSIM_TEST(test_kvm_errno),
+		MMUSIM_TEST(test_fail_nth),
 	};
 
 	mmusim_test_init(argc, argv);

@@ -61,7 +61,7 @@ static int sev_issue_cmd(struct kvm *kvm, int id, void *data, u32 *error)
 }
 
 /* sev-dev.c's psp_copy_user_blob(): -EINVAL for NULL, empty or > 16 KiB, -EFAULT, -ENOMEM. */
-static int psp_copy_user_blob(u64 uaddr, u32 len, void **blobp)
+static int sev_copy_user_blob(u64 uaddr, u32 len, void **blobp)
 {
 	void *blob;
 
@@ -155,14 +155,14 @@ static int sev_launch_start(struct kvm *kvm, struct kvm_sev_cmd *argp)
 	if (copy_from_user(&params, u64_to_user_ptr(argp->data), sizeof(params)))
 		return -EFAULT;
 	if (params.dh_uaddr) {
-		ret = psp_copy_user_blob(params.dh_uaddr, params.dh_len, &dh_blob);
+		ret = sev_copy_user_blob(params.dh_uaddr, params.dh_len, &dh_blob);
 		if (ret)
 			return ret;
 		start.dh_cert = dh_blob;
 		start.dh_cert_len = params.dh_len;
 	}
 	if (params.session_uaddr) {
-		ret = psp_copy_user_blob(params.session_uaddr, params.session_len, &session_blob);
+		ret = sev_copy_user_blob(params.session_uaddr, params.session_len, &session_blob);
 		if (ret)
 			goto e_free_dh;
 		start.session = session_blob;
@@ -412,12 +412,12 @@ static int sev_launch_secret(struct kvm *kvm, struct kvm_sev_cmd *argp)
 	}
 	data.guest_address = sev_page_pa(kvm, pages[0]) + (params.guest_uaddr & (PAGE_SIZE - 1));
 	data.guest_len = params.guest_len;
-	ret = psp_copy_user_blob(params.trans_uaddr, params.trans_len, &blob);
+	ret = sev_copy_user_blob(params.trans_uaddr, params.trans_len, &blob);
 	if (ret)
 		goto e_unpin_memory;
 	data.trans = blob;
 	data.trans_len = params.trans_len;
-	ret = psp_copy_user_blob(params.hdr_uaddr, params.hdr_len, &hdr);
+	ret = sev_copy_user_blob(params.hdr_uaddr, params.hdr_len, &hdr);
 	if (ret)
 		goto e_free_blob;
 	data.hdr = hdr;
