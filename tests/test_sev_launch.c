@@ -521,6 +521,49 @@ static void test_nodbg(void **state)
 	test_vm_destroy(&t);
 }
 
+/*
+ * The ciphertext LAUNCH_UPDATE_DATA made is bound to its frames: the pin
+ * ends with the command, so a page the host then moves decrypts to
+ * garbage (the checker names it, gfn ~0: the firmware knows no gfns); with
+ * the range registered first (REG_REGION), the host cannot move it.
+ */
+static void test_launched_pages_bound(void **state)
+{
+	u8 want[PAGE_SIZE], got[PAGE_SIZE];
+	struct kvm_enc_region r;
+	struct mmusim_sev_report rep;
+	struct test_vm t;
+	unsigned int i;
+	u32 err;
+
+	for (i = 0; i < PAGE_SIZE; i++)
+		want[i] = (u8)(i * 7 + 5);
+	launch_vm(&t, true, false);
+	write_image(&t, 5);
+	assert_int_equal(launch_start(&t, 0, &err), 0);
+	assert_int_equal(update_data(&t, t.hva, PAGE_SIZE, &err), 0);
+	assert_int_equal(sim_migrate_page(t.mm, t.hva), 0);
+	assert_int_equal(mmusim_vcpu_read(mmusim_vm_vcpu(t.vm, 0), 0, got, sizeof(got)), 0);
+	assert_memory_not_equal(got, want, 64);
+	assert_int_equal(mmusim_vm_sev_get_reports(t.vm, &rep, 1), 1);
+	assert_int_equal(rep.kind, MMUSIM_SEV_MOVED);
+	assert_int_equal(rep.gfn, ~0ULL);
+	test_vm_destroy(&t);
+
+	launch_vm(&t, true, false);
+	write_image(&t, 5);
+	r.addr = t.hva;
+	r.size = 2 * MiB;
+	assert_int_equal(mmusim_vm_memory_encrypt_reg_region(t.vm, &r), 0);
+	assert_int_equal(launch_start(&t, 0, &err), 0);
+	assert_int_equal(update_data(&t, t.hva, PAGE_SIZE, &err), 0);
+	assert_int_equal(sim_migrate_page(t.mm, t.hva), -EBUSY);
+	assert_int_equal(mmusim_vcpu_read(mmusim_vm_vcpu(t.vm, 0), 0, got, sizeof(got)), 0);
+	assert_memory_equal(got, want, sizeof(want));
+	assert_int_equal(mmusim_vm_sev_get_reports(t.vm, NULL, 0), 0);
+	test_vm_destroy(&t);
+}
+
 /* ======================== what the firmware checks ======================== */
 
 static void test_firmware_codes(void **state)
@@ -746,6 +789,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_state_machine),
 		MMUSIM_TEST(test_uninit),
 		MMUSIM_TEST(test_dbg),
+		MMUSIM_TEST(test_launched_pages_bound),
 		MMUSIM_TEST(test_nodbg),
 		MMUSIM_TEST(test_firmware_codes),
 		MMUSIM_TEST(test_kvm_errno),
