@@ -280,6 +280,24 @@ void sev_clflush_pages(struct kvm_sev_info *sev, struct sim_page **pages, unsign
 	atomic64_add(npages, &sev->clflush_pages);
 }
 
+void sev_clflush_pfns(struct kvm_sev_info *sev, kvm_pfn_t pfn, u64 nr)
+{
+	struct sev_mc *mc = sev->mc;
+	struct sev_frame *f;
+	u64 i;
+
+	if (READ_ONCE(sev->debug_skip_flush))
+		return;
+	spin_lock(&mc->lock);
+	for (i = 0; i < nr && READ_ONCE(mc->nr_frames); i++) {
+		f = frame_find(mc, pfn + i);
+		if (f)
+			f->dirty = 0;
+	}
+	spin_unlock(&mc->lock);
+	atomic64_add(nr, &sev->clflush_pages);
+}
+
 /*
  * Every cache of the machine written back and invalidated: no frame keeps
  * dirty lines, and the lines of freed frames go to those free frames,
