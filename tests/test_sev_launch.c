@@ -5,6 +5,7 @@
  * firmware, with the host's ASID ranges (SEV-ES 1..min_sev_asid - 1, SEV
  * min..max) of KVM_SEV_INIT / KVM_SEV_ES_INIT.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,6 +310,16 @@ static void test_sev_es_full_launch(void **state)
 	/* Protected: no second VMSA update, no guest debug. */
 	assert_int_equal(op(&t, KVM_SEV_LAUNCH_UPDATE_VMSA, NULL, NULL), -EINVAL);
 	assert_int_equal(mmusim_vcpu_set_guest_debug(mmusim_vm_vcpu(t.vm, 0), &dbg), -EINVAL);
+	/*
+	 * A legacy KVM_SEV_ES_INIT VM has no has_protected_state (6.12): KVM_GET_REGS
+	 * still "succeeds", on the state as it was before the VMSA update.
+	 */
+	{
+		struct kvm_regs regs;
+
+		assert_int_equal(mmusim_vcpu_get_regs(mmusim_vm_vcpu(t.vm, 3), &regs), 0);
+		assert_int_equal(regs.rip, 0xfff3);
+	}
 	assert_int_equal(mmusim_sev_fw_guests(), fw + 1);
 	test_vm_check(&t);
 	test_vm_destroy(&t);
@@ -778,6 +789,67 @@ static void test_fail_nth(void **state)
 	assert_true(failed > 3);
 }
 
+/* ======================== concurrency ======================== */
+
+struct launcher {
+	struct test_vm t;
+	u8 m[48];
+	int r;
+};
+
+/* A full SEV-ES launch without asserts (a thread of its own): 0, or the first failure. */
+static void *launch_thread(void *arg)
+{
+	struct launcher *l = arg;
+	struct kvm_sev_launch_start st = { .policy = SEV_POLICY_ES };
+	struct kvm_sev_launch_update_data ud = { .uaddr = l->t.hva, .len = IMAGE_PAGES * PAGE_SIZE };
+	struct kvm_sev_launch_measure lm = { .uaddr = (u64)(unsigned long)l->m, .len = 48 };
+	u32 err;
+
+	env_thread_register();
+	l->r = op(&l->t, KVM_SEV_LAUNCH_START, &st, &err);
+	if (!l->r)
+		l->r = op(&l->t, KVM_SEV_LAUNCH_UPDATE_DATA, &ud, &err);
+	if (!l->r)
+		l->r = op(&l->t, KVM_SEV_LAUNCH_UPDATE_VMSA, NULL, &err);
+	if (!l->r)
+		l->r = op(&l->t, KVM_SEV_LAUNCH_MEASURE, &lm, &err);
+	if (!l->r)
+		l->r = inject_secret(&l->t, &err);
+	if (!l->r)
+		l->r = op(&l->t, KVM_SEV_LAUNCH_FINISH, NULL, &err);
+	env_thread_unregister();
+	return NULL;
+}
+
+/* Four VMs (on four hosts) launch at once through the one firmware: same image, same measurement. */
+static void test_concurrent_launches(void **state)
+{
+	struct launcher l[4];
+	pthread_t th[4];
+	long fw = mmusim_sev_fw_guests();
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		launch_vm(&l[i].t, false, true);
+		write_image(&l[i].t, 6);
+	}
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, launch_thread, &l[i]), 0);
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(l[i].r, 0);
+		assert_memory_equal(l[i].m, l[0].m, 48);
+		assert_int_equal(status(&l[i].t).state, MMUSIM_SEV_STATE_RUNNING);
+		check_launched(&l[i].t, 6);
+	}
+	assert_int_equal(mmusim_sev_fw_guests(), fw + 4);
+	for (i = 0; i < 4; i++)
+		test_vm_destroy(&l[i].t);
+	assert_int_equal(mmusim_sev_fw_guests(), fw);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -794,6 +866,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_firmware_codes),
 		MMUSIM_TEST(test_kvm_errno),
 		MMUSIM_TEST(test_fail_nth),
+		MMUSIM_TEST(test_concurrent_launches),
 	};
 
 	mmusim_test_init(argc, argv);
