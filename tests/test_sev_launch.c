@@ -802,7 +802,8 @@ static void *launch_thread(void *arg)
 {
 	struct launcher *l = arg;
 	struct kvm_sev_launch_start st = { .policy = SEV_POLICY_ES };
-	struct kvm_sev_launch_update_data ud = { .uaddr = l->t.hva, .len = IMAGE_PAGES * PAGE_SIZE };
+	struct kvm_sev_launch_update_data ud = { .uaddr = l->t.hva,
+						 .len = IMAGE_PAGES * PAGE_SIZE };
 	struct kvm_sev_launch_measure lm = { .uaddr = (u64)(unsigned long)l->m, .len = 48 };
 	u32 err;
 
