@@ -575,6 +575,35 @@ static void test_launched_pages_bound(void **state)
 	test_vm_destroy(&t);
 }
 
+/*
+ * 6.12's LAUNCH_UPDATE_DATA pins again what REG_REGION pinned, and
+ * charges sev->pages_locked again for the command: a VMM whose
+ * RLIMIT_MEMLOCK just covers its registered RAM cannot launch into it
+ * without CAP_IPC_LOCK.
+ */
+static void test_update_data_charge(void **state)
+{
+	struct kvm_enc_region r;
+	struct mmusim_sev_stats st;
+	struct test_vm t;
+	u32 err;
+
+	launch_vm(&t, true, false);
+	write_image(&t, 7);
+	assert_int_equal(sim_mm_set_memlock_limit(t.mm, 2 * MiB + 2 * PAGE_SIZE), 0);
+	r.addr = t.hva;
+	r.size = 2 * MiB;
+	assert_int_equal(mmusim_vm_memory_encrypt_reg_region(t.vm, &r), 0);
+	assert_int_equal(launch_start(&t, 0, &err), 0);
+	assert_int_equal(update_data(&t, t.hva, IMAGE_PAGES * PAGE_SIZE, &err), -ENOMEM);
+	assert_int_equal(update_data(&t, t.hva, 2 * PAGE_SIZE, &err), 0);
+	assert_int_equal(mmusim_vm_sev_get_stats(t.vm, &st), 0);
+	assert_int_equal(st.pages_locked, 512); /* the command's charge is gone again */
+	assert_int_equal(sim_mm_set_cap_ipc_lock(t.mm, true), 0);
+	assert_int_equal(update_data(&t, t.hva, IMAGE_PAGES * PAGE_SIZE, &err), 0);
+	test_vm_destroy(&t);
+}
+
 /* ======================== what the firmware checks ======================== */
 
 static void test_firmware_codes(void **state)
@@ -863,6 +892,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_uninit),
 		MMUSIM_TEST(test_dbg),
 		MMUSIM_TEST(test_launched_pages_bound),
+		MMUSIM_TEST(test_update_data_charge),
 		MMUSIM_TEST(test_nodbg),
 		MMUSIM_TEST(test_firmware_codes),
 		MMUSIM_TEST(test_kvm_errno),
