@@ -852,7 +852,7 @@ static void *launch_thread(void *arg)
 	return NULL;
 }
 
-/* Four VMs (on four hosts) launch at once through the one firmware: same image, same measurement. */
+/* Four VMs on four hosts launch at once through the one firmware: one image, one measurement. */
 static void test_concurrent_launches(void **state)
 {
 	struct launcher l[4];

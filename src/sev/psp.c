@@ -425,7 +425,7 @@ static int psp_dbg(struct psp_data_dbg *d, bool enc)
 	dst = sim_pfn_to_virt(host, d->dst_addr >> PAGE_SHIFT);
 	if (!src || !dst)
 		return SEV_RET_INVALID_ADDRESS;
-	/* The keystream is the guest frame's: the source's to decrypt, the destination's to encrypt. */
+	/* The keystream is the guest frame's: the source's to decrypt, the target's to encrypt. */
 	if (enc)
 		ret = sev_mem_fw_crypt(g->sev, d->dst_addr >> PAGE_SHIFT, doff, src + soff,
 				       dst + doff, d->len, true);
