@@ -13,6 +13,7 @@
  * Locks, outermost first:
  *   kvm->lock          SEV ioctls (INIT, REG/UNREG_REGION), regions_list,
  *                      pages_locked; held by sev_vm_destroy()
+ *   psp_cmd_mutex      the simulated PSP's one-command-at-a-time (psp.c)
  *   mc->lock           a spinning leaf lock: the controller's frame records,
  *                      ASIDs and every sev->reports; taken from guest mode
  *                      and from the host's frame events (under its spinlocks)
