@@ -23,7 +23,7 @@
 #   make check-install  install to a scratch prefix, build examples/ against it with
 #                    find_package and pkg-config, C and C++ (scripts/check-install)
 #   make check-docs  run the docs' runnable blocks, check the paths they name (scripts/check-docs)
-#   make deb         Debian packages libmmusim-dev and mmusim in .. (dpkg-buildpackage; debian/)
+#   make deb         Debian packages libmmusim-dev and mmusim in out/deb (dpkg-buildpackage; debian/)
 #   make format      clang-format the lines changed since FORMAT_BASE (default HEAD: the
 #                    uncommitted ones; for a branch, FORMAT_BASE=$$(git merge-base HEAD main):
 #                    a commit the branch contains); never whole files
@@ -134,6 +134,10 @@ check-fuzz: fuzz-build
 deb:
 	@scripts/install-deps deb
 	DEB_BUILD_OPTIONS="nocheck parallel=$(JOBS)" dpkg-buildpackage -us -uc -b
+	mkdir -p out/deb
+	mv ../libmmusim-dev*_amd64.deb ../mmusim*_amd64.deb ../mmusim_*_amd64.buildinfo \
+		../mmusim_*_amd64.changes out/deb/
+	@echo "make deb: $$(ls out/deb/*.deb | tr '\n' ' ')"
 
 check-docs: build
 	scripts/check-docs $(BUILD)
@@ -164,4 +168,4 @@ check-format:
 	esac
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) build-* out
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) build-* out obj-*
