@@ -23,6 +23,7 @@
 #   make check-install  install to a scratch prefix, build examples/ against it with
 #                    find_package and pkg-config, C and C++ (scripts/check-install)
 #   make check-docs  run the docs' runnable blocks, check the paths they name (scripts/check-docs)
+#   make deb         Debian packages libmmusim-dev and mmusim in out/deb (dpkg-buildpackage; debian/)
 #   make format      clang-format the lines changed since FORMAT_BASE (default HEAD: the
 #                    uncommitted ones; for a branch, FORMAT_BASE=$$(git merge-base HEAD main):
 #                    a commit the branch contains); never whole files
@@ -45,7 +46,7 @@ CTEST      := ctest --output-on-failure -j $(JOBS)
 .PHONY: all deps deps-build build demo check check-plain check-asan check-tsan format clean
 .PHONY: check-includes kmod kmod-check kmod-check-debug bench
 .PHONY: fuzz fuzz-build fuzz-corpus check-fuzz check-fresh check-all install check-install
-.PHONY: check-docs check-format
+.PHONY: check-docs check-format deb
 
 all: build
 
@@ -130,6 +131,14 @@ fuzz-corpus: fuzz-build
 check-fuzz: fuzz-build
 	FUZZ_FRESH=1 fuzz/run-fuzzers $(BUILD_FUZZ) 5
 
+deb:
+	@scripts/install-deps deb
+	DEB_BUILD_OPTIONS="nocheck parallel=$(JOBS)" dpkg-buildpackage -us -uc -b
+	mkdir -p out/deb
+	mv ../libmmusim-dev*_amd64.deb ../mmusim*_amd64.deb ../mmusim_*_amd64.buildinfo \
+		../mmusim_*_amd64.changes out/deb/
+	@echo "make deb: $$(ls out/deb/*.deb | tr '\n' ' ')"
+
 check-docs: build
 	scripts/check-docs $(BUILD)
 
@@ -159,4 +168,4 @@ check-format:
 	esac
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) build-* out
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) build-* out obj-*

@@ -37,6 +37,7 @@
 #include <mmusim/host.h>
 #include <mmusim/vm.h>
 #include "bench_stats.h"
+#include "cli.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
@@ -268,6 +269,12 @@ int main(int argc, char **argv)
 	char *end;
 	int c, i, p;
 
+	/* tools/cli.h's conventions: --help is -h, --version. */
+	cli_set_prog("mmusim-bench-dirty");
+	if (argc > 1 && !strcmp(argv[1], "--version"))
+		return cli_print_version(), 0;
+	if (argc > 1 && !strcmp(argv[1], "--help"))
+		argv[1] = "-h";
 	while ((c = getopt(argc, argv, "v:g:i:r:s:EmpzlaAh")) != -1) {
 		switch (c) {
 		case 'a':

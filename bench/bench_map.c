@@ -31,6 +31,7 @@
 #include <mmusim/host.h>
 #include <mmusim/vm.h>
 #include "bench_stats.h"
+#include "cli.h"
 #include "pfn/kvm_pfn.h"
 
 #define MiB (1ULL << 20)
@@ -97,6 +98,12 @@ int main(int argc, char **argv)
 	hva_t ram, nopage;
 	char *end;
 
+	/* tools/cli.h's conventions: --help is -h, --version. */
+	cli_set_prog("mmusim-bench-map");
+	if (argc > 1 && !strcmp(argv[1], "--version"))
+		return cli_print_version(), 0;
+	if (argc > 1 && !strcmp(argv[1], "--help"))
+		argv[1] = "-h";
 	while ((c = getopt(argc, argv, "n:r:m:o:h")) != -1) {
 		switch (c) {
 		case 'o':

@@ -140,7 +140,9 @@ static void op_set_filter(struct fz *f)
 		bm = place(i, bkind, need, &avail);
 		fill = fuzz_dp_index(&f->dp, 4);
 		for (j = 0; j < avail; j++)
-			bm[j] = fill == 0 ? 0 : fill == 1 ? 0xff : (u8)fuzz_dp_range(&f->dp, 0, 255);
+			bm[j] = fill == 0   ? 0 :
+				fill == 1 ? 0xff :
+					    (u8)fuzz_dp_range(&f->dp, 0, 255);
 		r->bitmap = bm;
 		f->last_base[i] = r->base;
 		f->last_nmsrs[i] = r->nmsrs;
@@ -231,8 +233,8 @@ static u32 pick_index(struct fz *f)
 			index = f->last_base[i] + f->last_nmsrs[i] - 1;
 			break;
 		default:
-			index = f->last_base[i] +
-				fuzz_dp_u32_range(&f->dp, 0, f->last_nmsrs[i] ? f->last_nmsrs[i] - 1 : 0);
+			index = f->last_nmsrs[i] ? f->last_nmsrs[i] - 1 : 0;
+			index = f->last_base[i] + fuzz_dp_u32_range(&f->dp, 0, index);
 			break;
 		}
 		break;

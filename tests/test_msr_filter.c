@@ -13,6 +13,7 @@
 
 #include "test_util.h"
 #include <mmusim/msr.h>
+#include <mmusim/run.h>
 #include "mmu/kvm_host.h"
 #include "../fuzz/msr_filter_model.h"
 
@@ -530,6 +531,106 @@ static void test_msr_filter_concurrent_swap(void **state)
 	test_vm_destroy(&t);
 }
 
+/*
+ * The same two filters against vCPUs inside KVM_RUN: each runs a guest
+ * loop reading 0x10 (KVM's TSC: both filters allow it, it never exits),
+ * 0x11 (both deny it: always a FILTER exit) and 0x12 (A denies it: a
+ * FILTER exit; B allows it and KVM does not know it: an UNKNOWN exit), and
+ * its thread answers every exit, while the main thread swaps the filters.
+ */
+struct run_ctx {
+	struct test_vm *t;
+	int vcpu;
+	bool stop;
+	u64 filter_12, unknown_12, exits, bad;
+};
+
+static int run_vcpu_thread(void *arg)
+{
+	const struct mmusim_insn prog[] = {
+		{ .op = MMUSIM_INSN_MOV_IMM, .reg = MMUSIM_REG_RCX, .imm = 0x10 },
+		{ .op = MMUSIM_INSN_RDMSR },
+		{ .op = MMUSIM_INSN_MOV_IMM, .reg = MMUSIM_REG_RCX, .imm = 0x11 },
+		{ .op = MMUSIM_INSN_RDMSR },
+		{ .op = MMUSIM_INSN_MOV_IMM, .reg = MMUSIM_REG_RCX, .imm = 0x12 },
+		{ .op = MMUSIM_INSN_RDMSR },
+		{ .op = MMUSIM_INSN_JMP, .target = 0 },
+	};
+	struct run_ctx *c = arg;
+	struct mmusim_vcpu *v = mmusim_vm_vcpu(c->t->vm, c->vcpu);
+	struct kvm_run *run = mmusim_vcpu_kvm_run(v);
+
+	env_thread_register();
+	if (mmusim_vcpu_load_program(v, prog, ARRAY_SIZE(prog)))
+		c->bad++;
+	while (!c->bad && !__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+		if (mmusim_vcpu_run(v) || run->exit_reason != KVM_EXIT_X86_RDMSR) {
+			c->bad++;
+			break;
+		}
+		c->exits++;
+		if (run->msr.index == 0x11 && run->msr.reason == KVM_MSR_EXIT_REASON_FILTER)
+			;
+		else if (run->msr.index == 0x12 && run->msr.reason == KVM_MSR_EXIT_REASON_FILTER)
+			c->filter_12++;
+		else if (run->msr.index == 0x12 && run->msr.reason == KVM_MSR_EXIT_REASON_UNKNOWN)
+			c->unknown_12++;
+		else
+			c->bad++;
+		run->msr.error = 0;
+		run->msr.data = 0;
+	}
+	env_thread_unregister();
+	return 0;
+}
+
+static void test_msr_filter_swap_running_vcpus(void **state)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR,
+				      .args[0] = KVM_MSR_EXIT_REASON_FILTER |
+						 KVM_MSR_EXIT_REASON_UNKNOWN };
+	u64 bit0 = 1, none = 0;
+	struct run_ctx ctx[2] = { 0 };
+	struct env_thread *th[2];
+	struct kvm_msr_filter a, b;
+	struct test_vm t;
+	int i, swaps = 0;
+	u64 end;
+
+	filter_vm(&t, 2);
+	memset(&a, 0, sizeof(a));
+	a.flags = DENY;
+	set_range(&a, 0, R, 0x10, 1, &bit0);
+	memset(&b, 0, sizeof(b));
+	set_range(&b, 0, R, 0x11, 1, &none);
+	assert_int_equal(mmusim_vm_enable_cap(t.vm, &cap), 0);
+	assert_int_equal(mmusim_vm_set_msr_filter(t.vm, &a), 0);
+	for (i = 0; i < 2; i++) {
+		ctx[i].t = &t;
+		ctx[i].vcpu = i;
+		th[i] = env_thread_start(run_vcpu_thread, &ctx[i], "msr-vcpu");
+		assert_non_null(th[i]);
+	}
+	end = ktime_get_ns() + 300ULL * 1000 * 1000;
+	while (ktime_get_ns() < end || swaps < 20) {
+		assert_int_equal(mmusim_vm_set_msr_filter(t.vm, swaps & 1 ? &a : &b), 0);
+		swaps++;
+	}
+	for (i = 0; i < 2; i++)
+		__atomic_store_n(&ctx[i].stop, true, __ATOMIC_RELEASE);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(env_thread_join(th[i]), 0);
+		print_message("vCPU %d: %llu exits, 0x12 filtered %llu, unknown %llu\n", i,
+			      (unsigned long long)ctx[i].exits,
+			      (unsigned long long)ctx[i].filter_12,
+			      (unsigned long long)ctx[i].unknown_12);
+		assert_int_equal(ctx[i].bad, 0);
+		assert_true(ctx[i].exits > 0);
+	}
+	print_message("%d filter swaps\n", swaps);
+	test_vm_destroy(&t);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -542,6 +643,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_msr_user_space_cap),
 		MMUSIM_TEST(test_msr_filter_differential),
 		MMUSIM_TEST(test_msr_filter_concurrent_swap),
+		MMUSIM_TEST(test_msr_filter_swap_running_vcpus),
 	};
 
 	memset(ones, 0xff, sizeof(ones));

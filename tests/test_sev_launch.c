@@ -5,6 +5,7 @@
  * firmware, with the host's ASID ranges (SEV-ES 1..min_sev_asid - 1, SEV
  * min..max) of KVM_SEV_INIT / KVM_SEV_ES_INIT.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,6 +310,16 @@ static void test_sev_es_full_launch(void **state)
 	/* Protected: no second VMSA update, no guest debug. */
 	assert_int_equal(op(&t, KVM_SEV_LAUNCH_UPDATE_VMSA, NULL, NULL), -EINVAL);
 	assert_int_equal(mmusim_vcpu_set_guest_debug(mmusim_vm_vcpu(t.vm, 0), &dbg), -EINVAL);
+	/*
+	 * A legacy KVM_SEV_ES_INIT VM has no has_protected_state (6.12): KVM_GET_REGS
+	 * still "succeeds", on the state as it was before the VMSA update.
+	 */
+	{
+		struct kvm_regs regs;
+
+		assert_int_equal(mmusim_vcpu_get_regs(mmusim_vm_vcpu(t.vm, 3), &regs), 0);
+		assert_int_equal(regs.rip, 0xfff3);
+	}
 	assert_int_equal(mmusim_sev_fw_guests(), fw + 1);
 	test_vm_check(&t);
 	test_vm_destroy(&t);
@@ -518,6 +529,78 @@ static void test_nodbg(void **state)
 	assert_int_equal(measure(&t, m, &len, &err), 0);
 	assert_int_equal(dbg(&t, KVM_SEV_DBG_DECRYPT, t.hva, t.hva + MiB, 16, &err), -EIO);
 	assert_int_equal(err, SEV_RET_POLICY_FAILURE);
+	test_vm_destroy(&t);
+}
+
+/*
+ * The ciphertext LAUNCH_UPDATE_DATA made is bound to its frames: the pin
+ * ends with the command, so a page the host then moves decrypts to
+ * garbage (the checker names it, gfn ~0: the firmware knows no gfns); with
+ * the range registered first (REG_REGION), the host cannot move it.
+ */
+static void test_launched_pages_bound(void **state)
+{
+	u8 want[PAGE_SIZE], got[PAGE_SIZE];
+	struct kvm_enc_region r;
+	struct mmusim_sev_report rep;
+	struct test_vm t;
+	unsigned int i;
+	u32 err;
+
+	for (i = 0; i < PAGE_SIZE; i++)
+		want[i] = (u8)(i * 7 + 5);
+	launch_vm(&t, true, false);
+	write_image(&t, 5);
+	assert_int_equal(launch_start(&t, 0, &err), 0);
+	assert_int_equal(update_data(&t, t.hva, PAGE_SIZE, &err), 0);
+	assert_int_equal(sim_migrate_page(t.mm, t.hva), 0);
+	assert_int_equal(mmusim_vcpu_read(mmusim_vm_vcpu(t.vm, 0), 0, got, sizeof(got)), 0);
+	assert_memory_not_equal(got, want, 64);
+	assert_int_equal(mmusim_vm_sev_get_reports(t.vm, &rep, 1), 1);
+	assert_int_equal(rep.kind, MMUSIM_SEV_MOVED);
+	assert_int_equal(rep.gfn, ~0ULL);
+	test_vm_destroy(&t);
+
+	launch_vm(&t, true, false);
+	write_image(&t, 5);
+	r.addr = t.hva;
+	r.size = 2 * MiB;
+	assert_int_equal(mmusim_vm_memory_encrypt_reg_region(t.vm, &r), 0);
+	assert_int_equal(launch_start(&t, 0, &err), 0);
+	assert_int_equal(update_data(&t, t.hva, PAGE_SIZE, &err), 0);
+	assert_int_equal(sim_migrate_page(t.mm, t.hva), -EBUSY);
+	assert_int_equal(mmusim_vcpu_read(mmusim_vm_vcpu(t.vm, 0), 0, got, sizeof(got)), 0);
+	assert_memory_equal(got, want, sizeof(want));
+	assert_int_equal(mmusim_vm_sev_get_reports(t.vm, NULL, 0), 0);
+	test_vm_destroy(&t);
+}
+
+/*
+ * 6.12's LAUNCH_UPDATE_DATA pins again what REG_REGION pinned, and
+ * charges sev->pages_locked again for the command: a VMM whose
+ * RLIMIT_MEMLOCK just covers its registered RAM cannot launch into it
+ * without CAP_IPC_LOCK.
+ */
+static void test_update_data_charge(void **state)
+{
+	struct kvm_enc_region r;
+	struct mmusim_sev_stats st;
+	struct test_vm t;
+	u32 err;
+
+	launch_vm(&t, true, false);
+	write_image(&t, 7);
+	assert_int_equal(sim_mm_set_memlock_limit(t.mm, 2 * MiB + 2 * PAGE_SIZE), 0);
+	r.addr = t.hva;
+	r.size = 2 * MiB;
+	assert_int_equal(mmusim_vm_memory_encrypt_reg_region(t.vm, &r), 0);
+	assert_int_equal(launch_start(&t, 0, &err), 0);
+	assert_int_equal(update_data(&t, t.hva, IMAGE_PAGES * PAGE_SIZE, &err), -ENOMEM);
+	assert_int_equal(update_data(&t, t.hva, 2 * PAGE_SIZE, &err), 0);
+	assert_int_equal(mmusim_vm_sev_get_stats(t.vm, &st), 0);
+	assert_int_equal(st.pages_locked, 512); /* the command's charge is gone again */
+	assert_int_equal(sim_mm_set_cap_ipc_lock(t.mm, true), 0);
+	assert_int_equal(update_data(&t, t.hva, IMAGE_PAGES * PAGE_SIZE, &err), 0);
 	test_vm_destroy(&t);
 }
 
@@ -735,6 +818,68 @@ static void test_fail_nth(void **state)
 	assert_true(failed > 3);
 }
 
+/* ======================== concurrency ======================== */
+
+struct launcher {
+	struct test_vm t;
+	u8 m[48];
+	int r;
+};
+
+/* A full SEV-ES launch without asserts (a thread of its own): 0, or the first failure. */
+static void *launch_thread(void *arg)
+{
+	struct launcher *l = arg;
+	struct kvm_sev_launch_start st = { .policy = SEV_POLICY_ES };
+	struct kvm_sev_launch_update_data ud = { .uaddr = l->t.hva,
+						 .len = IMAGE_PAGES * PAGE_SIZE };
+	struct kvm_sev_launch_measure lm = { .uaddr = (u64)(unsigned long)l->m, .len = 48 };
+	u32 err;
+
+	env_thread_register();
+	l->r = op(&l->t, KVM_SEV_LAUNCH_START, &st, &err);
+	if (!l->r)
+		l->r = op(&l->t, KVM_SEV_LAUNCH_UPDATE_DATA, &ud, &err);
+	if (!l->r)
+		l->r = op(&l->t, KVM_SEV_LAUNCH_UPDATE_VMSA, NULL, &err);
+	if (!l->r)
+		l->r = op(&l->t, KVM_SEV_LAUNCH_MEASURE, &lm, &err);
+	if (!l->r)
+		l->r = inject_secret(&l->t, &err);
+	if (!l->r)
+		l->r = op(&l->t, KVM_SEV_LAUNCH_FINISH, NULL, &err);
+	env_thread_unregister();
+	return NULL;
+}
+
+/* Four VMs on four hosts launch at once through the one firmware: one image, one measurement. */
+static void test_concurrent_launches(void **state)
+{
+	struct launcher l[4];
+	pthread_t th[4];
+	long fw = mmusim_sev_fw_guests();
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		launch_vm(&l[i].t, false, true);
+		write_image(&l[i].t, 6);
+	}
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, launch_thread, &l[i]), 0);
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(l[i].r, 0);
+		assert_memory_equal(l[i].m, l[0].m, 48);
+		assert_int_equal(status(&l[i].t).state, MMUSIM_SEV_STATE_RUNNING);
+		check_launched(&l[i].t, 6);
+	}
+	assert_int_equal(mmusim_sev_fw_guests(), fw + 4);
+	for (i = 0; i < 4; i++)
+		test_vm_destroy(&l[i].t);
+	assert_int_equal(mmusim_sev_fw_guests(), fw);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -746,10 +891,13 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_state_machine),
 		MMUSIM_TEST(test_uninit),
 		MMUSIM_TEST(test_dbg),
+		MMUSIM_TEST(test_launched_pages_bound),
+		MMUSIM_TEST(test_update_data_charge),
 		MMUSIM_TEST(test_nodbg),
 		MMUSIM_TEST(test_firmware_codes),
 		MMUSIM_TEST(test_kvm_errno),
 		MMUSIM_TEST(test_fail_nth),
+		MMUSIM_TEST(test_concurrent_launches),
 	};
 
 	mmusim_test_init(argc, argv);

@@ -52,15 +52,22 @@ extern "C" {
 
 /*
  * KVM_MEMORY_ENCRYPT_OP: sev_mem_enc_ioctl().  NULL @cmd: 0 (the probe).
- * Implemented: KVM_SEV_INIT (-EINVAL once vCPUs exist or if already SEV;
- * -EBUSY without a free ASID).  KVM_SEV_ES_INIT: -ENOTTY (the simulated
- * machine has no SEV-ES, sev_es=0); KVM_SEV_INIT2: -EINVAL (no SEV VM
- * types).  The other commands 6.12 dispatches return what their handlers
- * return on a VM that is not SEV, -ENOTTY (LAUNCH_UPDATE_VMSA also on an
- * SEV guest, which is not SEV-ES); on an SEV guest they are not modelled
- * yet and return -EINVAL, 6.12's answer to a command it does not
- * implement, as are the ids 6.12 does not dispatch.  The command is copied
- * back after a dispatched handler ran (-EFAULT).
+ * KVM_SEV_INIT / KVM_SEV_ES_INIT (-EINVAL once vCPUs exist or if already
+ * SEV; -EBUSY without a free ASID of the guest's range; ES_INIT -ENOTTY on
+ * a host without SEV-ES ASIDs); KVM_SEV_INIT2: -EINVAL (no SEV VM types).
+ * The launch flow of 6.12 against the simulated PSP firmware (docs/sev.md,
+ * "Launch"): LAUNCH_START (kvm_sev_cmd.sev_fd must be MMUSIM_SEV_DEV_FD,
+ * else -EBADF), LAUNCH_UPDATE_DATA, LAUNCH_UPDATE_VMSA (SEV-ES only,
+ * else -ENOTTY), LAUNCH_MEASURE, LAUNCH_SECRET, LAUNCH_FINISH,
+ * GUEST_STATUS, DBG_DECRYPT, DBG_ENCRYPT: -ENOTTY on a VM that is not SEV,
+ * KVM's own argument errnos, and -EIO with the firmware's SEV_RET_* in
+ * cmd->error for what the firmware refuses (the launch order, policy).
+ * Parameter structures and blobs are the caller's memory; the ranges the
+ * firmware encrypts (uaddr, guest_uaddr, DBG's src/dst) are the VM's
+ * sim_mm addresses.  The migration commands are dispatched but not
+ * modelled (-EINVAL on an SEV guest, -ENOTTY otherwise), as are the ids
+ * 6.12 does not dispatch (-EINVAL).  The command is copied back after a
+ * dispatched handler ran (-EFAULT).
  */
 int mmusim_vm_memory_encrypt_op(struct mmusim_vm *vm, struct kvm_sev_cmd *cmd);
 /*

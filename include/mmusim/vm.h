@@ -146,6 +146,12 @@ struct mmusim_vm_config {
 	u64 sev_key;
 	bool sev_pin_write;
 	/*
+	 * SEV pinning on the fault path through the hooks of Sean
+	 * Christopherson's pinned-SPTE RFC (docs/sev.md; first step: without the
+	 * zapped-but-pinned state).  Needs sev and the legacy MMU, else -EINVAL.
+	 */
+	bool sev_pin_sptes;
+	/*
 	 * The host CPU lacks VMX bus-lock detection (kvm_caps.has_bus_lock_exit
 	 * false): KVM_CAP_X86_BUS_LOCK_EXIT reports 0 and enabling EXIT is a
 	 * silent no-op.  Default: detection present (docs/vcpu-run.md).

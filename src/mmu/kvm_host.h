@@ -216,6 +216,22 @@ int kvm_vcpu_check_maps(struct kvm_vcpu *vcpu, char *msg, size_t msg_size);
 
 struct kvm_sev_info;
 
+/*
+ * The kvm_x86_ops hooks of Sean Christopherson's pinned-SPTE RFC (2020, not
+ * merged; docs/sev.md), per VM: NULL for a VM whose vendor pins nothing.
+ * Called by the legacy MMU under mmu_lock (write).  pin_spte() decides
+ * whether the new leaf mapping @pfn at @level is pinned (true: the leaf
+ * gets SPTE_PINNED_MASK and the vendor holds the pin); drop_pinned_spte()
+ * releases it when the leaf goes.  zap/unzap_pinned_spte() are the RFC's
+ * optional notifications.
+ */
+struct kvm_x86_pin_ops {
+	bool (*pin_spte)(struct kvm_vcpu *vcpu, gfn_t gfn, int level, kvm_pfn_t pfn);
+	void (*drop_pinned_spte)(struct kvm *kvm, gfn_t gfn, int level, kvm_pfn_t pfn);
+	void (*zap_pinned_spte)(struct kvm *kvm, gfn_t gfn, int level);
+	void (*unzap_pinned_spte)(struct kvm *kvm, gfn_t gfn, int level);
+};
+
 struct kvm {
 	struct sim_host *host;
 	struct sim_mm *mm;
@@ -273,6 +289,8 @@ struct kvm {
 	struct mutex vcpu_lock;
 	/* SEV guest state (src/sev/sev.h); NULL for a VM that is not SEV. */
 	struct kvm_sev_info *sev;
+	/* Pinned-SPTE hooks (set before the vCPUs exist, then constant). */
+	const struct kvm_x86_pin_ops *pin_ops;
 	int nr_vcpus;
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
 

@@ -777,6 +777,11 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 		if (r)
 			goto err_slots;
 	}
+	if (cfg->sev_pin_sptes) {
+		r = sev_spte_pin_enable(kvm);
+		if (r)
+			goto err_sev;
+	}
 	r = kvm_create_vcpus(kvm, nr_vcpus);
 	if (r)
 		goto err_sev;

@@ -273,7 +273,8 @@ static bool mmu_spte_update(struct kvm *kvm, u64 *sptep, u64 new_spte)
 
 /*
  * Clears a leaf and uncounts it; the caller takes it off its rmap.
- * Returns the old value.
+ * Returns the old value.  The only place a leaf goes, so the only unpin
+ * point of the pinned-SPTE RFC (its rmap_remove()).
  */
 static u64 mmu_spte_clear_track_bits(struct kvm *kvm, u64 *sptep)
 {
@@ -289,6 +290,10 @@ static u64 mmu_spte_clear_track_bits(struct kvm *kvm, u64 *sptep)
 	spte_check_change(&kvm->masks, old_spte, SHADOW_NONPRESENT_VALUE, level);
 	kvm_update_page_stats(kvm, level, -1);
 	kvm_spte_release_ad(kvm, old_spte);
+	if (unlikely(old_spte & SPTE_PINNED_MASK))
+		kvm->pin_ops->drop_pinned_spte(
+			kvm, kvm_mmu_page_get_gfn(sptep_to_sp(sptep), spte_index(sptep)), level,
+			spte_to_pfn(old_spte));
 	return old_spte;
 }
 
@@ -818,7 +823,18 @@ static int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot, u64
 		flush = true;
 		was_rmapped = false;
 		old_spte = READ_ONCE(*sptep);
+		/* The drop released the pin the new value inherited: pin afresh. */
+		spte &= ~SPTE_PINNED_MASK;
 	}
+
+	/*
+	 * The RFC's set_spte(): a new leaf of a direct MMU (mmusim has no
+	 * other) is offered to the vendor; a re-fault of a pinned leaf with
+	 * the same pfn keeps its pin (make_spte() carried the bit over).
+	 */
+	if (unlikely(kvm->pin_ops) && !was_rmapped && !(spte & SPTE_PINNED_MASK) &&
+	    !kvm_is_mmio_pfn(kvm->host, pfn) && kvm->pin_ops->pin_spte(vcpu, gfn, level, pfn))
+		spte |= SPTE_PINNED_MASK;
 
 	if (old_spte == spte)
 		ret = RET_PF_SPURIOUS;

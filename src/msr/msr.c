@@ -156,7 +156,8 @@ struct kvm_msr_desc {
 	const char *name;
 };
 
-#define ROW(i, k, r, kp, rs) { .index = i, .kind = k, .rsvd = r, .keep = kp, .reset = rs, .name = #i }
+#define ROW(i, k, r, kp, rs) \
+	{ .index = i, .kind = k, .rsvd = r, .keep = kp, .reset = rs, .name = #i }
 static const struct kvm_msr_desc msr_table[] = {
 	ROW(MSR_IA32_TSC, MSR_K_PLAIN, 0, ~0ULL, 0),
 	ROW(MSR_IA32_APICBASE, MSR_K_APIC_BASE, 0, ~0ULL, 0),

@@ -86,3 +86,6 @@ ST_ENTRY(msr_filter_validation, ST_PARALLEL)
 ST_ENTRY(msr_filter_decisions, ST_PARALLEL)
 ST_ENTRY(msr_user_space_exits, ST_PARALLEL)
 ST_ENTRY(msr_host_access, ST_PARALLEL)
+
+/* src/sev: the SEV-ES launch flow against the simulated PSP firmware (st_sev.c). */
+ST_ENTRY(sev_es_launch, 0)

@@ -20,7 +20,9 @@
  *   - LAUNCH_UPDATE_*: address 16-byte aligned (SEV_RET_INVALID_ADDRESS),
  *     length a nonzero multiple of 16 (SEV_RET_INVALID_LEN)
  *   - LAUNCH_MEASURE: a buffer shorter than 48 bytes (the length query
- *     included) is SEV_RET_INVALID_LEN with the length written back
+ *     included) is SEV_RET_INVALID_LEN with the length written back; the
+ *     state is checked first (the spec does not order the two; QEMU only
+ *     queries in LUPDATE)
  *   - ACTIVATE of an ASID another context holds: SEV_RET_ASID_OWNED; of a
  *     context already active: SEV_RET_ACTIVE; DECOMMISSION of an active
  *     context: SEV_RET_ACTIVE.
@@ -423,7 +425,7 @@ static int psp_dbg(struct psp_data_dbg *d, bool enc)
 	dst = sim_pfn_to_virt(host, d->dst_addr >> PAGE_SHIFT);
 	if (!src || !dst)
 		return SEV_RET_INVALID_ADDRESS;
-	/* The keystream is the guest frame's: the source's to decrypt, the destination's to encrypt. */
+	/* The keystream is the guest frame's: the source's to decrypt, the target's to encrypt. */
 	if (enc)
 		ret = sev_mem_fw_crypt(g->sev, d->dst_addr >> PAGE_SHIFT, doff, src + soff,
 				       dst + doff, d->len, true);

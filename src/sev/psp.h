@@ -23,7 +23,8 @@
  * secret) are kernel buffers, passed by pointer where 6.12 passes __psp_pa().
  *
  * Locking: one command at a time (sev-dev.c's sev_cmd_mutex, here
- * psp_cmd_mutex, a leaf below kvm->lock).  The firmware is one per
+ * psp_cmd_mutex), taken inside kvm->lock; under it only the memory
+ * controller's leaf mc->lock is taken (sev_mem_fw_crypt()).  The firmware is one per
  * simulated machine, i.e. per process (sev-dev.c's psp_master); handles are
  * global, ASIDs per host.
  */

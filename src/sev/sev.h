@@ -13,6 +13,7 @@
  * Locks, outermost first:
  *   kvm->lock          SEV ioctls (INIT, REG/UNREG_REGION), regions_list,
  *                      pages_locked; held by sev_vm_destroy()
+ *   psp_cmd_mutex      the simulated PSP's one-command-at-a-time (psp.c)
  *   mc->lock           a spinning leaf lock: the controller's frame records,
  *                      ASIDs and every sev->reports; taken from guest mode
  *                      and from the host's frame events (under its spinlocks)
@@ -114,6 +115,11 @@ sev_cmd_fn sev_launch_cmd_handler(u32 id);
 /* VM destroy, kvm->lock held, after WBINVD: unbind the handle, free the VMSAs. */
 void sev_launch_destroy(struct kvm *kvm);
 
+/* ---- sev_spte.c: the pinned-SPTE hooks ---- */
+
+/* Pin on the fault path (mmusim_vm_config.sev_pin_sptes): legacy MMU, SEV only, else -EINVAL. */
+int sev_spte_pin_enable(struct kvm *kvm);
+
 /* ---- sev_mem.c: the memory controller ---- */
 
 /*
@@ -148,6 +154,8 @@ int sev_mem_fw_crypt(struct kvm_sev_info *sev, kvm_pfn_t pfn, u32 off, const voi
 /* sev_clflush_pages() and wbinvd_on_all_cpus() as the model sees them. */
 void sev_clflush_pages(struct kvm_sev_info *sev, struct sim_page **pages, unsigned long npages);
 void sev_wbinvd_on_all_cpus(struct kvm_sev_info *sev);
+/* clflush_cache_range() of [pfn, pfn + nr): never sleeps (callers hold mmu_lock). */
+void sev_clflush_pfns(struct kvm_sev_info *sev, kvm_pfn_t pfn, u64 nr);
 
 /* Copies of @sev's reports (at most @max) and their total number. */
 u64 sev_mc_get_reports(struct kvm_sev_info *sev, struct mmusim_sev_report *out, u32 max);

@@ -108,17 +108,30 @@ static inline u64 sev_mix(u64 x)
 	return x ^ (x >> 31);
 }
 
-/* XOR @n bytes at physical address @pa with the keystream of @key: both ways. */
+static inline u64 sev_ks_word(u64 key, u64 pa)
+{
+	return sev_mix(key ^ sev_mix(pa >> 3));
+}
+
+/*
+ * XOR @n bytes at physical address @pa with the keystream of @key: both
+ * ways.  Byte i of the 8-byte word at pa & ~7 takes byte i of its word.
+ */
 static void sev_crypt(u64 key, u64 pa, u8 *p, u32 n)
 {
-	u64 w = 0;
-	u32 i;
+	u32 i = 0;
 
-	for (i = 0; i < n; i++, pa++) {
-		if (!i || !(pa & 7))
-			w = sev_mix(key ^ sev_mix(pa >> 3));
-		p[i] ^= (u8)(w >> ((pa & 7) * 8));
+	for (; i < n && ((pa + i) & 7); i++)
+		p[i] ^= (u8)(sev_ks_word(key, pa + i) >> (((pa + i) & 7) * 8));
+	for (; i + 8 <= n; i += 8) {
+		u64 w;
+
+		memcpy(&w, p + i, 8);
+		w ^= sev_ks_word(key, pa + i); /* x86 is little endian */
+		memcpy(p + i, &w, 8);
 	}
+	for (; i < n; i++)
+		p[i] ^= (u8)(sev_ks_word(key, pa + i) >> (((pa + i) & 7) * 8));
 }
 
 /* ======================== records ======================== */
@@ -193,18 +206,36 @@ static void sev_note_write(struct sev_mc *mc, struct kvm_sev_info *sev, kvm_pfn_
 	kfree(new);
 }
 
+/* The lines [off, off + n) of a frame touches. */
+static u64 line_mask(u32 off, u32 n)
+{
+	u32 first = off / SEV_LINE, last = (off + n - 1) / SEV_LINE;
+
+	return (last == 63 ? ~0ULL : BIT_ULL(last + 1) - 1) & ~(BIT_ULL(first) - 1);
+}
+
 int sev_mem_access(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, u32 off, void __user *buf, u32 len,
 		   bool write)
 {
 	struct kvm_sev_info *sev = kvm->sev;
-	u8 *data = sim_pfn_to_virt(kvm->host, pfn), tmp[SEV_LINE];
+	u8 *data = sim_pfn_to_virt(kvm->host, pfn), line[SEV_LINE], *tmp = line, *big = NULL;
 	u64 pa = ((u64)pfn << PAGE_SHIFT) + off, lines = 0;
 	int r = 0;
 
 	if (!data || off + len > PAGE_SIZE)
 		return -EFAULT;
+	/*
+	 * One user copy for the whole range when a bounce buffer is at hand
+	 * (a user copy costs a system call here); line by line otherwise.
+	 * The frame never holds plaintext, not even for a moment.
+	 */
+	if (len > SEV_LINE) {
+		big = kmalloc(len, GFP_ATOMIC | __GFP_NOWARN);
+		if (big)
+			tmp = big;
+	}
 	while (len) {
-		u32 n = min_t(u32, len, SEV_LINE - (off & (SEV_LINE - 1)));
+		u32 n = big ? len : min_t(u32, len, SEV_LINE - (off & (SEV_LINE - 1)));
 
 		if (write) {
 			if (copy_from_user(tmp, buf, n)) {
@@ -213,7 +244,7 @@ int sev_mem_access(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, u32 off, void __us
 			}
 			sev_crypt(sev->key, pa, tmp, n);
 			memcpy(data + off, tmp, n);
-			lines |= BIT_ULL(off / SEV_LINE);
+			lines |= line_mask(off, n);
 		} else {
 			memcpy(tmp, data + off, n);
 			sev_crypt(sev->key, pa, tmp, n);
@@ -227,6 +258,7 @@ int sev_mem_access(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, u32 off, void __us
 		pa += n;
 		len -= n;
 	}
+	kfree(big);
 	if (write) {
 		atomic64_inc(&sev->enc_writes);
 		if (lines)
@@ -278,6 +310,24 @@ void sev_clflush_pages(struct kvm_sev_info *sev, struct sim_page **pages, unsign
 		cond_resched();
 	}
 	atomic64_add(npages, &sev->clflush_pages);
+}
+
+void sev_clflush_pfns(struct kvm_sev_info *sev, kvm_pfn_t pfn, u64 nr)
+{
+	struct sev_mc *mc = sev->mc;
+	struct sev_frame *f;
+	u64 i;
+
+	if (READ_ONCE(sev->debug_skip_flush))
+		return;
+	spin_lock(&mc->lock);
+	for (i = 0; i < nr && READ_ONCE(mc->nr_frames); i++) {
+		f = frame_find(mc, pfn + i);
+		if (f)
+			f->dirty = 0;
+	}
+	spin_unlock(&mc->lock);
+	atomic64_add(nr, &sev->clflush_pages);
 }
 
 /*
