@@ -28,8 +28,9 @@ extern "C" {
  * the struct, -EINVAL for unknown flags or DEFAULT_DENY with no range, then
  * per range in array order (ranges with nmsrs 0 are skipped unexamined)
  * -EINVAL for unknown or no flags or a bitmap of 0 or more than 0x600
- * bytes, -EFAULT for an unreadable bitmap (whole longs are read).  On
- * failure the previous filter stays installed.  0: installed atomically.
+ * bytes, -EFAULT for an unreadable bitmap (whole longs are read), -ENOMEM
+ * when the filter or a bitmap cannot be allocated.  On failure the
+ * previous filter stays installed.  0: installed atomically.
  */
 int mmusim_vm_set_msr_filter(struct mmusim_vm *vm, const struct kvm_msr_filter *filter);
 

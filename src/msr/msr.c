@@ -4,8 +4,7 @@
  * RDMSR/WRMSR with the userspace filter and userspace exits, and
  * host-initiated KVM_GET_MSRS/KVM_SET_MSRS, as Linux 6.12's
  * arch/x86/kvm/x86.c (kvm_emulate_rdmsr(), kvm_msr_user_space(),
- * kvm_get_msr_ignored_check(), msr_io()) with upstream's
- * KVM_MSR_RET_UNSUPPORTED name and kvm_do_msr_access() post-processing.
+ * kvm_get_msr_ignored_check(), msr_io(), kvm_do_msr_access()).
  *
  * The table (msr_table[] below, documented in docs/msr.md) is a small
  * x86-64 vCPU model: each row says which writes are architecturally
@@ -130,10 +129,6 @@
 #ifndef APIC_DEFAULT_PHYS_BASE /* <asm/apicdef.h> in the kernel build */
 #define APIC_DEFAULT_PHYS_BASE 0xfee00000ULL
 #endif
-#define X2APIC_REG_ID 0x02			/* APIC register offset >> 4 */
-#define X2APIC_REG_LVR 0x03
-#define X2APIC_REG_TPR 0x08
-#define X2APIC_LVR_VALUE 0x50014		/* version 0x14, 6 LVT entries */
 
 enum msr_kind {
 	MSR_K_PLAIN,		/* rsvd bits #GP, bits outside keep dropped */
@@ -144,7 +139,7 @@ enum msr_kind {
 	MSR_K_PAT,
 	MSR_K_MISC_ENABLE,
 	MSR_K_UCODE_REV,	/* guest writes ignored, host writes set it */
-	MSR_K_X2APIC,		/* the x2APIC range, only in x2APIC mode */
+	MSR_K_X2APIC,		/* the x2APIC range: 1, no in-kernel LAPIC */
 };
 
 struct kvm_msr_desc {
@@ -232,7 +227,6 @@ void kvm_vcpu_msr_reset(struct kvm_vcpu *vcpu)
 	m->val[kvm_msr_table_row(MSR_IA32_APICBASE)] =
 		(u64)APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
 		(vcpu->vcpu_id == 0 ? MSR_IA32_APICBASE_BSP : 0);
-	m->x2apic_tpr = 0;
 }
 
 static bool is_noncanonical_address(u64 la)
@@ -292,47 +286,15 @@ static int kvm_set_apic_base(u64 *cur, u64 data, bool host_initiated)
 	return 0;
 }
 
-static u64 *msr_slot(struct kvm_vcpu *vcpu, u32 index)
-{
-	return &vcpu->msrs.val[kvm_msr_table_row(index)];
-}
-
-static bool x2apic_mode(struct kvm_vcpu *vcpu)
-{
-	return kvm_apic_mode(*msr_slot(vcpu, MSR_IA32_APICBASE)) == LAPIC_MODE_X2APIC;
-}
-
 /*
- * kvm_x2apic_msr_read/write(): only in x2APIC mode; of the registers only
- * ID and version (read-only) and TPR are modelled, any other is 1 as
- * kvm_lapic_reg_read/write() answer for a register they do not know.
+ * kvm_x2apic_msr_read/write(): mmusim has no in-kernel local APIC (KVM_RUN
+ * exits HLT and takes CR8 from kvm_run, as with a userspace irqchip), and
+ * 6.12 answers every x2APIC MSR with 1 then (!lapic_in_kernel()), in x2APIC
+ * mode or not: an INVAL exit or #GP, never FILTER (the range is exempt).
  */
 static int kvm_x2apic_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data, bool write)
 {
-	u32 reg = index - MSR_X2APIC_BASE;
-
-	if (!x2apic_mode(vcpu))
-		return 1;
-	switch (reg) {
-	case X2APIC_REG_ID:
-		if (write)
-			return 1;
-		*data = vcpu->vcpu_id;
-		return 0;
-	case X2APIC_REG_LVR:
-		if (write)
-			return 1;
-		*data = X2APIC_LVR_VALUE;
-		return 0;
-	case X2APIC_REG_TPR:
-		if (write)
-			vcpu->msrs.x2apic_tpr = *data & 0xff;
-		else
-			*data = vcpu->msrs.x2apic_tpr;
-		return 0;
-	default:
-		return 1;
-	}
+	return 1;
 }
 
 static const struct kvm_msr_desc *kvm_msr_handled(struct kvm_vcpu *vcpu, u32 index, int *row)
@@ -385,9 +347,11 @@ static int __kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data, bool host_i
 	case MSR_K_EFER:
 		if (data & d->rsvd)
 			return 1;
-		/* LMA follows CR0.PG and EFER.LME; the guest cannot write it. */
-		if (!host_initiated)
-			data = (data & ~(u64)EFER_LMA) | (old & EFER_LMA);
+		/*
+		 * LMA follows CR0.PG and EFER.LME: no WRMSR changes it, the
+		 * host's included (6.12 set_efer(); KVM_SET_SREGS can).
+		 */
+		data = (data & ~(u64)EFER_LMA) | (old & EFER_LMA);
 		break;
 	case MSR_K_APIC_BASE:
 		return kvm_set_apic_base(cur, data, host_initiated);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * MSR emulation as the KVM_RUN loop calls it (arch/x86/kvm/x86.c, 6.12 with
- * the 6.13+ KVM_MSR_RET_UNSUPPORTED name).  Implemented in src/msr/: msr.c
+ * MSR emulation as the KVM_RUN loop calls it (arch/x86/kvm/x86.c, 6.12,
+ * whose x86.h already names 2 KVM_MSR_RET_UNSUPPORTED).  Implemented in src/msr/: msr.c
  * (the MSRs KVM handles in the kernel, the access paths, userspace exits),
  * msr_filter.c (KVM_X86_SET_MSR_FILTER and kvm_msr_allowed()).
  *
@@ -72,7 +72,6 @@ struct kvm_x86_msr_filter {
 
 struct kvm_vcpu_msrs {
 	u64 val[KVM_NR_EMULATED_MSRS];
-	u32 x2apic_tpr;		/* the one writable x2APIC register modelled */
 	u64 intercept_recalcs;	/* KVM_REQ_MSR_FILTER_CHANGED handled */
 };
 
