@@ -208,11 +208,18 @@ const char *kvm_msr_table_name(int row)
 	return msr_table[row].name;
 }
 
-/* KVM_GET_MSR_INDEX_LIST's rows: every row but the x2APIC range. */
+/*
+ * KVM_GET_MSR_INDEX_LIST's rows: those of 6.12's msrs_to_save_base[] and
+ * emulated_msrs_all[], which leave out the x2APIC range, APIC_BASE, EFER,
+ * FS_BASE and GS_BASE (state KVM_GET/SET_SREGS and the LAPIC ioctls carry).
+ */
 static bool kvm_is_advertised_msr(u32 index)
 {
 	int row = kvm_msr_table_row(index);
 
+	if (index == MSR_IA32_APICBASE || index == MSR_EFER || index == MSR_FS_BASE ||
+	    index == MSR_GS_BASE)
+		return false;
 	return row >= 0 && msr_table[row].kind != MSR_K_X2APIC;
 }
 
