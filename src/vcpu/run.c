@@ -631,7 +631,7 @@ static bool insn_valid(struct kvm_vcpu *vcpu, const struct mmusim_insn *insn, u3
 	return true;
 }
 
-int mmusim_vcpu_load_program(struct mmusim_vcpu *v, const struct mmusim_insn *uprog, u32 n)
+static int __mmusim_vcpu_load_program(struct mmusim_vcpu *v, const struct mmusim_insn *uprog, u32 n)
 {
 	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
 	struct kvm_vcpu_guest *g;
@@ -665,8 +665,24 @@ int mmusim_vcpu_load_program(struct mmusim_vcpu *v, const struct mmusim_insn *up
 	return 0;
 }
 
+int mmusim_vcpu_load_program(struct mmusim_vcpu *v, const struct mmusim_insn *uprog, u32 n)
+{
+	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
+	int r;
+
+	if (!vcpu)
+		return -EINVAL;
+	/* Once the VM's destruction began: -EIO (kvm_vm_call_begin()). */
+	r = kvm_vm_call_begin(vcpu->kvm);
+	if (r)
+		return r;
+	r = __mmusim_vcpu_load_program(v, uprog, n);
+	kvm_vm_call_end(vcpu->kvm);
+	return r;
+}
+
 /* KVM_GET_REGS: kvm_regs names the registers, not their encoding order. */
-int mmusim_vcpu_get_regs(struct mmusim_vcpu *v, struct kvm_regs *uregs)
+static int __mmusim_vcpu_get_regs(struct mmusim_vcpu *v, struct kvm_regs *uregs)
 {
 	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
 	struct kvm_regs regs;
@@ -697,8 +713,24 @@ int mmusim_vcpu_get_regs(struct mmusim_vcpu *v, struct kvm_regs *uregs)
 	return copy_to_user(uregs, &regs, sizeof(regs)) ? -EFAULT : 0;
 }
 
+int mmusim_vcpu_get_regs(struct mmusim_vcpu *v, struct kvm_regs *uregs)
+{
+	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
+	int r;
+
+	if (!vcpu)
+		return -EINVAL;
+	/* Once the VM's destruction began: -EIO (kvm_vm_call_begin()). */
+	r = kvm_vm_call_begin(vcpu->kvm);
+	if (r)
+		return r;
+	r = __mmusim_vcpu_get_regs(v, uregs);
+	kvm_vm_call_end(vcpu->kvm);
+	return r;
+}
+
 /* KVM_SET_REGS (__set_regs()): also drops a pending exception, as 6.12. */
-int mmusim_vcpu_set_regs(struct mmusim_vcpu *v, const struct kvm_regs *uregs)
+static int __mmusim_vcpu_set_regs(struct mmusim_vcpu *v, const struct kvm_regs *uregs)
 {
 	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
 	struct kvm_regs regs;
@@ -729,4 +761,20 @@ int mmusim_vcpu_set_regs(struct mmusim_vcpu *v, const struct kvm_regs *uregs)
 	vcpu->guest->rflags = regs.rflags | X86_EFLAGS_FIXED;
 	kvm_vcpu_arch(vcpu)->exception.pending = false;
 	return 0;
+}
+
+int mmusim_vcpu_set_regs(struct mmusim_vcpu *v, const struct kvm_regs *uregs)
+{
+	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
+	int r;
+
+	if (!vcpu)
+		return -EINVAL;
+	/* Once the VM's destruction began: -EIO (kvm_vm_call_begin()). */
+	r = kvm_vm_call_begin(vcpu->kvm);
+	if (r)
+		return r;
+	r = __mmusim_vcpu_set_regs(v, uregs);
+	kvm_vm_call_end(vcpu->kvm);
+	return r;
 }
