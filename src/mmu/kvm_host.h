@@ -511,4 +511,19 @@ static inline struct mmusim_vcpu *kvm_vcpu_to_mmusim(struct kvm_vcpu *vcpu)
 	return (struct mmusim_vcpu *)vcpu;
 }
 
+/*
+ * The start of a public call on vCPU @v: -EINVAL for NULL, -EIO once the
+ * VM's destruction began, else 0 with the vCPU in *@vcpup, inside the
+ * VM's call window until kvm_vm_call_end(vcpu->kvm).
+ */
+static inline int kvm_vcpu_call_begin(struct mmusim_vcpu *v, struct kvm_vcpu **vcpup)
+{
+	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
+
+	if (!vcpu)
+		return -EINVAL;
+	*vcpup = vcpu;
+	return kvm_vm_call_begin(vcpu->kvm);
+}
+
 #endif /* _MMUSIM_MMU_KVM_HOST_H */

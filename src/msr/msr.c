@@ -616,12 +616,9 @@ static int msr_io(struct kvm_vcpu *vcpu, struct kvm_msrs __user *user_msrs, bool
 
 int mmusim_vcpu_get_msrs(struct mmusim_vcpu *v, struct kvm_msrs *msrs)
 {
-	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
-	int r;
+	struct kvm_vcpu *vcpu;
+	int r = kvm_vcpu_call_begin(v, &vcpu);
 
-	if (!vcpu)
-		return -EINVAL;
-	r = kvm_vm_call_begin(vcpu->kvm);
 	if (r)
 		return r;
 	r = msr_io(vcpu, (struct kvm_msrs __user *)msrs, false);
@@ -631,12 +628,9 @@ int mmusim_vcpu_get_msrs(struct mmusim_vcpu *v, struct kvm_msrs *msrs)
 
 int mmusim_vcpu_set_msrs(struct mmusim_vcpu *v, const struct kvm_msrs *msrs)
 {
-	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
-	int r;
+	struct kvm_vcpu *vcpu;
+	int r = kvm_vcpu_call_begin(v, &vcpu);
 
-	if (!vcpu)
-		return -EINVAL;
-	r = kvm_vm_call_begin(vcpu->kvm);
 	if (r)
 		return r;
 	r = msr_io(vcpu, (struct kvm_msrs __user *)msrs, true);

@@ -585,12 +585,9 @@ out:
 
 int mmusim_vcpu_run(struct mmusim_vcpu *v)
 {
-	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
-	int r;
+	struct kvm_vcpu *vcpu;
+	int r = kvm_vcpu_call_begin(v, &vcpu);
 
-	if (!vcpu)
-		return -EINVAL;
-	r = kvm_vm_call_begin(vcpu->kvm);
 	if (r)
 		return r;
 	r = kvm_arch_vcpu_ioctl_run(vcpu);
@@ -631,14 +628,14 @@ static bool insn_valid(struct kvm_vcpu *vcpu, const struct mmusim_insn *insn, u3
 	return true;
 }
 
-static int __mmusim_vcpu_load_program(struct mmusim_vcpu *v, const struct mmusim_insn *uprog, u32 n)
+static int vcpu_load_program(struct kvm_vcpu *vcpu, const struct mmusim_insn __user *uprog,
+			     u32 n)
 {
-	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
 	struct kvm_vcpu_guest *g;
 	struct mmusim_insn *prog;
 	u32 i;
 
-	if (!vcpu || !n || n > MMUSIM_MAX_PROGRAM)
+	if (!n || n > MMUSIM_MAX_PROGRAM)
 		return -EINVAL;
 	prog = kvmalloc_array(n, sizeof(*prog), GFP_KERNEL_ACCOUNT);
 	if (!prog)
@@ -667,29 +664,22 @@ static int __mmusim_vcpu_load_program(struct mmusim_vcpu *v, const struct mmusim
 
 int mmusim_vcpu_load_program(struct mmusim_vcpu *v, const struct mmusim_insn *uprog, u32 n)
 {
-	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
-	int r;
+	struct kvm_vcpu *vcpu;
+	int r = kvm_vcpu_call_begin(v, &vcpu);
 
-	if (!vcpu)
-		return -EINVAL;
-	/* Once the VM's destruction began: -EIO (kvm_vm_call_begin()). */
-	r = kvm_vm_call_begin(vcpu->kvm);
 	if (r)
 		return r;
-	r = __mmusim_vcpu_load_program(v, uprog, n);
+	r = vcpu_load_program(vcpu, uprog, n);
 	kvm_vm_call_end(vcpu->kvm);
 	return r;
 }
 
 /* KVM_GET_REGS: kvm_regs names the registers, not their encoding order. */
-static int __mmusim_vcpu_get_regs(struct mmusim_vcpu *v, struct kvm_regs *uregs)
+static int vcpu_get_regs(struct kvm_vcpu *vcpu, struct kvm_regs __user *uregs)
 {
-	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
 	struct kvm_regs regs;
 	const u64 *r;
 
-	if (!vcpu)
-		return -EINVAL;
 	r = kvm_vcpu_arch(vcpu)->regs;
 	memset(&regs, 0, sizeof(regs));
 	regs.rax = r[VCPU_REGS_RAX];
@@ -715,29 +705,22 @@ static int __mmusim_vcpu_get_regs(struct mmusim_vcpu *v, struct kvm_regs *uregs)
 
 int mmusim_vcpu_get_regs(struct mmusim_vcpu *v, struct kvm_regs *uregs)
 {
-	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
-	int r;
+	struct kvm_vcpu *vcpu;
+	int r = kvm_vcpu_call_begin(v, &vcpu);
 
-	if (!vcpu)
-		return -EINVAL;
-	/* Once the VM's destruction began: -EIO (kvm_vm_call_begin()). */
-	r = kvm_vm_call_begin(vcpu->kvm);
 	if (r)
 		return r;
-	r = __mmusim_vcpu_get_regs(v, uregs);
+	r = vcpu_get_regs(vcpu, uregs);
 	kvm_vm_call_end(vcpu->kvm);
 	return r;
 }
 
 /* KVM_SET_REGS (__set_regs()): also drops a pending exception, as 6.12. */
-static int __mmusim_vcpu_set_regs(struct mmusim_vcpu *v, const struct kvm_regs *uregs)
+static int vcpu_set_regs(struct kvm_vcpu *vcpu, const struct kvm_regs __user *uregs)
 {
-	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
 	struct kvm_regs regs;
 	u64 *r;
 
-	if (!vcpu)
-		return -EINVAL;
 	if (copy_from_user(&regs, uregs, sizeof(regs)))
 		return -EFAULT;
 	r = kvm_vcpu_arch(vcpu)->regs;
@@ -765,16 +748,12 @@ static int __mmusim_vcpu_set_regs(struct mmusim_vcpu *v, const struct kvm_regs *
 
 int mmusim_vcpu_set_regs(struct mmusim_vcpu *v, const struct kvm_regs *uregs)
 {
-	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
-	int r;
+	struct kvm_vcpu *vcpu;
+	int r = kvm_vcpu_call_begin(v, &vcpu);
 
-	if (!vcpu)
-		return -EINVAL;
-	/* Once the VM's destruction began: -EIO (kvm_vm_call_begin()). */
-	r = kvm_vm_call_begin(vcpu->kvm);
 	if (r)
 		return r;
-	r = __mmusim_vcpu_set_regs(v, uregs);
+	r = vcpu_set_regs(vcpu, uregs);
 	kvm_vm_call_end(vcpu->kvm);
 	return r;
 }

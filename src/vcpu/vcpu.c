@@ -516,12 +516,9 @@ static int vcpu_copy(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, u64 len, bool 
 
 static int vcpu_copy_call(struct mmusim_vcpu *v, gpa_t gpa, void *buf, u64 len, bool write)
 {
-	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
-	int r;
+	struct kvm_vcpu *vcpu;
+	int r = kvm_vcpu_call_begin(v, &vcpu);
 
-	if (!vcpu)
-		return -EINVAL;
-	r = kvm_vm_call_begin(vcpu->kvm);
 	if (r)
 		return r;
 	r = vcpu_copy(vcpu, gpa, buf, len, write);

@@ -115,12 +115,9 @@ static int vcpu_map(struct kvm_vcpu *vcpu, u64 gfn, unsigned int flags,
 int mmusim_vcpu_map(struct mmusim_vcpu *v, u64 gfn, unsigned int flags,
 		    struct mmusim_vcpu_map_info *info)
 {
-	struct kvm_vcpu *vcpu = mmusim_to_kvm_vcpu(v);
-	int r;
+	struct kvm_vcpu *vcpu;
+	int r = kvm_vcpu_call_begin(v, &vcpu);
 
-	if (!vcpu)
-		return -EINVAL;
-	r = kvm_vm_call_begin(vcpu->kvm);
 	if (r)
 		return r;
 	r = vcpu_map(vcpu, gfn, flags, info);
