@@ -489,6 +489,35 @@ static int swap_reader(void *arg)
 	return 0;
 }
 
+/*
+ * The two filters the swap tests alternate between:
+ *   A: default deny, 0x10 allowed for reads
+ *   B: default allow, 0x11 denied for reads
+ */
+static void swap_filters_init(struct kvm_msr_filter *a, struct kvm_msr_filter *b, u64 *bit0,
+			      u64 *none)
+{
+	memset(a, 0, sizeof(*a));
+	a->flags = DENY;
+	set_range(a, 0, R, 0x10, 1, bit0);
+	memset(b, 0, sizeof(*b));
+	set_range(b, 0, R, 0x11, 1, none);
+}
+
+/* Swap B, A, B, ... for 300 ms and at least @min_swaps times; returns the swaps. */
+static int swap_filters(struct test_vm *t, struct kvm_msr_filter *a, struct kvm_msr_filter *b,
+			int min_swaps)
+{
+	u64 end = ktime_get_ns() + 300ULL * 1000 * 1000;
+	int swaps = 0;
+
+	while (ktime_get_ns() < end || swaps < min_swaps) {
+		assert_int_equal(mmusim_vm_set_msr_filter(t->vm, swaps & 1 ? a : b), 0);
+		swaps++;
+	}
+	return swaps;
+}
+
 static void test_msr_filter_concurrent_swap(void **state)
 {
 	u64 bit0 = 1, none = 0;
@@ -496,15 +525,10 @@ static void test_msr_filter_concurrent_swap(void **state)
 	struct env_thread *th[2];
 	struct kvm_msr_filter a, b;
 	struct test_vm t;
-	int i, swaps = 0;
-	u64 end;
+	int i, swaps;
 
 	filter_vm(&t, 2);
-	memset(&a, 0, sizeof(a));
-	a.flags = DENY;
-	set_range(&a, 0, R, 0x10, 1, &bit0);
-	memset(&b, 0, sizeof(b));
-	set_range(&b, 0, R, 0x11, 1, &none);
+	swap_filters_init(&a, &b, &bit0, &none);
 	assert_int_equal(mmusim_vm_set_msr_filter(t.vm, &a), 0);
 
 	for (i = 0; i < 2; i++) {
@@ -513,11 +537,7 @@ static void test_msr_filter_concurrent_swap(void **state)
 		th[i] = env_thread_start(swap_reader, &ctx[i], "msr-reader");
 		assert_non_null(th[i]);
 	}
-	end = ktime_get_ns() + 300ULL * 1000 * 1000;
-	while (ktime_get_ns() < end || swaps < 50) {
-		assert_int_equal(mmusim_vm_set_msr_filter(t.vm, swaps & 1 ? &a : &b), 0);
-		swaps++;
-	}
+	swaps = swap_filters(&t, &a, &b, 50);
 	for (i = 0; i < 2; i++)
 		__atomic_store_n(&ctx[i].stop, true, __ATOMIC_RELEASE);
 	for (i = 0; i < 2; i++) {
@@ -594,15 +614,10 @@ static void test_msr_filter_swap_running_vcpus(void **state)
 	struct env_thread *th[2];
 	struct kvm_msr_filter a, b;
 	struct test_vm t;
-	int i, swaps = 0;
-	u64 end;
+	int i, swaps;
 
 	filter_vm(&t, 2);
-	memset(&a, 0, sizeof(a));
-	a.flags = DENY;
-	set_range(&a, 0, R, 0x10, 1, &bit0);
-	memset(&b, 0, sizeof(b));
-	set_range(&b, 0, R, 0x11, 1, &none);
+	swap_filters_init(&a, &b, &bit0, &none);
 	assert_int_equal(mmusim_vm_enable_cap(t.vm, &cap), 0);
 	assert_int_equal(mmusim_vm_set_msr_filter(t.vm, &a), 0);
 	for (i = 0; i < 2; i++) {
@@ -611,11 +626,7 @@ static void test_msr_filter_swap_running_vcpus(void **state)
 		th[i] = env_thread_start(run_vcpu_thread, &ctx[i], "msr-vcpu");
 		assert_non_null(th[i]);
 	}
-	end = ktime_get_ns() + 300ULL * 1000 * 1000;
-	while (ktime_get_ns() < end || swaps < 20) {
-		assert_int_equal(mmusim_vm_set_msr_filter(t.vm, swaps & 1 ? &a : &b), 0);
-		swaps++;
-	}
+	swaps = swap_filters(&t, &a, &b, 20);
 	for (i = 0; i < 2; i++)
 		__atomic_store_n(&ctx[i].stop, true, __ATOMIC_RELEASE);
 	for (i = 0; i < 2; i++) {
