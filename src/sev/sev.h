@@ -58,6 +58,8 @@ struct kvm_sev_info {
 
 	/* REG_REGION pins with FOLL_WRITE too, as earlier kernels did (config knob). */
 	bool pin_write;
+	/* mmusim_vm_config.sev_pin, set once by sev_pin_strategy_init(). */
+	enum mmusim_sev_pin_strategy pin_strategy;
 	/* Test-only fault injection: clflush and WBINVD do nothing. */
 	bool debug_skip_flush;
 
@@ -96,6 +98,12 @@ typedef int (*sev_cmd_fn)(struct kvm *kvm, struct kvm_sev_cmd *argp);
  * mmusim_vm_create() (cfg->sev, cfg->sev_es), before the vCPUs.
  */
 int sev_vm_init_from_config(struct kvm *kvm, bool es, u64 key, bool pin_write);
+/*
+ * The one dispatch from mmusim_vm_config.sev_pin to the strategy's code,
+ * after KVM_SEV_INIT and before the vCPUs: -EINVAL for a value that is no
+ * strategy or one the VM cannot run, -EOPNOTSUPP for one not built yet.
+ */
+int sev_pin_strategy_init(struct kvm *kvm, enum mmusim_sev_pin_strategy strategy);
 /* sev_vm_destroy(): WBINVD, unpin every region, free the ASID.  No-op for non-SEV. */
 void sev_vm_destroy(struct kvm *kvm);
 /*
@@ -117,7 +125,7 @@ void sev_launch_destroy(struct kvm *kvm);
 
 /* ---- sev_spte.c: the pinned-SPTE hooks ---- */
 
-/* Pin on the fault path (mmusim_vm_config.sev_pin_sptes): legacy MMU, SEV only, else -EINVAL. */
+/* MMUSIM_SEV_PIN_SPTE: pin on the fault path; legacy MMU, SEV only, else -EINVAL. */
 int sev_spte_pin_enable(struct kvm *kvm);
 
 /* ---- sev_mem.c: the memory controller ---- */
