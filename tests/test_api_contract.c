@@ -346,6 +346,11 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	  sim_get_user_pages_fast_only(c->mm, c->hva, 1, 0x80000000u, c->pages))              \
 	X(gupfo_nr_huge, 0, sim_get_user_pages_fast_only(c->mm, c->hva, ~0UL, 0, c->pages))   \
 	X(gupfo_hole, 0, sim_get_user_pages_fast_only(c->mm, HOLE, 1, 0, c->pages))           \
+	X(pupfo_null, -EINVAL, sim_pin_user_pages_fast_only(NULL, c->hva, 1, 0, c->pages))    \
+	X(pupfo_nullpages, -EINVAL, sim_pin_user_pages_fast_only(c->mm, c->hva, 1, 0, NULL))  \
+	X(pupfo_get_flag, -EINVAL,                                                            \
+	  sim_pin_user_pages_fast_only(c->mm, c->hva, 1, SIM_FOLL_GET, c->pages))             \
+	X(pupfo_hole, 0, sim_pin_user_pages_fast_only(c->mm, HOLE, 1, 0, c->pages))           \
 	X(follow_pfn_null, -EINVAL, sim_follow_pfn(NULL, c->hva, false, &c->pfn, NULL))       \
 	X(follow_pfn_nullout, -EINVAL, sim_follow_pfn(c->mm, c->hva, false, NULL, NULL))      \
 	X(follow_pfn_beyond, -EFAULT, sim_follow_pfn(c->mm, ~0UL, false, &c->pfn, NULL))      \
@@ -414,7 +419,7 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	  mmusim_vm_create(c->host, c->mm, &c->vcfg_pin_nosev, &c->tmp_vm))                   \
 	X(vm_create_pin_bad, -EINVAL,                                                         \
 	  mmusim_vm_create(c->host, c->mm, &c->vcfg_pin_bad, &c->tmp_vm))                     \
-	X(vm_create_pin_memslot, -EOPNOTSUPP,                                                 \
+	X(vm_create_pin_memslot, -EINVAL,                                                     \
 	  mmusim_vm_create(c->host, c->mm, &c->vcfg_pin_memslot, &c->tmp_vm))                 \
 	X(vm_destroy_null, 0, (mmusim_vm_destroy(NULL), 0))                                   \
 	X(set_region_null, -EINVAL, mmusim_vm_set_user_memory_region(NULL, &c->region))       \
@@ -695,7 +700,6 @@ static void ctx_init(struct ctx *c)
 	c->vcfg_pin_nosev.sev_pin = MMUSIM_SEV_PIN_SPTE;
 	c->vcfg_pin_bad.sev = true;
 	c->vcfg_pin_bad.sev_pin = (enum mmusim_sev_pin_strategy)99;
-	c->vcfg_pin_memslot.sev = true;
 	c->vcfg_pin_memslot.sev_pin = MMUSIM_SEV_PIN_MEMSLOT;
 	c->rg_flags = c->region;
 	c->rg_flags.slot = 1;

@@ -161,7 +161,8 @@ struct mmusim_vm_config {
 	 *                           fault path pins through the MMU's hooks
 	 *                           (legacy MMU only, else -EINVAL)
 	 *   MMUSIM_SEV_PIN_MEMSLOT  Nikunj Dadhania's demand pinning with
-	 *                           per-memslot metadata (-EOPNOTSUPP: not built)
+	 *                           per-memslot metadata: the fault path pins
+	 *                           (both MMUs), REG_REGION only charges
 	 *   MMUSIM_SEV_PIN_OFF      test/demo only, a broken kernel: REG_REGION
 	 *                           charges RLIMIT_MEMLOCK and lists the region
 	 *                           but pins nothing
