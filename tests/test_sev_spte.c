@@ -26,7 +26,7 @@ static void spte_vm(struct test_vm *t, u64 size, int map_flags)
 
 	o.cfg.mmu = MMUSIM_MMU_LEGACY;
 	o.cfg.sev = true;
-	o.cfg.sev_pin_sptes = true;
+	o.cfg.sev_pin = MMUSIM_SEV_PIN_SPTE;
 	test_vm_create(t, &o);
 }
 
@@ -173,7 +173,7 @@ static void test_spte_pin_destroy(void **state)
 /* The legacy MMU and an SEV guest, or -EINVAL; a VM without the hooks pins nothing. */
 static void test_spte_pin_config(void **state)
 {
-	struct mmusim_vm_config cfg = { .sev = true, .sev_pin_sptes = true };
+	struct mmusim_vm_config cfg = { .sev = true, .sev_pin = MMUSIM_SEV_PIN_SPTE };
 	struct test_vm_opts o = { .host_mem = 64 * MiB, .size = 2 * MiB };
 	struct mmusim_vm *vm;
 	struct test_vm t;

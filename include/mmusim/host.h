@@ -452,6 +452,12 @@ long sim_pin_user_pages_fast(struct sim_mm *mm, hva_t addr, unsigned long nr,
 long sim_get_user_pages_fast_only(struct sim_mm *mm, hva_t addr, unsigned long nr,
 				  unsigned int gup_flags, struct sim_page **pages);
 /*
+ * pin_user_pages_fast_only() (Linux 5.x; SEV demand pinning pins under
+ * mmu_lock with it): the same, taking FOLL_PIN pins; never sleeps.
+ */
+long sim_pin_user_pages_fast_only(struct sim_mm *mm, hva_t addr, unsigned long nr,
+				  unsigned int gup_flags, struct sim_page **pages);
+/*
  * follow_pte() for VM_IO/VM_PFNMAP mappings, never faulting: the PFN mapped
  * at @addr and whether the PTE is writable (@writable may be NULL).  -EFAULT
  * if no PTE is there (zapped: sim_fixup_user_fault() brings it back) or

@@ -232,6 +232,24 @@ struct kvm_x86_pin_ops {
 	void (*unzap_pinned_spte)(struct kvm *kvm, gfn_t gfn, int level);
 };
 
+/*
+ * The kvm_x86_ops hooks of Nikunj Dadhania's SEV demand-pinning RFC v1
+ * (2022, not merged; docs/sev.md), per VM: NULL unless the VM pins that way.
+ * pin_pfn() runs on both MMUs' fault paths after kvm_mmu_hugepage_adjust(),
+ * under mmu_lock, for a slot with KVM_MEMSLOT_ENCRYPTED (false: do not map,
+ * the vCPU retries); the memslot hooks run under slots_lock from
+ * kvm_arch_prepare/commit_memory_region() and kvm_arch_free_memslot().
+ */
+struct kvm_x86_demand_pin_ops {
+	bool (*pin_pfn)(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot, kvm_pfn_t pfn,
+			hva_t hva, bool write, int level);
+	int (*alloc_memslot_metadata)(struct kvm *kvm, const struct kvm_memory_slot *old,
+				      struct kvm_memory_slot *new, enum kvm_mr_change change);
+	void (*commit_memslot)(struct kvm *kvm, const struct kvm_memory_slot *new,
+			       enum kvm_mr_change change);
+	void (*free_memslot)(struct kvm *kvm, struct kvm_memory_slot *slot);
+};
+
 struct kvm {
 	struct sim_host *host;
 	struct sim_mm *mm;
@@ -291,6 +309,8 @@ struct kvm {
 	struct kvm_sev_info *sev;
 	/* Pinned-SPTE hooks (set before the vCPUs exist, then constant). */
 	const struct kvm_x86_pin_ops *pin_ops;
+	/* Demand-pinning hooks (set before the vCPUs exist, then constant). */
+	const struct kvm_x86_demand_pin_ops *demand_pin_ops;
 	int nr_vcpus;
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
 

@@ -356,7 +356,17 @@ static void kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fau
 
 	if (!fault->refcounted_page)
 		return;
-	if (kvm_pfn_model_v9(kvm)) {
+	/*
+	 * An encrypted slot's lookup took a FOLL_PIN (demand-pinning RFC):
+	 * kvm_release_pfn_clean() unpins it, after mmu_lock, in either model.
+	 */
+	if (fault->slot && (fault->slot->flags & KVM_MEMSLOT_ENCRYPTED)) {
+		if (mmu_locked)
+			return;
+		if (r != RET_PF_RETRY && fault->map_writable)
+			kvm_set_page_dirty(kvm, fault->refcounted_page);
+		kvm_release_pfn_clean(kvm, fault->refcounted_page);
+	} else if (kvm_pfn_model_v9(kvm)) {
 		if (mmu_locked)
 			return;
 		if (fault->is_refcounted_page && r == RET_PF_RETRY)
@@ -371,6 +381,25 @@ static void kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fau
 	}
 	fault->refcounted_page = NULL;
 	fault->is_refcounted_page = false;
+}
+
+/*
+ * kvm_pin_pfn() of Nikunj Dadhania's demand-pinning RFC v1 (patch 3/9):
+ * after the huge-page adjust, an encrypted slot's pfn is pinned by the
+ * vendor before it is mapped; false means "do not map" (RET_PF_RETRY).
+ * Nothing to pin for error, noslot or reserved pfns, or without the hook.
+ */
+static bool kvm_pin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+
+	if (likely(!fault->slot || !(fault->slot->flags & KVM_MEMSLOT_ENCRYPTED)))
+		return true;
+	if (!kvm->demand_pin_ops || is_error_noslot_pfn(fault->pfn) ||
+	    !kvm_pfn_to_refcounted_page(kvm, fault->pfn))
+		return true;
+	return kvm->demand_pin_ops->pin_pfn(vcpu, fault->slot, fault->pfn, fault->hva, fault->write,
+					    fault->goal_level);
 }
 
 static int kvm_handle_noslot_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
@@ -550,7 +579,8 @@ static int kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *
 	read_lock(&kvm->mmu_lock);
 	if (!is_page_fault_stale(vcpu, fault)) {
 		kvm_mmu_hugepage_adjust(vcpu, fault);
-		r = kvm_tdp_mmu_map(vcpu, fault);
+		if (kvm_pin_pfn(vcpu, fault))
+			r = kvm_tdp_mmu_map(vcpu, fault);
 	}
 	kvm_mmu_finish_page_fault(vcpu, fault, r, true);
 	read_unlock(&kvm->mmu_lock);
@@ -594,7 +624,8 @@ static int direct_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault
 	write_lock(&kvm->mmu_lock);
 	if (!is_page_fault_stale(vcpu, fault)) {
 		kvm_mmu_hugepage_adjust(vcpu, fault);
-		r = direct_map(vcpu, fault);
+		if (kvm_pin_pfn(vcpu, fault))
+			r = direct_map(vcpu, fault);
 	}
 	kvm_mmu_finish_page_fault(vcpu, fault, r, true);
 	write_unlock(&kvm->mmu_lock);
@@ -1025,15 +1056,26 @@ static int kvm_arch_prepare_memory_region(void *arch, const struct kvm_memory_sl
 					  struct kvm_memory_slot *new, enum kvm_mr_change change)
 {
 	struct kvm *kvm = arch;
+	int r = 0;
 
 	if (!kvm->tdp_mmu_enabled && (change == KVM_MR_CREATE || change == KVM_MR_MOVE))
-		return memslot_rmap_alloc(new, new->npages);
-	return 0;
+		r = memslot_rmap_alloc(new, new->npages);
+	/* The vendor's metadata (SEV demand pinning): kvm_alloc_memslot_metadata(). */
+	if (!r && new && kvm->demand_pin_ops) {
+		r = kvm->demand_pin_ops->alloc_memslot_metadata(kvm, old, new, change);
+		if (r && change != KVM_MR_FLAGS_ONLY)
+			memslot_rmap_free(new);
+	}
+	return r;
 }
 
 static void kvm_arch_free_memslot(void *arch, struct kvm_memory_slot *slot)
 {
+	struct kvm *kvm = arch;
+
 	memslot_rmap_free(slot);
+	if (kvm->demand_pin_ops)
+		kvm->demand_pin_ops->free_memslot(kvm, slot);
 }
 
 /*
@@ -1165,8 +1207,13 @@ static void kvm_arch_commit_memory_region(void *arch, struct kvm_memory_slot *ol
 					  const struct kvm_memory_slot *new,
 					  enum kvm_mr_change change)
 {
+	struct kvm *kvm = arch;
+
 	if (change == KVM_MR_FLAGS_ONLY)
 		kvm_mmu_slot_apply_flags(arch, old, new);
+	/* MOVE and FLAGS_ONLY hand the old slot's pins to the new one. */
+	if (new && kvm->demand_pin_ops)
+		kvm->demand_pin_ops->commit_memslot(kvm, new, change);
 }
 
 static void kvm_arch_flush_shadow_memslot(void *arch, struct kvm_memory_slot *slot)

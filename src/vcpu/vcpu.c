@@ -96,9 +96,21 @@ static unsigned int access_bit(int type)
 	return type == MMUSIM_ACCESS_WRITE ? TLB_W : type == MMUSIM_ACCESS_EXEC ? TLB_X : TLB_R;
 }
 
+/*
+ * Guest mode is not preemptible, as KVM's vcpu_enter_guest() makes it: a
+ * vCPU in guest mode answers a kick only by reaching its next instruction
+ * boundary, and a sender waits for that in kvm_kick_and_wait() under
+ * mmu_lock with preemption off.  A preempted guest-mode vCPU could then wait
+ * for a CPU the spinning sender holds (seen on a PREEMPT kernel with more
+ * vCPU threads than CPUs).  Only the vCPU's own thread changes its mode, so
+ * the preemption count follows the transitions.
+ */
 void kvm_vcpu_exit_guest_mode(struct kvm_vcpu *vcpu)
 {
+	if (READ_ONCE(vcpu->mode) != IN_GUEST_MODE)
+		return;
 	smp_store_release(&vcpu->mode, OUTSIDE_GUEST_MODE);
+	preempt_enable();
 }
 
 /*
@@ -120,6 +132,7 @@ int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 		 * before the loads below.
 		 */
 		if (READ_ONCE(vcpu->mode) != IN_GUEST_MODE) {
+			preempt_disable();
 			smp_store_mb(vcpu->mode, IN_GUEST_MODE);
 			entry = true;
 		}

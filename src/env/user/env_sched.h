@@ -2,8 +2,8 @@
 /*
  * Scheduling points and time, userspace side.
  *
- * might_sleep() is a WARN inside an RCU read-side section or under a spinning
- * lock.  need_resched() is false unless a test asks for preemption pressure
+ * might_sleep() is a WARN inside an RCU read-side section, under a spinning
+ * lock or with preemption disabled.  need_resched() is false unless a test asks for preemption pressure
  * with env_set_resched_interval(n): then every n-th call on a thread returns
  * true, which drives the yield paths (tdp_mmu_iter_cond_resched) on demand.
  */
@@ -12,6 +12,21 @@
 
 void env_might_sleep(const char *file, int line);
 #define might_sleep() env_might_sleep(__FILE__, __LINE__)
+
+/*
+ * Preemption off (KVM runs the guest so): userspace cannot stop the
+ * scheduler, so the depth only makes might_sleep() inside such a section a
+ * WARN, as CONFIG_DEBUG_ATOMIC_SLEEP makes it in the kernel.
+ */
+extern __thread int env_preempt_depth;
+static inline void preempt_disable(void)
+{
+	env_preempt_depth++;
+}
+static inline void preempt_enable(void)
+{
+	env_preempt_depth--;
+}
 
 bool need_resched(void);
 void env_set_resched_interval(unsigned int n);
