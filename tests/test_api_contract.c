@@ -489,7 +489,14 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(pre_fault_null, -EINVAL, mmusim_vcpu_pre_fault_memory(NULL, &c->pfm))               \
 	X(pre_fault_nullrange, -EFAULT, mmusim_vcpu_pre_fault_memory(c->vcpu, NULL))          \
 	X(pre_fault_badrange, -EFAULT, mmusim_vcpu_pre_fault_memory(c->vcpu, c->bad))         \
+	X(map_tdp_null, -EINVAL, (int)mmusim_vcpu_map_tdp_page(NULL, 0, &c->moved))           \
+	X(map_tdp_nullpfn, -EINVAL, mmusim_vcpu_map_tdp_page(c->vcpu, 0, NULL))               \
+	X(map_tdp_gpa, -EINVAL, mmusim_vcpu_map_tdp_page(c->vcpu, ~0ULL, &c->moved))          \
+	X(map_tdp_ok, 0, mmusim_vcpu_map_tdp_page(c->vcpu, 0, &c->moved))                     \
+	X(map_tdp_mmio, -ENOENT, mmusim_vcpu_map_tdp_page(c->vcpu, MMIO_GPA, &c->moved))      \
 	X(signal_pending_null, 0, sim_mm_signal_pending(NULL))                                \
+	X(page_is_zero_null, 0, sim_page_is_zero(NULL, 0))                                    \
+	X(page_is_zero_page, 0, sim_page_is_zero(c->mm, c->page_pfn))                         \
 	X(vcpu_map_null, -EINVAL, mmusim_vcpu_map(NULL, 0, 0, &c->minfo))                     \
 	X(vcpu_map_flags, -EINVAL, mmusim_vcpu_map(c->vcpu, 0, 0x80, &c->minfo))              \
 	X(vcpu_map_gfn, -EINVAL, mmusim_vcpu_map(c->vcpu, ~0ULL, 0, &c->minfo))               \
@@ -688,6 +695,8 @@ static void ctx_init(struct ctx *c)
 	assert_int_equal(mmusim_vm_set_user_memory_region(c->vm, &c->region), 0);
 	assert_int_equal(mmusim_vcpu_write(c->vcpu, 0, &v, sizeof(v)), 0);
 	assert_int_equal(mmusim_vcpu_access(c->vcpu, MMIO_GPA, MMUSIM_ACCESS_READ, NULL), 1);
+	/* The fault's caches, topped up once here rather than by a row. */
+	assert_int_equal(mmusim_vcpu_map_tdp_page(c->vcpu, 0, &c->moved), 0);
 
 	c->mn_reg.ops = &noop_ops;
 	assert_int_equal(sim_mmu_notifier_register(&c->mn_reg, c->mm), 0);

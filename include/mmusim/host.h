@@ -400,6 +400,8 @@ int sim_fixup_user_fault(struct sim_mm *mm, hva_t addr, bool write);
 int sim_mm_set_signal(struct sim_mm *mm, int signal);
 /* signal_pending(): a signal of any kind is pending; false for a NULL mm. */
 bool sim_mm_signal_pending(struct sim_mm *mm);
+/* is_zero_pfn(): @pfn is @mm's shared zero page; false for a NULL mm. */
+bool sim_page_is_zero(struct sim_mm *mm, kvm_pfn_t pfn);
 
 /* Host mapping of one address, without faulting: 0 and the PFN, the level
  * (PG_LEVEL_4K/2M/1G) and writability, or -EFAULT if not mapped. */

@@ -64,6 +64,11 @@ enum {
 	RET_PF_INVALID,
 	RET_PF_FIXED,
 	RET_PF_SPURIOUS,
+	/*
+	 * Pinned-SPTE RFC: mmu_set_spte() brought a zapped-pinned leaf back
+	 * (same pfn, same pin, rmap kept); direct_map() reports it as FIXED.
+	 */
+	RET_PF_UNZAPPED,
 };
 
 /*
@@ -108,6 +113,7 @@ struct kvm_vm_stat {
 	atomic64_t huge_recoveries; /* tables replaced by a huge leaf after dirty logging */
 	atomic64_t mmio_gen_wraps;
 	atomic64_t max_mmu_rmap_size;	  /* legacy: longest rmap list seen */
+	atomic64_t pinned_sptes_skipped; /* pinned leaves dirty logging/collapsing left alone */
 };
 
 /*
@@ -466,6 +472,9 @@ void kvm_mmu_reset_dirty_gfns(struct kvm *kvm, struct kvm_memory_slot *slot, u64
 			      unsigned long mask);
 /* mmu.c: KVM_PRE_FAULT_MEMORY's x86 half and the map-one-gpa path under it. */
 int kvm_tdp_map_page(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, u8 *level);
+/* The pinned-SPTE RFC's kvm_mmu_map_tdp_page() (mmu.c): 0 and the pfn, or -errno. */
+int kvm_mmu_map_tdp_page(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, int max_level,
+			 kvm_pfn_t *pfn);
 long kvm_arch_vcpu_pre_fault_memory(struct kvm_vcpu *vcpu, struct kvm_pre_fault_memory *range);
 /* kvm_main.c: the generic KVM_PRE_FAULT_MEMORY loop; SRCU taken inside. */
 int kvm_vcpu_pre_fault_memory(struct kvm_vcpu *vcpu, struct kvm_pre_fault_memory *range);

@@ -71,6 +71,7 @@ struct kvm_sev_info {
 
 	/* Counters (mmusim_vm_sev_get_stats()). */
 	atomic64_t pages_pinned, pins_taken, pins_dropped, clflush_pages, wbinvd;
+	atomic64_t pins_zapped, pins_unzapped; /* pinned-SPTE zap/unzap hooks */
 	atomic64_t enc_writes, dec_reads;
 	atomic64_t vmsa_protected; /* vCPUs whose VMSA the firmware encrypted */
 

@@ -493,6 +493,8 @@ int mmusim_vm_sev_get_stats(struct mmusim_vm *vm, struct mmusim_sev_stats *stats
 	stats->vmsa_protected = atomic64_read(&sev->vmsa_protected);
 	stats->handle = sev->handle;
 	stats->pin_strategy = sev->pin_strategy;
+	stats->pins_zapped = atomic64_read(&sev->pins_zapped);
+	stats->pins_unzapped = atomic64_read(&sev->pins_unzapped);
 	stats->corruptions = sev_mc_get_reports(sev, NULL, 0);
 	mutex_unlock(&kvm->lock);
 	return 0;

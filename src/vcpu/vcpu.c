@@ -639,3 +639,40 @@ int mmusim_vcpu_pre_fault_memory(struct mmusim_vcpu *v, struct kvm_pre_fault_mem
 		r = -EFAULT;
 	return r;
 }
+
+/*
+ * The fault the pinned-SPTE RFC's SEV patch 8/8 makes from
+ * LAUNCH_UPDATE_DATA on vCPU 0: a user write (a read for a read-only
+ * memslot, which a write could never map), through kvm_mmu_map_tdp_page().
+ */
+int mmusim_vcpu_map_tdp_page(struct mmusim_vcpu *v, gpa_t gpa, u64 *pfn)
+{
+	u64 error_code = PFERR_USER_MASK | PFERR_WRITE_MASK;
+	struct kvm_memory_slot *slot;
+	struct kvm_vcpu *vcpu;
+	kvm_pfn_t p = 0;
+	int r, idx;
+
+	if (!pfn)
+		return -EINVAL;
+	r = kvm_vcpu_call_begin(v, &vcpu);
+	if (r)
+		return r;
+	if ((gpa >> PAGE_SHIFT) > kvm_mmu_max_gfn(&vcpu->kvm->masks)) {
+		r = -EINVAL;
+		goto out;
+	}
+	idx = srcu_read_lock(&vcpu->kvm->slots.srcu);
+	slot = kvm_vcpu_gfn_to_memslot(&vcpu->kvm->slots, &vcpu->slot_cache, vcpu->smm ? 1 : 0,
+				       gpa >> PAGE_SHIFT);
+	if (slot && (slot->flags & KVM_MEM_READONLY))
+		error_code &= ~PFERR_WRITE_MASK;
+	r = kvm_mmu_map_tdp_page(vcpu, gpa, error_code, KVM_MAX_HUGEPAGE_LEVEL, &p);
+	srcu_read_unlock(&vcpu->kvm->slots.srcu, idx);
+	kvm_vcpu_exit_guest_mode(vcpu);
+out:
+	kvm_vm_call_end(vcpu->kvm);
+	if (!r)
+		*pfn = p;
+	return r;
+}
