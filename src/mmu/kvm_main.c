@@ -32,6 +32,7 @@
 #include <mmusim/vm.h>
 #include "mmu/tdp_mmu.h"
 #include "mmu/shadow_mmu.h"
+#include "mmu/mmutrace.h"
 #include "sev/sev.h"
 
 /* ----------------------------------------------------------------------
@@ -265,6 +266,7 @@ static int kvm_mmu_notifier_invalidate_range_start(struct sim_mmu_notifier *mn,
 	 * here until invalidate_range_end, so start and end agree on whether a
 	 * memslot overlaps and in_progress stays balanced.
 	 */
+	trace_kvm_unmap_hva_range(range->start, range->end);
 	kvm_memslots_mn_invalidate_begin(&kvm->slots);
 	__kvm_handle_hva_range(kvm, &hva_range);
 	return 0;
@@ -299,6 +301,7 @@ static int kvm_mmu_notifier_clear_young(struct sim_mmu_notifier *mn, struct sim_
 		.lockless = true,
 	};
 
+	trace_kvm_age_hva(start, end);
 	return __kvm_handle_hva_range(mmu_notifier_to_kvm(mn), &range).ret;
 }
 
@@ -312,6 +315,7 @@ static int kvm_mmu_notifier_test_young(struct sim_mmu_notifier *mn, struct sim_m
 		.lockless = true,
 	};
 
+	trace_kvm_test_age_hva(start);
 	return __kvm_handle_hva_range(mmu_notifier_to_kvm(mn), &range).ret;
 }
 
