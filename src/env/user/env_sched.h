@@ -3,7 +3,8 @@
  * Scheduling points and time, userspace side.
  *
  * might_sleep() is a WARN inside an RCU read-side section or under a spinning
- * lock.  need_resched() is false unless a test asks for preemption pressure
+ * lock; in the fast build (MMUSIM_ENV_FAST) it is a no-op, as in a kernel
+ * without CONFIG_DEBUG_ATOMIC_SLEEP.  need_resched() is false unless a test asks for preemption pressure
  * with env_set_resched_interval(n): then every n-th call on a thread returns
  * true, which drives the yield paths (tdp_mmu_iter_cond_resched) on demand.
  */
@@ -11,7 +12,11 @@
 #define _MMUSIM_ENV_SCHED_H
 
 void env_might_sleep(const char *file, int line);
+#ifdef MMUSIM_ENV_FAST
+#define might_sleep() do { } while (0)
+#else
 #define might_sleep() env_might_sleep(__FILE__, __LINE__)
+#endif
 
 bool need_resched(void);
 void env_set_resched_interval(unsigned int n);
