@@ -59,6 +59,7 @@ struct ctx {
 	struct sim_mmu_notifier mn_reg;		/* registered on mm */
 	struct sim_host_config hcfg_unaligned, hcfg_huge, hcfg_nopage_overlap;
 	struct mmusim_vm_config vcfg_vcpus, vcfg_mode, vcfg_root, vcfg_as, vcfg_phys;
+	struct mmusim_vm_config vcfg_pin_nosev, vcfg_pin_bad, vcfg_pin_memslot;
 	struct kvm_userspace_memory_region region, rg_flags, rg_unaligned, rg_slot, out;
 	struct kvm_dirty_log log_noslot, log_badslot;
 	struct kvm_clear_dirty_log clog_badslot;
@@ -345,6 +346,11 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	  sim_get_user_pages_fast_only(c->mm, c->hva, 1, 0x80000000u, c->pages))              \
 	X(gupfo_nr_huge, 0, sim_get_user_pages_fast_only(c->mm, c->hva, ~0UL, 0, c->pages))   \
 	X(gupfo_hole, 0, sim_get_user_pages_fast_only(c->mm, HOLE, 1, 0, c->pages))           \
+	X(pupfo_null, -EINVAL, sim_pin_user_pages_fast_only(NULL, c->hva, 1, 0, c->pages))    \
+	X(pupfo_nullpages, -EINVAL, sim_pin_user_pages_fast_only(c->mm, c->hva, 1, 0, NULL))  \
+	X(pupfo_get_flag, -EINVAL,                                                            \
+	  sim_pin_user_pages_fast_only(c->mm, c->hva, 1, SIM_FOLL_GET, c->pages))             \
+	X(pupfo_hole, 0, sim_pin_user_pages_fast_only(c->mm, HOLE, 1, 0, c->pages))           \
 	X(follow_pfn_null, -EINVAL, sim_follow_pfn(NULL, c->hva, false, &c->pfn, NULL))       \
 	X(follow_pfn_nullout, -EINVAL, sim_follow_pfn(c->mm, c->hva, false, NULL, NULL))      \
 	X(follow_pfn_beyond, -EFAULT, sim_follow_pfn(c->mm, ~0UL, false, &c->pfn, NULL))      \
@@ -409,6 +415,12 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(vm_create_as, -EINVAL, mmusim_vm_create(c->host, c->mm, &c->vcfg_as, &c->tmp_vm))   \
 	X(vm_create_phys, -EINVAL,                                                            \
 	  mmusim_vm_create(c->host, c->mm, &c->vcfg_phys, &c->tmp_vm))                        \
+	X(vm_create_pin_nosev, -EINVAL,                                                       \
+	  mmusim_vm_create(c->host, c->mm, &c->vcfg_pin_nosev, &c->tmp_vm))                   \
+	X(vm_create_pin_bad, -EINVAL,                                                         \
+	  mmusim_vm_create(c->host, c->mm, &c->vcfg_pin_bad, &c->tmp_vm))                     \
+	X(vm_create_pin_memslot, -EINVAL,                                                     \
+	  mmusim_vm_create(c->host, c->mm, &c->vcfg_pin_memslot, &c->tmp_vm))                 \
 	X(vm_destroy_null, 0, (mmusim_vm_destroy(NULL), 0))                                   \
 	X(set_region_null, -EINVAL, mmusim_vm_set_user_memory_region(NULL, &c->region))       \
 	X(set_region_nullmem, -EFAULT, mmusim_vm_set_user_memory_region(c->vm, NULL))         \
@@ -476,7 +488,14 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(pre_fault_null, -EINVAL, mmusim_vcpu_pre_fault_memory(NULL, &c->pfm))               \
 	X(pre_fault_nullrange, -EFAULT, mmusim_vcpu_pre_fault_memory(c->vcpu, NULL))          \
 	X(pre_fault_badrange, -EFAULT, mmusim_vcpu_pre_fault_memory(c->vcpu, c->bad))         \
+	X(map_tdp_null, -EINVAL, (int)mmusim_vcpu_map_tdp_page(NULL, 0, &c->moved))           \
+	X(map_tdp_nullpfn, -EINVAL, mmusim_vcpu_map_tdp_page(c->vcpu, 0, NULL))               \
+	X(map_tdp_gpa, -EINVAL, mmusim_vcpu_map_tdp_page(c->vcpu, ~0ULL, &c->moved))          \
+	X(map_tdp_ok, 0, mmusim_vcpu_map_tdp_page(c->vcpu, 0, &c->moved))                     \
+	X(map_tdp_mmio, -ENOENT, mmusim_vcpu_map_tdp_page(c->vcpu, MMIO_GPA, &c->moved))      \
 	X(signal_pending_null, 0, sim_mm_signal_pending(NULL))                                \
+	X(page_is_zero_null, 0, sim_page_is_zero(NULL, 0))                                    \
+	X(page_is_zero_page, 0, sim_page_is_zero(c->mm, c->page_pfn))                         \
 	X(vcpu_map_null, -EINVAL, mmusim_vcpu_map(NULL, 0, 0, &c->minfo))                     \
 	X(vcpu_map_flags, -EINVAL, mmusim_vcpu_map(c->vcpu, 0, 0x80, &c->minfo))              \
 	X(vcpu_map_gfn, -EINVAL, mmusim_vcpu_map(c->vcpu, ~0ULL, 0, &c->minfo))               \
@@ -626,7 +645,7 @@ static void ctx_init(struct ctx *c)
 		.nopage_pages = NOPAGE_PAGES,
 	};
 	struct sim_host_config hc2 = { .mem_bytes = HOST_MEM };
-	struct mmusim_vm_config one_as = { .nr_address_spaces = 1 };
+	struct mmusim_vm_config one_as = { .nr_address_spaces = 1 }, sev = { .sev = true };
 	u64 v = 0x1122334455667788ULL;
 
 	memset(c, 0, sizeof(*c));
@@ -648,6 +667,9 @@ static void ctx_init(struct ctx *c)
 	assert_int_equal(sim_mmap(c->mm, 0, REGION, RW, PRIV | SIM_MAP_POPULATE, &c->hva), 0);
 	assert_int_equal(mmusim_vm_create(c->host, c->mm, NULL, &c->vm), 0);
 	assert_int_equal(mmusim_vm_create(c->host, c->mm, &one_as, &c->vm1as), 0);
+	/* The host's memory controller comes with its first SEV guest and stays. */
+	assert_int_equal(mmusim_vm_create(c->host, c->mm, &sev, &c->tmp_vm), 0);
+	mmusim_vm_destroy(c->tmp_vm);
 	c->vcpu = mmusim_vm_vcpu(c->vm, 0);
 	c->vcpu1as = mmusim_vm_vcpu(c->vm1as, 0);
 	assert_non_null(c->vcpu);
@@ -658,6 +680,8 @@ static void ctx_init(struct ctx *c)
 	assert_int_equal(mmusim_vm_set_user_memory_region(c->vm, &c->region), 0);
 	assert_int_equal(mmusim_vcpu_write(c->vcpu, 0, &v, sizeof(v)), 0);
 	assert_int_equal(mmusim_vcpu_access(c->vcpu, MMIO_GPA, MMUSIM_ACCESS_READ, NULL), 1);
+	/* The fault's caches, topped up once here rather than by a row. */
+	assert_int_equal(mmusim_vcpu_map_tdp_page(c->vcpu, 0, &c->moved), 0);
 
 	c->mn_reg.ops = &noop_ops;
 	assert_int_equal(sim_mmu_notifier_register(&c->mn_reg, c->mm), 0);
@@ -673,6 +697,10 @@ static void ctx_init(struct ctx *c)
 	c->vcfg_root.root_level = 3;
 	c->vcfg_as.nr_address_spaces = 3;
 	c->vcfg_phys.host_maxphyaddr = 60;
+	c->vcfg_pin_nosev.sev_pin = MMUSIM_SEV_PIN_SPTE;
+	c->vcfg_pin_bad.sev = true;
+	c->vcfg_pin_bad.sev_pin = (enum mmusim_sev_pin_strategy)99;
+	c->vcfg_pin_memslot.sev_pin = MMUSIM_SEV_PIN_MEMSLOT;
 	c->rg_flags = c->region;
 	c->rg_flags.slot = 1;
 	c->rg_flags.flags = 1u << 30;

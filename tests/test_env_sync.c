@@ -51,6 +51,14 @@ static void test_lock_assertions_track_owner_and_mode(void **state)
 	spin_unlock(&sl);
 	env_warn_count_reset();
 
+	preempt_disable();
+	might_sleep(); /* WARN: sleeping with preemption off (guest mode) */
+	assert_int_equal(env_warn_count(), 1);
+	preempt_enable();
+	might_sleep();
+	assert_int_equal(env_warn_count(), 1);
+	env_warn_count_reset();
+
 	mutex_lock(&m);
 	might_sleep(); /* fine under a mutex */
 	assert_int_equal(env_spinning_locks_held(), 0);

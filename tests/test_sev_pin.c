@@ -173,6 +173,78 @@ static void test_destroy_unpins(void **state)
 	test_vm_destroy(&t);
 }
 
+/*
+ * mmusim_vm_config.sev_pin: UPFRONT by default and in the stats; anything
+ * else on a VM that is not SEV, or no strategy at all, -EINVAL; nothing
+ * left behind by a refused create.
+ */
+static void test_pin_strategy_config(void **state)
+{
+	struct mmusim_vm_config cfg = { .sev_pin = MMUSIM_SEV_PIN_OFF };
+	long fw = mmusim_sev_fw_guests();
+	struct mmusim_vm *vm;
+	struct test_vm t;
+
+	sev_vm(&t, 2 * MiB, true);
+	assert_int_equal(sev_stats(&t).pin_strategy, MMUSIM_SEV_PIN_UPFRONT);
+	assert_int_equal(mmusim_vm_create(t.host, t.mm, &cfg, &vm), -EINVAL);
+	cfg.sev_pin = MMUSIM_SEV_PIN_SPTE;
+	assert_int_equal(mmusim_vm_create(t.host, t.mm, &cfg, &vm), -EINVAL);
+	cfg.sev = true;
+	cfg.sev_pin = MMUSIM_SEV_PIN_MEMSLOT;
+	assert_int_equal(mmusim_vm_create(t.host, t.mm, &cfg, &vm), 0);
+	mmusim_vm_destroy(vm);
+	cfg.sev_pin = (enum mmusim_sev_pin_strategy)(MMUSIM_SEV_PIN_OFF + 1);
+	assert_int_equal(mmusim_vm_create(t.host, t.mm, &cfg, &vm), -EINVAL);
+	cfg.sev_pin = MMUSIM_SEV_PIN_OFF;
+	assert_int_equal(mmusim_vm_create(t.host, t.mm, &cfg, &vm), 0);
+	mmusim_vm_destroy(vm);
+	assert_int_equal(mmusim_sev_fw_guests(), fw);
+	test_vm_destroy(&t);
+}
+
+/*
+ * MMUSIM_SEV_PIN_OFF, the broken kernel of the demo: REG_REGION charges
+ * RLIMIT_MEMLOCK and lists the region but pins nothing, so the host moves
+ * the guest's page and the checker reports the loss; UNREG uncharges.
+ */
+static void test_pin_strategy_off(void **state)
+{
+	struct test_vm_opts o = { .host_mem = 64 * MiB, .size = 2 * MiB };
+	struct mmusim_sev_report rep;
+	struct mmusim_sev_stats st;
+	struct test_vm t;
+	u64 v = 0x5eed, moved;
+
+	o.cfg.sev = true;
+	o.cfg.sev_pin = MMUSIM_SEV_PIN_OFF;
+	test_vm_create(&t, &o);
+	assert_int_equal(sim_mm_set_memlock_limit(t.mm, 8 * PAGE_SIZE), 0);
+	assert_int_equal(reg(&t, t.hva, 16 * PAGE_SIZE), -ENOMEM);
+	assert_int_equal(reg(&t, t.hva, 8 * PAGE_SIZE), 0);
+	st = sev_stats(&t);
+	assert_int_equal(st.pin_strategy, MMUSIM_SEV_PIN_OFF);
+	assert_int_equal(st.pages_locked, 8);
+	assert_int_equal(st.regions, 1);
+	assert_int_equal(st.pages_pinned, 0);
+	assert_int_equal(st.pins_taken, 0);
+	assert_int_equal(host_pinned(&t), 0);
+	assert_int_equal(mmusim_vcpu_write(mmusim_vm_vcpu(t.vm, 0), 0, &v, sizeof(v)), 0);
+	assert_int_equal(sim_migrate_range(t.mm, t.hva, PAGE_SIZE, &moved), 0);
+	assert_int_equal(moved, 1);
+	assert_int_equal(mmusim_vm_sev_get_reports(t.vm, &rep, 1), 1);
+	assert_int_equal(rep.kind, MMUSIM_SEV_MOVED);
+	assert_int_equal(rep.gfn, 0);
+	assert_int_equal(unreg(&t, t.hva, 8 * PAGE_SIZE), 0);
+	st = sev_stats(&t);
+	assert_int_equal(st.pages_locked, 0);
+	assert_int_equal(st.regions, 0);
+	assert_int_equal(st.pins_dropped, 0);
+	/* Destroy with a region left: uncharged, nothing to unpin. */
+	assert_int_equal(reg(&t, t.hva, PAGE_SIZE), 0);
+	test_vm_destroy(&t);
+}
+
 /* KVM_MEMORY_ENCRYPT_OP: 6.12's dispatch and its errnos. */
 static void test_encrypt_op(void **state)
 {
@@ -322,6 +394,8 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_reg_region_errno),
 		MMUSIM_TEST(test_rlimit_accounting),
 		MMUSIM_TEST(test_destroy_unpins),
+		MMUSIM_TEST(test_pin_strategy_config),
+		MMUSIM_TEST(test_pin_strategy_off),
 		MMUSIM_TEST(test_encrypt_op),
 		MMUSIM_TEST(test_asids),
 		MMUSIM_TEST(test_fail_nth),

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Tests of the simulated CPU (src/vcpu/vcpu.c): what it reports to
- * kvm_mmu_page_fault() when its walk of the TDP tables fails.
+ * kvm_mmu_page_fault() when its walk of the TDP tables fails, and guest
+ * mode's preemption rule.
  */
 #include "test_util.h"
 #include "mmu/tdp_mmu.h"
@@ -58,10 +59,52 @@ static void test_vcpu_mmio_spte_error_code(void **state)
 	}
 }
 
+/*
+ * Guest mode runs with preemption off, as KVM's: entering it disables
+ * preemption once, however many accesses of a call it spans, and leaving
+ * it (idempotent) enables it again, so every call returns preemptible and
+ * sleeping in guest mode is a might_sleep() WARN.
+ *
+ *   gpa:  0 .. 2M  slot 0
+ */
+static void test_vcpu_guest_mode_not_preemptible(void **state)
+{
+	struct test_vm_opts o = { .size = 2 * MiB };
+	struct kvm_vcpu *vcpu;
+	struct mmusim_vcpu *v;
+	struct test_vm t;
+	u8 buf[64] = { 1 };
+
+	test_vm_create(&t, &o);
+	v = mmusim_vm_vcpu(t.vm, 0);
+	vcpu = mmusim_to_kvm_vcpu(v);
+
+	assert_int_equal(mmusim_vcpu_access_range(v, 0, 16, 0, MMUSIM_ACCESS_WRITE, NULL), 16);
+	assert_int_equal(env_preempt_depth, 0);
+	assert_int_equal(mmusim_vcpu_write(v, 4096 - 32, buf, sizeof(buf)), 0);
+	assert_int_equal(mmusim_vcpu_read(v, 4096 - 32, buf, sizeof(buf)), 0);
+	assert_int_equal(env_preempt_depth, 0);
+	assert_int_equal(vcpu->mode, OUTSIDE_GUEST_MODE);
+
+	assert_int_equal(kvm_vcpu_enter_guest(vcpu), 0);
+	assert_int_equal(kvm_vcpu_enter_guest(vcpu), 0);
+	assert_int_equal(env_preempt_depth, 1);
+	might_sleep(); /* WARN: sleeping in guest mode */
+	assert_int_equal(env_warn_count(), 1);
+	env_warn_count_reset();
+	kvm_vcpu_exit_guest_mode(vcpu);
+	kvm_vcpu_exit_guest_mode(vcpu);
+	assert_int_equal(env_preempt_depth, 0);
+
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		MMUSIM_TEST(test_vcpu_mmio_spte_error_code),
+		MMUSIM_TEST(test_vcpu_guest_mode_not_preemptible),
 	};
 
 	mmusim_test_init(argc, argv);

@@ -94,6 +94,9 @@ struct mmusim_sev_stats {
 	u64 corruptions; /* the checker's reports */
 	u64 handle; /* the firmware's, from LAUNCH_START; 0 before */
 	u64 vmsa_protected; /* vCPUs whose VMSA LAUNCH_UPDATE_VMSA encrypted */
+	u64 pin_strategy; /* enum mmusim_sev_pin_strategy (mmusim_vm_config.sev_pin) */
+	/* MMUSIM_SEV_PIN_SPTE: pinned leaves zapped with the pin kept, and brought back. */
+	u64 pins_zapped, pins_unzapped;
 };
 /* -EINVAL for a NULL VM or @stats, -ENOTTY for a VM that is not SEV. */
 int mmusim_vm_sev_get_stats(struct mmusim_vm *vm, struct mmusim_sev_stats *stats);

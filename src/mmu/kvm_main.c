@@ -714,6 +714,10 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 		return max_phys_bits;
 	if (cfg->mmio_gen_wrap_after > (MMIO_SPTE_GEN_MASK + 1) / nr_as)
 		return -EINVAL;
+	/* A pinning strategy other than the baseline means something to SEV only. */
+	if ((u32)cfg->sev_pin > MMUSIM_SEV_PIN_OFF ||
+	    (cfg->sev_pin != MMUSIM_SEV_PIN_UPFRONT && !cfg->sev && !cfg->sev_es))
+		return -EINVAL;
 
 	kvm = kzalloc(sizeof(*kvm), GFP_KERNEL_ACCOUNT);
 	if (!kvm)
@@ -776,9 +780,7 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 		r = sev_vm_init_from_config(kvm, cfg->sev_es, cfg->sev_key, cfg->sev_pin_write);
 		if (r)
 			goto err_slots;
-	}
-	if (cfg->sev_pin_sptes) {
-		r = sev_spte_pin_enable(kvm);
+		r = sev_pin_strategy_init(kvm, cfg->sev_pin);
 		if (r)
 			goto err_sev;
 	}

@@ -240,6 +240,7 @@ int mmusim_vm_get_stats(struct mmusim_vm *vm, struct mmusim_vm_stats *st)
 	st->fast_zaps = atomic64_read(&kvm->stat.fast_zaps);
 	st->huge_splits = atomic64_read(&kvm->stat.huge_splits);
 	st->huge_recoveries = atomic64_read(&kvm->stat.huge_recoveries);
+	st->pinned_sptes_skipped = atomic64_read(&kvm->stat.pinned_sptes_skipped);
 	st->nx_lpage_splits = READ_ONCE(kvm->nx_lpage_splits);
 	st->mmio_gen_wraps = atomic64_read(&kvm->stat.mmio_gen_wraps);
 	st->mmu_invalidate_seq = READ_ONCE(kvm->mmu_invalidate_seq);

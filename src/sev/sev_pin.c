@@ -18,6 +18,11 @@
  *     a missing flush does to the frame's next owner).
  *  4. pages_locked counts what REG_REGION pinned, not mm->locked_vm: SEV
  *     does its own RLIMIT_MEMLOCK check and never calls account_locked_vm().
+ *  5. The VM's pinning strategy (mmusim_vm_config.sev_pin) is chosen in one
+ *     place, sev_pin_strategy_init(), before the vCPUs, and never changes:
+ *     UPFRONT is this file's REG_REGION; OFF (test/demo, a broken kernel)
+ *     charges and lists a region without pinning it; SPTE hands the fault
+ *     path's hooks to sev_spte.c.
  *
  * Deviations: sev_pin_memory() returns an errno and the array through a
  * pointer instead of ERR_PTR(); there are no mirror VMs, SEV-ES, SNP or
@@ -56,17 +61,13 @@ static bool fits_ulong(u64 v)
 /* ======================== pinning ======================== */
 
 /*
- * sev_pin_memory(): pin every page of [uaddr, uaddr + ulen) with @flags,
- * charging sev->pages_locked against RLIMIT_MEMLOCK; 6.12.118's errno
- * order (the INT_MAX check precedes the rlimit check there).
+ * The RLIMIT_MEMLOCK side of sev_pin_memory(): how many pages
+ * [uaddr, uaddr + ulen) touches, if pages_locked may grow by that many.
  */
-int sev_pin_memory(struct kvm *kvm, unsigned long uaddr, unsigned long ulen, unsigned long *n,
-		   unsigned int flags, struct sim_page ***pagesp)
+int sev_memlock_charge(struct kvm *kvm, unsigned long uaddr, unsigned long ulen, unsigned long *np)
 {
 	struct kvm_sev_info *sev = to_kvm_sev_info(kvm);
 	unsigned long npages, first, last, locked, lock_limit;
-	struct sim_page **pages;
-	long npinned;
 
 	lockdep_assert_held(&kvm->lock);
 
@@ -85,7 +86,27 @@ int sev_pin_memory(struct kvm *kvm, unsigned long uaddr, unsigned long ulen, uns
 		pr_err("SEV: %lu locked pages exceed the lock limit of %lu.\n", locked, lock_limit);
 		return -ENOMEM;
 	}
+	*np = npages;
+	return 0;
+}
 
+/*
+ * sev_pin_memory(): pin every page of [uaddr, uaddr + ulen) with @flags,
+ * charging sev->pages_locked against RLIMIT_MEMLOCK; 6.12.118's errno
+ * order (the INT_MAX check precedes the rlimit check there).
+ */
+int sev_pin_memory(struct kvm *kvm, unsigned long uaddr, unsigned long ulen, unsigned long *n,
+		   unsigned int flags, struct sim_page ***pagesp)
+{
+	struct kvm_sev_info *sev = to_kvm_sev_info(kvm);
+	struct sim_page **pages;
+	unsigned long npages;
+	long npinned;
+	int r;
+
+	r = sev_memlock_charge(kvm, uaddr, ulen, &npages);
+	if (r)
+		return r;
 	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
 	if (!pages)
 		return -ENOMEM;
@@ -101,7 +122,7 @@ int sev_pin_memory(struct kvm *kvm, unsigned long uaddr, unsigned long ulen, uns
 	atomic64_add(npages, &sev->pins_taken);
 	*n = npages;
 	*pagesp = pages;
-	sev->pages_locked = locked;
+	sev->pages_locked += npages;
 	return 0;
 }
 
@@ -109,6 +130,11 @@ void sev_unpin_memory(struct kvm *kvm, struct sim_page **pages, unsigned long np
 {
 	struct kvm_sev_info *sev = to_kvm_sev_info(kvm);
 
+	if (!pages) {
+		/* A MMUSIM_SEV_PIN_OFF region: charged, never pinned. */
+		sev->pages_locked -= npages;
+		return;
+	}
 	sim_unpin_user_pages(kvm->host, pages, npages);
 	atomic64_sub(npages, &sev->pages_pinned);
 	atomic64_add(npages, &sev->pins_dropped);
@@ -130,6 +156,11 @@ static int sev_mem_enc_register_region(struct kvm *kvm, struct kvm_enc_region *r
 	ret = -EINVAL;
 	if (!fits_ulong(range->addr) || !fits_ulong(range->size))
 		goto out;
+	/* Demand pinning: the pins are the memslots'; REG_REGION only charges. */
+	if (sev->pin_strategy == MMUSIM_SEV_PIN_MEMSLOT) {
+		ret = sev_memslot_register_region(kvm, range->addr, range->size);
+		goto out;
+	}
 	ret = -ENOMEM;
 	region = kzalloc(sizeof(*region), GFP_KERNEL_ACCOUNT);
 	if (!region)
@@ -140,9 +171,16 @@ static int sev_mem_enc_register_region(struct kvm *kvm, struct kvm_enc_region *r
 	 * memory not yet written (docs/sev.md); earlier kernels passed
 	 * FOLL_WRITE | FOLL_LONGTERM (mmusim_vm_config.sev_pin_write).
 	 */
-	ret = sev_pin_memory(kvm, range->addr, range->size, &region->npages,
-			     SIM_FOLL_LONGTERM | (sev->pin_write ? SIM_FOLL_WRITE : 0),
-			     &region->pages);
+	if (sev->pin_strategy == MMUSIM_SEV_PIN_OFF) {
+		/* The broken kernel of the demo: the charge and the list, no pin. */
+		ret = sev_memlock_charge(kvm, range->addr, range->size, &region->npages);
+		if (!ret)
+			sev->pages_locked += region->npages;
+	} else {
+		ret = sev_pin_memory(kvm, range->addr, range->size, &region->npages,
+				     SIM_FOLL_LONGTERM | (sev->pin_write ? SIM_FOLL_WRITE : 0),
+				     &region->pages);
+	}
 	if (ret) {
 		kfree(region);
 		goto out;
@@ -152,7 +190,8 @@ static int sev_mem_enc_register_region(struct kvm *kvm, struct kvm_enc_region *r
 	 * line written with the other attribute is written back later; before
 	 * kvm->lock goes, as another task may unregister the region then.
 	 */
-	sev_clflush_pages(sev, region->pages, region->npages);
+	if (region->pages)
+		sev_clflush_pages(sev, region->pages, region->npages);
 	region->uaddr = range->addr;
 	region->size = range->size;
 	list_add_tail(&region->list, &sev->regions_list);
@@ -187,6 +226,12 @@ static int sev_mem_enc_unregister_region(struct kvm *kvm, struct kvm_enc_region 
 	mutex_lock(&kvm->lock);
 	if (!sev_guest(kvm)) {
 		ret = -ENOTTY;
+		goto out;
+	}
+	if (to_kvm_sev_info(kvm)->pin_strategy == MMUSIM_SEV_PIN_MEMSLOT) {
+		ret = -EINVAL;
+		if (fits_ulong(range->addr) && fits_ulong(range->size))
+			ret = sev_memslot_unregister_region(kvm, range->addr, range->size);
 		goto out;
 	}
 	region = find_enc_region(to_kvm_sev_info(kvm), range);
@@ -243,6 +288,34 @@ static int sev_guest_init(struct kvm *kvm, struct kvm_sev_cmd *argp, bool es, u6
 	return 0;
 }
 
+int sev_pin_strategy_init(struct kvm *kvm, enum mmusim_sev_pin_strategy strategy)
+{
+	struct kvm_sev_info *sev = to_kvm_sev_info(kvm);
+	int r;
+
+	if (WARN_ON_ONCE(!sev))
+		return -EINVAL;
+	switch (strategy) {
+	case MMUSIM_SEV_PIN_UPFRONT:
+	case MMUSIM_SEV_PIN_OFF:
+		/* Both live in REG_REGION (sev_mem_enc_register_region()). */
+		r = 0;
+		break;
+	case MMUSIM_SEV_PIN_SPTE:
+		r = sev_spte_pin_enable(kvm);
+		break;
+	case MMUSIM_SEV_PIN_MEMSLOT:
+		r = sev_memslot_pin_enable(kvm);
+		break;
+	default:
+		r = -EINVAL;
+		break;
+	}
+	if (!r)
+		sev->pin_strategy = strategy;
+	return r;
+}
+
 int sev_vm_init_from_config(struct kvm *kvm, bool es, u64 key, bool pin_write)
 {
 	struct kvm_sev_cmd cmd = { .id = es ? SEV_CMD_ID_ES_INIT : KVM_SEV_INIT };
@@ -270,6 +343,11 @@ void sev_vm_destroy(struct kvm *kvm)
 	list_for_each_entry_safe(region, next, &sev->regions_list, list) {
 		__unregister_enc_region_locked(kvm, region);
 		cond_resched();
+	}
+	if (sev->pin_strategy == MMUSIM_SEV_PIN_MEMSLOT) {
+		/* The same WBINVD covers the memslots' pins; REG_REGION's charge dies here. */
+		sev_memslot_vm_destroy(kvm);
+		sev->pages_locked = 0;
 	}
 	WARN_ON_ONCE(sev->pages_locked);
 	/* sev_unbind_asid(): the firmware drops the handle before the ASID goes. */
@@ -414,6 +492,9 @@ int mmusim_vm_sev_get_stats(struct mmusim_vm *vm, struct mmusim_sev_stats *stats
 	stats->dec_reads = atomic64_read(&sev->dec_reads);
 	stats->vmsa_protected = atomic64_read(&sev->vmsa_protected);
 	stats->handle = sev->handle;
+	stats->pin_strategy = sev->pin_strategy;
+	stats->pins_zapped = atomic64_read(&sev->pins_zapped);
+	stats->pins_unzapped = atomic64_read(&sev->pins_unzapped);
 	stats->corruptions = sev_mc_get_reports(sev, NULL, 0);
 	mutex_unlock(&kvm->lock);
 	return 0;

@@ -511,7 +511,11 @@ static int vcpu_run(struct kvm_vcpu *vcpu)
 		}
 		if (r <= 0)
 			break;
-		cond_resched();
+		/* Rescheduling is work done outside guest mode, as KVM's. */
+		if (need_resched()) {
+			kvm_vcpu_exit_guest_mode(vcpu);
+			cond_resched();
+		}
 	}
 	return r;
 }

@@ -95,9 +95,21 @@ static unsigned int access_bit(int type)
 	return type == MMUSIM_ACCESS_WRITE ? TLB_W : type == MMUSIM_ACCESS_EXEC ? TLB_X : TLB_R;
 }
 
+/*
+ * Guest mode is not preemptible, as KVM's vcpu_enter_guest() makes it: a
+ * vCPU in guest mode answers a kick only by reaching its next instruction
+ * boundary, and a sender waits for that in kvm_kick_and_wait() under
+ * mmu_lock with preemption off.  A preempted guest-mode vCPU could then wait
+ * for a CPU the spinning sender holds (seen on a PREEMPT kernel with more
+ * vCPU threads than CPUs).  Only the vCPU's own thread changes its mode, so
+ * the preemption count follows the transitions.
+ */
 void kvm_vcpu_exit_guest_mode(struct kvm_vcpu *vcpu)
 {
+	if (READ_ONCE(vcpu->mode) != IN_GUEST_MODE)
+		return;
 	smp_store_release(&vcpu->mode, OUTSIDE_GUEST_MODE);
+	preempt_enable();
 }
 
 /*
@@ -117,8 +129,10 @@ int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 		 * full barrier that followed the mode store still orders it
 		 * before the loads below.
 		 */
-		if (READ_ONCE(vcpu->mode) != IN_GUEST_MODE)
+		if (READ_ONCE(vcpu->mode) != IN_GUEST_MODE) {
+			preempt_disable();
 			smp_store_mb(vcpu->mode, IN_GUEST_MODE);
+		}
 		seq = atomic64_read(&vcpu->kvm->requests_seq);
 		smp_rmb(); /* the request bits set before that sequence are visible */
 		if (!READ_ONCE(vcpu->requests) && vcpu->root[vcpu->smm ? 1 : 0])
@@ -578,5 +592,42 @@ int mmusim_vcpu_pre_fault_memory(struct mmusim_vcpu *v, struct kvm_pre_fault_mem
 	/* The part not done goes back, whatever the outcome. */
 	if (copy_to_user(urange, &range, sizeof(range)))
 		r = -EFAULT;
+	return r;
+}
+
+/*
+ * The fault the pinned-SPTE RFC's SEV patch 8/8 makes from
+ * LAUNCH_UPDATE_DATA on vCPU 0: a user write (a read for a read-only
+ * memslot, which a write could never map), through kvm_mmu_map_tdp_page().
+ */
+int mmusim_vcpu_map_tdp_page(struct mmusim_vcpu *v, gpa_t gpa, u64 *pfn)
+{
+	u64 error_code = PFERR_USER_MASK | PFERR_WRITE_MASK;
+	struct kvm_memory_slot *slot;
+	struct kvm_vcpu *vcpu;
+	kvm_pfn_t p = 0;
+	int r, idx;
+
+	if (!pfn)
+		return -EINVAL;
+	r = kvm_vcpu_call_begin(v, &vcpu);
+	if (r)
+		return r;
+	if ((gpa >> PAGE_SHIFT) > kvm_mmu_max_gfn(&vcpu->kvm->masks)) {
+		r = -EINVAL;
+		goto out;
+	}
+	idx = srcu_read_lock(&vcpu->kvm->slots.srcu);
+	slot = kvm_vcpu_gfn_to_memslot(&vcpu->kvm->slots, &vcpu->slot_cache, vcpu->smm ? 1 : 0,
+				       gpa >> PAGE_SHIFT);
+	if (slot && (slot->flags & KVM_MEM_READONLY))
+		error_code &= ~PFERR_WRITE_MASK;
+	r = kvm_mmu_map_tdp_page(vcpu, gpa, error_code, KVM_MAX_HUGEPAGE_LEVEL, &p);
+	srcu_read_unlock(&vcpu->kvm->slots.srcu, idx);
+	kvm_vcpu_exit_guest_mode(vcpu);
+out:
+	kvm_vm_call_end(vcpu->kvm);
+	if (!r)
+		*pfn = p;
 	return r;
 }

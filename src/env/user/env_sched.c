@@ -13,6 +13,7 @@ static unsigned int resched_interval;
 static __thread unsigned int resched_calls;
 /* Like TIF_NEED_RESCHED: once set, it stays set until the thread yields. */
 static __thread bool resched_pending;
+__thread int env_preempt_depth;
 
 void env_might_sleep(const char *file, int line)
 {
@@ -20,6 +21,8 @@ void env_might_sleep(const char *file, int line)
 		env_warn(file, line, "might_sleep() inside an RCU read-side section");
 	else if (env_spinning_locks_held())
 		env_warn(file, line, "might_sleep() while holding a spinning lock");
+	else if (env_preempt_depth)
+		env_warn(file, line, "might_sleep() with preemption disabled");
 }
 
 void env_set_resched_interval(unsigned int n)

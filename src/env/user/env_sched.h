@@ -2,9 +2,10 @@
 /*
  * Scheduling points and time, userspace side.
  *
- * might_sleep() is a WARN inside an RCU read-side section or under a spinning
- * lock; in the fast build (MMUSIM_ENV_FAST) it is a no-op, as in a kernel
- * without CONFIG_DEBUG_ATOMIC_SLEEP.  need_resched() is false unless a test asks for preemption pressure
+ * might_sleep() is a WARN inside an RCU read-side section, under a spinning
+ * lock or with preemption disabled; in the fast build (MMUSIM_ENV_FAST) it is
+ * a no-op, as in a kernel without CONFIG_DEBUG_ATOMIC_SLEEP, and so is the
+ * preemption depth that only it reads.  need_resched() is false unless a test asks for preemption pressure
  * with env_set_resched_interval(n): then every n-th call on a thread returns
  * true, which drives the yield paths (tdp_mmu_iter_cond_resched) on demand.
  */
@@ -16,6 +17,32 @@ void env_might_sleep(const char *file, int line);
 #define might_sleep() do { } while (0)
 #else
 #define might_sleep() env_might_sleep(__FILE__, __LINE__)
+#endif
+
+/*
+ * Preemption off (KVM runs the guest so): userspace cannot stop the
+ * scheduler, so the depth only makes might_sleep() inside such a section a
+ * WARN, as CONFIG_DEBUG_ATOMIC_SLEEP makes it in the kernel.
+ */
+extern __thread int env_preempt_depth;
+#ifdef MMUSIM_ENV_FAST
+static inline void preempt_disable(void)
+{
+	barrier();
+}
+static inline void preempt_enable(void)
+{
+	barrier();
+}
+#else
+static inline void preempt_disable(void)
+{
+	env_preempt_depth++;
+}
+static inline void preempt_enable(void)
+{
+	env_preempt_depth--;
+}
 #endif
 
 bool need_resched(void);
