@@ -4,8 +4,8 @@
  *
  * might_sleep() is a WARN inside an RCU read-side section, under a spinning
  * lock or with preemption disabled; in the fast build (MMUSIM_ENV_FAST) it is
- * a no-op, as in a kernel without CONFIG_DEBUG_ATOMIC_SLEEP, and so is the
- * preemption depth that only it reads.  need_resched() is false unless a test asks for preemption pressure
+ * a no-op, as in a kernel without CONFIG_DEBUG_ATOMIC_SLEEP (the preemption
+ * depth is still counted, as the kernel's preempt count is).  need_resched() is false unless a test asks for preemption pressure
  * with env_set_resched_interval(n): then every n-th call on a thread returns
  * true, which drives the yield paths (tdp_mmu_iter_cond_resched) on demand.
  */
@@ -25,16 +25,6 @@ void env_might_sleep(const char *file, int line);
  * WARN, as CONFIG_DEBUG_ATOMIC_SLEEP makes it in the kernel.
  */
 extern __thread int env_preempt_depth;
-#ifdef MMUSIM_ENV_FAST
-static inline void preempt_disable(void)
-{
-	barrier();
-}
-static inline void preempt_enable(void)
-{
-	barrier();
-}
-#else
 static inline void preempt_disable(void)
 {
 	env_preempt_depth++;
@@ -43,7 +33,6 @@ static inline void preempt_enable(void)
 {
 	env_preempt_depth--;
 }
-#endif
 
 bool need_resched(void);
 void env_set_resched_interval(unsigned int n);
