@@ -26,6 +26,7 @@
 #include <mmusim/run.h>
 #include <mmusim/vm.h>
 #include <mmusim/msr.h>
+#include <mmusim/trace.h>
 
 #define MiB (1ULL << 20)
 #define HOST_MEM (64 * MiB)
@@ -603,6 +604,9 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(enc_unreg_nullrange, -EFAULT, mmusim_vm_memory_encrypt_unreg_region(c->vm, NULL))   \
 	X(enc_unreg_bad, -EFAULT, mmusim_vm_memory_encrypt_unreg_region(c->vm, c->bad))       \
 	X(enc_unreg_not_sev, -ENOTTY, mmusim_vm_memory_encrypt_unreg_region(c->vm, &c->enc))  \
+	X(move_enc_null, -EINVAL, mmusim_vm_move_enc_context_from(NULL, c->vm))               \
+	X(move_enc_nullsrc, -EBADF, mmusim_vm_move_enc_context_from(c->vm, NULL))             \
+	X(move_enc_self, -EINVAL, mmusim_vm_move_enc_context_from(c->vm, c->vm))              \
 	X(sev_stats_null, -EINVAL, mmusim_vm_sev_get_stats(NULL, &c->sst))                    \
 	X(sev_stats_nullout, -EINVAL, mmusim_vm_sev_get_stats(c->vm, NULL))                   \
 	X(sev_stats_not_sev, -ENOTTY, mmusim_vm_sev_get_stats(c->vm, &c->sst))                \
@@ -613,7 +617,21 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(sev_check_nullmsg, -EINVAL, mmusim_vm_sev_check(c->vm, NULL, 10))                   \
 	X(sev_check_not_sev, -ENOTTY, mmusim_vm_sev_check(c->vm, c->buf, sizeof(c->buf)))     \
 	X(sev_skip_flush_null, -EINVAL, mmusim_vm_sev_set_skip_flush(NULL, true))             \
-	X(sev_skip_flush_not_sev, -ENOTTY, mmusim_vm_sev_set_skip_flush(c->vm, true))
+	X(sev_skip_flush_not_sev, -ENOTTY, mmusim_vm_sev_set_skip_flush(c->vm, true))     \
+	/* ---- trace.h: patterns and paths are user memory; unknown events -EINVAL ---- */ \
+	X(trace_enable_null, -EFAULT, mmusim_trace_enable(NULL))                              \
+	X(trace_enable_bad, -EFAULT, mmusim_trace_enable(c->bad))                             \
+	X(trace_enable_empty, -EINVAL, mmusim_trace_enable(""))                               \
+	X(trace_enable_unknown, -EINVAL, mmusim_trace_enable("no_such_event"))                \
+	X(trace_disable_null, -EFAULT, mmusim_trace_disable(NULL))                            \
+	X(trace_disable_unknown, -EINVAL, mmusim_trace_disable("nosys:*"))                    \
+	X(trace_write_fd_neg, -EBADF, mmusim_trace_write_fd(-1))                              \
+	X(trace_write_path_null, -EFAULT, mmusim_trace_write_path(NULL))                      \
+	X(trace_write_path_bad, -EFAULT, mmusim_trace_write_path(c->bad))                     \
+	X(trace_write_path_empty, -ENOENT, mmusim_trace_write_path(""))                       \
+	X(trace_entries_zero, -EINVAL, mmusim_trace_set_buffer_entries(0))                    \
+	X(trace_entries_huge, -EINVAL, mmusim_trace_set_buffer_entries(~0U))                  \
+	X(trace_clear, 0, mmusim_trace_clear())
 
 #define X(tag, expected, call)                                                        \
 	static long row_##tag(struct ctx *c)                                          \

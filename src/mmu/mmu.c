@@ -39,6 +39,7 @@
 #include "mmusim_env.h"
 #include "mmu/tdp_mmu.h"
 #include "mmu/shadow_mmu.h"
+#include "mmu/mmutrace.h"
 
 /*
  * The size of the host mapping at @gfn's hva, read from the host page
@@ -514,7 +515,7 @@ static int fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	struct kvm *kvm = vcpu->kvm;
 	const struct kvm_mmu_masks *m = &kvm->masks;
 	int ret = RET_PF_INVALID, retry_count = 0, level;
-	u64 spte, new_spte;
+	u64 spte = 0, new_spte;
 	u64 *sptep;
 
 	if (!page_fault_can_be_fast(kvm, fault))
@@ -548,6 +549,7 @@ static int fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 			break;
 		}
 	} while (++retry_count <= 4);
+	trace_fast_page_fault(vcpu, fault, sptep, spte, ret);
 	rcu_read_unlock();
 
 	if (ret == RET_PF_FIXED)
@@ -652,11 +654,19 @@ static int handle_mmio_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *
 	if (mmu_get_last_sptep_lockless(vcpu, fault->as_id, fault->gfn, &spte, &level) &&
 	    is_mmio_spte(&kvm->masks, spte)) {
 		gen = kvm_memslots_generation(kvm_memslots_as(&kvm->slots, fault->as_id));
-		if (!(gen & KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS) &&
-		    get_mmio_spte_generation(spte) == (gen & MMIO_SPTE_GEN_MASK))
-			ret = RET_PF_EMULATE;
-		else
-			ret = RET_PF_INVALID;
+		ret = RET_PF_INVALID;
+		/* check_mmio_spte(): traced only when no update is in progress. */
+		if (!(gen & KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS)) {
+			trace_check_mmio_spte(spte, gen & MMIO_SPTE_GEN_MASK,
+					      get_mmio_spte_generation(spte));
+			if (get_mmio_spte_generation(spte) == (gen & MMIO_SPTE_GEN_MASK)) {
+				/* A direct MMU: the address is not a guest virtual one. */
+				trace_handle_mmio_page_fault(
+					0, get_mmio_spte_gfn(&kvm->masks, spte),
+					get_mmio_spte_access(&kvm->masks, spte));
+				ret = RET_PF_EMULATE;
+			}
+		}
 	}
 	rcu_read_unlock();
 	return ret;
@@ -974,6 +984,7 @@ void kvm_mmu_zap_all_fast(struct kvm *kvm)
 		int idx = srcu_read_lock(&kvm->slots.srcu);
 
 		write_lock(&kvm->mmu_lock);
+		trace_kvm_mmu_zap_all_fast(kvm);
 		kvm_shadow_mmu_zap_all_fast(kvm);
 		write_unlock(&kvm->mmu_lock);
 		srcu_read_unlock(&kvm->slots.srcu, idx);
@@ -981,6 +992,7 @@ void kvm_mmu_zap_all_fast(struct kvm *kvm)
 		return;
 	}
 	write_lock(&kvm->mmu_lock);
+	trace_kvm_mmu_zap_all_fast(kvm);
 	kvm_tdp_mmu_invalidate_roots(kvm);
 	kvm_make_all_cpus_request(kvm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
 	write_unlock(&kvm->mmu_lock);

@@ -74,6 +74,7 @@
 #include "mmusim_env.h"
 #include <mmusim/host.h>
 #include "mmu/shadow_mmu.h"
+#include "mmu/mmutrace.h"
 
 /* Zap this many pages between yields when zapping obsolete pages. */
 #define BATCH_ZAP_PAGES 10
@@ -200,6 +201,8 @@ static struct kvm_mmu_page *kvm_mmu_get_shadow_page(struct kvm_vcpu *vcpu, gfn_t
 	*created = !sp;
 	if (!sp)
 		sp = kvm_mmu_alloc_shadow_page(vcpu, gfn, role);
+	if (sp)
+		trace_kvm_mmu_get_page(sp, *created);
 	return sp;
 }
 
@@ -499,6 +502,7 @@ static bool __kvm_mmu_prepare_zap_page(struct kvm *kvm, struct kvm_mmu_page *sp,
 	union kvm_mmu_page_role role;
 
 	lockdep_assert_held_write(&kvm->mmu_lock);
+	trace_kvm_mmu_prepare_zap_page(sp);
 	atomic64_inc(&kvm->stat.mmu_shadow_zapped);
 	*nr_zapped = kvm_mmu_page_unlink_children(kvm, sp, invalid_list);
 	if (sp->nx_huge_page_disallowed) {
@@ -832,6 +836,7 @@ static int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot, u64
 		spte = make_mmio_spte(&kvm->masks, gfn, pte_access,
 				      kvm_memslots_generation(kvm_memslots_as(&kvm->slots,
 									      fault->as_id)));
+		trace_mark_mmio_spte(sptep, gfn, spte);
 		mmu_spte_set(kvm, sptep, spte);
 		return RET_PF_EMULATE;
 	}
@@ -896,10 +901,12 @@ static int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot, u64
 	    !kvm_is_mmio_pfn(kvm->host, pfn) && kvm->pin_ops->pin_spte(vcpu, gfn, level, pfn))
 		spte |= SPTE_PINNED_MASK;
 
-	if (old_spte == spte)
+	if (old_spte == spte) {
 		ret = RET_PF_SPURIOUS;
-	else
+	} else {
 		flush |= mmu_spte_update(kvm, sptep, spte);
+		trace_kvm_mmu_set_spte(&kvm->masks, level, gfn, sptep);
+	}
 
 	/* A writable SPTE in a dirty-logged slot: the page is dirty from now on. */
 	if (is_writable_pte(spte) && kvm_slot_dirty_track_enabled(slot))
@@ -1037,6 +1044,7 @@ int direct_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	int ret;
 
 	lockdep_assert_held_write(&vcpu->kvm->mmu_lock);
+	trace_kvm_mmu_spte_requested(fault);
 	for_each_shadow_entry(vcpu->root[fault->as_id], fault->addr, it) {
 		u64 spte = READ_ONCE(*it.sptep);
 
