@@ -413,6 +413,53 @@ static void test_trace_multithread(void **state)
 }
 
 /*
+ * The same four workers, while this thread toggles the event and writes
+ * the trace over and over: recording, enabling and writing race, and every
+ * write still parses (the ftrace regex, header counts equal to the lines).
+ * Under TSan this is the check of the buffers' locking.
+ */
+static void test_trace_write_while_recording(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB };
+	struct mt_arg args[MT_THREADS];
+	pthread_t th[MT_THREADS];
+	struct trace_out out;
+	struct test_vm t;
+	int i, writes = 0;
+
+	trace_reset();
+	assert_int_equal(mmusim_trace_set_buffer_entries(64), 0);
+	o.cfg.nr_vcpus = MT_THREADS;
+	test_vm_create(&t, &o);
+	assert_int_equal(mmusim_trace_enable("kvmmmu:*"), 0);
+	for (i = 0; i < MT_THREADS; i++) {
+		args[i] = (struct mt_arg){ .t = &t, .idx = i };
+		assert_int_equal(pthread_create(&th[i], NULL, mt_worker, &args[i]), 0);
+	}
+	for (i = 0; i < 20; i++) {
+		assert_int_equal(i & 1 ? mmusim_trace_enable("kvm_mmu_set_spte") :
+					 mmusim_trace_disable("kvm_mmu_set_spte"),
+				 0);
+		trace_read(&out);
+		trace_out_free(&out);
+		writes++;
+	}
+	for (i = 0; i < MT_THREADS; i++) {
+		void *r;
+
+		assert_int_equal(pthread_join(th[i], &r), 0);
+		assert_null(r);
+	}
+	assert_int_equal(mmusim_trace_disable("*"), 0);
+	trace_read(&out);
+	assert_true(out.nr > 0 && out.nr <= (MT_THREADS + 1) * 64);
+	trace_out_free(&out);
+	assert_int_equal(writes, 20);
+	trace_reset();
+	test_vm_destroy(&t);
+}
+
+/*
  * gpa 0x40000000 has no memslot.  First access: the fault installs an
  * MMIO SPTE (mark_mmio_spte, gfn 0x40000) and exits.  Second access: the
  * reserved-bit fault finds it (check_mmio_spte valid 1, then
@@ -543,6 +590,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_trace_disabled_records_nothing),
 		MMUSIM_TEST(test_trace_buffer_wrap),
 		MMUSIM_TEST(test_trace_multithread),
+		MMUSIM_TEST(test_trace_write_while_recording),
 		MMUSIM_TEST(test_trace_mmio_and_exit_events),
 		MMUSIM_TEST(test_trace_api_errors),
 	};
