@@ -18,7 +18,7 @@
 
 #include "test_util.h"
 #include <mmusim/trace.h>
-#include "mmu/spte.h"
+#include "mmu/mmutrace.h"
 
 #define MiB (1ULL << 20)
 #define MAX_LINES 65536
@@ -514,6 +514,52 @@ static void test_trace_mmio_and_exit_events(void **state)
 	test_vm_destroy(&t);
 }
 
+/*
+ * The record layouts are KVM's TP_STRUCT__entry lists, in KVM's order
+ * (6.12; "err" for KVM's errno, see mmutrace.h), and every event of the
+ * table has a unique name and a system of KVM's.
+ */
+static void test_trace_event_fields_are_kvms(void **state)
+{
+	static const struct {
+		const char *name, *fields;
+	} kvm[] = {
+		{ "kvm_mmu_spte_requested", " gfn pfn level" },
+		{ "kvm_mmu_set_spte", " gfn spte sptep level r x u" },
+		{ "kvm_tdp_mmu_spte_changed", " gfn old_spte new_spte level as_id" },
+		{ "kvm_mmu_split_huge_page", " gfn spte level err" },
+		{ "kvm_mmu_get_page", " mmu_valid_gen gfn role root_count unsync created" },
+		{ "kvm_mmu_prepare_zap_page", " mmu_valid_gen gfn role root_count unsync" },
+		{ "fast_page_fault", " vcpu_id cr2_or_gpa error_code sptep old_spte new_spte ret" },
+		{ "mark_mmio_spte", " sptep gfn access gen" },
+		{ "handle_mmio_page_fault", " addr gfn access" },
+		{ "check_mmio_spte", " kvm_gen spte_gen spte" },
+		{ "kvm_exit",
+		  " exit_reason guest_rip isa info1 info2 intr_info error_code vcpu_id" },
+		{ "kvm_page_fault", " vcpu_id guest_rip fault_address error_code" },
+	};
+	int i, j, found;
+
+	for (i = 0; i < ARRAY_SIZE(kvm); i++) {
+		found = 0;
+		for (j = 0; j < KVM_TRACE_NR_EVENTS; j++) {
+			if (strcmp(kvm_trace_events[j].name, kvm[i].name))
+				continue;
+			assert_string_equal(kvm_trace_events[j].fields, kvm[i].fields);
+			found++;
+		}
+		assert_int_equal(found, 1);
+	}
+	for (j = 0; j < KVM_TRACE_NR_EVENTS; j++) {
+		const struct kvm_trace_event_desc *d = &kvm_trace_events[j];
+
+		assert_true(!strcmp(d->system, "kvmmmu") || !strcmp(d->system, "kvm"));
+		assert_true(d->nr_fields >= 1 && d->nr_fields <= TRACE_EVENT_MAX_FIELDS);
+		for (i = j + 1; i < KVM_TRACE_NR_EVENTS; i++)
+			assert_string_not_equal(d->name, kvm_trace_events[i].name);
+	}
+}
+
 /* Patterns as set_event takes them, and the errno of every bad input. */
 static void test_trace_api_errors(void **state)
 {
@@ -592,6 +638,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_trace_multithread),
 		MMUSIM_TEST(test_trace_write_while_recording),
 		MMUSIM_TEST(test_trace_mmio_and_exit_events),
+		MMUSIM_TEST(test_trace_event_fields_are_kvms),
 		MMUSIM_TEST(test_trace_api_errors),
 	};
 
