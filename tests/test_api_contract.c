@@ -604,6 +604,9 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(enc_unreg_nullrange, -EFAULT, mmusim_vm_memory_encrypt_unreg_region(c->vm, NULL))   \
 	X(enc_unreg_bad, -EFAULT, mmusim_vm_memory_encrypt_unreg_region(c->vm, c->bad))       \
 	X(enc_unreg_not_sev, -ENOTTY, mmusim_vm_memory_encrypt_unreg_region(c->vm, &c->enc))  \
+	X(move_enc_null, -EINVAL, mmusim_vm_move_enc_context_from(NULL, c->vm))               \
+	X(move_enc_nullsrc, -EBADF, mmusim_vm_move_enc_context_from(c->vm, NULL))             \
+	X(move_enc_self, -EINVAL, mmusim_vm_move_enc_context_from(c->vm, c->vm))              \
 	X(sev_stats_null, -EINVAL, mmusim_vm_sev_get_stats(NULL, &c->sst))                    \
 	X(sev_stats_nullout, -EINVAL, mmusim_vm_sev_get_stats(c->vm, NULL))                   \
 	X(sev_stats_not_sev, -ENOTTY, mmusim_vm_sev_get_stats(c->vm, &c->sst))                \

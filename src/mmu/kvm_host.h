@@ -225,7 +225,8 @@ struct kvm_sev_info;
 /*
  * The kvm_x86_ops hooks of Sean Christopherson's pinned-SPTE RFC (2020, not
  * merged; docs/sev.md), per VM: NULL for a VM whose vendor pins nothing.
- * Called by the legacy MMU under mmu_lock (write).  pin_spte() decides
+ * Called by the legacy MMU under mmu_lock (write), and by the TDP MMU under
+ * mmu_lock held for read (fault path) or write (zaps).  pin_spte() decides
  * whether the new leaf mapping @pfn at @level is pinned (true: the leaf
  * gets SPTE_PINNED_MASK and the vendor holds the pin); drop_pinned_spte()
  * releases it when the leaf goes.  zap/unzap_pinned_spte() are the RFC's
@@ -309,6 +310,15 @@ struct kvm {
 	 */
 	atomic_t calls_in_flight;
 	bool destroying;
+	/*
+	 * kvm_vm_freeze_calls(): new vCPU calls wait (6.12 holds every
+	 * vcpu->mutex across an intra-host migration); vm_dead: they fail
+	 * with -EIO (kvm_vm_dead(), the migrated source).
+	 */
+	bool calls_frozen;
+	bool vm_dead;
+	/* sev_lock_two_vms()'s migration_in_progress (src/sev/sev_migrate.c). */
+	atomic_t migration_in_progress;
 
 	struct mutex vcpu_lock;
 	/* SEV guest state (src/sev/sev.h); NULL for a VM that is not SEV. */
@@ -511,6 +521,9 @@ long kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long ext);
 int kvm_vm_ioctl_enable_cap_generic(struct kvm *kvm, struct kvm_enable_cap *cap);
 int kvm_vm_call_begin(struct kvm *kvm);
 void kvm_vm_call_end(struct kvm *kvm);
+/* Wait for the vCPU calls in flight and hold new ones back (may sleep); thaw lets them go. */
+void kvm_vm_freeze_calls(struct kvm *kvm);
+void kvm_vm_thaw_calls(struct kvm *kvm);
 int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_vm_config *cfg,
 		  struct kvm **kvmp);
 void kvm_destroy_vm(struct kvm *kvm);

@@ -619,11 +619,19 @@ static int kvm_init_masks(struct kvm *kvm, const struct mmusim_vm_config *cfg, i
  */
 int kvm_vm_call_begin(struct kvm *kvm)
 {
+again:
 	atomic_inc(&kvm->calls_in_flight);
 	smp_mb__after_atomic();
-	if (unlikely(READ_ONCE(kvm->destroying))) {
+	if (unlikely(READ_ONCE(kvm->destroying) || READ_ONCE(kvm->vm_dead))) {
 		kvm_vm_call_end(kvm);
 		return -EIO;
+	}
+	if (unlikely(READ_ONCE(kvm->calls_frozen))) {
+		/* As a vCPU ioctl waits for the vcpu->mutex a migration holds. */
+		kvm_vm_call_end(kvm);
+		while (READ_ONCE(kvm->calls_frozen))
+			msleep(1);
+		goto again;
 	}
 	return 0;
 }
@@ -632,6 +640,21 @@ void kvm_vm_call_end(struct kvm *kvm)
 {
 	smp_mb__before_atomic();
 	atomic_dec(&kvm->calls_in_flight);
+}
+
+void kvm_vm_freeze_calls(struct kvm *kvm)
+{
+	WRITE_ONCE(kvm->calls_frozen, true);
+	smp_mb();
+	while (atomic_read(&kvm->calls_in_flight))
+		msleep(1);
+	smp_mb();
+}
+
+void kvm_vm_thaw_calls(struct kvm *kvm)
+{
+	smp_mb();
+	WRITE_ONCE(kvm->calls_frozen, false);
 }
 
 static void kvm_wait_for_calls(struct kvm *kvm)

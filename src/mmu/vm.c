@@ -51,6 +51,9 @@ int mmusim_vm_set_user_memory_region(struct mmusim_vm *vm,
 		return -EINVAL;
 	if (copy_from_user(&m, mem, sizeof(m)))
 		return -EFAULT;
+	/* kvm_vm_ioctl() of a dead VM (a migrated SEV source). */
+	if (READ_ONCE(mmusim_to_kvm(vm)->vm_dead))
+		return -EIO;
 	return kvm_set_memory_region(&mmusim_to_kvm(vm)->slots, &m);
 }
 

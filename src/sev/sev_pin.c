@@ -438,6 +438,8 @@ int mmusim_vm_memory_encrypt_op(struct mmusim_vm *vm, struct kvm_sev_cmd *cmd)
 {
 	if (!vm)
 		return -EINVAL;
+	if (READ_ONCE(mmusim_to_kvm(vm)->vm_dead))
+		return -EIO;
 	return sev_mem_enc_ioctl(mmusim_to_kvm(vm), cmd);
 }
 
@@ -449,6 +451,8 @@ int mmusim_vm_memory_encrypt_reg_region(struct mmusim_vm *vm, const struct kvm_e
 		return -EINVAL;
 	if (copy_from_user(&range, urange, sizeof(range)))
 		return -EFAULT;
+	if (READ_ONCE(mmusim_to_kvm(vm)->vm_dead))
+		return -EIO;
 	return sev_mem_enc_register_region(mmusim_to_kvm(vm), &range);
 }
 
@@ -460,6 +464,8 @@ int mmusim_vm_memory_encrypt_unreg_region(struct mmusim_vm *vm, const struct kvm
 		return -EINVAL;
 	if (copy_from_user(&range, urange, sizeof(range)))
 		return -EFAULT;
+	if (READ_ONCE(mmusim_to_kvm(vm)->vm_dead))
+		return -EIO;
 	return sev_mem_enc_unregister_region(mmusim_to_kvm(vm), &range);
 }
 
