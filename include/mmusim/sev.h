@@ -40,6 +40,10 @@
 #define SEV_POLICY_SEV (1u << 5) /* not modelled */
 #endif
 
+#ifndef KVM_SEV_INIT2
+#define KVM_SEV_INIT2 22
+#endif
+
 /* The firmware's guest states, as KVM_SEV_GUEST_STATUS reports them. */
 #define MMUSIM_SEV_STATE_UNINIT 0
 #define MMUSIM_SEV_STATE_LUPDATE 1
