@@ -270,6 +270,18 @@ static int guest_load_store(struct kvm_vcpu *vcpu, const struct mmusim_insn *ins
 				NULL);
 	if (r)
 		return access_exit(vcpu, insn, r, &exit);
+	if (unlikely(sev_guest(vcpu->kvm))) {
+		/* A private access: through the memory controller, as vcpu_copy()'s. */
+		if (is_write)
+			val = kvm_register_read_raw(vcpu, insn->reg);
+		r = sev_mem_access(vcpu->kvm, insn->gpa >> PAGE_SHIFT, pfn,
+				   insn->gpa & ~PAGE_MASK, (void __user *)&val, insn->len, is_write);
+		if (r)
+			return r;
+		if (!is_write)
+			kvm_register_write_raw(vcpu, insn->reg, val);
+		return kvm_skip_emulated_instruction(vcpu);
+	}
 	data = sim_pfn_to_virt(vcpu->kvm->host, pfn);
 	if (WARN_ON_ONCE(!data))
 		return -EFAULT;
