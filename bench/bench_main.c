@@ -34,6 +34,7 @@ struct opts {
 	int reps;
 	int sweep[BENCH_MAX_SWEEP], nr_sweep;
 	const char *json, *csv, *png;
+	const char *trace, *trace_events; /* --trace FILE, --trace-events LIST */
 	bool no_fork, quiet, demo;
 	uint64_t scale_min, scale_max;
 };
@@ -77,6 +78,10 @@ static void usage(FILE *f, const char *argv0)
 		"  -c, --csv FILE  write the results as CSV\n"
 		"  --demo          short TDP-vs-legacy table (a few seconds)\n"
 		"  --no-fork       run repetitions in this process (for profilers)\n"
+		"  --trace FILE    write KVM's trace events (kvmmmu:*, kvm:*) to FILE at the end,\n"
+		"                  as /sys/kernel/tracing/trace prints them; implies --no-fork\n"
+		"  --trace-events LIST\n"
+		"                  only the events of these patterns (default: all)\n"
 		"  -q, --quiet     no progress bar\n"
 		"  -h, --help      this text\n"
 		"  --version       print the version\n"
@@ -156,7 +161,9 @@ enum {
 	OPT_SCALE_MIN,
 	OPT_SCALE_MAX,
 	OPT_SCALE_SAMPLE,
-	OPT_VERSION
+	OPT_VERSION,
+	OPT_TRACE,
+	OPT_TRACE_EVENTS
 };
 
 static const struct option long_opts[] = {
@@ -169,6 +176,8 @@ static const struct option long_opts[] = {
 	{ "scale-sample", required_argument, NULL, OPT_SCALE_SAMPLE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "trace-events", required_argument, NULL, OPT_TRACE_EVENTS },
 	{ "vcpus", required_argument, NULL, 'v' },
 	{ "mem-per-vcpu", required_argument, NULL, 'b' },
 	{ "mmu", required_argument, NULL, 'm' },
@@ -284,6 +293,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_NO_FORK:
 			o->no_fork = true;
 			break;
+		case OPT_TRACE:
+			o->trace = optarg;
+			/* The events are recorded in this process, so the jobs run here. */
+			o->no_fork = true;
+			err = cli_check_output("--trace", optarg);
+			break;
+		case OPT_TRACE_EVENTS:
+			o->trace_events = optarg;
+			break;
 		case OPT_SCALE_MIN:
 			err = cli_parse_size("--scale-min", optarg, 1ULL << 20, 1ULL << 40,
 					     &o->scale_min);
@@ -311,6 +329,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	if (optind != argc)
 		return cli_usage_error("unexpected argument '%s' (%s --help)", argv[optind],
 				       cli_prog());
+	if (o->trace_events && !o->trace)
+		return cli_usage_error("--trace-events needs --trace FILE");
+	if (o->trace)
+		return cli_trace_enable("--trace-events", o->trace_events);
 	return 0;
 }
 
@@ -565,8 +587,15 @@ int main(int argc, char **argv)
 	for (i = 0; i < argc; i++)
 		snprintf(cmdline + strlen(cmdline), sizeof(cmdline) - strlen(cmdline), "%s%s",
 			 i ? " " : "", argv[i]);
-	if (o.demo)
-		return run_demo(&o);
+	if (o.demo) {
+		int r = run_demo(&o);
+
+		if (o.trace) {
+			mmusim_trace_disable("*");
+			r = cli_trace_write(o.trace) ?: r;
+		}
+		return r;
+	}
 
 	psize = backing_page_size(o.cfg.backing);
 	if (o.cfg.bytes % psize) {
@@ -608,6 +637,10 @@ int main(int argc, char **argv)
 	if (o.csv && bench_write_csv(o.csv, rows, nr_rows)) {
 		fprintf(stderr, "mmusim-bench: writing %s failed\n", o.csv);
 		failed++;
+	}
+	if (o.trace) {
+		mmusim_trace_disable("*");
+		failed += !!cli_trace_write(o.trace);
 	}
 	return failed ? 1 : 0;
 }

@@ -26,6 +26,7 @@
 #include <mmusim/run.h>
 #include <mmusim/vm.h>
 #include <mmusim/msr.h>
+#include <mmusim/trace.h>
 
 #define MiB (1ULL << 20)
 #define HOST_MEM (64 * MiB)
@@ -347,6 +348,11 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	  sim_get_user_pages_fast_only(c->mm, c->hva, 1, 0x80000000u, c->pages))              \
 	X(gupfo_nr_huge, 0, sim_get_user_pages_fast_only(c->mm, c->hva, ~0UL, 0, c->pages))   \
 	X(gupfo_hole, 0, sim_get_user_pages_fast_only(c->mm, HOLE, 1, 0, c->pages))           \
+	X(pupfo_null, -EINVAL, sim_pin_user_pages_fast_only(NULL, c->hva, 1, 0, c->pages))    \
+	X(pupfo_nullpages, -EINVAL, sim_pin_user_pages_fast_only(c->mm, c->hva, 1, 0, NULL))  \
+	X(pupfo_get_flag, -EINVAL,                                                            \
+	  sim_pin_user_pages_fast_only(c->mm, c->hva, 1, SIM_FOLL_GET, c->pages))             \
+	X(pupfo_hole, 0, sim_pin_user_pages_fast_only(c->mm, HOLE, 1, 0, c->pages))           \
 	X(follow_pfn_null, -EINVAL, sim_follow_pfn(NULL, c->hva, false, &c->pfn, NULL))       \
 	X(follow_pfn_nullout, -EINVAL, sim_follow_pfn(c->mm, c->hva, false, NULL, NULL))      \
 	X(follow_pfn_beyond, -EFAULT, sim_follow_pfn(c->mm, ~0UL, false, &c->pfn, NULL))      \
@@ -415,7 +421,7 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	  mmusim_vm_create(c->host, c->mm, &c->vcfg_pin_nosev, &c->tmp_vm))                   \
 	X(vm_create_pin_bad, -EINVAL,                                                         \
 	  mmusim_vm_create(c->host, c->mm, &c->vcfg_pin_bad, &c->tmp_vm))                     \
-	X(vm_create_pin_memslot, -EOPNOTSUPP,                                                 \
+	X(vm_create_pin_memslot, -EINVAL,                                                     \
 	  mmusim_vm_create(c->host, c->mm, &c->vcfg_pin_memslot, &c->tmp_vm))                 \
 	X(vm_destroy_null, 0, (mmusim_vm_destroy(NULL), 0))                                   \
 	X(set_region_null, -EINVAL, mmusim_vm_set_user_memory_region(NULL, &c->region))       \
@@ -484,7 +490,14 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(pre_fault_null, -EINVAL, mmusim_vcpu_pre_fault_memory(NULL, &c->pfm))               \
 	X(pre_fault_nullrange, -EFAULT, mmusim_vcpu_pre_fault_memory(c->vcpu, NULL))          \
 	X(pre_fault_badrange, -EFAULT, mmusim_vcpu_pre_fault_memory(c->vcpu, c->bad))         \
+	X(map_tdp_null, -EINVAL, (int)mmusim_vcpu_map_tdp_page(NULL, 0, &c->moved))           \
+	X(map_tdp_nullpfn, -EINVAL, mmusim_vcpu_map_tdp_page(c->vcpu, 0, NULL))               \
+	X(map_tdp_gpa, -EINVAL, mmusim_vcpu_map_tdp_page(c->vcpu, ~0ULL, &c->moved))          \
+	X(map_tdp_ok, 0, mmusim_vcpu_map_tdp_page(c->vcpu, 0, &c->moved))                     \
+	X(map_tdp_mmio, -ENOENT, mmusim_vcpu_map_tdp_page(c->vcpu, MMIO_GPA, &c->moved))      \
 	X(signal_pending_null, 0, sim_mm_signal_pending(NULL))                                \
+	X(page_is_zero_null, 0, sim_page_is_zero(NULL, 0))                                    \
+	X(page_is_zero_page, 0, sim_page_is_zero(c->mm, c->page_pfn))                         \
 	X(vcpu_map_null, -EINVAL, mmusim_vcpu_map(NULL, 0, 0, &c->minfo))                     \
 	X(vcpu_map_flags, -EINVAL, mmusim_vcpu_map(c->vcpu, 0, 0x80, &c->minfo))              \
 	X(vcpu_map_gfn, -EINVAL, mmusim_vcpu_map(c->vcpu, ~0ULL, 0, &c->minfo))               \
@@ -600,6 +613,9 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(enc_unreg_nullrange, -EFAULT, mmusim_vm_memory_encrypt_unreg_region(c->vm, NULL))   \
 	X(enc_unreg_bad, -EFAULT, mmusim_vm_memory_encrypt_unreg_region(c->vm, c->bad))       \
 	X(enc_unreg_not_sev, -ENOTTY, mmusim_vm_memory_encrypt_unreg_region(c->vm, &c->enc))  \
+	X(move_enc_null, -EINVAL, mmusim_vm_move_enc_context_from(NULL, c->vm))               \
+	X(move_enc_nullsrc, -EBADF, mmusim_vm_move_enc_context_from(c->vm, NULL))             \
+	X(move_enc_self, -EINVAL, mmusim_vm_move_enc_context_from(c->vm, c->vm))              \
 	X(sev_stats_null, -EINVAL, mmusim_vm_sev_get_stats(NULL, &c->sst))                    \
 	X(sev_stats_nullout, -EINVAL, mmusim_vm_sev_get_stats(c->vm, NULL))                   \
 	X(sev_stats_not_sev, -ENOTTY, mmusim_vm_sev_get_stats(c->vm, &c->sst))                \
@@ -610,7 +626,21 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(sev_check_nullmsg, -EINVAL, mmusim_vm_sev_check(c->vm, NULL, 10))                   \
 	X(sev_check_not_sev, -ENOTTY, mmusim_vm_sev_check(c->vm, c->buf, sizeof(c->buf)))     \
 	X(sev_skip_flush_null, -EINVAL, mmusim_vm_sev_set_skip_flush(NULL, true))             \
-	X(sev_skip_flush_not_sev, -ENOTTY, mmusim_vm_sev_set_skip_flush(c->vm, true))
+	X(sev_skip_flush_not_sev, -ENOTTY, mmusim_vm_sev_set_skip_flush(c->vm, true))     \
+	/* ---- trace.h: patterns and paths are user memory; unknown events -EINVAL ---- */ \
+	X(trace_enable_null, -EFAULT, mmusim_trace_enable(NULL))                              \
+	X(trace_enable_bad, -EFAULT, mmusim_trace_enable(c->bad))                             \
+	X(trace_enable_empty, -EINVAL, mmusim_trace_enable(""))                               \
+	X(trace_enable_unknown, -EINVAL, mmusim_trace_enable("no_such_event"))                \
+	X(trace_disable_null, -EFAULT, mmusim_trace_disable(NULL))                            \
+	X(trace_disable_unknown, -EINVAL, mmusim_trace_disable("nosys:*"))                    \
+	X(trace_write_fd_neg, -EBADF, mmusim_trace_write_fd(-1))                              \
+	X(trace_write_path_null, -EFAULT, mmusim_trace_write_path(NULL))                      \
+	X(trace_write_path_bad, -EFAULT, mmusim_trace_write_path(c->bad))                     \
+	X(trace_write_path_empty, -ENOENT, mmusim_trace_write_path(""))                       \
+	X(trace_entries_zero, -EINVAL, mmusim_trace_set_buffer_entries(0))                    \
+	X(trace_entries_huge, -EINVAL, mmusim_trace_set_buffer_entries(~0U))                  \
+	X(trace_clear, 0, mmusim_trace_clear())
 
 #define X(tag, expected, call)                                                        \
 	static long row_##tag(struct ctx *c)                                          \
@@ -677,6 +707,8 @@ static void ctx_init(struct ctx *c)
 	assert_int_equal(mmusim_vm_set_user_memory_region(c->vm, &c->region), 0);
 	assert_int_equal(mmusim_vcpu_write(c->vcpu, 0, &v, sizeof(v)), 0);
 	assert_int_equal(mmusim_vcpu_access(c->vcpu, MMIO_GPA, MMUSIM_ACCESS_READ, NULL), 1);
+	/* The fault's caches, topped up once here rather than by a row. */
+	assert_int_equal(mmusim_vcpu_map_tdp_page(c->vcpu, 0, &c->moved), 0);
 
 	c->mn_reg.ops = &noop_ops;
 	assert_int_equal(sim_mmu_notifier_register(&c->mn_reg, c->mm), 0);
@@ -695,7 +727,6 @@ static void ctx_init(struct ctx *c)
 	c->vcfg_pin_nosev.sev_pin = MMUSIM_SEV_PIN_SPTE;
 	c->vcfg_pin_bad.sev = true;
 	c->vcfg_pin_bad.sev_pin = (enum mmusim_sev_pin_strategy)99;
-	c->vcfg_pin_memslot.sev = true;
 	c->vcfg_pin_memslot.sev_pin = MMUSIM_SEV_PIN_MEMSLOT;
 	c->rg_flags = c->region;
 	c->rg_flags.slot = 1;

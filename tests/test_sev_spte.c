@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Tests of src/sev/sev_spte.c: SEV's pinned-SPTE hooks (Sean
- * Christopherson's RFC, first step) on the legacy MMU.  A fault pins the
- * page with an extra reference and flushes it; the leaf carries
- * SPTE_PINNED_MASK; dropping the leaf is the only unpin.  The extra
- * reference keeps migration and compaction away; without the RFC's
- * zapped-but-pinned state a swap-out, which zaps before it takes the page,
- * still loses the guest's data, and the encryption checker says so.
+ * Tests of src/sev/sev_spte.c and the legacy MMU's side of Sean
+ * Christopherson's pinned-SPTE RFC (mmusim_vm_config.sev_pin =
+ * MMUSIM_SEV_PIN_SPTE; seeds-apis.md §3, docs/sev.md): a fault pins the page
+ * with an extra reference and flushes it; the leaf carries SPTE_PINNED_MASK;
+ * a zap keeps the pin in the zapped-pinned form and the refault unzaps it;
+ * dropping the leaf is the only unpin.  The encryption checker judges each
+ * scenario: what survives (swap, migration, compaction) and what the
+ * reviewers predicted would not (a fast zap, NX recovery).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,22 +61,56 @@ static u64 get(struct test_vm *t, gfn_t gfn)
 	return v;
 }
 
-/* A fault pins, a zap unpins, a refault pins again; the pin stops migration. */
+static struct mmusim_vm_stats vm_stats(struct test_vm *t)
+{
+	struct mmusim_vm_stats st;
+
+	assert_int_equal(mmusim_vm_get_stats(t->vm, &st), 0);
+	return st;
+}
+
+static void assert_clean(struct test_vm *t)
+{
+	char msg[160];
+
+	assert_int_equal(mmusim_vm_sev_check(t->vm, msg, sizeof(msg)), 0);
+	test_vm_check(t);
+}
+
+/* The checker's first report is a move of @gfn's data by @event. */
+static void assert_lost(struct test_vm *t, gfn_t gfn, u32 event)
+{
+	struct mmusim_sev_report rep;
+
+	assert_true(mmusim_vm_sev_get_reports(t->vm, &rep, 1) >= 1);
+	assert_int_equal(rep.kind, MMUSIM_SEV_MOVED);
+	assert_int_equal(rep.event, event);
+	assert_int_equal(rep.gfn, gfn);
+}
+
+/*
+ * §3.3/§3.5: a fault pins (the mapping's reference and the pin's), the pin
+ * stops migration and compaction; a gfn-range zap makes the leaves
+ * zapped-pinned (pins kept, rmaps kept, no longer counted as mappings);
+ * the refault unzaps them (RET_PF_UNZAPPED: same pfn, no new pin).
+ *
+ *   gfn 0 .. 7 written (the fault at 0 prefetches 1..7), all pinned
+ *   zap 0 .. 511 -> 8 zapped-pinned; read 3 -> unzapped with its neighbours
+ */
 static void test_spte_pin_lifecycle(void **state)
 {
 	struct mmusim_sev_stats st;
 	struct test_vm t;
 	u64 moved, i;
-	char msg[128];
 
 	spte_vm(&t, 2 * MiB, 0);
 	for (i = 0; i < 8; i++)
 		put(&t, i, 0x1000 + i);
 	st = sev_stats(&t);
+	assert_int_equal(st.pin_strategy, MMUSIM_SEV_PIN_SPTE);
 	assert_int_equal(st.pins_taken, 8);
 	assert_int_equal(st.pages_pinned, 8);
 	assert_int_equal(st.clflush_pages, 8);
-	/* The mapping's reference and the pin's. */
 	assert_int_equal(page_count_at(&t, t.hva), 2);
 	assert_int_equal(sim_migrate_range(t.mm, t.hva, 8 * PAGE_SIZE, &moved), -EBUSY);
 	assert_int_equal(moved, 0);
@@ -83,51 +118,325 @@ static void test_spte_pin_lifecycle(void **state)
 	assert_int_equal(moved, 0);
 	for (i = 0; i < 8; i++)
 		assert_int_equal(get(&t, i), 0x1000 + i);
-	assert_int_equal(mmusim_vm_sev_check(t.vm, msg, sizeof(msg)), 0);
-	/* A zap drops the leaves, and their pins (the only unpin point). */
+	assert_clean(&t);
+
+	/* A zap keeps every pin: the leaves become zapped-pinned, rmaps kept. */
 	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, -1, 0, 512), 0);
 	st = sev_stats(&t);
-	assert_int_equal(st.pins_dropped, 8);
-	assert_int_equal(st.pages_pinned, 0);
-	assert_int_equal(page_count_at(&t, t.hva), 1);
+	assert_int_equal(st.pins_dropped, 0);
+	assert_int_equal(st.pins_zapped, 8);
+	assert_int_equal(st.pages_pinned, 8);
+	assert_int_equal(vm_stats(&t).pages_4k, 0);
+	assert_int_equal(page_count_at(&t, t.hva), 2);
+	test_vm_check(&t); /* the rmap audit counts zapped-pinned leaves */
+	/* A second zap finds nothing to do. */
+	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, -1, 0, 512), 0);
+	assert_int_equal(sev_stats(&t).pins_zapped, 8);
+
+	/* The refault maps the same pfn with the same pin; prefetch unzaps too. */
 	assert_int_equal(get(&t, 3), 0x1003);
-	/* The refault, and its prefetched neighbours, are pinned again. */
 	st = sev_stats(&t);
-	assert_true(st.pages_pinned >= 1);
-	assert_int_equal(st.pins_taken, 8 + st.pages_pinned);
-	assert_int_equal(page_count_at(&t, t.hva + 3 * PAGE_SIZE), 2);
-	test_vm_check(&t);
+	assert_int_equal(st.pins_taken, 8);
+	assert_true(st.pins_unzapped >= 1);
+	assert_int_equal(vm_stats(&t).pages_4k, st.pins_unzapped);
+	for (i = 0; i < 8; i++)
+		assert_int_equal(get(&t, i), 0x1000 + i);
+	st = sev_stats(&t);
+	assert_int_equal(st.pins_unzapped, 8);
+	assert_int_equal(st.pins_taken, 8);
+	assert_int_equal(st.pages_pinned, 8);
+	assert_clean(&t);
 	test_vm_destroy(&t);
 }
 
 /*
- * The reviewers' worry, reproduced: a swap-out tells the MMU notifier
- * first, the zap drops the pinned leaf and with it the pin, and the page
- * then goes to swap.  The RFC's zapped-but-pinned state (not built yet)
- * is what would keep the pin; until then the guest reads garbage and the
- * checker reports the move.
+ * The MMU-notifier zap of a swap-out, which came before the pin was kept
+ * and lost the data: the leaf becomes zapped-pinned, the pin's reference
+ * makes the swap's refcount freeze fail, the page stays, and the refault
+ * finds the guest's data where it was.  The checker reports nothing.
  */
-static void test_spte_pin_lost_on_swap(void **state)
+static void test_spte_pin_survives_swap(void **state)
 {
-	struct mmusim_sev_report rep;
-	struct sim_host_pte_info info;
-	struct sim_page *hold;
+	struct sim_host_pte_info info, after;
+	struct mmusim_sev_stats st;
 	struct test_vm t;
 
 	spte_vm(&t, 2 * MiB, 0);
 	put(&t, 2, 0xfeedface);
 	assert_int_equal(sim_mm_lookup(t.mm, t.hva + 2 * PAGE_SIZE, &info), 0);
-	assert_int_equal(sim_swap_out(t.mm, t.hva + 2 * PAGE_SIZE), 0);
-	assert_int_equal(sev_stats(&t).pages_pinned, 0);
-	hold = sim_alloc_pages(t.host, GFP_HIGHUSER_MOVABLE, 0);
-	assert_int_equal(sim_page_to_pfn(t.host, hold), info.pfn);
-	assert_int_not_equal(get(&t, 2), 0xfeedface);
-	assert_int_equal(mmusim_vm_sev_get_reports(t.vm, &rep, 1), 1);
-	assert_int_equal(rep.kind, MMUSIM_SEV_MOVED);
-	assert_int_equal(rep.event, SIM_FRAME_SWAP_IN);
-	assert_int_equal(rep.gfn, 2);
-	assert_int_equal(rep.old_pfn, info.pfn);
-	sim_put_page(t.host, hold);
+	assert_int_equal(sim_swap_out(t.mm, t.hva + 2 * PAGE_SIZE), -EBUSY);
+	st = sev_stats(&t);
+	assert_int_equal(st.pins_zapped, 1);
+	assert_int_equal(st.pages_pinned, 1);
+	assert_int_equal(get(&t, 2), 0xfeedface);
+	assert_int_equal(sim_mm_lookup(t.mm, t.hva + 2 * PAGE_SIZE, &after), 0);
+	assert_int_equal(after.pfn, info.pfn);
+	assert_int_equal(sev_stats(&t).pins_unzapped, 1);
+	assert_clean(&t);
+	test_vm_destroy(&t);
+}
+
+/*
+ * The refault must map the pfn still pinned (WARN otherwise).  A host that
+ * replaces the mapping (munmap, then a new mmap at the same address) hands
+ * the refault another page: the WARN fires, the old leaf and its pin are
+ * dropped and the new page is pinned afresh.
+ */
+static void test_spte_pin_unzap_other_pfn(void **state)
+{
+	struct mmusim_sev_stats st;
+	struct test_vm t;
+	hva_t hva;
+
+	spte_vm(&t, 2 * MiB, 0);
+	put(&t, 0, 1);
+	assert_int_equal(sim_munmap(t.mm, t.hva, PAGE_SIZE), 0);
+	assert_int_equal(sev_stats(&t).pins_zapped, 1);
+	assert_int_equal(sim_mmap(t.mm, t.hva, PAGE_SIZE, SIM_PROT_READ | SIM_PROT_WRITE,
+				  SIM_MAP_PRIVATE | SIM_MAP_FIXED, &hva),
+			 0);
+	assert_int_equal(hva, t.hva);
+	env_warn_count_reset();
+	put(&t, 0, 2);
+	assert_int_equal(env_warn_count(), 1);
+	env_warn_count_reset();
+	st = sev_stats(&t);
+	assert_int_equal(st.pins_dropped, 1);
+	assert_int_equal(st.pins_unzapped, 0);
+	assert_int_equal(page_count_at(&t, t.hva), 2);
+	assert_int_equal(get(&t, 0), 2);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/*
+ * Shadow pages freed drop their pins (the RFC's only unpin point), and a
+ * fast zap frees them all: with the default KVM_X86_QUIRK_SLOT_ZAP_ALL,
+ * deleting any memslot does one.  The guest's other slot is unpinned while
+ * the guest runs, and a host migration then loses its data: the reviewers'
+ * "pins dropped on memslot-wide zaps", reproduced.
+ *
+ *   slot 0: gfn 0 .. 511, guest data at gfn 5 (pinned)
+ *   slot 1: gfn 0x1000 (one page), deleted -> kvm_mmu_zap_all_fast()
+ */
+static void test_spte_pin_lost_fast_zap(void **state)
+{
+	struct mmusim_sev_stats st;
+	struct test_vm t;
+	hva_t hva;
+	u64 moved;
+
+	spte_vm(&t, 2 * MiB, 0);
+	put(&t, 5, 0xabcd);
+	assert_int_equal(
+		sim_mmap(t.mm, 0, PAGE_SIZE, SIM_PROT_READ | SIM_PROT_WRITE, SIM_MAP_PRIVATE, &hva),
+		0);
+	test_vm_set_region(&t, 1, 0x1000000, PAGE_SIZE, hva);
+	test_vm_set_region(&t, 1, 0x1000000, 0, hva);
+	st = sev_stats(&t);
+	assert_int_equal(st.pins_dropped, 1);
+	assert_int_equal(st.pages_pinned, 0);
+	assert_int_equal(sim_migrate_range(t.mm, t.hva, 8 * PAGE_SIZE, &moved), 0);
+	assert_int_equal(moved, 1);
+	assert_int_not_equal(get(&t, 5), 0xabcd);
+	assert_lost(&t, 5, SIM_FRAME_MIGRATE);
+	test_vm_destroy(&t);
+}
+
+/*
+ * Without the quirk, a memslot's own deletion drops its leaves, zapped-
+ * pinned ones included (their rmaps go with the slot), and only its pins;
+ * the pages are the VMM's again.
+ */
+static void test_spte_pin_memslot_delete(void **state)
+{
+	struct test_vm_opts o = { .host_mem = 64 * MiB, .size = 2 * MiB };
+	struct mmusim_sev_stats st;
+	struct test_vm t;
+	hva_t hva;
+
+	o.cfg.mmu = MMUSIM_MMU_LEGACY;
+	o.cfg.sev = true;
+	o.cfg.sev_pin = MMUSIM_SEV_PIN_SPTE;
+	o.cfg.no_slot_zap_all = true;
+	test_vm_create(&t, &o);
+	assert_int_equal(
+		sim_mmap(t.mm, 0, 2 * MiB, SIM_PROT_READ | SIM_PROT_WRITE, SIM_MAP_PRIVATE, &hva),
+		0);
+	test_vm_set_region(&t, 1, 0x1000000, 2 * MiB, hva);
+	put(&t, 1, 7);
+	put(&t, 0x1000, 8);
+	assert_int_equal(sev_stats(&t).pages_pinned, 2);
+	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, -1, 0x1000, 0x1008), 0);
+	assert_int_equal(sev_stats(&t).pins_zapped, 1);
+	test_vm_set_region(&t, 1, 0x1000000, 0, hva);
+	st = sev_stats(&t);
+	assert_int_equal(st.pins_dropped, 1);
+	assert_int_equal(st.pages_pinned, 1);
+	assert_int_equal(page_count_at(&t, hva), 1);
+	assert_int_equal(get(&t, 1), 7);
+	assert_clean(&t);
+	test_vm_destroy(&t);
+}
+
+/*
+ * NX huge pages: an exec fault in a huge-eligible region maps 4K leaves in
+ * a table NX recovery may zap; the recovery frees the table and with it
+ * the pins of the guest's data, which the host may then move: the
+ * reviewers' "shadow-page recycling" failure, reproduced on the legacy MMU.
+ *
+ *   THP at gfn G .. G+511: exec G+3 (4K table, pinned), write G+3
+ *   recover_nx_huge_pages -> table freed, 8 pins dropped; migrate -> lost
+ */
+static void test_spte_pin_lost_nx_recovery(void **state)
+{
+	struct test_vm_opts o = { .host_mem = 64 * MiB, .size = 4 * MiB };
+	struct mmusim_sev_stats st;
+	struct test_vm t;
+	u64 moved;
+	hva_t thp;
+	gfn_t gfn;
+
+	o.cfg.mmu = MMUSIM_MMU_LEGACY;
+	o.cfg.sev = true;
+	o.cfg.sev_pin = MMUSIM_SEV_PIN_SPTE;
+	o.cfg.nx_huge_pages = true;
+	o.cfg.nx_huge_pages_recovery_ratio = 1;
+	o.map_flags = SIM_MAP_PRIVATE | SIM_MAP_THP;
+	test_vm_create(&t, &o);
+	thp = ALIGN(t.hva, 2 * MiB);
+	gfn = (thp - t.hva) >> PAGE_SHIFT;
+	assert_int_equal(mmusim_vcpu_access(mmusim_vm_vcpu(t.vm, 0), (gfn + 3) << PAGE_SHIFT,
+					    MMUSIM_ACCESS_EXEC, NULL),
+			 0);
+	put(&t, gfn + 3, 0x5ca1ab1e);
+	st = sev_stats(&t);
+	assert_true(st.pages_pinned >= 1);
+	assert_int_equal(vm_stats(&t).nx_lpage_splits, 1);
+	assert_int_equal(mmusim_vm_recover_nx_huge_pages(t.vm), 0);
+	st = sev_stats(&t);
+	assert_int_equal(st.pages_pinned, 0);
+	assert_int_equal(st.pins_dropped, st.pins_taken);
+	assert_int_equal(sim_migrate_range(t.mm, thp, 2 * MiB, &moved), 0);
+	assert_true(moved > 0);
+	assert_int_not_equal(get(&t, gfn + 3), 0x5ca1ab1e);
+	assert_true(mmusim_vm_sev_get_reports(t.vm, NULL, 0) >= 1);
+	test_vm_destroy(&t);
+}
+
+/*
+ * Dirty logging and collapsible zapping skip pinned leaves (the RFC WARNed;
+ * mmusim counts): enabling logging write-protects nothing pinned, so the
+ * guest's writes are not logged; disabling it zaps no pinned leaf.
+ */
+static void test_spte_pin_dirty_log_skips(void **state)
+{
+	struct kvm_userspace_memory_region r;
+	struct kvm_dirty_log log = { .slot = 0 };
+	unsigned long bitmap[512 / (8 * sizeof(long))] = { 0 };
+	struct mmusim_sev_stats st;
+	struct test_vm t;
+
+	spte_vm(&t, 2 * MiB, 0);
+	put(&t, 0, 1);
+	assert_int_equal(mmusim_vm_get_memslot(t.vm, 0, &r), 0);
+	r.flags = KVM_MEM_LOG_DIRTY_PAGES;
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	assert_int_equal(vm_stats(&t).pinned_sptes_skipped, 1);
+	put(&t, 2, 3); /* a new leaf: its fault logs it (and pins it) */
+	put(&t, 0, 4); /* through the pinned leaf logging left writable */
+	log.dirty_bitmap = bitmap;
+	assert_int_equal(mmusim_vm_get_dirty_log(t.vm, &log), 0);
+	assert_true(bitmap[0] & (1ul << 2));
+	assert_false(bitmap[0] & 1ul); /* the write went unlogged */
+	r.flags = 0;
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+	assert_true(vm_stats(&t).pinned_sptes_skipped > 1);
+	st = sev_stats(&t);
+	assert_int_equal(st.pins_dropped, 0);
+	assert_int_equal(st.pages_pinned, 2);
+	assert_int_equal(get(&t, 2), 3);
+	assert_int_equal(get(&t, 0), 4);
+	assert_clean(&t);
+	test_vm_destroy(&t);
+}
+
+/*
+ * The zero page is not pinned: a read of untouched memory maps it
+ * unpinned, the guest's first write COWs it (change_pte inside the
+ * invalidation), and the new page is pinned, with no WARN.
+ */
+static void test_spte_pin_zero_page(void **state)
+{
+	struct test_vm_opts o = { .host_mem = 64 * MiB, .size = 2 * MiB };
+	struct test_vm t;
+	u64 v;
+
+	o.cfg.mmu = MMUSIM_MMU_LEGACY;
+	o.cfg.sev = true;
+	o.cfg.sev_pin = MMUSIM_SEV_PIN_SPTE;
+	test_vm_create(&t, &o);
+	assert_int_equal(mmusim_vcpu_read(mmusim_vm_vcpu(t.vm, 0), 0, &v, 8), 0);
+	assert_int_equal(sev_stats(&t).pins_taken, 0);
+	put(&t, 0, 9);
+	assert_int_equal(sev_stats(&t).pins_taken, 1);
+	assert_int_equal(page_count_at(&t, t.hva), 2);
+	assert_int_equal(get(&t, 0), 9);
+	assert_clean(&t);
+	test_vm_destroy(&t);
+}
+
+/*
+ * kvm_mmu_map_tdp_page() (patch 7/8): a user write fault from the caller,
+ * which pins like a guest fault and returns the pfn; a user read for a
+ * read-only memslot; -ERESTARTSYS with a signal pending; -ENOENT without a
+ * memslot.
+ *
+ *   slot 0: gfn 0 .. 511 (RW); slot 1: gfn 0x1000 (RO, VMM wrote it)
+ */
+static void test_spte_map_tdp_page(void **state)
+{
+	struct kvm_userspace_memory_region ro;
+	struct mmusim_vcpu *vcpu;
+	struct sim_host_pte_info info;
+	struct test_vm t;
+	u64 pfn, v = 0;
+	hva_t hva;
+
+	spte_vm(&t, 2 * MiB, 0);
+	vcpu = mmusim_vm_vcpu(t.vm, 0);
+	assert_int_equal(mmusim_vcpu_map_tdp_page(vcpu, 7 << PAGE_SHIFT, &pfn), 0);
+	assert_int_equal(sim_mm_lookup(t.mm, t.hva + 7 * PAGE_SIZE, &info), 0);
+	assert_int_equal(pfn, info.pfn);
+	assert_true(info.writable); /* a write fault: the host page is the guest's own */
+	assert_int_equal(sev_stats(&t).pins_taken, 1);
+	assert_int_equal(page_count_at(&t, t.hva + 7 * PAGE_SIZE), 2);
+	/* Again: spurious, same pfn, no second pin. */
+	assert_int_equal(mmusim_vcpu_map_tdp_page(vcpu, (7 << PAGE_SHIFT) + 5, &pfn), 0);
+	assert_int_equal(pfn, info.pfn);
+	assert_int_equal(sev_stats(&t).pins_taken, 1);
+
+	assert_int_equal(sim_mmap(t.mm, 0, PAGE_SIZE, SIM_PROT_READ | SIM_PROT_WRITE,
+				  SIM_MAP_PRIVATE | SIM_MAP_POPULATE, &hva),
+			 0);
+	ro = (struct kvm_userspace_memory_region){ .slot = 1,
+						   .flags = KVM_MEM_READONLY,
+						   .guest_phys_addr = 0x1000000,
+						   .memory_size = PAGE_SIZE,
+						   .userspace_addr = hva };
+	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &ro), 0);
+	assert_int_equal(mmusim_vcpu_map_tdp_page(vcpu, 0x1000000, &pfn), 0);
+	assert_int_equal(sim_mm_lookup(t.mm, hva, &info), 0);
+	assert_int_equal(pfn, info.pfn);
+	assert_int_equal(sev_stats(&t).pins_taken, 2);
+
+	assert_int_equal(mmusim_vcpu_map_tdp_page(vcpu, 0x2000000, &pfn), -ENOENT);
+	assert_int_equal(sim_mm_set_signal(t.mm, SIM_SIGNAL_PENDING), 0);
+	assert_int_equal(mmusim_vcpu_map_tdp_page(vcpu, 8 << PAGE_SHIFT, &pfn), -ERESTARTSYS);
+	assert_int_equal(sim_mm_set_signal(t.mm, SIM_SIGNAL_NONE), 0);
+	assert_int_equal(sev_stats(&t).pins_taken, 2);
+	assert_int_equal(mmusim_vcpu_read(vcpu, 7 << PAGE_SHIFT, &v, sizeof(v)), 0);
+	assert_clean(&t);
 	test_vm_destroy(&t);
 }
 
@@ -194,8 +503,17 @@ static void test_spte_pin_config(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		MMUSIM_TEST(test_spte_pin_lifecycle), MMUSIM_TEST(test_spte_pin_lost_on_swap),
-		MMUSIM_TEST(test_spte_pin_huge),      MMUSIM_TEST(test_spte_pin_destroy),
+		MMUSIM_TEST(test_spte_pin_lifecycle),
+		MMUSIM_TEST(test_spte_pin_survives_swap),
+		MMUSIM_TEST(test_spte_pin_unzap_other_pfn),
+		MMUSIM_TEST(test_spte_pin_lost_fast_zap),
+		MMUSIM_TEST(test_spte_pin_memslot_delete),
+		MMUSIM_TEST(test_spte_pin_lost_nx_recovery),
+		MMUSIM_TEST(test_spte_pin_dirty_log_skips),
+		MMUSIM_TEST(test_spte_pin_zero_page),
+		MMUSIM_TEST(test_spte_map_tdp_page),
+		MMUSIM_TEST(test_spte_pin_huge),
+		MMUSIM_TEST(test_spte_pin_destroy),
 		MMUSIM_TEST(test_spte_pin_config),
 	};
 

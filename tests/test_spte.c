@@ -845,6 +845,78 @@ static void test_spte_pinned_refcounted(void **state)
 	}
 }
 
+/*
+ * The pinned-SPTE RFC's zapped-but-pinned leaf: not present, not MMIO, its
+ * pfn kept; made only from the pinned leaf of its pfn, and turned only
+ * into empty (the drop), frozen, or that leaf again (the unzap, which
+ * make_spte() pins by carrying the bit over).
+ */
+static void test_spte_zapped_pinned(void **state)
+{
+	struct kvm_mmu_masks m;
+	int mode;
+
+	for (mode = 0; mode < NR_MODES; mode++) {
+		u64 spte, pinned, zapped, unzapped, other, huge;
+
+		init_mode(&m, mode);
+		make_spte(&m, PG_LEVEL_4K, ACC_ALL, 0, 100, SHADOW_NONPRESENT_VALUE, false, false,
+			  true, tdp_ad_disabled(&m), false, &spte);
+		pinned = spte | SPTE_PINNED_MASK;
+		zapped = make_zapped_pinned_spte(100);
+		assert_true(is_zapped_pinned_spte(zapped));
+		assert_false(is_shadow_present_pte(zapped));
+		assert_false(is_mmio_spte(&m, zapped));
+		assert_false(is_pinned_spte(zapped));
+		assert_true(spte_holds_pin(zapped) && spte_holds_pin(pinned));
+		assert_false(spte_holds_pin(spte));
+		assert_int_equal(spte_to_pfn(zapped), 100);
+		assert_spte_ok(&m, zapped, PG_LEVEL_4K);
+		/* Neither the empty nor the frozen value, nor an MMIO SPTE, has the form. */
+		assert_false(is_zapped_pinned_spte(SHADOW_NONPRESENT_VALUE));
+		assert_false(is_zapped_pinned_spte(FROZEN_SPTE));
+		assert_false(is_zapped_pinned_spte(pinned));
+		if (m.enable_mmio_caching)
+			assert_false(is_zapped_pinned_spte(
+				make_mmio_spte(&m, 100, ACC_ALL, MMIO_SPTE_GEN_MASK)));
+
+		/* Zap keeps the pfn; only a pinned leaf of that pfn may be zapped so. */
+		assert_transition(&m, pinned, zapped, PG_LEVEL_4K, 0);
+		assert_transition(&m, spte, zapped, PG_LEVEL_4K, SPTE_ERR_ZAPPED_PINNED);
+		assert_transition(&m, pinned, make_zapped_pinned_spte(101), PG_LEVEL_4K,
+				  SPTE_ERR_ZAPPED_PINNED);
+		assert_transition(&m, SHADOW_NONPRESENT_VALUE, zapped, PG_LEVEL_4K,
+				  SPTE_ERR_ZAPPED_PINNED);
+		assert_transition(&m, FROZEN_SPTE, zapped, PG_LEVEL_4K, 0);
+
+		/* The unzap: make_spte() carries the pin over for the same pfn only. */
+		make_spte(&m, PG_LEVEL_4K, ACC_ALL, 0, 100, zapped, false, false, true,
+			  tdp_ad_disabled(&m), false, &unzapped);
+		assert_true(is_pinned_spte(unzapped));
+		assert_transition(&m, zapped, unzapped, PG_LEVEL_4K, 0);
+		make_spte(&m, PG_LEVEL_4K, ACC_ALL, 0, 101, zapped, false, false, true,
+			  tdp_ad_disabled(&m), false, &other);
+		assert_false(is_pinned_spte(other));
+		assert_transition(&m, zapped, other, PG_LEVEL_4K, SPTE_ERR_ZAPPED_PINNED);
+		assert_transition(&m, zapped, spte, PG_LEVEL_4K, SPTE_ERR_ZAPPED_PINNED);
+		assert_transition(&m, zapped, SHADOW_NONPRESENT_VALUE, PG_LEVEL_4K, 0);
+		assert_transition(&m, zapped, FROZEN_SPTE, PG_LEVEL_4K, 0);
+
+		/* Huge: aligned, leaf levels only. */
+		make_spte(&m, PG_LEVEL_2M, ACC_ALL, 0, 512, SHADOW_NONPRESENT_VALUE, false, false,
+			  true, tdp_ad_disabled(&m), false, &huge);
+		assert_transition(&m, huge | SPTE_PINNED_MASK, make_zapped_pinned_spte(512),
+				  PG_LEVEL_2M, 0);
+		assert_int_equal(spte_check_state(&m, make_zapped_pinned_spte(513), PG_LEVEL_2M),
+				 SPTE_ERR_HUGE_ALIGN);
+		assert_int_equal(spte_check_state(&m, make_zapped_pinned_spte(0), PG_LEVEL_512G),
+				 SPTE_ERR_HUGE_LEVEL);
+		assert_int_equal(
+			spte_check_state(&m, make_zapped_pinned_spte(1ULL << 39), PG_LEVEL_4K),
+			SPTE_ERR_PFN_RANGE);
+	}
+}
+
 /* Hand-made illegal states: each is rejected, for the right reason. */
 static void test_spte_checker_rejects(void **state)
 {
@@ -1210,6 +1282,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_spte_split_merge_roundtrip),
 		MMUSIM_TEST(test_spte_nonleaf),
 		MMUSIM_TEST(test_spte_pinned_refcounted),
+		MMUSIM_TEST(test_spte_zapped_pinned),
 		MMUSIM_TEST(test_spte_checker_rejects),
 		MMUSIM_TEST(test_spte_checker_transitions),
 		MMUSIM_TEST(test_spte_check_change_warns),

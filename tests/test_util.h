@@ -109,3 +109,9 @@ void test_vm_destroy(struct test_vm *t);
 void test_vm_set_region(struct test_vm *t, u32 slot, gpa_t gpa, u64 size, hva_t hva);
 /* Asserts that mmusim_vm_check() passes. */
 void test_vm_check(struct test_vm *t);
+
+/* SEV guests: the stats, and one u64 written/read by vCPU 0 at a gfn (must succeed). */
+struct mmusim_sev_stats;
+void test_sev_stats(struct test_vm *t, struct mmusim_sev_stats *st);
+void test_guest_put64(struct test_vm *t, gfn_t gfn, u64 v);
+u64 test_guest_get64(struct test_vm *t, gfn_t gfn);

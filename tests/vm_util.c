@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* VM set-up helpers for the MMU tests (see test_util.h). */
 #include "test_util.h"
+#include <mmusim/sev.h>
 
 int test_vm_mmu = MMUSIM_MMU_TDP;
 
@@ -55,4 +56,22 @@ void test_vm_destroy(struct test_vm *t)
 	sim_mm_destroy(t->mm);
 	sim_host_destroy(t->host);
 	memset(t, 0, sizeof(*t));
+}
+
+void test_sev_stats(struct test_vm *t, struct mmusim_sev_stats *st)
+{
+	assert_int_equal(mmusim_vm_sev_get_stats(t->vm, st), 0);
+}
+
+void test_guest_put64(struct test_vm *t, gfn_t gfn, u64 v)
+{
+	assert_int_equal(mmusim_vcpu_write(mmusim_vm_vcpu(t->vm, 0), gfn << PAGE_SHIFT, &v, 8), 0);
+}
+
+u64 test_guest_get64(struct test_vm *t, gfn_t gfn)
+{
+	u64 v;
+
+	assert_int_equal(mmusim_vcpu_read(mmusim_vm_vcpu(t->vm, 0), gfn << PAGE_SHIFT, &v, 8), 0);
+	return v;
 }

@@ -14,6 +14,8 @@
  *            "KiB", "KB" spelled out are accepted too): 4G, 256M, 0x1000
  *   limits   guest memory against this machine's memory (cli_check_memory)
  *            and output paths writable (cli_check_output), before any work
+ *   tracing  --trace FILE writes KVM's trace events (docs/tracing.md) to
+ *            FILE at the end; --trace-events LIST picks them (default *)
  *
  * Header-only (static inline) for the programs in tools/ and bench/; not
  * core code: libc is fine here.
@@ -30,6 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <mmusim/trace.h>
 
 #ifndef MMUSIM_VERSION
 #define MMUSIM_VERSION "unknown"
@@ -259,6 +263,40 @@ static inline int cli_check_memory(const char *what, uint64_t guest_bytes)
 				       cli_fmt_size(need >> 20 << 20, b, sizeof(b)),
 				       cli_fmt_size(avail >> 20 << 20, c, sizeof(c)));
 	return 0;
+}
+
+/*
+ * --trace-events LIST: comma-separated set_event patterns (kvmmmu:*,
+ * kvm_mmu_set_spte, ...), all enabled, or a usage error naming the first
+ * that matches no event.  NULL: every event.
+ */
+static inline int cli_trace_enable(const char *opt, const char *list)
+{
+	char buf[512], *tok, *save = NULL;
+
+	if (!list)
+		list = "*";
+	if (!*list || strlen(list) >= sizeof(buf))
+		return cli_usage_error("%s: bad value '%s' (a list like kvmmmu:*,kvm:kvm_exit)",
+				       opt, list);
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (mmusim_trace_enable(tok))
+			return cli_usage_error("%s: no event matches '%s' (kvmmmu:*, kvm:*, or an "
+					       "event of docs/tracing.md)",
+					       opt, tok);
+	return 0;
+}
+
+/* Writes the recorded trace to @path: 0, or CLI_EXIT_FAIL after a message. */
+static inline int cli_trace_write(const char *path)
+{
+	int r = mmusim_trace_write_path(path);
+
+	if (r)
+		fprintf(stderr, "%s: writing the trace to '%s': %s\n", cli_prog(), path,
+			strerror(-r));
+	return r ? CLI_EXIT_FAIL : 0;
 }
 
 /*

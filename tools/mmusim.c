@@ -381,6 +381,7 @@ static int cmd_demo(int argc, char **argv)
 	struct sim_host_config hcfg = { .mem_bytes = 4ULL << 30 };
 	u64 mib = 256, bytes, slowest = 0, moved = 0, pages, need;
 	hva_t hva, huge_hva;
+	const char *trace = NULL, *trace_events = NULL;
 	static char dump[1 << 16];
 	char sz[2][24];
 	int i, n, err, c;
@@ -390,6 +391,8 @@ static int cmd_demo(int argc, char **argv)
 		{ "host-mem", required_argument, NULL, 'm' },
 		{ "npt", no_argument, NULL, 'n' },
 		{ "5level", no_argument, NULL, '5' },
+		{ "trace", required_argument, NULL, 't' },
+		{ "trace-events", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -398,7 +401,11 @@ static int cmd_demo(int argc, char **argv)
 		if (c < 0)
 			return c == CMD_HELP ? 0 : -c;
 		err = 0;
-		if (c == 'v')
+		if (c == 't')
+			err = cli_check_output("--trace", trace = optarg);
+		else if (c == 'e')
+			trace_events = optarg;
+		else if (c == 'v')
 			err = cli_parse_int("--vcpus", optarg, 1, ARRAY_SIZE(d), &cfg.nr_vcpus);
 		else if (c == 'b')
 			err = cli_parse_u64("--mib-per-vcpu", optarg, 1, 4096, &mib);
@@ -414,6 +421,8 @@ static int cmd_demo(int argc, char **argv)
 	}
 	if (cmd_no_operands(argc, argv))
 		return CLI_EXIT_USAGE;
+	if (trace_events && !trace)
+		return cli_usage_error("--trace-events needs --trace FILE");
 	bytes = mib << 20;
 	/* Guest RAM, the 64 MiB hugetlb slot, page tables and slack, before any work. */
 	need = bytes * cfg.nr_vcpus + (64ULL << 20);
@@ -425,6 +434,8 @@ static int cmd_demo(int argc, char **argv)
 			cli_fmt_size(need, sz[0], sizeof(sz[0])),
 			cli_fmt_size(hcfg.mem_bytes, sz[1], sizeof(sz[1])));
 	if (cli_check_memory("mmusim demo", need))
+		return CLI_EXIT_USAGE;
+	if (trace && cli_trace_enable("--trace-events", trace_events))
 		return CLI_EXIT_USAGE;
 
 	printf("mmusim demo: a %s VM, %d vCPUs x %llu MiB, %d-level TDP, on a %s host\n",
@@ -516,6 +527,12 @@ static int cmd_demo(int argc, char **argv)
 	sim_host_destroy(host);
 	rcu_barrier();
 	printf("\nteardown: %ld live objects, %lu WARNs\n", env_live_objects(), env_warn_count());
+	if (trace) {
+		mmusim_trace_disable("*");
+		if (cli_trace_write(trace))
+			return 1;
+		printf("trace: %s (the last 4096 events of each thread)\n", trace);
+	}
 	return env_live_objects() || env_warn_count() ? 1 : 0;
 }
 
@@ -523,14 +540,19 @@ static int cmd_help(int argc, char **argv);
 int cmd_pfn_demo(int argc, char **argv); /* pfn_demo.c */
 
 static const struct command commands[] = {
-	{ "demo", cmd_demo, "[--vcpus N] [--mib-per-vcpu M] [--host-mem SIZE] [--npt] [--5level]",
+	{ "demo", cmd_demo,
+	  "[--vcpus N] [--mib-per-vcpu M] [--host-mem SIZE] [--npt] [--5level] [--trace FILE]",
 	  "parallel fault-in of a VM, host events under it, stats and a page-table dump",
 	  "  --vcpus N          vCPUs faulting in parallel, 1..64 (default 4)\n"
 	  "  --mib-per-vcpu M   guest memory per vCPU in MiB, 1..4096 (default 256)\n"
 	  "  --host-mem SIZE    simulated host RAM, 256M..1T (default 4G); the guest, its 64M\n"
 	  "                     hugetlb slot and page tables must fit in it\n"
 	  "  --npt              AMD NPT instead of Intel EPT\n"
-	  "  --5level           5-level TDP root\n" },
+	  "  --5level           5-level TDP root\n"
+	  "  --trace FILE       write KVM's trace events (kvmmmu:*, kvm:*) to FILE, in the\n"
+	  "                     format of /sys/kernel/tracing/trace (docs/tracing.md)\n"
+	  "  --trace-events L   only the events of the comma-separated patterns L\n"
+	  "                     (e.g. kvmmmu:*,kvm:kvm_exit; default: all)\n" },
 	{ "host-demo", cmd_host_demo, "[--host-mem SIZE]",
 	  "tour of the simulated host: faults, THP, hugetlb, notifiers, migration, swap",
 	  "  --host-mem SIZE    simulated host RAM, 128M..1T (default 4G; --mem is the same)\n" },

@@ -400,6 +400,8 @@ int sim_fixup_user_fault(struct sim_mm *mm, hva_t addr, bool write);
 int sim_mm_set_signal(struct sim_mm *mm, int signal);
 /* signal_pending(): a signal of any kind is pending; false for a NULL mm. */
 bool sim_mm_signal_pending(struct sim_mm *mm);
+/* is_zero_pfn(): @pfn is @mm's shared zero page; false for a NULL mm. */
+bool sim_page_is_zero(struct sim_mm *mm, kvm_pfn_t pfn);
 
 /* Host mapping of one address, without faulting: 0 and the PFN, the level
  * (PG_LEVEL_4K/2M/1G) and writability, or -EFAULT if not mapped. */
@@ -450,6 +452,12 @@ long sim_pin_user_pages_fast(struct sim_mm *mm, hva_t addr, unsigned long nr,
 			     unsigned int gup_flags, struct sim_page **pages);
 /* get_user_page_fast_only(): lockless only, never faults; 0..nr pages. */
 long sim_get_user_pages_fast_only(struct sim_mm *mm, hva_t addr, unsigned long nr,
+				  unsigned int gup_flags, struct sim_page **pages);
+/*
+ * pin_user_pages_fast_only() (Linux 5.x; SEV demand pinning pins under
+ * mmu_lock with it): the same, taking FOLL_PIN pins; never sleeps.
+ */
+long sim_pin_user_pages_fast_only(struct sim_mm *mm, hva_t addr, unsigned long nr,
 				  unsigned int gup_flags, struct sim_page **pages);
 /*
  * follow_pte() for VM_IO/VM_PFNMAP mappings, never faulting: the PFN mapped

@@ -86,6 +86,22 @@ int mmusim_vm_memory_encrypt_op(struct mmusim_vm *vm, struct kvm_sev_cmd *cmd);
 int mmusim_vm_memory_encrypt_reg_region(struct mmusim_vm *vm, const struct kvm_enc_region *range);
 int mmusim_vm_memory_encrypt_unreg_region(struct mmusim_vm *vm, const struct kvm_enc_region *range);
 
+/*
+ * KVM_ENABLE_CAP(KVM_CAP_VM_MOVE_ENC_CONTEXT_FROM) on @dst with @src as the
+ * source VM (args[0], an fd in KVM): intra-host migration of @src's SEV
+ * context, 6.12's sev_vm_move_enc_context_from() (docs/sev.md).  @dst, on
+ * the same host and mapping the same guest memory, takes the ASID and key,
+ * the firmware handle, pages_locked and the regions, the pins of @src's
+ * pinning strategy, and for SEV-ES the vCPUs' protected state; @src is no
+ * longer SEV and is dead: its later calls are -EIO.  -EINVAL: NULL @dst,
+ * @dst == @src, @dst SEV, @src not SEV, another host, an SEV-ES source
+ * whose vCPU count differs from @dst's or whose vCPUs' state is not
+ * protected yet, an SPTE-pinning source and a TDP-MMU @dst; -EBADF: NULL
+ * @src; -EBUSY: either VM is in a migration already; -EIO: @dst is dead;
+ * -ENOMEM.  Calls on either VM's vCPUs wait until it is done.
+ */
+int mmusim_vm_move_enc_context_from(struct mmusim_vm *dst, struct mmusim_vm *src);
+
 struct mmusim_sev_stats {
 	u64 asid;
 	u64 pages_locked; /* sev->pages_locked: charged against RLIMIT_MEMLOCK */
@@ -99,6 +115,8 @@ struct mmusim_sev_stats {
 	u64 handle; /* the firmware's, from LAUNCH_START; 0 before */
 	u64 vmsa_protected; /* vCPUs whose VMSA LAUNCH_UPDATE_VMSA encrypted */
 	u64 pin_strategy; /* enum mmusim_sev_pin_strategy (mmusim_vm_config.sev_pin) */
+	/* MMUSIM_SEV_PIN_SPTE: pinned leaves zapped with the pin kept, and brought back. */
+	u64 pins_zapped, pins_unzapped;
 };
 /* -EINVAL for a NULL VM or @stats, -ENOTTY for a VM that is not SEV. */
 int mmusim_vm_sev_get_stats(struct mmusim_vm *vm, struct mmusim_sev_stats *stats);

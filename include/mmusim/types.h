@@ -41,4 +41,13 @@ typedef unsigned long hva_t;
 }
 #endif
 
+/*
+ * The kernel-internal "restart the system call" errno (include/linux/errno.h),
+ * which a call interrupted by a signal before it did anything returns; a real
+ * ioctl's caller sees EINTR or a restart instead.
+ */
+#ifndef ERESTARTSYS
+#define ERESTARTSYS 512
+#endif
+
 #endif /* _MMUSIM_TYPES_H */

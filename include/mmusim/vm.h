@@ -197,7 +197,8 @@ struct mmusim_vm_config {
 	 *                           fault path pins through the MMU's hooks
 	 *                           (legacy MMU only, else -EINVAL)
 	 *   MMUSIM_SEV_PIN_MEMSLOT  Nikunj Dadhania's demand pinning with
-	 *                           per-memslot metadata (-EOPNOTSUPP: not built)
+	 *                           per-memslot metadata: the fault path pins
+	 *                           (both MMUs), REG_REGION only charges
 	 *   MMUSIM_SEV_PIN_OFF      test/demo only, a broken kernel: REG_REGION
 	 *                           charges RLIMIT_MEMLOCK and lists the region
 	 *                           but pins nothing
@@ -332,6 +333,20 @@ struct kvm_pre_fault_memory {
 int mmusim_vcpu_pre_fault_memory(struct mmusim_vcpu *vcpu, struct kvm_pre_fault_memory *range);
 
 /*
+ * kvm_mmu_map_tdp_page() of Sean Christopherson's pinned-SPTE RFC (patch
+ * 7/8; docs/sev.md): fault @gpa in on @vcpu as a user write (a user read
+ * if its memslot is read-only), in the vCPU's current address space,
+ * retrying while the fault asks to; the host pfn now mapping @gpa in
+ * *@pfn.  With MMUSIM_SEV_PIN_SPTE the fault pins the page, which is how
+ * the RFC's LAUNCH_UPDATE_DATA pins before the guest runs.  0; -EINVAL
+ * (NULL vCPU or @pfn, gpa beyond the guest's MAXPHYADDR), -EIO (the VM is
+ * being destroyed), -ERESTARTSYS (a signal is pending for the VMM),
+ * -ENOENT (no memslot: the gpa would be emulated), the fault's errno
+ * (-EFAULT, -EHWPOISON, -ENOMEM).
+ */
+int mmusim_vcpu_map_tdp_page(struct mmusim_vcpu *vcpu, gpa_t gpa, u64 *pfn);
+
+/*
  * kvm_vcpu_map() of one guest page, as KVM's nested and APIC code uses it
  * (docs/pfn.md): the page is mapped into the "kernel" (kmap, or memremap
  * for memory with no struct page) and held as the VM's pfn model says
@@ -455,6 +470,8 @@ struct mmusim_vm_stats {
 	u64 pf_retry, tlb_flush, accesses, tlb_hits, stale_tlb_uses;
 	u64 mmio_exits, halt_exits, signal_exits; /* KVM_RUN (docs/vcpu-run.md), as KVM's */
 	u64 mmu_lock_wait_ns;	/* time threads spent blocked acquiring mmu_lock */
+	/* Pinned leaves (SEV, MMUSIM_SEV_PIN_SPTE) dirty logging and collapsing skipped. */
+	u64 pinned_sptes_skipped;
 };
 int mmusim_vm_get_stats(struct mmusim_vm *vm, struct mmusim_vm_stats *stats);
 

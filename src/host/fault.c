@@ -47,7 +47,7 @@
 
 bool sim_page_is_zero(struct sim_mm *mm, kvm_pfn_t pfn)
 {
-	return pfn == mm->zero_pfn;
+	return mm && pfn == mm->zero_pfn;
 }
 
 /*

@@ -350,43 +350,42 @@ long sim_pin_user_pages(struct sim_mm *mm, hva_t addr, unsigned long nr, unsigne
 	return gup_slow(mm, addr, nr, gup_flags, pages);
 }
 
-long sim_get_user_pages_fast(struct sim_mm *mm, hva_t addr, unsigned long nr,
-			     unsigned int gup_flags, struct sim_page **pages)
+/* The GUP-fast entry points: @to_set is FOLL_GET or FOLL_PIN, @fast_only never faults. */
+static long gup_fast_entry(struct sim_mm *mm, hva_t addr, unsigned long nr, unsigned int gup_flags,
+			   struct sim_page **pages, unsigned int to_set, bool fast_only)
 {
 	int r;
 
 	if (!mm)
 		return -EINVAL;
-	r = gup_check_args(&gup_flags, SIM_FOLL_GET, pages);
+	r = gup_check_args(&gup_flags, to_set, pages);
 	if (r)
 		return r;
-	return gup_fast_fallback(mm, addr, nr, gup_flags, pages, false);
+	return gup_fast_fallback(mm, addr, nr, gup_flags, pages, fast_only);
+}
+
+long sim_get_user_pages_fast(struct sim_mm *mm, hva_t addr, unsigned long nr,
+			     unsigned int gup_flags, struct sim_page **pages)
+{
+	return gup_fast_entry(mm, addr, nr, gup_flags, pages, SIM_FOLL_GET, false);
 }
 
 long sim_pin_user_pages_fast(struct sim_mm *mm, hva_t addr, unsigned long nr,
 			     unsigned int gup_flags, struct sim_page **pages)
 {
-	int r;
+	return gup_fast_entry(mm, addr, nr, gup_flags, pages, SIM_FOLL_PIN, false);
+}
 
-	if (!mm)
-		return -EINVAL;
-	r = gup_check_args(&gup_flags, SIM_FOLL_PIN, pages);
-	if (r)
-		return r;
-	return gup_fast_fallback(mm, addr, nr, gup_flags, pages, false);
+long sim_pin_user_pages_fast_only(struct sim_mm *mm, hva_t addr, unsigned long nr,
+				  unsigned int gup_flags, struct sim_page **pages)
+{
+	return gup_fast_entry(mm, addr, nr, gup_flags, pages, SIM_FOLL_PIN, true);
 }
 
 long sim_get_user_pages_fast_only(struct sim_mm *mm, hva_t addr, unsigned long nr,
 				  unsigned int gup_flags, struct sim_page **pages)
 {
-	int r;
-
-	if (!mm)
-		return -EINVAL;
-	r = gup_check_args(&gup_flags, SIM_FOLL_GET, pages);
-	if (r)
-		return r;
-	return gup_fast_fallback(mm, addr, nr, gup_flags, pages, true);
+	return gup_fast_entry(mm, addr, nr, gup_flags, pages, SIM_FOLL_GET, true);
 }
 
 /*

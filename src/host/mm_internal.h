@@ -325,7 +325,6 @@ int sim_follow_page(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool wri
 
 struct sim_page *sim_alloc_user_page(struct sim_mm *mm, struct sim_vma *vma, unsigned int order,
 				     bool zero);
-bool sim_page_is_zero(struct sim_mm *mm, kvm_pfn_t pfn);
 
 /* ======================== host events (mm_ops.c) ======================== */
 

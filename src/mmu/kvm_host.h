@@ -64,6 +64,11 @@ enum {
 	RET_PF_INVALID,
 	RET_PF_FIXED,
 	RET_PF_SPURIOUS,
+	/*
+	 * Pinned-SPTE RFC: mmu_set_spte() brought a zapped-pinned leaf back
+	 * (same pfn, same pin, rmap kept); direct_map() reports it as FIXED.
+	 */
+	RET_PF_UNZAPPED,
 };
 
 /*
@@ -108,6 +113,7 @@ struct kvm_vm_stat {
 	atomic64_t huge_recoveries; /* tables replaced by a huge leaf after dirty logging */
 	atomic64_t mmio_gen_wraps;
 	atomic64_t max_mmu_rmap_size;	  /* legacy: longest rmap list seen */
+	atomic64_t pinned_sptes_skipped; /* pinned leaves dirty logging/collapsing left alone */
 };
 
 /*
@@ -235,6 +241,24 @@ struct kvm_x86_pin_ops {
 	void (*unzap_pinned_spte)(struct kvm *kvm, gfn_t gfn, int level);
 };
 
+/*
+ * The kvm_x86_ops hooks of Nikunj Dadhania's SEV demand-pinning RFC v1
+ * (2022, not merged; docs/sev.md), per VM: NULL unless the VM pins that way.
+ * pin_pfn() runs on both MMUs' fault paths after kvm_mmu_hugepage_adjust(),
+ * under mmu_lock, for a slot with KVM_MEMSLOT_ENCRYPTED (false: do not map,
+ * the vCPU retries); the memslot hooks run under slots_lock from
+ * kvm_arch_prepare/commit_memory_region() and kvm_arch_free_memslot().
+ */
+struct kvm_x86_demand_pin_ops {
+	bool (*pin_pfn)(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot, kvm_pfn_t pfn,
+			hva_t hva, bool write, int level);
+	int (*alloc_memslot_metadata)(struct kvm *kvm, const struct kvm_memory_slot *old,
+				      struct kvm_memory_slot *new, enum kvm_mr_change change);
+	void (*commit_memslot)(struct kvm *kvm, const struct kvm_memory_slot *new,
+			       enum kvm_mr_change change);
+	void (*free_memslot)(struct kvm *kvm, struct kvm_memory_slot *slot);
+};
+
 struct kvm {
 	struct sim_host *host;
 	struct sim_mm *mm;
@@ -288,6 +312,15 @@ struct kvm {
 	 */
 	atomic_t calls_in_flight;
 	bool destroying;
+	/*
+	 * kvm_vm_freeze_calls(): new vCPU calls wait (6.12 holds every
+	 * vcpu->mutex across an intra-host migration); vm_dead: they fail
+	 * with -EIO (kvm_vm_dead(), the migrated source).
+	 */
+	bool calls_frozen;
+	bool vm_dead;
+	/* sev_lock_two_vms()'s migration_in_progress (src/sev/sev_migrate.c). */
+	atomic_t migration_in_progress;
 
 	struct mutex vcpu_lock;
 	/* SEV guest state (src/sev/sev.h); NULL for a VM that is not SEV. */
@@ -300,6 +333,8 @@ struct kvm {
 	bool has_protected_state;
 	/* Pinned-SPTE hooks (set before the vCPUs exist, then constant). */
 	const struct kvm_x86_pin_ops *pin_ops;
+	/* Demand-pinning hooks (set before the vCPUs exist, then constant). */
+	const struct kvm_x86_demand_pin_ops *demand_pin_ops;
 	int nr_vcpus;
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
 
@@ -455,6 +490,9 @@ void kvm_mmu_reset_dirty_gfns(struct kvm *kvm, struct kvm_memory_slot *slot, u64
 			      unsigned long mask);
 /* mmu.c: KVM_PRE_FAULT_MEMORY's x86 half and the map-one-gpa path under it. */
 int kvm_tdp_map_page(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, u8 *level);
+/* The pinned-SPTE RFC's kvm_mmu_map_tdp_page() (mmu.c): 0 and the pfn, or -errno. */
+int kvm_mmu_map_tdp_page(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, int max_level,
+			 kvm_pfn_t *pfn);
 long kvm_arch_vcpu_pre_fault_memory(struct kvm_vcpu *vcpu, struct kvm_pre_fault_memory *range);
 /* kvm_main.c: the generic KVM_PRE_FAULT_MEMORY loop; SRCU taken inside. */
 int kvm_vcpu_pre_fault_memory(struct kvm_vcpu *vcpu, struct kvm_pre_fault_memory *range);
@@ -492,6 +530,9 @@ u32 kvm_supported_vm_types(struct sim_host *host);
 int kvm_vm_ioctl_enable_cap_generic(struct kvm *kvm, struct kvm_enable_cap *cap);
 int kvm_vm_call_begin(struct kvm *kvm);
 void kvm_vm_call_end(struct kvm *kvm);
+/* Wait for the vCPU calls in flight and hold new ones back (may sleep); thaw lets them go. */
+void kvm_vm_freeze_calls(struct kvm *kvm);
+void kvm_vm_thaw_calls(struct kvm *kvm);
 int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_vm_config *cfg,
 		  struct kvm **kvmp);
 void kvm_destroy_vm(struct kvm *kvm);

@@ -32,6 +32,7 @@
 #include <mmusim/vm.h>
 #include "mmu/tdp_mmu.h"
 #include "mmu/shadow_mmu.h"
+#include "mmu/mmutrace.h"
 #include "sev/sev.h"
 
 /* ----------------------------------------------------------------------
@@ -265,6 +266,7 @@ static int kvm_mmu_notifier_invalidate_range_start(struct sim_mmu_notifier *mn,
 	 * here until invalidate_range_end, so start and end agree on whether a
 	 * memslot overlaps and in_progress stays balanced.
 	 */
+	trace_kvm_unmap_hva_range(range->start, range->end);
 	kvm_memslots_mn_invalidate_begin(&kvm->slots);
 	__kvm_handle_hva_range(kvm, &hva_range);
 	return 0;
@@ -299,6 +301,7 @@ static int kvm_mmu_notifier_clear_young(struct sim_mmu_notifier *mn, struct sim_
 		.lockless = true,
 	};
 
+	trace_kvm_age_hva(start, end);
 	return __kvm_handle_hva_range(mmu_notifier_to_kvm(mn), &range).ret;
 }
 
@@ -312,6 +315,7 @@ static int kvm_mmu_notifier_test_young(struct sim_mmu_notifier *mn, struct sim_m
 		.lockless = true,
 	};
 
+	trace_kvm_test_age_hva(start);
 	return __kvm_handle_hva_range(mmu_notifier_to_kvm(mn), &range).ret;
 }
 
@@ -624,11 +628,19 @@ static int kvm_init_masks(struct kvm *kvm, const struct mmusim_vm_config *cfg, i
  */
 int kvm_vm_call_begin(struct kvm *kvm)
 {
+again:
 	atomic_inc(&kvm->calls_in_flight);
 	smp_mb__after_atomic();
-	if (unlikely(READ_ONCE(kvm->destroying))) {
+	if (unlikely(READ_ONCE(kvm->destroying) || READ_ONCE(kvm->vm_dead))) {
 		kvm_vm_call_end(kvm);
 		return -EIO;
+	}
+	if (unlikely(READ_ONCE(kvm->calls_frozen))) {
+		/* As a vCPU ioctl waits for the vcpu->mutex a migration holds. */
+		kvm_vm_call_end(kvm);
+		while (READ_ONCE(kvm->calls_frozen))
+			msleep(1);
+		goto again;
 	}
 	return 0;
 }
@@ -637,6 +649,21 @@ void kvm_vm_call_end(struct kvm *kvm)
 {
 	smp_mb__before_atomic();
 	atomic_dec(&kvm->calls_in_flight);
+}
+
+void kvm_vm_freeze_calls(struct kvm *kvm)
+{
+	WRITE_ONCE(kvm->calls_frozen, true);
+	smp_mb();
+	while (atomic_read(&kvm->calls_in_flight))
+		msleep(1);
+	smp_mb();
+}
+
+void kvm_vm_thaw_calls(struct kvm *kvm)
+{
+	smp_mb();
+	WRITE_ONCE(kvm->calls_frozen, false);
 }
 
 static void kvm_wait_for_calls(struct kvm *kvm)

@@ -451,6 +451,7 @@ static int kvm_arch_prepare_memory_region(struct kvm_vm_memslots *ms,
 
 		memset(new->lpage_info, 0, sizeof(new->lpage_info));
 		memset(new->arch_rmap, 0, sizeof(new->arch_rmap));
+		new->arch_pins = NULL;
 		if (ops && ops->prepare) {
 			r = ops->prepare(ms->arch, old, new, change);
 			if (r)
@@ -466,6 +467,7 @@ static int kvm_arch_prepare_memory_region(struct kvm_vm_memslots *ms,
 		/* The metadata follows the slot; only its flags change. */
 		memcpy(new->lpage_info, old->lpage_info, sizeof(new->lpage_info));
 		memcpy(new->arch_rmap, old->arch_rmap, sizeof(new->arch_rmap));
+		new->arch_pins = old->arch_pins;
 	}
 	if (ops && ops->prepare)
 		return ops->prepare(ms->arch, old, new, change);
@@ -565,6 +567,7 @@ static void kvm_copy_memslot(struct kvm_memory_slot *dest, const struct kvm_memo
 	dest->dirty_bitmap = src->dirty_bitmap;
 	memcpy(dest->lpage_info, src->lpage_info, sizeof(dest->lpage_info));
 	memcpy(dest->arch_rmap, src->arch_rmap, sizeof(dest->arch_rmap));
+	dest->arch_pins = src->arch_pins;
 	dest->userspace_addr = src->userspace_addr;
 	dest->flags = src->flags;
 	dest->id = src->id;
@@ -899,7 +902,7 @@ int kvm_get_user_memory_region(struct kvm_vm_memslots *ms, u32 slot,
 	if (memslot) {
 		*out = (struct kvm_userspace_memory_region){
 			.slot = slot,
-			.flags = memslot->flags,
+			.flags = memslot->flags & ~KVM_MEMSLOT_ENCRYPTED,
 			.guest_phys_addr = (u64)memslot->base_gfn << PAGE_SHIFT,
 			.memory_size = (u64)memslot->npages << PAGE_SHIFT,
 			.userspace_addr = memslot->userspace_addr,

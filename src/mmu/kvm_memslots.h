@@ -64,6 +64,14 @@
 #ifndef KVM_MEMSLOT_INVALID
 #define KVM_MEMSLOT_INVALID (1UL << 16)
 #endif
+/*
+ * Nikunj Dadhania's SEV demand-pinning RFC v1 (2022, not merged): a slot
+ * created once the VM is SEV, whose pages the fault path pins
+ * (src/sev/sev_memslot.c); set and carried by the MMU's prepare hook.
+ */
+#ifndef KVM_MEMSLOT_ENCRYPTED
+#define KVM_MEMSLOT_ENCRYPTED (1UL << 17)
+#endif
 #ifndef KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS
 #define KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS BIT_ULL(63)
 #endif
@@ -147,6 +155,11 @@ struct kvm_memory_slot {
 	struct kvm_lpage_info *lpage_info[KVM_NR_PAGE_SIZES - 1];
 	/* Per-level arrays owned by the MMU hooks (legacy rmap); NULL by default. */
 	void *arch_rmap[KVM_NR_PAGE_SIZES];
+	/*
+	 * Vendor pin metadata (SEV demand pinning: pinned_bitmap and pfns[]),
+	 * owned by the hooks; NULL by default, shared by the slot's copies.
+	 */
+	void *arch_pins;
 	unsigned long userspace_addr;
 	u32 flags;
 	short id;

@@ -39,6 +39,7 @@
 #include "mmusim_env.h"
 #include "mmu/tdp_mmu.h"
 #include "mmu/shadow_mmu.h"
+#include "mmu/mmutrace.h"
 
 /*
  * The size of the host mapping at @gfn's hva, read from the host page
@@ -355,7 +356,17 @@ static void kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fau
 
 	if (!fault->refcounted_page)
 		return;
-	if (kvm_pfn_model_v9(kvm)) {
+	/*
+	 * An encrypted slot's lookup took a FOLL_PIN (demand-pinning RFC):
+	 * kvm_release_pfn_clean() unpins it, after mmu_lock, in either model.
+	 */
+	if (fault->slot && (fault->slot->flags & KVM_MEMSLOT_ENCRYPTED)) {
+		if (mmu_locked)
+			return;
+		if (r != RET_PF_RETRY && fault->map_writable)
+			kvm_set_page_dirty(kvm, fault->refcounted_page);
+		kvm_release_pfn_clean(kvm, fault->refcounted_page);
+	} else if (kvm_pfn_model_v9(kvm)) {
 		if (mmu_locked)
 			return;
 		if (fault->is_refcounted_page && r == RET_PF_RETRY)
@@ -370,6 +381,25 @@ static void kvm_mmu_finish_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fau
 	}
 	fault->refcounted_page = NULL;
 	fault->is_refcounted_page = false;
+}
+
+/*
+ * kvm_pin_pfn() of Nikunj Dadhania's demand-pinning RFC v1 (patch 3/9):
+ * after the huge-page adjust, an encrypted slot's pfn is pinned by the
+ * vendor before it is mapped; false means "do not map" (RET_PF_RETRY).
+ * Nothing to pin for error, noslot or reserved pfns, or without the hook.
+ */
+static bool kvm_pin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	struct kvm *kvm = vcpu->kvm;
+
+	if (likely(!fault->slot || !(fault->slot->flags & KVM_MEMSLOT_ENCRYPTED)))
+		return true;
+	if (!kvm->demand_pin_ops || is_error_noslot_pfn(fault->pfn) ||
+	    !kvm_pfn_to_refcounted_page(kvm, fault->pfn))
+		return true;
+	return kvm->demand_pin_ops->pin_pfn(vcpu, fault->slot, fault->pfn, fault->hva, fault->write,
+					    fault->goal_level);
 }
 
 static int kvm_handle_noslot_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
@@ -485,7 +515,7 @@ static int fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	struct kvm *kvm = vcpu->kvm;
 	const struct kvm_mmu_masks *m = &kvm->masks;
 	int ret = RET_PF_INVALID, retry_count = 0, level;
-	u64 spte, new_spte;
+	u64 spte = 0, new_spte;
 	u64 *sptep;
 
 	if (!page_fault_can_be_fast(kvm, fault))
@@ -519,6 +549,7 @@ static int fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 			break;
 		}
 	} while (++retry_count <= 4);
+	trace_fast_page_fault(vcpu, fault, sptep, spte, ret);
 	rcu_read_unlock();
 
 	if (ret == RET_PF_FIXED)
@@ -548,7 +579,8 @@ static int kvm_tdp_mmu_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *
 	read_lock(&kvm->mmu_lock);
 	if (!is_page_fault_stale(vcpu, fault)) {
 		kvm_mmu_hugepage_adjust(vcpu, fault);
-		r = kvm_tdp_mmu_map(vcpu, fault);
+		if (kvm_pin_pfn(vcpu, fault))
+			r = kvm_tdp_mmu_map(vcpu, fault);
 	}
 	kvm_mmu_finish_page_fault(vcpu, fault, r, true);
 	read_unlock(&kvm->mmu_lock);
@@ -592,7 +624,8 @@ static int direct_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault
 	write_lock(&kvm->mmu_lock);
 	if (!is_page_fault_stale(vcpu, fault)) {
 		kvm_mmu_hugepage_adjust(vcpu, fault);
-		r = direct_map(vcpu, fault);
+		if (kvm_pin_pfn(vcpu, fault))
+			r = direct_map(vcpu, fault);
 	}
 	kvm_mmu_finish_page_fault(vcpu, fault, r, true);
 	write_unlock(&kvm->mmu_lock);
@@ -621,11 +654,19 @@ static int handle_mmio_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *
 	if (mmu_get_last_sptep_lockless(vcpu, fault->as_id, fault->gfn, &spte, &level) &&
 	    is_mmio_spte(&kvm->masks, spte)) {
 		gen = kvm_memslots_generation(kvm_memslots_as(&kvm->slots, fault->as_id));
-		if (!(gen & KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS) &&
-		    get_mmio_spte_generation(spte) == (gen & MMIO_SPTE_GEN_MASK))
-			ret = RET_PF_EMULATE;
-		else
-			ret = RET_PF_INVALID;
+		ret = RET_PF_INVALID;
+		/* check_mmio_spte(): traced only when no update is in progress. */
+		if (!(gen & KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS)) {
+			trace_check_mmio_spte(spte, gen & MMIO_SPTE_GEN_MASK,
+					      get_mmio_spte_generation(spte));
+			if (get_mmio_spte_generation(spte) == (gen & MMIO_SPTE_GEN_MASK)) {
+				/* A direct MMU: the address is not a guest virtual one. */
+				trace_handle_mmio_page_fault(
+					0, get_mmio_spte_gfn(&kvm->masks, spte),
+					get_mmio_spte_access(&kvm->masks, spte));
+				ret = RET_PF_EMULATE;
+			}
+		}
 	}
 	rcu_read_unlock();
 	return ret;
@@ -641,13 +682,13 @@ static int handle_mmio_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *
  * RET_PF_EMULATE, an MMIO exit) or a negative errno (exit to userspace).
  */
 /*
- * kvm_mmu_do_page_fault(): the TDP fault proper.  @level, if not NULL,
- * receives the level the fault mapped.  No stats: kvm_mmu_page_fault()
- * counts guest faults, and a prefetch (KVM_PRE_FAULT_MEMORY) counts in
- * none of them (6.12).
+ * kvm_mmu_do_page_fault(): the TDP fault proper, mapped at most at
+ * @max_level.  @level, if not NULL, receives the level the fault mapped.
+ * No stats: kvm_mmu_page_fault() counts guest faults, and a prefetch
+ * (KVM_PRE_FAULT_MEMORY) counts in none of them (6.12).
  */
 static int kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, bool prefetch,
-				 u8 *level)
+				 int max_level, u8 *level)
 {
 	struct kvm_page_fault fault = {
 		.addr = gpa,
@@ -657,7 +698,7 @@ static int kvm_mmu_do_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_cod
 		.present = error_code & PFERR_PRESENT_MASK,
 		.rsvd = error_code & PFERR_RSVD_MASK,
 		.prefetch = prefetch,
-		.max_level = KVM_MAX_HUGEPAGE_LEVEL,
+		.max_level = max_level,
 		.nx_huge_page_workaround_enabled = vcpu->kvm->masks.nx_huge_pages,
 		.gfn = gpa >> PAGE_SHIFT,
 		.as_id = vcpu->smm ? 1 : 0,
@@ -707,7 +748,7 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
 
 	/* pf_retry is mmusim's: every RET_PF_RETRY. */
 	kvm_vcpu_stat_inc(vcpu, pf_taken);
-	r = kvm_mmu_do_page_fault(vcpu, gpa, error_code, false, NULL);
+	r = kvm_mmu_do_page_fault(vcpu, gpa, error_code, false, KVM_MAX_HUGEPAGE_LEVEL, NULL);
 	if (r == RET_PF_FIXED)
 		kvm_vcpu_stat_inc(vcpu, pf_fixed);
 	else if (r == RET_PF_EMULATE)
@@ -728,20 +769,34 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
  * fast zap) reloads the root here: 6.12 would retry on the old one until a
  * signal, as nothing else handles the request outside KVM_RUN.
  */
+/*
+ * One try of a fault made by KVM itself (kvm_tdp_map_page(),
+ * kvm_mmu_map_tdp_page()): @intr for a pending signal, a fresh root if the
+ * old one is obsolete, then the fault's RET_PF_* or errno.
+ */
+static int kvm_mmu_fault_step(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, bool prefetch,
+			      int max_level, u8 *level, int intr)
+{
+	int r;
+
+	if (sim_mm_signal_pending(vcpu->kvm->mm))
+		return intr;
+	cond_resched();
+	if (kvm_check_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
+		kvm_mmu_free_obsolete_roots(vcpu);
+	r = kvm_mmu_load(vcpu);
+	if (r)
+		return r;
+	return kvm_mmu_do_page_fault(vcpu, gpa, error_code, prefetch, max_level, level);
+}
+
 int kvm_tdp_map_page(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, u8 *level)
 {
 	int r;
 
 	do {
-		if (sim_mm_signal_pending(vcpu->kvm->mm))
-			return -EINTR;
-		cond_resched();
-		if (kvm_check_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
-			kvm_mmu_free_obsolete_roots(vcpu);
-		r = kvm_mmu_load(vcpu);
-		if (r)
-			return r;
-		r = kvm_mmu_do_page_fault(vcpu, gpa, error_code, true, level);
+		r = kvm_mmu_fault_step(vcpu, gpa, error_code, true, KVM_MAX_HUGEPAGE_LEVEL, level,
+				       -EINTR);
 	} while (r == RET_PF_RETRY);
 
 	/*
@@ -761,6 +816,49 @@ int kvm_tdp_map_page(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, u8 *level
 	default:
 		WARN_ONCE(1, "could not fix page fault during prefault");
 		return -EIO;
+	}
+}
+
+/*
+ * kvm_mmu_map_tdp_page() of the pinned-SPTE RFC (patch 7/8), for SEV's
+ * LAUNCH_UPDATE_DATA to pin pages through the MMU before the guest runs:
+ * a real (not prefetch) fault of @gpa on @vcpu with @error_code, mapped at
+ * most at @max_level, repeated while the fault asks for a retry; the pfn
+ * now mapping @gpa in *@pfn.  The RFC looped while the fault returned
+ * RET_PF_RETRY and returned the pfn (KVM_PFN_ERR_FAULT when the caches
+ * could not be filled); mmusim returns an errno and also stops for a
+ * pending signal (-ERESTARTSYS, as an ioctl interrupted before it did
+ * anything) and reloads an obsolete root as kvm_tdp_map_page() does.
+ * -ENOENT: no memslot (the gpa would be emulated); -ENOMEM, -EFAULT,
+ * -EHWPOISON: the fault's.  The pfn is read back from the leaf (a fast or
+ * spurious fault looks no pfn up); a leaf zapped again before that retries.
+ */
+int kvm_mmu_map_tdp_page(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code, int max_level,
+			 kvm_pfn_t *pfn)
+{
+	gfn_t gfn = gpa >> PAGE_SHIFT;
+	int r, level;
+	u64 spte;
+
+	for (;;) {
+		r = kvm_mmu_fault_step(vcpu, gpa, error_code, false, max_level, NULL, -ERESTARTSYS);
+		if (r == RET_PF_RETRY)
+			continue;
+		if (r < 0)
+			return r;
+		if (r == RET_PF_EMULATE)
+			return -ENOENT;
+		if (WARN_ON_ONCE(r != RET_PF_FIXED && r != RET_PF_SPURIOUS))
+			return -EIO;
+		rcu_read_lock();
+		if (!mmu_get_last_sptep_lockless(vcpu, vcpu->smm ? 1 : 0, gfn, &spte, &level) ||
+		    !is_shadow_present_pte(spte) || !is_last_spte(spte, level))
+			level = 0;
+		rcu_read_unlock();
+		if (!level)
+			continue;
+		*pfn = spte_to_pfn(spte) + (gfn & (KVM_PAGES_PER_HPAGE(level) - 1));
+		return 0;
 	}
 }
 
@@ -886,6 +984,7 @@ void kvm_mmu_zap_all_fast(struct kvm *kvm)
 		int idx = srcu_read_lock(&kvm->slots.srcu);
 
 		write_lock(&kvm->mmu_lock);
+		trace_kvm_mmu_zap_all_fast(kvm);
 		kvm_shadow_mmu_zap_all_fast(kvm);
 		write_unlock(&kvm->mmu_lock);
 		srcu_read_unlock(&kvm->slots.srcu, idx);
@@ -893,6 +992,7 @@ void kvm_mmu_zap_all_fast(struct kvm *kvm)
 		return;
 	}
 	write_lock(&kvm->mmu_lock);
+	trace_kvm_mmu_zap_all_fast(kvm);
 	kvm_tdp_mmu_invalidate_roots(kvm);
 	kvm_make_all_cpus_request(kvm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
 	write_unlock(&kvm->mmu_lock);
@@ -1013,15 +1113,26 @@ static int kvm_arch_prepare_memory_region(void *arch, const struct kvm_memory_sl
 					  struct kvm_memory_slot *new, enum kvm_mr_change change)
 {
 	struct kvm *kvm = arch;
+	int r = 0;
 
 	if (!kvm->tdp_mmu_enabled && (change == KVM_MR_CREATE || change == KVM_MR_MOVE))
-		return memslot_rmap_alloc(new, new->npages);
-	return 0;
+		r = memslot_rmap_alloc(new, new->npages);
+	/* The vendor's metadata (SEV demand pinning): kvm_alloc_memslot_metadata(). */
+	if (!r && new && kvm->demand_pin_ops) {
+		r = kvm->demand_pin_ops->alloc_memslot_metadata(kvm, old, new, change);
+		if (r && change != KVM_MR_FLAGS_ONLY)
+			memslot_rmap_free(new);
+	}
+	return r;
 }
 
 static void kvm_arch_free_memslot(void *arch, struct kvm_memory_slot *slot)
 {
+	struct kvm *kvm = arch;
+
 	memslot_rmap_free(slot);
+	if (kvm->demand_pin_ops)
+		kvm->demand_pin_ops->free_memslot(kvm, slot);
 }
 
 /*
@@ -1153,8 +1264,13 @@ static void kvm_arch_commit_memory_region(void *arch, struct kvm_memory_slot *ol
 					  const struct kvm_memory_slot *new,
 					  enum kvm_mr_change change)
 {
+	struct kvm *kvm = arch;
+
 	if (change == KVM_MR_FLAGS_ONLY)
 		kvm_mmu_slot_apply_flags(arch, old, new);
+	/* MOVE and FLAGS_ONLY hand the old slot's pins to the new one. */
+	if (new && kvm->demand_pin_ops)
+		kvm->demand_pin_ops->commit_memslot(kvm, new, change);
 }
 
 static void kvm_arch_flush_shadow_memslot(void *arch, struct kvm_memory_slot *slot)
@@ -1174,7 +1290,10 @@ static void kvm_arch_flush_shadow_memslot(void *arch, struct kvm_memory_slot *sl
 	}
 	/* kvm_mmu_zap_memslot(): direct maps have no shadowed guest tables to zap. */
 	write_lock(&kvm->mmu_lock);
-	flush = kvm_unmap_gfn_range(kvm, &range);
+	if (kvm->tdp_mmu_enabled)
+		flush = kvm_unmap_gfn_range(kvm, &range);
+	else
+		flush = kvm_shadow_mmu_zap_memslot(kvm, slot);
 	if (flush)
 		kvm_flush_remote_tlbs(kvm);
 	write_unlock(&kvm->mmu_lock);

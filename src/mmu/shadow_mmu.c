@@ -53,6 +53,13 @@
  *  6. Page-table pages come from the vCPU's mmu_page_cache and rmap
  *     descriptors from its mmu_pte_list_desc_cache, both filled before
  *     mmu_lock is taken; nothing here allocates under the lock.
+ *  7. Pinned SPTEs (Sean Christopherson's RFC, kvm->pin_ops set; docs/sev.md):
+ *     an MMU-notifier or gfn-range zap turns a pinned leaf into the
+ *     zapped-pinned form, which stays on its rmap and in no page stat; the
+ *     refault maps the same pfn back (RET_PF_UNZAPPED).  Only the drop of
+ *     a leaf (rule 2: its shadow page freed, its memslot deleted, a huge
+ *     leaf replaced by a table) releases the pin.  Dirty logging and
+ *     collapsible zapping leave pinned leaves alone.
  *
  * Not modelled: make_mmu_pages_available() and the shadow-page limit
  * (n_max_mmu_pages, 2% of memslot pages by default, far above what direct
@@ -67,6 +74,7 @@
 #include "mmusim_env.h"
 #include <mmusim/host.h>
 #include "mmu/shadow_mmu.h"
+#include "mmu/mmutrace.h"
 
 /* Zap this many pages between yields when zapping obsolete pages. */
 #define BATCH_ZAP_PAGES 10
@@ -193,6 +201,8 @@ static struct kvm_mmu_page *kvm_mmu_get_shadow_page(struct kvm_vcpu *vcpu, gfn_t
 	*created = !sp;
 	if (!sp)
 		sp = kvm_mmu_alloc_shadow_page(vcpu, gfn, role);
+	if (sp)
+		trace_kvm_mmu_get_page(sp, *created);
 	return sp;
 }
 
@@ -271,10 +281,16 @@ static bool mmu_spte_update(struct kvm *kvm, u64 *sptep, u64 new_spte)
 	return leaf_spte_change_needs_tlb_flush(&kvm->masks, old_spte, new_spte);
 }
 
+static gfn_t sptep_to_gfn(u64 *sptep)
+{
+	return kvm_mmu_page_get_gfn(sptep_to_sp(sptep), spte_index(sptep));
+}
+
 /*
- * Clears a leaf and uncounts it; the caller takes it off its rmap.
- * Returns the old value.  The only place a leaf goes, so the only unpin
- * point of the pinned-SPTE RFC (its rmap_remove()).
+ * Clears a leaf, present or zapped-pinned, and uncounts it (a zapped-pinned
+ * leaf was uncounted when it was zapped); the caller takes it off its rmap.
+ * Returns the old value (patch 1/8 of the pinned-SPTE RFC).  The only place
+ * a leaf goes, so the only unpin point of the RFC (its rmap_remove()).
  */
 static u64 mmu_spte_clear_track_bits(struct kvm *kvm, u64 *sptep)
 {
@@ -285,16 +301,39 @@ static u64 mmu_spte_clear_track_bits(struct kvm *kvm, u64 *sptep)
 		old_spte = xchg(sptep, SHADOW_NONPRESENT_VALUE);
 	else
 		__set_spte(sptep, SHADOW_NONPRESENT_VALUE);
-	if (!is_shadow_present_pte(old_spte))
+	if (is_shadow_present_pte(old_spte)) {
+		kvm_update_page_stats(kvm, level, -1);
+		kvm_spte_release_ad(kvm, old_spte);
+	} else if (!is_zapped_pinned_spte(old_spte)) {
 		return old_spte;
+	}
 	spte_check_change(&kvm->masks, old_spte, SHADOW_NONPRESENT_VALUE, level);
+	if (unlikely(old_spte & SPTE_PINNED_MASK))
+		kvm->pin_ops->drop_pinned_spte(kvm, sptep_to_gfn(sptep), level,
+					       spte_to_pfn(old_spte));
+	return old_spte;
+}
+
+/*
+ * The RFC's kvm_zap_rmapp() for a pinned present leaf: the hardware loses
+ * the mapping, the vendor keeps the pin, the rmap keeps the SPTE (which now
+ * counts in no page stat) for the refault's unzap or the final drop.
+ */
+static void mmu_spte_zap_pinned(struct kvm *kvm, u64 *sptep)
+{
+	u64 old_spte = READ_ONCE(*sptep);
+	u64 new_spte = make_zapped_pinned_spte(spte_to_pfn(old_spte));
+	int level = sptep_level(sptep);
+
+	if (spte_needs_atomic_update(&kvm->masks, old_spte))
+		old_spte = xchg(sptep, new_spte);
+	else
+		__set_spte(sptep, new_spte);
+	spte_check_change(&kvm->masks, old_spte, new_spte, level);
 	kvm_update_page_stats(kvm, level, -1);
 	kvm_spte_release_ad(kvm, old_spte);
-	if (unlikely(old_spte & SPTE_PINNED_MASK))
-		kvm->pin_ops->drop_pinned_spte(
-			kvm, kvm_mmu_page_get_gfn(sptep_to_sp(sptep), spte_index(sptep)), level,
-			spte_to_pfn(old_spte));
-	return old_spte;
+	if (kvm->pin_ops->zap_pinned_spte)
+		kvm->pin_ops->zap_pinned_spte(kvm, sptep_to_gfn(sptep), level);
 }
 
 /* Non-leaf and MMIO SPTEs: nothing concurrent can touch them. */
@@ -341,7 +380,7 @@ static void rmap_add(struct kvm_vcpu *vcpu, const struct kvm_memory_slot *slot, 
 static void rmap_remove(struct kvm *kvm, u64 *sptep)
 {
 	struct kvm_mmu_page *sp = sptep_to_sp(sptep);
-	gfn_t gfn = kvm_mmu_page_get_gfn(sp, spte_index(sptep));
+	gfn_t gfn = sptep_to_gfn(sptep);
 	struct kvm_memslots *slots = kvm_memslots_as(&kvm->slots, kvm_mmu_page_as_id(sp));
 	struct kvm_memory_slot *slot = __gfn_to_memslot(slots, gfn);
 
@@ -351,11 +390,12 @@ static void rmap_remove(struct kvm *kvm, u64 *sptep)
 	kvm->nr_rmap_sptes--;
 }
 
+/* A zapped-pinned leaf is on its rmap too: the RFC's "rmap considered present". */
 static void drop_spte(struct kvm *kvm, u64 *sptep)
 {
 	u64 old_spte = mmu_spte_clear_track_bits(kvm, sptep);
 
-	if (is_shadow_present_pte(old_spte))
+	if (is_shadow_present_pte(old_spte) || is_zapped_pinned_spte(old_spte))
 		rmap_remove(kvm, sptep);
 }
 
@@ -421,6 +461,9 @@ static int mmu_page_zap_pte(struct kvm *kvm, struct kvm_mmu_page *sp, u64 *sptep
 			 * children only for nested TDP pages.)
 			 */
 			drop_parent_pte(kvm, spte_to_child_sp(pte), sptep);
+	} else if (is_zapped_pinned_spte(pte)) {
+		/* The shadow page goes, so does the pin it kept (RFC). */
+		drop_spte(kvm, sptep);
 	} else if (is_mmio_spte(&kvm->masks, pte)) {
 		mmu_spte_clear_no_track(sptep);
 	}
@@ -459,6 +502,7 @@ static bool __kvm_mmu_prepare_zap_page(struct kvm *kvm, struct kvm_mmu_page *sp,
 	union kvm_mmu_page_role role;
 
 	lockdep_assert_held_write(&kvm->mmu_lock);
+	trace_kvm_mmu_prepare_zap_page(sp);
 	atomic64_inc(&kvm->stat.mmu_shadow_zapped);
 	*nr_zapped = kvm_mmu_page_unlink_children(kvm, sp, invalid_list);
 	if (sp->nx_huge_page_disallowed) {
@@ -721,7 +765,14 @@ static void drop_large_spte(struct kvm *kvm, u64 *sptep, bool flush)
 static void __link_shadow_page(struct kvm *kvm, struct kvm_mmu_desc_cache *cache, u64 *sptep,
 			       struct kvm_mmu_page *sp, bool flush)
 {
-	if (is_shadow_present_pte(READ_ONCE(*sptep)))
+	u64 spte = READ_ONCE(*sptep);
+
+	/*
+	 * A zapped-pinned huge leaf in the way goes with its pin, as the RFC's
+	 * drop_large_spte() did: the pages below are pinned again one by one,
+	 * as they fault.
+	 */
+	if (is_shadow_present_pte(spte) || is_zapped_pinned_spte(spte))
 		drop_large_spte(kvm, sptep, flush);
 	mmu_spte_set(kvm, sptep, make_nonleaf_spte(&kvm->masks, sp->spt, !kvm->masks.ad_enabled));
 	mmu_page_add_parent_pte(kvm, cache, sp, sptep);
@@ -770,7 +821,7 @@ static int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot, u64
 	bool prefetch = !fault || fault->prefetch;
 	bool write_fault = fault && fault->write;
 	bool refcounted = !fault || fault->is_refcounted_page;
-	bool was_rmapped = false, flush = false, wrprot;
+	bool was_rmapped = false, unzapped = false, flush = false, wrprot;
 	int ret = RET_PF_FIXED;
 	u64 old_spte = READ_ONCE(*sptep), spte;
 
@@ -785,6 +836,7 @@ static int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot, u64
 		spte = make_mmio_spte(&kvm->masks, gfn, pte_access,
 				      kvm_memslots_generation(kvm_memslots_as(&kvm->slots,
 									      fault->as_id)));
+		trace_mark_mmio_spte(sptep, gfn, spte);
 		mmu_spte_set(kvm, sptep, spte);
 		return RET_PF_EMULATE;
 	}
@@ -804,6 +856,19 @@ static int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot, u64
 			was_rmapped = true;
 		}
 		old_spte = READ_ONCE(*sptep);
+	} else if (unlikely(is_zapped_pinned_spte(old_spte))) {
+		/*
+		 * The RFC's refault of a zapped-pinned leaf: the host cannot
+		 * have moved a pinned page, so the pfn is the one still pinned,
+		 * and the leaf comes back on its rmap entry with its pin.
+		 */
+		if (WARN_ON_ONCE(pfn != spte_to_pfn(old_spte))) {
+			drop_spte(kvm, sptep);
+			old_spte = READ_ONCE(*sptep);
+		} else {
+			was_rmapped = true;
+			unzapped = true;
+		}
 	}
 
 	wrprot = __make_spte(&kvm->masks, level, pte_access, gfn, pfn, old_spte, prefetch, false,
@@ -836,10 +901,12 @@ static int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot, u64
 	    !kvm_is_mmio_pfn(kvm->host, pfn) && kvm->pin_ops->pin_spte(vcpu, gfn, level, pfn))
 		spte |= SPTE_PINNED_MASK;
 
-	if (old_spte == spte)
+	if (old_spte == spte) {
 		ret = RET_PF_SPURIOUS;
-	else
+	} else {
 		flush |= mmu_spte_update(kvm, sptep, spte);
+		trace_kvm_mmu_set_spte(&kvm->masks, level, gfn, sptep);
+	}
 
 	/* A writable SPTE in a dirty-logged slot: the page is dirty from now on. */
 	if (is_writable_pte(spte) && kvm_slot_dirty_track_enabled(slot))
@@ -852,6 +919,12 @@ static int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot, u64
 	if (!was_rmapped) {
 		WARN_ON_ONCE(ret == RET_PF_SPURIOUS);
 		rmap_add(vcpu, slot, sptep, gfn);
+	} else if (unzapped) {
+		/* On its rmap all along; counted again now that it maps. */
+		kvm_update_page_stats(kvm, level, 1);
+		if (kvm->pin_ops->unzap_pinned_spte)
+			kvm->pin_ops->unzap_pinned_spte(kvm, gfn, level);
+		ret = RET_PF_UNZAPPED;
 	}
 	return ret;
 }
@@ -971,6 +1044,7 @@ int direct_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	int ret;
 
 	lockdep_assert_held_write(&vcpu->kvm->mmu_lock);
+	trace_kvm_mmu_spte_requested(fault);
 	for_each_shadow_entry(vcpu->root[fault->as_id], fault->addr, it) {
 		u64 spte = READ_ONCE(*it.sptep);
 
@@ -993,6 +1067,9 @@ int direct_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 		return -EFAULT;
 
 	ret = mmu_set_spte(vcpu, fault->slot, it.sptep, ACC_ALL, base_gfn, fault->pfn, fault);
+	/* An unzapped leaf is a fixed fault to everyone above (the RFC's). */
+	if (ret == RET_PF_UNZAPPED)
+		ret = RET_PF_FIXED;
 	if (ret == RET_PF_FIXED)
 		direct_pte_prefetch(vcpu, it.sptep);
 	return ret;
@@ -1045,10 +1122,58 @@ static bool walk_slot_rmaps(struct kvm *kvm, const struct kvm_memory_slot *slot,
 				 slot->base_gfn + slot->npages - 1, true, flush_on_yield, false);
 }
 
+/*
+ * The RFC's kvm_zap_rmapp() (MMU-notifier and gfn-range zaps): a pinned
+ * leaf becomes zapped-pinned and stays on the rmap, a zapped-pinned one is
+ * left alone, every other leaf goes.  Returns whether to flush.
+ */
+static bool kvm_zap_rmap_keep_pinned(struct kvm *kvm, struct kvm_rmap_head *rmap_head)
+{
+	struct rmap_iterator iter;
+	bool flush = false;
+	u64 *sptep;
+
+restart:
+	for_each_rmap_spte(rmap_head, &iter, sptep) {
+		u64 spte = READ_ONCE(*sptep);
+
+		if (is_zapped_pinned_spte(spte))
+			continue;
+		flush = true;
+		if (is_pinned_spte(spte)) {
+			mmu_spte_zap_pinned(kvm, sptep);
+			continue;
+		}
+		drop_spte(kvm, sptep);
+		goto restart;
+	}
+	return flush;
+}
+
 static bool kvm_zap_rmap(struct kvm *kvm, struct kvm_rmap_head *rmap_head,
 			 const struct kvm_memory_slot *slot)
 {
+	if (unlikely(kvm->pin_ops))
+		return kvm_zap_rmap_keep_pinned(kvm, rmap_head);
 	return kvm_zap_all_rmap_sptes(kvm, rmap_head);
+}
+
+/* Every SPTE of the list, pins and all: the memslot (and its rmaps) go. */
+static bool kvm_drop_rmap(struct kvm *kvm, struct kvm_rmap_head *rmap_head,
+			  const struct kvm_memory_slot *slot)
+{
+	return kvm_zap_all_rmap_sptes(kvm, rmap_head);
+}
+
+/*
+ * kvm_mmu_zap_memslot() for direct maps: every leaf of @slot, zapped-pinned
+ * ones included, since the rmap arrays that hold them are freed with the
+ * slot (the RFC's memslot-wide zap went through kvm_mmu_zap_all_fast(),
+ * which frees the shadow pages and so drops their pins all the same).
+ */
+bool kvm_shadow_mmu_zap_memslot(struct kvm *kvm, const struct kvm_memory_slot *slot)
+{
+	return walk_slot_rmaps(kvm, slot, kvm_drop_rmap, PG_LEVEL_4K, KVM_MAX_HUGEPAGE_LEVEL, true);
 }
 
 /*
@@ -1073,6 +1198,11 @@ restart:
 		 */
 		gfn_t gfn = max(sp->gfn, slot->base_gfn);
 
+		/* Collapsing would unpin: skipped (the RFC WARNed, see below). */
+		if (unlikely(spte_holds_pin(READ_ONCE(*sptep)))) {
+			atomic64_inc(&kvm->stat.pinned_sptes_skipped);
+			continue;
+		}
 		if (sp->role.level < kvm_mmu_max_mapping_level(kvm, slot, gfn, KVM_MAX_HUGEPAGE_LEVEL)) {
 			drop_spte(kvm, sptep);
 			flush = true;
@@ -1132,14 +1262,26 @@ static bool spte_write_protect(struct kvm *kvm, u64 *sptep, bool pt_protect)
 	return mmu_spte_update(kvm, sptep, spte);
 }
 
+/*
+ * Dirty logging's write protection and D clearing skip pinned leaves: the
+ * RFC did not support logging them (an SEV guest could not be migrated
+ * then) and WARNed; mmusim counts them in pinned_sptes_skipped instead, so
+ * a strategy comparison can run dirty logging on an SEV guest and show
+ * the cost: writes through pinned leaves are never logged.
+ */
 static bool rmap_write_protect(struct kvm *kvm, struct kvm_rmap_head *rmap_head, bool pt_protect)
 {
 	struct rmap_iterator iter;
 	bool flush = false;
 	u64 *sptep;
 
-	for_each_rmap_spte(rmap_head, &iter, sptep)
+	for_each_rmap_spte(rmap_head, &iter, sptep) {
+		if (unlikely(spte_holds_pin(READ_ONCE(*sptep)))) {
+			atomic64_inc(&kvm->stat.pinned_sptes_skipped);
+			continue;
+		}
 		flush |= spte_write_protect(kvm, sptep, pt_protect);
+	}
 	return flush;
 }
 
@@ -1170,6 +1312,10 @@ static bool __rmap_clear_dirty(struct kvm *kvm, struct kvm_rmap_head *rmap_head,
 	for_each_rmap_spte(rmap_head, &iter, sptep) {
 		u64 spte = READ_ONCE(*sptep);
 
+		if (unlikely(spte_holds_pin(spte))) {
+			atomic64_inc(&kvm->stat.pinned_sptes_skipped);
+			continue;
+		}
 		if (spte & kvm->masks.shadow_dirty_mask)
 			flush |= mmu_spte_update(kvm, sptep, spte & ~kvm->masks.shadow_dirty_mask);
 	}
@@ -1320,6 +1466,7 @@ static bool rmap_has_spte(struct kvm_rmap_head *rmap_head, u64 *sptep)
 int kvm_shadow_mmu_audit_rmaps(struct kvm *kvm, u64 nr_leaves, char *msg, size_t msg_size)
 {
 	struct kvm_mmu_page *sp;
+	u64 nr_zapped_pinned = 0;
 	int i;
 
 	lockdep_assert_held(&kvm->mmu_lock);
@@ -1335,18 +1482,24 @@ int kvm_shadow_mmu_audit_rmaps(struct kvm *kvm, u64 nr_leaves, char *msg, size_t
 			gfn_t gfn = kvm_mmu_page_get_gfn(sp, i);
 			struct kvm_memory_slot *slot;
 
-			if (!is_shadow_present_pte(spte) || !is_last_spte(spte, level))
+			/* Zapped-pinned leaves keep their rmap entry (RFC). */
+			if (is_zapped_pinned_spte(spte))
+				nr_zapped_pinned++;
+			else if (!is_shadow_present_pte(spte) || !is_last_spte(spte, level))
 				continue;
 			slot = __gfn_to_memslot(slots, gfn);
 			if (!slot || !slot->arch_rmap[level - 1] ||
 			    !rmap_has_spte(gfn_to_rmap(gfn, level, slot), sp->spt + i)) {
 				scnprintf(msg, msg_size,
-					  "gfn %#llx level %d: present leaf missing from its rmap",
-					  (unsigned long long)gfn, level);
+					  "gfn %#llx level %d: %s leaf missing from its rmap",
+					  (unsigned long long)gfn, level,
+					  is_zapped_pinned_spte(spte) ? "zapped-pinned" :
+									"present");
 				return -EUCLEAN;
 			}
 		}
 	}
+	nr_leaves += nr_zapped_pinned;
 	if (kvm->nr_rmap_sptes != nr_leaves) {
 		scnprintf(msg, msg_size, "rmaps hold %llu SPTEs, a walk finds %llu leaves",
 			  (unsigned long long)kvm->nr_rmap_sptes, (unsigned long long)nr_leaves);

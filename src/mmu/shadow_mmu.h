@@ -91,6 +91,8 @@ void kvm_mmu_clear_dirty_pt_masked(struct kvm *kvm, struct kvm_memory_slot *slot
 				   gfn_t gfn_offset, unsigned long mask);
 /* Dirty logging off: zap leaves that could now be mapped huge (mmu_lock for write). */
 bool kvm_shadow_mmu_zap_collapsible_sptes(struct kvm *kvm, const struct kvm_memory_slot *slot);
+/* Drops every leaf of @slot, zapped-pinned ones too (their pins go); mmu_lock for write. */
+bool kvm_shadow_mmu_zap_memslot(struct kvm *kvm, const struct kvm_memory_slot *slot);
 int kvm_shadow_mmu_for_each_leaf(struct kvm *kvm, struct kvm_tdp_mmu_walk_cb *cb);
 int kvm_shadow_mmu_audit_rmaps(struct kvm *kvm, u64 nr_leaves, char *msg, size_t msg_size);
 /* Takes mmu_lock itself. */

@@ -265,10 +265,12 @@ bool __make_spte(const struct kvm_mmu_masks *m, int level, unsigned int pte_acce
 	/*
 	 * A pin is held for the pfn, not for one SPTE value: re-faulting a
 	 * present leaf that maps the same pfn keeps it (as set_spte() does in
-	 * the pinned-SPTE RFC).  PFNs of present leaves never change in place,
-	 * so a different pfn means the caller zapped first and unpinned.
+	 * the pinned-SPTE RFC), and so does the unzap of a zapped-pinned leaf.
+	 * PFNs of present leaves never change in place, so a different pfn
+	 * means the caller zapped first and unpinned.
 	 */
-	if (is_shadow_present_pte(old_spte) && is_last_spte(old_spte, level) &&
+	if (((is_shadow_present_pte(old_spte) && is_last_spte(old_spte, level)) ||
+	     is_zapped_pinned_spte(old_spte)) &&
 	    spte_to_pfn(old_spte) == pfn)
 		spte |= old_spte & SPTE_PINNED_MASK;
 
@@ -428,6 +430,8 @@ static const char *const spte_check_reasons[SPTE_ERR_NR] = {
 	[-SPTE_ERR_HOST_W_CHANGED] = "Host-writable changed on a present SPTE",
 	[-SPTE_ERR_PINNED_CHANGED] = "pinned bit changed on a present leaf",
 	[-SPTE_ERR_REFCOUNTED_CHANGED] = "refcounted bit changed on a present leaf",
+	[-SPTE_ERR_ZAPPED_PINNED] =
+		"zapped-pinned SPTE made from or turned into anything but the pinned leaf of its pfn",
 };
 
 const char *spte_check_reason(int err)
@@ -571,6 +575,16 @@ int spte_check_state(const struct kvm_mmu_masks *m, u64 spte, int level)
 	if (spte == SHADOW_NONPRESENT_VALUE || is_frozen_spte(spte))
 		return 0;
 
+	if (is_zapped_pinned_spte(spte)) {
+		if (level > KVM_MAX_HUGEPAGE_LEVEL)
+			return SPTE_ERR_HUGE_LEVEL;
+		if (spte_to_pfn(spte) & (KVM_PAGES_PER_HPAGE(level) - 1))
+			return SPTE_ERR_HUGE_ALIGN;
+		if (spte_to_pfn(spte) >> (m->max_phys_bits - PAGE_SHIFT))
+			return SPTE_ERR_PFN_RANGE;
+		return 0;
+	}
+
 	if (!is_shadow_present_pte(spte)) {
 		if (!is_mmio_spte(m, spte))
 			return SPTE_ERR_NONPRESENT_JUNK;
@@ -603,9 +617,32 @@ int __spte_check_transition(const struct kvm_mmu_masks *m, u64 old_spte, u64 new
 	if (old_spte == new_spte)
 		return 0;
 
-	/* Empty, frozen (by its owner) and MMIO SPTEs may become anything. */
-	if (!is_shadow_present_pte(old_spte))
+	/* The pin stays with its pfn: dropped (empty), frozen, or unzapped. */
+	if (is_zapped_pinned_spte(old_spte)) {
+		if (new_spte == SHADOW_NONPRESENT_VALUE || is_frozen_spte(new_spte))
+			return 0;
+		if (!is_pinned_spte(new_spte) || !is_last_spte(new_spte, level) ||
+		    spte_to_pfn(new_spte) != spte_to_pfn(old_spte))
+			return SPTE_ERR_ZAPPED_PINNED;
 		return 0;
+	}
+
+	/*
+	 * Empty, frozen (by its owner) and MMIO SPTEs may become anything but
+	 * zapped-pinned, which only a pinned leaf (or its freezer) becomes.
+	 */
+	if (!is_shadow_present_pte(old_spte)) {
+		if (is_zapped_pinned_spte(new_spte) && !is_frozen_spte(old_spte))
+			return SPTE_ERR_ZAPPED_PINNED;
+		return 0;
+	}
+
+	if (is_zapped_pinned_spte(new_spte)) {
+		if (!is_pinned_spte(old_spte) || !is_last_spte(old_spte, level) ||
+		    spte_to_pfn(old_spte) != spte_to_pfn(new_spte))
+			return SPTE_ERR_ZAPPED_PINNED;
+		return 0;
+	}
 
 	if (!is_shadow_present_pte(new_spte))
 		return is_mmio_spte(m, new_spte) ? SPTE_ERR_PRESENT_TO_MMIO : 0;

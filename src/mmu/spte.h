@@ -42,6 +42,9 @@
  *  frozen              | exactly FROZEN_SPTE, any level: a thread that does not
  *                      | hold mmu_lock for write owns the slot until it writes
  *                      | the final value; everybody else must leave it alone.
+ *  zapped-pinned       | exactly SHADOW_NONPRESENT_VALUE | SPTE_PINNED_MASK |
+ *                      | pfn, level 1..3, pfn aligned to the level and below
+ *                      | 2^(max_phys_bits - 12): not present, pin kept (RFC).
  *  MMIO                | not MMU-present, is_mmio_spte(m), 4K level only, no
  *                      | bits outside generation | mmio value | access | GPA
  *                      | (| the L1TF relocation bits, which must all be set).
@@ -76,7 +79,10 @@
  * Legal changes of one SPTE (spte_check_transition(); mirrors the rules that
  * KVM's handle_changed_spte() enforces or documents, plus the invariants
  * above): both values must be legal states, and
- *  - a non-present SPTE (empty, frozen, MMIO) may become anything legal;
+ *  - a non-present SPTE (empty, frozen, MMIO) may become anything legal,
+ *    except that a zapped-pinned one becomes only empty (the pin dropped),
+ *    frozen, or the pinned present leaf of the same pfn (the unzap), and
+ *    only a pinned present leaf becomes zapped-pinned, keeping its pfn;
  *  - a present SPTE may be zapped (empty) or frozen, never turned directly
  *    into an MMIO SPTE;
  *  - a present leaf keeps its PFN (PFNs never change in place: the MMU
@@ -406,6 +412,37 @@ static_assert(!(SPTE_LEAF_SW_MASK & SPTE_MMIO_ALLOWED_MASK), "leaf SW bits vs MM
 static_assert(!(SPTE_LEAF_SW_MASK & (PT64_NX_MASK | VMX_EPT_SUPPRESS_VE_BIT)),
 	      "leaf SW bits vs NX/SVE");
 
+/*
+ * The zapped-but-pinned leaf of Sean Christopherson's pinned-SPTE RFC (2020,
+ * patch 4/8): a pinned leaf that an MMU-notifier or gfn-range zap took
+ * away from the hardware while the vendor keeps the pin.  Not MMU-present
+ * and no RWX/P bit, so the CPU faults on it; it keeps its pfn (the refault
+ * must map the same one) and its rmap entry, and only dropping it (a shadow
+ * page freed, a memslot going away) releases the pin.  The RFC wrote
+ * SPTE_PINNED_MASK | pfn and detected "present" by bits 2:0; mmusim's
+ * present test is MMU-present (bit 11), so the value is the empty SPTE's
+ * bit 63 (suppress #VE) | SPTE_PINNED_MASK | pfn.  An MMIO SPTE always has
+ * its mmio value and access bits below bit 12, so it never has this form.
+ * (Such an entry holds a PA while not present: an L1TF gadget on Intel,
+ * which the RFC, written for SEV, did not have to care about.)
+ */
+#define SPTE_ZAPPED_PINNED_BASE (SHADOW_NONPRESENT_VALUE | SPTE_PINNED_MASK)
+static_assert(!(SPTE_ZAPPED_PINNED_BASE &
+		(SPTE_MMU_PRESENT_MASK | (SPTE_MMIO_ALLOWED_MASK & GENMASK_ULL(11, 0)))),
+	      "zapped-pinned SPTE looks present or MMIO");
+static_assert(SPTE_ZAPPED_PINNED_BASE != FROZEN_SPTE, "zapped-pinned vs frozen");
+
+static inline u64 make_zapped_pinned_spte(kvm_pfn_t pfn)
+{
+	return SPTE_ZAPPED_PINNED_BASE | ((u64)pfn << PAGE_SHIFT);
+}
+
+/* Exactly the RFC's zapped-but-pinned form (any pfn). */
+static inline bool is_zapped_pinned_spte(u64 spte)
+{
+	return (spte & ~SPTE_BASE_ADDR_MASK) == SPTE_ZAPPED_PINNED_BASE;
+}
+
 /* ---------------------------------------------------------------------------
  * Per-VM masks: KVM's shadow_* globals, one set per simulated VM.
  */
@@ -613,6 +650,12 @@ static inline bool is_pinned_spte(u64 spte)
 	return is_shadow_present_pte(spte) && (spte & SPTE_PINNED_MASK);
 }
 
+/* The SPTE holds a pin: a pinned present leaf, or a zapped-pinned one. */
+static inline bool spte_holds_pin(u64 spte)
+{
+	return is_pinned_spte(spte) || is_zapped_pinned_spte(spte);
+}
+
 /* The pfn behind this present leaf is a refcounted page. */
 static inline bool is_refcounted_page_spte(u64 spte)
 {
@@ -814,7 +857,8 @@ enum spte_check_error {
 	SPTE_ERR_HOST_W_CHANGED = -25,
 	SPTE_ERR_PINNED_CHANGED = -26,
 	SPTE_ERR_REFCOUNTED_CHANGED = -27,
-	SPTE_ERR_NR = 28,
+	SPTE_ERR_ZAPPED_PINNED = -28,
+	SPTE_ERR_NR = 29,
 };
 
 /* Return: 0 if @spte is a legal SPTE at @level in a VM with @m, else a SPTE_ERR_*. */

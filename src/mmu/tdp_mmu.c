@@ -40,6 +40,7 @@
  */
 #include "mmusim_env.h"
 #include "mmu/tdp_mmu.h"
+#include "mmu/mmutrace.h"
 
 static struct kvm_mmu_page *tdp_mmu_alloc_sp(gfp_t gfp)
 {
@@ -251,6 +252,7 @@ int kvm_tdp_mmu_alloc_root(struct kvm_vcpu *vcpu, int as_id)
 	/* One reference for the vCPU, one for the TDP MMU until invalidated. */
 	refcount_set(&root->tdp_mmu_root_count, 2);
 	atomic64_inc(&kvm->stat.root_allocs);
+	trace_kvm_mmu_get_page(root, true);
 	list_add_rcu(&root->link, &kvm->tdp_mmu_roots);
 out_spin_unlock:
 	spin_unlock(&kvm->tdp_mmu_pages_lock);
@@ -294,6 +296,7 @@ static void handle_removed_pt(struct kvm *kvm, tdp_ptep_t pt, bool shared)
 	gfn_t base_gfn = sp->gfn;
 	int i;
 
+	trace_kvm_mmu_prepare_zap_page(sp);
 	tdp_mmu_unlink_sp(kvm, sp, shared);
 
 	for (i = 0; i < SPTE_ENT_PER_PAGE; i++) {
@@ -353,6 +356,7 @@ static void handle_changed_spte(struct kvm *kvm, int as_id, gfn_t gfn, u64 old_s
 	if (old_spte == new_spte)
 		return;
 
+	trace_kvm_tdp_mmu_spte_changed(as_id, gfn, level, old_spte, new_spte);
 	spte_check_change(&kvm->masks, old_spte, new_spte, level);
 	if (is_leaf)
 		check_spte_writable_invariants(&kvm->masks, new_spte);
@@ -665,12 +669,14 @@ static int tdp_mmu_split_huge_page(struct kvm *kvm, struct tdp_iter *iter,
 
 	ret = tdp_mmu_link_sp(kvm, iter, sp, shared);
 	if (ret)
-		return ret;
+		goto out;
 
 	/* The huge leaf's -1 was accounted by handle_changed_spte(). */
 	kvm_update_page_stats(kvm, level - 1, SPTE_ENT_PER_PAGE);
 	atomic64_inc(&kvm->stat.huge_splits);
-	return 0;
+out:
+	trace_kvm_mmu_split_huge_page(iter->gfn, huge_spte, level, ret);
+	return ret;
 }
 
 static bool is_access_allowed(struct kvm *kvm, struct kvm_page_fault *fault, u64 spte)
@@ -733,8 +739,10 @@ static int tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_pag
 
 	if (unlikely(is_mmio_spte(&kvm->masks, new_spte))) {
 		kvm_vcpu_stat_inc(vcpu, pf_mmio_spte_created);
+		trace_mark_mmio_spte(iter->sptep, iter->gfn, new_spte);
 		return RET_PF_EMULATE;
 	}
+	trace_kvm_mmu_set_spte(&kvm->masks, iter->level, iter->gfn, iter->sptep);
 	return ret;
 }
 
@@ -751,6 +759,7 @@ int kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	int ret = RET_PF_RETRY;
 
 	lockdep_assert_held_read(&kvm->mmu_lock);
+	trace_kvm_mmu_spte_requested(fault);
 
 	rcu_read_lock();
 	tdp_root_for_each_pte(iter, kvm, root, fault->gfn, fault->gfn + 1) {
@@ -845,13 +854,17 @@ static void kvm_tdp_mmu_age_spte(struct kvm *kvm, struct tdp_iter *iter)
 	if (spte_ad_enabled(iter->old_spte)) {
 		iter->old_spte = tdp_mmu_clear_spte_bits_atomic(iter->sptep,
 								kvm->masks.shadow_accessed_mask);
+		new_spte = iter->old_spte & ~kvm->masks.shadow_accessed_mask;
 	} else {
 		/* v9: access tracking drops W, and with it the dirty state. */
 		if (is_writable_pte(iter->old_spte))
 			kvm_spte_set_pfn_dirty(kvm, iter->old_spte);
 		new_spte = mark_spte_for_access_track(&kvm->masks, iter->old_spte);
-		try_cmpxchg64(iter->sptep, &iter->old_spte, new_spte);
+		if (!try_cmpxchg64(iter->sptep, &iter->old_spte, new_spte))
+			return;
 	}
+	trace_kvm_tdp_mmu_spte_changed(iter->as_id, iter->gfn, iter->level, iter->old_spte,
+				       new_spte);
 }
 
 /*
@@ -994,6 +1007,8 @@ static void clear_dirty_pt_masked(struct kvm *kvm, struct kvm_mmu_page *root, gf
 		iter.old_spte = tdp_mmu_clear_spte_bits(&kvm->masks, iter.sptep, iter.old_spte,
 							dbit, iter.level);
 		/* No handle_changed_spte(), as KVM; the checker still sees the change. */
+		trace_kvm_tdp_mmu_spte_changed(iter.as_id, iter.gfn, iter.level, iter.old_spte,
+					       iter.old_spte & ~dbit);
 		spte_check_change(&kvm->masks, iter.old_spte, iter.old_spte & ~dbit, iter.level);
 		kvm_spte_set_pfn_dirty(kvm, iter.old_spte);
 	}
@@ -1093,8 +1108,11 @@ retry:
 				read_lock(&kvm->mmu_lock);
 			else
 				write_lock(&kvm->mmu_lock);
-			if (!sp)
+			if (!sp) {
+				trace_kvm_mmu_split_huge_page(iter.gfn, iter.old_spte, iter.level,
+							      -ENOMEM);
 				return -ENOMEM;
+			}
 			rcu_read_lock();
 			iter.yielded = true;
 			continue;

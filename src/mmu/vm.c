@@ -51,6 +51,9 @@ int mmusim_vm_set_user_memory_region(struct mmusim_vm *vm,
 		return -EINVAL;
 	if (copy_from_user(&m, mem, sizeof(m)))
 		return -EFAULT;
+	/* kvm_vm_ioctl() of a dead VM (a migrated SEV source). */
+	if (READ_ONCE(mmusim_to_kvm(vm)->vm_dead))
+		return -EIO;
 	return kvm_set_memory_region(&mmusim_to_kvm(vm)->slots, &m);
 }
 
@@ -240,6 +243,7 @@ int mmusim_vm_get_stats(struct mmusim_vm *vm, struct mmusim_vm_stats *st)
 	st->fast_zaps = atomic64_read(&kvm->stat.fast_zaps);
 	st->huge_splits = atomic64_read(&kvm->stat.huge_splits);
 	st->huge_recoveries = atomic64_read(&kvm->stat.huge_recoveries);
+	st->pinned_sptes_skipped = atomic64_read(&kvm->stat.pinned_sptes_skipped);
 	st->nx_lpage_splits = READ_ONCE(kvm->nx_lpage_splits);
 	st->mmio_gen_wraps = atomic64_read(&kvm->stat.mmio_gen_wraps);
 	st->mmu_invalidate_seq = READ_ONCE(kvm->mmu_invalidate_seq);

@@ -35,6 +35,7 @@
 #include <mmusim/msr.h>
 #include "mmu/kvm_host.h"
 #include "msr/msr.h"
+#include "mmu/mmutrace.h"
 
 /* Architectural MSR numbers and bits (arch/x86/include/asm/msr-index.h). */
 #ifndef MSR_IA32_TSC
@@ -528,10 +529,13 @@ int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu)
 
 	r = kvm_get_msr_with_filter(vcpu, ecx, &data);
 	if (!r) {
+		trace_kvm_msr_read(ecx, data);
 		kvm_rax_write(vcpu, (u32)data);
 		kvm_rdx_write(vcpu, data >> 32);
 	} else if (kvm_msr_user_space(vcpu, ecx, KVM_EXIT_X86_RDMSR, 0, complete_fast_rdmsr, r)) {
 		return 0;
+	} else {
+		trace_kvm_msr_read_ex(ecx);
 	}
 	return kvm_complete_insn_gp(vcpu, r);
 }
@@ -543,13 +547,16 @@ int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu)
 	int r;
 
 	r = kvm_set_msr_with_filter(vcpu, ecx, data);
-	if (r) {
+	if (!r) {
+		trace_kvm_msr_write(ecx, data);
+	} else {
 		if (kvm_msr_user_space(vcpu, ecx, KVM_EXIT_X86_WRMSR, data,
 				       complete_fast_msr_access, r))
 			return 0;
 		/* Only a real error reaches KVM_RUN's caller; the rest is #GP. */
 		if (r < 0)
 			return r;
+		trace_kvm_msr_write_ex(ecx, data);
 	}
 	return kvm_complete_insn_gp(vcpu, r);
 }

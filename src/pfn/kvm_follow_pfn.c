@@ -67,6 +67,7 @@ static kvm_pfn_t follow_pfn_take_page(struct kvm_follow_pfn *foll, struct sim_pa
 /* hva_to_pfn_fast(): GUP-fast, for write only. */
 static bool hva_to_pfn_fast(struct kvm_follow_pfn *foll, kvm_pfn_t *pfn)
 {
+	unsigned int longterm = foll->longterm ? SIM_FOLL_LONGTERM : 0;
 	struct sim_mm *mm = foll->kvm->mm;
 	struct sim_page *page;
 	long n;
@@ -74,7 +75,7 @@ static bool hva_to_pfn_fast(struct kvm_follow_pfn *foll, kvm_pfn_t *pfn)
 	if (!(foll->flags & FOLL_WRITE) && !foll->try_map_writable)
 		return false;
 	if (foll->pin)
-		n = sim_pin_user_pages_fast(mm, foll->hva, 1, SIM_FOLL_WRITE, &page);
+		n = sim_pin_user_pages_fast(mm, foll->hva, 1, SIM_FOLL_WRITE | longterm, &page);
 	else
 		n = sim_get_user_pages_fast_only(mm, foll->hva, 1, SIM_FOLL_WRITE, &page);
 	if (n != 1)
@@ -86,7 +87,8 @@ static bool hva_to_pfn_fast(struct kvm_follow_pfn *foll, kvm_pfn_t *pfn)
 /* hva_to_pfn_slow(): 1 with *@pfn set, or GUP's errno (0: FOLL_NOWAIT stopped). */
 static long hva_to_pfn_slow(struct kvm_follow_pfn *foll, kvm_pfn_t *pfn)
 {
-	unsigned int flags = SIM_FOLL_HWPOISON | foll->flags;
+	unsigned int flags = SIM_FOLL_HWPOISON | foll->flags |
+			     (foll->pin && foll->longterm ? SIM_FOLL_LONGTERM : 0);
 	struct sim_mm *mm = foll->kvm->mm;
 	struct sim_page *page, *wpage;
 	long n;
@@ -252,6 +254,17 @@ kvm_pfn_t kvm_faultin_pfn(struct kvm *kvm, const struct kvm_memory_slot *slot, g
 		.guarded_by_mmu_notifier = true,
 		.allow_non_refcounted_struct_page = allow_non_refcounted,
 	};
+	/*
+	 * Demand pinning (Nikunj's RFC, patch 1/9): an encrypted slot's page
+	 * is looked up with FOLL_PIN | FOLL_LONGTERM, so it leaves movable
+	 * memory before the guest can write ciphertext to it; no read-to-
+	 * writable upgrade (6.13 forbids it with pin), a read maps read-only.
+	 */
+	if (slot && (slot->flags & KVM_MEMSLOT_ENCRYPTED)) {
+		foll->pin = true;
+		foll->longterm = true;
+		foll->try_map_writable = false;
+	}
 	return __kvm_follow_pfn(foll);
 }
 
@@ -261,7 +274,11 @@ int kvm_prefetch_pages(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_
 	hva_t hva = gfn_to_hva_memslot(slot, gfn);
 	long n;
 
-	if (kvm_is_error_hva(hva) || (slot->flags & KVM_MEM_READONLY) ||
+	/*
+	 * Prefetched pages would be mapped without the demand pin (the RFC's
+	 * pin_pfn() hook is on the fault path only): no prefetch there.
+	 */
+	if (kvm_is_error_hva(hva) || (slot->flags & (KVM_MEM_READONLY | KVM_MEMSLOT_ENCRYPTED)) ||
 	    gfn + nr > slot->base_gfn + slot->npages)
 		return -1;
 	n = sim_get_user_pages_fast_only(kvm->mm, hva, nr, SIM_FOLL_WRITE, pages);

@@ -92,6 +92,7 @@ struct kvm_follow_pfn {
 	bool allow_non_refcounted_struct_page; /* v9: the caller honours is_refcounted_page */
 	bool pin;			/* 6.13: FOLL_PIN, for KVM's own kernel mappings
 					 * (v9 callers leave it false) */
+	bool longterm;			/* and FOLL_LONGTERM (Nikunj's use_pin) */
 
 	/* Outputs. */
 	hva_t hva;
@@ -173,6 +174,25 @@ static inline void kvm_release_page_dirty(struct kvm *kvm, struct sim_page *page
 static inline void kvm_release_page_unused(struct kvm *kvm, struct sim_page *page)
 {
 	if (page)
+		sim_put_page(kvm->host, page);
+}
+
+/*
+ * kvm_release_pfn_clean() of Nikunj Dadhania's demand-pinning RFC v1 (patch
+ * 1/9): a page KVM pinned (an encrypted memslot's lookup) and one it
+ * referenced go back through one call, which tells them apart by
+ * page_maybe_dma_pinned().  That is a heuristic: a small page with 1024
+ * ordinary references reads as pinned, and the "unpin" then drops 1024
+ * references (Sean's review; tests/test_sev_memslot.c reproduces it).
+ */
+static inline void kvm_release_pfn_clean(struct kvm *kvm, struct sim_page *page)
+{
+	if (!page)
+		return;
+	kvm_set_page_accessed(kvm, page);
+	if (sim_page_maybe_dma_pinned(kvm->host, page))
+		sim_unpin_user_page(kvm->host, page);
+	else
 		sim_put_page(kvm->host, page);
 }
 

@@ -65,11 +65,18 @@ struct kvm_sev_info {
 	bool pin_write;
 	/* mmusim_vm_config.sev_pin, set once by sev_pin_strategy_init(). */
 	enum mmusim_sev_pin_strategy pin_strategy;
+	/*
+	 * Demand pinning: pins a migration took off a source's memslots
+	 * (sev_memslot_move_pins()), unpinned at destroy; under kvm->lock.
+	 */
+	struct sim_page **moved_pins;
+	unsigned long nr_moved_pins;
 	/* Test-only fault injection: clflush and WBINVD do nothing. */
 	bool debug_skip_flush;
 
 	/* Counters (mmusim_vm_sev_get_stats()). */
 	atomic64_t pages_pinned, pins_taken, pins_dropped, clflush_pages, wbinvd;
+	atomic64_t pins_zapped, pins_unzapped; /* pinned-SPTE zap/unzap hooks */
 	atomic64_t enc_writes, dec_reads;
 	atomic64_t vmsa_protected; /* vCPUs whose VMSA the firmware encrypted */
 
@@ -134,6 +141,27 @@ void sev_unpin_memory(struct kvm *kvm, struct sim_page **pages, unsigned long np
 sev_cmd_fn sev_launch_cmd_handler(u32 id);
 /* VM destroy, kvm->lock held, after WBINVD: unbind the handle, free the VMSAs. */
 void sev_launch_destroy(struct kvm *kvm);
+
+/*
+ * The RLIMIT_MEMLOCK side of sev_pin_memory(): -EINVAL, -ENOMEM as it;
+ * *@np pages.  kvm->lock held.
+ */
+int sev_memlock_charge(struct kvm *kvm, unsigned long uaddr, unsigned long ulen, unsigned long *np);
+
+/* ---- sev_memslot.c: demand pinning with memslot metadata (Nikunj's RFC v1) ---- */
+
+/* MMUSIM_SEV_PIN_MEMSLOT: the pin_pfn and memslot hooks; SEV only, else -EINVAL. */
+int sev_memslot_pin_enable(struct kvm *kvm);
+/* VM destroy, kvm->lock held, after WBINVD: unpin every memslot's pins. */
+void sev_memslot_vm_destroy(struct kvm *kvm);
+/* REG/UNREG_REGION under demand pinning: RLIMIT_MEMLOCK accounting only. */
+int sev_memslot_register_region(struct kvm *kvm, unsigned long addr, unsigned long size);
+int sev_memslot_unregister_region(struct kvm *kvm, unsigned long addr, unsigned long size);
+/* A launch command's pins: kept until destroy under demand pinning unless @failed. */
+void sev_release_pinned_memory(struct kvm *kvm, struct sim_page **pages, unsigned long npages,
+			       bool failed);
+/* Intra-host migration: @src's memslot pins become @sev's; -ENOMEM. */
+int sev_memslot_move_pins(struct kvm *src, struct kvm_sev_info *sev);
 
 /* ---- sev_spte.c: the pinned-SPTE hooks ---- */
 

@@ -97,8 +97,18 @@ static unsigned long get_num_contig_pages(struct kvm *kvm, unsigned long idx,
 	return pages;
 }
 
-/* "Content of memory is updated": what 6.12 does before it unpins. */
-static void sev_dirty_unpin(struct kvm *kvm, struct sim_page **pages, unsigned long n)
+/* Extra GUP flags of a launch command's pin: FOLL_LONGTERM if it is kept. */
+static unsigned int sev_launch_pin_flags(struct kvm_sev_info *sev)
+{
+	return sev->pin_strategy == MMUSIM_SEV_PIN_MEMSLOT ? SIM_FOLL_LONGTERM : 0;
+}
+
+/*
+ * "Content of memory is updated": what 6.12 does before it unpins; under
+ * demand pinning a command that succeeded (@ret 0) keeps its pins
+ * (sev_release_pinned_memory()).
+ */
+static void sev_dirty_unpin(struct kvm *kvm, struct sim_page **pages, unsigned long n, int ret)
 {
 	unsigned long i;
 
@@ -106,7 +116,7 @@ static void sev_dirty_unpin(struct kvm *kvm, struct sim_page **pages, unsigned l
 		sim_set_page_dirty(kvm->host, pages[i]);
 		sim_mark_page_accessed(kvm->host, pages[i]);
 	}
-	sev_unpin_memory(kvm, pages, n);
+	sev_release_pinned_memory(kvm, pages, n, ret != 0);
 }
 
 /* ======================== ASID binding ======================== */
@@ -214,8 +224,14 @@ static int sev_launch_update_data(struct kvm *kvm, struct kvm_sev_cmd *argp)
 	size = params.len;
 	vaddr_end = vaddr + size;
 
-	/* Pinned for the command only: the up-front pin is REG_REGION's. */
-	ret = sev_pin_memory(kvm, vaddr, size, &npages, SIM_FOLL_WRITE, &inpages);
+	/*
+	 * Pinned for the command only: the up-front pin is REG_REGION's.  Under
+	 * demand pinning the pin lasts until destroy, so it is FOLL_LONGTERM
+	 * (moving the plaintext out of movable memory first), else the fault's
+	 * own FOLL_LONGTERM pin could not migrate the page and would fail.
+	 */
+	ret = sev_pin_memory(kvm, vaddr, size, &npages, SIM_FOLL_WRITE | sev_launch_pin_flags(sev),
+			     &inpages);
 	if (ret)
 		return ret;
 	/* The cache may hold the data written unencrypted: flush before the in-place encryption. */
@@ -236,7 +252,7 @@ static int sev_launch_update_data(struct kvm *kvm, struct kvm_sev_cmd *argp)
 		size -= len;
 		next_vaddr = vaddr + len;
 	}
-	sev_dirty_unpin(kvm, inpages, npages);
+	sev_dirty_unpin(kvm, inpages, npages, ret);
 	return ret;
 }
 
@@ -409,7 +425,8 @@ static int sev_launch_secret(struct kvm *kvm, struct kvm_sev_cmd *argp)
 		return -ENOTTY;
 	if (copy_from_user(&params, u64_to_user_ptr(argp->data), sizeof(params)))
 		return -EFAULT;
-	ret = sev_pin_memory(kvm, params.guest_uaddr, params.guest_len, &n, SIM_FOLL_WRITE, &pages);
+	ret = sev_pin_memory(kvm, params.guest_uaddr, params.guest_len, &n,
+			     SIM_FOLL_WRITE | sev_launch_pin_flags(sev), &pages);
 	if (ret)
 		return ret;
 	sev_clflush_pages(sev, pages, n);
@@ -436,7 +453,7 @@ static int sev_launch_secret(struct kvm *kvm, struct kvm_sev_cmd *argp)
 e_free_blob:
 	kfree(blob);
 e_unpin_memory:
-	sev_dirty_unpin(kvm, pages, n);
+	sev_dirty_unpin(kvm, pages, n, ret);
 	return ret;
 }
 
@@ -488,8 +505,9 @@ static int sev_dbg_crypt(struct kvm *kvm, struct kvm_sev_cmd *argp, bool dec)
 		data.len = len;
 		ret = sev_issue_cmd(kvm, dec ? PSP_CMD_DBG_DECRYPT : PSP_CMD_DBG_ENCRYPT, &data,
 				    &argp->error);
+		/* DBG is not a launch command: its pins go now (see sev_memslot.c). */
 		sev_unpin_memory(kvm, src_p, n);
-		sev_dirty_unpin(kvm, dst_p, n);
+		sev_dirty_unpin(kvm, dst_p, n, -1);
 		if (ret)
 			break;
 		next_vaddr = vaddr + len;

@@ -90,8 +90,7 @@ static bool fits_ulong(u64 v)
  * The RLIMIT_MEMLOCK side of sev_pin_memory(): how many pages
  * [uaddr, uaddr + ulen) touches, if pages_locked may grow by that many.
  */
-static int sev_memlock_charge(struct kvm *kvm, unsigned long uaddr, unsigned long ulen,
-			      unsigned long *np)
+int sev_memlock_charge(struct kvm *kvm, unsigned long uaddr, unsigned long ulen, unsigned long *np)
 {
 	struct kvm_sev_info *sev = to_kvm_sev_info(kvm);
 	unsigned long npages, first, last, locked, lock_limit;
@@ -183,6 +182,11 @@ static int sev_mem_enc_register_region(struct kvm *kvm, struct kvm_enc_region *r
 	ret = -EINVAL;
 	if (!fits_ulong(range->addr) || !fits_ulong(range->size))
 		goto out;
+	/* Demand pinning: the pins are the memslots'; REG_REGION only charges. */
+	if (sev->pin_strategy == MMUSIM_SEV_PIN_MEMSLOT) {
+		ret = sev_memslot_register_region(kvm, range->addr, range->size);
+		goto out;
+	}
 	ret = -ENOMEM;
 	region = kzalloc(sizeof(*region), GFP_KERNEL_ACCOUNT);
 	if (!region)
@@ -248,6 +252,12 @@ static int sev_mem_enc_unregister_region(struct kvm *kvm, struct kvm_enc_region 
 	mutex_lock(&kvm->lock);
 	if (!sev_guest(kvm)) {
 		ret = -ENOTTY;
+		goto out;
+	}
+	if (to_kvm_sev_info(kvm)->pin_strategy == MMUSIM_SEV_PIN_MEMSLOT) {
+		ret = -EINVAL;
+		if (fits_ulong(range->addr) && fits_ulong(range->size))
+			ret = sev_memslot_unregister_region(kvm, range->addr, range->size);
 		goto out;
 	}
 	region = find_enc_region(to_kvm_sev_info(kvm), range);
@@ -396,7 +406,7 @@ int sev_pin_strategy_init(struct kvm *kvm, enum mmusim_sev_pin_strategy strategy
 		r = sev_spte_pin_enable(kvm);
 		break;
 	case MMUSIM_SEV_PIN_MEMSLOT:
-		r = -EOPNOTSUPP;
+		r = sev_memslot_pin_enable(kvm);
 		break;
 	default:
 		r = -EINVAL;
@@ -421,6 +431,11 @@ void sev_vm_destroy(struct kvm *kvm)
 	list_for_each_entry_safe(region, next, &sev->regions_list, list) {
 		__unregister_enc_region_locked(kvm, region);
 		cond_resched();
+	}
+	if (sev->pin_strategy == MMUSIM_SEV_PIN_MEMSLOT) {
+		/* The same WBINVD covers the memslots' pins; REG_REGION's charge dies here. */
+		sev_memslot_vm_destroy(kvm);
+		sev->pages_locked = 0;
 	}
 	WARN_ON_ONCE(sev->pages_locked);
 	/* sev_unbind_asid(): the firmware drops the handle before the ASID goes. */
@@ -510,6 +525,8 @@ int mmusim_vm_memory_encrypt_op(struct mmusim_vm *vm, struct kvm_sev_cmd *cmd)
 {
 	if (!vm)
 		return -EINVAL;
+	if (READ_ONCE(mmusim_to_kvm(vm)->vm_dead))
+		return -EIO;
 	return sev_mem_enc_ioctl(mmusim_to_kvm(vm), cmd);
 }
 
@@ -521,6 +538,8 @@ int mmusim_vm_memory_encrypt_reg_region(struct mmusim_vm *vm, const struct kvm_e
 		return -EINVAL;
 	if (copy_from_user(&range, urange, sizeof(range)))
 		return -EFAULT;
+	if (READ_ONCE(mmusim_to_kvm(vm)->vm_dead))
+		return -EIO;
 	return sev_mem_enc_register_region(mmusim_to_kvm(vm), &range);
 }
 
@@ -532,6 +551,8 @@ int mmusim_vm_memory_encrypt_unreg_region(struct mmusim_vm *vm, const struct kvm
 		return -EINVAL;
 	if (copy_from_user(&range, urange, sizeof(range)))
 		return -EFAULT;
+	if (READ_ONCE(mmusim_to_kvm(vm)->vm_dead))
+		return -EIO;
 	return sev_mem_enc_unregister_region(mmusim_to_kvm(vm), &range);
 }
 
@@ -565,6 +586,8 @@ int mmusim_vm_sev_get_stats(struct mmusim_vm *vm, struct mmusim_sev_stats *stats
 	stats->vmsa_protected = atomic64_read(&sev->vmsa_protected);
 	stats->handle = sev->handle;
 	stats->pin_strategy = sev->pin_strategy;
+	stats->pins_zapped = atomic64_read(&sev->pins_zapped);
+	stats->pins_unzapped = atomic64_read(&sev->pins_unzapped);
 	stats->corruptions = sev_mc_get_reports(sev, NULL, 0);
 	mutex_unlock(&kvm->lock);
 	return 0;

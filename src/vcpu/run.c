@@ -31,14 +31,8 @@
 #include <mmusim/run.h>
 #include "mmu/kvm_host.h"
 #include "msr/msr.h"
+#include "mmu/mmutrace.h"
 #include "sev/sev.h"
-
-/* VMX basic exit reasons (arch/x86/include/uapi/asm/vmx.h). */
-#define EXIT_REASON_HLT 12
-#define EXIT_REASON_MSR_READ 31
-#define EXIT_REASON_MSR_WRITE 32
-#define EXIT_REASON_EPT_VIOLATION 48
-#define EXIT_REASON_BUS_LOCK 74
 
 /*
  * The exit reason field of the VMCS (vmx/vmx.h): the basic reason and the
@@ -204,6 +198,7 @@ static int complete_emulated_mmio(struct kvm_vcpu *vcpu)
 	if (g->mmio_is_write)
 		return 1;
 	memcpy(&val, vcpu->run->mmio.data, g->mmio_len);
+	trace_kvm_mmio(KVM_TRACE_MMIO_READ, g->mmio_len, vcpu->run->mmio.phys_addr, &val);
 	kvm_register_write_raw(vcpu, g->mmio_reg, truncate_to(val, g->mmio_len));
 	return kvm_skip_emulated_instruction(vcpu);
 }
@@ -226,6 +221,9 @@ static int mmio_exit(struct kvm_vcpu *vcpu, const struct mmusim_insn *insn, bool
 	memset(run->mmio.data, 0, sizeof(run->mmio.data));
 	if (is_write)
 		memcpy(run->mmio.data, &val, insn->len);
+	/* emulator_read_write_onepage(): a write, or a read userspace must satisfy. */
+	trace_kvm_mmio(is_write ? KVM_TRACE_MMIO_WRITE : KVM_TRACE_MMIO_READ_UNSATISFIED, insn->len,
+		       insn->gpa, is_write ? &val : NULL);
 	kvm_vcpu_stat_inc(vcpu, mmio_exits);
 	g->mmio_needed = true;
 	g->mmio_is_write = is_write;
@@ -367,6 +365,7 @@ static int guest_lock_add(struct kvm_vcpu *vcpu, const struct mmusim_insn *insn,
 	if (detect) {
 		/* Trap-like: the exit comes with the instruction retired. */
 		er->basic = EXIT_REASON_BUS_LOCK;
+		trace_kvm_exit(vcpu, er->full, 0);
 		return handle_bus_lock_vmexit(vcpu, er);
 	}
 	return r;
@@ -413,14 +412,17 @@ static int vcpu_step(struct kvm_vcpu *vcpu, union vmx_exit_reason *er)
 	case MMUSIM_INSN_RDMSR:
 		er->basic = EXIT_REASON_MSR_READ;
 		kvm_vcpu_exit_guest_mode(vcpu);
+		trace_kvm_exit(vcpu, er->full, 0);
 		return kvm_emulate_rdmsr(vcpu);
 	case MMUSIM_INSN_WRMSR:
 		er->basic = EXIT_REASON_MSR_WRITE;
 		kvm_vcpu_exit_guest_mode(vcpu);
+		trace_kvm_exit(vcpu, er->full, 0);
 		return kvm_emulate_wrmsr(vcpu);
 	case MMUSIM_INSN_HLT:
 		er->basic = EXIT_REASON_HLT;
 		kvm_vcpu_exit_guest_mode(vcpu);
+		trace_kvm_exit(vcpu, er->full, 0);
 		return kvm_emulate_halt(vcpu);
 	case MMUSIM_INSN_JMP:
 		kvm_rip_write(vcpu, insn->target);
@@ -630,6 +632,7 @@ int mmusim_vcpu_run(struct mmusim_vcpu *v)
 	if (r)
 		return r;
 	r = kvm_arch_vcpu_ioctl_run(vcpu);
+	trace_kvm_userspace_exit(vcpu->run->exit_reason, r);
 	kvm_vm_call_end(vcpu->kvm);
 	return r;
 }

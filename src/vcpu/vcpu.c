@@ -28,6 +28,7 @@
 #include "mmusim_env.h"
 #include <mmusim/vm.h>
 #include "mmu/tdp_mmu.h"
+#include "mmu/mmutrace.h"
 #include "sev/sev.h"
 
 #define TLB_R 1
@@ -120,6 +121,7 @@ void kvm_vcpu_exit_guest_mode(struct kvm_vcpu *vcpu)
  */
 int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 {
+	bool entry = false;
 	u64 seq;
 	int r;
 
@@ -132,6 +134,7 @@ int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 		if (READ_ONCE(vcpu->mode) != IN_GUEST_MODE) {
 			preempt_disable();
 			smp_store_mb(vcpu->mode, IN_GUEST_MODE);
+			entry = true;
 		}
 		seq = atomic64_read(&vcpu->kvm->requests_seq);
 		smp_rmb(); /* the request bits set before that sequence are visible */
@@ -155,6 +158,9 @@ int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	/* Acknowledge the kicks seen here; unchanged sequence, nothing to publish. */
 	if (seq != READ_ONCE(vcpu->requests_acked))
 		smp_store_release(&vcpu->requests_acked, seq);
+	/* A VM entry: the vCPU was outside guest mode (an exit, or a new run). */
+	if (entry)
+		trace_kvm_entry(vcpu, false);
 	return 0;
 }
 
@@ -334,6 +340,44 @@ static int vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, int type, kvm_pfn_t 
 }
 
 /*
+ * The VM exit of an access that failed its walk, as vmx.c traces it: a
+ * full PML buffer, an EPT misconfiguration (an MMIO SPTE: the reserved-bit
+ * fault) or an EPT violation, which also gets kvm_page_fault.  info1 is
+ * the exit qualification's access bits (0 read, 1 write, 2 fetch) and bit
+ * 3 when the translation was present; kvm_page_fault's error_code is the
+ * PFERR_* code the simulated CPU synthesized (KVM's VMX passes the exit
+ * qualification there, SVM the same PFERR_* code).
+ */
+static noinline void __trace_vcpu_access_exit(struct kvm_vcpu *vcpu, u64 error_code)
+{
+	u64 qual;
+
+	if (error_code == PFERR_PML_FULL) {
+		trace_kvm_exit(vcpu, EXIT_REASON_PML_FULL, 0);
+		return;
+	}
+	if (error_code & PFERR_RSVD_MASK) {
+		trace_kvm_exit(vcpu, EXIT_REASON_EPT_MISCONFIG, 0);
+		return;
+	}
+	qual = error_code & PFERR_WRITE_MASK ? EPT_VIOLATION_ACC_WRITE :
+	       error_code & PFERR_FETCH_MASK ? EPT_VIOLATION_ACC_INSTR :
+					       EPT_VIOLATION_ACC_READ;
+	if (error_code & PFERR_PRESENT_MASK)
+		qual |= EPT_VIOLATION_READABLE;
+	trace_kvm_exit(vcpu, EXIT_REASON_EPT_VIOLATION, qual);
+}
+
+static __always_inline void trace_vcpu_access_exit(struct kvm_vcpu *vcpu, gpa_t gpa, u64 error_code)
+{
+	if (trace_event_enabled(kvm_exit))
+		__trace_vcpu_access_exit(vcpu, error_code);
+	if (trace_event_enabled(kvm_page_fault) && error_code != PFERR_PML_FULL &&
+	    !(error_code & PFERR_RSVD_MASK))
+		trace_kvm_page_fault(vcpu, gpa, error_code);
+}
+
+/*
  * One access, faulting as needed.  Called and returns in guest mode;
  * returns 0, 1 for an exit to userspace, or a negative errno.  *@faulted
  * (if given) tells whether a TDP violation left guest mode on the way, for
@@ -360,6 +404,7 @@ int kvm_vcpu_access_one(struct kvm_vcpu *vcpu, gpa_t gpa, int type, struct mmusi
 		}
 
 		kvm_vcpu_exit_guest_mode(vcpu);
+		trace_vcpu_access_exit(vcpu, gpa, error_code);
 		if (faulted && error_code != PFERR_PML_FULL)
 			*faulted = true;
 		idx = srcu_read_lock(&vcpu->kvm->slots.srcu);
@@ -592,5 +637,42 @@ int mmusim_vcpu_pre_fault_memory(struct mmusim_vcpu *v, struct kvm_pre_fault_mem
 	/* The part not done goes back, whatever the outcome. */
 	if (copy_to_user(urange, &range, sizeof(range)))
 		r = -EFAULT;
+	return r;
+}
+
+/*
+ * The fault the pinned-SPTE RFC's SEV patch 8/8 makes from
+ * LAUNCH_UPDATE_DATA on vCPU 0: a user write (a read for a read-only
+ * memslot, which a write could never map), through kvm_mmu_map_tdp_page().
+ */
+int mmusim_vcpu_map_tdp_page(struct mmusim_vcpu *v, gpa_t gpa, u64 *pfn)
+{
+	u64 error_code = PFERR_USER_MASK | PFERR_WRITE_MASK;
+	struct kvm_memory_slot *slot;
+	struct kvm_vcpu *vcpu;
+	kvm_pfn_t p = 0;
+	int r, idx;
+
+	if (!pfn)
+		return -EINVAL;
+	r = kvm_vcpu_call_begin(v, &vcpu);
+	if (r)
+		return r;
+	if ((gpa >> PAGE_SHIFT) > kvm_mmu_max_gfn(&vcpu->kvm->masks)) {
+		r = -EINVAL;
+		goto out;
+	}
+	idx = srcu_read_lock(&vcpu->kvm->slots.srcu);
+	slot = kvm_vcpu_gfn_to_memslot(&vcpu->kvm->slots, &vcpu->slot_cache, vcpu->smm ? 1 : 0,
+				       gpa >> PAGE_SHIFT);
+	if (slot && (slot->flags & KVM_MEM_READONLY))
+		error_code &= ~PFERR_WRITE_MASK;
+	r = kvm_mmu_map_tdp_page(vcpu, gpa, error_code, KVM_MAX_HUGEPAGE_LEVEL, &p);
+	srcu_read_unlock(&vcpu->kvm->slots.srcu, idx);
+	kvm_vcpu_exit_guest_mode(vcpu);
+out:
+	kvm_vm_call_end(vcpu->kvm);
+	if (!r)
+		*pfn = p;
 	return r;
 }

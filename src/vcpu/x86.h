@@ -45,6 +45,25 @@ enum kvm_reg {
 #define GP_VECTOR 13
 #endif
 
+/* VMX basic exit reasons (arch/x86/include/uapi/asm/vmx.h). */
+#ifndef EXIT_REASON_HLT
+#define EXIT_REASON_HLT 12
+#define EXIT_REASON_MSR_READ 31
+#define EXIT_REASON_MSR_WRITE 32
+#define EXIT_REASON_EPT_VIOLATION 48
+#define EXIT_REASON_EPT_MISCONFIG 49
+#define EXIT_REASON_PML_FULL 62
+#define EXIT_REASON_BUS_LOCK 74
+#endif
+
+/* EPT violation exit qualification bits (arch/x86/include/asm/vmx.h). */
+#ifndef EPT_VIOLATION_ACC_READ
+#define EPT_VIOLATION_ACC_READ BIT(0)
+#define EPT_VIOLATION_ACC_WRITE BIT(1)
+#define EPT_VIOLATION_ACC_INSTR BIT(2)
+#define EPT_VIOLATION_READABLE BIT(3)
+#endif
+
 struct kvm_queued_exception {
 	bool pending;
 	u8 vector;

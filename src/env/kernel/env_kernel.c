@@ -238,3 +238,20 @@ void env_vdiscard(void *addr, size_t size)
 {
 	memset(addr, 0, size);
 }
+
+#ifdef MMUSIM_KERNEL_TRACE
+#include <linux/moduleparam.h>
+#include "mmu/mmutrace.h"
+
+u64 env_trace_mask;
+module_param_named(trace_mask, env_trace_mask, ullong, 0644);
+MODULE_PARM_DESC(trace_mask, "trace events to trace_printk, one bit per event id");
+
+void env_trace_record(unsigned int id, const u64 *fields, unsigned int nr_fields)
+{
+	char buf[256];
+
+	kvm_trace_event_print(id, fields, buf, sizeof(buf));
+	trace_printk("%s: %s\n", kvm_trace_events[id].name, buf);
+}
+#endif

@@ -520,4 +520,22 @@ fault:
 #undef copy_to_user
 #define copy_to_user(to, from, n) env_copy_to_user(to, from, n)
 
+/*
+ * Trace events (src/mmu/mmutrace.h).  With -DMMUSIM_KERNEL_TRACE (make -C
+ * kernel MMUSIM_CFLAGS=-DMMUSIM_KERNEL_TRACE) each enabled event is one
+ * trace_printk() line "<event>: <TP_printk text>" in the kernel's trace
+ * buffer; the module parameter trace_mask (one bit per event id) enables
+ * them.  Without it the call sites compile to nothing.
+ */
+#ifdef MMUSIM_KERNEL_TRACE
+extern u64 env_trace_mask;
+#define env_trace_enabled(id) unlikely(READ_ONCE(env_trace_mask) & BIT_ULL(id))
+void env_trace_record(unsigned int id, const u64 *fields, unsigned int nr_fields);
+#else
+#define env_trace_enabled(id) false
+static inline void env_trace_record(unsigned int id, const u64 *fields, unsigned int nr_fields)
+{
+}
+#endif
+
 #endif /* _MMUSIM_ENV_H */

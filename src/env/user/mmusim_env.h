@@ -44,5 +44,6 @@
 #include "env_thread.h"
 #include "env_printk.h"
 #include "env_uaccess.h"
+#include "env_trace.h"
 
 #endif /* _MMUSIM_ENV_H */
