@@ -824,8 +824,7 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 		r = -EINVAL;
 		if (cfg->sev_es != (cfg->vm_type == KVM_X86_SEV_ES_VM))
 			goto err_slots;
-		r = sev_vm_init2_from_config(kvm, &cfg->sev_init, cfg->sev_key,
-					     cfg->sev_pin_write);
+		r = sev_vm_init2_from_config(kvm, &cfg->sev_init, cfg->sev_key, cfg->sev_pin_write);
 		if (r)
 			goto err_slots;
 		r = sev_pin_strategy_init(kvm, cfg->sev_pin);

@@ -272,8 +272,8 @@ static int guest_load_store(struct kvm_vcpu *vcpu, const struct mmusim_insn *ins
 		/* A private access: through the memory controller, as vcpu_copy()'s. */
 		if (is_write)
 			val = kvm_register_read_raw(vcpu, insn->reg);
-		r = sev_mem_access(vcpu->kvm, insn->gpa >> PAGE_SHIFT, pfn,
-				   insn->gpa & ~PAGE_MASK, (void __user *)&val, insn->len, is_write);
+		r = sev_mem_access(vcpu->kvm, insn->gpa >> PAGE_SHIFT, pfn, insn->gpa & ~PAGE_MASK,
+				   (void __user *)&val, insn->len, is_write);
 		if (r)
 			return r;
 		if (!is_write)
