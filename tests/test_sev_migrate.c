@@ -12,6 +12,8 @@
  * After the move the destination reads the source's data through the same
  * ASID and key; the pins follow the source's strategy.
  */
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,12 +353,70 @@ static void test_move_es(void **state)
 	test_vm_destroy(&t);
 }
 
+struct spinner {
+	struct mmusim_vm *vm;
+	bool stop; /* __atomic */
+	long ok;
+	int last;
+};
+
+/* vCPU 1 reads gfn 200 until stopped or refused; the last result in ->last. */
+static void *spin_vcpu(void *arg)
+{
+	struct spinner *s = arg;
+	u64 v;
+
+	env_thread_register();
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		s->last = mmusim_vcpu_read(mmusim_vm_vcpu(s->vm, 1), 200 << PAGE_SHIFT, &v, 8);
+		if (s->last)
+			break;
+		__atomic_add_fetch(&s->ok, 1, __ATOMIC_RELAXED);
+	}
+	env_thread_unregister();
+	return NULL;
+}
+
+/*
+ * The move with vCPUs running on both sides: the destination's calls wait
+ * for it and go on (never -EIO), the source's end with -EIO once it is
+ * dead.  TSan-clean (the calls' freeze is a Dekker pair, as destroy's).
+ */
+static void test_move_running_vcpus(void **state)
+{
+	struct spinner ss, sd;
+	struct mmusim_vm *dst;
+	pthread_t ts, td;
+	struct test_vm t;
+
+	dst = pair(&t, MMUSIM_SEV_PIN_MEMSLOT, MMUSIM_MMU_TDP, false);
+	vm_put(t.vm, 3, 0x33);
+	ss = (struct spinner){ .vm = t.vm };
+	sd = (struct spinner){ .vm = dst };
+	assert_int_equal(pthread_create(&ts, NULL, spin_vcpu, &ss), 0);
+	assert_int_equal(pthread_create(&td, NULL, spin_vcpu, &sd), 0);
+	while (!__atomic_load_n(&ss.ok, __ATOMIC_RELAXED) ||
+	       !__atomic_load_n(&sd.ok, __ATOMIC_RELAXED))
+		sched_yield();
+	assert_int_equal(mmusim_vm_move_enc_context_from(dst, t.vm), 0);
+	pthread_join(ts, NULL);
+	assert_int_equal(ss.last, -EIO);
+	__atomic_store_n(&sd.stop, true, __ATOMIC_RELEASE);
+	pthread_join(td, NULL);
+	assert_int_equal(sd.last, 0);
+	assert_int_equal(vm_get(dst, 3), 0x33);
+	assert_clean(dst);
+	mmusim_vm_destroy(dst);
+	test_vm_destroy(&t);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		MMUSIM_TEST(test_move_errnos),	MMUSIM_TEST(test_move_upfront),
-		MMUSIM_TEST(test_move_memslot), MMUSIM_TEST(test_move_memslot_legacy),
-		MMUSIM_TEST(test_move_spte),	MMUSIM_TEST(test_move_es),
+		MMUSIM_TEST(test_move_errnos),	      MMUSIM_TEST(test_move_upfront),
+		MMUSIM_TEST(test_move_memslot),	      MMUSIM_TEST(test_move_memslot_legacy),
+		MMUSIM_TEST(test_move_spte),	      MMUSIM_TEST(test_move_es),
+		MMUSIM_TEST(test_move_running_vcpus),
 	};
 
 	mmusim_test_init(argc, argv);
