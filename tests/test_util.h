@@ -42,6 +42,27 @@ static inline u64 test_rand(u64 *state)
 	return x * 0x2545f4914f6cdd1dULL;
 }
 
+/*
+ * The checked environment's own checks (owner-checked locks, lockdep
+ * assertions, RCU/SRCU reader checks, might_sleep()) do not exist in the fast
+ * build (-DMMUSIM_ENV=fast, src/env/user/env_lock.h): a test of one skips
+ * there, saying which check, and a test that counts the WARNs a check fires
+ * expects ENV_CHECKED of them.
+ */
+#ifdef MMUSIM_ENV_FAST
+#define ENV_CHECKED 0
+#define skip_unless_env_checked(what)                                             \
+	do {                                                                      \
+		print_message("skipped: the fast environment has no %s\n", what); \
+		skip();                                                           \
+	} while (0)
+#else
+#define ENV_CHECKED 1
+#define skip_unless_env_checked(what) \
+	do {                          \
+	} while (0)
+#endif
+
 #define MMUSIM_TEST(f) cmocka_unit_test_setup_teardown(f, mmusim_test_setup, mmusim_test_teardown)
 
 #define mmusim_run_tests(name, tests)                                                 \
