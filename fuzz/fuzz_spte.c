@@ -481,13 +481,16 @@ static void op_split(struct fz *f)
 		FUZZ_ASSERT_EQ(is_large_pte(c), child_level > PG_LEVEL_4K);
 		FUZZ_ASSERT_EQ(is_executable_pte(m, rights_view(f, c)),
 			       h_exec || (m->nx_huge_pages && child_level == PG_LEVEL_4K));
+		/* A pin belongs to the huge leaf: no child inherits it. */
+		FUZZ_ASSERT(!(c & SPTE_PINNED_MASK));
 		/* Everything else is inherited. */
-		diff = (c ^ h) & ~(SPTE_BASE_ADDR_MASK | PT_PAGE_SIZE_MASK | m->shadow_x_mask |
-				   m->shadow_nx_mask | SHADOW_ACC_TRACK_SAVED_MASK);
+		diff = (c ^ h) &
+		       ~(SPTE_BASE_ADDR_MASK | PT_PAGE_SIZE_MASK | m->shadow_x_mask |
+			 m->shadow_nx_mask | SHADOW_ACC_TRACK_SAVED_MASK | SPTE_PINNED_MASK);
 		FUZZ_ASSERT_MSG(!diff, "split child %d of %#llx is %#llx", i,
 				(unsigned long long)h, (unsigned long long)c);
 		if (!(m->nx_huge_pages && h_exec))
-			FUZZ_ASSERT_MSG(make_huge_spte(m, c, e->level) == h,
+			FUZZ_ASSERT_MSG(make_huge_spte(m, c, e->level) == (h & ~SPTE_PINNED_MASK),
 					"make_huge_spte(make_small_spte(%#llx, %d)) = %#llx",
 					(unsigned long long)h, i,
 					(unsigned long long)make_huge_spte(m, c, e->level));

@@ -826,14 +826,17 @@ static void test_spte_pinned_refcounted(void **state)
 		assert_true(is_refcounted_page_spte(refault));
 		assert_transition(&m, spte, refault, PG_LEVEL_4K, SPTE_ERR_REFCOUNTED_CHANGED);
 
-		/* Both bits follow a huge page into its split children. */
+		/*
+		 * Refcounted follows a huge page into its split children; the pin
+		 * does not (one reference, held by one leaf), nor back up.
+		 */
 		make_spte(&m, PG_LEVEL_2M, ACC_ALL, 0, 512, SHADOW_NONPRESENT_VALUE, false, false,
 			  true, tdp_ad_disabled(&m), true, &huge);
-		huge |= SPTE_PINNED_MASK;
-		assert_spte_ok(&m, huge, PG_LEVEL_2M);
-		spte = make_small_spte(&m, huge, PG_LEVEL_4K, 9);
-		assert_true(is_pinned_spte(spte) && is_refcounted_page_spte(spte));
+		assert_spte_ok(&m, huge | SPTE_PINNED_MASK, PG_LEVEL_2M);
+		spte = make_small_spte(&m, huge | SPTE_PINNED_MASK, PG_LEVEL_4K, 9);
+		assert_true(!is_pinned_spte(spte) && is_refcounted_page_spte(spte));
 		assert_int_equal(make_huge_spte(&m, spte, PG_LEVEL_2M), huge);
+		assert_int_equal(make_huge_spte(&m, spte | SPTE_PINNED_MASK, PG_LEVEL_2M), huge);
 
 		/* Never on non-leaf SPTEs. */
 		spte = make_nonleaf_spte(&m, (u64 *)0x1000, tdp_ad_disabled(&m));

@@ -18,7 +18,7 @@
 
 #include "test_util.h"
 #include <mmusim/trace.h>
-#include "mmu/spte.h"
+#include "mmu/mmutrace.h"
 
 #define MiB (1ULL << 20)
 #define MAX_LINES 65536
@@ -413,6 +413,53 @@ static void test_trace_multithread(void **state)
 }
 
 /*
+ * The same four workers, while this thread toggles the event and writes
+ * the trace over and over: recording, enabling and writing race, and every
+ * write still parses (the ftrace regex, header counts equal to the lines).
+ * Under TSan this is the check of the buffers' locking.
+ */
+static void test_trace_write_while_recording(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB };
+	struct mt_arg args[MT_THREADS];
+	pthread_t th[MT_THREADS];
+	struct trace_out out;
+	struct test_vm t;
+	int i, writes = 0;
+
+	trace_reset();
+	assert_int_equal(mmusim_trace_set_buffer_entries(64), 0);
+	o.cfg.nr_vcpus = MT_THREADS;
+	test_vm_create(&t, &o);
+	assert_int_equal(mmusim_trace_enable("kvmmmu:*"), 0);
+	for (i = 0; i < MT_THREADS; i++) {
+		args[i] = (struct mt_arg){ .t = &t, .idx = i };
+		assert_int_equal(pthread_create(&th[i], NULL, mt_worker, &args[i]), 0);
+	}
+	for (i = 0; i < 20; i++) {
+		assert_int_equal(i & 1 ? mmusim_trace_enable("kvm_mmu_set_spte") :
+					 mmusim_trace_disable("kvm_mmu_set_spte"),
+				 0);
+		trace_read(&out);
+		trace_out_free(&out);
+		writes++;
+	}
+	for (i = 0; i < MT_THREADS; i++) {
+		void *r;
+
+		assert_int_equal(pthread_join(th[i], &r), 0);
+		assert_null(r);
+	}
+	assert_int_equal(mmusim_trace_disable("*"), 0);
+	trace_read(&out);
+	assert_true(out.nr > 0 && out.nr <= (MT_THREADS + 1) * 64);
+	trace_out_free(&out);
+	assert_int_equal(writes, 20);
+	trace_reset();
+	test_vm_destroy(&t);
+}
+
+/*
  * gpa 0x40000000 has no memslot.  First access: the fault installs an
  * MMIO SPTE (mark_mmio_spte, gfn 0x40000) and exits.  Second access: the
  * reserved-bit fault finds it (check_mmio_spte valid 1, then
@@ -465,6 +512,52 @@ static void test_trace_mmio_and_exit_events(void **state)
 	assert_true(count_event(&out, "kvm_entry") >= 2);
 	trace_out_free(&out);
 	test_vm_destroy(&t);
+}
+
+/*
+ * The record layouts are KVM's TP_STRUCT__entry lists, in KVM's order
+ * (6.12; "err" for KVM's errno, see mmutrace.h), and every event of the
+ * table has a unique name and a system of KVM's.
+ */
+static void test_trace_event_fields_are_kvms(void **state)
+{
+	static const struct {
+		const char *name, *fields;
+	} kvm[] = {
+		{ "kvm_mmu_spte_requested", " gfn pfn level" },
+		{ "kvm_mmu_set_spte", " gfn spte sptep level r x u" },
+		{ "kvm_tdp_mmu_spte_changed", " gfn old_spte new_spte level as_id" },
+		{ "kvm_mmu_split_huge_page", " gfn spte level err" },
+		{ "kvm_mmu_get_page", " mmu_valid_gen gfn role root_count unsync created" },
+		{ "kvm_mmu_prepare_zap_page", " mmu_valid_gen gfn role root_count unsync" },
+		{ "fast_page_fault", " vcpu_id cr2_or_gpa error_code sptep old_spte new_spte ret" },
+		{ "mark_mmio_spte", " sptep gfn access gen" },
+		{ "handle_mmio_page_fault", " addr gfn access" },
+		{ "check_mmio_spte", " kvm_gen spte_gen spte" },
+		{ "kvm_exit",
+		  " exit_reason guest_rip isa info1 info2 intr_info error_code vcpu_id" },
+		{ "kvm_page_fault", " vcpu_id guest_rip fault_address error_code" },
+	};
+	int i, j, found;
+
+	for (i = 0; i < ARRAY_SIZE(kvm); i++) {
+		found = 0;
+		for (j = 0; j < KVM_TRACE_NR_EVENTS; j++) {
+			if (strcmp(kvm_trace_events[j].name, kvm[i].name))
+				continue;
+			assert_string_equal(kvm_trace_events[j].fields, kvm[i].fields);
+			found++;
+		}
+		assert_int_equal(found, 1);
+	}
+	for (j = 0; j < KVM_TRACE_NR_EVENTS; j++) {
+		const struct kvm_trace_event_desc *d = &kvm_trace_events[j];
+
+		assert_true(!strcmp(d->system, "kvmmmu") || !strcmp(d->system, "kvm"));
+		assert_true(d->nr_fields >= 1 && d->nr_fields <= TRACE_EVENT_MAX_FIELDS);
+		for (i = j + 1; i < KVM_TRACE_NR_EVENTS; i++)
+			assert_string_not_equal(d->name, kvm_trace_events[i].name);
+	}
 }
 
 /* Patterns as set_event takes them, and the errno of every bad input. */
@@ -543,7 +636,9 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_trace_disabled_records_nothing),
 		MMUSIM_TEST(test_trace_buffer_wrap),
 		MMUSIM_TEST(test_trace_multithread),
+		MMUSIM_TEST(test_trace_write_while_recording),
 		MMUSIM_TEST(test_trace_mmio_and_exit_events),
+		MMUSIM_TEST(test_trace_event_fields_are_kvms),
 		MMUSIM_TEST(test_trace_api_errors),
 	};
 

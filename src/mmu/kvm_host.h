@@ -225,7 +225,8 @@ struct kvm_sev_info;
 /*
  * The kvm_x86_ops hooks of Sean Christopherson's pinned-SPTE RFC (2020, not
  * merged; docs/sev.md), per VM: NULL for a VM whose vendor pins nothing.
- * Called by the legacy MMU under mmu_lock (write).  pin_spte() decides
+ * Called by the legacy MMU under mmu_lock (write), and by the TDP MMU under
+ * mmu_lock held for read (fault path) or write (zaps).  pin_spte() decides
  * whether the new leaf mapping @pfn at @level is pinned (true: the leaf
  * gets SPTE_PINNED_MASK and the vendor holds the pin); drop_pinned_spte()
  * releases it when the leaf goes.  zap/unzap_pinned_spte() are the RFC's

@@ -1276,12 +1276,6 @@ static void kvm_arch_commit_memory_region(void *arch, struct kvm_memory_slot *ol
 static void kvm_arch_flush_shadow_memslot(void *arch, struct kvm_memory_slot *slot)
 {
 	struct kvm *kvm = arch;
-	struct kvm_gfn_range range = {
-		.slot = slot,
-		.start = slot->base_gfn,
-		.end = slot->base_gfn + slot->npages,
-		.may_block = true,
-	};
 	bool flush;
 
 	if (kvm->slot_zap_all) {
@@ -1291,7 +1285,7 @@ static void kvm_arch_flush_shadow_memslot(void *arch, struct kvm_memory_slot *sl
 	/* kvm_mmu_zap_memslot(): direct maps have no shadowed guest tables to zap. */
 	write_lock(&kvm->mmu_lock);
 	if (kvm->tdp_mmu_enabled)
-		flush = kvm_unmap_gfn_range(kvm, &range);
+		flush = kvm_tdp_mmu_zap_memslot(kvm, slot);
 	else
 		flush = kvm_shadow_mmu_zap_memslot(kvm, slot);
 	if (flush)

@@ -326,6 +326,11 @@ u64 make_small_spte(const struct kvm_mmu_masks *m, u64 huge_spte, int child_leve
 
 	/* The huge SPTE holds the base pfn; add the child's offset. */
 	child_spte |= ((u64)index * KVM_PAGES_PER_HPAGE(child_level)) << PAGE_SHIFT;
+	/*
+	 * A pin is one reference held by one leaf (the pinned-SPTE RFC): the
+	 * huge leaf's goes with it, and no child inherits it.
+	 */
+	child_spte &= ~SPTE_PINNED_MASK;
 
 	if (child_level == PG_LEVEL_4K) {
 		child_spte &= ~PT_PAGE_SIZE_MASK;
@@ -350,8 +355,8 @@ u64 make_huge_spte(const struct kvm_mmu_masks *m, u64 small_spte, int level)
 
 	huge_spte = small_spte | PT_PAGE_SIZE_MASK;
 
-	/* Keep everything but the PFN bits below the huge page size. */
-	huge_spte &= KVM_HPAGE_MASK(level) | ~PAGE_MASK;
+	/* Keep everything but the PFN bits below the huge page size, and the pin. */
+	huge_spte &= (KVM_HPAGE_MASK(level) | ~PAGE_MASK) & ~SPTE_PINNED_MASK;
 
 	if (m->nx_huge_pages)
 		huge_spte = make_spte_nonexecutable(m, huge_spte);
@@ -617,9 +622,13 @@ int __spte_check_transition(const struct kvm_mmu_masks *m, u64 old_spte, u64 new
 	if (old_spte == new_spte)
 		return 0;
 
-	/* The pin stays with its pfn: dropped (empty), frozen, or unzapped. */
+	/*
+	 * The pin stays with its pfn: dropped (empty, or a table linked in its
+	 * place by the TDP MMU), frozen, or unzapped.
+	 */
 	if (is_zapped_pinned_spte(old_spte)) {
-		if (new_spte == SHADOW_NONPRESENT_VALUE || is_frozen_spte(new_spte))
+		if (new_spte == SHADOW_NONPRESENT_VALUE || is_frozen_spte(new_spte) ||
+		    (is_shadow_present_pte(new_spte) && !is_last_spte(new_spte, level)))
 			return 0;
 		if (!is_pinned_spte(new_spte) || !is_last_spte(new_spte, level) ||
 		    spte_to_pfn(new_spte) != spte_to_pfn(old_spte))

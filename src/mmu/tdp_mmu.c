@@ -32,6 +32,12 @@
  *  6. handle_changed_spte() is called for every change; it keeps the
  *     pages_4k/2m/1g stats equal to the number of present leaves and tears
  *     down child tables.
+ *  7. Pinned SPTEs (Sean Christopherson's RFC, kvm->pin_ops set; docs/sev.md,
+ *     run here to show what it does on this MMU): the fault path pins a new
+ *     leaf before its cmpxchg and drops the pin if the cmpxchg loses; leaf
+ *     zaps keep a pinned leaf as zapped-pinned; handle_changed_spte() drops
+ *     a pin whenever its leaf becomes anything that does not hold it, so a
+ *     removed table unpins everything below it.
  *
  * Who calls what: faults (kvm_tdp_mmu_map), write-protection of a slot and
  * zapping of invalidated roots run under the read lock; notifier and
@@ -319,7 +325,8 @@ static void handle_removed_pt(struct kvm *kvm, tdp_ptep_t pt, bool shared)
 			}
 		} else {
 			old_spte = kvm_tdp_mmu_read_spte(sptep);
-			if (!is_shadow_present_pte(old_spte))
+			/* A zapped-pinned leaf still holds its pin: drop it too. */
+			if (!is_shadow_present_pte(old_spte) && !is_zapped_pinned_spte(old_spte))
 				continue;
 			/* Atomic if hardware may still set A/D: never lose a Dirty bit. */
 			old_spte = kvm_tdp_mmu_write_spte(&kvm->masks, sptep, old_spte, FROZEN_SPTE,
@@ -361,10 +368,21 @@ static void handle_changed_spte(struct kvm *kvm, int as_id, gfn_t gfn, u64 old_s
 	if (is_leaf)
 		check_spte_writable_invariants(&kvm->masks, new_spte);
 
+	/*
+	 * The pinned-SPTE RFC run on the TDP MMU: a pin lives as long as a
+	 * leaf of its pfn holds it, present or zapped-pinned; any other new
+	 * value (empty, frozen, a table, another pfn) drops it here, the one
+	 * place every TDP MMU SPTE change goes through.
+	 */
+	if (unlikely(old_spte & SPTE_PINNED_MASK) && spte_holds_pin(old_spte) &&
+	    !(spte_holds_pin(new_spte) && !pfn_changed))
+		kvm->pin_ops->drop_pinned_spte(kvm, gfn, level, spte_to_pfn(old_spte));
+
 	if (!was_present && !is_present) {
-		/* Only MMIO SPTEs and freezing may change non-present values. */
+		/* Only MMIO SPTEs, freezing and pinning may change non-present values. */
 		WARN_ON_ONCE(!is_mmio_spte(&kvm->masks, old_spte) &&
-			     !is_mmio_spte(&kvm->masks, new_spte) && new_spte != FROZEN_SPTE);
+			     !is_mmio_spte(&kvm->masks, new_spte) && new_spte != FROZEN_SPTE &&
+			     !is_zapped_pinned_spte(old_spte));
 		return;
 	}
 
@@ -463,12 +481,48 @@ static bool __must_check tdp_mmu_iter_cond_resched(struct kvm *kvm, struct tdp_i
 	return true;
 }
 
+/*
+ * The pinned-SPTE RFC's rule for dirty logging (write protection, D
+ * clearing, eager splitting): pinned leaves are not supported and are left
+ * alone (the RFC WARNed; counted here, see shadow_mmu.c).
+ */
+static bool tdp_mmu_skip_pinned(struct kvm *kvm, u64 spte)
+{
+	if (likely(!(spte & SPTE_PINNED_MASK)) || !is_pinned_spte(spte))
+		return false;
+	atomic64_inc(&kvm->stat.pinned_sptes_skipped);
+	return true;
+}
+
+/* A leaf in the table @pt of @level entries, or below, holds a pin.  Inside RCU. */
+static bool tdp_mmu_table_holds_pin(tdp_ptep_t pt, int level)
+{
+	int i;
+
+	for (i = 0; i < SPTE_ENT_PER_PAGE; i++) {
+		u64 spte = kvm_tdp_mmu_read_spte(pt + i);
+
+		if (spte_holds_pin(spte) &&
+		    (!is_shadow_present_pte(spte) || is_last_spte(spte, level)))
+			return true;
+		if (is_shadow_present_pte(spte) && !is_last_spte(spte, level) &&
+		    tdp_mmu_table_holds_pin(spte_to_child_pt(spte, level), level - 1))
+			return true;
+	}
+	return false;
+}
+
 /* ----------------------------------------------------------------------
  * Zapping
  */
 
-static bool tdp_mmu_zap_leafs(struct kvm *kvm, struct kvm_mmu_page *root, gfn_t start,
-			      gfn_t end, bool can_yield, bool flush)
+/*
+ * Zaps the leaves of [start, end).  With pinned SPTEs (kvm->pin_ops) a
+ * pinned leaf becomes zapped-pinned, keeping its pin, as the RFC's
+ * kvm_zap_rmapp() does; @drop_pinned (the memslot goes) drops those too.
+ */
+static bool tdp_mmu_zap_leafs(struct kvm *kvm, struct kvm_mmu_page *root, gfn_t start, gfn_t end,
+			      bool can_yield, bool flush, bool drop_pinned)
 {
 	struct tdp_iter iter;
 
@@ -481,9 +535,20 @@ static bool tdp_mmu_zap_leafs(struct kvm *kvm, struct kvm_mmu_page *root, gfn_t 
 			flush = false;
 			continue;
 		}
+		if (unlikely(is_zapped_pinned_spte(iter.old_spte)) && drop_pinned) {
+			tdp_mmu_iter_set_spte(kvm, &iter, SHADOW_NONPRESENT_VALUE);
+			continue;
+		}
 		if (!is_shadow_present_pte(iter.old_spte) || !is_last_spte(iter.old_spte, iter.level))
 			continue;
-		tdp_mmu_iter_set_spte(kvm, &iter, SHADOW_NONPRESENT_VALUE);
+		if (unlikely(is_pinned_spte(iter.old_spte)) && !drop_pinned) {
+			tdp_mmu_iter_set_spte(kvm, &iter,
+					      make_zapped_pinned_spte(spte_to_pfn(iter.old_spte)));
+			if (kvm->pin_ops->zap_pinned_spte)
+				kvm->pin_ops->zap_pinned_spte(kvm, iter.gfn, iter.level);
+		} else {
+			tdp_mmu_iter_set_spte(kvm, &iter, SHADOW_NONPRESENT_VALUE);
+		}
 		/* Invalid roots are unreachable by vCPUs: no flush needed for them. */
 		if (!is_invalid_root(root))
 			flush = true;
@@ -499,7 +564,7 @@ bool kvm_tdp_mmu_zap_leafs(struct kvm *kvm, int as_id, gfn_t start, gfn_t end, b
 
 	lockdep_assert_held_write(&kvm->mmu_lock);
 	for_each_valid_tdp_mmu_root_yield_safe(kvm, root, as_id)
-		flush = tdp_mmu_zap_leafs(kvm, root, start, end, true, flush);
+		flush = tdp_mmu_zap_leafs(kvm, root, start, end, true, flush, false);
 	return flush;
 }
 
@@ -511,7 +576,20 @@ bool kvm_tdp_mmu_unmap_gfn_range(struct kvm *kvm, int as_id, gfn_t start, gfn_t 
 
 	lockdep_assert_held_write(&kvm->mmu_lock);
 	__for_each_tdp_mmu_root_yield_safe(kvm, root, as_id, false)
-		flush = tdp_mmu_zap_leafs(kvm, root, start, end, may_block, flush);
+		flush = tdp_mmu_zap_leafs(kvm, root, start, end, may_block, flush, false);
+	return flush;
+}
+
+/* kvm_mmu_zap_memslot() on the TDP MMU: every leaf of @slot, pins dropped too. */
+bool kvm_tdp_mmu_zap_memslot(struct kvm *kvm, const struct kvm_memory_slot *slot)
+{
+	struct kvm_mmu_page *root;
+	bool flush = false;
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	__for_each_tdp_mmu_root_yield_safe(kvm, root, slot->as_id, false)
+		flush = tdp_mmu_zap_leafs(kvm, root, slot->base_gfn, slot->base_gfn + slot->npages,
+					  true, flush, true);
 	return flush;
 }
 
@@ -698,7 +776,7 @@ static int tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_pag
 	bool host_mmio = !fault->noslot && !fault->is_refcounted_page &&
 			 kvm_is_mmio_pfn(kvm->host, fault->pfn);
 	int ret = RET_PF_FIXED;
-	bool wrprot = false;
+	bool wrprot = false, pinned = false;
 	u64 new_spte;
 
 	if (WARN_ON_ONCE(sp->role.level != fault->goal_level))
@@ -706,6 +784,16 @@ static int tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_pag
 
 	if (fault->prefetch && is_shadow_present_pte(iter->old_spte))
 		return RET_PF_SPURIOUS;
+
+	/*
+	 * A zapped-pinned leaf must come back with the pfn it pins (the
+	 * RFC's WARN); if not, drop it, pin and all, and let the fault retry.
+	 */
+	if (unlikely(is_zapped_pinned_spte(iter->old_spte)) &&
+	    WARN_ON_ONCE(fault->noslot || fault->pfn != spte_to_pfn(iter->old_spte))) {
+		tdp_mmu_set_spte_atomic(kvm, iter, SHADOW_NONPRESENT_VALUE);
+		return RET_PF_RETRY;
+	}
 
 	if (is_shadow_present_pte(iter->old_spte) && is_last_spte(iter->old_spte, iter->level) &&
 	    is_access_allowed(kvm, fault, iter->old_spte))
@@ -721,13 +809,27 @@ static int tdp_mmu_map_handle_target_level(struct kvm_vcpu *vcpu, struct kvm_pag
 				     !kvm->masks.ad_enabled, fault->is_refcounted_page, host_mmio,
 				     &new_spte);
 
-	if (new_spte == iter->old_spte)
+	/* The RFC's set_spte(): a new pin for a leaf not pinned already. */
+	if (unlikely(kvm->pin_ops) && !fault->noslot && !host_mmio &&
+	    !(new_spte & SPTE_PINNED_MASK) && new_spte != iter->old_spte &&
+	    kvm->pin_ops->pin_spte(vcpu, iter->gfn, iter->level, fault->pfn)) {
+		new_spte |= SPTE_PINNED_MASK;
+		pinned = true;
+	}
+
+	if (new_spte == iter->old_spte) {
 		ret = RET_PF_SPURIOUS;
-	else if (tdp_mmu_set_spte_atomic(kvm, iter, new_spte))
+	} else if (tdp_mmu_set_spte_atomic(kvm, iter, new_spte)) {
+		/* Lost the race: no leaf holds the pin just taken. */
+		if (pinned)
+			kvm->pin_ops->drop_pinned_spte(kvm, iter->gfn, iter->level, fault->pfn);
 		return RET_PF_RETRY;
-	else if (is_shadow_present_pte(iter->old_spte) &&
-		 (!is_last_spte(iter->old_spte, iter->level) ||
-		  leaf_spte_change_needs_tlb_flush(&kvm->masks, iter->old_spte, new_spte)))
+	} else if (unlikely(is_zapped_pinned_spte(iter->old_spte))) {
+		if (kvm->pin_ops->unzap_pinned_spte)
+			kvm->pin_ops->unzap_pinned_spte(kvm, iter->gfn, iter->level);
+	} else if (is_shadow_present_pte(iter->old_spte) &&
+		   (!is_last_spte(iter->old_spte, iter->level) ||
+		    leaf_spte_change_needs_tlb_flush(&kvm->masks, iter->old_spte, new_spte)))
 		kvm_flush_remote_tlbs_range(kvm, iter->gfn, KVM_PAGES_PER_HPAGE(iter->level));
 
 	/* A writable SPTE in a dirty-logged slot: the page is dirty from now on. */
@@ -931,6 +1033,8 @@ retry:
 			    !is_last_spte(iter.old_spte, iter.level) ||
 			    !is_writable_pte(iter.old_spte))
 				continue;
+			if (tdp_mmu_skip_pinned(kvm, iter.old_spte))
+				continue;
 			if (tdp_mmu_set_spte_atomic(kvm, &iter, iter.old_spte & ~PT_WRITABLE_MASK))
 				goto retry;
 			spte_set = true;
@@ -962,6 +1066,8 @@ bool kvm_tdp_mmu_write_protect_gfn(struct kvm *kvm, const struct kvm_memory_slot
 			if (!is_shadow_present_pte(iter.old_spte) ||
 			    !is_last_spte(iter.old_spte, iter.level))
 				continue;
+			if (tdp_mmu_skip_pinned(kvm, iter.old_spte))
+				break;
 			if (!(iter.old_spte & clear))
 				break;
 			tdp_mmu_iter_set_spte(kvm, &iter, iter.old_spte & ~clear);
@@ -1001,7 +1107,7 @@ static void clear_dirty_pt_masked(struct kvm *kvm, struct kvm_mmu_page *root, gf
 		if (iter.level > PG_LEVEL_4K || !(mask & (1UL << (iter.gfn - gfn))))
 			continue;
 		mask &= ~(1UL << (iter.gfn - gfn));
-		if (!(iter.old_spte & dbit))
+		if (!(iter.old_spte & dbit) || tdp_mmu_skip_pinned(kvm, iter.old_spte))
 			continue;
 		kvm_mmu_fault_race_point(kvm, KVM_MMU_RACE_HARVEST, iter.gfn);
 		iter.old_spte = tdp_mmu_clear_spte_bits(&kvm->masks, iter.sptep, iter.old_spte,
@@ -1033,7 +1139,7 @@ retry:
 			continue;
 		if (!is_shadow_present_pte(iter.old_spte) || !is_last_spte(iter.old_spte, iter.level))
 			continue;
-		if (!(iter.old_spte & dbit))
+		if (!(iter.old_spte & dbit) || tdp_mmu_skip_pinned(kvm, iter.old_spte))
 			continue;
 		if (tdp_mmu_set_spte_atomic(kvm, &iter, iter.old_spte & ~dbit))
 			goto retry;
@@ -1095,6 +1201,8 @@ retry:
 		if (tdp_mmu_iter_cond_resched(kvm, &iter, false, shared))
 			continue;
 		if (!is_shadow_present_pte(iter.old_spte) || !is_large_pte(iter.old_spte))
+			continue;
+		if (tdp_mmu_skip_pinned(kvm, iter.old_spte))
 			continue;
 
 		if (!sp) {
@@ -1260,6 +1368,13 @@ retry:
 			continue;
 		if (kvm_mmu_max_mapping_level(kvm, slot, iter.gfn, KVM_MAX_HUGEPAGE_LEVEL) < iter.level)
 			continue;
+		/* Collapsing would drop the pins below: left alone, as the RFC's. */
+		if (unlikely(kvm->pin_ops) &&
+		    tdp_mmu_table_holds_pin(spte_to_child_pt(iter.old_spte, iter.level),
+					    iter.level - 1)) {
+			atomic64_inc(&kvm->stat.pinned_sptes_skipped);
+			continue;
+		}
 
 		if (!in_place) {
 			if (tdp_mmu_zap_spte_atomic(kvm, &iter))

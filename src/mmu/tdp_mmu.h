@@ -19,6 +19,7 @@ void kvm_tdp_mmu_put_root(struct kvm *kvm, struct kvm_mmu_page *root);
 int kvm_tdp_mmu_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 
 bool kvm_tdp_mmu_zap_leafs(struct kvm *kvm, int as_id, gfn_t start, gfn_t end, bool flush);
+bool kvm_tdp_mmu_zap_memslot(struct kvm *kvm, const struct kvm_memory_slot *slot);
 bool kvm_tdp_mmu_unmap_gfn_range(struct kvm *kvm, int as_id, gfn_t start, gfn_t end,
 				 bool may_block, bool flush);
 void kvm_tdp_mmu_zap_all(struct kvm *kvm);

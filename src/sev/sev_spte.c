@@ -30,8 +30,10 @@
  *     comes before the leaves go only at teardown.  What an unflushed drop
  *     does while the guest runs is the checker's UNFLUSHED report.
  *
- * Called under mmu_lock (write) by the legacy MMU; they take only the
- * memory controller's leaf lock (sev_clflush_pfns()).
+ * Called under mmu_lock: held for write by the legacy MMU, for read by the
+ * TDP MMU (so concurrently: the counters are atomic, the page reference
+ * too); they take only the memory controller's leaf lock
+ * (sev_clflush_pfns()).
  */
 #include "mmusim_env.h"
 #include "sev/sev.h"
@@ -86,8 +88,8 @@ static const struct kvm_x86_pin_ops sev_pin_ops = {
 
 int sev_spte_pin_enable(struct kvm *kvm)
 {
-	/* The RFC is written for the legacy MMU; the TDP MMU calls no hook. */
-	if (kvm->tdp_mmu_enabled || !sev_guest(kvm))
+	/* Either MMU: the RFC's legacy MMU, and the TDP MMU to show what breaks. */
+	if (!sev_guest(kvm))
 		return -EINVAL;
 	kvm->pin_ops = &sev_pin_ops;
 	return 0;
