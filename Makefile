@@ -4,15 +4,18 @@
 # missing (scripts/install-deps), configure, build and run.
 #
 #   make demo        run the main job on its embedded default configuration
-#   make check       every test: gcc build, ASan+UBSan build, TSan build,
-#                    core include rules, and the self-tests inside a kernel
+#   make check       every test: gcc build, fast-environment build, ASan+UBSan build,
+#                    TSan build, core include rules, and the self-tests inside a kernel
 #   make kmod        build kernel/mmusim.ko into out/kmod (W=1, -Werror)
 #   make kmod-check  boot Debian 12's 6.1 and 6.12 kernels under qemu, run the self-tests (KTAP)
 #   make kmod-check-debug  the same on a lockdep+KASAN+kmemleak kernel built from
 #                    linux-source-6.12, cached in /var/cache/mmusim/kdebug
 #                    (scripts/kmod-debug-kernel; the first build is long)
 #   make build       configure and build ./build (RelWithDebInfo, jemalloc)
-#   make bench       short TDP-vs-legacy fault benchmark (docs/benchmarks.md)
+#   make build-fast  the same in ./build-fast with the production environment
+#                    (-DMMUSIM_ENV=fast: kernel-like locks, no checks; docs/benchmarks.md)
+#   make check-fast  build-fast's tests (those of the checks themselves skip)
+#   make bench       short TDP-vs-legacy fault benchmark on build-fast (docs/benchmarks.md)
 #   make fuzz        run each libFuzzer target FUZZ_TIME seconds (default 60; docs/fuzzing.md)
 #   make fuzz-corpus keep an edge-covering subset of the campaign corpora in fuzz/corpus
 #   make check-fresh the README's first lines in a fresh debootstrap minbase Debian 12
@@ -34,6 +37,7 @@ BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_TSAN ?= build-tsan
 BUILD_FUZZ ?= build-fuzz
+BUILD_FAST ?= build-fast
 FUZZ_TIME  ?= 60
 JOBS       ?= $(shell nproc)
 CMAKE_FLAGS ?=
@@ -46,7 +50,7 @@ CTEST      := ctest --output-on-failure -j $(JOBS)
 .PHONY: all deps deps-build build demo check check-plain check-asan check-tsan format clean
 .PHONY: check-includes kmod kmod-check kmod-check-debug bench
 .PHONY: fuzz fuzz-build fuzz-corpus check-fuzz check-fresh check-all install check-install
-.PHONY: check-docs check-format deb
+.PHONY: check-docs check-format deb build-fast check-fast
 
 all: build
 
@@ -64,6 +68,9 @@ endef
 build: deps-build
 	$(call configure,$(BUILD),-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 
+build-fast: deps-build
+	$(call configure,$(BUILD_FAST),-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMUSIM_ENV=fast)
+
 # Ends with one verdict line, PASS or the step that failed.
 demo: build
 	@t0=$$(date +%s); for step in "tools/mmusim demo" "tools/mmusim pfn-demo" \
@@ -76,15 +83,19 @@ demo: build
 		"no leaked object, no WARN) in $$(($$(date +%s) - t0)) s"
 
 # BENCH_ARGS adds mmusim-bench options to both runs, e.g. BENCH_ARGS="-r 5 -q".
-bench: build
+# Benchmarks run the production environment; every result line says env=fast.
+bench: build-fast
 	@scripts/install-deps bench
-	./$(BUILD)/bench/mmusim-bench -t fault,fast,zap $(BENCH_ARGS)
-	./$(BUILD)/bench/mmusim-bench -v 2 --exit-ns 1000 $(BENCH_ARGS)
-	./$(BUILD)/bench/mmusim-bench-map
-	./$(BUILD)/bench/mmusim-bench-dirty -r 3
+	./$(BUILD_FAST)/bench/mmusim-bench -t fault,fast,zap $(BENCH_ARGS)
+	./$(BUILD_FAST)/bench/mmusim-bench -v 2 --exit-ns 1000 $(BENCH_ARGS)
+	./$(BUILD_FAST)/bench/mmusim-bench-map
+	./$(BUILD_FAST)/bench/mmusim-bench-dirty -r 3
 
 check-plain: build
 	cd $(BUILD) && $(CTEST)
+
+check-fast: build-fast
+	cd $(BUILD_FAST) && $(CTEST)
 
 install: build
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
@@ -146,8 +157,8 @@ deb:
 check-docs: build
 	scripts/check-docs $(BUILD)
 
-check: check-plain check-install check-docs check-format check-asan check-tsan check-includes \
-	check-fuzz kmod-check
+check: check-plain check-fast check-install check-docs check-format check-asan check-tsan \
+	check-includes check-fuzz kmod-check
 	@echo "make check: all test configurations passed"
 
 check-fresh:

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "bench_env.h"
+
 #define BENCH_MAX_VCPUS 64
 #define BENCH_MAX_SWEEP 16
 

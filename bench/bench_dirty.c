@@ -358,8 +358,9 @@ int main(int argc, char **argv)
 	}
 	if (o.aging) {
 		printf("mmusim-bench-dirty -a: %s MMU, %d vCPU(s) x %.3f GiB, %d iterations, %d reps, "
-		       "EPT A/D %s\n", o.legacy ? "legacy" : "TDP", o.vcpus,
-		       (double)o.bytes_per_vcpu / GiB, o.iters, o.reps, o.no_ad ? "off" : "on");
+		       "EPT A/D %s, env=%s\n",
+		       o.legacy ? "legacy" : "TDP", o.vcpus, (double)o.bytes_per_vcpu / GiB,
+		       o.iters, o.reps, o.no_ad ? "off" : "on", bench_env());
 		printf("  %-32s %10.3f ms\n", ph_names[PH_POPULATE], bench_median(ph[PH_POPULATE], o.reps) / 1e6);
 		printf("  %-32s %10.3f ms (%llu young 4K pages)\n", "mark idle (age), per iteration",
 		       bench_median(age, o.reps) / 1e6, (unsigned long long)young);
@@ -370,11 +371,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	printf("mmusim-bench-dirty: %s MMU, %d vCPU(s) x %.3f GiB, %d iterations, %d reps; "
-	       "eager split %s, %s, %s, logging off: %s\n",
-	       o.legacy ? "legacy" : "TDP", o.vcpus, (double)o.bytes_per_vcpu / GiB, o.iters, o.reps,
-	       o.no_eager ? "off" : "on", o.manual ? "manual+INITIALLY_SET" : "GET_DIRTY_LOG",
+	       "eager split %s, %s, %s, logging off: %s, env=%s\n",
+	       o.legacy ? "legacy" : "TDP", o.vcpus, (double)o.bytes_per_vcpu / GiB, o.iters,
+	       o.reps, o.no_eager ? "off" : "on",
+	       o.manual ? "manual+INITIALLY_SET" : "GET_DIRTY_LOG",
 	       o.pml ? "PML (D bits)" : "write protection",
-	       o.zap ? "zap collapsible (6.12)" : "recover in place (6.13)");
+	       o.zap ? "zap collapsible (6.12)" : "recover in place (6.13)", bench_env());
 	for (p = 0; p < NR_PH; p++)
 		printf("  %-32s %10.3f ms\n", ph_names[p], bench_median(ph[p], o.reps) / 1e6);
 	printf("  huge pages split at enable       %10llu (%llu 4K SPTEs)\n",

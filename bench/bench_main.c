@@ -526,8 +526,8 @@ static int run_demo(struct opts *o)
 		}
 	}
 	printf("mmusim-bench --demo: TDP vs legacy MMU, cold 4K write faults, 128 MiB per vCPU, "
-	       "median of 5\n(machine: %s; mmusim-bench -h for more)\n",
-	       bench_machine());
+	       "median of 5, env=%s\n(machine: %s; mmusim-bench -h for more)\n",
+	       bench_env(), bench_machine());
 	printf("  vCPUs  exit ns  M faults/s TDP  legacy  TDP/legacy  CPU ns/fault TDP  legacy"
 	       "  legacy mmu_lock wait\n");
 	for (i = 0; i < 3; i++) {

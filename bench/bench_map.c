@@ -179,8 +179,8 @@ int main(int argc, char **argv)
 		ratio[i] = ns[OP_MEMREMAP][i] / ns[OP_KMAP][i];
 	}
 
-	printf("mmusim-bench-map: pfn model %s, %d runs x %ld ops, medians (ns per op)\n",
-	       cfg.pfn_model == MMUSIM_PFN_MODEL_V9 ? "v9" : "6.13", runs, n);
+	printf("mmusim-bench-map: pfn model %s, %d runs x %ld ops, medians (ns per op), env=%s\n",
+	       cfg.pfn_model == MMUSIM_PFN_MODEL_V9 ? "v9" : "6.13", runs, n, bench_env());
 	for (op = 0; op < NR_OPS; op++)
 		if (only < 0 || op == only)
 			printf("  %-34s %8.1f ns\n", op_names[op], bench_median(ns[op], runs));

@@ -309,10 +309,10 @@ static void print_config(FILE *f, const struct bench_config *c, int reps)
 	fmt_size(size, sizeof(size), c->bytes);
 	fprintf(f,
 		"%d vCPU%s x %s%s, %s backing, %s, %d%% writes, exit %llu ns, "
-		"median of %d\n",
+		"median of %d, env=%s\n",
 		c->nr_vcpus, c->nr_vcpus > 1 ? "s" : "", size, c->overlap ? " (overlapping)" : "",
 		bench_backing_name(c->backing), c->random ? "random order" : "sequential",
-		c->write_pct, (unsigned long long)c->exit_ns, reps);
+		c->write_pct, (unsigned long long)c->exit_ns, reps, bench_env());
 }
 
 struct row_fmt {
@@ -477,9 +477,11 @@ void bench_print_scale(FILE *f, const struct bench_summary *rows_, int n)
 
 	if (!n)
 		return;
-	fprintf(f, "guest-size scan: 1 vCPU, 4k backing, sequential writes, %s, median of %d\n",
+	fprintf(f,
+		"guest-size scan: 1 vCPU, 4k backing, sequential writes, %s, median of %d, "
+		"env=%s\n",
 		rows_[0].cfg.scale_sample ? "sampled tail of each guest" : "whole guest faulted",
-		rows_[0].nr_reps);
+		rows_[0].nr_reps, bench_env());
 	fprintf(f, "  %-6s %-8s %10s %11s %13s %13s %18s %11s\n", "mmu", "guest", "faults",
 		"M faults/s", "ns/fault all", "CPU ns/fault", "ns/fault last GiB", "RSS B/page");
 	for (i = 0; i < n; i++) {
@@ -558,7 +560,8 @@ int bench_write_json(const char *path, const struct bench_summary *rs, int n, co
 
 	if (!f)
 		return -1;
-	fprintf(f, "{\n  \"tool\": \"mmusim-bench\",\n  \"machine\": ");
+	fprintf(f, "{\n  \"tool\": \"mmusim-bench\",\n  \"env\": \"%s\",\n  \"machine\": ",
+		bench_env());
 	json_str(f, bench_machine());
 	fprintf(f, ",\n  \"command\": ");
 	json_str(f, cmdline);
@@ -570,11 +573,11 @@ int bench_write_json(const char *path, const struct bench_summary *rs, int n, co
 		int k = metrics(s, m);
 
 		fprintf(f,
-			"%s\n    {\"mmu\": \"%s\", \"vcpus\": %d, \"bytes_per_vcpu\": %llu, "
+			"%s\n    {\"env\": \"%s\", \"mmu\": \"%s\", \"vcpus\": %d, \"bytes_per_vcpu\": %llu, "
 			"\"backing\": \"%s\", \"overlap\": %s, \"random\": %s, "
 			"\"write_pct\": %d, \"seed\": %llu, \"exit_ns\": %llu, \"reps\": %d, "
 			"\"status\": \"%s\"",
-			i ? "," : "", bench_mmu_name(c->mmu), c->nr_vcpus,
+			i ? "," : "", bench_env(), bench_mmu_name(c->mmu), c->nr_vcpus,
 			(unsigned long long)c->bytes, bench_backing_name(c->backing),
 			c->overlap ? "true" : "false", c->random ? "true" : "false", c->write_pct,
 			(unsigned long long)c->seed, (unsigned long long)c->exit_ns, s->nr_reps,
@@ -608,8 +611,9 @@ int bench_write_csv(const char *path, const struct bench_summary *rs, int n)
 
 	if (!f)
 		return -1;
-	fprintf(f, "mmu,vcpus,bytes_per_vcpu,backing,overlap,random,write_pct,exit_ns,seed,reps,"
-		   "status,metric,vcpu,value,unit\n");
+	fprintf(f,
+		"env,mmu,vcpus,bytes_per_vcpu,backing,overlap,random,write_pct,exit_ns,seed,reps,"
+		"status,metric,vcpu,value,unit\n");
 	for (i = 0; i < n; i++) {
 		const struct bench_summary *s = &rs[i];
 		const struct bench_config *c = &s->cfg;
@@ -617,7 +621,7 @@ int bench_write_csv(const char *path, const struct bench_summary *rs, int n)
 		int k = metrics(s, m);
 		char pre[256];
 
-		snprintf(pre, sizeof(pre), "%s,%d,%llu,%s,%d,%d,%d,%llu,%llu,%d,%s",
+		snprintf(pre, sizeof(pre), "%s,%s,%d,%llu,%s,%d,%d,%d,%llu,%llu,%d,%s", bench_env(),
 			 bench_mmu_name(c->mmu), c->nr_vcpus, (unsigned long long)c->bytes,
 			 bench_backing_name(c->backing), c->overlap, c->random, c->write_pct,
 			 (unsigned long long)c->exit_ns, (unsigned long long)c->seed, s->nr_reps,
@@ -724,9 +728,9 @@ int bench_plot_sweep(const char *png, const struct bench_summary *rs, int n)
 	fprintf(f, "set output '%s'\n", png);
 	fprintf(f,
 		"set title \"mmusim cold 4K faults: TDP vs legacy MMU (%s per vCPU, "
-		"exit %llu ns, %s)\\n%s\"\n",
+		"exit %llu ns, %s, env=%s)\\n%s\"\n",
 		size, (unsigned long long)c0->exit_ns, c0->overlap ? "overlapping" : "partitioned",
-		bench_machine());
+		bench_env(), bench_machine());
 	fprintf(f, "set xlabel 'vCPUs'\nset ylabel 'M faults/s (aggregate)'\n");
 	fprintf(f, "set logscale x 2\nset yrange [0:*]\nset grid\nset key below\n");
 	fprintf(f, "set datafile missing '?'\n");

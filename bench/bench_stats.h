@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_env.h"
+
 static inline double bench_now_ns(void)
 {
 	struct timespec ts;

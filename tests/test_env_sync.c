@@ -3,7 +3,9 @@
  * Tests of the userspace seam's locks, RCU and thread helper, including the
  * strictness the kernel only has with lockdep: owner-checked assertions,
  * might_sleep() in atomic context, rcu_dereference() outside a reader,
- * SRCU read sides per domain.
+ * SRCU read sides per domain.  Those checks exist only in the checked build;
+ * their tests skip in the fast one (-DMMUSIM_ENV=fast), and the rest (mutual
+ * exclusion, writer preference, grace periods) run in both.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -18,6 +20,8 @@ static void test_lock_assertions_track_owner_and_mode(void **state)
 	rwlock_t rw;
 	spinlock_t sl;
 	struct mutex m;
+
+	skip_unless_env_checked("lock-owner table or might_sleep() check");
 
 	rwlock_init(&rw);
 	spin_lock_init(&sl);
@@ -86,6 +90,8 @@ static void test_held_is_per_thread(void **state)
 	struct env_thread *t;
 	rwlock_t rw;
 
+	skip_unless_env_checked("lock-owner table");
+
 	rwlock_init(&rw);
 	memset(&c, 0, sizeof(c));
 	c.rw = &rw;
@@ -105,6 +111,8 @@ static void test_rcu_dereference_needs_reader(void **state)
 {
 	int x = 5;
 	int *p = &x, *q;
+
+	skip_unless_env_checked("rcu_dereference() or might_sleep() check");
 
 	rcu_read_lock();
 	rcu_read_lock(); /* nests */
@@ -135,6 +143,8 @@ static void test_srcu_nesting_is_per_domain(void **state)
 	struct srcu_struct a, b, c;
 	int x = 3, *p = &x, *q;
 	int ia, ib, ia2;
+
+	skip_unless_env_checked("per-domain SRCU reader tracking");
 
 	init_srcu_struct(&a);
 	init_srcu_struct(&b);
@@ -171,6 +181,8 @@ static void test_srcu_sync_inside_own_reader_is_a_bug(void **state)
 	struct srcu_struct a, b;
 	int status;
 	pid_t pid;
+
+	skip_unless_env_checked("per-domain SRCU reader tracking");
 
 	init_srcu_struct(&a);
 	init_srcu_struct(&b);
@@ -450,6 +462,171 @@ static void test_rwlock_wait_ns_counts_blocked_time(void **state)
 	assert_true(env_rwlock_wait_ns(&rw) >= 10 * 1000 * 1000);
 }
 
+/* spin_lock() excludes, spin_trylock() fails while anyone holds the lock. */
+struct spin_ctx {
+	spinlock_t lock;
+	u64 counter;
+	atomic_t trylock_won;
+};
+
+static int spin_worker(void *arg)
+{
+	struct spin_ctx *c = arg;
+	int i;
+
+	for (i = 0; i < 20000; i++) {
+		if (i % 16 == 0 && spin_trylock(&c->lock)) {
+			atomic_inc(&c->trylock_won);
+		} else if (i % 16 == 0) {
+			continue;
+		} else {
+			spin_lock(&c->lock);
+		}
+		WRITE_ONCE(c->counter, READ_ONCE(c->counter) + 1);
+		spin_unlock(&c->lock);
+	}
+	return 0;
+}
+
+static void test_spinlock_contention(void **state)
+{
+	struct spin_ctx c = { .trylock_won = ATOMIC_INIT(0) };
+	struct env_thread *t[3];
+	int i;
+
+	spin_lock_init(&c.lock);
+	spin_lock(&c.lock);
+	assert_true(env_lock_held(&c.lock, ENV_HELD_ANY));
+	assert_int_equal(env_spinning_locks_held(), 1);
+	assert_false(spin_trylock(&c.lock));
+	spin_unlock(&c.lock);
+	assert_false(env_lock_held(&c.lock, ENV_HELD_ANY));
+	assert_int_equal(env_spinning_locks_held(), 0);
+
+	for (i = 0; i < 3; i++)
+		t[i] = env_thread_start(spin_worker, &c, "spin");
+	for (i = 0; i < 3; i++)
+		assert_int_equal(env_thread_join(t[i]), 0);
+	assert_int_equal(c.counter, 3 * 18750 + atomic_read(&c.trylock_won));
+}
+
+/*
+ * A writer waiting behind a reader is visible to rwlock_needbreak() and
+ * gets the lock as soon as the reader leaves; a reader arriving meanwhile
+ * queues behind the writer (writer preference: zaps are not starved).
+ */
+struct wpref_ctx {
+	rwlock_t rw;
+	int n;
+	bool go_writer, go_reader, writer_first;
+};
+
+static int wpref_writer(void *arg)
+{
+	struct wpref_ctx *c = arg;
+
+	while (!smp_load_acquire(&c->go_writer))
+		cpu_relax();
+	write_lock(&c->rw);
+	c->n++;
+	write_unlock(&c->rw);
+	return 0;
+}
+
+static int wpref_reader(void *arg)
+{
+	struct wpref_ctx *c = arg;
+
+	while (!smp_load_acquire(&c->go_reader))
+		cpu_relax();
+	read_lock(&c->rw);
+	c->writer_first = READ_ONCE(c->n) == 1;
+	read_unlock(&c->rw);
+	return 0;
+}
+
+static void test_rwlock_writer_preference(void **state)
+{
+	struct wpref_ctx c = { 0 };
+	struct env_thread *w, *r;
+
+	rwlock_init(&c.rw);
+	/* Thread creation may sleep, so it happens before the lock is taken. */
+	w = env_thread_start(wpref_writer, &c, "writer");
+	r = env_thread_start(wpref_reader, &c, "reader");
+	assert_non_null(w);
+	assert_non_null(r);
+	read_lock(&c.rw);
+	assert_false(rwlock_needbreak(&c.rw));
+	smp_store_release(&c.go_writer, true);
+	while (!rwlock_needbreak(&c.rw))
+		cpu_relax();
+	smp_store_release(&c.go_reader, true);
+	ndelay(20 * 1000 * 1000); /* the reader is now queued behind the writer */
+	assert_int_equal(READ_ONCE(c.n), 0);
+	read_unlock(&c.rw);
+	assert_int_equal(env_thread_join(w), 0);
+	assert_int_equal(env_thread_join(r), 0);
+	assert_int_equal(c.n, 1);
+	assert_true(c.writer_first);
+	assert_false(rwlock_needbreak(&c.rw));
+}
+
+/* synchronize_srcu() waits for readers on every thread. */
+struct srcu_wait_ctx {
+	struct srcu_struct srcu;
+	bool release, synced;
+	int nr_in;
+};
+
+static int srcu_holder(void *arg)
+{
+	struct srcu_wait_ctx *c = arg;
+	int idx = srcu_read_lock(&c->srcu);
+	bool held = srcu_read_lock_held(&c->srcu);
+
+	__atomic_fetch_add(&c->nr_in, 1, __ATOMIC_RELEASE);
+	while (!smp_load_acquire(&c->release))
+		msleep(1); /* SRCU readers may sleep */
+	srcu_read_unlock(&c->srcu, idx);
+	return held && !srcu_read_lock_held(&c->srcu) ? 0 : -1;
+}
+
+static int srcu_syncer(void *arg)
+{
+	struct srcu_wait_ctx *c = arg;
+
+	synchronize_srcu(&c->srcu);
+	smp_store_release(&c->synced, true);
+	return 0;
+}
+
+static void test_srcu_waits_for_other_threads(void **state)
+{
+	struct srcu_wait_ctx c = { 0 };
+	struct env_thread *t[4], *s;
+	int i;
+
+	assert_int_equal(init_srcu_struct(&c.srcu), 0);
+	synchronize_srcu(&c.srcu); /* no reader: returns */
+	for (i = 0; i < 4; i++) {
+		t[i] = env_thread_start(srcu_holder, &c, "srcu-reader");
+		assert_non_null(t[i]);
+	}
+	while (__atomic_load_n(&c.nr_in, __ATOMIC_ACQUIRE) < 4)
+		msleep(1);
+	s = env_thread_start(srcu_syncer, &c, "srcu-sync");
+	assert_non_null(s);
+	msleep(20);
+	assert_false(smp_load_acquire(&c.synced));
+	smp_store_release(&c.release, true);
+	assert_int_equal(env_thread_join(s), 0);
+	assert_true(c.synced);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(env_thread_join(t[i]), 0);
+	cleanup_srcu_struct(&c.srcu);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,6 +640,9 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_rcu_readers_vs_freeing_writer),
 		MMUSIM_TEST(test_rwlock_contention),
 		MMUSIM_TEST(test_rwlock_wait_ns_counts_blocked_time),
+		MMUSIM_TEST(test_spinlock_contention),
+		MMUSIM_TEST(test_rwlock_writer_preference),
+		MMUSIM_TEST(test_srcu_waits_for_other_threads),
 	};
 
 	mmusim_test_init(argc, argv);

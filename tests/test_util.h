@@ -42,6 +42,27 @@ static inline u64 test_rand(u64 *state)
 	return x * 0x2545f4914f6cdd1dULL;
 }
 
+/*
+ * The checked environment's own checks (owner-checked locks, lockdep
+ * assertions, RCU/SRCU reader checks, might_sleep()) do not exist in the fast
+ * build (-DMMUSIM_ENV=fast, src/env/user/env_lock.h): a test of one skips
+ * there, saying which check, and a test that counts the WARNs a check fires
+ * expects ENV_CHECKED of them.
+ */
+#ifdef MMUSIM_ENV_FAST
+#define ENV_CHECKED 0
+#define skip_unless_env_checked(what)                                             \
+	do {                                                                      \
+		print_message("skipped: the fast environment has no %s\n", what); \
+		skip();                                                           \
+	} while (0)
+#else
+#define ENV_CHECKED 1
+#define skip_unless_env_checked(what) \
+	do {                          \
+	} while (0)
+#endif
+
 #define MMUSIM_TEST(f) cmocka_unit_test_setup_teardown(f, mmusim_test_setup, mmusim_test_teardown)
 
 #define mmusim_run_tests(name, tests)                                                 \
@@ -115,3 +136,21 @@ struct mmusim_sev_stats;
 void test_sev_stats(struct test_vm *t, struct mmusim_sev_stats *st);
 void test_guest_put64(struct test_vm *t, gfn_t gfn, u64 v);
 u64 test_guest_get64(struct test_vm *t, gfn_t gfn);
+
+/*
+ * Host churn for the SEV concurrency tests: test_churn_host() (a pthread
+ * start routine) migrates, compacts, swaps out and zaps (@zap) or ages the
+ * guest's first @npages pages at random until @stop.
+ * test_churn_two_vcpus() runs it while two vCPU threads write
+ * (round << 32) | gfn to those gfns (vCPU i the gfns = i mod 2), @rounds
+ * times, each round read back by vCPU 0.
+ */
+struct test_churn {
+	struct test_vm *t;
+	bool stop; /* __atomic */
+	bool zap;
+	u64 seed;
+	u64 npages;
+};
+void *test_churn_host(void *arg);
+void test_churn_two_vcpus(struct test_churn *c, u64 rounds);

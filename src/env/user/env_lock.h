@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * spinlock_t, rwlock_t and struct mutex, userspace side, with owner checks.
+ * spinlock_t, rwlock_t, struct mutex and struct rw_semaphore, userspace
+ * side, in two builds of the same names (MMUSIM_ENV in CMake).
  *
- * Rules enforced here that the kernel only enforces with lockdep:
+ * The checked build (the default, for tests and fuzzing) enforces rules the
+ * kernel only enforces with lockdep:
  *  - every thread keeps a table of the locks it holds and in which mode, so
  *    lockdep_assert_held_read(&kvm->mmu_lock) really means "this thread holds
  *    mmu_lock for read";
@@ -10,16 +12,65 @@
  *    is a BUG;
  *  - spinlock_t and rwlock_t are spinning locks: might_sleep() under them is a
  *    WARN; mutex_lock() may sleep and so checks might_sleep() itself.
+ * Its locks are pthread locks (they sleep in the kernel when contended).
  *
- * rwlock_t prefers writers (as the kernel's queued rwlock does once a writer
- * waits), so a stream of readers cannot starve a zap that needs the lock for
- * write.  rwlock_needbreak() reports that another thread is waiting.
+ * The fast build (MMUSIM_ENV_FAST, for benchmarks) is the kernel without
+ * lockdep: spinlock_t is a ticket spinlock, rwlock_t a queued rwlock laid
+ * out like the kernel's qrwlock (one word: writer byte, waiting bit, reader
+ * count; contended waiters queue on a ticket lock), lockdep_assert_held*()
+ * are no-ops and nothing records owners.  A thread counts the spinning locks
+ * it holds, as the kernel's preempt count does, and env_lock_held() answers
+ * "somebody holds @lock in @mode", as src/env/kernel does without
+ * CONFIG_LOCKDEP.  Userspace cannot disable preemption, so a waiter that has
+ * spun ENV_SPIN_BEFORE_YIELD times yields its CPU: the holder may be a
+ * descheduled thread that needs it.
+ *
+ * rwlock_t prefers writers in both builds (as the kernel's queued rwlock
+ * does once a writer waits), so a stream of readers cannot starve a zap
+ * that needs the lock for write.  rwlock_needbreak() reports that another
+ * thread is waiting.
  */
 #ifndef _MMUSIM_ENV_LOCK_H
 #define _MMUSIM_ENV_LOCK_H
 
 #include <pthread.h>
 
+#ifdef MMUSIM_ENV_FAST
+/* Ticket lock: take a ticket from @next, wait until @owner shows it. */
+typedef struct spinlock {
+	union {
+		u32 val;
+		struct {
+			u16 owner;
+			u16 next;
+		};
+	};
+} spinlock_t;
+
+/* qrwlock's word: bits 0-7 writer locked, bit 8 writer waiting, 9-31 readers. */
+#define _QW_LOCKED 0x0ffU
+#define _QW_WAITING 0x100U
+#define _QW_WMASK 0x1ffU
+#define _QR_SHIFT 9
+#define _QR_BIAS (1U << _QR_SHIFT)
+
+typedef struct {
+	union {
+		u32 cnts;
+		u8 wlocked; /* x86 is little-endian: the writer byte is the low one */
+	};
+	spinlock_t wait_lock; /* contended lockers queue here, in order */
+	u64 wait_ns; /* time spent in the slow paths (env_rwlock_wait_ns()) */
+} rwlock_t;
+
+/* Sleeping locks stay pthread ones: they may be held across long operations. */
+struct mutex {
+	pthread_mutex_t m;
+};
+
+#define __SPIN_LOCK_UNLOCKED(x) { .val = 0 }
+#define __RW_LOCK_UNLOCKED(x) { .cnts = 0 }
+#else
 typedef struct spinlock {
 	pthread_mutex_t m;
 	u64 owner; /* env_thread_id() of the holder, 0 if free */
@@ -28,7 +79,6 @@ typedef struct spinlock {
 typedef struct {
 	pthread_rwlock_t rw;
 	u64 writer;	/* env_thread_id() of the write holder, 0 if none */
-	atomic_t readers;
 	atomic_t waiters; /* threads blocked in read_lock()/write_lock() */
 	atomic64_t wait_ns; /* total time spent blocked there (env_rwlock_wait_ns()) */
 } rwlock_t;
@@ -39,8 +89,9 @@ struct mutex {
 };
 
 #define __SPIN_LOCK_UNLOCKED(x) { .m = PTHREAD_MUTEX_INITIALIZER }
-#define DEFINE_SPINLOCK(x) spinlock_t x = __SPIN_LOCK_UNLOCKED(x)
 #define __RW_LOCK_UNLOCKED(x) { .rw = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP }
+#endif
+#define DEFINE_SPINLOCK(x) spinlock_t x = __SPIN_LOCK_UNLOCKED(x)
 #define DEFINE_RWLOCK(x) rwlock_t x = __RW_LOCK_UNLOCKED(x)
 #define DEFINE_MUTEX(x) struct mutex x = { .m = PTHREAD_MUTEX_INITIALIZER }
 
@@ -84,9 +135,33 @@ enum env_lock_mode {
 	ENV_HELD_WRITE = 2,
 };
 
-/* True if the calling thread holds @lock in @mode (ENV_HELD_ANY: any mode). */
+/*
+ * Checked build: true if the calling thread holds @lock in @mode (ENV_HELD_ANY:
+ * any mode).  Fast build: true if some thread does (no owners are recorded;
+ * struct mutex and rw_semaphore answer for any mode), like src/env/kernel
+ * without CONFIG_LOCKDEP.
+ */
+#ifdef MMUSIM_ENV_FAST
+struct rw_semaphore;
+bool env_spin_held(const spinlock_t *l, enum env_lock_mode mode);
+bool env_rwlock_held(const rwlock_t *l, enum env_lock_mode mode);
+bool env_mutex_held(const struct mutex *l, enum env_lock_mode mode);
+bool env_rwsem_held(const struct rw_semaphore *l, enum env_lock_mode mode);
+#define env_lock_held(lock, mode)                                                    \
+	_Generic((lock),                                                             \
+		spinlock_t *: env_spin_held, const spinlock_t *: env_spin_held,      \
+		rwlock_t *: env_rwlock_held, const rwlock_t *: env_rwlock_held,      \
+		struct mutex *: env_mutex_held,                                      \
+		const struct mutex *: env_mutex_held,                                \
+		struct rw_semaphore *: env_rwsem_held,                               \
+		const struct rw_semaphore *: env_rwsem_held)(lock, mode)
+#else
 bool env_lock_held(const void *lock, enum env_lock_mode mode);
-/* Number of spinning locks (spinlock_t, rwlock_t) the calling thread holds. */
+#endif
+/*
+ * Number of spinning locks (spinlock_t, rwlock_t) the calling thread holds:
+ * the share of the preempt count they would add in the kernel.
+ */
 int env_spinning_locks_held(void);
 
 /*
@@ -95,7 +170,9 @@ int env_spinning_locks_held(void);
  */
 struct rw_semaphore {
 	pthread_rwlock_t rw;
+#ifndef MMUSIM_ENV_FAST
 	u64 writer;
+#endif
 };
 
 void init_rwsem(struct rw_semaphore *sem);
@@ -106,10 +183,19 @@ void down_write(struct rw_semaphore *sem);
 bool down_write_trylock(struct rw_semaphore *sem);
 void up_write(struct rw_semaphore *sem);
 
+#ifdef MMUSIM_ENV_FAST
+/* As in a kernel without CONFIG_LOCKDEP: type-checked, never evaluated. */
+#define lockdep_is_held(l) ({ (void)(l); 1; })
+#define lockdep_assert_held(l) do { (void)(l); } while (0)
+#define lockdep_assert_held_read(l) do { (void)(l); } while (0)
+#define lockdep_assert_held_write(l) do { (void)(l); } while (0)
+#define lockdep_assert_not_held(l) do { (void)(l); } while (0)
+#else
 #define lockdep_is_held(l) env_lock_held((l), ENV_HELD_ANY)
 #define lockdep_assert_held(l) WARN_ON(!env_lock_held((l), ENV_HELD_ANY))
 #define lockdep_assert_held_read(l) WARN_ON(!env_lock_held((l), ENV_HELD_READ))
 #define lockdep_assert_held_write(l) WARN_ON(!env_lock_held((l), ENV_HELD_WRITE))
 #define lockdep_assert_not_held(l) WARN_ON(env_lock_held((l), ENV_HELD_ANY))
+#endif
 
 #endif /* _MMUSIM_ENV_LOCK_H */

@@ -14,6 +14,9 @@
  * grace period acquires one synchronisation object.  That states exactly the
  * RCU guarantee: everything a reader did happens before what runs after the
  * next grace period.
+ *
+ * The fast build (MMUSIM_ENV_FAST) keeps no nesting count of its own (liburcu
+ * nests) and puts SRCU's reader counters in per-thread slots (env_rcu.h).
  */
 #if !defined(__SANITIZE_THREAD__)
 #define _LGPL_SOURCE
@@ -21,6 +24,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /*
  * liburcu has its own struct rcu_head and rcu_dereference() family; keep its
@@ -48,7 +52,11 @@ static char rcu_tsan_sync;
 #define rcu_tsan_acquire() do { } while (0)
 #endif
 
+#ifdef MMUSIM_ENV_FAST
+#define rcu_nesting urcu_memb_read_ongoing()
+#else
 static __thread int rcu_nesting;
+#endif
 static __thread bool rcu_registered;
 static long rcu_nr_registered;
 /* Its destructor unregisters a thread that exits registered. */
@@ -113,6 +121,25 @@ long env_rcu_registered_threads(void)
 	return __atomic_load_n(&rcu_nr_registered, __ATOMIC_RELAXED);
 }
 
+#ifdef MMUSIM_ENV_FAST
+void rcu_read_lock(void)
+{
+	if (unlikely(!rcu_registered))
+		env_thread_register();
+	urcu_memb_read_lock();
+}
+
+void rcu_read_unlock(void)
+{
+	rcu_tsan_release();
+	urcu_memb_read_unlock();
+}
+
+bool rcu_read_lock_held(void)
+{
+	return urcu_memb_read_ongoing();
+}
+#else
 void rcu_read_lock(void)
 {
 	if (unlikely(!rcu_registered))
@@ -135,6 +162,7 @@ bool rcu_read_lock_held(void)
 {
 	return rcu_nesting > 0;
 }
+#endif
 
 void env_rcu_assert_reader(const char *file, int line)
 {
@@ -210,6 +238,82 @@ void rcu_barrier(void)
 	pthread_mutex_unlock(&cb_lock);
 }
 
+#ifdef MMUSIM_ENV_FAST
+/* This thread's slot in every domain, and its SRCU read-side nesting (any domain). */
+static __thread int srcu_slot = -1;
+static __thread int srcu_nesting;
+
+static atomic_long_t *srcu_counter(struct srcu_struct *ssp, int idx)
+{
+	if (unlikely(srcu_slot < 0))
+		srcu_slot = env_thread_id() % SRCU_NR_SLOTS;
+	return &ssp->slots[srcu_slot].readers[idx];
+}
+
+int init_srcu_struct(struct srcu_struct *ssp)
+{
+	void *slots;
+
+	/* Outside kmalloc: not a counted object, and not a failure-injection site. */
+	if (posix_memalign(&slots, 64, SRCU_NR_SLOTS * sizeof(*ssp->slots)))
+		return -ENOMEM;
+	memset(slots, 0, SRCU_NR_SLOTS * sizeof(*ssp->slots));
+	ssp->slots = slots;
+	atomic_set(&ssp->idx, 0);
+	mutex_init(&ssp->lock);
+	return 0;
+}
+
+static long srcu_readers(struct srcu_struct *ssp, int idx)
+{
+	long sum = 0;
+	int i;
+
+	for (i = 0; i < SRCU_NR_SLOTS; i++)
+		sum += atomic_long_read(&ssp->slots[i].readers[idx]);
+	return sum;
+}
+
+void cleanup_srcu_struct(struct srcu_struct *ssp)
+{
+	WARN_ON(srcu_readers(ssp, 0) || srcu_readers(ssp, 1));
+	mutex_destroy(&ssp->lock);
+	free(ssp->slots);
+	ssp->slots = NULL;
+}
+
+/*
+ * The kernel's srcu_read_lock() is this_cpu_inc() then smp_mb().  The
+ * increment here is a locked one (threads may share a slot), which on x86
+ * is the full barrier already: barrier() stands for smp_mb__after_atomic().
+ */
+int srcu_read_lock(struct srcu_struct *ssp)
+{
+	int idx = atomic_read(&ssp->idx) & 1;
+
+	srcu_nesting++;
+	atomic_long_inc(srcu_counter(ssp, idx));
+	barrier();
+	return idx;
+}
+
+void srcu_read_unlock(struct srcu_struct *ssp, int idx)
+{
+	barrier(); /* smp_mb__before_atomic(): the locked decrement orders on x86 */
+	rcu_tsan_release();
+	atomic_long_dec(srcu_counter(ssp, idx));
+	srcu_nesting--;
+}
+
+bool srcu_read_lock_held(const struct srcu_struct *ssp)
+{
+	(void)ssp;
+	return srcu_nesting > 0;
+}
+
+/* Not this domain's reader only: the fast build cannot tell domains apart. */
+#define srcu_own_reader(ssp) false
+#else
 /*
  * Per-thread SRCU read-side nesting, per domain, as lockdep tracks each
  * srcu_struct: a reader of one domain may wait for another's grace period
@@ -235,6 +339,11 @@ static struct srcu_held *srcu_held_find(const struct srcu_struct *ssp)
 	return NULL;
 }
 
+static long srcu_readers(struct srcu_struct *ssp, int idx)
+{
+	return atomic_long_read(&ssp->readers[idx]);
+}
+
 int init_srcu_struct(struct srcu_struct *ssp)
 {
 	atomic_long_set(&ssp->readers[0], 0);
@@ -246,7 +355,7 @@ int init_srcu_struct(struct srcu_struct *ssp)
 
 void cleanup_srcu_struct(struct srcu_struct *ssp)
 {
-	WARN_ON(atomic_long_read(&ssp->readers[0]) || atomic_long_read(&ssp->readers[1]));
+	WARN_ON(srcu_readers(ssp, 0) || srcu_readers(ssp, 1));
 	mutex_destroy(&ssp->lock);
 }
 
@@ -286,20 +395,24 @@ bool srcu_read_lock_held(const struct srcu_struct *ssp)
 	return srcu_held_find(ssp);
 }
 
+#define srcu_own_reader(ssp) srcu_read_lock_held(ssp)
+
+#endif
+
 static void srcu_flip_and_wait(struct srcu_struct *ssp)
 {
 	int old = atomic_read(&ssp->idx) & 1;
 
 	atomic_set(&ssp->idx, !old);
 	smp_mb();
-	while (atomic_long_read(&ssp->readers[old]))
+	while (srcu_readers(ssp, old))
 		sched_yield();
 	smp_mb();
 }
 
 void synchronize_srcu(struct srcu_struct *ssp)
 {
-	if (srcu_read_lock_held(ssp))
+	if (srcu_own_reader(ssp))
 		env_bug(__FILE__, __LINE__, "synchronize_srcu() inside its own read-side section");
 	mutex_lock(&ssp->lock);
 	srcu_flip_and_wait(ssp);

@@ -3,7 +3,9 @@
  * Scheduling points and time, userspace side.
  *
  * might_sleep() is a WARN inside an RCU read-side section, under a spinning
- * lock or with preemption disabled.  need_resched() is false unless a test asks for preemption pressure
+ * lock or with preemption disabled; in the fast build (MMUSIM_ENV_FAST) it is
+ * a no-op, as in a kernel without CONFIG_DEBUG_ATOMIC_SLEEP (the preemption
+ * depth is still counted, as the kernel's preempt count is).  need_resched() is false unless a test asks for preemption pressure
  * with env_set_resched_interval(n): then every n-th call on a thread returns
  * true, which drives the yield paths (tdp_mmu_iter_cond_resched) on demand.
  */
@@ -11,7 +13,11 @@
 #define _MMUSIM_ENV_SCHED_H
 
 void env_might_sleep(const char *file, int line);
+#ifdef MMUSIM_ENV_FAST
+#define might_sleep() do { } while (0)
+#else
 #define might_sleep() env_might_sleep(__FILE__, __LINE__)
+#endif
 
 /*
  * Preemption off (KVM runs the guest so): userspace cannot stop the
