@@ -239,7 +239,8 @@ int mmusim_vm_clear_dirty_log(struct mmusim_vm *vm, struct kvm_clear_dirty_log *
  * _MANUAL_DIRTY_LOG_PROTECT2, _CHECK_EXTENSION_VM, _ENABLE_CAP_VM,
  * _DESTROY_MEMORY_REGION_WORKS, _JOIN_MEMORY_REGIONS_WORKS,
  * _X86_BUS_LOCK_EXIT (OFF | EXIT, 0 without host support), _X86_USER_SPACE_MSR,
- * _X86_MSR_FILTER (mmusim/msr.h); 0 for the rest.
+ * _X86_MSR_FILTER (mmusim/msr.h), _VM_MOVE_ENC_CONTEXT_FROM (1; the move is
+ * mmusim_vm_move_enc_context_from(), mmusim/sev.h); 0 for the rest.
  */
 int mmusim_vm_check_extension(struct mmusim_vm *vm, long cap);
 /*

@@ -378,6 +378,8 @@ static long kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_X86_USER_SPACE_MSR:
 	case KVM_CAP_X86_MSR_FILTER:
 		return 1;
+	case KVM_CAP_VM_MOVE_ENC_CONTEXT_FROM:
+		return 1; /* whether or not the VM is SEV (mmusim_vm_move_enc_context_from()) */
 	case KVM_CAP_X86_BUS_LOCK_EXIT:
 		return kvm->has_bus_lock_exit ?
 			       KVM_BUS_LOCK_DETECTION_OFF | KVM_BUS_LOCK_DETECTION_EXIT :
