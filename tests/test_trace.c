@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "test_util.h"
+#include <mmusim/run.h>
 #include <mmusim/trace.h>
 #include "mmu/mmutrace.h"
 
@@ -260,6 +261,101 @@ static void test_trace_zap_events(void **state)
 	assert_int_equal(tables, 3);
 	trace_out_free(&out);
 	test_vm_destroy(&t);
+}
+
+/*
+ * The legacy MMU, gfn 0 faulted: its first fault got the root's children
+ * from kvm_mmu_get_page ("new"), and a fast zap prepares every shadow page
+ * of the old generation, the root (still a vCPU's, root 1) included.
+ */
+static void test_trace_shadow_pages_legacy(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB, .cfg.mmu = MMUSIM_MMU_LEGACY };
+	unsigned int gen, lvl, root, levels = 0;
+	unsigned long long gfn;
+	struct trace_out out;
+	struct test_vm t;
+	char state_word[8];
+	int i;
+
+	trace_reset();
+	assert_int_equal(mmusim_trace_enable("kvm_mmu_get_page"), 0);
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, 0, MMUSIM_ACCESS_WRITE);
+	trace_read(&out);
+	assert_true(count_event(&out, "kvm_mmu_get_page") >= 3);
+	for (i = 0; i < out.nr; i++)
+		assert_non_null(strstr(out.lines[i].text, " direct wux nxe ad root "));
+	trace_out_free(&out);
+
+	assert_int_equal(mmusim_trace_clear(), 0);
+	assert_int_equal(mmusim_trace_disable("*"), 0);
+	assert_int_equal(mmusim_trace_enable("kvm_mmu_prepare_zap_page"), 0);
+	mmusim_vm_zap_all_fast(t.vm);
+	assert_int_equal(mmusim_trace_disable("*"), 0);
+	trace_read(&out);
+	for (i = 0; i < out.nr; i++) {
+		assert_int_equal(sscanf(out.lines[i].text,
+					"sp gen %u gfn %llx l%u 8-byte q0 direct "
+					"wux nxe ad root %u %7s",
+					&gen, &gfn, &lvl, &root, state_word),
+				 5);
+		assert_int_equal(gfn, 0);
+		assert_string_equal(state_word, "sync");
+		assert_int_equal(root, lvl == 4 ? 1 : 0);
+		levels |= 1 << lvl;
+	}
+	assert_int_equal(out.nr, 4);
+	assert_int_equal(levels, 0x1e);
+	trace_out_free(&out);
+	test_vm_destroy(&t);
+}
+
+/*
+ * gfn:  0 ........ 511 | 512 ...... 1023     (hugetlb-2M backing)
+ *       2M leaf (W)    | 2M leaf (R)
+ * Turning dirty logging on splits both leaves eagerly: one
+ * kvm_mmu_split_huge_page each, naming the huge SPTE, level 2, errno 0.
+ * Without eager splitting only the write fault into gfn 5 splits, once.
+ */
+static void test_trace_split_huge_page(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB,
+				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M };
+	struct kvm_userspace_memory_region r = { .memory_size = 4 * MiB };
+	unsigned long long gfn, spte;
+	int i, eager, level, err;
+	struct trace_out out;
+	struct test_vm t;
+
+	for (eager = 1; eager >= 0; eager--) {
+		trace_reset();
+		o.cfg.no_eager_page_split = !eager;
+		test_vm_create(&t, &o);
+		access_ok(&t, 0, 0, MMUSIM_ACCESS_WRITE);
+		access_ok(&t, 0, 2 * MiB, MMUSIM_ACCESS_READ);
+		assert_int_equal(mmusim_trace_enable("kvm_mmu_split_huge_page"), 0);
+		r.flags = KVM_MEM_LOG_DIRTY_PAGES;
+		r.userspace_addr = t.hva;
+		assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+		access_ok(&t, 0, 5 * 4096, MMUSIM_ACCESS_WRITE);
+		assert_int_equal(mmusim_trace_disable("*"), 0);
+
+		trace_read(&out);
+		assert_int_equal(out.nr, eager ? 2 : 1);
+		for (i = 0; i < out.nr; i++) {
+			assert_int_equal(sscanf(out.lines[i].text,
+						"gfn %llx spte %llx level %d errno %d", &gfn, &spte,
+						&level, &err),
+					 4);
+			assert_int_equal(gfn, i * 512);
+			assert_true(is_large_pte(spte));
+			assert_int_equal(level, 2);
+			assert_int_equal(err, 0);
+		}
+		trace_out_free(&out);
+		test_vm_destroy(&t);
+	}
 }
 
 /*
@@ -515,6 +611,82 @@ static void test_trace_mmio_and_exit_events(void **state)
 }
 
 /*
+ * KVM_RUN of a guest program: WRMSR and RDMSR of FS_BASE (handled in the
+ * kernel), a store and a load at gpa 0x40000000 (no memslot: MMIO exits),
+ * HLT.  The kvm: events are KVM's at each step: kvm_msr for both MSR
+ * accesses, kvm_exit with their reasons, kvm_mmio for the write, the
+ * unsatisfied read and its completion, kvm_userspace_exit per return.
+ */
+static void test_trace_run_events(void **state)
+{
+	const struct mmusim_insn prog[] = {
+		{ .op = MMUSIM_INSN_MOV_IMM, .reg = MMUSIM_REG_RCX, .imm = 0xc0000100 },
+		{ .op = MMUSIM_INSN_MOV_IMM, .reg = MMUSIM_REG_RAX, .imm = 0x1234 },
+		{ .op = MMUSIM_INSN_MOV_IMM, .reg = MMUSIM_REG_RDX, .imm = 0 },
+		{ .op = MMUSIM_INSN_WRMSR },
+		{ .op = MMUSIM_INSN_RDMSR },
+		{ .op = MMUSIM_INSN_MOV_IMM, .reg = MMUSIM_REG_RBX, .imm = 0xabcd },
+		{ .op = MMUSIM_INSN_STORE, .reg = MMUSIM_REG_RBX, .gpa = 0x40000000, .len = 4 },
+		{ .op = MMUSIM_INSN_LOAD, .reg = MMUSIM_REG_RBX, .gpa = 0x40000000, .len = 4 },
+		{ .op = MMUSIM_INSN_HLT },
+	};
+	static const char *const want[] = {
+		"kvm_exit: vcpu 0 reason MSR_WRITE rip 0x3 ",
+		"kvm_msr: msr_write c0000100 = 0x1234",
+		"kvm_exit: vcpu 0 reason MSR_READ rip 0x4 ",
+		"kvm_msr: msr_read c0000100 = 0x1234",
+		"kvm_mmio: mmio write len 4 gpa 0x40000000 val 0xabcd",
+		"kvm_userspace_exit: reason MMIO (6)",
+		"kvm_mmio: mmio unsatisfied-read len 4 gpa 0x40000000 val 0x0",
+		"kvm_userspace_exit: reason MMIO (6)",
+		"kvm_mmio: mmio read len 4 gpa 0x40000000 val 0x5678",
+		"kvm_exit: vcpu 0 reason HLT rip 0x8 ",
+		"kvm_userspace_exit: reason HLT (5)",
+	};
+	struct test_vm_opts o = { .size = 2 * MiB };
+	struct mmusim_vcpu *v;
+	struct trace_out out;
+	struct kvm_run *run;
+	struct test_vm t;
+	char line[600];
+	int i, k = 0;
+
+	trace_reset();
+	test_vm_create(&t, &o);
+	v = mmusim_vm_vcpu(t.vm, 0);
+	run = mmusim_vcpu_kvm_run(v);
+	assert_int_equal(mmusim_vcpu_load_program(v, prog, ARRAY_SIZE(prog)), 0);
+	assert_int_equal(mmusim_trace_enable("kvm:kvm_msr"), 0);
+	assert_int_equal(mmusim_trace_enable("kvm:kvm_mmio"), 0);
+	assert_int_equal(mmusim_trace_enable("kvm:kvm_exit"), 0);
+	assert_int_equal(mmusim_trace_enable("kvm:kvm_userspace_exit"), 0);
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_MMIO);
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_MMIO);
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	run->mmio.data[0] = 0x78;
+	run->mmio.data[1] = 0x56;
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
+	assert_int_equal(mmusim_trace_disable("*"), 0);
+
+	/* In order, ignoring the EPT exits of the MMIO accesses. */
+	trace_read(&out);
+	for (i = 0; i < out.nr && k < ARRAY_SIZE(want); i++) {
+		snprintf(line, sizeof(line), "%s: %s", out.lines[i].event, out.lines[i].text);
+		if (strstr(line, "reason EPT_"))
+			continue;
+		if (strncmp(line, want[k], strlen(want[k])))
+			fail_msg("event %d: '%s', want '%s'", k, line, want[k]);
+		k++;
+	}
+	assert_int_equal(k, ARRAY_SIZE(want));
+	trace_out_free(&out);
+	test_vm_destroy(&t);
+}
+
+/*
  * The record layouts are KVM's TP_STRUCT__entry lists, in KVM's order
  * (6.12; "err" for KVM's errno, see mmutrace.h), and every event of the
  * table has a unique name and a system of KVM's.
@@ -633,11 +805,14 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_trace_fault_spte_events),
 		MMUSIM_TEST(test_trace_fault_spte_events_legacy),
 		MMUSIM_TEST(test_trace_zap_events),
+		MMUSIM_TEST(test_trace_split_huge_page),
+		MMUSIM_TEST(test_trace_shadow_pages_legacy),
 		MMUSIM_TEST(test_trace_disabled_records_nothing),
 		MMUSIM_TEST(test_trace_buffer_wrap),
 		MMUSIM_TEST(test_trace_multithread),
 		MMUSIM_TEST(test_trace_write_while_recording),
 		MMUSIM_TEST(test_trace_mmio_and_exit_events),
+		MMUSIM_TEST(test_trace_run_events),
 		MMUSIM_TEST(test_trace_event_fields_are_kvms),
 		MMUSIM_TEST(test_trace_api_errors),
 	};
