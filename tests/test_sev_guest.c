@@ -163,8 +163,9 @@ static void test_pool_and_flip_errors(void **state)
 	assert_int_equal(mmusim_sev_io_pool_create(vcpu0(&t), MMUSIM_SEV_IO_LIMIT - PAGE_SIZE,
 						   2 * PAGE_SIZE, 0, &pool),
 			 -EINVAL);
-	assert_int_equal(mmusim_sev_io_pool_create(vcpu0(&t), POOL_BASE, POOL_SIZE, POOL_BASE, &pool),
-			 -EINVAL);
+	assert_int_equal(
+		mmusim_sev_io_pool_create(vcpu0(&t), POOL_BASE, POOL_SIZE, POOL_BASE, &pool),
+		-EINVAL);
 	assert_int_equal(mmusim_sev_io_pool_create(vcpu0(&t), POOL_BASE, POOL_SIZE, 0, &pool), 0);
 	assert_int_equal(mmusim_sev_io_alloc(pool, 0, &x), -EINVAL);
 	assert_int_equal(mmusim_sev_io_alloc(pool, POOL_SIZE + 1, &x), -EINVAL);

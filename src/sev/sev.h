@@ -107,7 +107,6 @@ static inline bool sev_es_guest(struct kvm *kvm)
 	return sev_guest(kvm) && kvm->sev->es_active;
 }
 
-
 /* A KVM_MEMORY_ENCRYPT_OP handler, called under kvm->lock. */
 typedef int (*sev_cmd_fn)(struct kvm *kvm, struct kvm_sev_cmd *argp);
 

@@ -97,19 +97,19 @@ bool sev_gfn_shared(struct kvm_sev_info *sev, gfn_t gfn)
 	return shared;
 }
 
-/* One page's C-bit: @new is the entry to insert when sharing, NULL when unsharing. */
-static void sev_set_gfn_shared(struct kvm_sev_info *sev, gfn_t gfn, struct sev_shared_gfn *new)
+/* One page's C-bit: @ins is the entry to insert when sharing, NULL when unsharing. */
+static void sev_set_gfn_shared(struct kvm_sev_info *sev, gfn_t gfn, struct sev_shared_gfn *ins)
 {
-	struct sev_shared_gfn *s, *unused = new;
+	struct sev_shared_gfn *s, *unused = ins;
 
 	spin_lock(&sev->shared_lock);
 	s = shared_find(sev, gfn);
-	if (new && !s) {
-		new->gfn = gfn;
-		hlist_add_head(&new->node, shared_bucket(sev, gfn));
+	if (ins && !s) {
+		ins->gfn = gfn;
+		hlist_add_head(&ins->node, shared_bucket(sev, gfn));
 		WRITE_ONCE(sev->nr_shared, sev->nr_shared + 1);
 		unused = NULL;
-	} else if (!new && s) {
+	} else if (!ins && s) {
 		hlist_del(&s->node);
 		WRITE_ONCE(sev->nr_shared, sev->nr_shared - 1);
 		unused = s;
@@ -126,25 +126,25 @@ static void sev_set_gfn_shared(struct kvm_sev_info *sev, gfn_t gfn, struct sev_s
 static int sev_guest_flip_page(struct kvm_vcpu *vcpu, gpa_t gpa, bool shared)
 {
 	struct kvm_sev_info *sev = to_kvm_sev_info(vcpu->kvm);
-	struct sev_shared_gfn *new = NULL;
+	struct sev_shared_gfn *ins = NULL;
 	kvm_pfn_t pfn;
 	int r;
 
 	if (shared) {
-		new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
-		if (!new)
+		ins = kzalloc(sizeof(*ins), GFP_KERNEL_ACCOUNT);
+		if (!ins)
 			return -ENOMEM;
 	}
 	r = kvm_vcpu_access_one(vcpu, gpa, MMUSIM_ACCESS_READ, NULL, &pfn, NULL);
 	kvm_vcpu_exit_guest_mode(vcpu);
 	if (r) {
-		kfree(new);
+		kfree(ins);
 		return r > 0 ? -EFAULT : r; /* MMIO or a full dirty ring: not memory to flip */
 	}
 	sev_clflush_pfns(sev, pfn, 1);
 	if (shared)
 		sev_mem_forget_frame(sev, pfn);
-	sev_set_gfn_shared(sev, gpa >> PAGE_SHIFT, new);
+	sev_set_gfn_shared(sev, gpa >> PAGE_SHIFT, ins);
 	return 0;
 }
 
@@ -248,6 +248,7 @@ static long io_pool_find(struct mmusim_sev_io_pool *pool, u64 n)
 
 int mmusim_sev_io_alloc(struct mmusim_sev_io_pool *pool, u64 size, gpa_t *gpa)
 {
+	gpa_t start;
 	long first;
 	u64 n;
 	int r;
@@ -258,15 +259,16 @@ int mmusim_sev_io_alloc(struct mmusim_sev_io_pool *pool, u64 size, gpa_t *gpa)
 	first = io_pool_find(pool, n);
 	if (first < 0)
 		return (int)first;
-	r = mmusim_vcpu_sev_set_shared(pool->vcpu, pool->base + (u64)first * PAGE_SIZE, n, true);
+	start = pool->base + (u64)first * PAGE_SIZE;
+	r = mmusim_vcpu_sev_set_shared(pool->vcpu, start, n, true);
 	if (r) {
 		/* Pages flipped before the failure go back to private. */
-		mmusim_vcpu_sev_set_shared(pool->vcpu, pool->base + (u64)first * PAGE_SIZE, n, false);
+		mmusim_vcpu_sev_set_shared(pool->vcpu, start, n, false);
 		return r;
 	}
 	bitmap_set(pool->used, first, n);
 	pool->len[first] = n;
-	*gpa = pool->base + (u64)first * PAGE_SIZE;
+	*gpa = start;
 	return 0;
 }
 
