@@ -66,6 +66,7 @@ struct ctx {
 	struct kvm_clear_dirty_log clog_badslot;
 	struct kvm_enable_cap cap_unknown, cap_flags, cap_buslock_bits, cap_buslock_both;
 	struct kvm_regs regs;
+	struct kvm_debugregs dbgregs, dbgregs_flags, dbgregs_dr7hi;
 	struct mmusim_insn insn_bad;		/* unknown op */
 	struct mmusim_vm_stats vst;
 	struct mmusim_exit exit;
@@ -582,6 +583,14 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(set_regs_null, -EINVAL, mmusim_vcpu_set_regs(NULL, &c->regs))                       \
 	X(set_regs_nullregs, -EFAULT, mmusim_vcpu_set_regs(c->vcpu, NULL))                    \
 	X(set_regs_badregs, -EFAULT, mmusim_vcpu_set_regs(c->vcpu, c->bad))                   \
+	X(get_dbg_null, -EINVAL, mmusim_vcpu_get_debugregs(NULL, &c->dbgregs))                \
+	X(get_dbg_nulldbg, -EFAULT, mmusim_vcpu_get_debugregs(c->vcpu, NULL))                 \
+	X(get_dbg_baddbg, -EFAULT, mmusim_vcpu_get_debugregs(c->vcpu, c->bad))                \
+	X(set_dbg_null, -EINVAL, mmusim_vcpu_set_debugregs(NULL, &c->dbgregs))                \
+	X(set_dbg_nulldbg, -EFAULT, mmusim_vcpu_set_debugregs(c->vcpu, NULL))                 \
+	X(set_dbg_baddbg, -EFAULT, mmusim_vcpu_set_debugregs(c->vcpu, c->bad))                \
+	X(set_dbg_flags, -EINVAL, mmusim_vcpu_set_debugregs(c->vcpu, &c->dbgregs_flags))      \
+	X(set_dbg_dr7hi, -EINVAL, mmusim_vcpu_set_debugregs(c->vcpu, &c->dbgregs_dr7hi))      \
 	X(buslock_bits, -EINVAL, mmusim_vm_enable_cap(c->vm, &c->cap_buslock_bits))           \
 	X(buslock_both, -EINVAL, mmusim_vm_enable_cap(c->vm, &c->cap_buslock_both))           \
 	X(check_null, -EINVAL, mmusim_vm_check(NULL, c->buf, sizeof(c->buf)))                 \
@@ -737,6 +746,8 @@ static void ctx_init(struct ctx *c)
 	c->mf_deny_empty.flags = KVM_MSR_FILTER_DEFAULT_DENY;
 	c->msrs_big.nmsrs = 256;
 	c->mlist.nmsrs = 1;
+	c->dbgregs_flags.flags = 1;
+	c->dbgregs_dr7hi.dr7 = 1ULL << 32;
 	c->cap_buslock_bits.cap = KVM_CAP_X86_BUS_LOCK_EXIT;
 	c->cap_buslock_bits.args[0] = 4;
 	c->cap_buslock_both.cap = KVM_CAP_X86_BUS_LOCK_EXIT;

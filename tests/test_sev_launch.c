@@ -326,6 +326,278 @@ static void test_sev_es_full_launch(void **state)
 	assert_int_equal(mmusim_sev_fw_guests(), fw);
 }
 
+/* ======================== VM types and KVM_SEV_INIT2 ======================== */
+
+/* mmusim_vm_create()'s result for @cfg on a host with @hc's ASIDs. */
+static int try_create(const struct sim_host_config *hc, const struct mmusim_vm_config *cfg)
+{
+	struct sim_host *host;
+	struct mmusim_vm *vm;
+	struct sim_mm *mm;
+	int r;
+
+	assert_int_equal(sim_host_create(hc, &host), 0);
+	assert_int_equal(sim_mm_create(host, &mm), 0);
+	r = mmusim_vm_create(host, mm, cfg, &vm);
+	if (!r)
+		mmusim_vm_destroy(vm);
+	sim_mm_destroy(mm);
+	sim_host_destroy(host);
+	return r;
+}
+
+static void typed_vm(struct test_vm *t, u32 type, bool sev, bool es)
+{
+	struct test_vm_opts o = { .size = 2 * MiB, .hcfg = &launch_host };
+
+	o.cfg.vm_type = type;
+	o.cfg.sev = sev;
+	o.cfg.sev_es = es;
+	o.cfg.nr_vcpus = NR_VCPUS;
+	test_vm_create(t, &o);
+}
+
+/*
+ * KVM_CAP_VM_TYPES follows the host's ASIDs (6.12's sev_set_cpu_caps());
+ * KVM_CREATE_VM with a type outside it is -EINVAL; KVM_SEV_INIT2's checks,
+ * in __sev_guest_init()'s order; legacy INIT on a typed VM and INIT2 on a
+ * default VM are -EINVAL.
+ */
+static void test_vm_types(void **state)
+{
+	struct sim_host_config no_es = { .mem_bytes = 64 * MiB }, no_sev = no_es;
+	struct mmusim_vm_config cfg = { .nr_vcpus = 1 };
+	struct kvm_sev_init init = { 0 };
+	struct kvm_run *run;
+	struct test_vm t;
+	u32 err;
+
+	no_sev.sev_max_asid = 4; /* SEV-ES ASIDs 1..4 only */
+	no_sev.sev_min_asid = 5;
+	typed_vm(&t, KVM_X86_DEFAULT_VM, false, false);
+	assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_VM_TYPES),
+			 BIT(KVM_X86_DEFAULT_VM) | BIT(KVM_X86_SEV_VM) | BIT(KVM_X86_SEV_ES_VM));
+	/* KVM_SEV_INIT2 is for typed VMs only. */
+	assert_int_equal(op(&t, KVM_SEV_INIT2, &init, &err), -EINVAL);
+	test_vm_destroy(&t);
+
+	cfg.vm_type = KVM_X86_SEV_ES_VM;
+	assert_int_equal(try_create(&no_es, &cfg), -EINVAL); /* default host: no SEV-ES ASIDs */
+	cfg.vm_type = KVM_X86_SEV_VM;
+	assert_int_equal(try_create(&no_es, &cfg), 0);
+	assert_int_equal(try_create(&no_sev, &cfg), -EINVAL);
+	cfg.vm_type = KVM_X86_SEV_ES_VM;
+	assert_int_equal(try_create(&no_sev, &cfg), 0);
+	cfg.vm_type = KVM_X86_SW_PROTECTED_VM;
+	assert_int_equal(try_create(&launch_host, &cfg), -EINVAL);
+	cfg.vm_type = KVM_X86_SNP_VM;
+	assert_int_equal(try_create(&launch_host, &cfg), -EINVAL);
+	cfg.vm_type = 32;
+	assert_int_equal(try_create(&launch_host, &cfg), -EINVAL);
+
+	/* The type says SEV or SEV-ES; the config's flag must agree. */
+	cfg.vm_type = KVM_X86_SEV_VM;
+	cfg.sev_es = true;
+	assert_int_equal(try_create(&launch_host, &cfg), -EINVAL);
+	cfg.vm_type = KVM_X86_SEV_ES_VM;
+	cfg.sev_es = false;
+	cfg.sev = true;
+	assert_int_equal(try_create(&launch_host, &cfg), -EINVAL);
+	/* INIT2's argument: flags, VMSA features (none supported), GHCB version. */
+	cfg.sev = false;
+	cfg.sev_es = true;
+	cfg.sev_init.flags = 1;
+	assert_int_equal(try_create(&launch_host, &cfg), -EINVAL);
+	cfg.sev_init.flags = 0;
+	cfg.sev_init.vmsa_features = 1;
+	assert_int_equal(try_create(&launch_host, &cfg), -EINVAL);
+	cfg.sev_init.vmsa_features = 0;
+	cfg.sev_init.ghcb_version = 3;
+	assert_int_equal(try_create(&launch_host, &cfg), -EINVAL);
+	cfg.sev_init.ghcb_version = 2;
+	assert_int_equal(try_create(&launch_host, &cfg), 0);
+	cfg.vm_type = KVM_X86_SEV_VM; /* plain SEV speaks no GHCB */
+	cfg.sev_es = false;
+	cfg.sev = true;
+	cfg.sev_init.ghcb_version = 1;
+	assert_int_equal(try_create(&launch_host, &cfg), -EINVAL);
+
+	/*
+	 * A typed VM left uninitialized: KVM_RUN is -EINVAL (svm_vcpu_pre_run());
+	 * INIT2 reads its argument before it finds the vCPUs (-EFAULT, then
+	 * -EINVAL); legacy INIT refuses the type.
+	 */
+	typed_vm(&t, KVM_X86_SEV_ES_VM, false, false);
+	assert_int_equal(mmusim_vcpu_run(mmusim_vm_vcpu(t.vm, 0)), -EINVAL);
+	assert_int_equal(op(&t, KVM_SEV_INIT2, NULL, &err), -EFAULT);
+	assert_int_equal(op(&t, KVM_SEV_INIT2, &init, &err), -EINVAL);
+	assert_int_equal(op(&t, KVM_SEV_INIT, NULL, &err), -EINVAL);
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_START, NULL, &err), -ENOTTY);
+	test_vm_destroy(&t);
+
+	/* Initialized by INIT2: no second INIT2, and it runs. */
+	typed_vm(&t, KVM_X86_SEV_VM, true, false);
+	assert_int_equal(op(&t, KVM_SEV_INIT2, &init, &err), -EINVAL);
+	run = mmusim_vcpu_kvm_run(mmusim_vm_vcpu(t.vm, 0));
+	assert_int_equal(mmusim_vcpu_run(mmusim_vm_vcpu(t.vm, 0)), 0);
+	assert_int_not_equal(run->exit_reason, KVM_EXIT_FAIL_ENTRY);
+	test_vm_destroy(&t);
+}
+
+/* kvm_arch_has_readonly_mem(): no read-only memslots for a VM with protected state. */
+static void test_protected_vm_no_readonly_mem(void **state)
+{
+	static const u32 types[] = { KVM_X86_SEV_VM, KVM_X86_SEV_ES_VM };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		bool prot = types[i] == KVM_X86_SEV_ES_VM;
+		struct kvm_userspace_memory_region ro = {
+			.slot = 1,
+			.flags = KVM_MEM_READONLY,
+			.guest_phys_addr = 4 * MiB,
+			.memory_size = 2 * MiB,
+		};
+		struct test_vm t;
+
+		typed_vm(&t, types[i], !prot, prot);
+		ro.userspace_addr = t.hva;
+		assert_int_equal(mmusim_vm_check_extension(t.vm, KVM_CAP_READONLY_MEM), !prot);
+		assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &ro), prot ? -EINVAL : 0);
+		test_vm_destroy(&t);
+	}
+}
+
+/* ======================== SEV-ES register protection ======================== */
+
+static void get_regs_rip(struct test_vm *t, int vcpu, int want_r, u64 want_rip)
+{
+	struct kvm_regs regs = { 0 };
+
+	assert_int_equal(mmusim_vcpu_get_regs(mmusim_vm_vcpu(t->vm, vcpu), &regs), want_r);
+	if (!want_r)
+		assert_int_equal(regs.rip, want_rip);
+}
+
+/*
+ * After LAUNCH_UPDATE_VMSA (§8.3): a KVM_X86_SEV_ES_VM's register calls are
+ * -EINVAL; a legacy ES_INIT guest's succeed on KVM's stale copy, and a set
+ * changes nothing the guest runs with.  Neither can be reset (load a new
+ * program) or debugged.  Both VM types launch the same way.
+ *
+ *   gpa:  0 .. 12K  the launched image   12K  the secret   32K  the guest's store
+ *         2M  slot 0's end
+ */
+static void test_es_register_protection(void **state)
+{
+	struct kvm_guest_debug gdbg = { .control = KVM_GUESTDBG_ENABLE };
+	struct mmusim_insn prog[] = {
+		{ .op = MMUSIM_INSN_MOV_IMM, .reg = MMUSIM_REG_RAX, .imm = 0x77 },
+		{ .op = MMUSIM_INSN_STORE, .reg = MMUSIM_REG_RAX, .len = 8, .gpa = 0x8000 },
+		{ .op = MMUSIM_INSN_HLT },
+	};
+	int type;
+
+	for (type = 0; type < 2; type++) {
+		bool init2 = type == 1;
+		struct kvm_debugregs dr = { .dr7 = 0x400 };
+		struct kvm_regs regs;
+		struct mmusim_vcpu *v;
+		struct kvm_run *run;
+		struct test_vm t;
+		u64 rax = 0;
+		u8 m[48];
+		int i;
+
+		typed_vm(&t, init2 ? KVM_X86_SEV_ES_VM : KVM_X86_DEFAULT_VM, false, true);
+		v = mmusim_vm_vcpu(t.vm, 0);
+		run = mmusim_vcpu_kvm_run(v);
+		assert_int_equal(mmusim_vcpu_load_program(v, prog, ARRAY_SIZE(prog)), 0);
+		write_image(&t, 3);
+		for (i = 0; i < NR_VCPUS; i++)
+			set_rip(&t, i, i ? 0xfff0 + i : 0);
+		assert_int_equal(mmusim_vcpu_set_debugregs(v, &dr), 0);
+		/* Before the VMSA exists, an ES vCPU cannot enter. */
+		assert_int_equal(mmusim_vcpu_run(v), 0);
+		assert_int_equal(run->exit_reason, KVM_EXIT_FAIL_ENTRY);
+		assert_int_equal(run->fail_entry.hardware_entry_failure_reason, (u64)-1);
+		full_launch(&t, true, SEV_POLICY_ES, m);
+
+		if (init2) {
+			get_regs_rip(&t, 1, -EINVAL, 0);
+			assert_int_equal(mmusim_vcpu_set_regs(v, &regs), -EINVAL);
+			assert_int_equal(mmusim_vcpu_get_debugregs(v, &dr), -EINVAL);
+			assert_int_equal(mmusim_vcpu_set_debugregs(v, &dr), -EINVAL);
+		} else {
+			/* Lax: KVM's copy, as the VMSA update left it. */
+			get_regs_rip(&t, 1, 0, 0xfff1);
+			memset(&regs, 0, sizeof(regs));
+			regs.rip = 0x1234;
+			regs.rax = 0xbad;
+			assert_int_equal(mmusim_vcpu_set_regs(v, &regs), 0);
+			get_regs_rip(&t, 0, 0, 0x1234);
+			assert_int_equal(mmusim_vcpu_get_debugregs(v, &dr), 0);
+			assert_int_equal(mmusim_vcpu_set_debugregs(v, &dr), 0);
+		}
+		/* Neither a reset nor guest debugging. */
+		assert_int_equal(mmusim_vcpu_load_program(v, prog, ARRAY_SIZE(prog)), -EINVAL);
+		assert_int_equal(mmusim_vcpu_set_guest_debug(v, &gdbg), -EINVAL);
+
+		/* The guest runs from its VMSA's RIP 0, whatever the host "set". */
+		assert_int_equal(mmusim_vcpu_run(v), 0);
+		assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
+		assert_int_equal(mmusim_vcpu_read(v, 0x8000, &rax, sizeof(rax)), 0);
+		assert_int_equal(rax, 0x77);
+		if (!init2) {
+			/* ... and KVM's copy still holds the stale set. */
+			assert_int_equal(mmusim_vcpu_get_regs(v, &regs), 0);
+			assert_int_equal(regs.rax, 0xbad);
+		}
+		test_vm_check(&t);
+		test_vm_destroy(&t);
+	}
+}
+
+/*
+ * LAUNCH_UPDATE_VMSA refuses a vCPU being debugged: guest debug, or DR7
+ * breakpoints.  The vCPUs before it are encrypted already, and a retry
+ * fails on the first of them (guest_state_protected), as in 6.12: a failed
+ * update cannot be completed.
+ */
+static void test_vmsa_debug_state(void **state)
+{
+	struct kvm_guest_debug gdbg = { .control = KVM_GUESTDBG_ENABLE };
+	struct kvm_debugregs dr = { .dr7 = 0x401 }; /* L0: breakpoint 0 enabled */
+	struct mmusim_sev_stats st;
+	struct test_vm t;
+	u32 err;
+
+	launch_vm(&t, false, true);
+	write_image(&t, 4);
+	assert_int_equal(launch_start(&t, SEV_POLICY_ES, &err), 0);
+	assert_int_equal(mmusim_vcpu_set_debugregs(mmusim_vm_vcpu(t.vm, 2), &dr), 0);
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_UPDATE_VMSA, NULL, &err), -EINVAL);
+	assert_int_equal(mmusim_vm_sev_get_stats(t.vm, &st), 0);
+	assert_int_equal(st.vmsa_protected, 2);
+	dr.dr7 = 0x400;
+	assert_int_equal(mmusim_vcpu_set_debugregs(mmusim_vm_vcpu(t.vm, 2), &dr), 0);
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_UPDATE_VMSA, NULL, &err), -EINVAL);
+	assert_int_equal(mmusim_vm_sev_get_stats(t.vm, &st), 0);
+	assert_int_equal(st.vmsa_protected, 2);
+	test_vm_destroy(&t);
+
+	launch_vm(&t, false, true);
+	assert_int_equal(launch_start(&t, SEV_POLICY_ES, &err), 0);
+	assert_int_equal(mmusim_vcpu_set_guest_debug(mmusim_vm_vcpu(t.vm, 0), &gdbg), 0);
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_UPDATE_VMSA, NULL, &err), -EINVAL);
+	gdbg.control = 0;
+	assert_int_equal(mmusim_vcpu_set_guest_debug(mmusim_vm_vcpu(t.vm, 0), &gdbg), 0);
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_UPDATE_VMSA, NULL, &err), 0);
+	assert_int_equal(mmusim_vm_sev_get_stats(t.vm, &st), 0);
+	assert_int_equal(st.vmsa_protected, NR_VCPUS);
+	test_vm_destroy(&t);
+}
+
 /* Two launches of one image measure the same; any change to data or a VMSA does not. */
 static void test_measurement(void **state)
 {
@@ -887,6 +1159,10 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_asid_ranges),
 		MMUSIM_TEST(test_sev_full_launch),
 		MMUSIM_TEST(test_sev_es_full_launch),
+		MMUSIM_TEST(test_vm_types),
+		MMUSIM_TEST(test_protected_vm_no_readonly_mem),
+		MMUSIM_TEST(test_es_register_protection),
+		MMUSIM_TEST(test_vmsa_debug_state),
 		MMUSIM_TEST(test_measurement),
 		MMUSIM_TEST(test_state_machine),
 		MMUSIM_TEST(test_uninit),

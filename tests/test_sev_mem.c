@@ -503,45 +503,10 @@ static void test_sev_many_reports(void **state)
 
 /* ======================== concurrency ======================== */
 
-struct churn {
-	struct test_vm *t;
-	bool stop; /* __atomic: the vCPU thread sets it */
-	u64 seed;
-	u64 npages;
-};
-
-static void *churn_host(void *arg)
-{
-	struct churn *c = arg;
-	u64 rnd = c->seed, moved;
-
-	env_thread_register();
-	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
-		hva_t a = c->t->hva + (test_rand(&rnd) % c->npages) * PAGE_SIZE;
-
-		switch (test_rand(&rnd) % 4) {
-		case 0:
-			sim_migrate_page(c->t->mm, a);
-			break;
-		case 1:
-			sim_compact_range(c->t->mm, a, 8 * PAGE_SIZE, &moved);
-			break;
-		case 2:
-			sim_swap_out(c->t->mm, a);
-			break;
-		default:
-			sim_mm_age_range(c->t->mm, a, PAGE_SIZE);
-			break;
-		}
-	}
-	env_thread_unregister();
-	return NULL;
-}
-
 /* A vCPU writes and checks pinned memory while the host churns it: no loss. */
 static void test_sev_pinned_churn(void **state)
 {
-	struct churn c = { .seed = mmusim_test_seed(), .npages = 128 };
+	struct test_churn c = { .seed = mmusim_test_seed(), .npages = 128 };
 	struct kvm_enc_region r;
 	struct test_vm t;
 	pthread_t th;
@@ -552,7 +517,7 @@ static void test_sev_pinned_churn(void **state)
 	c.t = &t;
 	r = whole(&t);
 	assert_int_equal(mmusim_vm_memory_encrypt_reg_region(t.vm, &r), 0);
-	assert_int_equal(pthread_create(&th, NULL, churn_host, &c), 0);
+	assert_int_equal(pthread_create(&th, NULL, test_churn_host, &c), 0);
 	for (round = 0; round < rounds; round++) {
 		for (i = 0; i < c.npages; i++)
 			guest_write_page(&t, i, (u8)(i + round));

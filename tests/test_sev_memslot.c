@@ -13,7 +13,6 @@
  *	gfn  0         8                       511
  *	     [written ][ untouched ...           ]
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -540,59 +539,6 @@ MMUSIM_LEGACY_VARIANT(test_churn_checker)
 
 #define CONC_PAGES 128
 
-struct conc {
-	struct test_vm *t;
-	bool stop; /* __atomic */
-	u64 seed;
-	int vcpu;
-	u64 round;
-};
-
-/* The host side: migrate, compact, swap, age at random over the guest's pages. */
-static void *conc_host(void *arg)
-{
-	struct conc *c = arg;
-	u64 rnd = c->seed, moved;
-
-	env_thread_register();
-	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
-		hva_t a = c->t->hva + (test_rand(&rnd) % CONC_PAGES) * PAGE_SIZE;
-
-		switch (test_rand(&rnd) % 4) {
-		case 0:
-			sim_migrate_page(c->t->mm, a);
-			break;
-		case 1:
-			sim_compact_range(c->t->mm, a, 8 * PAGE_SIZE, &moved);
-			break;
-		case 2:
-			sim_swap_out(c->t->mm, a);
-			break;
-		default:
-			mmusim_vm_zap_gfn_range(c->t->vm, -1, 0, CONC_PAGES);
-			break;
-		}
-	}
-	env_thread_unregister();
-	return NULL;
-}
-
-/* vCPU @vcpu writes its gfns (every other one), then reads every gfn of the round. */
-static void *conc_vcpu(void *arg)
-{
-	struct conc *c = arg;
-	struct mmusim_vcpu *v = mmusim_vm_vcpu(c->t->vm, c->vcpu);
-	u64 g, x;
-
-	env_thread_register();
-	for (g = c->vcpu; g < CONC_PAGES; g += 2) {
-		x = (c->round << 32) | g;
-		assert_int_equal(mmusim_vcpu_write(v, g << PAGE_SHIFT, &x, 8), 0);
-	}
-	env_thread_unregister();
-	return NULL;
-}
-
 /*
  * Two vCPUs fault the same slot concurrently (on the TDP MMU under the
  * read lock: pin_pfn() of neighbouring and identical gfns races on the
@@ -602,32 +548,15 @@ static void *conc_vcpu(void *arg)
  */
 static void test_concurrent_churn(void **state)
 {
-	struct conc host = { .seed = mmusim_test_seed() }, vc[2];
+	struct test_churn c = { .seed = mmusim_test_seed(), .npages = CONC_PAGES, .zap = true };
 	struct test_vm_opts o = { .size = 2 * MiB };
-	pthread_t th, tv[2];
 	struct test_vm t;
-	u64 round, g, x;
-	int i;
 
-	print_message("seed %llu\n", (unsigned long long)host.seed);
+	print_message("seed %llu\n", (unsigned long long)c.seed);
 	o.cfg.nr_vcpus = 2;
 	memslot_vm_opts(&t, &o);
-	host.t = &t;
-	assert_int_equal(pthread_create(&th, NULL, conc_host, &host), 0);
-	for (round = 1; round <= 10; round++) {
-		for (i = 0; i < 2; i++) {
-			vc[i] = (struct conc){ .t = &t, .vcpu = i, .round = round };
-			assert_int_equal(pthread_create(&tv[i], NULL, conc_vcpu, &vc[i]), 0);
-		}
-		for (i = 0; i < 2; i++)
-			pthread_join(tv[i], NULL);
-		for (g = 0; g < CONC_PAGES; g++) {
-			x = get(&t, g);
-			assert_int_equal(x, (round << 32) | g);
-		}
-	}
-	__atomic_store_n(&host.stop, true, __ATOMIC_RELEASE);
-	pthread_join(th, NULL);
+	c.t = &t;
+	test_churn_two_vcpus(&c, 10);
 	assert_int_equal(sev_stats(&t).pins_taken, CONC_PAGES);
 	assert_int_equal(sev_stats(&t).pages_pinned, CONC_PAGES);
 	assert_clean(&t);

@@ -125,6 +125,7 @@ static void test_move_errnos(void **state)
 	u32 asid;
 
 	dst = pair(&t, MMUSIM_SEV_PIN_UPFRONT, MMUSIM_MMU_TDP, false);
+	assert_int_equal(mmusim_vm_check_extension(dst, KVM_CAP_VM_MOVE_ENC_CONTEXT_FROM), 1);
 	asid = stats_of(t.vm).asid;
 	vm_put(t.vm, 1, 0x11);
 	assert_int_equal(mmusim_vm_move_enc_context_from(t.vm, t.vm), -EINVAL);

@@ -136,3 +136,21 @@ struct mmusim_sev_stats;
 void test_sev_stats(struct test_vm *t, struct mmusim_sev_stats *st);
 void test_guest_put64(struct test_vm *t, gfn_t gfn, u64 v);
 u64 test_guest_get64(struct test_vm *t, gfn_t gfn);
+
+/*
+ * Host churn for the SEV concurrency tests: test_churn_host() (a pthread
+ * start routine) migrates, compacts, swaps out and zaps (@zap) or ages the
+ * guest's first @npages pages at random until @stop.
+ * test_churn_two_vcpus() runs it while two vCPU threads write
+ * (round << 32) | gfn to those gfns (vCPU i the gfns = i mod 2), @rounds
+ * times, each round read back by vCPU 0.
+ */
+struct test_churn {
+	struct test_vm *t;
+	bool stop; /* __atomic */
+	bool zap;
+	u64 seed;
+	u64 npages;
+};
+void *test_churn_host(void *arg);
+void test_churn_two_vcpus(struct test_churn *c, u64 rounds);

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* VM set-up helpers for the MMU tests (see test_util.h). */
+#include <pthread.h>
+
 #include "test_util.h"
+#include <mmusim/env.h>
+#include <mmusim/host.h>
 #include <mmusim/sev.h>
 
 int test_vm_mmu = MMUSIM_MMU_TDP;
@@ -74,4 +78,80 @@ u64 test_guest_get64(struct test_vm *t, gfn_t gfn)
 
 	assert_int_equal(mmusim_vcpu_read(mmusim_vm_vcpu(t->vm, 0), gfn << PAGE_SHIFT, &v, 8), 0);
 	return v;
+}
+
+void *test_churn_host(void *arg)
+{
+	struct test_churn *c = arg;
+	u64 rnd = c->seed, moved;
+
+	env_thread_register();
+	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+		hva_t a = c->t->hva + (test_rand(&rnd) % c->npages) * PAGE_SIZE;
+
+		switch (test_rand(&rnd) % 4) {
+		case 0:
+			sim_migrate_page(c->t->mm, a);
+			break;
+		case 1:
+			sim_compact_range(c->t->mm, a, 8 * PAGE_SIZE, &moved);
+			break;
+		case 2:
+			sim_swap_out(c->t->mm, a);
+			break;
+		default:
+			if (c->zap)
+				mmusim_vm_zap_gfn_range(c->t->vm, -1, 0, c->npages);
+			else
+				sim_mm_age_range(c->t->mm, a, PAGE_SIZE);
+			break;
+		}
+	}
+	env_thread_unregister();
+	return NULL;
+}
+
+struct churn_vcpu {
+	struct test_vm *t;
+	int vcpu;
+	u64 round, npages;
+};
+
+static void *churn_vcpu(void *arg)
+{
+	struct churn_vcpu *c = arg;
+	struct mmusim_vcpu *v = mmusim_vm_vcpu(c->t->vm, c->vcpu);
+	u64 g, x;
+
+	env_thread_register();
+	for (g = c->vcpu; g < c->npages; g += 2) {
+		x = (c->round << 32) | g;
+		assert_int_equal(mmusim_vcpu_write(v, g << PAGE_SHIFT, &x, 8), 0);
+	}
+	env_thread_unregister();
+	return NULL;
+}
+
+void test_churn_two_vcpus(struct test_churn *c, u64 rounds)
+{
+	struct churn_vcpu vc[2];
+	pthread_t th, tv[2];
+	u64 round, g;
+	int i;
+
+	assert_int_equal(pthread_create(&th, NULL, test_churn_host, c), 0);
+	for (round = 1; round <= rounds; round++) {
+		for (i = 0; i < 2; i++) {
+			vc[i] = (struct churn_vcpu){
+				.t = c->t, .vcpu = i, .round = round, .npages = c->npages
+			};
+			assert_int_equal(pthread_create(&tv[i], NULL, churn_vcpu, &vc[i]), 0);
+		}
+		for (i = 0; i < 2; i++)
+			pthread_join(tv[i], NULL);
+		for (g = 0; g < c->npages; g++)
+			assert_int_equal(test_guest_get64(c->t, g), (round << 32) | g);
+	}
+	__atomic_store_n(&c->stop, true, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
 }

@@ -95,7 +95,9 @@ struct mmusim_insn {
  * or exit completion; the other registers are kept.  -EINVAL for a NULL
  * vCPU, n == 0 or above MMUSIM_MAX_PROGRAM, or a bad instruction (unknown
  * op or register, bad length, a LOAD/STORE crossing a page, a GPA above
- * the guest's maximum, a target past the program); nothing changes then.
+ * the guest's maximum, a target past the program), or an SEV-ES vCPU whose
+ * state LAUNCH_UPDATE_VMSA protected (no reset of an ES guest); nothing
+ * changes then.
  */
 int mmusim_vcpu_load_program(struct mmusim_vcpu *vcpu, const struct mmusim_insn *prog, u32 n);
 
@@ -104,16 +106,29 @@ int mmusim_vcpu_load_program(struct mmusim_vcpu *vcpu, const struct mmusim_insn 
  * why), or a negative errno: -EINTR for run->immediate_exit (exit_reason
  * untouched, as 6.12) and for a signal pending for the VMM
  * (KVM_EXIT_INTR), the fault path's errors (-EFAULT, -EHWPOISON,
- * -ENOMEM), -EINVAL for a NULL vCPU, -EIO once the VM is being destroyed.
+ * -ENOMEM), -EINVAL for a NULL vCPU or a VM of an SEV type that
+ * KVM_SEV_INIT2 did not initialize, -EIO once the VM is being destroyed.
+ * An SEV-ES vCPU whose VMSA LAUNCH_UPDATE_VMSA did not encrypt cannot
+ * enter: 0 with KVM_EXIT_FAIL_ENTRY (hardware_entry_failure_reason
+ * SVM_EXIT_ERR).
  */
 int mmusim_vcpu_run(struct mmusim_vcpu *vcpu);
 
 /* The vCPU's struct kvm_run (KVM's mmap of the vCPU fd); NULL for a NULL vCPU. */
 struct kvm_run *mmusim_vcpu_kvm_run(struct mmusim_vcpu *vcpu);
 
-/* KVM_GET_REGS / KVM_SET_REGS (@regs is user memory: -EFAULT). */
+/*
+ * KVM_GET_REGS / KVM_SET_REGS and KVM_GET_DEBUGREGS / KVM_SET_DEBUGREGS
+ * (the structure is user memory: -EFAULT; SET_DEBUGREGS: nonzero flags or
+ * DR6/DR7 bits above 31 -EINVAL).  Once LAUNCH_UPDATE_VMSA protected an
+ * SEV-ES vCPU's state: -EINVAL on a KVM_X86_SEV_ES_VM; on a legacy
+ * KVM_SEV_ES_INIT guest they succeed on KVM's stale copy, which the guest
+ * never sees (src/vcpu/regs.c, docs/sev.md).
+ */
 int mmusim_vcpu_get_regs(struct mmusim_vcpu *vcpu, struct kvm_regs *regs);
 int mmusim_vcpu_set_regs(struct mmusim_vcpu *vcpu, const struct kvm_regs *regs);
+int mmusim_vcpu_get_debugregs(struct mmusim_vcpu *vcpu, struct kvm_debugregs *dbg);
+int mmusim_vcpu_set_debugregs(struct mmusim_vcpu *vcpu, const struct kvm_debugregs *dbg);
 
 #ifdef __cplusplus
 }

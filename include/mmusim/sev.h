@@ -40,6 +40,10 @@
 #define SEV_POLICY_SEV (1u << 5) /* not modelled */
 #endif
 
+#ifndef KVM_SEV_INIT2
+#define KVM_SEV_INIT2 22
+#endif
+
 /* The firmware's guest states, as KVM_SEV_GUEST_STATUS reports them. */
 #define MMUSIM_SEV_STATE_UNINIT 0
 #define MMUSIM_SEV_STATE_LUPDATE 1
@@ -54,7 +58,9 @@ extern "C" {
  * KVM_MEMORY_ENCRYPT_OP: sev_mem_enc_ioctl().  NULL @cmd: 0 (the probe).
  * KVM_SEV_INIT / KVM_SEV_ES_INIT (-EINVAL once vCPUs exist or if already
  * SEV; -EBUSY without a free ASID of the guest's range; ES_INIT -ENOTTY on
- * a host without SEV-ES ASIDs); KVM_SEV_INIT2: -EINVAL (no SEV VM types).
+ * a host without SEV-ES ASIDs; -EINVAL on a VM created with an SEV type);
+ * KVM_SEV_INIT2 for such typed VMs (mmusim_vm_config.vm_type), -EINVAL on
+ * a default one.
  * The launch flow of 6.12 against the simulated PSP firmware (docs/sev.md,
  * "Launch"): LAUNCH_START (kvm_sev_cmd.sev_fd must be MMUSIM_SEV_DEV_FD,
  * else -EBADF), LAUNCH_UPDATE_DATA, LAUNCH_UPDATE_VMSA (SEV-ES only,

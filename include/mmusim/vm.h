@@ -37,6 +37,28 @@
 extern "C" {
 #endif
 
+/*
+ * KVM_CREATE_VM's x86 types (mmusim_vm_config.vm_type) and KVM_SEV_INIT2's
+ * argument: uapi of Linux 6.10+, which Debian 12's 6.1 linux-libc-dev lacks.
+ */
+#ifndef KVM_X86_SEV_VM
+#define KVM_X86_DEFAULT_VM 0
+#define KVM_X86_SW_PROTECTED_VM 1
+#define KVM_X86_SEV_VM 2
+#define KVM_X86_SEV_ES_VM 3
+#define KVM_X86_SNP_VM 4
+struct kvm_sev_init {
+	__u64 vmsa_features;
+	__u32 flags;
+	__u16 ghcb_version;
+	__u16 pad1;
+	__u32 pad2[8];
+};
+#endif
+#ifndef KVM_CAP_VM_TYPES
+#define KVM_CAP_VM_TYPES 235
+#endif
+
 struct mmusim_vm;
 struct mmusim_vcpu;
 
@@ -154,6 +176,20 @@ struct mmusim_vm_config {
 	u64 sev_key;
 	bool sev_pin_write;
 	/*
+	 * KVM_CREATE_VM's type (include/mmusim/sev.h): KVM_X86_DEFAULT_VM (0),
+	 * or KVM_X86_SEV_VM / KVM_X86_SEV_ES_VM on a host with ASIDs of that
+	 * kind (KVM_CAP_VM_TYPES), else -EINVAL.  A typed VM becomes SEV
+	 * through KVM_SEV_INIT2 instead (sev or sev_es must match the type,
+	 * else -EINVAL), with sev_init's vmsa_features and ghcb_version (flags
+	 * must be 0); without sev/sev_es it is left uninitialized and KVM_RUN
+	 * is -EINVAL, as 6.12's svm_vcpu_pre_run().  A KVM_X86_SEV_ES_VM has
+	 * protected state: once LAUNCH_UPDATE_VMSA encrypted a vCPU's state,
+	 * the register calls are -EINVAL where a legacy ES_INIT guest's
+	 * succeed on KVM's stale copy, and it offers no read-only memslots.
+	 */
+	u32 vm_type;
+	struct kvm_sev_init sev_init;
+	/*
 	 * How an SEV guest's memory is kept in place (docs/sev.md, issue 14):
 	 *   MMUSIM_SEV_PIN_UPFRONT  the default and upstream's baseline:
 	 *                           KVM_MEMORY_ENCRYPT_REG_REGION pins the range
@@ -203,7 +239,8 @@ int mmusim_vm_clear_dirty_log(struct mmusim_vm *vm, struct kvm_clear_dirty_log *
  * _MANUAL_DIRTY_LOG_PROTECT2, _CHECK_EXTENSION_VM, _ENABLE_CAP_VM,
  * _DESTROY_MEMORY_REGION_WORKS, _JOIN_MEMORY_REGIONS_WORKS,
  * _X86_BUS_LOCK_EXIT (OFF | EXIT, 0 without host support), _X86_USER_SPACE_MSR,
- * _X86_MSR_FILTER (mmusim/msr.h); 0 for the rest.
+ * _X86_MSR_FILTER (mmusim/msr.h), _VM_MOVE_ENC_CONTEXT_FROM (1; the move is
+ * mmusim_vm_move_enc_context_from(), mmusim/sev.h); 0 for the rest.
  */
 int mmusim_vm_check_extension(struct mmusim_vm *vm, long cap);
 /*

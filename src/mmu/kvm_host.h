@@ -215,6 +215,9 @@ struct kvm_vcpu {
 /* vcpu.c: flush the PML buffer into the dirty log; SRCU held, outside guest mode. */
 void kvm_vcpu_flush_pml(struct kvm_vcpu *vcpu);
 
+/* src/vcpu/regs.c: the reset values of the registers KVM_SET_DEBUGREGS sets. */
+void kvm_vcpu_regs_reset(struct kvm_vcpu *vcpu);
+
 /* src/vcpu/vcpu_map.c: unmap (clean) what mmusim_vcpu_map() left mapped. */
 void kvm_vcpu_unmap_all(struct kvm_vcpu *vcpu);
 /* ... and the checker's view of them: a map holding nothing whose pfn the host no longer maps. */
@@ -323,6 +326,12 @@ struct kvm {
 	struct mutex vcpu_lock;
 	/* SEV guest state (src/sev/sev.h); NULL for a VM that is not SEV. */
 	struct kvm_sev_info *sev;
+	/*
+	 * KVM_CREATE_VM's type (kvm->arch.vm_type), and 6.12's
+	 * arch.has_protected_state: set for KVM_X86_SEV_ES_VM at creation.
+	 */
+	u32 vm_type;
+	bool has_protected_state;
 	/* Pinned-SPTE hooks (set before the vCPUs exist, then constant). */
 	const struct kvm_x86_pin_ops *pin_ops;
 	/* Demand-pinning hooks (set before the vCPUs exist, then constant). */
@@ -518,6 +527,7 @@ int kvm_vcpu_alloc_run(struct kvm_vcpu *vcpu);
 void kvm_vcpu_free_run(struct kvm_vcpu *vcpu);
 
 long kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long ext);
+u32 kvm_supported_vm_types(struct sim_host *host);
 int kvm_vm_ioctl_enable_cap_generic(struct kvm *kvm, struct kvm_enable_cap *cap);
 int kvm_vm_call_begin(struct kvm *kvm);
 void kvm_vm_call_end(struct kvm *kvm);

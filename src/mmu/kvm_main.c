@@ -357,6 +357,12 @@ static const struct sim_mmu_notifier_ops kvm_mmu_notifier_ops = {
  * KVM_CHECK_EXTENSION and KVM_ENABLE_CAP on the VM (Linux 6.12)
  */
 
+/* kvm_caps.supported_vm_types: the default type, and SEV's where the host has ASIDs. */
+u32 kvm_supported_vm_types(struct sim_host *host)
+{
+	return BIT(KVM_X86_DEFAULT_VM) | sev_supported_vm_types(host);
+}
+
 /* The x86.c half: what kvm_vm_ioctl_check_extension() answers for a VM. */
 static long kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 {
@@ -364,12 +370,16 @@ static long kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_SYNC_MMU:
 		return 1;
 	case KVM_CAP_READONLY_MEM:
-		return 1; /* kvm_arch_has_readonly_mem(): no protected state */
+		return !kvm->has_protected_state; /* kvm_arch_has_readonly_mem() */
+	case KVM_CAP_VM_TYPES:
+		return kvm_supported_vm_types(kvm->host);
 	case KVM_CAP_PRE_FAULT_MEMORY:
 		return 1; /* tdp_enabled */
 	case KVM_CAP_X86_USER_SPACE_MSR:
 	case KVM_CAP_X86_MSR_FILTER:
 		return 1;
+	case KVM_CAP_VM_MOVE_ENC_CONTEXT_FROM:
+		return 1; /* whether or not the VM is SEV (mmusim_vm_move_enc_context_from()) */
 	case KVM_CAP_X86_BUS_LOCK_EXIT:
 		return kvm->has_bus_lock_exit ?
 			       KVM_BUS_LOCK_DETECTION_OFF | KVM_BUS_LOCK_DETECTION_EXIT :
@@ -568,6 +578,7 @@ static int kvm_create_vcpus(struct kvm *kvm, int nr_vcpus)
 		vcpu->mode = OUTSIDE_GUEST_MODE;
 		spin_lock_init(&vcpu->maps_lock);
 		kvm_vcpu_msr_reset(vcpu);
+		kvm_vcpu_regs_reset(vcpu);
 		kvm->vcpus[i] = vcpu;
 		kvm->nr_vcpus = i + 1;
 	}
@@ -741,6 +752,9 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 		return max_phys_bits;
 	if (cfg->mmio_gen_wrap_after > (MMIO_SPTE_GEN_MASK + 1) / nr_as)
 		return -EINVAL;
+	/* kvm_arch_init_vm(): a type outside KVM_CAP_VM_TYPES is -EINVAL. */
+	if (cfg->vm_type >= 32 || !(kvm_supported_vm_types(host) & BIT(cfg->vm_type)))
+		return -EINVAL;
 	/* A pinning strategy other than the baseline means something to SEV only. */
 	if ((u32)cfg->sev_pin > MMUSIM_SEV_PIN_OFF ||
 	    (cfg->sev_pin != MMUSIM_SEV_PIN_UPFRONT && !cfg->sev && !cfg->sev_es))
@@ -755,6 +769,9 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 	kvm->slot_zap_all = !cfg->no_slot_zap_all;
 	kvm->tdp_mmu_enabled = cfg->mmu == MMUSIM_MMU_TDP;
 	kvm->has_bus_lock_exit = !cfg->no_bus_lock_detection;
+	kvm->vm_type = cfg->vm_type;
+	/* svm_vm_init(): an ES VM type's register state becomes inaccessible. */
+	kvm->has_protected_state = cfg->vm_type == KVM_X86_SEV_ES_VM;
 	rwlock_init(&kvm->mmu_lock);
 	mutex_init(&kvm->vcpu_lock);
 	kvm_msr_vm_init(kvm);
@@ -781,6 +798,7 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 			      &kvm_x86_memslot_ops, kvm);
 	if (r)
 		goto err_mmu;
+	kvm->slots.no_readonly_mem = kvm->has_protected_state;
 	if (cfg->mmio_gen_wrap_after) {
 		/* Validated above: the wrap is reached by whole updates of each space. */
 		r = kvm_memslots_set_first_generation(
@@ -803,7 +821,18 @@ int kvm_create_vm(struct sim_host *host, struct sim_mm *mm, const struct mmusim_
 			goto err_slots;
 	}
 	/* KVM_MEMORY_ENCRYPT_OP(KVM_SEV_INIT): before the vCPUs, as KVM wants it. */
-	if (cfg->sev || cfg->sev_es) {
+	if ((cfg->sev || cfg->sev_es) && cfg->vm_type != KVM_X86_DEFAULT_VM) {
+		/* KVM_SEV_INIT2: the type, not the flags, says SEV or SEV-ES. */
+		r = -EINVAL;
+		if (cfg->sev_es != (cfg->vm_type == KVM_X86_SEV_ES_VM))
+			goto err_slots;
+		r = sev_vm_init2_from_config(kvm, &cfg->sev_init, cfg->sev_key, cfg->sev_pin_write);
+		if (r)
+			goto err_slots;
+		r = sev_pin_strategy_init(kvm, cfg->sev_pin);
+		if (r)
+			goto err_sev;
+	} else if (cfg->sev || cfg->sev_es) {
 		r = sev_vm_init_from_config(kvm, cfg->sev_es, cfg->sev_key, cfg->sev_pin_write);
 		if (r)
 			goto err_slots;

@@ -720,7 +720,10 @@ static int check_memory_region_flags(struct kvm_vm_memslots *ms,
 	 * No private memory in the simulation, so never GUEST_MEMFD; x86 has
 	 * read-only memory for VMs without protected state.
 	 */
-	u32 valid_flags = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY;
+	u32 valid_flags = KVM_MEM_LOG_DIRTY_PAGES;
+
+	if (!ms->no_readonly_mem)
+		valid_flags |= KVM_MEM_READONLY;
 
 	if (mem->flags & ~valid_flags)
 		return -EINVAL;

@@ -380,6 +380,8 @@ struct kvm_vm_memslots {
 	bool dirty_ring;
 	/* Host MAXPHYADDR bound: CREATE/MOVE with a last gfn above it is -EINVAL. */
 	gfn_t max_gfn;
+	/* !kvm_arch_has_readonly_mem(): a VM with protected state, no KVM_MEM_READONLY. */
+	bool no_readonly_mem;
 
 	const struct kvm_memslot_ops *ops;
 	void *arch;

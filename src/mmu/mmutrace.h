@@ -19,9 +19,10 @@
  *
  * Rules:
  *  1. Disabled costs one load, one test and one not-taken branch per call
- *     site (env_trace_enabled(), __always_inline); nothing else is
- *     evaluated, so a call site may pass expressions that are only worth
- *     computing when tracing.
+ *     site (env_trace_enabled(), __always_inline): the record is built
+ *     only when enabled.  The arguments are plain function arguments, so
+ *     call sites pass what they already have; anything dearer to compute
+ *     goes behind its own trace_event_enabled() (vcpu.c's exit reason).
  *  2. A record is at most TRACE_EVENT_MAX_FIELDS u64s; formatting happens
  *     when the trace is written (userspace) or at the call (kernel), never
  *     on the recording path in userspace.

@@ -24,6 +24,10 @@
 #include "mmu/kvm_host.h"
 #include <mmusim/sev.h>
 
+#ifndef u64_to_user_ptr
+#define u64_to_user_ptr(x) ((void __user *)(unsigned long)(u64)(x))
+#endif
+
 struct sev_mc;
 
 /* One KVM_MEMORY_ENCRYPT_REG_REGION range, pinned (6.12's struct enc_region). */
@@ -39,7 +43,8 @@ struct enc_region {
 
 struct kvm_sev_info {
 	bool active;
-	bool es_active; /* KVM_SEV_ES_INIT: an SEV-ES guest */
+	bool es_active; /* KVM_SEV_ES_INIT or an ES VM type's INIT2: an SEV-ES guest */
+	u16 ghcb_version; /* 1 for ES_INIT, INIT2's (2 by default) for ES, 0 for SEV */
 	unsigned int asid;
 	u64 key; /* the simulated VEK, which LAUNCH_START would make */
 	unsigned long pages_locked; /* RLIMIT_MEMLOCK charge, under kvm->lock */
@@ -105,6 +110,13 @@ typedef int (*sev_cmd_fn)(struct kvm *kvm, struct kvm_sev_cmd *argp);
  * mmusim_vm_create() (cfg->sev, cfg->sev_es), before the vCPUs.
  */
 int sev_vm_init_from_config(struct kvm *kvm, bool es, u64 key, bool pin_write);
+/* KVM_SEV_INIT2 for a VM created with an SEV type (mmusim_vm_config.vm_type). */
+int sev_vm_init2_from_config(struct kvm *kvm, const struct kvm_sev_init *data, u64 key,
+			     bool pin_write);
+/* The SEV VM types the host supports, as bits of KVM_CAP_VM_TYPES. */
+u32 sev_supported_vm_types(struct sim_host *host);
+/* A VM of an SEV type that KVM_SEV_INIT2 has not initialized (KVM_RUN: -EINVAL). */
+bool sev_need_init(struct kvm *kvm);
 /*
  * The one dispatch from mmusim_vm_config.sev_pin to the strategy's code,
  * after KVM_SEV_INIT and before the vCPUs: -EINVAL for a value that is no

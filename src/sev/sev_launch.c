@@ -38,8 +38,8 @@
  *     arch.guest_state_protected is set, never cleared.
  *
  * Deviations: no vcpu->mutex (mmusim's vCPUs do not run during the
- * launch); the VMSA image holds the GPRs and RIP only (mmusim has no
- * segment, XCR0, XSS or DR state, so DR7 cannot be bad); DBG_* give the
+ * launch); the VMSA image holds the GPRs, RIP, RFLAGS and DR7 only (mmusim
+ * has no segment, XCR0 or XSS state); DBG_* give the
  * firmware any alignment instead of 6.12's 16-byte bounce pages.
  */
 #include "mmusim_env.h"
@@ -47,8 +47,8 @@
 #include "sev/sev.h"
 #include "vcpu/x86.h"
 
-#ifndef u64_to_user_ptr
-#define u64_to_user_ptr(x) ((void __user *)(unsigned long)(u64)(x))
+#ifndef DR7_FIXED_1
+#define DR7_FIXED_1 0x00000400 /* arch/x86/include/asm/kvm_host.h */
 #endif
 
 #ifndef SEV_FW_BLOB_MAX_SIZE
@@ -268,8 +268,8 @@ static int sev_es_sync_vmsa(struct kvm *kvm, struct kvm_vcpu *vcpu, struct sim_p
 
 	if (arch->guest_state_protected)
 		return -EINVAL;
-	/* KVM_SET_GUEST_DEBUG of an SEV-ES guest is not supported. */
-	if (vcpu->guest_debug)
+	/* No guest debugging of an SEV-ES guest: no KVM_SET_GUEST_DEBUG, no DR7 breakpoints. */
+	if (vcpu->guest_debug || (arch->dr7 & ~DR7_FIXED_1))
 		return -EINVAL;
 	if (!page) {
 		page = sim_alloc_pages(kvm->host, __GFP_ZERO, 0);
@@ -280,6 +280,8 @@ static int sev_es_sync_vmsa(struct kvm *kvm, struct kvm_vcpu *vcpu, struct sim_p
 	save = sim_pfn_to_virt(kvm->host, sim_page_to_pfn(kvm->host, page));
 	memset(save, 0, PAGE_SIZE);
 	memcpy(save, arch->regs, sizeof(arch->regs));
+	save[NR_VCPU_REGS] = arch->rflags;
+	save[NR_VCPU_REGS + 1] = arch->dr7;
 	return 0;
 }
 
@@ -301,7 +303,13 @@ static int __sev_launch_update_vmsa(struct kvm *kvm, struct kvm_vcpu *vcpu, u32 
 	ret = sev_issue_cmd(kvm, PSP_CMD_LAUNCH_UPDATE_VMSA, &vmsa, error);
 	if (ret)
 		return ret;
-	/* From now on the host neither reads nor writes this vCPU's registers. */
+	/*
+	 * From now on the host neither reads nor writes this vCPU's registers:
+	 * what KVM keeps of them goes stale (src/vcpu/regs.c).
+	 */
+	memcpy(kvm_vcpu_arch(vcpu)->kvm_regs, kvm_vcpu_arch(vcpu)->regs,
+	       sizeof(kvm_vcpu_arch(vcpu)->kvm_regs));
+	kvm_vcpu_arch(vcpu)->kvm_rflags = kvm_vcpu_arch(vcpu)->rflags;
 	WRITE_ONCE(kvm_vcpu_arch(vcpu)->guest_state_protected, true);
 	atomic64_inc(&sev->vmsa_protected);
 	return 0;

@@ -43,14 +43,40 @@
 #define SEV_CMD_ID_SNP_LAUNCH_FINISH 102
 
 /*
- * kvm_amd's sev_es as sev_hardware_setup() leaves it: on when the host
- * reserved ASIDs for SEV-ES (min_sev_asid > 1; the default host has none).
+ * kvm_amd's sev and sev_es as sev_hardware_setup() leaves them: SEV when the
+ * host has SEV ASIDs (min..max not empty), SEV-ES when it reserved ASIDs
+ * below min_sev_asid (the default host has none).
  */
-static bool sev_es_enabled(struct kvm *kvm)
+static bool sev_enabled(struct sim_host *host)
 {
 	u32 min_sev_asid, max_sev_asid;
 
-	return !sim_host_sev_asids(kvm->host, &min_sev_asid, &max_sev_asid) && min_sev_asid > 1;
+	return !sim_host_sev_asids(host, &min_sev_asid, &max_sev_asid) && max_sev_asid &&
+	       min_sev_asid <= max_sev_asid;
+}
+
+static bool sev_es_enabled_host(struct sim_host *host)
+{
+	u32 min_sev_asid, max_sev_asid;
+
+	return !sim_host_sev_asids(host, &min_sev_asid, &max_sev_asid) && min_sev_asid > 1;
+}
+
+static bool sev_es_enabled(struct kvm *kvm)
+{
+	return sev_es_enabled_host(kvm->host);
+}
+
+/* The SEV half of kvm_caps.supported_vm_types (sev_set_cpu_caps(), 6.12). */
+u32 sev_supported_vm_types(struct sim_host *host)
+{
+	u32 types = 0;
+
+	if (sev_enabled(host))
+		types |= BIT(KVM_X86_SEV_VM);
+	if (sev_es_enabled_host(host))
+		types |= BIT(KVM_X86_SEV_ES_VM);
+	return types;
 }
 
 static bool fits_ulong(u64 v)
@@ -247,15 +273,23 @@ out:
 	return ret;
 }
 
-/* ======================== KVM_SEV_INIT ======================== */
+/* ======================== KVM_SEV_INIT, ES_INIT, INIT2 ======================== */
+
+/* GHCB protocol versions KVM speaks (svm/sev.c of 6.12). */
+#define GHCB_VERSION_MAX 2
+#define GHCB_VERSION_DEFAULT 2
+#define GHCB_VERSION_MIN 1
 
 /*
- * __sev_guest_init() for KVM_SEV_INIT and KVM_SEV_ES_INIT (@es): no VMSA
- * features, GHCB version 1 for ES (not modelled).
+ * __sev_guest_init(), 6.12 order: vCPUs created, flags, VMSA features (KVM
+ * supports none here: DEBUG_SWAP needs host features mmusim does not
+ * model), GHCB version (none for plain SEV), already SEV, then the ASID.
+ * @vm_type is the guest's kind: KVM_X86_SEV_VM, or KVM_X86_SEV_ES_VM.
  */
-static int sev_guest_init(struct kvm *kvm, struct kvm_sev_cmd *argp, bool es, u64 key,
-			  bool pin_write)
+static int __sev_guest_init(struct kvm *kvm, struct kvm_sev_cmd *argp,
+			    const struct kvm_sev_init *data, u32 vm_type, u64 key, bool pin_write)
 {
+	bool es_active = vm_type != KVM_X86_SEV_VM;
 	struct kvm_sev_info *sev;
 	int created, ret;
 
@@ -265,6 +299,10 @@ static int sev_guest_init(struct kvm *kvm, struct kvm_sev_cmd *argp, bool es, u6
 	mutex_unlock(&kvm->vcpu_lock);
 	if (created)
 		return -EINVAL;
+	if (data->flags || data->vmsa_features)
+		return -EINVAL;
+	if (data->ghcb_version > GHCB_VERSION_MAX || (!es_active && data->ghcb_version))
+		return -EINVAL;
 	if (unlikely(sev_guest(kvm)))
 		return -EINVAL;
 
@@ -273,7 +311,10 @@ static int sev_guest_init(struct kvm *kvm, struct kvm_sev_cmd *argp, bool es, u6
 		return -ENOMEM;
 	sev->kvm = kvm;
 	sev->active = true;
-	sev->es_active = es;
+	sev->es_active = es_active;
+	sev->ghcb_version = data->ghcb_version;
+	if (es_active && !sev->ghcb_version)
+		sev->ghcb_version = GHCB_VERSION_DEFAULT;
 	sev->pin_write = pin_write;
 	INIT_LIST_HEAD(&sev->regions_list);
 	ret = sev_mc_attach(sev, key);
@@ -286,6 +327,66 @@ static int sev_guest_init(struct kvm *kvm, struct kvm_sev_cmd *argp, bool es, u6
 	/* Published whole: the vCPU access path tests kvm->sev without a lock. */
 	smp_store_release(&kvm->sev, sev);
 	return 0;
+}
+
+/*
+ * sev_guest_init(): KVM_SEV_INIT and the deprecated KVM_SEV_ES_INIT (@es),
+ * for default-type VMs only; ES_INIT speaks the minimal GHCB version.
+ */
+static int sev_guest_init(struct kvm *kvm, struct kvm_sev_cmd *argp, bool es, u64 key,
+			  bool pin_write)
+{
+	struct kvm_sev_init data = { .ghcb_version = es ? GHCB_VERSION_MIN : 0 };
+
+	if (kvm->vm_type != KVM_X86_DEFAULT_VM)
+		return -EINVAL;
+	return __sev_guest_init(kvm, argp, &data, es ? KVM_X86_SEV_ES_VM : KVM_X86_SEV_VM, key,
+				pin_write);
+}
+
+/* A VM created with an SEV type that KVM_SEV_INIT2 has not initialized yet. */
+bool sev_need_init(struct kvm *kvm)
+{
+	return (kvm->vm_type == KVM_X86_SEV_VM || kvm->vm_type == KVM_X86_SEV_ES_VM) &&
+	       !sev_guest(kvm);
+}
+
+/* sev_guest_init2(): the VM type decides SEV or SEV-ES; @udata is user memory. */
+static int sev_guest_init2(struct kvm *kvm, struct kvm_sev_cmd *argp,
+			   const struct kvm_sev_init __user *udata, u64 key, bool pin_write)
+{
+	struct kvm_sev_init data;
+
+	if (!sev_need_init(kvm))
+		return -EINVAL;
+	if (copy_from_user(&data, udata, sizeof(data)))
+		return -EFAULT;
+	return __sev_guest_init(kvm, argp, &data, kvm->vm_type, key, pin_write);
+}
+
+int sev_vm_init_from_config(struct kvm *kvm, bool es, u64 key, bool pin_write)
+{
+	struct kvm_sev_cmd cmd = { .id = es ? SEV_CMD_ID_ES_INIT : KVM_SEV_INIT };
+	int r;
+
+	if (es && !sev_es_enabled(kvm))
+		return -ENOTTY;
+	mutex_lock(&kvm->lock);
+	r = sev_guest_init(kvm, &cmd, es, key, pin_write);
+	mutex_unlock(&kvm->lock);
+	return r;
+}
+
+int sev_vm_init2_from_config(struct kvm *kvm, const struct kvm_sev_init *data, u64 key,
+			     bool pin_write)
+{
+	struct kvm_sev_cmd cmd = { .id = SEV_CMD_ID_INIT2 };
+	int r;
+
+	mutex_lock(&kvm->lock);
+	r = sev_guest_init2(kvm, &cmd, (const struct kvm_sev_init __user *)data, key, pin_write);
+	mutex_unlock(&kvm->lock);
+	return r;
 }
 
 int sev_pin_strategy_init(struct kvm *kvm, enum mmusim_sev_pin_strategy strategy)
@@ -313,19 +414,6 @@ int sev_pin_strategy_init(struct kvm *kvm, enum mmusim_sev_pin_strategy strategy
 	}
 	if (!r)
 		sev->pin_strategy = strategy;
-	return r;
-}
-
-int sev_vm_init_from_config(struct kvm *kvm, bool es, u64 key, bool pin_write)
-{
-	struct kvm_sev_cmd cmd = { .id = es ? SEV_CMD_ID_ES_INIT : KVM_SEV_INIT };
-	int r;
-
-	if (es && !sev_es_enabled(kvm))
-		return -ENOTTY;
-	mutex_lock(&kvm->lock);
-	r = sev_guest_init(kvm, &cmd, es, key, pin_write);
-	mutex_unlock(&kvm->lock);
 	return r;
 }
 
@@ -378,10 +466,9 @@ static int sev_cmd_init(struct kvm *kvm, struct kvm_sev_cmd *argp)
 	return sev_guest_init(kvm, argp, argp->id == SEV_CMD_ID_ES_INIT, 0, false);
 }
 
-/* sev_guest_init2(): only VMs created with an SEV VM type need it. */
 static int sev_cmd_init2(struct kvm *kvm, struct kvm_sev_cmd *argp)
 {
-	return -EINVAL;
+	return sev_guest_init2(kvm, argp, u64_to_user_ptr(argp->data), 0, false);
 }
 
 /* The dispatch: the launch flow (sev_launch.c) has its own handlers. */

@@ -32,6 +32,7 @@
 #include "mmu/kvm_host.h"
 #include "msr/msr.h"
 #include "mmu/mmutrace.h"
+#include "sev/sev.h"
 
 /*
  * The exit reason field of the VMCS (vmx/vmx.h): the basic reason and the
@@ -51,13 +52,6 @@ union vmx_exit_reason {
 	u32 full;
 };
 static_assert(sizeof(union vmx_exit_reason) == 4, "the VMCS field is 32 bits");
-
-#ifndef X86_EFLAGS_FIXED
-#define X86_EFLAGS_FIXED 0x2UL
-#endif
-#ifndef X86_EFLAGS_IF
-#define X86_EFLAGS_IF 0x200UL
-#endif
 
 /*
  * 6.12's <linux/kvm.h> names the field immediate_exit__unsafe inside the
@@ -80,7 +74,6 @@ struct kvm_vcpu_guest {
 	struct mmusim_insn *prog;
 	u32 nr_insns;
 	u32 gp_handler;
-	u64 rflags;
 	u64 cr8;
 	struct {
 		u64 rip;
@@ -109,7 +102,7 @@ int kvm_vcpu_alloc_run(struct kvm_vcpu *vcpu)
 		return -ENOMEM;
 	}
 	vcpu->guest->gp_handler = GP_HANDLER_NONE;
-	vcpu->guest->rflags = X86_EFLAGS_FIXED;
+	kvm_vcpu_arch(vcpu)->rflags = X86_EFLAGS_FIXED;
 	return 0;
 }
 
@@ -275,6 +268,18 @@ static int guest_load_store(struct kvm_vcpu *vcpu, const struct mmusim_insn *ins
 				NULL);
 	if (r)
 		return access_exit(vcpu, insn, r, &exit);
+	if (unlikely(sev_guest(vcpu->kvm))) {
+		/* A private access: through the memory controller, as vcpu_copy()'s. */
+		if (is_write)
+			val = kvm_register_read_raw(vcpu, insn->reg);
+		r = sev_mem_access(vcpu->kvm, insn->gpa >> PAGE_SHIFT, pfn, insn->gpa & ~PAGE_MASK,
+				   (void __user *)&val, insn->len, is_write);
+		if (r)
+			return r;
+		if (!is_write)
+			kvm_register_write_raw(vcpu, insn->reg, val);
+		return kvm_skip_emulated_instruction(vcpu);
+	}
 	data = sim_pfn_to_virt(vcpu->kvm->host, pfn);
 	if (WARN_ON_ONCE(!data))
 		return -EFAULT;
@@ -540,10 +545,37 @@ static void post_kvm_run_save(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
-	run->if_flag = !!(vcpu->guest->rflags & X86_EFLAGS_IF);
+	run->if_flag = !!(kvm_vcpu_arch(vcpu)->rflags & X86_EFLAGS_IF);
 	run->cr8 = vcpu->guest->cr8;
 	if (vcpu->smm)
 		run->flags |= KVM_RUN_X86_SMM;
+}
+
+/* arch/x86/include/uapi/asm/svm.h: VMRUN found the guest state invalid. */
+#ifndef SVM_EXIT_ERR
+#define SVM_EXIT_ERR -1
+#endif
+
+/*
+ * svm_vcpu_pre_run(): a VM of an SEV type before KVM_SEV_INIT2 cannot run
+ * (-EINVAL).  Then the VMRUN an SEV-ES vCPU cannot pass: its VMSA was never
+ * encrypted by LAUNCH_UPDATE_VMSA (a vCPU created after the update, or a
+ * launch that skipped it), so the hardware finds no valid guest state and
+ * svm_handle_exit() reports SVM_EXIT_ERR as KVM_EXIT_FAIL_ENTRY.
+ */
+static int kvm_vcpu_pre_run(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (sev_need_init(vcpu->kvm))
+		return -EINVAL;
+	if (sev_es_guest(vcpu->kvm) && !READ_ONCE(kvm_vcpu_arch(vcpu)->guest_state_protected)) {
+		run->exit_reason = KVM_EXIT_FAIL_ENTRY;
+		run->fail_entry.hardware_entry_failure_reason = (u64)SVM_EXIT_ERR;
+		run->fail_entry.cpu = 0;
+		return 0;
+	}
+	return 1;
 }
 
 /*
@@ -581,6 +613,9 @@ static int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 		r = -EINTR;
 		goto out;
 	}
+	r = kvm_vcpu_pre_run(vcpu);
+	if (r <= 0)
+		goto out;
 	r = vcpu_run(vcpu);
 out:
 	kvm_vcpu_exit_guest_mode(vcpu);
@@ -658,6 +693,11 @@ static int vcpu_load_program(struct kvm_vcpu *vcpu, const struct mmusim_insn __u
 		}
 	}
 	g = vcpu->guest;
+	/* An INIT would reset registers the host no longer owns: no reset of an ES guest. */
+	if (READ_ONCE(kvm_vcpu_arch(vcpu)->guest_state_protected)) {
+		kvfree(prog);
+		return -EINVAL;
+	}
 	kvfree(g->prog);
 	g->prog = prog;
 	g->nr_insns = n;
@@ -677,90 +717,6 @@ int mmusim_vcpu_load_program(struct mmusim_vcpu *v, const struct mmusim_insn *up
 	if (r)
 		return r;
 	r = vcpu_load_program(vcpu, uprog, n);
-	kvm_vm_call_end(vcpu->kvm);
-	return r;
-}
-
-/* KVM_GET_REGS: kvm_regs names the registers, not their encoding order. */
-static int vcpu_get_regs(struct kvm_vcpu *vcpu, struct kvm_regs __user *uregs)
-{
-	struct kvm_regs regs;
-	const u64 *r;
-
-	r = kvm_vcpu_arch(vcpu)->regs;
-	memset(&regs, 0, sizeof(regs));
-	regs.rax = r[VCPU_REGS_RAX];
-	regs.rbx = r[VCPU_REGS_RBX];
-	regs.rcx = r[VCPU_REGS_RCX];
-	regs.rdx = r[VCPU_REGS_RDX];
-	regs.rsi = r[VCPU_REGS_RSI];
-	regs.rdi = r[VCPU_REGS_RDI];
-	regs.rsp = r[VCPU_REGS_RSP];
-	regs.rbp = r[VCPU_REGS_RBP];
-	regs.r8 = r[VCPU_REGS_R8];
-	regs.r9 = r[VCPU_REGS_R9];
-	regs.r10 = r[VCPU_REGS_R10];
-	regs.r11 = r[VCPU_REGS_R11];
-	regs.r12 = r[VCPU_REGS_R12];
-	regs.r13 = r[VCPU_REGS_R13];
-	regs.r14 = r[VCPU_REGS_R14];
-	regs.r15 = r[VCPU_REGS_R15];
-	regs.rip = r[VCPU_REGS_RIP];
-	regs.rflags = vcpu->guest->rflags;
-	return copy_to_user(uregs, &regs, sizeof(regs)) ? -EFAULT : 0;
-}
-
-int mmusim_vcpu_get_regs(struct mmusim_vcpu *v, struct kvm_regs *uregs)
-{
-	struct kvm_vcpu *vcpu;
-	int r = kvm_vcpu_call_begin(v, &vcpu);
-
-	if (r)
-		return r;
-	r = vcpu_get_regs(vcpu, uregs);
-	kvm_vm_call_end(vcpu->kvm);
-	return r;
-}
-
-/* KVM_SET_REGS (__set_regs()): also drops a pending exception, as 6.12. */
-static int vcpu_set_regs(struct kvm_vcpu *vcpu, const struct kvm_regs __user *uregs)
-{
-	struct kvm_regs regs;
-	u64 *r;
-
-	if (copy_from_user(&regs, uregs, sizeof(regs)))
-		return -EFAULT;
-	r = kvm_vcpu_arch(vcpu)->regs;
-	r[VCPU_REGS_RAX] = regs.rax;
-	r[VCPU_REGS_RBX] = regs.rbx;
-	r[VCPU_REGS_RCX] = regs.rcx;
-	r[VCPU_REGS_RDX] = regs.rdx;
-	r[VCPU_REGS_RSI] = regs.rsi;
-	r[VCPU_REGS_RDI] = regs.rdi;
-	r[VCPU_REGS_RSP] = regs.rsp;
-	r[VCPU_REGS_RBP] = regs.rbp;
-	r[VCPU_REGS_R8] = regs.r8;
-	r[VCPU_REGS_R9] = regs.r9;
-	r[VCPU_REGS_R10] = regs.r10;
-	r[VCPU_REGS_R11] = regs.r11;
-	r[VCPU_REGS_R12] = regs.r12;
-	r[VCPU_REGS_R13] = regs.r13;
-	r[VCPU_REGS_R14] = regs.r14;
-	r[VCPU_REGS_R15] = regs.r15;
-	r[VCPU_REGS_RIP] = regs.rip;
-	vcpu->guest->rflags = regs.rflags | X86_EFLAGS_FIXED;
-	kvm_vcpu_arch(vcpu)->exception.pending = false;
-	return 0;
-}
-
-int mmusim_vcpu_set_regs(struct mmusim_vcpu *v, const struct kvm_regs *uregs)
-{
-	struct kvm_vcpu *vcpu;
-	int r = kvm_vcpu_call_begin(v, &vcpu);
-
-	if (r)
-		return r;
-	r = vcpu_set_regs(vcpu, uregs);
 	kvm_vm_call_end(vcpu->kvm);
 	return r;
 }

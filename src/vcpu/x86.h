@@ -71,10 +71,25 @@ struct kvm_queued_exception {
 	u32 error_code;
 };
 
+#ifndef X86_EFLAGS_FIXED
+#define X86_EFLAGS_FIXED 0x2UL
+#endif
+#ifndef X86_EFLAGS_IF
+#define X86_EFLAGS_IF 0x200UL
+#endif
+
 struct kvm_vcpu_arch {
 	u64 regs[NR_VCPU_REGS];
+	u64 rflags;
 	/* SEV-ES: LAUNCH_UPDATE_VMSA encrypted the state (src/sev/sev_launch.c). */
 	bool guest_state_protected;
+	/* ... and what KVM's register ioctls see of a legacy ES guest since (regs.c). */
+	u64 kvm_regs[NR_VCPU_REGS];
+	u64 kvm_rflags;
+	/* KVM_SET_DEBUGREGS' state: DR0-3, DR6, DR7 (no breakpoint is modelled). */
+	u64 db[4];
+	u64 dr6;
+	u64 dr7;
 	struct kvm_queued_exception exception;
 	/*
 	 * Set by an emulation path that exits to userspace; KVM_RUN calls it

@@ -4,7 +4,7 @@
  * events; env_trace.c records and writes them).
  *
  * env_trace_on[] has one byte per event id, non-zero when enabled: a
- * disabled call site costs one compare of that byte with 0 (PC-relative:
+ * disabled call site costs a load and test of that byte (PC-relative:
  * hidden, so not through the GOT even in the shared library) and a branch
  * the compiler lays out as not taken.  env_trace_record() copies the
  * record into the calling thread's ring buffer with a timestamp, the CPU
