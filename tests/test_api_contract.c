@@ -67,6 +67,7 @@ struct ctx {
 	struct kvm_enable_cap cap_unknown, cap_flags, cap_buslock_bits, cap_buslock_both;
 	struct kvm_regs regs;
 	struct kvm_debugregs dbgregs, dbgregs_flags, dbgregs_dr7hi;
+	struct mmusim_vcpu *tmp_vcpu;
 	struct mmusim_insn insn_bad;		/* unknown op */
 	struct mmusim_vm_stats vst;
 	struct mmusim_exit exit;
@@ -584,6 +585,8 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(set_regs_nullregs, -EFAULT, mmusim_vcpu_set_regs(c->vcpu, NULL))                    \
 	X(set_regs_badregs, -EFAULT, mmusim_vcpu_set_regs(c->vcpu, c->bad))                   \
 	X(get_dbg_null, -EINVAL, mmusim_vcpu_get_debugregs(NULL, &c->dbgregs))                \
+	X(create_vcpu_null, -EINVAL, mmusim_vm_create_vcpu(NULL, &c->tmp_vcpu))               \
+	X(create_vcpu_nullout, -EINVAL, mmusim_vm_create_vcpu(c->vm, NULL))                   \
 	X(get_dbg_nulldbg, -EFAULT, mmusim_vcpu_get_debugregs(c->vcpu, NULL))                 \
 	X(get_dbg_baddbg, -EFAULT, mmusim_vcpu_get_debugregs(c->vcpu, c->bad))                \
 	X(set_dbg_null, -EINVAL, mmusim_vcpu_set_debugregs(NULL, &c->dbgregs))                \

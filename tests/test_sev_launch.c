@@ -559,6 +559,37 @@ static void test_es_register_protection(void **state)
 }
 
 /*
+ * A vCPU created after LAUNCH_UPDATE_VMSA has no encrypted VMSA: it cannot
+ * enter as ES, and no later update can give it one (the protected vCPUs
+ * before it make KVM refuse, the firmware's state would too).  The launched
+ * vCPUs run on; KVM_SEV_INIT after it sees the vCPUs.
+ */
+static void test_vcpu_after_vmsa(void **state)
+{
+	struct mmusim_insn hlt = { .op = MMUSIM_INSN_HLT };
+	struct mmusim_vcpu *late;
+	struct test_vm t;
+	u32 err;
+	u8 m[48];
+
+	launch_vm(&t, false, true);
+	write_image(&t, 5);
+	assert_int_equal(mmusim_vcpu_load_program(mmusim_vm_vcpu(t.vm, 0), &hlt, 1), 0);
+	full_launch(&t, true, SEV_POLICY_ES, m);
+	assert_int_equal(mmusim_vm_create_vcpu(t.vm, &late), 0);
+	assert_int_equal(mmusim_vcpu_load_program(late, &hlt, 1), 0);
+	assert_int_equal(mmusim_vcpu_run(late), 0);
+	assert_int_equal(mmusim_vcpu_kvm_run(late)->exit_reason, KVM_EXIT_FAIL_ENTRY);
+	assert_int_equal(op(&t, KVM_SEV_LAUNCH_UPDATE_VMSA, NULL, &err), -EINVAL);
+	assert_int_equal(mmusim_vcpu_run(late), 0);
+	assert_int_equal(mmusim_vcpu_kvm_run(late)->exit_reason, KVM_EXIT_FAIL_ENTRY);
+	assert_int_equal(mmusim_vcpu_run(mmusim_vm_vcpu(t.vm, 0)), 0);
+	assert_int_equal(mmusim_vcpu_kvm_run(mmusim_vm_vcpu(t.vm, 0))->exit_reason, KVM_EXIT_HLT);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/*
  * LAUNCH_UPDATE_VMSA refuses a vCPU being debugged: guest debug, or DR7
  * breakpoints.  The vCPUs before it are encrypted already, and a retry
  * fails on the first of them (guest_state_protected), as in 6.12: a failed
@@ -1163,6 +1194,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_protected_vm_no_readonly_mem),
 		MMUSIM_TEST(test_es_register_protection),
 		MMUSIM_TEST(test_vmsa_debug_state),
+		MMUSIM_TEST(test_vcpu_after_vmsa),
 		MMUSIM_TEST(test_measurement),
 		MMUSIM_TEST(test_state_machine),
 		MMUSIM_TEST(test_uninit),

@@ -535,6 +535,53 @@ static void test_churn_checker(void **state)
 }
 MMUSIM_LEGACY_VARIANT(test_churn_checker)
 
+/*
+ * Every allocation of a slot create and of a move fails in turn: -ENOMEM,
+ * nothing leaked (the test teardown counts live objects), the old slot and
+ * its pins untouched; then the update succeeds with its metadata.
+ */
+static void test_fail_nth(void **state)
+{
+	struct kvm_userspace_memory_region r = { .memory_size = 2 * MiB };
+	struct test_vm t;
+	unsigned long n;
+	int ret;
+
+	memslot_vm(&t, 0, 0);
+	assert_int_equal(sim_mmap(t.mm, 0, 2 * MiB, SIM_PROT_READ | SIM_PROT_WRITE, SIM_MAP_PRIVATE,
+				  &t.hva),
+			 0);
+	r.userspace_addr = t.hva;
+	for (n = 1;; n++) {
+		env_fail_nth(n);
+		ret = mmusim_vm_set_user_memory_region(t.vm, &r);
+		env_fail_clear();
+		if (!ret)
+			break;
+		assert_int_equal(ret, -ENOMEM);
+	}
+	assert_true(n > 1);
+	put(&t, 2, 0x22);
+	assert_int_equal(sev_stats(&t).pages_pinned, 1);
+	r.guest_phys_addr = 8 * MiB;
+	for (n = 1;; n++) {
+		env_fail_nth(n);
+		ret = mmusim_vm_set_user_memory_region(t.vm, &r);
+		env_fail_clear();
+		if (!ret)
+			break;
+		assert_int_equal(ret, -ENOMEM);
+		assert_int_equal(sev_stats(&t).pages_pinned, 1);
+		assert_int_equal(get(&t, 2), 0x22);
+	}
+	assert_true(n > 1);
+	assert_int_equal(get(&t, (8 * MiB >> PAGE_SHIFT) + 2), 0x22);
+	assert_int_equal(sev_stats(&t).pins_taken, 1);
+	assert_clean(&t);
+	test_vm_destroy(&t);
+}
+MMUSIM_LEGACY_VARIANT(test_fail_nth)
+
 /* ======================== concurrency ======================== */
 
 #define CONC_PAGES 128
@@ -603,6 +650,8 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_release_heuristic_false_positive),
 		MMUSIM_TEST(test_churn_checker),
 		MMUSIM_TEST(test_churn_checker_legacy),
+		MMUSIM_TEST(test_fail_nth),
+		MMUSIM_TEST(test_fail_nth_legacy),
 		MMUSIM_TEST(test_concurrent_churn),
 		MMUSIM_TEST(test_concurrent_churn_legacy),
 		MMUSIM_TEST(test_memslot_config),

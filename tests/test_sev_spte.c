@@ -532,9 +532,13 @@ static void test_spte_pin_huge(void **state)
 	test_vm_destroy(&t);
 }
 
-/* VM destroy drops every leaf, so every pin: the pages are the VMM's again. */
+/*
+ * VM destroy frees every table, so every pin goes, present leaves' and
+ * zapped-pinned ones': the pages are the VMM's again.
+ */
 static void test_spte_pin_destroy(void **state)
 {
+	struct mmusim_sev_stats st;
 	struct test_vm t;
 	u64 i;
 
@@ -542,6 +546,11 @@ static void test_spte_pin_destroy(void **state)
 	for (i = 0; i < 16; i++)
 		put(&t, i, i);
 	assert_int_equal(page_count_at(&t, t.hva), 2);
+	/* Zapped-pinned leaves go with their tables like present ones (RFC 4/8). */
+	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, -1, 0, 8), 0);
+	st = sev_stats(&t);
+	assert_int_equal(st.pins_zapped, 8);
+	assert_int_equal(st.pages_pinned, 16);
 	mmusim_vm_destroy(t.vm);
 	t.vm = NULL;
 	for (i = 0; i < 16; i++)

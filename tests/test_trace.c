@@ -263,6 +263,101 @@ static void test_trace_zap_events(void **state)
 }
 
 /*
+ * The legacy MMU, gfn 0 faulted: its first fault got the root's children
+ * from kvm_mmu_get_page ("new"), and a fast zap prepares every shadow page
+ * of the old generation, the root (still a vCPU's, root 1) included.
+ */
+static void test_trace_shadow_pages_legacy(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB, .cfg.mmu = MMUSIM_MMU_LEGACY };
+	unsigned int gen, lvl, root, levels = 0;
+	unsigned long long gfn;
+	struct trace_out out;
+	struct test_vm t;
+	char state_word[8];
+	int i;
+
+	trace_reset();
+	assert_int_equal(mmusim_trace_enable("kvm_mmu_get_page"), 0);
+	test_vm_create(&t, &o);
+	access_ok(&t, 0, 0, MMUSIM_ACCESS_WRITE);
+	trace_read(&out);
+	assert_true(count_event(&out, "kvm_mmu_get_page") >= 3);
+	for (i = 0; i < out.nr; i++)
+		assert_non_null(strstr(out.lines[i].text, " direct wux nxe ad root "));
+	trace_out_free(&out);
+
+	assert_int_equal(mmusim_trace_clear(), 0);
+	assert_int_equal(mmusim_trace_disable("*"), 0);
+	assert_int_equal(mmusim_trace_enable("kvm_mmu_prepare_zap_page"), 0);
+	mmusim_vm_zap_all_fast(t.vm);
+	assert_int_equal(mmusim_trace_disable("*"), 0);
+	trace_read(&out);
+	for (i = 0; i < out.nr; i++) {
+		assert_int_equal(sscanf(out.lines[i].text,
+					"sp gen %u gfn %llx l%u 8-byte q0 direct "
+					"wux nxe ad root %u %7s",
+					&gen, &gfn, &lvl, &root, state_word),
+				 5);
+		assert_int_equal(gfn, 0);
+		assert_string_equal(state_word, "sync");
+		assert_int_equal(root, lvl == 4 ? 1 : 0);
+		levels |= 1 << lvl;
+	}
+	assert_int_equal(out.nr, 4);
+	assert_int_equal(levels, 0x1e);
+	trace_out_free(&out);
+	test_vm_destroy(&t);
+}
+
+/*
+ * gfn:  0 ........ 511 | 512 ...... 1023     (hugetlb-2M backing)
+ *       2M leaf (W)    | 2M leaf (R)
+ * Turning dirty logging on splits both leaves eagerly: one
+ * kvm_mmu_split_huge_page each, naming the huge SPTE, level 2, errno 0.
+ * Without eager splitting only the write fault into gfn 5 splits, once.
+ */
+static void test_trace_split_huge_page(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB,
+				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_HUGETLB_2M };
+	struct kvm_userspace_memory_region r = { .memory_size = 4 * MiB };
+	unsigned long long gfn, spte;
+	int i, eager, level, err;
+	struct trace_out out;
+	struct test_vm t;
+
+	for (eager = 1; eager >= 0; eager--) {
+		trace_reset();
+		o.cfg.no_eager_page_split = !eager;
+		test_vm_create(&t, &o);
+		access_ok(&t, 0, 0, MMUSIM_ACCESS_WRITE);
+		access_ok(&t, 0, 2 * MiB, MMUSIM_ACCESS_READ);
+		assert_int_equal(mmusim_trace_enable("kvm_mmu_split_huge_page"), 0);
+		r.flags = KVM_MEM_LOG_DIRTY_PAGES;
+		r.userspace_addr = t.hva;
+		assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
+		access_ok(&t, 0, 5 * 4096, MMUSIM_ACCESS_WRITE);
+		assert_int_equal(mmusim_trace_disable("*"), 0);
+
+		trace_read(&out);
+		assert_int_equal(out.nr, eager ? 2 : 1);
+		for (i = 0; i < out.nr; i++) {
+			assert_int_equal(sscanf(out.lines[i].text,
+						"gfn %llx spte %llx level %d errno %d", &gfn, &spte,
+						&level, &err),
+					 4);
+			assert_int_equal(gfn, i * 512);
+			assert_true(is_large_pte(spte));
+			assert_int_equal(level, 2);
+			assert_int_equal(err, 0);
+		}
+		trace_out_free(&out);
+		test_vm_destroy(&t);
+	}
+}
+
+/*
  * With every event disabled a run of faults, zaps and an MMIO access
  * records nothing: the header says 0/0 and there are no lines.
  */
@@ -633,6 +728,8 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_trace_fault_spte_events),
 		MMUSIM_TEST(test_trace_fault_spte_events_legacy),
 		MMUSIM_TEST(test_trace_zap_events),
+		MMUSIM_TEST(test_trace_split_huge_page),
+		MMUSIM_TEST(test_trace_shadow_pages_legacy),
 		MMUSIM_TEST(test_trace_disabled_records_nothing),
 		MMUSIM_TEST(test_trace_buffer_wrap),
 		MMUSIM_TEST(test_trace_multithread),

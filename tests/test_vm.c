@@ -200,6 +200,44 @@ static void test_vm_enable_cap_and_get_memslot_user_copy(void **state)
 }
 
 /* A NULL VM is -EINVAL (void calls do nothing), before any argument is read. */
+/*
+ * KVM_CREATE_VCPU after creation: the next index, a vCPU that faults and
+ * runs like the first ones, up to KVM_MAX_VCPUS; what must precede every
+ * vCPU (the dirty ring) is refused after it.
+ *
+ *   gfn 0 .. 1023  slot 0
+ */
+static void test_vm_create_vcpu(void **state)
+{
+	struct test_vm_opts o = { .size = 4 * MiB };
+	struct kvm_enable_cap ring = { .cap = KVM_CAP_DIRTY_LOG_RING, .args = { 4096 } };
+	struct mmusim_vcpu *v, *first;
+	struct test_vm t;
+	u64 val = 0x5a5a, got = 0;
+	int i;
+
+	o.cfg.nr_vcpus = 1;
+	test_vm_create(&t, &o);
+	first = mmusim_vm_vcpu(t.vm, 0);
+	assert_int_equal(mmusim_vm_create_vcpu(t.vm, NULL), -EINVAL);
+	assert_int_equal(mmusim_vm_create_vcpu(t.vm, &v), 0);
+	assert_int_equal(mmusim_vm_nr_vcpus(t.vm), 2);
+	assert_ptr_equal(mmusim_vm_vcpu(t.vm, 1), v);
+	assert_int_equal(mmusim_vcpu_write(v, 0x3000, &val, sizeof(val)), 0);
+	assert_int_equal(mmusim_vcpu_read(first, 0x3000, &got, sizeof(got)), 0);
+	assert_int_equal(got, val);
+	assert_int_equal(mmusim_vm_enable_cap(t.vm, &ring), -EINVAL);
+	for (i = 2; i < KVM_MAX_VCPUS; i++)
+		assert_int_equal(mmusim_vm_create_vcpu(t.vm, &v), 0);
+	assert_int_equal(mmusim_vm_create_vcpu(t.vm, &v), -EINVAL);
+	/* A flush now waits for every one of them. */
+	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, 0, 0, 1024), 0);
+	assert_int_equal(mmusim_vcpu_read(v, 0x3000, &got, sizeof(got)), 0);
+	assert_int_equal(got, val);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
 static void test_vm_null_handle(void **state)
 {
 	struct kvm_userspace_memory_region r = { 0 };
@@ -365,6 +403,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		MMUSIM_TEST(test_vm_set_region_user_copy),
+		MMUSIM_TEST(test_vm_create_vcpu),
 		MMUSIM_TEST(test_vm_get_dirty_log_user_copy),
 		MMUSIM_TEST(test_vm_clear_dirty_log_user_copy),
 		MMUSIM_TEST(test_vm_enable_cap_and_get_memslot_user_copy),

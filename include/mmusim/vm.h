@@ -263,6 +263,14 @@ int mmusim_vm_get_memslot(struct mmusim_vm *vm, u32 slot, struct kvm_userspace_m
 
 struct mmusim_vcpu *mmusim_vm_vcpu(struct mmusim_vm *vm, int idx);
 int mmusim_vm_nr_vcpus(struct mmusim_vm *vm);
+/*
+ * KVM_CREATE_VCPU on a created VM: one more vCPU (the next index) in
+ * *@vcpu.  -EINVAL for a NULL VM or @vcpu, or past KVM_MAX_VCPUS; -ENOMEM.
+ * It counts as created for what must precede every vCPU (KVM_SEV_INIT, the
+ * dirty ring).  An SEV-ES guest's vCPU created after LAUNCH_UPDATE_VMSA has
+ * no encrypted VMSA and cannot enter (KVM_EXIT_FAIL_ENTRY).
+ */
+int mmusim_vm_create_vcpu(struct mmusim_vm *vm, struct mmusim_vcpu **vcpu);
 
 enum mmusim_access_type {
 	MMUSIM_ACCESS_READ = 0,

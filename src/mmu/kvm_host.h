@@ -486,6 +486,8 @@ bool kvm_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range);
 int kvm_mmu_load(struct kvm_vcpu *vcpu);
 /* kvm_main.c: KVM_RESET_DIRTY_RINGS. */
 int kvm_vm_ioctl_reset_dirty_pages(struct kvm *kvm);
+/* KVM_CREATE_VCPU after creation: the next vcpu_id (-EINVAL past KVM_MAX_VCPUS). */
+int kvm_vm_ioctl_create_vcpu(struct kvm *kvm, struct kvm_vcpu **vcpup);
 /* mmu.c: KVM_RESET_DIRTY_RINGS re-arms tracking for @mask at @offset of @slot. */
 void kvm_mmu_reset_dirty_gfns(struct kvm *kvm, struct kvm_memory_slot *slot, u64 offset,
 			      unsigned long mask);

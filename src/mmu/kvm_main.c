@@ -43,7 +43,7 @@ static void kvm_kick_and_wait(struct kvm *kvm)
 {
 	/* Fully ordered: the request bits are visible before the new sequence. */
 	u64 seq = atomic64_inc_return(&kvm->requests_seq);
-	int i, nr = READ_ONCE(kvm->nr_vcpus);
+	int i, nr = smp_load_acquire(&kvm->nr_vcpus);
 
 	for (i = 0; i < nr; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
@@ -56,7 +56,7 @@ static void kvm_kick_and_wait(struct kvm *kvm)
 
 void kvm_make_all_cpus_request(struct kvm *kvm, int req)
 {
-	int i, nr = READ_ONCE(kvm->nr_vcpus);
+	int i, nr = smp_load_acquire(&kvm->nr_vcpus);
 
 	for (i = 0; i < nr; i++)
 		kvm_make_request(req, kvm->vcpus[i]);
@@ -550,39 +550,82 @@ static void kvm_destroy_vcpus(struct kvm *kvm)
 	kvm->nr_vcpus = 0;
 }
 
+/* One vCPU with its run page, dirty ring and reset state, not yet published. */
+static struct kvm_vcpu *kvm_vcpu_create(struct kvm *kvm, int id)
+{
+	struct kvm_vcpu *vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
+
+	if (!vcpu)
+		return NULL;
+	vcpu->kvm = kvm;
+	vcpu->vcpu_id = id;
+	if (kvm_vcpu_alloc_run(vcpu))
+		goto err_free;
+	if (kvm->dirty_ring_size &&
+	    kvm_dirty_ring_alloc(kvm, &vcpu->dirty_ring, id, kvm->dirty_ring_size))
+		goto err_run;
+	vcpu->mode = OUTSIDE_GUEST_MODE;
+	spin_lock_init(&vcpu->maps_lock);
+	kvm_vcpu_msr_reset(vcpu);
+	kvm_vcpu_regs_reset(vcpu);
+	return vcpu;
+
+err_run:
+	kvm_vcpu_free_run(vcpu);
+err_free:
+	kfree(vcpu);
+	return NULL;
+}
+
 static int kvm_create_vcpus(struct kvm *kvm, int nr_vcpus)
 {
 	int i;
 
 	for (i = 0; i < nr_vcpus; i++) {
-		struct kvm_vcpu *vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
+		struct kvm_vcpu *vcpu = kvm_vcpu_create(kvm, i);
 
 		if (!vcpu) {
 			kvm_destroy_vcpus(kvm);
 			return -ENOMEM;
 		}
-		vcpu->kvm = kvm;
-		vcpu->vcpu_id = i;
-		if (kvm_vcpu_alloc_run(vcpu)) {
-			kfree(vcpu);
-			kvm_destroy_vcpus(kvm);
-			return -ENOMEM;
-		}
-		if (kvm->dirty_ring_size &&
-		    kvm_dirty_ring_alloc(kvm, &vcpu->dirty_ring, i, kvm->dirty_ring_size)) {
-			kvm_vcpu_free_run(vcpu);
-			kfree(vcpu);
-			kvm_destroy_vcpus(kvm);
-			return -ENOMEM;
-		}
-		vcpu->mode = OUTSIDE_GUEST_MODE;
-		spin_lock_init(&vcpu->maps_lock);
-		kvm_vcpu_msr_reset(vcpu);
-		kvm_vcpu_regs_reset(vcpu);
 		kvm->vcpus[i] = vcpu;
 		kvm->nr_vcpus = i + 1;
 	}
 	return 0;
+}
+
+/*
+ * KVM_CREATE_VCPU on a running VM (kvm_vm_ioctl_create_vcpu()): the next
+ * vcpu_id, -EINVAL past KVM_MAX_VCPUS.  Under kvm->lock, as KVM counts
+ * created_vcpus, so KVM_SEV_INIT and the dirty-ring capability, which
+ * must precede every vCPU, see it.  The vCPU is published whole: readers
+ * of nr_vcpus without the lock (the kick, mmusim_vm_vcpu()) load it with
+ * acquire.
+ */
+int kvm_vm_ioctl_create_vcpu(struct kvm *kvm, struct kvm_vcpu **vcpup)
+{
+	struct kvm_vcpu *vcpu;
+	int id, r = 0;
+
+	mutex_lock(&kvm->lock);
+	mutex_lock(&kvm->vcpu_lock);
+	id = kvm->nr_vcpus;
+	if (id >= KVM_MAX_VCPUS) {
+		r = -EINVAL;
+		goto out;
+	}
+	vcpu = kvm_vcpu_create(kvm, id);
+	if (!vcpu) {
+		r = -ENOMEM;
+		goto out;
+	}
+	kvm->vcpus[id] = vcpu;
+	smp_store_release(&kvm->nr_vcpus, id + 1);
+	*vcpup = vcpu;
+out:
+	mutex_unlock(&kvm->vcpu_lock);
+	mutex_unlock(&kvm->lock);
+	return r;
 }
 
 /*

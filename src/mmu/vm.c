@@ -130,7 +130,8 @@ struct mmusim_vcpu *mmusim_vm_vcpu(struct mmusim_vm *vm, int idx)
 {
 	struct kvm *kvm = mmusim_to_kvm(vm);
 
-	if (!kvm || idx < 0 || idx >= kvm->nr_vcpus)
+	/* Acquire: a vCPU mmusim_vm_create_vcpu() added is seen whole. */
+	if (!kvm || idx < 0 || idx >= smp_load_acquire(&kvm->nr_vcpus))
 		return NULL;
 	return kvm_vcpu_to_mmusim(kvm->vcpus[idx]);
 }
@@ -139,7 +140,25 @@ int mmusim_vm_nr_vcpus(struct mmusim_vm *vm)
 {
 	if (!vm)
 		return -EINVAL;
-	return mmusim_to_kvm(vm)->nr_vcpus;
+	return smp_load_acquire(&mmusim_to_kvm(vm)->nr_vcpus);
+}
+
+int mmusim_vm_create_vcpu(struct mmusim_vm *vm, struct mmusim_vcpu **vcpup)
+{
+	struct kvm *kvm = mmusim_to_kvm(vm);
+	struct kvm_vcpu *vcpu;
+	int r;
+
+	if (!kvm || !vcpup)
+		return -EINVAL;
+	r = kvm_vm_call_begin(kvm);
+	if (r)
+		return r;
+	r = kvm_vm_ioctl_create_vcpu(kvm, &vcpu);
+	kvm_vm_call_end(kvm);
+	if (!r)
+		*vcpup = kvm_vcpu_to_mmusim(vcpu);
+	return r;
 }
 
 /* ----------------------------------------------------------------------
