@@ -68,6 +68,8 @@ struct ctx {
 	struct kvm_regs regs;
 	struct kvm_debugregs dbgregs, dbgregs_flags, dbgregs_dr7hi;
 	struct mmusim_vcpu *tmp_vcpu;
+	struct mmusim_sev_io_pool *io_pool;
+	gpa_t gpa_out;
 	struct mmusim_insn insn_bad;		/* unknown op */
 	struct mmusim_vm_stats vst;
 	struct mmusim_exit exit;
@@ -586,6 +588,13 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(set_regs_badregs, -EFAULT, mmusim_vcpu_set_regs(c->vcpu, c->bad))                   \
 	X(get_dbg_null, -EINVAL, mmusim_vcpu_get_debugregs(NULL, &c->dbgregs))                \
 	X(create_vcpu_null, -EINVAL, mmusim_vm_create_vcpu(NULL, &c->tmp_vcpu))               \
+	X(sev_shared_null, -EINVAL, mmusim_vcpu_sev_set_shared(NULL, 0, 1, true))            \
+	X(sev_shared_nosev, -EINVAL, mmusim_vcpu_sev_set_shared(c->vcpu, 0, 1, true))        \
+	X(io_pool_null, -EINVAL, mmusim_sev_io_pool_create(NULL, 0, 4096, 0, &c->io_pool))   \
+	X(io_pool_nullout, -EINVAL, mmusim_sev_io_pool_create(c->vcpu, 0, 4096, 0, NULL))    \
+	X(io_pool_destroy_null, 0, (mmusim_sev_io_pool_destroy(NULL), 0))                     \
+	X(io_alloc_null, -EINVAL, mmusim_sev_io_alloc(NULL, 1, &c->gpa_out))                  \
+	X(io_free_null, -EINVAL, mmusim_sev_io_free(NULL, 0))                                 \
 	X(create_vcpu_nullout, -EINVAL, mmusim_vm_create_vcpu(c->vm, NULL))                   \
 	X(get_dbg_nulldbg, -EFAULT, mmusim_vcpu_get_debugregs(c->vcpu, NULL))                 \
 	X(get_dbg_baddbg, -EFAULT, mmusim_vcpu_get_debugregs(c->vcpu, c->bad))                \

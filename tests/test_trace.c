@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "test_util.h"
+#include <mmusim/run.h>
 #include <mmusim/trace.h>
 #include "mmu/mmutrace.h"
 
@@ -610,6 +611,82 @@ static void test_trace_mmio_and_exit_events(void **state)
 }
 
 /*
+ * KVM_RUN of a guest program: WRMSR and RDMSR of FS_BASE (handled in the
+ * kernel), a store and a load at gpa 0x40000000 (no memslot: MMIO exits),
+ * HLT.  The kvm: events are KVM's at each step: kvm_msr for both MSR
+ * accesses, kvm_exit with their reasons, kvm_mmio for the write, the
+ * unsatisfied read and its completion, kvm_userspace_exit per return.
+ */
+static void test_trace_run_events(void **state)
+{
+	const struct mmusim_insn prog[] = {
+		{ .op = MMUSIM_INSN_MOV_IMM, .reg = MMUSIM_REG_RCX, .imm = 0xc0000100 },
+		{ .op = MMUSIM_INSN_MOV_IMM, .reg = MMUSIM_REG_RAX, .imm = 0x1234 },
+		{ .op = MMUSIM_INSN_MOV_IMM, .reg = MMUSIM_REG_RDX, .imm = 0 },
+		{ .op = MMUSIM_INSN_WRMSR },
+		{ .op = MMUSIM_INSN_RDMSR },
+		{ .op = MMUSIM_INSN_MOV_IMM, .reg = MMUSIM_REG_RBX, .imm = 0xabcd },
+		{ .op = MMUSIM_INSN_STORE, .reg = MMUSIM_REG_RBX, .gpa = 0x40000000, .len = 4 },
+		{ .op = MMUSIM_INSN_LOAD, .reg = MMUSIM_REG_RBX, .gpa = 0x40000000, .len = 4 },
+		{ .op = MMUSIM_INSN_HLT },
+	};
+	static const char *const want[] = {
+		"kvm_exit: vcpu 0 reason MSR_WRITE rip 0x3 ",
+		"kvm_msr: msr_write c0000100 = 0x1234",
+		"kvm_exit: vcpu 0 reason MSR_READ rip 0x4 ",
+		"kvm_msr: msr_read c0000100 = 0x1234",
+		"kvm_mmio: mmio write len 4 gpa 0x40000000 val 0xabcd",
+		"kvm_userspace_exit: reason MMIO (6)",
+		"kvm_mmio: mmio unsatisfied-read len 4 gpa 0x40000000 val 0x0",
+		"kvm_userspace_exit: reason MMIO (6)",
+		"kvm_mmio: mmio read len 4 gpa 0x40000000 val 0x5678",
+		"kvm_exit: vcpu 0 reason HLT rip 0x8 ",
+		"kvm_userspace_exit: reason HLT (5)",
+	};
+	struct test_vm_opts o = { .size = 2 * MiB };
+	struct mmusim_vcpu *v;
+	struct trace_out out;
+	struct kvm_run *run;
+	struct test_vm t;
+	char line[600];
+	int i, k = 0;
+
+	trace_reset();
+	test_vm_create(&t, &o);
+	v = mmusim_vm_vcpu(t.vm, 0);
+	run = mmusim_vcpu_kvm_run(v);
+	assert_int_equal(mmusim_vcpu_load_program(v, prog, ARRAY_SIZE(prog)), 0);
+	assert_int_equal(mmusim_trace_enable("kvm:kvm_msr"), 0);
+	assert_int_equal(mmusim_trace_enable("kvm:kvm_mmio"), 0);
+	assert_int_equal(mmusim_trace_enable("kvm:kvm_exit"), 0);
+	assert_int_equal(mmusim_trace_enable("kvm:kvm_userspace_exit"), 0);
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_MMIO);
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_MMIO);
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	run->mmio.data[0] = 0x78;
+	run->mmio.data[1] = 0x56;
+	assert_int_equal(mmusim_vcpu_run(v), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
+	assert_int_equal(mmusim_trace_disable("*"), 0);
+
+	/* In order, ignoring the EPT exits of the MMIO accesses. */
+	trace_read(&out);
+	for (i = 0; i < out.nr && k < ARRAY_SIZE(want); i++) {
+		snprintf(line, sizeof(line), "%s: %s", out.lines[i].event, out.lines[i].text);
+		if (strstr(line, "reason EPT_"))
+			continue;
+		if (strncmp(line, want[k], strlen(want[k])))
+			fail_msg("event %d: '%s', want '%s'", k, line, want[k]);
+		k++;
+	}
+	assert_int_equal(k, ARRAY_SIZE(want));
+	trace_out_free(&out);
+	test_vm_destroy(&t);
+}
+
+/*
  * The record layouts are KVM's TP_STRUCT__entry lists, in KVM's order
  * (6.12; "err" for KVM's errno, see mmutrace.h), and every event of the
  * table has a unique name and a system of KVM's.
@@ -735,6 +812,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_trace_multithread),
 		MMUSIM_TEST(test_trace_write_while_recording),
 		MMUSIM_TEST(test_trace_mmio_and_exit_events),
+		MMUSIM_TEST(test_trace_run_events),
 		MMUSIM_TEST(test_trace_event_fields_are_kvms),
 		MMUSIM_TEST(test_trace_api_errors),
 	};

@@ -171,6 +171,39 @@ int mmusim_vm_sev_check(struct mmusim_vm *vm, char *msg, size_t msg_size);
  */
 int mmusim_vm_sev_set_skip_flush(struct mmusim_vm *vm, bool skip);
 
+/*
+ * The guest's side (src/sev/sev_guest.c, docs/sev.md "Shared pages").
+ *
+ * mmusim_vcpu_sev_set_shared(): the guest flips the C-bit of @npages pages
+ * from @gpa, as Linux's set_memory_decrypted() (@shared) and
+ * set_memory_encrypted() do: each page is faulted in and flushed first.  A
+ * shared page is plaintext to the host (the hva reads what the guest wrote,
+ * the guest reads what the host wrote); a private one goes through the
+ * memory controller.  Contents do not survive a flip in a usable form.
+ * -EINVAL for a non-SEV VM, an unaligned @gpa, 0 pages or a range past the
+ * guest's maximum gfn; -EFAULT for a page with no memory (MMIO); -ENOMEM.
+ */
+int mmusim_vcpu_sev_set_shared(struct mmusim_vcpu *vcpu, gpa_t gpa, u64 npages, bool shared);
+
+/*
+ * A guest allocator of I/O buffers the host must read and write (the s390x
+ * PV css tests' need): over the guest-physical range [@base, @base + @size),
+ * which must lie below @limit (0: MMUSIM_SEV_IO_LIMIT, 2 GiB; else -EINVAL),
+ * each buffer gets pages of its own, shared while allocated;
+ * mmusim_sev_io_free() unshares them and scrubs them with a private write
+ * of zeros, so the host sees ciphertext again.  alloc: -EINVAL for a size 0
+ * or larger than the pool, -ENOMEM when no run of free pages fits; free:
+ * -EINVAL for an address that is not an allocated buffer's start.  A pool
+ * drives @vcpu's accesses: one thread at a time.
+ */
+#define MMUSIM_SEV_IO_LIMIT (2ULL << 30)
+struct mmusim_sev_io_pool;
+int mmusim_sev_io_pool_create(struct mmusim_vcpu *vcpu, gpa_t base, u64 size, gpa_t limit,
+			      struct mmusim_sev_io_pool **pool);
+void mmusim_sev_io_pool_destroy(struct mmusim_sev_io_pool *pool);
+int mmusim_sev_io_alloc(struct mmusim_sev_io_pool *pool, u64 size, gpa_t *gpa);
+int mmusim_sev_io_free(struct mmusim_sev_io_pool *pool, gpa_t gpa);
+
 #ifdef __cplusplus
 }
 #endif

@@ -89,3 +89,5 @@ ST_ENTRY(msr_host_access, ST_PARALLEL)
 
 /* src/sev: the SEV-ES launch flow against the simulated PSP firmware (st_sev.c). */
 ST_ENTRY(sev_es_launch, 0)
+/* Demand pinning in memslot metadata and intra-host migration (st_sev.c). */
+ST_ENTRY(sev_demand_pin_move, 0)

@@ -9,6 +9,14 @@
  * SEV_RET_INVALID_GUEST_STATE, and VM destroy decommissions the handle.
  * tests/test_sev_launch.c has the full tables.
  *
+ *
+ * sev_demand_pin_move: an SEV guest with MMUSIM_SEV_PIN_MEMSLOT (Nikunj
+ * Dadhania's RFC v1, src/sev/sev_memslot.c) pins each page its faults map,
+ * the host cannot move them, and KVM_CAP_VM_MOVE_ENC_CONTEXT_FROM
+ * (src/sev/sev_migrate.c) hands the context and the pins to a second VM
+ * on the same memory, which reads the data after the source is gone.
+ * tests/test_sev_memslot.c and test_sev_migrate.c have the rest.
+ *
  * The command structures are kzalloc'd: "user memory" is kernel memory in
  * the module, as for st_msr.c.
  */
@@ -125,5 +133,65 @@ ST_TEST(sev_es_launch)
 	ST_EXPECT(!memcmp(s->host_view, s->blob, 16));
 	st_sev_destroy(s);
 	ST_EXPECT_EQ(mmusim_sev_fw_guests(), fw);
+	return st_result(ctx);
+}
+
+/* The pins the host counts: FOLL_PIN'd frames. */
+static u64 st_host_pinned(struct sim_host *host)
+{
+	struct sim_host_stats hs;
+
+	if (sim_host_get_stats(host, &hs))
+		return ~0ULL;
+	return hs.pinned_pages;
+}
+
+ST_TEST(sev_demand_pin_move)
+{
+	struct mmusim_vm_config cfg = { .sev = true, .sev_pin = MMUSIM_SEV_PIN_MEMSLOT };
+	struct sim_host_config hc = { .mem_bytes = 16ULL << 20 };
+	struct mmusim_vm_config plain = { 0 };
+	struct kvm_userspace_memory_region r = { .memory_size = 64 * 1024 };
+	struct mmusim_sev_stats *st = kzalloc(sizeof(*st), GFP_KERNEL);
+	struct st_sev *s = kzalloc(sizeof(*s), GFP_KERNEL);
+	struct mmusim_vm *dst = NULL;
+	u64 moved, v, i;
+
+	ST_ASSERT_NOT_NULL(st);
+	ST_ASSERT_NOT_NULL(s);
+	ST_ASSERT_EQ(sim_host_create(&hc, &s->host), 0);
+	ST_ASSERT_EQ(sim_mm_create(s->host, &s->mm), 0);
+	ST_ASSERT_EQ(mmusim_vm_create(s->host, s->mm, &cfg, &s->vm), 0);
+	ST_ASSERT_EQ(sim_mmap(s->mm, 0, r.memory_size, SIM_PROT_READ | SIM_PROT_WRITE,
+			      SIM_MAP_PRIVATE, &s->hva),
+		     0);
+	r.userspace_addr = s->hva;
+	ST_ASSERT_EQ(mmusim_vm_set_user_memory_region(s->vm, &r), 0);
+	for (i = 0; i < 4; i++) {
+		v = 0x5e0000 + i;
+		ST_EXPECT_EQ(mmusim_vcpu_write(mmusim_vm_vcpu(s->vm, 0), i * PAGE_SIZE, &v, 8), 0);
+	}
+	ST_EXPECT_EQ(mmusim_vm_sev_get_stats(s->vm, st), 0);
+	ST_EXPECT_EQ(st->pins_taken, 4);
+	ST_EXPECT_EQ(st->pages_pinned, 4);
+	ST_EXPECT_EQ(st_host_pinned(s->host), 4);
+	ST_EXPECT_EQ(sim_migrate_range(s->mm, s->hva, 4 * PAGE_SIZE, &moved), -EBUSY);
+	/* The move: the destination maps the same memory, takes context and pins. */
+	ST_ASSERT_EQ(mmusim_vm_create(s->host, s->mm, &plain, &dst), 0);
+	ST_EXPECT_EQ(mmusim_vm_set_user_memory_region(dst, &r), 0);
+	ST_EXPECT_EQ(mmusim_vm_move_enc_context_from(dst, s->vm), 0);
+	ST_EXPECT_EQ(mmusim_vm_sev_get_stats(s->vm, st), -ENOTTY);
+	mmusim_vm_destroy(s->vm);
+	s->vm = NULL;
+	ST_EXPECT_EQ(st_host_pinned(s->host), 4);
+	for (i = 0; i < 4; i++) {
+		ST_EXPECT_EQ(mmusim_vcpu_read(mmusim_vm_vcpu(dst, 0), i * PAGE_SIZE, &v, 8), 0);
+		ST_EXPECT_EQ(v, 0x5e0000 + i);
+	}
+	ST_EXPECT_EQ(mmusim_vm_sev_check(dst, NULL, 0), 0);
+	mmusim_vm_destroy(dst);
+	ST_EXPECT_EQ(st_host_pinned(s->host), 0);
+	st_sev_destroy(s);
+	kfree(st);
 	return st_result(ctx);
 }

@@ -73,6 +73,13 @@ struct kvm_sev_info {
 	unsigned long nr_moved_pins;
 	/* Test-only fault injection: clflush and WBINVD do nothing. */
 	bool debug_skip_flush;
+	/*
+	 * The guest's shared pages, its C-bits (sev_guest.c): a hash of gfns
+	 * under shared_lock (leaf, guest mode); nr_shared read locklessly.
+	 */
+	struct hlist_head *shared;
+	spinlock_t shared_lock;
+	unsigned long nr_shared;
 
 	/* Counters (mmusim_vm_sev_get_stats()). */
 	atomic64_t pages_pinned, pins_taken, pins_dropped, clflush_pages, wbinvd;
@@ -117,6 +124,22 @@ int sev_vm_init2_from_config(struct kvm *kvm, const struct kvm_sev_init *data, u
 u32 sev_supported_vm_types(struct sim_host *host);
 /* A VM of an SEV type that KVM_SEV_INIT2 has not initialized (KVM_RUN: -EINVAL). */
 bool sev_need_init(struct kvm *kvm);
+
+/* sev_guest.c: the guest's shared pages (everything else is private). */
+int sev_guest_init_shared(struct kvm_sev_info *sev);
+void sev_guest_free_shared(struct kvm_sev_info *sev);
+bool sev_gfn_shared(struct kvm_sev_info *sev, gfn_t gfn);
+/* sev_mem.c: the checker forgets @pfn (the guest shared it: the host may move it). */
+void sev_mem_forget_frame(struct kvm_sev_info *sev, kvm_pfn_t pfn);
+
+/*
+ * A guest data access of @gfn goes through the memory controller: the VM is
+ * SEV and the guest has not shared the page (its C-bit is set).
+ */
+static inline bool sev_private_access(struct kvm *kvm, gfn_t gfn)
+{
+	return unlikely(sev_guest(kvm)) && !sev_gfn_shared(kvm->sev, gfn);
+}
 /*
  * The one dispatch from mmusim_vm_config.sev_pin to the strategy's code,
  * after KVM_SEV_INIT and before the vCPUs: -EINVAL for a value that is no

@@ -41,8 +41,9 @@
  *  3. Records belong to a guest: sev_mc_detach() drops them before its
  *     kvm_sev_info goes, so no record, swap note or stale line outlives it.
  *
- * The model is of a CPU without X86_FEATURE_SME_COHERENT (clflush matters)
- * and of private (C-bit) accesses only; KVM's own mappings of guest pages
+ * The model is of a CPU without X86_FEATURE_SME_COHERENT (clflush matters);
+ * accesses to pages the guest shared (sev_guest.c) bypass it, and their
+ * frames are not recorded; KVM's own mappings of guest pages
  * (kvm_vcpu_map()) see ciphertext, as the host does.
  */
 #include "mmusim_env.h"
@@ -267,6 +268,18 @@ int sev_mem_access(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, u32 off, void __us
 		atomic64_inc(&sev->dec_reads);
 	}
 	return r;
+}
+
+void sev_mem_forget_frame(struct kvm_sev_info *sev, kvm_pfn_t pfn)
+{
+	struct sev_mc *mc = sev->mc;
+	struct sev_frame *f;
+
+	spin_lock(&mc->lock);
+	f = frame_find(mc, pfn);
+	if (f && f->sev == sev)
+		frame_del(mc, f);
+	spin_unlock(&mc->lock);
 }
 
 /* ======================== the PSP's accesses ======================== */

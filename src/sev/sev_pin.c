@@ -317,10 +317,16 @@ static int __sev_guest_init(struct kvm *kvm, struct kvm_sev_cmd *argp,
 		sev->ghcb_version = GHCB_VERSION_DEFAULT;
 	sev->pin_write = pin_write;
 	INIT_LIST_HEAD(&sev->regions_list);
+	ret = sev_guest_init_shared(sev);
+	if (ret) {
+		kfree(sev);
+		return ret;
+	}
 	ret = sev_mc_attach(sev, key);
 	if (ret) {
 		/* sev_asid_new()'s -EBUSY; the platform init cannot fail here. */
 		argp->error = 0;
+		sev_guest_free_shared(sev);
 		kfree(sev);
 		return ret;
 	}
@@ -443,6 +449,7 @@ void sev_vm_destroy(struct kvm *kvm)
 	WRITE_ONCE(kvm->sev, NULL);
 	mutex_unlock(&kvm->lock);
 	sev_mc_detach(sev);
+	sev_guest_free_shared(sev);
 	kfree(sev);
 }
 

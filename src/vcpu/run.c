@@ -268,7 +268,7 @@ static int guest_load_store(struct kvm_vcpu *vcpu, const struct mmusim_insn *ins
 				NULL);
 	if (r)
 		return access_exit(vcpu, insn, r, &exit);
-	if (unlikely(sev_guest(vcpu->kvm))) {
+	if (sev_private_access(vcpu->kvm, insn->gpa >> PAGE_SHIFT)) {
 		/* A private access: through the memory controller, as vcpu_copy()'s. */
 		if (is_write)
 			val = kvm_register_read_raw(vcpu, insn->reg);

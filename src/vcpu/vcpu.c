@@ -551,7 +551,7 @@ static int vcpu_copy(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, u64 len, bool 
 				r = exit.reason == KVM_EXIT_DIRTY_RING_FULL ? -EBUSY : -EFAULT;
 			break;
 		}
-		if (unlikely(sev_guest(vcpu->kvm))) {
+		if (sev_private_access(vcpu->kvm, gpa >> PAGE_SHIFT)) {
 			/* Through the memory controller, which encrypts by physical address. */
 			r = sev_mem_access(vcpu->kvm, gpa >> PAGE_SHIFT, pfn, off, buf, n, write);
 			if (r)
