@@ -322,6 +322,60 @@ static void test_delete_window(void **state)
 	test_vm_destroy(&t);
 }
 
+/*
+ * Flush before release: a memslot delete unpins only after its WBINVD.
+ * With the flushes skipped (the test-only fault of a kernel that forgot
+ * them) the frame the VMM then frees comes back to its next owner with the
+ * guest's dirty lines (UNFLUSHED); with them, the next owner's page is zero.
+ */
+static void delete_release(bool skip_flush)
+{
+	struct sim_page **pages = calloc(16384, sizeof(*pages));
+	struct mmusim_sev_report rep;
+	struct test_vm t;
+	kvm_pfn_t pfn;
+	int i, n = 0;
+	u8 *data;
+
+	memslot_vm(&t, 2 * MiB, 0);
+	put(&t, 7, 0x6666);
+	pfn = host_pfn(&t, t.hva + 7 * PAGE_SIZE);
+	assert_int_equal(mmusim_vm_sev_set_skip_flush(t.vm, skip_flush), 0);
+	set_region(&t, 0, 0, 0, t.hva, 0);
+	assert_int_equal(sim_munmap(t.mm, t.hva, t.size), 0);
+	/* The next owner: the allocator hands the freed frame out again soon. */
+	assert_non_null(pages);
+	while (n < 16384) {
+		pages[n] = sim_alloc_pages(t.host, GFP_KERNEL | __GFP_ZERO, 0);
+		assert_non_null(pages[n]);
+		if (sim_page_to_pfn(t.host, pages[n++]) == pfn)
+			break;
+	}
+	assert_int_equal(sim_page_to_pfn(t.host, pages[n - 1]), pfn);
+	data = sim_pfn_to_virt(t.host, pfn);
+	for (i = 0; i < PAGE_SIZE && !data[i]; i++)
+		;
+	if (skip_flush) {
+		assert_true(i < PAGE_SIZE);
+		assert_int_equal(mmusim_vm_sev_get_reports(t.vm, &rep, 1), 1);
+		assert_int_equal(rep.kind, MMUSIM_SEV_UNFLUSHED);
+		assert_int_equal(rep.gfn, 7);
+	} else {
+		assert_int_equal(i, PAGE_SIZE);
+		assert_clean(&t);
+	}
+	while (n)
+		sim_put_page(t.host, pages[--n]);
+	free(pages);
+	test_vm_destroy(&t);
+}
+
+static void test_delete_flushes(void **state)
+{
+	delete_release(false);
+	delete_release(true);
+}
+
 /* VM destroy: every pin goes (after one WBINVD), the pages are the host's again. */
 static void test_destroy_unpins(void **state)
 {
@@ -643,6 +697,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_memslot_updates),
 		MMUSIM_TEST(test_memslot_updates_legacy),
 		MMUSIM_TEST(test_delete_window),
+		MMUSIM_TEST(test_delete_flushes),
 		MMUSIM_TEST(test_destroy_unpins),
 		MMUSIM_TEST(test_destroy_unpins_legacy),
 		MMUSIM_TEST(test_reg_region_charges),
