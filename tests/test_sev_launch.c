@@ -643,9 +643,9 @@ static void test_vmsa_debug_state(void **state)
  */
 static void test_es_launch_per_strategy(void **state)
 {
-	static const enum mmusim_sev_pin_strategy strategies[] = {
-		MMUSIM_SEV_PIN_UPFRONT, MMUSIM_SEV_PIN_SPTE, MMUSIM_SEV_PIN_MEMSLOT
-	};
+	static const enum mmusim_sev_pin_strategy strategies[] = { MMUSIM_SEV_PIN_UPFRONT,
+								   MMUSIM_SEV_PIN_SPTE,
+								   MMUSIM_SEV_PIN_MEMSLOT };
 	struct mmusim_insn hlt = { .op = MMUSIM_INSN_HLT };
 	static const char later[] = "written by the guest after the launch";
 	unsigned int k;
@@ -670,7 +670,8 @@ static void test_es_launch_per_strategy(void **state)
 		}
 		write_image(&t, 7);
 		for (i = 0; i < NR_VCPUS; i++)
-			assert_int_equal(mmusim_vcpu_load_program(mmusim_vm_vcpu(t.vm, i), &hlt, 1), 0);
+			assert_int_equal(mmusim_vcpu_load_program(mmusim_vm_vcpu(t.vm, i), &hlt, 1),
+					 0);
 		full_launch(&t, true, SEV_POLICY_ES, m);
 		for (i = 0; i < NR_VCPUS; i++) {
 			struct mmusim_vcpu *v = mmusim_vm_vcpu(t.vm, i);
@@ -678,11 +679,12 @@ static void test_es_launch_per_strategy(void **state)
 			assert_int_equal(mmusim_vcpu_run(v), 0);
 			assert_int_equal(mmusim_vcpu_kvm_run(v)->exit_reason, KVM_EXIT_HLT);
 		}
-		assert_int_equal(mmusim_vcpu_write(mmusim_vm_vcpu(t.vm, 2), MiB, later, sizeof(later)),
-				 0);
+		assert_int_equal(
+			mmusim_vcpu_write(mmusim_vm_vcpu(t.vm, 2), MiB, later, sizeof(later)), 0);
 		/* What the host cannot move it skips: only unpinned pages move. */
 		sim_migrate_range(t.mm, t.hva, 2 * MiB, &moved);
-		assert_int_equal(mmusim_vcpu_read(mmusim_vm_vcpu(t.vm, 3), MiB, got, sizeof(got)), 0);
+		assert_int_equal(mmusim_vcpu_read(mmusim_vm_vcpu(t.vm, 3), MiB, got, sizeof(got)),
+				 0);
 		assert_memory_equal(got, later, sizeof(later));
 		if (strategies[k] != MMUSIM_SEV_PIN_SPTE) {
 			assert_int_equal(moved, 0);
@@ -700,8 +702,8 @@ static void test_es_launch_per_strategy(void **state)
 			assert_int_equal(moved, 1);
 			assert_int_equal(mmusim_vm_sev_get_reports(t.vm, &rep, 1), 1);
 			assert_int_equal(rep.kind, MMUSIM_SEV_MOVED);
-			assert_int_equal(mmusim_vcpu_read(mmusim_vm_vcpu(t.vm, 1), SECRET_GPA, secret,
-							  sizeof(secret)),
+			assert_int_equal(mmusim_vcpu_read(mmusim_vm_vcpu(t.vm, 1), SECRET_GPA,
+							  secret, sizeof(secret)),
 					 0);
 			assert_memory_not_equal(secret, secret16, sizeof(secret));
 		}
