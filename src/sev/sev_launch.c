@@ -213,6 +213,7 @@ static int sev_launch_update_data(struct kvm *kvm, struct kvm_sev_cmd *argp)
 	struct kvm_sev_launch_update_data params;
 	struct psp_data_launch_update data = { 0 };
 	struct sim_page **inpages;
+	bool in_mmu = false;
 	int ret = 0;
 
 	lockdep_assert_held(&kvm->lock);
@@ -225,13 +226,26 @@ static int sev_launch_update_data(struct kvm *kvm, struct kvm_sev_cmd *argp)
 	vaddr_end = vaddr + size;
 
 	/*
+	 * Demand pinning, patch 9/9 (sev_memslot.c): fault the pages in through
+	 * the MMU, so the pins are the memslots'; 1 means "not usable here"
+	 * (a page outside every encrypted slot): the classic pin below.
+	 */
+	if (sev->pin_strategy == MMUSIM_SEV_PIN_MEMSLOT) {
+		ret = sev_pin_memory_in_mmu(kvm, vaddr, size, &npages, &inpages);
+		if (ret < 0)
+			return ret;
+		in_mmu = !ret;
+	}
+
+	/*
 	 * Pinned for the command only: the up-front pin is REG_REGION's.  Under
 	 * demand pinning the pin lasts until destroy, so it is FOLL_LONGTERM
 	 * (moving the plaintext out of movable memory first), else the fault's
 	 * own FOLL_LONGTERM pin could not migrate the page and would fail.
 	 */
-	ret = sev_pin_memory(kvm, vaddr, size, &npages, SIM_FOLL_WRITE | sev_launch_pin_flags(sev),
-			     &inpages);
+	if (!in_mmu)
+		ret = sev_pin_memory(kvm, vaddr, size, &npages,
+				     SIM_FOLL_WRITE | sev_launch_pin_flags(sev), &inpages);
 	if (ret)
 		return ret;
 	/* The cache may hold the data written unencrypted: flush before the in-place encryption. */
@@ -252,7 +266,10 @@ static int sev_launch_update_data(struct kvm *kvm, struct kvm_sev_cmd *argp)
 		size -= len;
 		next_vaddr = vaddr + len;
 	}
-	sev_dirty_unpin(kvm, inpages, npages, ret);
+	if (in_mmu)
+		sev_release_mmu_pinned(kvm, inpages, npages);
+	else
+		sev_dirty_unpin(kvm, inpages, npages, ret);
 	return ret;
 }
 
