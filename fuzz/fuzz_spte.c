@@ -669,6 +669,12 @@ static void op_random_value(struct fz *f)
 	if (r || v == SHADOW_NONPRESENT_VALUE || is_frozen_spte(v))
 		return;
 
+	/* The pinned-SPTE RFC's zapped-pinned leaf: a leaf level, and it re-encodes. */
+	if (is_zapped_pinned_spte(v)) {
+		FUZZ_ASSERT(level >= PG_LEVEL_4K && level <= KVM_MAX_HUGEPAGE_LEVEL);
+		FUZZ_ASSERT(make_zapped_pinned_spte(spte_to_pfn(v)) == v && !is_mmio_spte(m, v));
+		return;
+	}
 	if (!is_shadow_present_pte(v)) {
 		gfn_t gfn = get_mmio_spte_gfn(m, v);
 
@@ -692,6 +698,27 @@ static void op_random_value(struct fz *f)
 	assert_transition(f, v, t, level, 0, "aging a legal value");
 }
 
+/*
+ * The pinned-SPTE RFC's zap and unzap of a pinned leaf: the zapped-pinned
+ * value keeps the pfn and the pin, is no MMIO SPTE, and comes back only as
+ * the pinned leaf of the same pfn (or goes, to empty).
+ */
+static void zap_pinned(struct fz *f, struct pool_ent *e)
+{
+	const struct kvm_mmu_masks *m = &f->m;
+	u64 z = make_zapped_pinned_spte(spte_to_pfn(e->spte));
+
+	assert_legal(f, z, e->level, "zapped-pinned leaf");
+	FUZZ_ASSERT(is_zapped_pinned_spte(z) && !is_shadow_present_pte(z) && !is_mmio_spte(m, z));
+	assert_transition(f, e->spte, z, e->level, 0, "zap keeping the pin");
+	assert_refused(f, e->spte & ~SPTE_PINNED_MASK, z, e->level, SPTE_TRANSITION_ALLOW_REPLACE,
+		       "zapped-pinned from an unpinned leaf");
+	assert_refused(f, z, e->spte & ~SPTE_PINNED_MASK, e->level, SPTE_TRANSITION_ALLOW_REPLACE,
+		       "unzap without the pin");
+	assert_transition(f, z, e->spte, e->level, 0, "unzap");
+	assert_transition(f, z, SHADOW_NONPRESENT_VALUE, e->level, 0, "drop zapped-pinned");
+}
+
 /* A pinned pfn: set at install (never in place), carried over a same-pfn re-fault. */
 static void op_pin(struct fz *f)
 {
@@ -705,6 +732,8 @@ static void op_pin(struct fz *f)
 	assert_refused(f, e->spte, p, e->level, SPTE_TRANSITION_ALLOW_REPLACE, "pin in place");
 	assert_transition(f, SHADOW_NONPRESENT_VALUE, p, e->level, 0, "install pinned");
 	e->spte = p;
+	if (fuzz_dp_bool(&f->dp))
+		zap_pinned(f, e);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

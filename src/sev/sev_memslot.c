@@ -362,8 +362,8 @@ int sev_memslot_move_pins(struct kvm *src, struct kvm_sev_info *sev)
 
 /* ======================== launch through the MMU ======================== */
 
-int sev_pin_memory_in_mmu(struct kvm *kvm, unsigned long uaddr, unsigned long ulen,
-			  unsigned long *np, struct sim_page ***pagesp)
+int sev_memslot_pin_in_mmu(struct kvm *kvm, unsigned long uaddr, unsigned long ulen,
+			   unsigned long *np, struct sim_page ***pagesp)
 {
 	struct kvm_memslot_hva_iter iter;
 	struct kvm_memory_slot *slot;
@@ -405,6 +405,7 @@ int sev_pin_memory_in_mmu(struct kvm *kvm, unsigned long uaddr, unsigned long ul
 		err = PFERR_USER_MASK | (slot->flags & KVM_MEM_READONLY ? 0 : PFERR_WRITE_MASK);
 		gpa = (gpa_t)hva_to_gfn_memslot(hva, slot) << PAGE_SHIFT;
 		r = kvm_mmu_map_tdp_page(vcpu, gpa, err, PG_LEVEL_4K, &pfn);
+		kvm_vcpu_exit_guest_mode(vcpu);
 		if (r) {
 			r = r == -ERESTARTSYS ? r : -EFAULT;
 			break;

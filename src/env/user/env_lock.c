@@ -8,11 +8,10 @@
  * deadlock or corruption.
  *
  * Fast: the kernel's spinning locks without lockdep.  spin_lock() is one
- * lock xadd and spin_unlock() one plain store (only the owner writes
- * @owner); read_lock()/read_unlock() are one lock xadd each on the qrwlock
- * word and write_lock() one cmpxchg, as in kernel/locking/qrwlock.c, whose
- * slow paths these follow.  Only a thread's spinning-lock count (the
- * preempt count's share) is kept.
+ * xchg and spin_unlock() one plain store; read_lock()/read_unlock() are one
+ * lock xadd each on the qrwlock word and write_lock() one cmpxchg, as in
+ * kernel/locking/qrwlock.c, whose slow paths these follow.  Only a thread's
+ * spinning-lock count (the preempt count's share) is kept.
  */
 #include <sched.h>
 #include <stdio.h>
@@ -92,39 +91,30 @@ int env_spinning_locks_held(void)
 	return nr_spinning;
 }
 
-static bool ticket_is_locked(const spinlock_t *lock)
+static bool tas_is_locked(const spinlock_t *lock)
 {
-	u32 v = __atomic_load_n(&lock->val, __ATOMIC_RELAXED);
-
-	return (u16)v != (u16)(v >> 16);
+	return __atomic_load_n(&lock->val, __ATOMIC_RELAXED);
 }
 
-static void ticket_lock(spinlock_t *lock)
+/* Test and test-and-set: waiters only read the word until it looks free. */
+static void tas_lock(spinlock_t *lock)
 {
-	u32 v = __atomic_fetch_add(&lock->val, 1U << 16, __ATOMIC_ACQUIRE);
-	u16 ticket = v >> 16;
 	unsigned int spins = 0;
 
-	if (likely((u16)v == ticket))
-		return;
-	while (__atomic_load_n(&lock->owner, __ATOMIC_ACQUIRE) != ticket)
-		spin_wait_step(&spins);
+	while (unlikely(__atomic_exchange_n(&lock->val, 1, __ATOMIC_ACQUIRE)))
+		while (__atomic_load_n(&lock->val, __ATOMIC_RELAXED))
+			spin_wait_step(&spins);
 }
 
-static bool ticket_trylock(spinlock_t *lock)
+static bool tas_trylock(spinlock_t *lock)
 {
-	u32 v = __atomic_load_n(&lock->val, __ATOMIC_RELAXED);
-
-	if ((u16)v != (u16)(v >> 16))
-		return false;
-	return __atomic_compare_exchange_n(&lock->val, &v, v + (1U << 16), false, __ATOMIC_ACQUIRE,
-					   __ATOMIC_RELAXED);
+	return !__atomic_load_n(&lock->val, __ATOMIC_RELAXED) &&
+	       !__atomic_exchange_n(&lock->val, 1, __ATOMIC_ACQUIRE);
 }
 
-static void ticket_unlock(spinlock_t *lock)
+static void tas_unlock(spinlock_t *lock)
 {
-	/* x86: a plain store; the word's lock xadds leave @owner alone. */
-	__atomic_store_n(&lock->owner, (u16)(lock->owner + 1), __ATOMIC_RELEASE);
+	__atomic_store_n(&lock->val, 0, __ATOMIC_RELEASE);
 }
 
 void spin_lock_init(spinlock_t *lock)
@@ -134,13 +124,13 @@ void spin_lock_init(spinlock_t *lock)
 
 void spin_lock(spinlock_t *lock)
 {
-	ticket_lock(lock);
+	tas_lock(lock);
 	nr_spinning++;
 }
 
 bool spin_trylock(spinlock_t *lock)
 {
-	if (!ticket_trylock(lock))
+	if (!tas_trylock(lock))
 		return false;
 	nr_spinning++;
 	return true;
@@ -149,7 +139,7 @@ bool spin_trylock(spinlock_t *lock)
 void spin_unlock(spinlock_t *lock)
 {
 	nr_spinning--;
-	ticket_unlock(lock);
+	tas_unlock(lock);
 }
 
 void rwlock_init(rwlock_t *lock)
@@ -171,12 +161,12 @@ static void __cold read_lock_slowpath(rwlock_t *lock)
 	unsigned int spins = 0;
 
 	__atomic_fetch_sub(&lock->cnts, _QR_BIAS, __ATOMIC_RELAXED);
-	ticket_lock(&lock->wait_lock);
+	tas_lock(&lock->wait_lock);
 	__atomic_fetch_add(&lock->cnts, _QR_BIAS, __ATOMIC_ACQUIRE);
 	/* Queued first: only a writer that got in ahead of us remains. */
 	while (__atomic_load_n(&lock->cnts, __ATOMIC_ACQUIRE) & _QW_LOCKED)
 		spin_wait_step(&spins);
-	ticket_unlock(&lock->wait_lock);
+	tas_unlock(&lock->wait_lock);
 	rwlock_account_wait(lock, t0);
 }
 
@@ -207,7 +197,7 @@ static void __cold write_lock_slowpath(rwlock_t *lock)
 	u64 t0 = ktime_get_ns();
 	unsigned int spins = 0;
 
-	ticket_lock(&lock->wait_lock);
+	tas_lock(&lock->wait_lock);
 	if (!__atomic_load_n(&lock->cnts, __ATOMIC_RELAXED) && write_cmpxchg(lock, 0))
 		goto unlock;
 	/* New readers now take the slow path and queue behind us. */
@@ -219,7 +209,7 @@ static void __cold write_lock_slowpath(rwlock_t *lock)
 		spin_wait_step(&spins);
 	}
 unlock:
-	ticket_unlock(&lock->wait_lock);
+	tas_unlock(&lock->wait_lock);
 	rwlock_account_wait(lock, t0);
 }
 
@@ -247,7 +237,7 @@ void write_unlock(rwlock_t *lock)
 /* rwlock_is_contended(): somebody queued on the wait lock. */
 bool rwlock_needbreak(rwlock_t *lock)
 {
-	return ticket_is_locked(&lock->wait_lock);
+	return tas_is_locked(&lock->wait_lock);
 }
 
 u64 env_rwlock_wait_ns(rwlock_t *lock)
@@ -322,7 +312,7 @@ void up_write(struct rw_semaphore *sem)
  */
 bool env_spin_held(const spinlock_t *l, enum env_lock_mode mode)
 {
-	return mode != ENV_HELD_READ && ticket_is_locked(l);
+	return mode != ENV_HELD_READ && tas_is_locked(l);
 }
 
 bool env_rwlock_held(const rwlock_t *l, enum env_lock_mode mode)
