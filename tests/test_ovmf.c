@@ -86,7 +86,8 @@ static void test_find_reset_vector(void **state)
 	/* A table longer than the image, an entry longer than the table. */
 	make_image(img, 0xffffd000, true);
 	put16(img + IMAGE_SIZE - 0x32, 0xffff);
-	assert_int_equal(mmusim_sev_es_find_reset_vector(img + IMAGE_SIZE - 200, 200, &addr), -EINVAL);
+	assert_int_equal(mmusim_sev_es_find_reset_vector(img + IMAGE_SIZE - 200, 200, &addr),
+			 -EINVAL);
 	make_image(img, 0xffffd000, true);
 	put16(img + IMAGE_SIZE - 0x32 - 16 - 2, 0x400);
 	assert_int_equal(mmusim_sev_es_find_reset_vector(img, sizeof(img), &addr), -EINVAL);
