@@ -74,13 +74,13 @@ build-fast: deps-build
 
 # Ends with one verdict line, PASS or the step that failed.
 demo: build
-	@t0=$$(date +%s); for step in "tools/mmusim demo" "tools/mmusim pfn-demo" \
+	@t0=$$(date +%s); for step in "tools/mmusim demo" "tools/mmusim pfn-demo" "tools/mmusim sev-demo" \
 		"bench/mmusim-bench --demo"; do \
 		echo "./$(BUILD)/$$step"; \
 		./$(BUILD)/$$step || { echo "make demo: FAIL: ./$(BUILD)/$$step exited $$?"; exit 1; }; \
 		echo; \
 	done; \
-	echo "make demo: PASS: demo, pfn-demo and mmusim-bench --demo ran clean (invariants held," \
+	echo "make demo: PASS: demo, pfn-demo, sev-demo and mmusim-bench --demo ran clean (invariants held," \
 		"no leaked object, no WARN) in $$(($$(date +%s) - t0)) s"
 
 # BENCH_ARGS adds mmusim-bench options to both runs, e.g. BENCH_ARGS="-r 5 -q".

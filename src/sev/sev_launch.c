@@ -283,7 +283,7 @@ static int sev_launch_update_data(struct kvm *kvm, struct kvm_sev_cmd *argp)
 	struct kvm_sev_launch_update_data params;
 	struct psp_data_launch_update data = { 0 };
 	struct sim_page **inpages;
-	bool mmu_pin;
+	bool mmu_pin, in_mmu = false;
 	int ret = 0;
 
 	lockdep_assert_held(&kvm->lock);
@@ -297,6 +297,18 @@ static int sev_launch_update_data(struct kvm *kvm, struct kvm_sev_cmd *argp)
 	vaddr_end = vaddr + size;
 
 	/*
+	 * Demand pinning, patch 9/9 (sev_memslot.c): fault the pages in through
+	 * the MMU, so the pins are the memslots'; 1 means "not usable here"
+	 * (a page outside every encrypted slot): the classic pin below.
+	 */
+	if (sev->pin_strategy == MMUSIM_SEV_PIN_MEMSLOT) {
+		ret = sev_memslot_pin_in_mmu(kvm, vaddr, size, &npages, &inpages);
+		if (ret < 0)
+			return ret;
+		in_mmu = !ret;
+	}
+
+	/*
 	 * Pinned for the command only: the up-front pin is REG_REGION's.  Under
 	 * demand pinning the pin lasts until destroy, so it is FOLL_LONGTERM
 	 * (moving the plaintext out of movable memory first), else the fault's
@@ -306,7 +318,7 @@ static int sev_launch_update_data(struct kvm *kvm, struct kvm_sev_cmd *argp)
 		ret = sev_pin_memory_in_mmu(kvm, vaddr, size, &npages, &inpages);
 		if (ret)
 			return ret;
-	} else {
+	} else if (!in_mmu) {
 		ret = sev_pin_memory(kvm, vaddr, size, &npages,
 				     SIM_FOLL_WRITE | sev_launch_pin_flags(sev), &inpages);
 		if (ret)
@@ -330,12 +342,12 @@ static int sev_launch_update_data(struct kvm *kvm, struct kvm_sev_cmd *argp)
 		size -= len;
 		next_vaddr = vaddr + len;
 	}
-	if (mmu_pin) {
-		/* The SPTEs own the pins. */
-		kvfree(inpages);
-		return ret;
-	}
-	sev_dirty_unpin(kvm, inpages, npages, ret);
+	if (in_mmu)
+		sev_release_mmu_pinned(kvm, inpages, npages); /* the memslots own the pins */
+	else if (mmu_pin)
+		kvfree(inpages); /* The SPTEs own the pins. */
+	else
+		sev_dirty_unpin(kvm, inpages, npages, ret);
 	return ret;
 }
 
