@@ -130,6 +130,7 @@ struct sev_boot_config {
 	uint64_t image; /* firmware + kernel image launched with LAUNCH_UPDATE_DATA */
 	uint64_t working_set; /* written by the vCPUs after the image */
 	bool memmap; /* the guest also writes its memmap (64 B per 4 KiB page) */
+	unsigned int pins; /* bit per enum sev_boot_pin */
 	int nr_vcpus;
 	int reps;
 	bool no_fork;

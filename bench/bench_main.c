@@ -9,7 +9,8 @@
  *                [--exit-ns N] [-t fault,fast,zap,scale,all] [-j out.json]
  *                [-c out.csv] [--sweep 1,2,4,8 [-p out.png]] [--demo] [-q]
  *   mmusim-bench -t sev-boot [--sizes 1G,2G,4G] [--image SIZE] [--boot-ws SIZE]
- *                [--no-memmap] [-v vcpus] [-r reps] [-j out.json] [-p out.png]
+ *                [--no-memmap] [--pin upfront|demand|both] [-v vcpus] [-r reps]
+ *                [-j out.json] [-p out.png]
  *
  * Every repetition runs in a forked child (fresh host, VM and allocator
  * state, so RSS deltas are honest); --no-fork runs them in-process, for
@@ -96,6 +97,7 @@ static void usage(FILE *f, const char *argv0)
 		"  --boot-ws SIZE  sev-boot working set the vCPUs write (default 256M)\n"
 		"  --no-memmap     sev-boot: the guest does not write its memmap (64 bytes\n"
 		"                  per 4K page of RAM)\n"
+		"  --pin PIN       sev-boot strategies: upfront, demand or both (default both)\n"
 		"  -h, --help      this text\n"
 		"  --version       print the version\n"
 		"Sizes take K, M, G, T (powers of 1024).  Exit status: 0 ok, 1 a job failed,\n"
@@ -206,6 +208,7 @@ enum {
 	OPT_IMAGE,
 	OPT_BOOT_WS,
 	OPT_NO_MEMMAP,
+	OPT_PIN,
 };
 
 static const struct option long_opts[] = {
@@ -224,6 +227,7 @@ static const struct option long_opts[] = {
 	{ "image", required_argument, NULL, OPT_IMAGE },
 	{ "boot-ws", required_argument, NULL, OPT_BOOT_WS },
 	{ "no-memmap", no_argument, NULL, OPT_NO_MEMMAP },
+	{ "pin", required_argument, NULL, OPT_PIN },
 	{ "vcpus", required_argument, NULL, 'v' },
 	{ "mem-per-vcpu", required_argument, NULL, 'b' },
 	{ "mmu", required_argument, NULL, 'm' },
@@ -262,6 +266,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->sb.image = 36ULL << 20;
 	o->sb.working_set = 256ULL << 20;
 	o->sb.memmap = true;
+	o->sb.pins = 1 << SEV_BOOT_UPFRONT | 1 << SEV_BOOT_DEMAND;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":v:b:m:ow:aS:s:r:t:j:c:p:qh", long_opts, NULL)) !=
@@ -386,6 +391,18 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_NO_MEMMAP:
 			o->sb.memmap = false;
+			break;
+		case OPT_PIN:
+			if (!strcmp(optarg, "upfront"))
+				o->sb.pins = 1 << SEV_BOOT_UPFRONT;
+			else if (!strcmp(optarg, "demand"))
+				o->sb.pins = 1 << SEV_BOOT_DEMAND;
+			else if (!strcmp(optarg, "both"))
+				o->sb.pins = 1 << SEV_BOOT_UPFRONT | 1 << SEV_BOOT_DEMAND;
+			else
+				err = cli_usage_error("--pin: bad value '%s' (accepted: upfront, "
+						      "demand, both)",
+						      optarg);
 			break;
 		case 'h':
 			usage(stdout, argv[0]);
@@ -656,6 +673,8 @@ static int run_sev_boot(struct opts *o, const char *cmdline)
 
 	if (o->csv || o->nr_sweep || o->trace)
 		return cli_usage_error("-t sev-boot takes no -c/--csv, --sweep or --trace");
+	if (o->png && sb->pins != (1 << SEV_BOOT_UPFRONT | 1 << SEV_BOOT_DEMAND))
+		return cli_usage_error("-p/--plot: -t sev-boot plots both strategies (--pin both)");
 	for (i = 0; i < sb->nr_sizes; i++) {
 		/* The memmap is at the top of RAM, 64 bytes per 4K page. */
 		uint64_t mm = sb->memmap ? ALIGN_UP_4K((sb->sizes[i] >> 12) * 64) : 0;
