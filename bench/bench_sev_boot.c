@@ -610,7 +610,8 @@ static int write_json(const char *path, const struct sev_boot_config *cfg,
  * the seed's sizes (plus the seed's fixed boot) beside the seed's table.
  */
 static int plot(const char *png, const struct sev_boot_config *cfg, const struct sb_point *pts,
-		int n, const struct sb_fit fit[NR_SEV_BOOT_PINS])
+		int n, const struct sb_fit fit[NR_SEV_BOOT_PINS],
+		const struct sb_fit cfit[NR_SEV_BOOT_PINS])
 {
 	double seed_fixed = seed_table[0][2] - SEED_DEMAND_MS_PER_GB * seed_table[0][0] / 1e3;
 	char dat[4096], sdat[4096], gp[4096], img[16], ws[16];
@@ -626,19 +627,24 @@ static int plot(const char *png, const struct sev_boot_config *cfg, const struct
 	f = fopen(dat, "w");
 	if (!f)
 		return -1;
-	fprintf(f, "# GiB  upfront_ms  demand_ms (medians; ? = failed)\n");
+	fprintf(f, "# GiB  upfront_ms  demand_ms  upfront_cpu_ms  demand_cpu_ms (medians; ? = "
+		   "failed)\n");
 	for (i = 0; i < n; i++) {
 		if (i && pts[i - 1].guest == pts[i].guest)
 			continue;
 		fprintf(f, "%.4f", (double)pts[i].guest / (1ULL << 30));
-		for (s = 0; s < NR_SEV_BOOT_PINS; s++) {
+		for (s = 0; s < 2 * NR_SEV_BOOT_PINS; s++) {
 			int j;
 
 			for (j = 0; j < n; j++)
-				if (pts[j].pin == s && pts[j].guest == pts[i].guest)
+				if (pts[j].pin == s % NR_SEV_BOOT_PINS &&
+				    pts[j].guest == pts[i].guest)
 					break;
 			if (j < n && pts[j].med.status == JOB_OK)
-				fprintf(f, " %.3f", pts[j].med.total_ns / 1e6);
+				fprintf(f, " %.3f",
+					(s < NR_SEV_BOOT_PINS ? pts[j].med.total_ns :
+								pts[j].med.cpu_ns) /
+						1e6);
 			else
 				fprintf(f, " ?");
 		}
@@ -648,12 +654,12 @@ static int plot(const char *png, const struct sev_boot_config *cfg, const struct
 	f = fopen(sdat, "w");
 	if (!f)
 		return -1;
-	fprintf(f, "# GB  seed_upfront_s  seed_demand_s  mmusim_fit_upfront_s+fixed  "
-		   "mmusim_fit_demand_s+fixed\n");
+	fprintf(f, "# GB  seed_upfront_s  seed_demand_s  mmusim_cpu_fit_upfront_s+fixed  "
+		   "mmusim_cpu_fit_demand_s+fixed\n");
 	for (k = 0; k < SEED_POINTS; k++)
 		fprintf(f, "%.0f %.2f %.2f %.3f %.3f\n", seed_table[k][0], seed_table[k][1],
-			seed_table[k][2], fit_at(&fit[0], seed_table[k][0]) / 1e3 + seed_fixed,
-			fit_at(&fit[1], seed_table[k][0]) / 1e3 + seed_fixed);
+			seed_table[k][2], fit_at(&cfit[0], seed_table[k][0]) / 1e3 + seed_fixed,
+			fit_at(&cfit[1], seed_table[k][0]) / 1e3 + seed_fixed);
 	fclose(f);
 
 	fmt_mib(img, sizeof(img), cfg->image);
@@ -674,11 +680,17 @@ static int plot(const char *png, const struct sev_boot_config *cfg, const struct
 		"plot '%s' using 1:2 with points pt 7 ps 1.3 title 'up front (REG\\_REGION pins "
 		"all)', %g + %g * x with lines dt 2 lc 1 title 'fit: %.1f ms/GiB', "
 		"'%s' using 1:3 with points pt 5 ps 1.3 lc 2 title 'demand (faults pin)', "
-		"%g + %g * x with lines dt 2 lc 2 title 'fit: %.1f ms/GiB'\n",
+		"%g + %g * x with lines dt 2 lc 2 title 'fit: %.1f ms/GiB', "
+		"'%s' using 1:4 with points pt 6 ps 1.3 lc 1 title 'up front, CPU time', "
+		"%g + %g * x with lines dt 3 lc 1 title 'CPU fit: %.1f ms/GiB', "
+		"'%s' using 1:5 with points pt 4 ps 1.3 lc 2 title 'demand, CPU time', "
+		"%g + %g * x with lines dt 3 lc 2 title 'CPU fit: %.1f ms/GiB'\n",
 		dat, fit[0].a_ms, fit[0].b_ms_per_gib, fit[0].b_ms_per_gib, dat, fit[1].a_ms,
-		fit[1].b_ms_per_gib, fit[1].b_ms_per_gib);
+		fit[1].b_ms_per_gib, fit[1].b_ms_per_gib, dat, cfit[0].a_ms, cfit[0].b_ms_per_gib,
+		cfit[0].b_ms_per_gib, dat, cfit[1].a_ms, cfit[1].b_ms_per_gib,
+		cfit[1].b_ms_per_gib);
 	fprintf(f,
-		"set title \"seed table vs mmusim fits EXTRAPOLATED (+ the seed's %.2f s "
+		"set title \"seed table vs mmusim CPU-time fits EXTRAPOLATED (+ the seed's %.2f s "
 		"fixed boot)\"\n",
 		seed_fixed);
 	fprintf(f, "set xlabel 'guest GB'\nset ylabel 'boot s'\nset xrange [0:200]\n");
@@ -733,7 +745,7 @@ int bench_sev_boot(const struct sev_boot_config *cfg, const char *json, const ch
 		fprintf(stderr, "mmusim-bench: writing %s failed\n", json);
 		failed++;
 	}
-	if (png && plot(png, cfg, pts, n, fit)) {
+	if (png && plot(png, cfg, pts, n, fit, cfit)) {
 		fprintf(stderr, "mmusim-bench: plotting %s failed (is gnuplot installed?)\n", png);
 		failed++;
 	}
