@@ -93,7 +93,7 @@ static void usage(FILE *f, const char *argv0)
 		"                  -v, -r, -j, -p (time against guest size) apply\n"
 		"  --sizes LIST    sev-boot guest sizes, e.g. 1G,2G,4G (the default); up to %d\n"
 		"  --image SIZE    sev-boot firmware + kernel image launched with\n"
-		"                  LAUNCH_UPDATE_DATA (default 36M: 4M OVMF + 32M kernel/initrd)\n"
+		"                  LAUNCH_UPDATE_DATA (default 36M: 4M OVMF + 32M kernel, initrd)\n"
 		"  --boot-ws SIZE  sev-boot working set the vCPUs write (default 256M)\n"
 		"  --no-memmap     sev-boot: the guest does not write its memmap (64 bytes\n"
 		"                  per 4K page of RAM)\n"

@@ -690,8 +690,7 @@ static int plot(const char *png, const struct sev_boot_config *cfg, const struct
 		cfit[0].b_ms_per_gib, dat, cfit[1].a_ms, cfit[1].b_ms_per_gib,
 		cfit[1].b_ms_per_gib);
 	fprintf(f,
-		"set title \"seed table vs mmusim CPU-time fits EXTRAPOLATED (+ the seed's %.2f s "
-		"fixed boot)\"\n",
+		"set title \"seed vs mmusim CPU fits EXTRAPOLATED (+ seed's %.2f s fixed boot)\"\n",
 		seed_fixed);
 	fprintf(f, "set xlabel 'guest GB'\nset ylabel 'boot s'\nset xrange [0:200]\n");
 	fprintf(f,
