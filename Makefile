@@ -15,7 +15,8 @@
 #   make build-fast  the same in ./build-fast with the production environment
 #                    (-DMMUSIM_ENV=fast: kernel-like locks, no checks; docs/benchmarks.md)
 #   make check-fast  build-fast's tests (those of the checks themselves skip)
-#   make bench       short TDP-vs-legacy fault benchmark on build-fast (docs/benchmarks.md)
+#   make bench       short TDP-vs-legacy fault benchmark and the SEV boot benchmark on
+#                    build-fast (docs/benchmarks.md)
 #   make fuzz        run each libFuzzer target FUZZ_TIME seconds (default 60; docs/fuzzing.md)
 #   make fuzz-corpus keep an edge-covering subset of the campaign corpora in fuzz/corpus
 #   make check-fresh the README's first lines in a fresh debootstrap minbase Debian 12
@@ -90,6 +91,8 @@ bench: build-fast
 	./$(BUILD_FAST)/bench/mmusim-bench -v 2 --exit-ns 1000 $(BENCH_ARGS)
 	./$(BUILD_FAST)/bench/mmusim-bench-map
 	./$(BUILD_FAST)/bench/mmusim-bench-dirty -r 3
+	./$(BUILD_FAST)/bench/mmusim-bench -t sev-boot --sizes 256M,512M,1G -r 3 \
+		-p $(BUILD_FAST)/bench-sev-boot.png
 
 check-plain: build
 	cd $(BUILD) && $(CTEST)
