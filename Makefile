@@ -15,7 +15,8 @@
 #   make build-fast  the same in ./build-fast with the production environment
 #                    (-DMMUSIM_ENV=fast: kernel-like locks, no checks; docs/benchmarks.md)
 #   make check-fast  build-fast's tests (those of the checks themselves skip)
-#   make bench       short TDP-vs-legacy fault benchmark on build-fast (docs/benchmarks.md)
+#   make bench       short TDP-vs-legacy fault benchmark and the SEV boot benchmark on
+#                    build-fast (docs/benchmarks.md)
 #   make fuzz        run each libFuzzer target FUZZ_TIME seconds (default 60; docs/fuzzing.md)
 #   make fuzz-corpus keep an edge-covering subset of the campaign corpora in fuzz/corpus
 #   make check-fresh the README's first lines in a fresh debootstrap minbase Debian 12
@@ -73,13 +74,13 @@ build-fast: deps-build
 
 # Ends with one verdict line, PASS or the step that failed.
 demo: build
-	@t0=$$(date +%s); for step in "tools/mmusim demo" "tools/mmusim pfn-demo" \
+	@t0=$$(date +%s); for step in "tools/mmusim demo" "tools/mmusim pfn-demo" "tools/mmusim sev-demo" \
 		"bench/mmusim-bench --demo"; do \
 		echo "./$(BUILD)/$$step"; \
 		./$(BUILD)/$$step || { echo "make demo: FAIL: ./$(BUILD)/$$step exited $$?"; exit 1; }; \
 		echo; \
 	done; \
-	echo "make demo: PASS: demo, pfn-demo and mmusim-bench --demo ran clean (invariants held," \
+	echo "make demo: PASS: demo, pfn-demo, sev-demo and mmusim-bench --demo ran clean (invariants held," \
 		"no leaked object, no WARN) in $$(($$(date +%s) - t0)) s"
 
 # BENCH_ARGS adds mmusim-bench options to both runs, e.g. BENCH_ARGS="-r 5 -q".
@@ -90,6 +91,8 @@ bench: build-fast
 	./$(BUILD_FAST)/bench/mmusim-bench -v 2 --exit-ns 1000 $(BENCH_ARGS)
 	./$(BUILD_FAST)/bench/mmusim-bench-map
 	./$(BUILD_FAST)/bench/mmusim-bench-dirty -r 3
+	./$(BUILD_FAST)/bench/mmusim-bench -t sev-boot --sizes 256M,512M,1G -r 3 \
+		-p $(BUILD_FAST)/bench-sev-boot.png
 
 check-plain: build
 	cd $(BUILD) && $(CTEST)

@@ -41,6 +41,7 @@ enum bench_phase {
 #define TEST_FAST 0x2
 #define TEST_ZAP 0x4
 #define TEST_SCALE 0x8
+#define TEST_SEV_BOOT 0x10 /* bench_sev_boot.c; on its own */
 
 struct bench_config {
 	int mmu; /* enum bench_mmu */
@@ -116,6 +117,26 @@ int bench_write_json(const char *path, const struct bench_summary *rows, int n,
 		     const char *cmdline);
 int bench_write_csv(const char *path, const struct bench_summary *rows, int n);
 int bench_plot_sweep(const char *png, const struct bench_summary *rows, int n);
+int bench_gnuplot(const char *gp);
 const char *bench_machine(void);
+
+/* bench_sev_boot.c: -t sev-boot (docs/benchmarks.md "SEV boot time") */
+#define BENCH_MAX_SIZES 16
+enum sev_boot_pin { SEV_BOOT_UPFRONT, SEV_BOOT_DEMAND, NR_SEV_BOOT_PINS };
+
+struct sev_boot_config {
+	uint64_t sizes[BENCH_MAX_SIZES]; /* guest RAM of each point, bytes */
+	int nr_sizes;
+	uint64_t image; /* firmware + kernel image launched with LAUNCH_UPDATE_DATA */
+	uint64_t working_set; /* written by the vCPUs after the image */
+	bool memmap; /* the guest also writes its memmap (64 B per 4 KiB page) */
+	int nr_vcpus;
+	int reps;
+	bool no_fork;
+};
+
+/* Runs every point, prints the table and fits; returns the number of failures. */
+int bench_sev_boot(const struct sev_boot_config *cfg, const char *json, const char *png,
+		   const char *cmdline);
 
 #endif /* _MMUSIM_BENCH_H */

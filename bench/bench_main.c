@@ -8,6 +8,8 @@
  *                [-S seed] [-s 4k|thp|hugetlb-2m|hugetlb-1g] [-r reps]
  *                [--exit-ns N] [-t fault,fast,zap,scale,all] [-j out.json]
  *                [-c out.csv] [--sweep 1,2,4,8 [-p out.png]] [--demo] [-q]
+ *   mmusim-bench -t sev-boot [--sizes 1G,2G,4G] [--image SIZE] [--boot-ws SIZE]
+ *                [--no-memmap] [-v vcpus] [-r reps] [-j out.json] [-p out.png]
  *
  * Every repetition runs in a forked child (fresh host, VM and allocator
  * state, so RSS deltas are honest); --no-fork runs them in-process, for
@@ -27,6 +29,7 @@
 
 #define MAX_REPS 64
 #define MAX_ROWS 256
+#define ALIGN_UP_4K(x) (((x) + 4095) & ~4095ULL)
 
 struct opts {
 	struct bench_config cfg;
@@ -37,6 +40,7 @@ struct opts {
 	const char *trace, *trace_events; /* --trace FILE, --trace-events LIST */
 	bool no_fork, quiet, demo;
 	uint64_t scale_min, scale_max;
+	struct sev_boot_config sb;
 };
 
 static struct bench_summary rows[MAX_ROWS];
@@ -65,7 +69,7 @@ static void usage(FILE *f, const char *argv0)
 		"  -t, --tests LIST\n"
 		"                  fault (cold + populated), fast (dirty-log pf_fast),\n"
 		"                  zap (zap_all_fast, refault, destroy), scale (guest-size\n"
-		"                  scan), all (default fault)\n"
+		"                  scan), all (default fault); or sev-boot on its own (below)\n"
 		"  --scale-min SIZE, --scale-max SIZE\n"
 		"                  guest sizes of the scan, doubling (default 1G..64G)\n"
 		"  --scale-sample SIZE\n"
@@ -83,11 +87,20 @@ static void usage(FILE *f, const char *argv0)
 		"  --trace-events LIST\n"
 		"                  only the events of these patterns (default: all)\n"
 		"  -q, --quiet     no progress bar\n"
+		"  -t sev-boot     simulated SEV guest boot per guest size, up-front pinning\n"
+		"                  (REG_REGION pins all RAM) vs demand pinning (faults pin);\n"
+		"                  -v, -r, -j, -p (time against guest size) apply\n"
+		"  --sizes LIST    sev-boot guest sizes, e.g. 1G,2G,4G (the default); up to %d\n"
+		"  --image SIZE    sev-boot firmware + kernel image launched with\n"
+		"                  LAUNCH_UPDATE_DATA (default 36M: 4M OVMF + 32M kernel/initrd)\n"
+		"  --boot-ws SIZE  sev-boot working set the vCPUs write (default 256M)\n"
+		"  --no-memmap     sev-boot: the guest does not write its memmap (64 bytes\n"
+		"                  per 4K page of RAM)\n"
 		"  -h, --help      this text\n"
 		"  --version       print the version\n"
 		"Sizes take K, M, G, T (powers of 1024).  Exit status: 0 ok, 1 a job failed,\n"
 		"2 bad usage (checked before any work: values, memory, output paths).\n",
-		argv0, BENCH_MAX_VCPUS, MAX_REPS);
+		argv0, BENCH_MAX_VCPUS, MAX_REPS, BENCH_MAX_SIZES);
 }
 
 static int parse_tests(const char *s, unsigned int *tests)
@@ -105,12 +118,37 @@ static int parse_tests(const char *s, unsigned int *tests)
 			*tests |= TEST_ZAP;
 		else if (!strcmp(tok, "scale"))
 			*tests |= TEST_SCALE;
+		else if (!strcmp(tok, "sev-boot"))
+			*tests |= TEST_SEV_BOOT;
 		else if (!strcmp(tok, "all"))
 			*tests |= TEST_FAULT | TEST_FAST | TEST_ZAP | TEST_SCALE;
 		else
 			return -1;
 	}
-	return *tests ? 0 : -1;
+	/* sev-boot builds its own guests: it does not mix with the fault runs. */
+	return *tests && (*tests == TEST_SEV_BOOT || !(*tests & TEST_SEV_BOOT)) ? 0 : -1;
+}
+
+static int parse_sizes(const char *s, struct sev_boot_config *sb)
+{
+	char buf[256], *tok, *save = NULL;
+
+	if (strlen(s) >= sizeof(buf))
+		return cli_usage_error("--sizes: bad value '%s' (a list like 1G,2G,4G)", s);
+	snprintf(buf, sizeof(buf), "%s", s);
+	sb->nr_sizes = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (sb->nr_sizes == BENCH_MAX_SIZES)
+			return cli_usage_error("--sizes: at most %d sizes", BENCH_MAX_SIZES);
+		if (cli_parse_size("--sizes", tok, 1ULL << 20, 1ULL << 40,
+				   &sb->sizes[sb->nr_sizes]))
+			return CLI_EXIT_USAGE;
+		if (sb->sizes[sb->nr_sizes] % (1ULL << 20))
+			return cli_usage_error("--sizes: '%s' is not a whole number of MiB", tok);
+		sb->nr_sizes++;
+	}
+	return sb->nr_sizes ? 0 :
+			      cli_usage_error("--sizes: bad value '%s' (a list like 1G,2G,4G)", s);
 }
 
 static int parse_sweep(const char *s, struct opts *o)
@@ -163,7 +201,11 @@ enum {
 	OPT_SCALE_SAMPLE,
 	OPT_VERSION,
 	OPT_TRACE,
-	OPT_TRACE_EVENTS
+	OPT_TRACE_EVENTS,
+	OPT_SIZES,
+	OPT_IMAGE,
+	OPT_BOOT_WS,
+	OPT_NO_MEMMAP,
 };
 
 static const struct option long_opts[] = {
@@ -178,6 +220,10 @@ static const struct option long_opts[] = {
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "trace-events", required_argument, NULL, OPT_TRACE_EVENTS },
+	{ "sizes", required_argument, NULL, OPT_SIZES },
+	{ "image", required_argument, NULL, OPT_IMAGE },
+	{ "boot-ws", required_argument, NULL, OPT_BOOT_WS },
+	{ "no-memmap", no_argument, NULL, OPT_NO_MEMMAP },
 	{ "vcpus", required_argument, NULL, 'v' },
 	{ "mem-per-vcpu", required_argument, NULL, 'b' },
 	{ "mmu", required_argument, NULL, 'm' },
@@ -209,6 +255,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->reps = 3;
 	o->scale_min = 1ULL << 30;
 	o->scale_max = 64ULL << 30;
+	o->sb.sizes[0] = 1ULL << 30;
+	o->sb.sizes[1] = 2ULL << 30;
+	o->sb.sizes[2] = 4ULL << 30;
+	o->sb.nr_sizes = 3;
+	o->sb.image = 36ULL << 20;
+	o->sb.working_set = 256ULL << 20;
+	o->sb.memmap = true;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":v:b:m:ow:aS:s:r:t:j:c:p:qh", long_opts, NULL)) !=
@@ -262,7 +315,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (parse_tests(optarg, &o->cfg.tests))
 				err = cli_usage_error(
 					"-t/--tests: bad value '%s' (accepted: a list "
-					"of fault, fast, zap, scale, all)",
+					"of fault, fast, zap, scale, all; or sev-boot alone)",
 					optarg);
 			break;
 		case 'j':
@@ -313,6 +366,26 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_SCALE_SAMPLE:
 			err = cli_parse_size("--scale-sample", optarg, 4096, 1ULL << 40,
 					     &o->cfg.scale_sample);
+			break;
+		case OPT_SIZES:
+			err = parse_sizes(optarg, &o->sb);
+			break;
+		case OPT_IMAGE:
+			err = cli_parse_size("--image", optarg, 4096, 1ULL << 30, &o->sb.image);
+			if (!err && o->sb.image % 4096)
+				err = cli_usage_error(
+					"--image: '%s' is not a whole number of 4K pages", optarg);
+			break;
+		case OPT_BOOT_WS:
+			err = cli_parse_size("--boot-ws", optarg, 0, 1ULL << 40,
+					     &o->sb.working_set);
+			if (!err && o->sb.working_set % 4096)
+				err = cli_usage_error(
+					"--boot-ws: '%s' is not a whole number of 4K pages",
+					optarg);
+			break;
+		case OPT_NO_MEMMAP:
+			o->sb.memmap = false;
 			break;
 		case 'h':
 			usage(stdout, argv[0]);
@@ -574,6 +647,37 @@ static int run_demo(struct opts *o)
 	return 0;
 }
 
+/* -t sev-boot: every value checked before any boot runs. */
+static int run_sev_boot(struct opts *o, const char *cmdline)
+{
+	struct sev_boot_config *sb = &o->sb;
+	uint64_t max = 0;
+	int i;
+
+	if (o->csv || o->nr_sweep || o->trace)
+		return cli_usage_error("-t sev-boot takes no -c/--csv, --sweep or --trace");
+	for (i = 0; i < sb->nr_sizes; i++) {
+		/* The memmap is at the top of RAM, 64 bytes per 4K page. */
+		uint64_t mm = sb->memmap ? ALIGN_UP_4K((sb->sizes[i] >> 12) * 64) : 0;
+
+		if (sb->image + sb->working_set + mm > sb->sizes[i])
+			return cli_usage_error(
+				"--sizes: a %llu MiB guest cannot hold --image + "
+				"--boot-ws%s (%llu MiB)",
+				(unsigned long long)(sb->sizes[i] >> 20),
+				sb->memmap ? " + the memmap" : "",
+				(unsigned long long)((sb->image + sb->working_set + mm) >> 20));
+		max = sb->sizes[i] > max ? sb->sizes[i] : max;
+	}
+	/* Up-front pinning really backs all of the largest guest. */
+	if (cli_check_memory("--sizes", max))
+		return CLI_EXIT_USAGE;
+	sb->nr_vcpus = o->cfg.nr_vcpus;
+	sb->reps = o->reps;
+	sb->no_fork = o->no_fork;
+	return bench_sev_boot(sb, o->json, o->png, cmdline) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	char cmdline[1024] = "";
@@ -587,6 +691,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < argc; i++)
 		snprintf(cmdline + strlen(cmdline), sizeof(cmdline) - strlen(cmdline), "%s%s",
 			 i ? " " : "", argv[i]);
+	if (o.cfg.tests & TEST_SEV_BOOT)
+		return run_sev_boot(&o, cmdline);
 	if (o.demo) {
 		int r = run_demo(&o);
 

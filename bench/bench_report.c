@@ -658,6 +658,23 @@ static void sibling(char *buf, size_t size, const char *png, const char *ext)
 	snprintf(buf, size, "%.*s%s", len, png, ext);
 }
 
+/* Runs gnuplot on the script @gp: 0, or -1 if it could not run or failed. */
+int bench_gnuplot(const char *gp)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		execlp("gnuplot", "gnuplot", gp, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		return -1;
+	return 0;
+}
+
 int bench_plot_sweep(const char *png, const struct bench_summary *rs, int n)
 {
 	char dat[4096], gp[4096], size[32];
@@ -666,9 +683,8 @@ int bench_plot_sweep(const char *png, const struct bench_summary *rs, int n)
 	double base = NAN; /* M faults/s per vCPU of the first point, for the ideal line */
 	const char *sep = "";
 	FILE *f;
-	int i, j, mmu, status;
+	int i, j, mmu;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	pid_t pid;
 
 	sibling(dat, sizeof(dat), png, ".dat");
 	sibling(gp, sizeof(gp), png, ".gp");
@@ -762,14 +778,5 @@ int bench_plot_sweep(const char *png, const struct bench_summary *rs, int n)
 	fprintf(f, "\n");
 	fclose(f);
 
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		execlp("gnuplot", "gnuplot", gp, (char *)NULL);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-		return -1;
-	return 0;
+	return bench_gnuplot(gp);
 }

@@ -70,6 +70,7 @@ struct ctx {
 	struct mmusim_vcpu *tmp_vcpu;
 	struct mmusim_sev_io_pool *io_pool;
 	gpa_t gpa_out;
+	u32 u32_out;
 	struct mmusim_insn insn_bad;		/* unknown op */
 	struct mmusim_vm_stats vst;
 	struct mmusim_exit exit;
@@ -595,6 +596,9 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(io_pool_destroy_null, 0, (mmusim_sev_io_pool_destroy(NULL), 0))                     \
 	X(io_alloc_null, -EINVAL, mmusim_sev_io_alloc(NULL, 1, &c->gpa_out))                  \
 	X(io_free_null, -EINVAL, mmusim_sev_io_free(NULL, 0))                                 \
+	X(reset_vec_nulladdr, -EINVAL, mmusim_sev_es_find_reset_vector(c->buf, 4096, NULL))   \
+	X(reset_vec_nullflash, -EFAULT, mmusim_sev_es_find_reset_vector(NULL, 4096, &c->u32_out)) \
+	X(reset_vec_badflash, -EFAULT, mmusim_sev_es_find_reset_vector(c->bad, 4096, &c->u32_out)) \
 	X(create_vcpu_nullout, -EINVAL, mmusim_vm_create_vcpu(c->vm, NULL))                   \
 	X(get_dbg_nulldbg, -EFAULT, mmusim_vcpu_get_debugregs(c->vcpu, NULL))                 \
 	X(get_dbg_baddbg, -EFAULT, mmusim_vcpu_get_debugregs(c->vcpu, c->bad))                \

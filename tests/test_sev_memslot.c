@@ -436,11 +436,17 @@ static void test_reg_region_charges(void **state)
 }
 
 /*
- * The launch's non-MMU pins (LAUNCH_UPDATE_DATA's sev_pin_memory()) stay
- * on the pinned-regions list until destroy: the firmware's in-place
- * ciphertext cannot be moved after the command, without any REG_REGION.
+ * LAUNCH_UPDATE_DATA under demand pinning (patch 9/9): with vCPUs, the
+ * pages are faulted in through the MMU on vCPU 0 and pinned by their
+ * memslot (no charge, no list entry; the guest's later fault finds the
+ * same pfn).  A range no memslot covers is pinned the classic way and the
+ * pins stay on the pinned-regions list until destroy (patch 5/9), charged
+ * against RLIMIT_MEMLOCK; a failed command keeps nothing.
+ *
+ *	slot 0  gfn 0..511 at t.hva: the image, 2 pages at gfn 0..1
+ *	extra   1 page at hva2, in no memslot
  */
-static void test_launch_pins_kept(void **state)
+static void test_launch_pins(void **state)
 {
 	struct kvm_sev_launch_start start = { 0 };
 	struct kvm_sev_launch_update_data upd = { 0 };
@@ -449,6 +455,7 @@ static void test_launch_pins_kept(void **state)
 	u8 image[2 * PAGE_SIZE];
 	struct test_vm t;
 	u64 moved;
+	hva_t hva2;
 
 	memslot_vm(&t, 2 * MiB, 0);
 	memset(image, 0x5a, sizeof(image));
@@ -462,23 +469,40 @@ static void test_launch_pins_kept(void **state)
 	cmd.data = (u64)(unsigned long)&upd;
 	assert_int_equal(mmusim_vm_memory_encrypt_op(t.vm, &cmd), 0);
 	st = sev_stats(&t);
-	assert_int_equal(st.regions, 1);
+	assert_int_equal(st.regions, 0);
+	assert_int_equal(st.pins_taken, 2);
 	assert_int_equal(st.pages_pinned, 2);
-	assert_int_equal(st.pages_locked, 2);
+	assert_int_equal(st.pages_locked, 0);
 	assert_int_equal(sim_migrate_range(t.mm, t.hva, 2 * PAGE_SIZE, &moved), -EBUSY);
-	/* The guest reads the launched plaintext; its fault adds the memslot pin. */
+	/* The guest reads the launched plaintext; its fault finds the pinned pfn. */
 	assert_int_equal(get(&t, 1), 0x5a5a5a5a5a5a5a5aULL);
-	assert_int_equal(sev_stats(&t).pages_pinned, 3);
+	assert_int_equal(sev_stats(&t).pins_taken, 2);
 	assert_clean(&t);
-	/* A failed command keeps nothing: a range over RLIMIT_MEMLOCK. */
-	assert_int_equal(sim_mm_set_memlock_limit(t.mm, 2 * PAGE_SIZE), 0);
+
+	/* Outside every memslot: the classic pin, kept on the list. */
+	assert_int_equal(sim_mmap(t.mm, 0, PAGE_SIZE, SIM_PROT_READ | SIM_PROT_WRITE,
+				  SIM_MAP_PRIVATE, &hva2),
+			 0);
+	assert_int_equal(sim_mm_write(t.mm, hva2, image, PAGE_SIZE), 0);
+	upd.uaddr = hva2;
+	upd.len = PAGE_SIZE;
+	assert_int_equal(mmusim_vm_memory_encrypt_op(t.vm, &cmd), 0);
+	st = sev_stats(&t);
+	assert_int_equal(st.regions, 1);
+	assert_int_equal(st.pages_pinned, 3);
+	assert_int_equal(st.pages_locked, 1);
+	assert_int_equal(sim_migrate_range(t.mm, hva2, PAGE_SIZE, &moved), -EBUSY);
+	/* A failed command keeps nothing: over RLIMIT_MEMLOCK. */
+	assert_int_equal(sim_mm_set_memlock_limit(t.mm, PAGE_SIZE), 0);
 	assert_int_equal(mmusim_vm_memory_encrypt_op(t.vm, &cmd), -ENOMEM);
 	assert_int_equal(sev_stats(&t).regions, 1);
+	assert_int_equal(sev_stats(&t).pages_pinned, 3);
 	mmusim_vm_destroy(t.vm);
 	t.vm = NULL;
 	assert_int_equal(host_pinned_pages(&t), 0);
 	test_vm_destroy(&t);
 }
+MMUSIM_LEGACY_VARIANT(test_launch_pins)
 
 /*
  * kvm_release_pfn_clean() (patch 1/9) unpins when page_maybe_dma_pinned()
@@ -701,7 +725,8 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_destroy_unpins),
 		MMUSIM_TEST(test_destroy_unpins_legacy),
 		MMUSIM_TEST(test_reg_region_charges),
-		MMUSIM_TEST(test_launch_pins_kept),
+		MMUSIM_TEST(test_launch_pins),
+		MMUSIM_TEST(test_launch_pins_legacy),
 		MMUSIM_TEST(test_release_heuristic_false_positive),
 		MMUSIM_TEST(test_churn_checker),
 		MMUSIM_TEST(test_churn_checker_legacy),

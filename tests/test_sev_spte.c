@@ -315,7 +315,7 @@ static gfn_t nx_thp_vm(struct test_vm *t, int ratio, hva_t *thp)
  * NX huge pages: an exec fault in a huge-eligible region maps 4K leaves in
  * a table NX recovery may zap; the recovery frees the table and with it
  * the pins of the guest's data, which the host may then move: the
- * reviewers' "shadow-page recycling" failure, reproduced on the legacy MMU.
+ * reviewers' "shadow-page recycling" failure, reproduced (on both MMUs).
  *
  *   THP at gfn G .. G+511: exec G+3 (4K table, pinned), write G+3
  *   recover_nx_huge_pages -> table freed, 8 pins dropped; migrate -> lost

@@ -7,6 +7,7 @@
  *   mmusim demo [options]         parallel fault-in of a VM, host events under it
  *   mmusim host-demo [options]    a tour of the simulated host mm
  *   mmusim pfn-demo               non-refcounted and PFN-only memory (pfn_demo.c)
+ *   mmusim sev-demo               SEV guest data under host migration, per pinning (sev_demo.c)
  *
  * Subcommands live in the commands[] table below: add one by writing a
  * `static int cmd_<name>(int argc, char **argv)` and a table line; its
@@ -538,6 +539,7 @@ static int cmd_demo(int argc, char **argv)
 
 static int cmd_help(int argc, char **argv);
 int cmd_pfn_demo(int argc, char **argv); /* pfn_demo.c */
+int cmd_sev_demo(int argc, char **argv); /* sev_demo.c */
 
 static const struct command commands[] = {
 	{ "demo", cmd_demo,
@@ -558,6 +560,8 @@ static const struct command commands[] = {
 	  "  --host-mem SIZE    simulated host RAM, 128M..1T (default 4G; --mem is the same)\n" },
 	{ "pfn-demo", cmd_pfn_demo, "",
 	  "TTM-style and PFN-only memory: guest faults and kvm_vcpu_map() under v9 and 6.13", "" },
+	{ "sev-demo", cmd_sev_demo, "",
+	  "SEV guest data under a host migration pass, per pinning strategy", "" },
 	{ "help", cmd_help, "[COMMAND]", "this list, or COMMAND's options", "" },
 };
 

@@ -196,6 +196,18 @@ int mmusim_vcpu_sev_set_shared(struct mmusim_vcpu *vcpu, gpa_t gpa, u64 npages, 
  * -EINVAL for an address that is not an allocated buffer's start.  A pool
  * drives @vcpu's accesses: one thread at a time.
  */
+/*
+ * The VMM's side of an SEV-ES boot (src/sev/ovmf.c): the AP reset vector
+ * an OVMF image publishes in its SEV-ES reset block (the GUIDed table at the
+ * image's end, as QEMU reads it), for the APs' initial state before
+ * LAUNCH_UPDATE_VMSA, since they cannot be started by register writes once
+ * the VMSAs are encrypted.  @flash (@size bytes, the whole image) is user
+ * memory (-EFAULT).  0 and *@addr; -ENOENT for an image without the table
+ * or the block; -EINVAL for a NULL @addr, a malformed table or a zero
+ * address (QEMU refuses it).
+ */
+int mmusim_sev_es_find_reset_vector(const void *flash, u64 size, u32 *addr);
+
 #define MMUSIM_SEV_IO_LIMIT (2ULL << 30)
 struct mmusim_sev_io_pool;
 int mmusim_sev_io_pool_create(struct mmusim_vcpu *vcpu, gpa_t base, u64 size, gpa_t limit,

@@ -832,6 +832,9 @@ static int mmu_set_spte(struct kvm_vcpu *vcpu, struct kvm_memory_slot *slot, u64
 		 */
 		if (is_shadow_present_pte(old_spte))
 			return RET_PF_RETRY;
+		/* A deleted memslot drops its pinned leaves first: cannot be here. */
+		if (WARN_ON_ONCE(is_zapped_pinned_spte(old_spte)))
+			drop_spte(kvm, sptep);
 		kvm_vcpu_stat_inc(vcpu, pf_mmio_spte_created);
 		spte = make_mmio_spte(&kvm->masks, gfn, pte_access,
 				      kvm_memslots_generation(kvm_memslots_as(&kvm->slots,

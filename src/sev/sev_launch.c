@@ -206,6 +206,76 @@ e_free_dh:
 	return ret;
 }
 
+/*
+ * The pinned-SPTE RFC's patch 8/8 (Nikunj Dadhania's v1 9/9 reworks it):
+ * with the SPTE-bit strategy, LAUNCH_UPDATE_DATA faults every page of
+ * [addr, addr + size) in through vCPU 0's MMU, so each page is pinned by the
+ * SPTE that maps it (pin_spte(), which also clflushes) rather than by the
+ * command; the array only names the frames for the firmware.  Per page of
+ * each memslot the range overlaps: -ERESTARTSYS on a pending signal, a user
+ * write fault (a user read in a read-only slot, which a write could never
+ * map), -EFAULT if it maps nothing.  A page in no memslot is not guest
+ * memory: -EFAULT.  The pins belong to the SPTEs, so neither success nor
+ * failure unpins anything here.
+ */
+static int sev_pin_memory_in_mmu(struct kvm *kvm, unsigned long addr, unsigned long size,
+				 unsigned long *n, struct sim_page ***pagesp)
+{
+	unsigned long first = addr >> PAGE_SHIFT, npages, i;
+	struct kvm_vcpu *vcpu = kvm->vcpus[0];
+	struct kvm_memslot_hva_iter iter;
+	struct sim_page **pages;
+	int idx, r = 0;
+
+	if (!size || addr + size < addr)
+		return -EINVAL;
+	npages = ((addr + size - 1) >> PAGE_SHIFT) - first + 1;
+	pages = kvcalloc(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!pages)
+		return -ENOMEM;
+	idx = srcu_read_lock(&kvm->slots.srcu);
+	kvm_for_each_memslot_in_hva_range(&iter, kvm_memslots_as(&kvm->slots, 0),
+					  first << PAGE_SHIFT, (first + npages) << PAGE_SHIFT) {
+		struct kvm_memory_slot *slot = iter.slot;
+		u64 error_code = PFERR_USER_MASK;
+		hva_t hva, start, end;
+
+		if (!(slot->flags & KVM_MEM_READONLY))
+			error_code |= PFERR_WRITE_MASK;
+		start = max_t(hva_t, slot->userspace_addr, first << PAGE_SHIFT);
+		end = min_t(hva_t, slot->userspace_addr + (slot->npages << PAGE_SHIFT),
+			    (first + npages) << PAGE_SHIFT);
+		for (hva = start; hva < end; hva += PAGE_SIZE) {
+			gpa_t gpa = (gpa_t)hva_to_gfn_memslot(hva, slot) << PAGE_SHIFT;
+			kvm_pfn_t pfn;
+
+			if (sim_mm_signal_pending(kvm->mm)) {
+				r = -ERESTARTSYS;
+				goto out;
+			}
+			r = kvm_mmu_map_tdp_page(vcpu, gpa, error_code, PG_LEVEL_4K, &pfn);
+			kvm_vcpu_exit_guest_mode(vcpu);
+			if (r) {
+				r = r == -ERESTARTSYS ? r : -EFAULT;
+				goto out;
+			}
+			pages[(hva >> PAGE_SHIFT) - first] = sim_pfn_to_page(kvm->host, pfn);
+		}
+	}
+	for (i = 0; i < npages; i++)
+		if (!pages[i])
+			r = -EFAULT;
+out:
+	srcu_read_unlock(&kvm->slots.srcu, idx);
+	if (r) {
+		kvfree(pages);
+		return r;
+	}
+	*n = npages;
+	*pagesp = pages;
+	return 0;
+}
+
 static int sev_launch_update_data(struct kvm *kvm, struct kvm_sev_cmd *argp)
 {
 	unsigned long vaddr, vaddr_end, next_vaddr, npages, pages, size, i;
@@ -213,6 +283,7 @@ static int sev_launch_update_data(struct kvm *kvm, struct kvm_sev_cmd *argp)
 	struct kvm_sev_launch_update_data params;
 	struct psp_data_launch_update data = { 0 };
 	struct sim_page **inpages;
+	bool mmu_pin, in_mmu = false;
 	int ret = 0;
 
 	lockdep_assert_held(&kvm->lock);
@@ -220,9 +291,22 @@ static int sev_launch_update_data(struct kvm *kvm, struct kvm_sev_cmd *argp)
 		return -ENOTTY;
 	if (copy_from_user(&params, u64_to_user_ptr(argp->data), sizeof(params)))
 		return -EFAULT;
+	mmu_pin = sev->pin_strategy == MMUSIM_SEV_PIN_SPTE;
 	vaddr = params.uaddr;
 	size = params.len;
 	vaddr_end = vaddr + size;
+
+	/*
+	 * Demand pinning, patch 9/9 (sev_memslot.c): fault the pages in through
+	 * the MMU, so the pins are the memslots'; 1 means "not usable here"
+	 * (a page outside every encrypted slot): the classic pin below.
+	 */
+	if (sev->pin_strategy == MMUSIM_SEV_PIN_MEMSLOT) {
+		ret = sev_memslot_pin_in_mmu(kvm, vaddr, size, &npages, &inpages);
+		if (ret < 0)
+			return ret;
+		in_mmu = !ret;
+	}
 
 	/*
 	 * Pinned for the command only: the up-front pin is REG_REGION's.  Under
@@ -230,12 +314,18 @@ static int sev_launch_update_data(struct kvm *kvm, struct kvm_sev_cmd *argp)
 	 * (moving the plaintext out of movable memory first), else the fault's
 	 * own FOLL_LONGTERM pin could not migrate the page and would fail.
 	 */
-	ret = sev_pin_memory(kvm, vaddr, size, &npages, SIM_FOLL_WRITE | sev_launch_pin_flags(sev),
-			     &inpages);
-	if (ret)
-		return ret;
-	/* The cache may hold the data written unencrypted: flush before the in-place encryption. */
-	sev_clflush_pages(sev, inpages, npages);
+	if (mmu_pin) {
+		ret = sev_pin_memory_in_mmu(kvm, vaddr, size, &npages, &inpages);
+		if (ret)
+			return ret;
+	} else if (!in_mmu) {
+		ret = sev_pin_memory(kvm, vaddr, size, &npages,
+				     SIM_FOLL_WRITE | sev_launch_pin_flags(sev), &inpages);
+		if (ret)
+			return ret;
+		/* The cache may hold the data written unencrypted: flush before encrypting. */
+		sev_clflush_pages(sev, inpages, npages);
+	}
 
 	data.handle = sev->handle;
 	for (i = 0; vaddr < vaddr_end; vaddr = next_vaddr, i += pages) {
@@ -252,7 +342,12 @@ static int sev_launch_update_data(struct kvm *kvm, struct kvm_sev_cmd *argp)
 		size -= len;
 		next_vaddr = vaddr + len;
 	}
-	sev_dirty_unpin(kvm, inpages, npages, ret);
+	if (in_mmu)
+		sev_release_mmu_pinned(kvm, inpages, npages); /* the memslots own the pins */
+	else if (mmu_pin)
+		kvfree(inpages); /* The SPTEs own the pins. */
+	else
+		sev_dirty_unpin(kvm, inpages, npages, ret);
 	return ret;
 }
 

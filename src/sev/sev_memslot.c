@@ -360,6 +360,84 @@ int sev_memslot_move_pins(struct kvm *src, struct kvm_sev_info *sev)
 	return 0;
 }
 
+/* ======================== launch through the MMU ======================== */
+
+int sev_memslot_pin_in_mmu(struct kvm *kvm, unsigned long uaddr, unsigned long ulen,
+			   unsigned long *np, struct sim_page ***pagesp)
+{
+	struct kvm_memslot_hva_iter iter;
+	struct kvm_memory_slot *slot;
+	unsigned long npages, i;
+	struct sim_page **pages;
+	struct kvm_vcpu *vcpu;
+	int idx, r = 0;
+	kvm_pfn_t pfn;
+	gpa_t gpa;
+	hva_t hva;
+	u64 err;
+
+	lockdep_assert_held(&kvm->lock);
+	if (ulen == 0 || uaddr + ulen < uaddr)
+		return -EINVAL;
+	/* mmu_usable = online_vcpus > 0 */
+	if (!kvm->nr_vcpus)
+		return 1;
+	npages = ((uaddr + ulen - 1) >> PAGE_SHIFT) - (uaddr >> PAGE_SHIFT) + 1;
+	if (npages > INT_MAX)
+		return -EINVAL;
+	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!pages)
+		return -ENOMEM;
+	vcpu = kvm->vcpus[0];
+	/* The RFC takes vCPU 0's mutex: here no vCPU call runs meanwhile. */
+	kvm_vm_freeze_calls(kvm);
+	idx = srcu_read_lock(&kvm->slots.srcu);
+	for (i = 0; i < npages && !r; i++) {
+		hva = (uaddr & PAGE_MASK) + (i << PAGE_SHIFT);
+		kvm_memslot_hva_iter_start(&iter, kvm_memslots_as(&kvm->slots, 0), hva,
+					   hva + PAGE_SIZE);
+		slot = kvm_memslot_hva_iter_next(&iter) ? iter.slot : NULL;
+		if (!slot || !(slot->flags & KVM_MEMSLOT_ENCRYPTED)) {
+			r = 1;
+			break;
+		}
+		/* A write as the guest's user access; a read-only slot only reads. */
+		err = PFERR_USER_MASK | (slot->flags & KVM_MEM_READONLY ? 0 : PFERR_WRITE_MASK);
+		gpa = (gpa_t)hva_to_gfn_memslot(hva, slot) << PAGE_SHIFT;
+		r = kvm_mmu_map_tdp_page(vcpu, gpa, err, PG_LEVEL_4K, &pfn);
+		kvm_vcpu_exit_guest_mode(vcpu);
+		if (r) {
+			r = r == -ERESTARTSYS ? r : -EFAULT;
+			break;
+		}
+		pages[i] = sim_pfn_to_page(kvm->host, pfn);
+		if (WARN_ON_ONCE(!pages[i]))
+			r = -EFAULT;
+	}
+	srcu_read_unlock(&kvm->slots.srcu, idx);
+	kvm_vm_thaw_calls(kvm);
+	if (r) {
+		/* What was faulted in stays pinned by its memslot, as in the RFC. */
+		kvfree(pages);
+		return r;
+	}
+	*np = npages;
+	*pagesp = pages;
+	return 0;
+}
+
+/* The firmware wrote the pages: dirty; the array goes, the pins stay the memslots'. */
+void sev_release_mmu_pinned(struct kvm *kvm, struct sim_page **pages, unsigned long npages)
+{
+	unsigned long i;
+
+	for (i = 0; i < npages; i++) {
+		sim_set_page_dirty(kvm->host, pages[i]);
+		sim_mark_page_accessed(kvm->host, pages[i]);
+	}
+	kvfree(pages);
+}
+
 /* ======================== accounting ======================== */
 
 /*
