@@ -73,8 +73,8 @@ static const struct strategy strategies[] = {
 static const char expected[NR_EVENTS][ARRAY_SIZE(strategies) + 1] = {
 	[EV_NONE] = "SSSL",	   [EV_COMPACT] = "SSSL",      [EV_SWAP] = "SSSL",
 	[EV_SLOT_DELETE] = "SLLL", [EV_SLOT_MOVE] = "SLSL",    [EV_FAST_ZAP] = "SLSL",
-	[EV_DIRTY_LOG] = "SSSL",   [EV_MOVE_CONTEXT] = "SLSL",
-	[EV_COLLAPSE] = "SSSL",	   [EV_SPLIT] = "SSSL",
+	[EV_DIRTY_LOG] = "SSSL",   [EV_MOVE_CONTEXT] = "SLSL", [EV_COLLAPSE] = "SSSL",
+	[EV_SPLIT] = "SSSL",
 };
 
 struct cell {
