@@ -30,6 +30,8 @@ enum event {
 	EV_NONE, /* the migration pass alone */
 	EV_COMPACT, /* compaction instead of the migration pass */
 	EV_SWAP, /* every written page swapped out, then read back */
+	EV_COLLAPSE, /* MADV_COLLAPSE of the written 2M */
+	EV_SPLIT, /* a THP-backed guest's 2M split */
 	EV_SLOT_DELETE, /* slot 0 deleted and created again */
 	EV_SLOT_MOVE, /* slot 0 moved to 16M */
 	EV_FAST_ZAP, /* another slot deleted: the zap-all quirk zaps everything */
@@ -42,6 +44,8 @@ static const char *const event_name[NR_EVENTS] = {
 	"migration",
 	"compaction",
 	"swap",
+	"THP collapse",
+	"THP split (THP-backed guest)",
 	"memslot delete+add",
 	"memslot move",
 	"fast zap (other slot deleted)",
@@ -69,7 +73,8 @@ static const struct strategy strategies[] = {
 static const char expected[NR_EVENTS][ARRAY_SIZE(strategies) + 1] = {
 	[EV_NONE] = "SSSL",	   [EV_COMPACT] = "SSSL",      [EV_SWAP] = "SSSL",
 	[EV_SLOT_DELETE] = "SLLL", [EV_SLOT_MOVE] = "SLSL",    [EV_FAST_ZAP] = "SLSL",
-	[EV_DIRTY_LOG] = "SSSL",   [EV_MOVE_CONTEXT] = "SLSL",
+	[EV_DIRTY_LOG] = "SSSL",   [EV_MOVE_CONTEXT] = "SLSL", [EV_COLLAPSE] = "SSSL",
+	[EV_SPLIT] = "SSSL",
 };
 
 struct cell {
@@ -97,9 +102,12 @@ static void set_slot(struct test_vm *t, u32 slot, gpa_t gpa, u64 size, hva_t hva
 	assert_int_equal(mmusim_vm_set_user_memory_region(t->vm, &r), 0);
 }
 
-static void cell_create(struct cell *c, const struct strategy *s)
+static void cell_create(struct cell *c, const struct strategy *s, bool thp)
 {
 	struct test_vm_opts o = { .host_mem = 128 * MiB, .size = GUEST };
+
+	if (thp)
+		o.map_flags = SIM_MAP_PRIVATE | SIM_MAP_THP;
 	hva_t other;
 
 	memset(c, 0, sizeof(*c));
@@ -170,6 +178,12 @@ static void event(struct cell *c, enum event ev)
 			assert_int_equal(sim_mm_touch(t->mm, scratch + p * PAGE_SIZE, true), 0);
 		break;
 	}
+	case EV_COLLAPSE:
+		sim_collapse_thp(t->mm, t->hva); /* -EAGAIN when a page is pinned */
+		break;
+	case EV_SPLIT:
+		sim_split_thp(t->mm, t->hva);
+		break;
 	case EV_SLOT_DELETE:
 		set_slot(t, 0, 0, 0, t->hva, 0);
 		sim_migrate_range(t->mm, t->hva, GUEST, &moved);
@@ -229,7 +243,7 @@ static void test_survival_table(void **state)
 			long reports;
 			u64 lost;
 
-			cell_create(&c, &strategies[k]);
+			cell_create(&c, &strategies[k], e == EV_SPLIT);
 			guest_write_all(&c);
 			event(&c, e);
 			lost = guest_lost(&c);
@@ -253,10 +267,54 @@ static void test_survival_table(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/*
+ * The stress run: per strategy and MMU, two vCPU threads rewrite 64 pages
+ * for 20 rounds while a host thread migrates, compacts, swaps out and zaps
+ * them at random (test_churn_host()); every round is read back, and the
+ * checker must stay clean.  The SPTE design survives this churn because
+ * its zaps keep pins (zapped-but-pinned); its losses are the memslot and
+ * fast-zap paths of the table above.  Randomized: prints its seed.
+ */
+static void test_stress_per_strategy(void **state)
+{
+	static const int mmus[] = { MMUSIM_MMU_TDP, MMUSIM_MMU_LEGACY };
+	u64 seed = mmusim_test_seed();
+	unsigned int k, m;
+
+	for (k = 0; k < ARRAY_SIZE(strategies) - 1; k++) { /* not "off": it must lose */
+		for (m = 0; m < ARRAY_SIZE(mmus); m++) {
+			struct test_vm_opts o = { .host_mem = 128 * MiB, .size = GUEST };
+			struct test_churn c = { .seed = seed, .npages = NR_PAGES, .zap = true };
+			struct test_vm t;
+
+			o.cfg.sev = true;
+			o.cfg.sev_pin = strategies[k].pin;
+			o.cfg.mmu = mmus[m];
+			o.cfg.nr_vcpus = 2;
+			test_vm_create(&t, &o);
+			assert_int_equal(sim_mm_set_cap_ipc_lock(t.mm, true), 0);
+			if (strategies[k].reg_region) {
+				struct kvm_enc_region r = { .addr = t.hva, .size = GUEST };
+
+				assert_int_equal(mmusim_vm_memory_encrypt_reg_region(t.vm, &r), 0);
+			}
+			c.t = &t;
+			test_churn_two_vcpus(&c, 20);
+			if (mmusim_vm_sev_get_reports(t.vm, NULL, 0))
+				fail_msg("%s on the %s MMU lost data (seed %llu)", strategies[k].name,
+					 mmus[m] == MMUSIM_MMU_TDP ? "TDP" : "legacy",
+					 (unsigned long long)seed);
+			test_vm_check(&t);
+			test_vm_destroy(&t);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		MMUSIM_TEST(test_survival_table),
+		MMUSIM_TEST(test_stress_per_strategy),
 	};
 
 	mmusim_test_init(argc, argv);
