@@ -91,7 +91,7 @@ bench: build-fast
 	./$(BUILD_FAST)/bench/mmusim-bench -v 2 --exit-ns 1000 $(BENCH_ARGS)
 	./$(BUILD_FAST)/bench/mmusim-bench-map
 	./$(BUILD_FAST)/bench/mmusim-bench-dirty -r 3
-	./$(BUILD_FAST)/bench/mmusim-bench -t sev-boot --sizes 256M,512M,1G -r 3 \
+	./$(BUILD_FAST)/bench/mmusim-bench -t sev-boot --sizes 512M,1G,2G -r 3 \
 		-p $(BUILD_FAST)/bench-sev-boot.png
 
 check-plain: build

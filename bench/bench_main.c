@@ -247,6 +247,7 @@ static const struct option long_opts[] = {
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
+	bool fault_opt = false, sb_opt = false; /* options of one kind of run only */
 	int c, v = 0;
 
 	memset(o, 0, sizeof(*o));
@@ -415,7 +416,20 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		}
 		if (err)
 			return err;
+		if (strchr("bmowaSs", c) || c == OPT_EXIT_NS || c == OPT_DEMO ||
+		    c == OPT_SCALE_MIN || c == OPT_SCALE_MAX || c == OPT_SCALE_SAMPLE)
+			fault_opt = true;
+		if (c == OPT_SIZES || c == OPT_IMAGE || c == OPT_BOOT_WS || c == OPT_NO_MEMMAP ||
+		    c == OPT_PIN)
+			sb_opt = true;
 	}
+	/* An option the run would ignore is a mistake: say so rather than run. */
+	if ((o->cfg.tests & TEST_SEV_BOOT) && fault_opt)
+		return cli_usage_error("-t sev-boot takes none of -b, -m, -o, -w, -a, -S, -s, "
+				       "--exit-ns, --demo, --scale-*");
+	if (!(o->cfg.tests & TEST_SEV_BOOT) && sb_opt)
+		return cli_usage_error("--sizes, --image, --boot-ws, --no-memmap and --pin need "
+				       "-t sev-boot");
 	if (optind != argc)
 		return cli_usage_error("unexpected argument '%s' (%s --help)", argv[optind],
 				       cli_prog());

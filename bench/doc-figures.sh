@@ -7,7 +7,8 @@
 #
 #   bench/doc-figures.sh [build-dir] [out-dir]
 #
-# Writes <out-dir>/*.txt (the tables), *.json, *.csv and bench-sweep.png.
+# Writes <out-dir>/*.txt (the tables), *.json, *.csv, bench-sweep.png and
+# bench-sev-boot.png.
 # Exits 1 at the first mmusim-bench run that fails (2 if there is none to run).
 set -eu
 
@@ -56,3 +57,11 @@ run hugetlb-1g -v 1 -b 4G -r 3 -s hugetlb-1g
 run sweep --sweep 1,2,4,8 -b 128M -r 5 --exit-ns 1000 -p "$OUT/bench-sweep.png"
 # Guest size 1 GiB .. 64 GiB, every page faulted.
 run scale -t scale --scale-max 64G -r 3
+# SEV boot, up-front vs demand pinning, 1..4 GiB (no CSV: its own JSON).
+echo "== sev-boot: mmusim-bench -t sev-boot --sizes 1G,2G,3G,4G -r 5" | tee "$OUT/sev-boot.txt"
+"$BENCH" -t sev-boot --sizes 1G,2G,3G,4G -r 5 -j "$OUT/sev-boot.json" \
+	-p "$OUT/bench-sev-boot.png" >>"$OUT/sev-boot.txt" || {
+	echo "doc-figures.sh: mmusim-bench -t sev-boot failed" >&2
+	exit 1
+}
+cat "$OUT/sev-boot.txt"
