@@ -129,7 +129,7 @@ kmod:
 kmod-check:
 	scripts/kmod-check
 	KMOD_SERIES=6.12 KMOD_SMP=1 KMOD_APPEND="preempt=full slub_debug=FZPU page_poison=1" \
-		OUT=out/kmod-preempt scripts/kmod-check
+		OUT=$(CURDIR)/out/kmod-preempt scripts/kmod-check
 
 kmod-check-debug:
 	scripts/kmod-debug-kernel
