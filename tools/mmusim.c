@@ -61,6 +61,28 @@ static int cmd_no_operands(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * A command without options (pfn-demo, sev-demo): --help prints its usage
+ * from the table (0), anything else is a usage error (2); -1: go on.
+ */
+int cmd_no_options(int argc, char **argv);
+
+int cmd_no_options(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = cmd_getopt(argc, argv, ":h", longopts)) != -1)
+		if (c < 0)
+			return c == CMD_HELP ? 0 : -c;
+	if (cmd_no_operands(argc, argv))
+		return CLI_EXIT_USAGE;
+	return -1;
+}
+
 /* ======================== demo ======================== */
 
 static const char *const event_names[] = {

@@ -140,23 +140,18 @@ static int pfn_demo_page(struct pfn_demo *d, const char *what, bool ttm, unsigne
 }
 
 int cmd_pfn_demo(int argc, char **argv);
+int cmd_no_options(int argc, char **argv); /* mmusim.c */
 
 int cmd_pfn_demo(int argc, char **argv)
 {
 	static const int models[] = { MMUSIM_PFN_MODEL_V9, MMUSIM_PFN_MODEL_6_13 };
 	char msg[256];
-	int m, unsafe, r = 0;
+	int m, unsafe, r;
 
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
-		return printf("usage: mmusim pfn-demo\n\nTTM-style and PFN-only memory: guest faults "
-			      "and kvm_vcpu_map() under v9 and 6.13\n\noptions:\n"
-			      "  -h, --help         this text\n"),
-		       0;
-	if (argc > 1)
-		return fprintf(stderr, "mmusim pfn-demo: %s '%s' (mmusim pfn-demo --help)\n",
-			       argv[1][0] == '-' ? "unknown option" : "unexpected argument",
-			       argv[1]),
-		       2;
+	r = cmd_no_options(argc, argv);
+	if (r >= 0)
+		return r;
+	r = 0;
 	printf("pfn-demo: a TTM-style buffer (order-%d block, tails refcount 0) and PFN-only\n"
 	       "memory (no struct page), both remap_pfn_range()d and used as guest memory.\n",
 	       TTM_ORDER);

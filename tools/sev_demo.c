@@ -121,23 +121,18 @@ static int sev_demo_row(const struct sev_demo_row *row, bool *shown)
 }
 
 int cmd_sev_demo(int argc, char **argv);
+int cmd_no_options(int argc, char **argv); /* mmusim.c */
 
 int cmd_sev_demo(int argc, char **argv)
 {
 	bool shown = false;
 	unsigned int i;
-	int r = 0, bad = 0;
+	int r, bad = 0;
 
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
-		return printf("usage: mmusim sev-demo\n\nSEV guest data under a host migration pass, "
-			      "per pinning strategy\n\noptions:\n"
-			      "  -h, --help         this text\n"),
-		       0;
-	if (argc > 1)
-		return fprintf(stderr, "mmusim sev-demo: %s '%s' (mmusim sev-demo --help)\n",
-			       argv[1][0] == '-' ? "unknown option" : "unexpected argument",
-			       argv[1]),
-		       2;
+	r = cmd_no_options(argc, argv);
+	if (r >= 0)
+		return r;
+	r = 0;
 	printf("sev-demo: an SEV guest writes %llu MiB of its %llu MiB, the host migrates every\n"
 	       "page it can, the guest reads back.  SEV encrypts by physical address, so a\n"
 	       "moved page decrypts to garbage (docs/sev.md).\n\n",
