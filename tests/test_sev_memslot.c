@@ -85,19 +85,6 @@ static void assert_clean(struct test_vm *t)
 	assert_int_equal(r, 0);
 }
 
-static void set_region(struct test_vm *t, u32 slot, gpa_t gpa, u64 size, hva_t hva, u32 flags)
-{
-	struct kvm_userspace_memory_region r = {
-		.slot = slot,
-		.flags = flags,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = hva,
-	};
-
-	assert_int_equal(mmusim_vm_set_user_memory_region(t->vm, &r), 0);
-}
-
 /*
  * Each first fault pins once (pin_pfn after the huge-page adjust), the
  * fault's own FOLL_PIN goes back, a refault of the same pfn pins nothing
@@ -251,14 +238,14 @@ static void test_memslot_updates(void **state)
 	assert_int_equal(sim_mmap(t.mm, 0, 1 * MiB, SIM_PROT_READ | SIM_PROT_WRITE, SIM_MAP_PRIVATE,
 				  &hva2),
 			 0);
-	set_region(&t, 1, 0x1000ULL << PAGE_SHIFT, 1 * MiB, hva2, 0);
+	test_vm_set_region_flags(&t, 1, 0x1000ULL << PAGE_SHIFT, 1 * MiB, hva2, 0);
 	for (i = 0; i < 4; i++)
 		put(&t, 0x1000 + i, 0x500 + i);
 	assert_int_equal(sev_stats(&t).pages_pinned, 4);
 	wbinvd = sev_stats(&t).wbinvd;
 
 	/* MOVE: the same pages, now at gfn 0x2000; still pinned, no flush. */
-	set_region(&t, 1, 0x2000ULL << PAGE_SHIFT, 1 * MiB, hva2, 0);
+	test_vm_set_region_flags(&t, 1, 0x2000ULL << PAGE_SHIFT, 1 * MiB, hva2, 0);
 	st = sev_stats(&t);
 	assert_int_equal(st.pages_pinned, 4);
 	assert_int_equal(st.pins_dropped, 0);
@@ -269,18 +256,19 @@ static void test_memslot_updates(void **state)
 	assert_int_equal(sim_migrate_range(t.mm, hva2, 4 * PAGE_SIZE, &moved), -EBUSY);
 
 	/* FLAGS_ONLY: dirty logging on; the internal flag is not shown to userspace. */
-	set_region(&t, 1, 0x2000ULL << PAGE_SHIFT, 1 * MiB, hva2, KVM_MEM_LOG_DIRTY_PAGES);
+	test_vm_set_region_flags(&t, 1, 0x2000ULL << PAGE_SHIFT, 1 * MiB, hva2,
+				 KVM_MEM_LOG_DIRTY_PAGES);
 	assert_int_equal(mmusim_vm_get_memslot(t.vm, 1, &out), 0);
 	assert_int_equal(out.flags, KVM_MEM_LOG_DIRTY_PAGES);
 	put(&t, 0x2000 + 9, 0x909);
 	st = sev_stats(&t);
 	assert_int_equal(st.pins_taken, 5);
 	assert_int_equal(st.pages_pinned, 5);
-	set_region(&t, 1, 0x2000ULL << PAGE_SHIFT, 1 * MiB, hva2, 0);
+	test_vm_set_region_flags(&t, 1, 0x2000ULL << PAGE_SHIFT, 1 * MiB, hva2, 0);
 	assert_int_equal(sev_stats(&t).pages_pinned, 5);
 
 	/* DELETE: one WBINVD, then each of the slot's pins goes. */
-	set_region(&t, 1, 0x2000ULL << PAGE_SHIFT, 0, hva2, 0);
+	test_vm_set_region_flags(&t, 1, 0x2000ULL << PAGE_SHIFT, 0, hva2, 0);
 	st = sev_stats(&t);
 	assert_int_equal(st.pages_pinned, 0);
 	assert_int_equal(st.pins_dropped, 5);
@@ -289,7 +277,7 @@ static void test_memslot_updates(void **state)
 	assert_int_equal(host_pinned_pages(&t), 0);
 
 	/* Recreated at once (no host event between): refaults pin again, data intact. */
-	set_region(&t, 1, 0x2000ULL << PAGE_SHIFT, 1 * MiB, hva2, 0);
+	test_vm_set_region_flags(&t, 1, 0x2000ULL << PAGE_SHIFT, 1 * MiB, hva2, 0);
 	for (i = 0; i < 4; i++)
 		assert_int_equal(get(&t, 0x2000 + i), 0x500 + i);
 	assert_int_equal(sev_stats(&t).pages_pinned, 4);
@@ -311,10 +299,10 @@ static void test_delete_window(void **state)
 
 	memslot_vm(&t, 2 * MiB, 0);
 	put(&t, 1, 0x1111);
-	set_region(&t, 0, 0, 0, t.hva, 0);
+	test_vm_set_region_flags(&t, 0, 0, 0, t.hva, 0);
 	assert_int_equal(sim_migrate_range(t.mm, t.hva + PAGE_SIZE, PAGE_SIZE, &moved), 0);
 	assert_int_equal(moved, 1);
-	set_region(&t, 0, 0, 2 * MiB, t.hva, 0);
+	test_vm_set_region_flags(&t, 0, 0, 2 * MiB, t.hva, 0);
 	assert_int_not_equal(get(&t, 1), 0x1111);
 	assert_int_equal(mmusim_vm_sev_get_reports(t.vm, &rep, 1), 1);
 	assert_int_equal(rep.kind, MMUSIM_SEV_MOVED);
@@ -341,7 +329,7 @@ static void delete_release(bool skip_flush)
 	put(&t, 7, 0x6666);
 	pfn = host_pfn(&t, t.hva + 7 * PAGE_SIZE);
 	assert_int_equal(mmusim_vm_sev_set_skip_flush(t.vm, skip_flush), 0);
-	set_region(&t, 0, 0, 0, t.hva, 0);
+	test_vm_set_region_flags(&t, 0, 0, 0, t.hva, 0);
 	assert_int_equal(sim_munmap(t.mm, t.hva, t.size), 0);
 	/* The next owner: the allocator hands the freed frame out again soon. */
 	assert_non_null(pages);

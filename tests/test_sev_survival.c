@@ -89,19 +89,6 @@ static u64 word(u64 page)
 	return page * 0x9e3779b97f4a7c15ULL ^ 0x5345562d53555256ULL;
 }
 
-static void set_slot(struct test_vm *t, u32 slot, gpa_t gpa, u64 size, hva_t hva, u32 flags)
-{
-	struct kvm_userspace_memory_region r = {
-		.slot = slot,
-		.flags = flags,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = hva,
-	};
-
-	assert_int_equal(mmusim_vm_set_user_memory_region(t->vm, &r), 0);
-}
-
 static void cell_create(struct cell *c, const struct strategy *s, bool thp)
 {
 	struct test_vm_opts o = { .host_mem = 128 * MiB, .size = GUEST };
@@ -124,7 +111,7 @@ static void cell_create(struct cell *c, const struct strategy *s, bool thp)
 	assert_int_equal(sim_mmap(c->t.mm, 0, PAGE_SIZE, SIM_PROT_READ | SIM_PROT_WRITE,
 				  SIM_MAP_PRIVATE, &other),
 			 0);
-	set_slot(&c->t, 1, 8 * MiB, PAGE_SIZE, other, 0);
+	test_vm_set_region_flags(&c->t, 1, 8 * MiB, PAGE_SIZE, other, 0);
 	c->vm = c->t.vm;
 }
 
@@ -185,24 +172,24 @@ static void event(struct cell *c, enum event ev)
 		sim_split_thp(t->mm, t->hva);
 		break;
 	case EV_SLOT_DELETE:
-		set_slot(t, 0, 0, 0, t->hva, 0);
+		test_vm_set_region_flags(t, 0, 0, 0, t->hva, 0);
 		sim_migrate_range(t->mm, t->hva, GUEST, &moved);
-		set_slot(t, 0, 0, GUEST, t->hva, 0);
+		test_vm_set_region_flags(t, 0, 0, GUEST, t->hva, 0);
 		break;
 	case EV_SLOT_MOVE:
-		set_slot(t, 0, MOVED_GPA, GUEST, t->hva, 0);
+		test_vm_set_region_flags(t, 0, MOVED_GPA, GUEST, t->hva, 0);
 		c->base = MOVED_GPA;
 		break;
 	case EV_FAST_ZAP:
-		set_slot(t, 1, 8 * MiB, 0, 0, 0);
+		test_vm_set_region_flags(t, 1, 8 * MiB, 0, 0, 0);
 		break;
 	case EV_DIRTY_LOG: {
 		unsigned long bitmap[GUEST / PAGE_SIZE / 64] = { 0 };
 		struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
 
-		set_slot(t, 0, 0, GUEST, t->hva, KVM_MEM_LOG_DIRTY_PAGES);
+		test_vm_set_region_flags(t, 0, 0, GUEST, t->hva, KVM_MEM_LOG_DIRTY_PAGES);
 		assert_int_equal(mmusim_vm_get_dirty_log(t->vm, &log), 0);
-		set_slot(t, 0, 0, GUEST, t->hva, 0);
+		test_vm_set_region_flags(t, 0, 0, GUEST, t->hva, 0);
 		break;
 	}
 	case EV_MOVE_CONTEXT: {

@@ -128,6 +128,9 @@ void test_vm_create(struct test_vm *t, const struct test_vm_opts *o);
 void test_vm_destroy(struct test_vm *t);
 /* KVM_SET_USER_MEMORY_REGION that must succeed. */
 void test_vm_set_region(struct test_vm *t, u32 slot, gpa_t gpa, u64 size, hva_t hva);
+/* ... with these flags (KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY); size 0 deletes. */
+void test_vm_set_region_flags(struct test_vm *t, u32 slot, gpa_t gpa, u64 size, hva_t hva,
+			      u32 flags);
 /* Asserts that mmusim_vm_check() passes. */
 void test_vm_check(struct test_vm *t);
 

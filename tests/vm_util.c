@@ -9,16 +9,23 @@
 
 int test_vm_mmu = MMUSIM_MMU_TDP;
 
-void test_vm_set_region(struct test_vm *t, u32 slot, gpa_t gpa, u64 size, hva_t hva)
+void test_vm_set_region_flags(struct test_vm *t, u32 slot, gpa_t gpa, u64 size, hva_t hva,
+			      u32 flags)
 {
 	struct kvm_userspace_memory_region r = {
 		.slot = slot,
+		.flags = flags,
 		.guest_phys_addr = gpa,
 		.memory_size = size,
 		.userspace_addr = hva,
 	};
 
 	assert_int_equal(mmusim_vm_set_user_memory_region(t->vm, &r), 0);
+}
+
+void test_vm_set_region(struct test_vm *t, u32 slot, gpa_t gpa, u64 size, hva_t hva)
+{
+	test_vm_set_region_flags(t, slot, gpa, size, hva, 0);
 }
 
 void test_vm_create(struct test_vm *t, const struct test_vm_opts *o)
