@@ -155,5 +155,12 @@ struct test_churn {
 	u64 seed;
 	u64 npages;
 };
+/*
+ * Flush before release: allocates zeroed pages until the host hands out
+ * @pfn (freed by the caller) to its next owner, then frees them again;
+ * true if the next owner's zeroed page held foreign bytes (dirty guest
+ * lines written back over it).
+ */
+bool test_sev_next_owner_dirty(struct test_vm *t, kvm_pfn_t pfn);
 void *test_churn_host(void *arg);
 void test_churn_two_vcpus(struct test_churn *c, u64 rounds);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* VM set-up helpers for the MMU tests (see test_util.h). */
 #include <pthread.h>
+#include <stdlib.h>
 
 #include "test_util.h"
 #include <mmusim/env.h>
@@ -161,4 +162,28 @@ void test_churn_two_vcpus(struct test_churn *c, u64 rounds)
 	}
 	__atomic_store_n(&c->stop, true, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
+}
+
+bool test_sev_next_owner_dirty(struct test_vm *t, kvm_pfn_t pfn)
+{
+	struct sim_page **pages = calloc(16384, sizeof(*pages));
+	int i, n = 0;
+	u8 *data;
+
+	assert_non_null(pages);
+	/* The allocator hands the freed frame out again soon. */
+	while (n < 16384) {
+		pages[n] = sim_alloc_pages(t->host, GFP_KERNEL | __GFP_ZERO, 0);
+		assert_non_null(pages[n]);
+		if (sim_page_to_pfn(t->host, pages[n++]) == pfn)
+			break;
+	}
+	assert_int_equal(sim_page_to_pfn(t->host, pages[n - 1]), pfn);
+	data = sim_pfn_to_virt(t->host, pfn);
+	for (i = 0; i < PAGE_SIZE && !data[i]; i++)
+		;
+	while (n)
+		sim_put_page(t->host, pages[--n]);
+	free(pages);
+	return i < PAGE_SIZE;
 }
