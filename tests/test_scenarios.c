@@ -21,14 +21,6 @@ static int access(struct test_vm *t, gpa_t gpa, int type)
 	return mmusim_vcpu_access(vcpu0(t), gpa, type, &exit);
 }
 
-static kvm_pfn_t host_pfn(struct test_vm *t, hva_t hva)
-{
-	struct sim_host_pte_info info;
-
-	assert_int_equal(sim_mm_lookup(t->mm, hva, &info), 0);
-	return info.pfn;
-}
-
 /* Guest data survives a host migration; the SPTE follows the new pfn. */
 static void test_scenario_migrate_keeps_data(void **state)
 {
@@ -40,9 +32,9 @@ static void test_scenario_migrate_keeps_data(void **state)
 	test_vm_create(&t, &o);
 	mmusim_vcpu_set_tlb_check(vcpu0(&t), true);
 	assert_int_equal(mmusim_vcpu_write(vcpu0(&t), 0x7008, &in, sizeof(in)), 0);
-	before = host_pfn(&t, t.hva + 0x7000);
+	before = test_host_pfn(&t, t.hva + 0x7000);
 	assert_int_equal(sim_migrate_page(t.mm, t.hva + 0x7000), 0);
-	assert_true(host_pfn(&t, t.hva + 0x7000) != before);
+	assert_true(test_host_pfn(&t, t.hva + 0x7000) != before);
 	test_vm_check(&t);
 	assert_int_equal(mmusim_vcpu_read(vcpu0(&t), 0x7008, &out, sizeof(out)), 0);
 	assert_true(out == in);
@@ -64,10 +56,10 @@ static void test_scenario_cow_break(void **state)
 
 	test_vm_create(&t, &o);
 	assert_int_equal(access(&t, 0x1000, MMUSIM_ACCESS_READ), 0);
-	zero_pfn = host_pfn(&t, t.hva + 0x1000);
+	zero_pfn = test_host_pfn(&t, t.hva + 0x1000);
 	test_vm_check(&t);
 	assert_int_equal(mmusim_vcpu_write(vcpu0(&t), 0x1000, &b, 1), 0);
-	assert_true(host_pfn(&t, t.hva + 0x1000) != zero_pfn);
+	assert_true(test_host_pfn(&t, t.hva + 0x1000) != zero_pfn);
 	test_vm_check(&t);
 	assert_int_equal(mmusim_vcpu_read(vcpu0(&t), 0x1000, &r, 1), 0);
 	assert_int_equal(r, 0xaa);

@@ -38,14 +38,6 @@ static struct mmusim_vcpu *vcpu0(struct test_vm *t)
 	return mmusim_vm_vcpu(t->vm, 0);
 }
 
-static kvm_pfn_t host_pfn(struct test_vm *t, hva_t hva)
-{
-	struct sim_host_pte_info info;
-
-	assert_int_equal(sim_mm_lookup(t->mm, hva, &info), 0);
-	return info.pfn;
-}
-
 static void guest_write_page(struct test_vm *t, gfn_t gfn, u8 tag)
 {
 	u8 buf[PAGE_SIZE];
@@ -176,7 +168,7 @@ static void move_unpinned(enum move mv)
 	sev_vm(&t, 2 * MiB, true, false);
 	guest_write_page(&t, 3, 0x77);
 	guest_write_page(&t, 4, 0x78);
-	old_pfn = host_pfn(&t, t.hva + 3 * PAGE_SIZE);
+	old_pfn = test_host_pfn(&t, t.hva + 3 * PAGE_SIZE);
 	switch (mv) {
 	case MV_MIGRATE:
 		assert_int_equal(sim_migrate_page(t.mm, t.hva + 3 * PAGE_SIZE), 0);
@@ -195,7 +187,7 @@ static void move_unpinned(enum move mv)
 	}
 	/* The guest faults the page back in (swap-in) and decrypts garbage. */
 	assert_false(guest_page_ok(&t, 3, 0x77));
-	new_pfn = host_pfn(&t, t.hva + 3 * PAGE_SIZE);
+	new_pfn = test_host_pfn(&t, t.hva + 3 * PAGE_SIZE);
 	assert_true(new_pfn != old_pfn);
 	assert_int_equal(nr_reports(&t), 1);
 	assert_report(&t, MMUSIM_SEV_MOVED, move_event[mv], 3, old_pfn, new_pfn);
@@ -216,10 +208,10 @@ static void test_sev_swap_same_frame(void **state)
 
 	sev_vm(&t, 2 * MiB, true, false);
 	guest_write_page(&t, 3, 0x77);
-	old_pfn = host_pfn(&t, t.hva + 3 * PAGE_SIZE);
+	old_pfn = test_host_pfn(&t, t.hva + 3 * PAGE_SIZE);
 	assert_int_equal(sim_swap_out(t.mm, t.hva + 3 * PAGE_SIZE), 0);
 	assert_true(guest_page_ok(&t, 3, 0x77));
-	assert_int_equal(host_pfn(&t, t.hva + 3 * PAGE_SIZE), old_pfn);
+	assert_int_equal(test_host_pfn(&t, t.hva + 3 * PAGE_SIZE), old_pfn);
 	assert_clean(&t);
 	/* ...and the frame is the guest's again: a later move is still seen. */
 	assert_int_equal(sim_migrate_page(t.mm, t.hva + 3 * PAGE_SIZE), 0);
@@ -259,13 +251,13 @@ static void test_sev_unpinned_collapse(void **state)
 	thp = ALIGN(t.hva, 2 * MiB);
 	gfn = (thp - t.hva) >> PAGE_SHIFT;
 	guest_write_page(&t, gfn + 1, 0x31);
-	old_pfn = host_pfn(&t, thp + PAGE_SIZE);
+	old_pfn = test_host_pfn(&t, thp + PAGE_SIZE);
 	assert_int_equal(sim_madvise(t.mm, thp, 2 * MiB, SIM_MADV_HUGEPAGE), 0);
 	assert_int_equal(sim_collapse_thp(t.mm, thp), 0);
 	assert_false(guest_page_ok(&t, gfn + 1, 0x31));
 	assert_int_equal(nr_reports(&t), 1);
 	assert_report(&t, MMUSIM_SEV_MOVED, SIM_FRAME_COLLAPSE, gfn + 1, old_pfn,
-		      host_pfn(&t, thp + PAGE_SIZE));
+		      test_host_pfn(&t, thp + PAGE_SIZE));
 	test_vm_destroy(&t);
 }
 
@@ -283,11 +275,12 @@ static void test_sev_late_pin_migrates(void **state)
 
 	sev_vm(&t, 2 * MiB, true, false);
 	guest_write_page(&t, 0, 0x11);
-	old_pfn = host_pfn(&t, t.hva);
+	old_pfn = test_host_pfn(&t, t.hva);
 	r = whole(&t);
 	assert_int_equal(mmusim_vm_memory_encrypt_reg_region(t.vm, &r), 0);
 	assert_false(guest_page_ok(&t, 0, 0x11));
-	assert_report(&t, MMUSIM_SEV_MOVED, SIM_FRAME_LONGTERM, 0, old_pfn, host_pfn(&t, t.hva));
+	assert_report(&t, MMUSIM_SEV_MOVED, SIM_FRAME_LONGTERM, 0, old_pfn,
+		      test_host_pfn(&t, t.hva));
 	test_vm_destroy(&t);
 }
 
@@ -374,9 +367,9 @@ static void pin_untouched(bool pin_write)
 	assert_int_equal(mmusim_vm_memory_encrypt_reg_region(t.vm, &r), 0);
 	assert_int_equal(mmusim_vm_sev_get_stats(t.vm, &st), 0);
 	assert_int_equal(st.pages_pinned, 512);
-	pfn = host_pfn(&t, t.hva + 5 * PAGE_SIZE);
+	pfn = test_host_pfn(&t, t.hva + 5 * PAGE_SIZE);
 	guest_write_page(&t, 5, 0x42);
-	assert_int_equal(host_pfn(&t, t.hva + 5 * PAGE_SIZE), pfn);
+	assert_int_equal(test_host_pfn(&t, t.hva + 5 * PAGE_SIZE), pfn);
 	assert_int_equal(sim_migrate_page(t.mm, t.hva + 5 * PAGE_SIZE), -EBUSY);
 	assert_int_equal(sim_swap_out(t.mm, t.hva + 5 * PAGE_SIZE), -EBUSY);
 	assert_true(guest_page_ok(&t, 5, 0x42));
@@ -429,7 +422,7 @@ static void release(bool skip_flush)
 	r = whole(&t);
 	assert_int_equal(mmusim_vm_memory_encrypt_reg_region(t.vm, &r), 0);
 	guest_write_page(&t, 7, 0x66);
-	pfn = host_pfn(&t, t.hva + 7 * PAGE_SIZE);
+	pfn = test_host_pfn(&t, t.hva + 7 * PAGE_SIZE);
 	assert_int_equal(mmusim_vm_sev_set_skip_flush(t.vm, skip_flush), 0);
 	assert_int_equal(mmusim_vm_memory_encrypt_unreg_region(t.vm, &r), 0);
 	assert_int_equal(sim_munmap(t.mm, t.hva, t.size), 0);

@@ -42,28 +42,6 @@ static void memslot_vm(struct test_vm *t, u64 size, int map_flags)
 	memslot_vm_opts(t, &o);
 }
 
-static struct mmusim_sev_stats sev_stats(struct test_vm *t)
-{
-	struct mmusim_sev_stats st;
-
-	test_sev_stats(t, &st);
-	return st;
-}
-
-static kvm_pfn_t host_pfn(struct test_vm *t, hva_t hva)
-{
-	struct sim_host_pte_info info;
-
-	assert_int_equal(sim_mm_lookup(t->mm, hva, &info), 0);
-	return info.pfn;
-}
-
-static int page_count_at(struct test_vm *t, hva_t hva)
-{
-	return sim_page_count(t->host,
-			      sim_compound_head(t->host, sim_pfn_to_page(t->host, host_pfn(t, hva))));
-}
-
 static u64 host_pinned_pages(struct test_vm *t)
 {
 	struct sim_host_stats hs;
@@ -97,10 +75,10 @@ static void test_demand_pin_lifecycle(void **state)
 	u64 moved, i;
 
 	memslot_vm(&t, 2 * MiB, 0);
-	assert_int_equal(sev_stats(&t).pin_strategy, MMUSIM_SEV_PIN_MEMSLOT);
+	assert_int_equal(test_sev_stats(&t).pin_strategy, MMUSIM_SEV_PIN_MEMSLOT);
 	for (i = 0; i < 8; i++)
 		put(&t, i, 0x1000 + i);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	/* One pin per page: the legacy MMU's prefetch is off in encrypted slots. */
 	assert_int_equal(st.pins_taken, 8);
 	assert_int_equal(st.pages_pinned, 8);
@@ -108,13 +86,13 @@ static void test_demand_pin_lifecycle(void **state)
 	assert_int_equal(st.pages_locked, 0); /* nothing registered: no charge */
 	assert_true(st.clflush_pages >= 8);
 	/* The mapping's reference and one pin: the fault's own pin was released. */
-	assert_int_equal(page_count_at(&t, t.hva), 1 + SIM_GUP_PIN_COUNTING_BIAS);
+	assert_int_equal(test_host_page_count(&t, t.hva), 1 + SIM_GUP_PIN_COUNTING_BIAS);
 	assert_int_equal(host_pinned_pages(&t), 8);
 	/* Zap and refault: same gfn, same pfn, no new pin. */
 	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, -1, 0, 512), 0);
 	for (i = 0; i < 8; i++)
 		assert_int_equal(get(&t, i), 0x1000 + i);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pins_taken, 8);
 	assert_int_equal(st.pages_pinned, 8);
 	/* The host cannot move them. */
@@ -143,9 +121,9 @@ static void test_read_then_write(void **state)
 
 	memslot_vm(&t, 2 * MiB, 0);
 	get(&t, 5); /* zeros decrypt to garbage: what is read does not matter */
-	assert_int_equal(sev_stats(&t).pins_taken, 1);
+	assert_int_equal(test_sev_stats(&t).pins_taken, 1);
 	put(&t, 5, 0xabc);
-	assert_int_equal(sev_stats(&t).pins_taken, 1);
+	assert_int_equal(test_sev_stats(&t).pins_taken, 1);
 	assert_int_equal(sim_migrate_range(t.mm, t.hva + 5 * PAGE_SIZE, PAGE_SIZE, &moved), -EBUSY);
 	assert_int_equal(get(&t, 5), 0xabc);
 	assert_clean(&t);
@@ -168,14 +146,14 @@ static void test_same_gfn_new_pfn(void **state)
 
 	memslot_vm(&t, 2 * MiB, 0);
 	put(&t, 3, 0x33);
-	old = host_pfn(&t, t.hva + 3 * PAGE_SIZE);
-	flushed = sev_stats(&t).clflush_pages;
+	old = test_host_pfn(&t, t.hva + 3 * PAGE_SIZE);
+	flushed = test_sev_stats(&t).clflush_pages;
 	assert_int_equal(sim_madvise(t.mm, t.hva + 3 * PAGE_SIZE, PAGE_SIZE, SIM_MADV_DONTNEED), 0);
 	/* The zero page the VMM gets back is what the guest reads now (garbage after decryption). */
 	put(&t, 3, 0x44);
-	new = host_pfn(&t, t.hva + 3 * PAGE_SIZE);
+	new = test_host_pfn(&t, t.hva + 3 * PAGE_SIZE);
 	assert_true(new != old);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pins_taken, 2);
 	assert_int_equal(st.pins_dropped, 1);
 	assert_int_equal(st.pages_pinned, 1);
@@ -204,10 +182,10 @@ static void test_huge_pin(void **state)
 	thp = ALIGN(t.hva, 2 * MiB);
 	gfn = (thp - t.hva) >> PAGE_SHIFT;
 	put(&t, gfn + 7, 0x77);
-	assert_int_equal(sev_stats(&t).pins_taken, 1);
+	assert_int_equal(test_sev_stats(&t).pins_taken, 1);
 	put(&t, gfn + 300, 0x300);
-	if (host_pfn(&t, thp + 300 * PAGE_SIZE) == host_pfn(&t, thp) + 300)
-		assert_int_equal(sev_stats(&t).pins_taken, 1); /* the same 2M mapping */
+	if (test_host_pfn(&t, thp + 300 * PAGE_SIZE) == test_host_pfn(&t, thp) + 300)
+		assert_int_equal(test_sev_stats(&t).pins_taken, 1); /* the same 2M mapping */
 	assert_int_equal(sim_migrate_range(t.mm, thp, 2 * MiB, &moved), -EBUSY);
 	assert_int_equal(get(&t, gfn + 7), 0x77);
 	assert_int_equal(get(&t, gfn + 300), 0x300);
@@ -241,18 +219,18 @@ static void test_memslot_updates(void **state)
 	test_vm_set_region_flags(&t, 1, 0x1000ULL << PAGE_SHIFT, 1 * MiB, hva2, 0);
 	for (i = 0; i < 4; i++)
 		put(&t, 0x1000 + i, 0x500 + i);
-	assert_int_equal(sev_stats(&t).pages_pinned, 4);
-	wbinvd = sev_stats(&t).wbinvd;
+	assert_int_equal(test_sev_stats(&t).pages_pinned, 4);
+	wbinvd = test_sev_stats(&t).wbinvd;
 
 	/* MOVE: the same pages, now at gfn 0x2000; still pinned, no flush. */
 	test_vm_set_region_flags(&t, 1, 0x2000ULL << PAGE_SHIFT, 1 * MiB, hva2, 0);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pages_pinned, 4);
 	assert_int_equal(st.pins_dropped, 0);
 	assert_int_equal(st.wbinvd, wbinvd);
 	for (i = 0; i < 4; i++)
 		assert_int_equal(get(&t, 0x2000 + i), 0x500 + i);
-	assert_int_equal(sev_stats(&t).pins_taken, 4);
+	assert_int_equal(test_sev_stats(&t).pins_taken, 4);
 	assert_int_equal(sim_migrate_range(t.mm, hva2, 4 * PAGE_SIZE, &moved), -EBUSY);
 
 	/* FLAGS_ONLY: dirty logging on; the internal flag is not shown to userspace. */
@@ -261,26 +239,26 @@ static void test_memslot_updates(void **state)
 	assert_int_equal(mmusim_vm_get_memslot(t.vm, 1, &out), 0);
 	assert_int_equal(out.flags, KVM_MEM_LOG_DIRTY_PAGES);
 	put(&t, 0x2000 + 9, 0x909);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pins_taken, 5);
 	assert_int_equal(st.pages_pinned, 5);
 	test_vm_set_region_flags(&t, 1, 0x2000ULL << PAGE_SHIFT, 1 * MiB, hva2, 0);
-	assert_int_equal(sev_stats(&t).pages_pinned, 5);
+	assert_int_equal(test_sev_stats(&t).pages_pinned, 5);
 
 	/* DELETE: one WBINVD, then each of the slot's pins goes. */
 	test_vm_set_region_flags(&t, 1, 0x2000ULL << PAGE_SHIFT, 0, hva2, 0);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pages_pinned, 0);
 	assert_int_equal(st.pins_dropped, 5);
 	assert_int_equal(st.wbinvd, wbinvd + 1);
-	assert_int_equal(page_count_at(&t, hva2), 1);
+	assert_int_equal(test_host_page_count(&t, hva2), 1);
 	assert_int_equal(host_pinned_pages(&t), 0);
 
 	/* Recreated at once (no host event between): refaults pin again, data intact. */
 	test_vm_set_region_flags(&t, 1, 0x2000ULL << PAGE_SHIFT, 1 * MiB, hva2, 0);
 	for (i = 0; i < 4; i++)
 		assert_int_equal(get(&t, 0x2000 + i), 0x500 + i);
-	assert_int_equal(sev_stats(&t).pages_pinned, 4);
+	assert_int_equal(test_sev_stats(&t).pages_pinned, 4);
 	assert_clean(&t);
 	test_vm_destroy(&t);
 }
@@ -325,7 +303,7 @@ static void delete_release(bool skip_flush)
 
 	memslot_vm(&t, 2 * MiB, 0);
 	put(&t, 7, 0x6666);
-	pfn = host_pfn(&t, t.hva + 7 * PAGE_SIZE);
+	pfn = test_host_pfn(&t, t.hva + 7 * PAGE_SIZE);
 	assert_int_equal(mmusim_vm_sev_set_skip_flush(t.vm, skip_flush), 0);
 	test_vm_set_region_flags(&t, 0, 0, 0, t.hva, 0);
 	assert_int_equal(sim_munmap(t.mm, t.hva, t.size), 0);
@@ -362,7 +340,7 @@ static void test_destroy_unpins(void **state)
 	t.vm = NULL;
 	assert_int_equal(host_pinned_pages(&t), 0);
 	for (i = 0; i < 16; i++)
-		assert_int_equal(page_count_at(&t, t.hva + i * PAGE_SIZE), 1);
+		assert_int_equal(test_host_page_count(&t, t.hva + i * PAGE_SIZE), 1);
 	assert_int_equal(sim_migrate_page(t.mm, t.hva), 0);
 	test_vm_destroy(&t);
 }
@@ -384,7 +362,7 @@ static void test_reg_region_charges(void **state)
 	assert_int_equal(sim_mm_set_memlock_limit(t.mm, 1 * MiB), 0);
 	r = (struct kvm_enc_region){ .addr = t.hva, .size = 1 * MiB };
 	assert_int_equal(mmusim_vm_memory_encrypt_reg_region(t.vm, &r), 0);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pages_locked, 256);
 	assert_int_equal(st.pins_taken, 0);
 	assert_int_equal(st.regions, 0);
@@ -394,15 +372,15 @@ static void test_reg_region_charges(void **state)
 	assert_int_equal(mmusim_vm_memory_encrypt_reg_region(t.vm, &r), -ENOMEM);
 	assert_int_equal(sim_mm_set_cap_ipc_lock(t.mm, true), 0);
 	assert_int_equal(mmusim_vm_memory_encrypt_reg_region(t.vm, &r), 0);
-	assert_int_equal(sev_stats(&t).pages_locked, 257);
+	assert_int_equal(test_sev_stats(&t).pages_locked, 257);
 	r.size = 0;
 	assert_int_equal(mmusim_vm_memory_encrypt_reg_region(t.vm, &r), -EINVAL);
 	/* Any range of the right size uncharges it. */
 	r = (struct kvm_enc_region){ .addr = 0x10000, .size = 200 * PAGE_SIZE };
 	assert_int_equal(mmusim_vm_memory_encrypt_unreg_region(t.vm, &r), 0);
-	assert_int_equal(sev_stats(&t).pages_locked, 57);
+	assert_int_equal(test_sev_stats(&t).pages_locked, 57);
 	assert_int_equal(mmusim_vm_memory_encrypt_unreg_region(t.vm, &r), -EINVAL);
-	assert_int_equal(sev_stats(&t).pages_locked, 57);
+	assert_int_equal(test_sev_stats(&t).pages_locked, 57);
 	assert_int_equal(mmusim_vm_memory_encrypt_unreg_region(t.vm, NULL), -EFAULT);
 	test_vm_destroy(&t);
 }
@@ -440,7 +418,7 @@ static void test_launch_pins(void **state)
 	cmd.id = KVM_SEV_LAUNCH_UPDATE_DATA;
 	cmd.data = (u64)(unsigned long)&upd;
 	assert_int_equal(mmusim_vm_memory_encrypt_op(t.vm, &cmd), 0);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.regions, 0);
 	assert_int_equal(st.pins_taken, 2);
 	assert_int_equal(st.pages_pinned, 2);
@@ -448,7 +426,7 @@ static void test_launch_pins(void **state)
 	assert_int_equal(sim_migrate_range(t.mm, t.hva, 2 * PAGE_SIZE, &moved), -EBUSY);
 	/* The guest reads the launched plaintext; its fault finds the pinned pfn. */
 	assert_int_equal(get(&t, 1), 0x5a5a5a5a5a5a5a5aULL);
-	assert_int_equal(sev_stats(&t).pins_taken, 2);
+	assert_int_equal(test_sev_stats(&t).pins_taken, 2);
 	assert_clean(&t);
 
 	/* Outside every memslot: the classic pin, kept on the list. */
@@ -459,7 +437,7 @@ static void test_launch_pins(void **state)
 	upd.uaddr = hva2;
 	upd.len = PAGE_SIZE;
 	assert_int_equal(mmusim_vm_memory_encrypt_op(t.vm, &cmd), 0);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.regions, 1);
 	assert_int_equal(st.pages_pinned, 3);
 	assert_int_equal(st.pages_locked, 1);
@@ -467,8 +445,8 @@ static void test_launch_pins(void **state)
 	/* A failed command keeps nothing: over RLIMIT_MEMLOCK. */
 	assert_int_equal(sim_mm_set_memlock_limit(t.mm, PAGE_SIZE), 0);
 	assert_int_equal(mmusim_vm_memory_encrypt_op(t.vm, &cmd), -ENOMEM);
-	assert_int_equal(sev_stats(&t).regions, 1);
-	assert_int_equal(sev_stats(&t).pages_pinned, 3);
+	assert_int_equal(test_sev_stats(&t).regions, 1);
+	assert_int_equal(test_sev_stats(&t).pages_pinned, 3);
 	mmusim_vm_destroy(t.vm);
 	t.vm = NULL;
 	assert_int_equal(host_pinned_pages(&t), 0);
@@ -497,7 +475,7 @@ static void test_release_heuristic_false_positive(void **state)
 	test_vm_create(&t, &o);
 	kvm = mmusim_to_kvm(t.vm);
 	assert_int_equal(sim_mm_touch(t.mm, t.hva, true), 0);
-	page = sim_pfn_to_page(t.host, host_pfn(&t, t.hva));
+	page = sim_pfn_to_page(t.host, test_host_pfn(&t, t.hva));
 
 	/* A real pin is released as one. */
 	assert_int_equal(sim_pin_user_pages_fast(t.mm, t.hva, 1, 0, &got), 1);
@@ -612,7 +590,7 @@ static void test_fail_nth(void **state)
 	}
 	assert_true(n > 1);
 	put(&t, 2, 0x22);
-	assert_int_equal(sev_stats(&t).pages_pinned, 1);
+	assert_int_equal(test_sev_stats(&t).pages_pinned, 1);
 	r.guest_phys_addr = 8 * MiB;
 	for (n = 1;; n++) {
 		env_fail_nth(n);
@@ -621,12 +599,12 @@ static void test_fail_nth(void **state)
 		if (!ret)
 			break;
 		assert_int_equal(ret, -ENOMEM);
-		assert_int_equal(sev_stats(&t).pages_pinned, 1);
+		assert_int_equal(test_sev_stats(&t).pages_pinned, 1);
 		assert_int_equal(get(&t, 2), 0x22);
 	}
 	assert_true(n > 1);
 	assert_int_equal(get(&t, (8 * MiB >> PAGE_SHIFT) + 2), 0x22);
-	assert_int_equal(sev_stats(&t).pins_taken, 1);
+	assert_int_equal(test_sev_stats(&t).pins_taken, 1);
 	assert_clean(&t);
 	test_vm_destroy(&t);
 }
@@ -654,8 +632,8 @@ static void test_concurrent_churn(void **state)
 	memslot_vm_opts(&t, &o);
 	c.t = &t;
 	test_churn_two_vcpus(&c, 10);
-	assert_int_equal(sev_stats(&t).pins_taken, CONC_PAGES);
-	assert_int_equal(sev_stats(&t).pages_pinned, CONC_PAGES);
+	assert_int_equal(test_sev_stats(&t).pins_taken, CONC_PAGES);
+	assert_int_equal(test_sev_stats(&t).pages_pinned, CONC_PAGES);
 	assert_clean(&t);
 	test_vm_check(&t);
 	test_vm_destroy(&t);
@@ -673,8 +651,8 @@ static void test_memslot_config(void **state)
 	o.cfg.sev = true;
 	test_vm_create(&t, &o);
 	put(&t, 0, 1);
-	assert_int_equal(sev_stats(&t).pins_taken, 0);
-	assert_int_equal(page_count_at(&t, t.hva), 1);
+	assert_int_equal(test_sev_stats(&t).pins_taken, 0);
+	assert_int_equal(test_host_page_count(&t, t.hva), 1);
 	assert_int_equal(mmusim_vm_create(t.host, t.mm, &cfg, &vm), -EINVAL);
 	test_vm_destroy(&t);
 }

@@ -30,14 +30,6 @@ static void sev_vm(struct test_vm *t, u64 size, bool sev)
 	test_vm_create(t, &o);
 }
 
-static struct mmusim_sev_stats sev_stats(struct test_vm *t)
-{
-	struct mmusim_sev_stats st;
-
-	assert_int_equal(mmusim_vm_sev_get_stats(t->vm, &st), 0);
-	return st;
-}
-
 static u64 host_pinned(struct test_vm *t)
 {
 	struct sim_host_stats hs;
@@ -78,7 +70,7 @@ static void test_reg_region_errno(void **state)
 	/* A hole cannot be pinned: -ENOMEM, and the partial pin is undone. */
 	assert_int_equal(reg(&t, t.hva + 3 * MiB, 2 * MiB), -ENOMEM);
 	assert_int_equal(reg(&t, 0x100000000ULL, PAGE_SIZE), -ENOMEM);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pages_locked, 0);
 	assert_int_equal(st.pages_pinned, 0);
 	assert_int_equal(st.regions, 0);
@@ -106,17 +98,17 @@ static void test_rlimit_accounting(void **state)
 	sev_vm(&t, 4 * MiB, true);
 	assert_int_equal(sim_mm_set_memlock_limit(t.mm, 8 * PAGE_SIZE), 0);
 	assert_int_equal(reg(&t, t.hva + 100, PAGE_SIZE), 0); /* 2 pages */
-	assert_int_equal(sev_stats(&t).pages_locked, 2);
+	assert_int_equal(test_sev_stats(&t).pages_locked, 2);
 	assert_int_equal(reg(&t, t.hva + 4 * PAGE_SIZE, 6 * PAGE_SIZE), 0);
-	assert_int_equal(sev_stats(&t).pages_locked, 8);
+	assert_int_equal(test_sev_stats(&t).pages_locked, 8);
 	assert_int_equal(reg(&t, t.hva + 16 * PAGE_SIZE, 1), -ENOMEM);
-	assert_int_equal(sev_stats(&t).pages_locked, 8);
+	assert_int_equal(test_sev_stats(&t).pages_locked, 8);
 	assert_int_equal(sim_mm_locked_vm(t.mm), 0);
 	/* The same range twice is two regions, charged twice. */
 	assert_int_equal(sim_mm_set_cap_ipc_lock(t.mm, true), 0);
 	assert_int_equal(reg(&t, t.hva + 100, PAGE_SIZE), 0);
 	assert_int_equal(reg(&t, t.hva + MiB, MiB), 0);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pages_locked, 10 + 256);
 	assert_int_equal(st.regions, 4);
 	assert_int_equal(st.pages_pinned, 10 + 256);
@@ -130,9 +122,9 @@ static void test_rlimit_accounting(void **state)
 	assert_int_equal(unreg(&t, t.hva + 100, PAGE_SIZE + 1), -EINVAL);
 	assert_int_equal(unreg(&t, t.hva + 4 * PAGE_SIZE, 5 * PAGE_SIZE), -EINVAL);
 	assert_int_equal(mmusim_vm_memory_encrypt_unreg_region(t.vm, NULL), -EFAULT);
-	assert_int_equal(sev_stats(&t).wbinvd, 0);
+	assert_int_equal(test_sev_stats(&t).wbinvd, 0);
 	assert_int_equal(unreg(&t, t.hva + 100, PAGE_SIZE), 0);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.wbinvd, 1);
 	assert_int_equal(st.pages_locked, 8 + 256);
 	assert_int_equal(st.regions, 3);
@@ -140,7 +132,7 @@ static void test_rlimit_accounting(void **state)
 	assert_int_equal(unreg(&t, t.hva + 100, PAGE_SIZE), -EINVAL);
 	assert_int_equal(unreg(&t, t.hva + MiB, MiB), 0);
 	assert_int_equal(unreg(&t, t.hva + 4 * PAGE_SIZE, 6 * PAGE_SIZE), 0);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pages_locked, 0);
 	assert_int_equal(st.pages_pinned, 0);
 	assert_int_equal(st.pins_taken, st.pins_dropped);
@@ -186,7 +178,7 @@ static void test_pin_strategy_config(void **state)
 	struct test_vm t;
 
 	sev_vm(&t, 2 * MiB, true);
-	assert_int_equal(sev_stats(&t).pin_strategy, MMUSIM_SEV_PIN_UPFRONT);
+	assert_int_equal(test_sev_stats(&t).pin_strategy, MMUSIM_SEV_PIN_UPFRONT);
 	assert_int_equal(mmusim_vm_create(t.host, t.mm, &cfg, &vm), -EINVAL);
 	cfg.sev_pin = MMUSIM_SEV_PIN_SPTE;
 	assert_int_equal(mmusim_vm_create(t.host, t.mm, &cfg, &vm), -EINVAL);
@@ -222,7 +214,7 @@ static void test_pin_strategy_off(void **state)
 	assert_int_equal(sim_mm_set_memlock_limit(t.mm, 8 * PAGE_SIZE), 0);
 	assert_int_equal(reg(&t, t.hva, 16 * PAGE_SIZE), -ENOMEM);
 	assert_int_equal(reg(&t, t.hva, 8 * PAGE_SIZE), 0);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pin_strategy, MMUSIM_SEV_PIN_OFF);
 	assert_int_equal(st.pages_locked, 8);
 	assert_int_equal(st.regions, 1);
@@ -236,7 +228,7 @@ static void test_pin_strategy_off(void **state)
 	assert_int_equal(rep.kind, MMUSIM_SEV_MOVED);
 	assert_int_equal(rep.gfn, 0);
 	assert_int_equal(unreg(&t, t.hva, 8 * PAGE_SIZE), 0);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pages_locked, 0);
 	assert_int_equal(st.regions, 0);
 	assert_int_equal(st.pins_dropped, 0);
@@ -344,12 +336,12 @@ static void test_fail_nth(void **state)
 		r = reg(&t, t.hva, 4 * MiB);
 		env_fail_clear();
 		if (!r) {
-			assert_int_equal(sev_stats(&t).pages_locked, 1024);
+			assert_int_equal(test_sev_stats(&t).pages_locked, 1024);
 			test_vm_destroy(&t);
 			break;
 		}
 		assert_int_equal(r, -ENOMEM);
-		assert_int_equal(sev_stats(&t).pages_locked, 0);
+		assert_int_equal(test_sev_stats(&t).pages_locked, 0);
 		assert_int_equal(host_pinned(&t), 0);
 		test_vm_destroy(&t);
 	}

@@ -44,36 +44,6 @@ static void spte_vm(struct test_vm *t, u64 size, int map_flags)
 	test_vm_create(t, &o);
 }
 
-static struct mmusim_sev_stats sev_stats(struct test_vm *t)
-{
-	struct mmusim_sev_stats st;
-
-	assert_int_equal(mmusim_vm_sev_get_stats(t->vm, &st), 0);
-	return st;
-}
-
-static int page_count_at(struct test_vm *t, hva_t hva)
-{
-	struct sim_host_pte_info info;
-
-	assert_int_equal(sim_mm_lookup(t->mm, hva, &info), 0);
-	return sim_page_count(t->host,
-			      sim_compound_head(t->host, sim_pfn_to_page(t->host, info.pfn)));
-}
-
-static void put(struct test_vm *t, gfn_t gfn, u64 v)
-{
-	assert_int_equal(mmusim_vcpu_write(mmusim_vm_vcpu(t->vm, 0), gfn << PAGE_SHIFT, &v, 8), 0);
-}
-
-static u64 get(struct test_vm *t, gfn_t gfn)
-{
-	u64 v;
-
-	assert_int_equal(mmusim_vcpu_read(mmusim_vm_vcpu(t->vm, 0), gfn << PAGE_SHIFT, &v, 8), 0);
-	return v;
-}
-
 static struct mmusim_vm_stats vm_stats(struct test_vm *t)
 {
 	struct mmusim_vm_stats st;
@@ -118,43 +88,43 @@ static void test_spte_pin_lifecycle(void **state)
 
 	spte_vm(&t, 2 * MiB, 0);
 	for (i = 0; i < 8; i++)
-		put(&t, i, 0x1000 + i);
-	st = sev_stats(&t);
+		test_guest_put64(&t, i, 0x1000 + i);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pin_strategy, MMUSIM_SEV_PIN_SPTE);
 	assert_int_equal(st.pins_taken, 8);
 	assert_int_equal(st.pages_pinned, 8);
 	assert_int_equal(st.clflush_pages, 8);
-	assert_int_equal(page_count_at(&t, t.hva), 2);
+	assert_int_equal(test_host_page_count(&t, t.hva), 2);
 	assert_int_equal(sim_migrate_range(t.mm, t.hva, 8 * PAGE_SIZE, &moved), -EBUSY);
 	assert_int_equal(moved, 0);
 	assert_int_equal(sim_compact_range(t.mm, t.hva, 8 * PAGE_SIZE, &moved), 0);
 	assert_int_equal(moved, 0);
 	for (i = 0; i < 8; i++)
-		assert_int_equal(get(&t, i), 0x1000 + i);
+		assert_int_equal(test_guest_get64(&t, i), 0x1000 + i);
 	assert_clean(&t);
 
 	/* A zap keeps every pin: the leaves become zapped-pinned, rmaps kept. */
 	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, -1, 0, 512), 0);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pins_dropped, 0);
 	assert_int_equal(st.pins_zapped, 8);
 	assert_int_equal(st.pages_pinned, 8);
 	assert_int_equal(vm_stats(&t).pages_4k, 0);
-	assert_int_equal(page_count_at(&t, t.hva), 2);
+	assert_int_equal(test_host_page_count(&t, t.hva), 2);
 	test_vm_check(&t); /* the rmap audit counts zapped-pinned leaves */
 	/* A second zap finds nothing to do. */
 	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, -1, 0, 512), 0);
-	assert_int_equal(sev_stats(&t).pins_zapped, 8);
+	assert_int_equal(test_sev_stats(&t).pins_zapped, 8);
 
 	/* The refault maps the same pfn with the same pin; prefetch unzaps too. */
-	assert_int_equal(get(&t, 3), 0x1003);
-	st = sev_stats(&t);
+	assert_int_equal(test_guest_get64(&t, 3), 0x1003);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pins_taken, 8);
 	assert_true(st.pins_unzapped >= 1);
 	assert_int_equal(vm_stats(&t).pages_4k, st.pins_unzapped);
 	for (i = 0; i < 8; i++)
-		assert_int_equal(get(&t, i), 0x1000 + i);
-	st = sev_stats(&t);
+		assert_int_equal(test_guest_get64(&t, i), 0x1000 + i);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pins_unzapped, 8);
 	assert_int_equal(st.pins_taken, 8);
 	assert_int_equal(st.pages_pinned, 8);
@@ -175,16 +145,16 @@ static void test_spte_pin_survives_swap(void **state)
 	struct test_vm t;
 
 	spte_vm(&t, 2 * MiB, 0);
-	put(&t, 2, 0xfeedface);
+	test_guest_put64(&t, 2, 0xfeedface);
 	assert_int_equal(sim_mm_lookup(t.mm, t.hva + 2 * PAGE_SIZE, &info), 0);
 	assert_int_equal(sim_swap_out(t.mm, t.hva + 2 * PAGE_SIZE), -EBUSY);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pins_zapped, 1);
 	assert_int_equal(st.pages_pinned, 1);
-	assert_int_equal(get(&t, 2), 0xfeedface);
+	assert_int_equal(test_guest_get64(&t, 2), 0xfeedface);
 	assert_int_equal(sim_mm_lookup(t.mm, t.hva + 2 * PAGE_SIZE, &after), 0);
 	assert_int_equal(after.pfn, info.pfn);
-	assert_int_equal(sev_stats(&t).pins_unzapped, 1);
+	assert_int_equal(test_sev_stats(&t).pins_unzapped, 1);
 	assert_clean(&t);
 	test_vm_destroy(&t);
 }
@@ -202,22 +172,22 @@ static void test_spte_pin_unzap_other_pfn(void **state)
 	hva_t hva;
 
 	spte_vm(&t, 2 * MiB, 0);
-	put(&t, 0, 1);
+	test_guest_put64(&t, 0, 1);
 	assert_int_equal(sim_munmap(t.mm, t.hva, PAGE_SIZE), 0);
-	assert_int_equal(sev_stats(&t).pins_zapped, 1);
+	assert_int_equal(test_sev_stats(&t).pins_zapped, 1);
 	assert_int_equal(sim_mmap(t.mm, t.hva, PAGE_SIZE, SIM_PROT_READ | SIM_PROT_WRITE,
 				  SIM_MAP_PRIVATE | SIM_MAP_FIXED, &hva),
 			 0);
 	assert_int_equal(hva, t.hva);
 	env_warn_count_reset();
-	put(&t, 0, 2);
+	test_guest_put64(&t, 0, 2);
 	assert_int_equal(env_warn_count(), 1);
 	env_warn_count_reset();
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pins_dropped, 1);
 	assert_int_equal(st.pins_unzapped, 0);
-	assert_int_equal(page_count_at(&t, t.hva), 2);
-	assert_int_equal(get(&t, 0), 2);
+	assert_int_equal(test_host_page_count(&t, t.hva), 2);
+	assert_int_equal(test_guest_get64(&t, 0), 2);
 	test_vm_check(&t);
 	test_vm_destroy(&t);
 }
@@ -240,18 +210,18 @@ static void test_spte_pin_lost_fast_zap(void **state)
 	u64 moved;
 
 	spte_vm(&t, 2 * MiB, 0);
-	put(&t, 5, 0xabcd);
+	test_guest_put64(&t, 5, 0xabcd);
 	assert_int_equal(
 		sim_mmap(t.mm, 0, PAGE_SIZE, SIM_PROT_READ | SIM_PROT_WRITE, SIM_MAP_PRIVATE, &hva),
 		0);
 	test_vm_set_region(&t, 1, 0x1000000, PAGE_SIZE, hva);
 	test_vm_set_region(&t, 1, 0x1000000, 0, hva);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pins_dropped, 1);
 	assert_int_equal(st.pages_pinned, 0);
 	assert_int_equal(sim_migrate_range(t.mm, t.hva, 8 * PAGE_SIZE, &moved), 0);
 	assert_int_equal(moved, 1);
-	assert_int_not_equal(get(&t, 5), 0xabcd);
+	assert_int_not_equal(test_guest_get64(&t, 5), 0xabcd);
 	assert_lost(&t, 5, SIM_FRAME_MIGRATE);
 	test_vm_destroy(&t);
 }
@@ -277,17 +247,17 @@ static void test_spte_pin_memslot_delete(void **state)
 		sim_mmap(t.mm, 0, 2 * MiB, SIM_PROT_READ | SIM_PROT_WRITE, SIM_MAP_PRIVATE, &hva),
 		0);
 	test_vm_set_region(&t, 1, 0x1000000, 2 * MiB, hva);
-	put(&t, 1, 7);
-	put(&t, 0x1000, 8);
-	assert_int_equal(sev_stats(&t).pages_pinned, 2);
+	test_guest_put64(&t, 1, 7);
+	test_guest_put64(&t, 0x1000, 8);
+	assert_int_equal(test_sev_stats(&t).pages_pinned, 2);
 	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, -1, 0x1000, 0x1008), 0);
-	assert_int_equal(sev_stats(&t).pins_zapped, 1);
+	assert_int_equal(test_sev_stats(&t).pins_zapped, 1);
 	test_vm_set_region(&t, 1, 0x1000000, 0, hva);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pins_dropped, 1);
 	assert_int_equal(st.pages_pinned, 1);
-	assert_int_equal(page_count_at(&t, hva), 1);
-	assert_int_equal(get(&t, 1), 7);
+	assert_int_equal(test_host_page_count(&t, hva), 1);
+	assert_int_equal(test_guest_get64(&t, 1), 7);
 	assert_clean(&t);
 	test_vm_destroy(&t);
 }
@@ -332,17 +302,17 @@ static void test_spte_pin_lost_nx_recovery(void **state)
 	assert_int_equal(mmusim_vcpu_access(mmusim_vm_vcpu(t.vm, 0), (gfn + 3) << PAGE_SHIFT,
 					    MMUSIM_ACCESS_EXEC, NULL),
 			 0);
-	put(&t, gfn + 3, 0x5ca1ab1e);
-	st = sev_stats(&t);
+	test_guest_put64(&t, gfn + 3, 0x5ca1ab1e);
+	st = test_sev_stats(&t);
 	assert_true(st.pages_pinned >= 1);
 	assert_int_equal(vm_stats(&t).nx_lpage_splits, 1);
 	assert_int_equal(mmusim_vm_recover_nx_huge_pages(t.vm), 0);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pages_pinned, 0);
 	assert_int_equal(st.pins_dropped, st.pins_taken);
 	assert_int_equal(sim_migrate_range(t.mm, thp, 2 * MiB, &moved), 0);
 	assert_true(moved > 0);
-	assert_int_not_equal(get(&t, gfn + 3), 0x5ca1ab1e);
+	assert_int_not_equal(test_guest_get64(&t, gfn + 3), 0x5ca1ab1e);
 	assert_true(mmusim_vm_sev_get_reports(t.vm, NULL, 0) >= 1);
 	test_vm_destroy(&t);
 }
@@ -369,25 +339,25 @@ static void test_spte_pin_nx_split(void **state)
 	int r;
 
 	gfn = nx_thp_vm(&t, 0, &thp);
-	put(&t, gfn + 5, 0x1234);
+	test_guest_put64(&t, gfn + 5, 0x1234);
 	assert_int_equal(vm_stats(&t).pages_2m, 1);
-	assert_int_equal(sev_stats(&t).pins_taken, 1);
+	assert_int_equal(test_sev_stats(&t).pins_taken, 1);
 	assert_int_equal(mmusim_vcpu_access(mmusim_vm_vcpu(t.vm, 0), (gfn + 3) << PAGE_SHIFT,
 					    MMUSIM_ACCESS_EXEC, NULL),
 			 0);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pins_dropped, 1);
 	r = sim_migrate_range(t.mm, thp, 2 * MiB, &moved);
 	if (spte_mmu == MMUSIM_MMU_TDP) {
 		assert_int_equal(st.pages_pinned, 0);
 		assert_int_equal(r, 0);
 		assert_true(moved > 0);
-		assert_int_not_equal(get(&t, gfn + 5), 0x1234);
+		assert_int_not_equal(test_guest_get64(&t, gfn + 5), 0x1234);
 		assert_lost(&t, gfn + 5, SIM_FRAME_MIGRATE);
 	} else {
 		assert_true(st.pages_pinned >= 1); /* the exec leaf and its prefetched neighbours */
 		assert_int_equal(moved, 0);
-		assert_int_equal(get(&t, gfn + 5), 0x1234);
+		assert_int_equal(test_guest_get64(&t, gfn + 5), 0x1234);
 		assert_clean(&t);
 	}
 	test_vm_destroy(&t);
@@ -408,14 +378,14 @@ static void test_spte_pin_dirty_log_skips(void **state)
 	u64 skipped;
 
 	spte_vm(&t, 2 * MiB, 0);
-	put(&t, 0, 1);
+	test_guest_put64(&t, 0, 1);
 	assert_int_equal(mmusim_vm_get_memslot(t.vm, 0, &r), 0);
 	r.flags = KVM_MEM_LOG_DIRTY_PAGES;
 	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
 	skipped = vm_stats(&t).pinned_sptes_skipped;
 	assert_true(skipped >= 1);
-	put(&t, 2, 3); /* a new leaf: its fault logs it (and pins it) */
-	put(&t, 0, 4); /* through the pinned leaf logging left writable */
+	test_guest_put64(&t, 2, 3); /* a new leaf: its fault logs it (and pins it) */
+	test_guest_put64(&t, 0, 4); /* through the pinned leaf logging left writable */
 	log.dirty_bitmap = bitmap;
 	assert_int_equal(mmusim_vm_get_dirty_log(t.vm, &log), 0);
 	assert_true(bitmap[0] & (1ul << 2));
@@ -423,11 +393,11 @@ static void test_spte_pin_dirty_log_skips(void **state)
 	r.flags = 0;
 	assert_int_equal(mmusim_vm_set_user_memory_region(t.vm, &r), 0);
 	assert_true(vm_stats(&t).pinned_sptes_skipped > skipped);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pins_dropped, 0);
 	assert_int_equal(st.pages_pinned, 2);
-	assert_int_equal(get(&t, 2), 3);
-	assert_int_equal(get(&t, 0), 4);
+	assert_int_equal(test_guest_get64(&t, 2), 3);
+	assert_int_equal(test_guest_get64(&t, 0), 4);
 	assert_clean(&t);
 	test_vm_destroy(&t);
 }
@@ -448,11 +418,11 @@ static void test_spte_pin_zero_page(void **state)
 	o.cfg.sev_pin = MMUSIM_SEV_PIN_SPTE;
 	test_vm_create(&t, &o);
 	assert_int_equal(mmusim_vcpu_read(mmusim_vm_vcpu(t.vm, 0), 0, &v, 8), 0);
-	assert_int_equal(sev_stats(&t).pins_taken, 0);
-	put(&t, 0, 9);
-	assert_int_equal(sev_stats(&t).pins_taken, 1);
-	assert_int_equal(page_count_at(&t, t.hva), 2);
-	assert_int_equal(get(&t, 0), 9);
+	assert_int_equal(test_sev_stats(&t).pins_taken, 0);
+	test_guest_put64(&t, 0, 9);
+	assert_int_equal(test_sev_stats(&t).pins_taken, 1);
+	assert_int_equal(test_host_page_count(&t, t.hva), 2);
+	assert_int_equal(test_guest_get64(&t, 0), 9);
 	assert_clean(&t);
 	test_vm_destroy(&t);
 }
@@ -480,12 +450,12 @@ static void test_spte_map_tdp_page(void **state)
 	assert_int_equal(sim_mm_lookup(t.mm, t.hva + 7 * PAGE_SIZE, &info), 0);
 	assert_int_equal(pfn, info.pfn);
 	assert_true(info.writable); /* a write fault: the host page is the guest's own */
-	assert_int_equal(sev_stats(&t).pins_taken, 1);
-	assert_int_equal(page_count_at(&t, t.hva + 7 * PAGE_SIZE), 2);
+	assert_int_equal(test_sev_stats(&t).pins_taken, 1);
+	assert_int_equal(test_host_page_count(&t, t.hva + 7 * PAGE_SIZE), 2);
 	/* Again: spurious, same pfn, no second pin. */
 	assert_int_equal(mmusim_vcpu_map_tdp_page(vcpu, (7 << PAGE_SHIFT) + 5, &pfn), 0);
 	assert_int_equal(pfn, info.pfn);
-	assert_int_equal(sev_stats(&t).pins_taken, 1);
+	assert_int_equal(test_sev_stats(&t).pins_taken, 1);
 
 	assert_int_equal(sim_mmap(t.mm, 0, PAGE_SIZE, SIM_PROT_READ | SIM_PROT_WRITE,
 				  SIM_MAP_PRIVATE | SIM_MAP_POPULATE, &hva),
@@ -499,13 +469,13 @@ static void test_spte_map_tdp_page(void **state)
 	assert_int_equal(mmusim_vcpu_map_tdp_page(vcpu, 0x1000000, &pfn), 0);
 	assert_int_equal(sim_mm_lookup(t.mm, hva, &info), 0);
 	assert_int_equal(pfn, info.pfn);
-	assert_int_equal(sev_stats(&t).pins_taken, 2);
+	assert_int_equal(test_sev_stats(&t).pins_taken, 2);
 
 	assert_int_equal(mmusim_vcpu_map_tdp_page(vcpu, 0x2000000, &pfn), -ENOENT);
 	assert_int_equal(sim_mm_set_signal(t.mm, SIM_SIGNAL_PENDING), 0);
 	assert_int_equal(mmusim_vcpu_map_tdp_page(vcpu, 8 << PAGE_SHIFT, &pfn), -ERESTARTSYS);
 	assert_int_equal(sim_mm_set_signal(t.mm, SIM_SIGNAL_NONE), 0);
-	assert_int_equal(sev_stats(&t).pins_taken, 2);
+	assert_int_equal(test_sev_stats(&t).pins_taken, 2);
 	assert_int_equal(mmusim_vcpu_read(vcpu, 7 << PAGE_SHIFT, &v, sizeof(v)), 0);
 	assert_clean(&t);
 	test_vm_destroy(&t);
@@ -522,13 +492,13 @@ static void test_spte_pin_huge(void **state)
 	spte_vm(&t, 4 * MiB, SIM_MAP_PRIVATE | SIM_MAP_THP);
 	thp = ALIGN(t.hva, 2 * MiB);
 	gfn = (thp - t.hva) >> PAGE_SHIFT;
-	put(&t, gfn + 5, 42);
-	st = sev_stats(&t);
+	test_guest_put64(&t, gfn + 5, 42);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pins_taken, 1);
 	assert_int_equal(st.clflush_pages, 512);
-	assert_int_equal(page_count_at(&t, thp), 2);
+	assert_int_equal(test_host_page_count(&t, thp), 2);
 	assert_int_equal(sim_split_thp(t.mm, thp), -EBUSY);
-	assert_int_equal(get(&t, gfn + 5), 42);
+	assert_int_equal(test_guest_get64(&t, gfn + 5), 42);
 	test_vm_destroy(&t);
 }
 
@@ -544,17 +514,17 @@ static void test_spte_pin_destroy(void **state)
 
 	spte_vm(&t, 2 * MiB, 0);
 	for (i = 0; i < 16; i++)
-		put(&t, i, i);
-	assert_int_equal(page_count_at(&t, t.hva), 2);
+		test_guest_put64(&t, i, i);
+	assert_int_equal(test_host_page_count(&t, t.hva), 2);
 	/* Zapped-pinned leaves go with their tables like present ones (RFC 4/8). */
 	assert_int_equal(mmusim_vm_zap_gfn_range(t.vm, -1, 0, 8), 0);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pins_zapped, 8);
 	assert_int_equal(st.pages_pinned, 16);
 	mmusim_vm_destroy(t.vm);
 	t.vm = NULL;
 	for (i = 0; i < 16; i++)
-		assert_int_equal(page_count_at(&t, t.hva + i * PAGE_SIZE), 1);
+		assert_int_equal(test_host_page_count(&t, t.hva + i * PAGE_SIZE), 1);
 	assert_int_equal(sim_migrate_page(t.mm, t.hva), 0);
 	test_vm_destroy(&t);
 }
@@ -570,9 +540,9 @@ static void test_spte_pin_config(void **state)
 	o.cfg.mmu = spte_mmu;
 	o.cfg.sev = true;
 	test_vm_create(&t, &o);
-	put(&t, 0, 1);
-	assert_int_equal(sev_stats(&t).pins_taken, 0);
-	assert_int_equal(page_count_at(&t, t.hva), 1);
+	test_guest_put64(&t, 0, 1);
+	assert_int_equal(test_sev_stats(&t).pins_taken, 0);
+	assert_int_equal(test_host_page_count(&t, t.hva), 1);
 	assert_int_equal(mmusim_vm_create(t.host, t.mm, &cfg, &vm), 0); /* TDP MMU */
 	mmusim_vm_destroy(vm);
 	cfg.mmu = MMUSIM_MMU_LEGACY;
@@ -605,7 +575,7 @@ static void test_spte_pin_concurrent(void **state)
 	test_vm_create(&t, &o);
 	c.t = &t;
 	test_churn_two_vcpus(&c, 10);
-	st = sev_stats(&t);
+	st = test_sev_stats(&t);
 	assert_int_equal(st.pages_pinned, CONC_PAGES);
 	assert_int_equal(st.pins_taken - st.pins_dropped, CONC_PAGES);
 	assert_clean(&t);

@@ -78,6 +78,7 @@ static inline u64 test_rand(u64 *state)
  */
 #include <mmusim/host.h>
 #include <mmusim/vm.h>
+#include <mmusim/sev.h>
 
 /*
  * User-memory buffers for -EFAULT tests.  test_guarded_buf() returns @size
@@ -134,9 +135,12 @@ void test_vm_set_region_flags(struct test_vm *t, u32 slot, gpa_t gpa, u64 size, 
 /* Asserts that mmusim_vm_check() passes. */
 void test_vm_check(struct test_vm *t);
 
+/* The host's mapping of @hva (which must be mapped): its pfn, and its (head) page's refcount. */
+kvm_pfn_t test_host_pfn(struct test_vm *t, hva_t hva);
+int test_host_page_count(struct test_vm *t, hva_t hva);
+
 /* SEV guests: the stats, and one u64 written/read by vCPU 0 at a gfn (must succeed). */
-struct mmusim_sev_stats;
-void test_sev_stats(struct test_vm *t, struct mmusim_sev_stats *st);
+struct mmusim_sev_stats test_sev_stats(struct test_vm *t);
 void test_guest_put64(struct test_vm *t, gfn_t gfn, u64 v);
 u64 test_guest_get64(struct test_vm *t, gfn_t gfn);
 

@@ -70,9 +70,27 @@ void test_vm_destroy(struct test_vm *t)
 	memset(t, 0, sizeof(*t));
 }
 
-void test_sev_stats(struct test_vm *t, struct mmusim_sev_stats *st)
+struct mmusim_sev_stats test_sev_stats(struct test_vm *t)
 {
-	assert_int_equal(mmusim_vm_sev_get_stats(t->vm, st), 0);
+	struct mmusim_sev_stats st;
+
+	assert_int_equal(mmusim_vm_sev_get_stats(t->vm, &st), 0);
+	return st;
+}
+
+kvm_pfn_t test_host_pfn(struct test_vm *t, hva_t hva)
+{
+	struct sim_host_pte_info info;
+
+	assert_int_equal(sim_mm_lookup(t->mm, hva, &info), 0);
+	return info.pfn;
+}
+
+int test_host_page_count(struct test_vm *t, hva_t hva)
+{
+	struct sim_page *page = sim_pfn_to_page(t->host, test_host_pfn(t, hva));
+
+	return sim_page_count(t->host, sim_compound_head(t->host, page));
 }
 
 void test_guest_put64(struct test_vm *t, gfn_t gfn, u64 v)
