@@ -184,14 +184,9 @@ int sev_memslot_unregister_region(struct kvm *kvm, unsigned long addr, unsigned 
 void sev_release_pinned_memory(struct kvm *kvm, struct sim_page **pages, unsigned long npages,
 			       bool failed);
 /*
- * sev_memslot_pin_in_mmu() (patch 9/9): fault [uaddr, uaddr + ulen) in on
- * vCPU 0, pinning through the memslots; *@np pages in *@pagesp, which
- * sev_release_mmu_pinned() frees (the pins stay the memslots').  1: not
- * usable (no vCPU, or a page outside every memslot): pin the classic way;
- * -EINVAL, -ENOMEM, -EFAULT, -ERESTARTSYS.  kvm->lock held.
+ * The MMU's pins of LAUNCH_UPDATE_DATA (sev_launch.c) are the memslots':
+ * sev_release_mmu_pinned() marks the pages dirty and frees the array only.
  */
-int sev_memslot_pin_in_mmu(struct kvm *kvm, unsigned long uaddr, unsigned long ulen,
-			   unsigned long *np, struct sim_page ***pagesp);
 void sev_release_mmu_pinned(struct kvm *kvm, struct sim_page **pages, unsigned long npages);
 /* Intra-host migration: @src's memslot pins become @sev's; -ENOMEM. */
 int sev_memslot_move_pins(struct kvm *src, struct kvm_sev_info *sev);

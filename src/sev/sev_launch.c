@@ -207,71 +207,79 @@ e_free_dh:
 }
 
 /*
- * The pinned-SPTE RFC's patch 8/8 (Nikunj Dadhania's v1 9/9 reworks it):
- * with the SPTE-bit strategy, LAUNCH_UPDATE_DATA faults every page of
- * [addr, addr + size) in through vCPU 0's MMU, so each page is pinned by the
- * SPTE that maps it (pin_spte(), which also clflushes) rather than by the
- * command; the array only names the frames for the firmware.  Per page of
- * each memslot the range overlaps: -ERESTARTSYS on a pending signal, a user
- * write fault (a user read in a read-only slot, which a write could never
- * map), -EFAULT if it maps nothing.  A page in no memslot is not guest
- * memory: -EFAULT.  The pins belong to the SPTEs, so neither success nor
- * failure unpins anything here.
+ * LAUNCH_UPDATE_DATA through the MMU: the pinned-SPTE RFC's patch 8/8, which
+ * Nikunj Dadhania's v1 9/9 reworks for demand pinning.  Every page of
+ * [uaddr, uaddr + ulen) is faulted in on vCPU 0 with kvm_mmu_map_tdp_page(),
+ * so the pin is the fault path's (the SPTE's pin_spte(), or the memslot's
+ * pin_pfn(), either of which also clflushes), not the command's; the array
+ * only names the frames for the firmware.  Per page: -ERESTARTSYS on a
+ * pending signal, a user write fault (a user read in a read-only slot,
+ * which a write could never map), -EFAULT if it maps nothing.  1 when the
+ * MMU cannot be used: no vCPU (mmu_usable = online_vcpus > 0), or a page in
+ * no memslot with all of @slot_flags.  What was faulted in stays pinned by
+ * its SPTE or memslot, on failure too, as in both RFCs.  The RFCs take
+ * vCPU 0's mutex; here no vCPU call runs meanwhile.
  */
-static int sev_pin_memory_in_mmu(struct kvm *kvm, unsigned long addr, unsigned long size,
-				 unsigned long *n, struct sim_page ***pagesp)
+static int sev_pin_memory_in_mmu(struct kvm *kvm, unsigned long uaddr, unsigned long ulen,
+				 u32 slot_flags, unsigned long *np, struct sim_page ***pagesp)
 {
-	unsigned long first = addr >> PAGE_SHIFT, npages, i;
-	struct kvm_vcpu *vcpu = kvm->vcpus[0];
 	struct kvm_memslot_hva_iter iter;
+	struct kvm_memory_slot *slot;
+	unsigned long npages, i;
 	struct sim_page **pages;
+	struct kvm_vcpu *vcpu;
 	int idx, r = 0;
+	kvm_pfn_t pfn;
+	gpa_t gpa;
+	hva_t hva;
+	u64 err;
 
-	if (!size || addr + size < addr)
+	lockdep_assert_held(&kvm->lock);
+	if (ulen == 0 || uaddr + ulen < uaddr)
 		return -EINVAL;
-	npages = ((addr + size - 1) >> PAGE_SHIFT) - first + 1;
-	pages = kvcalloc(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!kvm->nr_vcpus)
+		return 1;
+	npages = ((uaddr + ulen - 1) >> PAGE_SHIFT) - (uaddr >> PAGE_SHIFT) + 1;
+	if (npages > INT_MAX)
+		return -EINVAL;
+	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
 	if (!pages)
 		return -ENOMEM;
+	vcpu = kvm->vcpus[0];
+	kvm_vm_freeze_calls(kvm);
 	idx = srcu_read_lock(&kvm->slots.srcu);
-	kvm_for_each_memslot_in_hva_range(&iter, kvm_memslots_as(&kvm->slots, 0),
-					  first << PAGE_SHIFT, (first + npages) << PAGE_SHIFT) {
-		struct kvm_memory_slot *slot = iter.slot;
-		u64 error_code = PFERR_USER_MASK;
-		hva_t hva, start, end;
-
-		if (!(slot->flags & KVM_MEM_READONLY))
-			error_code |= PFERR_WRITE_MASK;
-		start = max_t(hva_t, slot->userspace_addr, first << PAGE_SHIFT);
-		end = min_t(hva_t, slot->userspace_addr + (slot->npages << PAGE_SHIFT),
-			    (first + npages) << PAGE_SHIFT);
-		for (hva = start; hva < end; hva += PAGE_SIZE) {
-			gpa_t gpa = (gpa_t)hva_to_gfn_memslot(hva, slot) << PAGE_SHIFT;
-			kvm_pfn_t pfn;
-
-			if (sim_mm_signal_pending(kvm->mm)) {
-				r = -ERESTARTSYS;
-				goto out;
-			}
-			r = kvm_mmu_map_tdp_page(vcpu, gpa, error_code, PG_LEVEL_4K, &pfn);
-			kvm_vcpu_exit_guest_mode(vcpu);
-			if (r) {
-				r = r == -ERESTARTSYS ? r : -EFAULT;
-				goto out;
-			}
-			pages[(hva >> PAGE_SHIFT) - first] = sim_pfn_to_page(kvm->host, pfn);
+	for (i = 0; i < npages && !r; i++) {
+		hva = (uaddr & PAGE_MASK) + (i << PAGE_SHIFT);
+		kvm_memslot_hva_iter_start(&iter, kvm_memslots_as(&kvm->slots, 0), hva,
+					   hva + PAGE_SIZE);
+		slot = kvm_memslot_hva_iter_next(&iter) ? iter.slot : NULL;
+		if (!slot || (slot->flags & slot_flags) != slot_flags) {
+			r = 1;
+			break;
 		}
-	}
-	for (i = 0; i < npages; i++)
-		if (!pages[i])
+		if (sim_mm_signal_pending(kvm->mm)) {
+			r = -ERESTARTSYS;
+			break;
+		}
+		err = PFERR_USER_MASK | (slot->flags & KVM_MEM_READONLY ? 0 : PFERR_WRITE_MASK);
+		gpa = (gpa_t)hva_to_gfn_memslot(hva, slot) << PAGE_SHIFT;
+		r = kvm_mmu_map_tdp_page(vcpu, gpa, err, PG_LEVEL_4K, &pfn);
+		kvm_vcpu_exit_guest_mode(vcpu);
+		if (r) {
+			r = r == -ERESTARTSYS ? r : -EFAULT;
+			break;
+		}
+		pages[i] = sim_pfn_to_page(kvm->host, pfn);
+		if (WARN_ON_ONCE(!pages[i]))
 			r = -EFAULT;
-out:
+	}
 	srcu_read_unlock(&kvm->slots.srcu, idx);
+	kvm_vm_thaw_calls(kvm);
 	if (r) {
 		kvfree(pages);
 		return r;
 	}
-	*n = npages;
+	*np = npages;
 	*pagesp = pages;
 	return 0;
 }
@@ -283,7 +291,7 @@ static int sev_launch_update_data(struct kvm *kvm, struct kvm_sev_cmd *argp)
 	struct kvm_sev_launch_update_data params;
 	struct psp_data_launch_update data = { 0 };
 	struct sim_page **inpages;
-	bool mmu_pin, in_mmu = false;
+	bool in_mmu = false;
 	int ret = 0;
 
 	lockdep_assert_held(&kvm->lock);
@@ -291,21 +299,26 @@ static int sev_launch_update_data(struct kvm *kvm, struct kvm_sev_cmd *argp)
 		return -ENOTTY;
 	if (copy_from_user(&params, u64_to_user_ptr(argp->data), sizeof(params)))
 		return -EFAULT;
-	mmu_pin = sev->pin_strategy == MMUSIM_SEV_PIN_SPTE;
 	vaddr = params.uaddr;
 	size = params.len;
 	vaddr_end = vaddr + size;
 
 	/*
-	 * Demand pinning, patch 9/9 (sev_memslot.c): fault the pages in through
-	 * the MMU, so the pins are the memslots'; 1 means "not usable here"
-	 * (a page outside every encrypted slot): the classic pin below.
+	 * The demand designs pin through the MMU.  Demand pinning falls back to
+	 * the classic pin below for a range outside every encrypted slot; for
+	 * the SPTE bit such a range is not guest memory.
 	 */
 	if (sev->pin_strategy == MMUSIM_SEV_PIN_MEMSLOT) {
-		ret = sev_memslot_pin_in_mmu(kvm, vaddr, size, &npages, &inpages);
+		ret = sev_pin_memory_in_mmu(kvm, vaddr, size, KVM_MEMSLOT_ENCRYPTED, &npages,
+					    &inpages);
 		if (ret < 0)
 			return ret;
 		in_mmu = !ret;
+	} else if (sev->pin_strategy == MMUSIM_SEV_PIN_SPTE) {
+		ret = sev_pin_memory_in_mmu(kvm, vaddr, size, 0, &npages, &inpages);
+		if (ret)
+			return ret < 0 ? ret : -EFAULT;
+		in_mmu = true;
 	}
 
 	/*
@@ -314,11 +327,7 @@ static int sev_launch_update_data(struct kvm *kvm, struct kvm_sev_cmd *argp)
 	 * (moving the plaintext out of movable memory first), else the fault's
 	 * own FOLL_LONGTERM pin could not migrate the page and would fail.
 	 */
-	if (mmu_pin) {
-		ret = sev_pin_memory_in_mmu(kvm, vaddr, size, &npages, &inpages);
-		if (ret)
-			return ret;
-	} else if (!in_mmu) {
+	if (!in_mmu) {
 		ret = sev_pin_memory(kvm, vaddr, size, &npages,
 				     SIM_FOLL_WRITE | sev_launch_pin_flags(sev), &inpages);
 		if (ret)
@@ -342,10 +351,10 @@ static int sev_launch_update_data(struct kvm *kvm, struct kvm_sev_cmd *argp)
 		size -= len;
 		next_vaddr = vaddr + len;
 	}
-	if (in_mmu)
+	if (in_mmu && sev->pin_strategy == MMUSIM_SEV_PIN_MEMSLOT)
 		sev_release_mmu_pinned(kvm, inpages, npages); /* the memslots own the pins */
-	else if (mmu_pin)
-		kvfree(inpages); /* The SPTEs own the pins. */
+	else if (in_mmu)
+		kvfree(inpages); /* the SPTEs own the pins */
 	else
 		sev_dirty_unpin(kvm, inpages, npages, ret);
 	return ret;
