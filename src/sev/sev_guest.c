@@ -43,7 +43,7 @@ struct sev_shared_gfn {
 
 static struct hlist_head *shared_bucket(struct kvm_sev_info *sev, gfn_t gfn)
 {
-	return &sev->shared[(gfn * 0x9e3779b97f4a7c15ULL) >> (64 - SEV_SHARED_HASH_BITS)];
+	return &sev->shared[hash_64(gfn, SEV_SHARED_HASH_BITS)];
 }
 
 static struct sev_shared_gfn *shared_find(struct kvm_sev_info *sev, gfn_t gfn)

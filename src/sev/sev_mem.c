@@ -139,7 +139,7 @@ static void sev_crypt(u64 key, u64 pa, u8 *p, u32 n)
 
 static struct hlist_head *frame_bucket(struct sev_mc *mc, kvm_pfn_t pfn)
 {
-	return &mc->frames[(pfn * 0x9e3779b97f4a7c15ULL) >> (64 - SEV_MC_HASH_BITS)];
+	return &mc->frames[hash_64(pfn, SEV_MC_HASH_BITS)];
 }
 
 static struct sev_frame *frame_find(struct sev_mc *mc, kvm_pfn_t pfn)

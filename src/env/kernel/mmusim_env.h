@@ -41,6 +41,7 @@
 #include <linux/delay.h>
 #include <linux/errno.h>
 #include <linux/gfp.h>
+#include <linux/hash.h>
 #include <linux/kernel.h>
 #include <linux/kthread.h>
 #include <linux/ktime.h>

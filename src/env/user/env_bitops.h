@@ -77,4 +77,11 @@ static inline bool bitmap_empty(const unsigned long *src, unsigned int nbits)
 	return find_first_bit(src, nbits) >= nbits;
 }
 
+/* <linux/hash.h>: the multiplicative hash of @val into @bits bits (1..64). */
+#define GOLDEN_RATIO_64 0x61C8864680B583EBull
+static inline u32 hash_64(u64 val, unsigned int bits)
+{
+	return (u32)((val * GOLDEN_RATIO_64) >> (64 - bits));
+}
+
 #endif /* _MMUSIM_ENV_BITOPS_H */
