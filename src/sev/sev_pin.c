@@ -389,8 +389,10 @@ int sev_vm_init2_from_config(struct kvm *kvm, const struct kvm_sev_init *data, u
 	struct kvm_sev_cmd cmd = { .id = SEV_CMD_ID_INIT2 };
 	int r;
 
+	/* The config is the caller's kernel-side copy: no user copy to make. */
 	mutex_lock(&kvm->lock);
-	r = sev_guest_init2(kvm, &cmd, (const struct kvm_sev_init __user *)data, key, pin_write);
+	r = sev_need_init(kvm) ? __sev_guest_init(kvm, &cmd, data, kvm->vm_type, key, pin_write) :
+				 -EINVAL;
 	mutex_unlock(&kvm->lock);
 	return r;
 }
