@@ -200,13 +200,13 @@ static inline void st_relax(void)
  * thread that allocated it.  NULL stays the unreadable pointer in both.
  */
 struct st_ubuf {
-	void *k;	 /* the test's view */
-	void __user *u;	 /* the same bytes, as the uapi calls get them */
+	void *k; /* the test's view */
+	void __user *u; /* the same bytes, as the uapi calls get them */
 	size_t size;
-	void *priv;	 /* the harness's */
+	void *priv; /* the harness's */
 };
 int st_ubuf_alloc(struct st_ubuf *b, size_t size);
-void st_ubuf_free(struct st_ubuf *b);	/* a zeroed or freed @b is fine */
+void st_ubuf_free(struct st_ubuf *b); /* a zeroed or freed @b is fine */
 
 /*
  * The uapi calls the tests make most, from kernel buffers bounced through an
@@ -223,7 +223,7 @@ int st_vcpu_read(struct mmusim_vcpu *vcpu, gpa_t gpa, void *buf, u64 len);
 int st_vcpu_write(struct mmusim_vcpu *vcpu, gpa_t gpa, const void *buf, u64 len);
 
 /* The user address of @p, a pointer into @b's test view. */
-#define st_uptr(b, p)                                                                 \
+#define st_uptr(b, p) \
 	((void __user *)((unsigned long)(b)->u + ((unsigned long)(p) - (unsigned long)(b)->k)))
 
 /* ======================== Runner ======================== */

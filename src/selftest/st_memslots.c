@@ -318,7 +318,7 @@ ST_TEST(memslots_dirty_log_get)
 	ST_EXPECT_EQ(st_get_log(s, KVM_USER_MEM_SLOTS, &ub), -EINVAL);
 	ST_EXPECT_EQ(st_get_log(s, 2 << 16 | 1, &ub), -EINVAL);
 	ST_EXPECT_EQ(st_get_log(s, 9, &ub), -ENOENT);
-	ST_EXPECT_EQ(st_get_log(s, 2, &ub), -ENOENT);	/* not logging */
+	ST_EXPECT_EQ(st_get_log(s, 2, &ub), -ENOENT); /* not logging */
 	ST_EXPECT_EQ(st_get_log(s, 1, NULL), -EFAULT);
 
 	st_mark(s, 0, 0x1000);

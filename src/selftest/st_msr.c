@@ -38,7 +38,7 @@ struct st_msr {
 	struct sim_mm *mm;
 	struct mmusim_vm *vm;
 	struct kvm_vcpu *vcpu;
-	struct st_ubuf ub;	/* holds a struct st_msr_user; below, its parts */
+	struct st_ubuf ub; /* holds a struct st_msr_user; below, its parts */
 	struct kvm_msr_filter *f;
 	struct kvm_enable_cap *cap;
 	u64 *ones, *zeros;	/* 0x600-byte bitmaps */
@@ -76,8 +76,8 @@ static struct st_msr *st_msr_create(void)
 	m->io = u->io;
 	m->ones = u->ones;
 	m->zeros = u->zeros;
-	if (sim_host_create(&hc, &m->host) ||
-	    sim_mm_create(m->host, &m->mm) || mmusim_vm_create(m->host, m->mm, NULL, &m->vm)) {
+	if (sim_host_create(&hc, &m->host) || sim_mm_create(m->host, &m->mm) ||
+	    mmusim_vm_create(m->host, m->mm, NULL, &m->vm)) {
 		st_msr_destroy(m);
 		return NULL;
 	}

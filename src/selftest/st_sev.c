@@ -30,7 +30,7 @@
 #include "selftest/selftest.h"
 
 struct st_sev {
-	struct st_ubuf ub;	/* the memory this structure lives in */
+	struct st_ubuf ub; /* the memory this structure lives in */
 	struct sim_host *host;
 	struct sim_mm *mm;
 	struct mmusim_vm *vm;
@@ -147,12 +147,14 @@ ST_TEST(sev_es_launch)
 	ST_EXPECT_EQ(s->status.policy, SEV_POLICY_ES | SEV_POLICY_NODBG);
 	/* The guest reads plaintext, the host ciphertext. */
 	ST_EXPECT_EQ(mmusim_vcpu_read(mmusim_vm_vcpu(s->vm, 1), 0, st_uptr(&s->ub, s->host_view),
-				      PAGE_SIZE), 0);
+				      PAGE_SIZE),
+		     0);
 	ST_EXPECT(!memcmp(s->host_view, s->buf, PAGE_SIZE));
 	ST_EXPECT_EQ(sim_mm_read(s->mm, s->hva, s->host_view, PAGE_SIZE), 0);
 	ST_EXPECT(memcmp(s->host_view, s->buf, 64));
 	ST_EXPECT_EQ(mmusim_vcpu_read(mmusim_vm_vcpu(s->vm, 0), PAGE_SIZE,
-				      st_uptr(&s->ub, s->host_view), 16), 0);
+				      st_uptr(&s->ub, s->host_view), 16),
+		     0);
 	ST_EXPECT(!memcmp(s->host_view, s->blob, 16));
 	st_sev_destroy(s);
 	ST_EXPECT_EQ(mmusim_sev_fw_guests(), fw);
@@ -195,7 +197,8 @@ ST_TEST(sev_demand_pin_move)
 	for (i = 0; i < 4; i++) {
 		s->v = 0x5e0000 + i;
 		ST_EXPECT_EQ(mmusim_vcpu_write(mmusim_vm_vcpu(s->vm, 0), i * PAGE_SIZE,
-					       st_uptr(&s->ub, &s->v), 8), 0);
+					       st_uptr(&s->ub, &s->v), 8),
+			     0);
 	}
 	ST_EXPECT_EQ(mmusim_vm_sev_get_stats(s->vm, st), 0);
 	ST_EXPECT_EQ(st->pins_taken, 4);
@@ -212,7 +215,8 @@ ST_TEST(sev_demand_pin_move)
 	ST_EXPECT_EQ(st_host_pinned(s->host), 4);
 	for (i = 0; i < 4; i++) {
 		ST_EXPECT_EQ(mmusim_vcpu_read(mmusim_vm_vcpu(dst, 0), i * PAGE_SIZE,
-					      st_uptr(&s->ub, &s->v), 8), 0);
+					      st_uptr(&s->ub, &s->v), 8),
+			     0);
 		ST_EXPECT_EQ(s->v, 0x5e0000 + i);
 	}
 	ST_EXPECT_EQ(mmusim_vm_sev_check(dst, NULL, 0), 0);

@@ -230,8 +230,8 @@ ST_TEST(tdp_mmu_migrate_follows)
 	}
 	for (i = 0; i < npages; i++) {
 		val = ctx->seed ^ (i * 0x9e3779b97f4a7c15ULL);
-		ST_EXPECT_EQ(st_vcpu_write(st_vcpu(v, 0), i * PAGE_SIZE + 8 * i, &val,
-					       sizeof(val)), 0);
+		ST_EXPECT_EQ(st_vcpu_write(st_vcpu(v, 0), i * PAGE_SIZE + 8 * i, &val, sizeof(val)),
+			     0);
 	}
 	mmusim_vm_get_stats(v->vm, &before);
 	ST_EXPECT_EQ(before.pages_4k, npages);
@@ -260,8 +260,8 @@ ST_TEST(tdp_mmu_migrate_follows)
 	st_vm_expect_check(ctx, v);
 	for (i = 0; i < npages; i++) {
 		val = 0;
-		ST_EXPECT_EQ(st_vcpu_read(st_vcpu(v, 0), i * PAGE_SIZE + 8 * i, &val,
-					      sizeof(val)), 0);
+		ST_EXPECT_EQ(st_vcpu_read(st_vcpu(v, 0), i * PAGE_SIZE + 8 * i, &val, sizeof(val)),
+			     0);
 		ST_EXPECT_EQ(val, ctx->seed ^ (i * 0x9e3779b97f4a7c15ULL));
 	}
 	mmusim_vm_get_stats(v->vm, &st);
@@ -644,7 +644,7 @@ static int st_par_vcpu_thread(void *arg)
 	struct st_par *p = a->p;
 	struct mmusim_vcpu *vcpu = st_vcpu(&p->v, a->idx);
 	gpa_t base = (gpa_t)a->idx * ST_PAR_STRIPE * PAGE_SIZE;
-	struct st_ubuf ub;	/* the vcpu_read/write buffer: user memory */
+	struct st_ubuf ub; /* the vcpu_read/write buffer: user memory */
 	u64 *val = NULL;
 	int round;
 	u64 i;
@@ -832,14 +832,16 @@ ST_TEST(tdp_mmu_parallel_vcpus)
 
 		ST_EXPECT_GE(args[owner].last_round, 0);
 		ST_EXPECT_EQ(st_vcpu_read(st_vcpu(&p->v, (owner + 1) % ST_PAR_VCPUS),
-					      pg * PAGE_SIZE + 8 * owner, &val, sizeof(val)), 0);
+					  pg * PAGE_SIZE + 8 * owner, &val, sizeof(val)),
+			     0);
 		ST_EXPECT_EQ(val, st_par_value(p, owner, pg % ST_PAR_STRIPE,
 					       args[owner].last_round));
 		if (pg % ST_PAR_STRIPE >= ST_PAR_HOT)
 			continue;
 		ST_EXPECT_EQ(st_vcpu_read(st_vcpu(&p->v, (owner + 1) % ST_PAR_VCPUS),
-					      pg * PAGE_SIZE + ST_PAR_HOT_OFF + 8 * owner, &val,
-					      sizeof(val)), 0);
+					  pg * PAGE_SIZE + ST_PAR_HOT_OFF + 8 * owner, &val,
+					  sizeof(val)),
+			     0);
 		ST_EXPECT_EQ(val, st_par_hot_value(p, owner, pg % ST_PAR_STRIPE,
 						   args[owner].last_round, ST_PAR_HOT_ITERS - 1));
 	}

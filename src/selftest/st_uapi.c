@@ -31,7 +31,7 @@ int st_vm_get_dirty_log(struct mmusim_vm *vm, u32 slot, unsigned long *bitmap, s
 	struct {
 		struct kvm_dirty_log log;
 		unsigned long bitmap[];
-	} *u;
+	} * u;
 	struct st_ubuf ub;
 	int ret = st_ubuf_alloc(&ub, sizeof(*u) + size);
 

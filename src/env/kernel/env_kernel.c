@@ -10,7 +10,7 @@ struct env_thread {
 	int (*fn)(void *arg);
 	void *arg;
 	int ret;
-	struct mm_struct *mm;	/* the creator's address space, shared as by pthreads */
+	struct mm_struct *mm; /* the creator's address space, shared as by pthreads */
 	struct completion done;
 };
 
