@@ -194,10 +194,11 @@ struct sim_host_stats {
 	u64 swap_outs, swap_ins;	/* pages reclaimed to swap; swapped back in */
 	u64 swap_writes;	/* swap_outs that wrote the page (dirty); the others
 				 * dropped a clean swap-cache page, no write */
-	u64 cow_breaks;		/* write (or unshare) faults that copied a page */
-	u64 forks;		/* sim_mm_fork() calls that succeeded */
-	u64 fork_copies;	/* pages sim_mm_fork() copied for the child at once
-				 * (pinned pages, huge pages of private mappings) */
+	/* Write (or unshare) faults that copied a page. */
+	u64 cow_breaks;
+	/* sim_mm_fork() calls that succeeded, and the pages they copied for the
+	 * child at once (pinned pages, huge pages of private mappings). */
+	u64 forks, fork_copies;
 	u64 notifier_invalidates; /* invalidate_range_start calls delivered */
 	u64 notifier_young;	/* clear_young + test_young calls delivered */
 	u64 notifier_change_pte;
@@ -291,8 +292,9 @@ const char *sim_frame_event_name(int ev);
 #define SIM_VM_IO 0x00004000
 #define SIM_VM_PFNMAP 0x00000400
 #define SIM_VM_LOCKED 0x00002000
-#define SIM_VM_DONTCOPY 0x00020000	/* MADV_DONTFORK: not in a fork's child */
-#define SIM_VM_WIPEONFORK 0x02000000	/* MADV_WIPEONFORK: empty in a fork's child */
+/* MADV_DONTFORK: not in a fork's child; MADV_WIPEONFORK: empty there. */
+#define SIM_VM_DONTCOPY 0x00020000
+#define SIM_VM_WIPEONFORK 0x02000000
 #define SIM_VM_HUGETLB 0x00400000
 #define SIM_VM_HUGEPAGE 0x20000000
 #define SIM_VM_NOHUGEPAGE 0x40000000
@@ -544,7 +546,8 @@ enum sim_mmu_notifier_event {
 	SIM_MMU_NOTIFY_CLEAR,		/* swap-out, THP split/collapse, COW break */
 	SIM_MMU_NOTIFY_PROTECTION_VMA,	/* mprotect */
 	SIM_MMU_NOTIFY_MIGRATE,		/* migration / compaction */
-	SIM_MMU_NOTIFY_PROTECTION_PAGE,	/* fork write-protects private pages */
+	/* fork write-protects private pages (copy_page_range()) */
+	SIM_MMU_NOTIFY_PROTECTION_PAGE,
 };
 
 struct sim_mmu_notifier_range {

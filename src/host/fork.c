@@ -66,8 +66,8 @@
 enum copy_need {
 	COPY_DONE,
 	COPY_NEED_TABLE, /* a child table down to the leaf's level */
-	COPY_NEED_PAGE,	 /* a page of order need_order to copy into */
-	COPY_NEED_SLOT,	 /* a swap slot */
+	COPY_NEED_PAGE, /* a page of order need_order to copy into */
+	COPY_NEED_SLOT, /* a swap slot */
 };
 
 struct fork_copy {
@@ -97,8 +97,7 @@ static u64 child_entry(u64 e, kvm_pfn_t pfn)
  * huge leaf, the 4K page for a PTE), into the preallocated page, mapped
  * writable and dirty in the child if its VMA is writable.
  */
-static int copy_leaf_page(struct fork_copy *fc, u64 e, int level, u64 *dst_ptep,
-			  unsigned int order)
+static int copy_leaf_page(struct fork_copy *fc, u64 e, int level, u64 *dst_ptep, unsigned int order)
 {
 	struct sim_host *host = fc->src->host;
 	kvm_pfn_t pfn = sim_pte_pfn(e), new_pfn;
