@@ -218,7 +218,8 @@ static int copy_leaf_locked(struct fork_copy *fc, u64 *ptep, u64 e, int level, h
 	if (!(sim_page_flags(host, page) & SIM_PG_ANON_SHARED) &&
 	    sim_page_maybe_dma_pinned(host, head))
 		return copy_leaf_page(fc, e, level, dst_ptep,
-				      level > PG_LEVEL_4K ? sim_level_shift(level) - PAGE_SHIFT : 0);
+				      level > PG_LEVEL_4K ? sim_level_shift(level) - PAGE_SHIFT :
+							    0);
 
 	/* A swap-cache page belongs to one mm here: its swap copy goes. */
 	if (!order)
