@@ -90,6 +90,7 @@ static const char *const event_names[] = {
 	[SIM_MMU_NOTIFY_CLEAR] = "CLEAR",
 	[SIM_MMU_NOTIFY_PROTECTION_VMA] = "PROTECTION_VMA",
 	[SIM_MMU_NOTIFY_MIGRATE] = "MIGRATE",
+	[SIM_MMU_NOTIFY_PROTECTION_PAGE] = "PROTECTION_PAGE",
 };
 #define NR_EVENTS 4
 #define DEMO_PRINT_MAX 6 /* events printed in full per kind; the rest are counted */
