@@ -439,6 +439,97 @@ static void test_fork_enomem(void **state)
 	mmt_fini(&t);
 }
 
+/*
+ * Forks racing with GUP-fast pins and with writes (write_protect_seq): two
+ * threads pin pages of the region locklessly (FOLL_WRITE) and, while they
+ * hold a pin, check that the parent still maps the pinned page and that no
+ * fork shared it; a third rewrites pages and reads its own data back; the
+ * main thread forks and destroys children meanwhile.
+ *
+ *   r [16 pages, private]   pinners: pages 0..15   writer: pages 0..15
+ */
+#define RACE_PAGES 16
+
+struct fork_race {
+	struct mmt *t;
+	hva_t r;
+	int stop;
+	int bad;
+};
+
+static int race_pinner(void *arg)
+{
+	struct fork_race *fr = arg;
+	unsigned int i = 0;
+
+	while (!READ_ONCE(fr->stop)) {
+		hva_t addr = fr->r + (i++ % RACE_PAGES) * PAGE_SIZE;
+		struct sim_host_pte_info info;
+		struct sim_page *page;
+		int k;
+
+		if (sim_pin_user_pages_fast(fr->t->mm, addr, 1, SIM_FOLL_WRITE, &page) != 1) {
+			WRITE_ONCE(fr->bad, 1);
+			break;
+		}
+		for (k = 0; k < 8; k++) {
+			if (sim_mm_lookup(fr->t->mm, addr, &info) ||
+			    info.pfn != sim_page_to_pfn(fr->t->host, page) ||
+			    (sim_page_flags(fr->t->host, page) & SIM_PG_ANON_SHARED))
+				WRITE_ONCE(fr->bad, 2);
+		}
+		sim_unpin_user_page(fr->t->host, page);
+	}
+	return 0;
+}
+
+static int race_writer(void *arg)
+{
+	struct fork_race *fr = arg;
+	u64 n = 0;
+
+	while (!READ_ONCE(fr->stop)) {
+		hva_t addr = fr->r + (n % RACE_PAGES) * PAGE_SIZE;
+		u64 v = n++, got = ~0ULL;
+
+		if (sim_mm_write(fr->t->mm, addr + 8, &v, sizeof(v)) ||
+		    sim_mm_read(fr->t->mm, addr + 8, &got, sizeof(got)) || got != v) {
+			WRITE_ONCE(fr->bad, 3);
+			break;
+		}
+	}
+	return 0;
+}
+
+static void test_fork_concurrent(void **state)
+{
+	struct fork_race fr = { 0 };
+	struct env_thread *th[3];
+	struct mmt t;
+	int i;
+
+	mmt_init(&t, 0);
+	fr.t = &t;
+	fr.r = mmt_mmap(&t, RACE_PAGES * PAGE_SIZE, RW, PRIV | SIM_MAP_POPULATE);
+	th[0] = env_thread_start(race_pinner, &fr, "pinner");
+	th[1] = env_thread_start(race_pinner, &fr, "pinner");
+	th[2] = env_thread_start(race_writer, &fr, "writer");
+	for (i = 0; i < 3; i++)
+		assert_non_null(th[i]);
+	for (i = 0; i < 300 && !READ_ONCE(fr.bad); i++) {
+		struct sim_mm *cmm;
+
+		assert_int_equal(sim_mm_fork(t.mm, &cmm), 0);
+		sim_mm_destroy(cmm);
+	}
+	WRITE_ONCE(fr.stop, 1);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(env_thread_join(th[i]), 0);
+	assert_int_equal(fr.bad, 0);
+	assert_true(mmt_stats(&t).forks == 300);
+	mmt_fini(&t);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +540,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_fork_shared_pfnmap_swap_thp),
 		MMUSIM_TEST(test_fork_gup),
 		MMUSIM_TEST(test_fork_enomem),
+		MMUSIM_TEST(test_fork_concurrent),
 	};
 
 	mmusim_test_init(argc, argv);

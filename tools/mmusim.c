@@ -7,7 +7,7 @@
  *   mmusim demo [options]         parallel fault-in of a VM, host events under it
  *   mmusim host-demo [options]    a tour of the simulated host mm
  *   mmusim pfn-demo               non-refcounted and PFN-only memory (pfn_demo.c)
- *   mmusim sev-demo               SEV guest data under host migration, per pinning (sev_demo.c)
+ *   mmusim sev-demo               SEV guest data under host migration and a VMM fork (sev_demo.c)
  *
  * Subcommands live in the commands[] table below: add one by writing a
  * `static int cmd_<name>(int argc, char **argv)` and a table line; its
@@ -584,7 +584,7 @@ static const struct command commands[] = {
 	{ "pfn-demo", cmd_pfn_demo, "",
 	  "TTM-style and PFN-only memory: guest faults and kvm_vcpu_map() under v9 and 6.13", "" },
 	{ "sev-demo", cmd_sev_demo, "",
-	  "SEV guest data under a host migration pass, per pinning strategy", "" },
+	  "SEV guest data under a host migration pass and a VMM fork, per pinning strategy", "" },
 	{ "help", cmd_help, "[COMMAND]", "this list, or COMMAND's options", "" },
 };
 
