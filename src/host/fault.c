@@ -15,13 +15,21 @@
  *                       write fault), else RO until a write fault reuses it
  *   VM_PFNMAP           nothing: populated by sim_mmap_pfn(); -EFAULT
  *
- *   present RO leaf, write fault in a writable VMA:
+ *   present RO leaf, write fault in a writable VMA (do_wp_page()):
  *     the zero page      -> copy-on-write: a new page replaces it inside a
  *                           CLEAR invalidation, with change_pte delivered
  *                           between start and end (as Linux did before 6.9)
- *     any other page     -> reused: W and D set (without fork every
- *                           anonymous page is exclusive to its mm); it
- *                           leaves the swap cache
+ *     a page fork shared -> copy-on-write the same way (wp_page_copy(): a
+ *       (ANON_SHARED)       copy of its data, a SIM_FRAME_COW event, the
+ *                           mapping's reference on the old page dropped),
+ *                           unless the faulting mapping holds its only
+ *                           reference (the other mm exited or unmapped it):
+ *                           then it is exclusive again and reused
+ *                           (wp_can_reuse_anon_folio())
+ *     any other page     -> reused: W and D set (it is exclusive to this
+ *                           mm); it leaves the swap cache
+ *   FAULT_FLAG_UNSHARE (a read-only pin) on the zero page or a page fork
+ *   shared: the same copy (or reuse), mapped read-only and clean
  *   swap entry           -> swap-in: a new page gets the saved contents,
  *                           mapped writable if the VMA is; a read keeps the
  *                           swap copy (swap cache, page clean), a write
@@ -32,11 +40,13 @@
  * zero page (transparent_hugepage/use_zero_page = 0).
  *
  * Rules:
- *  1. Callers hold mmap_lock (read is enough) and not page_table_lock; a
+ *  1. Callers hold mmap_lock (read is enough) and no page-table lock; a
  *     fault may sleep (allocation) and deliver notifier events (COW).
- *  2. A fault decides under page_table_lock, drops it to allocate, and
- *     installs under it only if the entry is still what it decided on;
- *     otherwise it frees what it allocated and looks again.
+ *  2. A fault decides under the page-table lock of its entry (the PTE
+ *     table's, or the PMD table's for a huge leaf: split locks, pgtable.c),
+ *     drops it to allocate, and installs under it only if the entry is
+ *     still what it decided on; otherwise it frees what it allocated and
+ *     looks again.  So faults 2 MiB apart do not share a lock.
  *  3. Faults never change a present translation's PFN outside an
  *     invalidate_range_start/end pair: only none -> present (new mapping),
  *     swap -> present, and W/A/D upgrades happen outside one, which is
@@ -92,10 +102,36 @@ static u64 new_leaf_bits(struct sim_vma *vma, bool write, bool writable)
 #define LEAF_NEEDS_COW 1
 
 /*
+ * wp_can_reuse_anon_folio() for a page fork shared: only an order-0 page
+ * whose one reference is the faulting mapping's may become exclusive again
+ * (a GUP reference, or the other mm's mapping, means someone else may still
+ * read it).  Under the PTE lock, which keeps the mapping's reference.
+ */
+static bool sim_wp_can_reuse_locked(struct sim_mm *mm, struct sim_page *page)
+{
+	if (sim_compound_order(mm->host, page) || sim_page_ref_count(page) != 1)
+		return false;
+	sim_page_clear_flags(mm->host, page, SIM_PG_ANON_SHARED);
+	return true;
+}
+
+/* The page @e maps if fork shared it (SIM_PG_ANON_SHARED), else NULL. */
+static struct sim_page *shared_anon_page(struct sim_mm *mm, u64 e)
+{
+	struct sim_page *page;
+
+	if ((e & SIM_PTE_SPECIAL) || !sim_pte_maps_frame(e))
+		return NULL;
+	page = sim_pfn_to_page(mm->host, sim_pte_pfn(e));
+	return page && (sim_page_flags(mm->host, page) & SIM_PG_ANON_SHARED) ? page : NULL;
+}
+
+/*
  * A present or PROT_NONE leaf for an access the VMA allows: make it
  * accessible again (after mprotect), reuse it for a write, mark it accessed
- * and dirty as the CPU would.  Under page_table_lock.  Returns 0, or
- * LEAF_NEEDS_COW for a write to the zero page.
+ * and dirty as the CPU would.  Under the entry's page-table lock.  Returns
+ * 0, or LEAF_NEEDS_COW for a write to the zero page or to a page fork
+ * shared that cannot be reused.
  */
 static int fix_leaf_locked(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u64 e, bool write)
 {
@@ -107,7 +143,10 @@ static int fix_leaf_locked(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u6
 			new |= SIM_PTE_WRITE;
 	}
 	if (write && !(new & SIM_PTE_WRITE)) {
-		if (sim_page_is_zero(mm, sim_pte_pfn(e))) {
+		struct sim_page *shared = shared_anon_page(mm, e);
+
+		if (sim_page_is_zero(mm, sim_pte_pfn(e)) ||
+		    (shared && !sim_wp_can_reuse_locked(mm, shared))) {
 			if (new != e)
 				sim_set_pte(ptep, new);
 			return LEAF_NEEDS_COW;
@@ -132,55 +171,102 @@ static int fix_leaf_locked(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u6
 }
 
 /*
- * Write fault on the zero page: copy-on-write into a new page (wp_page_copy).
- * @unshare: FAULT_FLAG_UNSHARE, for a read-only long-term pin: the copy is
- * mapped read-only and clean, as a read would have mapped it; a later write
+ * Copy-on-write into a new page (wp_page_copy) of the read-only page at
+ * @old_pfn: the zero page (@old NULL; the copy is a zeroed page) or a page
+ * fork shared (@old, on which the caller took a reference under
+ * the PTE lock, so that it cannot be freed while its data is copied;
+ * dropped here).  The copy is made before taking the lock, as
+ * __wp_page_copy_user() does: nobody writes the page meanwhile, every
+ * mapping of it being read-only.  On success the mapping's reference on
+ * @old goes too (for a page of a PTE-mapped THP, with the folio's last PTE
+ * in this table: pgtable.c's reference rule); the other mm keeps its own.
+ * @unshare: FAULT_FLAG_UNSHARE, for a read-only pin: the copy is mapped
+ * read-only and clean, as a read would have mapped it; a later write
  * reuses it (it is exclusive).
  */
-static int sim_do_wp_page_copy(struct sim_mm *mm, hva_t addr, u64 *ptep, bool unshare)
+static int sim_do_wp_page_copy(struct sim_mm *mm, hva_t addr, u64 *ptep, kvm_pfn_t old_pfn,
+			       struct sim_page *old, bool unshare)
 {
 	const u64 same = SIM_PTE_PFN_MASK | SIM_PTE_PRESENT | SIM_PTE_WRITE;
 	struct sim_mmu_notifier_range range;
+	spinlock_t *ptl = sim_pte_lockptr(mm, ptep, PG_LEVEL_4K);
+	struct sim_host *host = mm->host;
+	bool done = false, drop_mapping = true;
 	struct sim_page *page;
 	kvm_pfn_t pfn;
-	bool done = false;
 	u64 e;
 
-	/* The copy of the zero page is a zeroed page. */
-	page = sim_alloc_pages(mm->host, GFP_HIGHUSER_MOVABLE | __GFP_ZERO, 0);
-	if (!page)
+	page = sim_alloc_pages(host, GFP_HIGHUSER_MOVABLE | (old ? 0 : __GFP_ZERO), 0);
+	if (!page) {
+		if (old)
+			sim_put_page(host, old);
 		return -ENOMEM;
-	sim_page_set_flags(mm->host, page, SIM_PG_ANON);
-	pfn = sim_page_to_pfn(mm->host, page);
+	}
+	sim_page_set_flags(host, page, SIM_PG_ANON);
+	pfn = sim_page_to_pfn(host, page);
+	if (old)
+		memcpy(sim_page_to_virt(host, page), sim_page_to_virt(host, old), PAGE_SIZE);
 
 	sim_mn_range_init(&range, mm, addr, addr + PAGE_SIZE, SIM_MMU_NOTIFY_CLEAR);
 	sim_mn_invalidate_range_start(&range);
-	spin_lock(&mm->page_table_lock);
+	spin_lock(ptl);
 	e = READ_ONCE(*ptep);
-	if ((e & same) == (sim_make_pte(mm->zero_pfn, SIM_PTE_PRESENT) & same)) {
+	if ((e & same) == (sim_make_pte(old_pfn, SIM_PTE_PRESENT) & same)) {
 		sim_set_pte(ptep,
 			    sim_make_pte(pfn, unshare ? SIM_PTE_PRESENT | SIM_PTE_ACCESSED :
 							SIM_PTE_PRESENT | SIM_PTE_WRITE |
 								SIM_PTE_ACCESSED | SIM_PTE_DIRTY));
-		/* The copy of the zero page: the zeroing allocation made it. */
-		sim_frame_event(mm->host, SIM_FRAME_COW, mm->zero_pfn, pfn, 1, 0);
+		/*
+		 * The frame observer sees the data move: for the zero page the
+		 * zeroing allocation made the copy; for a page fork shared, a
+		 * frame holding (say) a guest's ciphertext is now another frame.
+		 */
+		sim_frame_event(host, SIM_FRAME_COW, old_pfn, pfn, 1, 0);
 		done = true;
+		if (old) {
+			struct sim_page *head = sim_compound_head(host, old);
+			unsigned int order = sim_compound_order(host, head);
+
+			if (order)
+				drop_mapping = !sim_folio_mapcount_locked(
+					mm, ptep, addr, sim_page_to_pfn(host, head), order);
+		}
 	}
-	spin_unlock(&mm->page_table_lock);
+	spin_unlock(ptl);
 	if (done) {
 		sim_mn_change_pte(mm, addr, pfn, !unshare);
-		atomic64_inc(&mm->host->cnt.cow_breaks);
+		atomic64_inc(&host->cnt.cow_breaks);
 	}
 	sim_mn_invalidate_range_end(&range);
 	if (!done)
-		sim_put_page(mm->host, page);
+		sim_put_page(host, page);
+	if (old) {
+		if (done && drop_mapping)
+			sim_put_page(host, old); /* the mapping's reference */
+		sim_put_page(host, old);
+	}
 	return 0;
 }
 
 /*
+ * The COW of pte_fault() for the leaf @e: take a reference on a shared
+ * page under the PTE lock (the caller's), to copy it after the unlock.
+ */
+static struct sim_page *cow_source_locked(struct sim_mm *mm, u64 e)
+{
+	struct sim_page *page;
+
+	if (sim_page_is_zero(mm, sim_pte_pfn(e)))
+		return NULL;
+	page = sim_pfn_to_page(mm->host, sim_pte_pfn(e));
+	sim_get_page(mm->host, page);
+	return page;
+}
+
+/*
  * Touch of a swap entry: bring the saved contents back (do_swap_page).  The
- * page is exclusive to this mm (no fork), so it is mapped writable if the
- * VMA is, and dirty only for a write.  A read keeps the slot: the page
+ * page is exclusive to this mm (fork duplicates swap slots, fork.c), so it
+ * is mapped writable if the VMA is, and dirty only for a write.  A read keeps the slot: the page
  * enters the swap cache, clean, and reclaim may drop it again without a
  * write until someone dirties it.  A write (or a VM_LOCKED VMA) frees the
  * slot, as should_try_to_free_swap() does.
@@ -189,12 +275,13 @@ static int sim_do_swap_page(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u
 {
 	struct sim_swap_slot *slot = sim_pte_swap_slot(e);
 	bool keep = !write && !(vma->vm_flags & SIM_VM_LOCKED);
+	spinlock_t *ptl = sim_pte_lockptr(mm, ptep, PG_LEVEL_4K);
 	struct sim_page *page;
 
 	page = sim_alloc_user_page(mm, vma, 0, false);
 	if (!page)
 		return -ENOMEM;
-	spin_lock(&mm->page_table_lock);
+	spin_lock(ptl);
 	if (READ_ONCE(*ptep) == e) {
 		/* Under the lock: a racing swap-in may free the slot. */
 		memcpy(sim_page_to_virt(mm->host, page), slot->data, PAGE_SIZE);
@@ -206,7 +293,7 @@ static int sim_do_swap_page(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u
 					       new_leaf_bits(vma, write, true)));
 		page = NULL;
 	}
-	spin_unlock(&mm->page_table_lock);
+	spin_unlock(ptl);
 	if (page) {
 		sim_put_page(mm->host, page);
 		return 0;
@@ -218,39 +305,73 @@ static int sim_do_swap_page(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u
 }
 
 /*
+ * do_huge_pmd_wp_page() for a THP that fork shared, on a write or an
+ * unshare (@e read-only, under page_table_lock): if the faulting mapping
+ * holds the folio's only reference it is exclusive again and the caller
+ * reuses it (0); otherwise the PMD is split in this mm and the fault falls
+ * back to the 4K COW of the page (-EAGAIN, page_table_lock dropped), as
+ * Linux does with VM_FAULT_FALLBACK.
+ */
+static int huge_wp_shared(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, u64 e)
+{
+	struct sim_page *shared = shared_anon_page(mm, e);
+	int r;
+
+	if (!shared)
+		return 0;
+	shared = sim_compound_head(mm->host, shared);
+	if (sim_page_ref_count(shared) == 1) {
+		sim_page_clear_flags(mm->host, shared, SIM_PG_ANON_SHARED);
+		return 0;
+	}
+	spin_unlock(&mm->page_table_lock);
+	r = sim_split_huge_pmd(mm, vma, addr);
+	return r ? r : -EAGAIN;
+}
+
+/*
  * The huge entry @ptep at @level (hugetlb, or THP): fix up the leaf there,
  * or, if it is none and @may_alloc, install a new huge page.  Returns
  * -EAGAIN to fall back to 4K pages (the entry is a table, or none without
- * @may_alloc, or no THP could be allocated).
+ * @may_alloc, or no THP could be allocated, or a THP fork shared was split
+ * for a write or an unshare: @flags SIM_FAULT_WRITE, SIM_FAULT_UNSHARE).
  */
-static int huge_fault(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, int level, bool write,
-		      bool may_alloc)
+static int huge_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, u64 *ptep, int level,
+		      unsigned int flags, bool may_alloc)
 {
+	bool write = flags & SIM_FAULT_WRITE;
 	bool hugetlb = sim_vma_hugetlb(vma);
 	unsigned int order = sim_level_shift(level) - PAGE_SHIFT;
+	spinlock_t *ptl = sim_pte_lockptr(mm, ptep, level);
 	struct sim_page *page = NULL;
 	int r;
 
 	for (;;) {
 		u64 e;
 
-		spin_lock(&mm->page_table_lock);
+		spin_lock(ptl);
 		e = READ_ONCE(*ptep);
 		if (sim_pte_is_table(e, level)) {
 			/* A THP region already mapped with 4K pages. */
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			r = -EAGAIN;
 			break;
 		}
 		if (e) {
+			if (!hugetlb && sim_pte_present(e) && !(e & SIM_PTE_WRITE) &&
+			    (flags & (SIM_FAULT_WRITE | SIM_FAULT_UNSHARE))) {
+				r = huge_wp_shared(mm, vma, addr, e);
+				if (r)
+					break; /* unlocked */
+			}
 			r = fix_leaf_locked(mm, vma, ptep, e, write);
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			if (WARN_ON_ONCE(r))
 				r = -EFAULT;
 			break;
 		}
 		if (!may_alloc) {
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			r = -EAGAIN;
 			break;
 		}
@@ -263,11 +384,11 @@ static int huge_fault(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, int lev
 				bits |= SIM_PTE_DIRTY;
 			sim_set_pte(ptep, sim_make_pte(sim_page_to_pfn(mm->host, page), bits));
 			page = NULL;
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			r = 0;
 			break;
 		}
-		spin_unlock(&mm->page_table_lock);
+		spin_unlock(ptl);
 		page = sim_alloc_user_page(mm, vma, order, true);
 		if (!page)
 			return hugetlb ? -ENOMEM : -EAGAIN;
@@ -287,12 +408,12 @@ static int sim_hugetlb_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr,
 		return r;
 	if (WARN_ON_ONCE(l != level))
 		return -EFAULT;
-	r = huge_fault(mm, vma, ptep, level, write, true);
+	r = huge_fault(mm, vma, addr, ptep, level, write ? SIM_FAULT_WRITE : 0, true);
 	return r == -EAGAIN ? -EFAULT : r;
 }
 
 /* Returns -EAGAIN to fall back to 4K pages. */
-static int thp_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool write)
+static int thp_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned int flags)
 {
 	int l, r;
 	u64 *pmdp;
@@ -302,7 +423,7 @@ static int thp_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool wr
 		return r;
 	if (WARN_ON_ONCE(l != PG_LEVEL_2M))
 		return -EFAULT;
-	return huge_fault(mm, vma, pmdp, PG_LEVEL_2M, write, true);
+	return huge_fault(mm, vma, addr, pmdp, PG_LEVEL_2M, flags, true);
 }
 
 static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned int flags)
@@ -310,6 +431,7 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 	bool write = flags & SIM_FAULT_WRITE;
 	bool shared = vma->vm_flags & SIM_VM_SHARED;
 	struct sim_page *page = NULL;
+	spinlock_t *ptl;
 	u64 *ptep;
 	int l, r;
 
@@ -321,13 +443,13 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 		 * A THP mapped before the VMA lost VM_HUGEPAGE (or a racing
 		 * one): use it; if it went away meanwhile, try again with 4K.
 		 */
-		r = huge_fault(mm, vma, ptep, l, write, false);
+		r = huge_fault(mm, vma, addr, ptep, l, flags, false);
 		return r == -EAGAIN ? pte_fault(mm, vma, addr, flags) : r;
 	}
 
 	/*
 	 * An empty entry that will need a new page: allocate it before taking
-	 * page_table_lock, as do_anonymous_page() does, so the common case
+	 * the PTE lock, as do_anonymous_page() does, so the common case
 	 * locks once.  The entry is only a hint here; the loop decides under
 	 * the lock and frees the page if it is not needed after all.
 	 */
@@ -337,13 +459,14 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 			return -ENOMEM;
 	}
 
+	ptl = sim_pte_lockptr(mm, ptep, PG_LEVEL_4K);
 	for (;;) {
 		u64 e;
 
-		spin_lock(&mm->page_table_lock);
+		spin_lock(ptl);
 		e = READ_ONCE(*ptep);
 		if (sim_pte_swap(e)) {
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			if (flags & SIM_FAULT_NOWAIT) {
 				r = SIM_VM_FAULT_RETRY;
 				break;
@@ -351,24 +474,34 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 			r = sim_do_swap_page(mm, vma, ptep, e, write);
 			break;
 		}
-		if (e && !write && (flags & SIM_FAULT_UNSHARE) && sim_pte_present(e) &&
-		    sim_page_is_zero(mm, sim_pte_pfn(e))) {
-			spin_unlock(&mm->page_table_lock);
-			r = sim_do_wp_page_copy(mm, addr, ptep, true);
-			break;
+		if (e && !write && (flags & SIM_FAULT_UNSHARE) && sim_pte_present(e)) {
+			struct sim_page *shared = shared_anon_page(mm, e);
+
+			if (sim_page_is_zero(mm, sim_pte_pfn(e)) ||
+			    (shared && !sim_wp_can_reuse_locked(mm, shared))) {
+				struct sim_page *old = cow_source_locked(mm, e);
+
+				spin_unlock(ptl);
+				r = sim_do_wp_page_copy(mm, addr, ptep, sim_pte_pfn(e), old, true);
+				break;
+			}
 		}
 		if (e) {
+			struct sim_page *old = NULL;
+
 			r = fix_leaf_locked(mm, vma, ptep, e, write);
-			spin_unlock(&mm->page_table_lock);
 			if (r == LEAF_NEEDS_COW)
-				r = sim_do_wp_page_copy(mm, addr, ptep, false);
+				old = cow_source_locked(mm, e);
+			spin_unlock(ptl);
+			if (r == LEAF_NEEDS_COW)
+				r = sim_do_wp_page_copy(mm, addr, ptep, sim_pte_pfn(e), old, false);
 			break;
 		}
 		if (!write && !shared) {
 			/* do_anonymous_page() on a read: the zero page, read-only. */
 			sim_set_pte(ptep, sim_make_pte(mm->zero_pfn,
 						       SIM_PTE_PRESENT | SIM_PTE_ACCESSED));
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			r = 0;
 			break;
 		}
@@ -376,11 +509,11 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 			sim_set_pte(ptep, sim_make_pte(sim_page_to_pfn(mm->host, page),
 						       new_leaf_bits(vma, write, true)));
 			page = NULL;
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			r = 0;
 			break;
 		}
-		spin_unlock(&mm->page_table_lock);
+		spin_unlock(ptl);
 		page = sim_alloc_user_page(mm, vma, 0, true);
 		if (!page)
 			return -ENOMEM;
@@ -398,12 +531,14 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 static int pfnmap_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool write)
 {
 	int level, r = -EFAULT;
+	spinlock_t *ptl;
 	u64 *ptep, e;
 
 	r = sim_pt_alloc(mm, addr, PG_LEVEL_4K, &ptep, &level);
 	if (r)
 		return r;
-	spin_lock(&mm->page_table_lock);
+	ptl = sim_pte_lockptr(mm, ptep, level);
+	spin_lock(ptl);
 	e = READ_ONCE(*ptep);
 	if (!e) {
 		u64 bits = SIM_PTE_PRESENT | SIM_PTE_ACCESSED | SIM_PTE_SPECIAL;
@@ -419,7 +554,7 @@ static int pfnmap_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool
 		if (r)
 			r = -EFAULT;
 	}
-	spin_unlock(&mm->page_table_lock);
+	spin_unlock(ptl);
 	return r;
 }
 
@@ -427,7 +562,7 @@ static int pfnmap_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool
  * sim_handle_mm_fault - resolve a fault at @addr in @vma
  * @fault_flags: SIM_FAULT_WRITE, SIM_FAULT_NOWAIT
  *
- * Caller holds mmap_lock, not page_table_lock (rule 1).
+ * Caller holds mmap_lock, no page-table lock (rule 1).
  *
  * Return: 0 when the mapping now allows the access (the caller looks
  * again: it may have changed meanwhile), -EFAULT if the VMA forbids it,
@@ -449,7 +584,7 @@ int sim_handle_mm_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr,
 	if (sim_vma_hugetlb(vma))
 		return sim_hugetlb_fault(mm, vma, addr, write);
 	if (sim_vma_thp_eligible(vma, ALIGN_DOWN(addr, SZ_2M))) {
-		r = thp_fault(mm, vma, addr, write);
+		r = thp_fault(mm, vma, addr, fault_flags);
 		if (r != -EAGAIN)
 			return r;
 	}
@@ -460,12 +595,13 @@ int sim_handle_mm_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr,
  * sim_follow_page - look @addr up without faulting (follow_page_mask)
  * @write: the access needs a writable mapping
  * @grab: SIM_FOLLOW_GRAB_GET or SIM_FOLLOW_GRAB_PIN to take a reference or
- *        pin on the 4K page (under page_table_lock, so it cannot be unmapped
+ *        pin on the 4K page (under the page-table lock, so it cannot be unmapped
  *        and freed first), or 0
  * @res: receives what was found
  *
  * Marks the leaf accessed (and dirty for a write), as FOLL_TOUCH does.
- * Caller holds mmap_lock.
+ * Caller holds mmap_lock; the walk takes only the leaf's lock, as
+ * follow_page_pte() takes the PTE lock (pte_offset_map_lock()).
  *
  * Return: 0; -ENOENT when a fault is needed (not present, or read-only for
  * a write); -EFAULT when @grab asks for a page and the mapping has none
@@ -478,12 +614,12 @@ int sim_follow_page(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool wri
 	struct sim_host *host = mm->host;
 	struct sim_page *page = NULL;
 	int level, r = 0;
+	spinlock_t *ptl;
 	kvm_pfn_t pfn;
 	u64 *ptep, e;
 
 	lockdep_assert_held(&mm->mmap_lock);
-	spin_lock(&mm->page_table_lock);
-	ptep = sim_pt_walk(mm, addr, PG_LEVEL_4K, &level);
+	ptep = sim_pt_walk_lock(mm, addr, &level, &ptl);
 	e = READ_ONCE(*ptep);
 	if (!sim_pte_present(e) || level > PG_LEVEL_1G || (write && !(e & SIM_PTE_WRITE))) {
 		r = -ENOENT;
@@ -497,6 +633,12 @@ int sim_follow_page(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool wri
 	}
 	if (!(e & SIM_PTE_SPECIAL))
 		page = sim_pfn_to_page(host, pfn);
+	/* ... nor any read-only pin a page fork shared: a COW would move it away. */
+	if ((grab & SIM_FOLLOW_UNSHARE_ANON) && page &&
+	    (sim_page_flags(host, page) & SIM_PG_ANON_SHARED)) {
+		r = -ENOENT;
+		goto out;
+	}
 	/* A memory failure: the CPU would take a machine check (SIGBUS). */
 	if (page && (sim_page_flags(host, page) & SIM_PG_HWPOISON)) {
 		r = -EHWPOISON;
@@ -520,7 +662,7 @@ int sim_follow_page(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool wri
 	res->level = level;
 	res->writable = e & SIM_PTE_WRITE;
 out:
-	spin_unlock(&mm->page_table_lock);
+	spin_unlock(ptl);
 	return r;
 }
 

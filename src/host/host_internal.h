@@ -89,7 +89,7 @@ struct sim_host {
 		atomic64_t migrations, migrate_busy, thp_splits, thp_collapses, swap_outs,
 			swap_writes, swap_ins, cow_breaks, notifier_invalidates, notifier_young,
 			notifier_change_pte, pgtable_pages, pinned_pages, memremaps, memremap_live,
-			hwpoisoned_pages;
+			hwpoisoned_pages, forks, fork_copies;
 	} cnt;
 };
 
@@ -130,7 +130,7 @@ static inline bool sim_page_ok(struct sim_host *host, const struct sim_page *pag
 
 /*
  * Tell the frame observer, if any: one predictable branch when there is none.
- * Never sleeps; callers may hold page_table_lock.
+ * Never sleeps; callers may hold a page-table lock.
  */
 static inline void sim_frame_event(struct sim_host *host, enum sim_frame_event ev,
 				   kvm_pfn_t old_pfn, kvm_pfn_t new_pfn, u64 nr, gfp_t gfp)
