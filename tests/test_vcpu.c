@@ -163,15 +163,15 @@ static void test_vcpu_psc_fill_flush_fault(void **state)
 
 	test_vcpu_remote_flush(&t);
 	before = psc_walks(&t);
-	assert_int_equal(test_guest_get64(&t, 0), 0xa000);	/* from the root */
+	assert_int_equal(test_guest_get64(&t, 0), 0xa000); /* from the root */
 	assert_int_equal(psc_walks(&t), before);
-	assert_int_equal(test_guest_get64(&t, 1), 0xa001);	/* from the cached PDE */
+	assert_int_equal(test_guest_get64(&t, 1), 0xa001); /* from the cached PDE */
 	assert_int_equal(psc_walks(&t), before + 1);
 	assert_int_equal(test_guest_get64(&t, 512), 0xa000 + 512); /* cached PDPTE */
 	assert_int_equal(psc_walks(&t), before + 2);
 
 	test_vcpu_remote_flush(&t);
-	assert_int_equal(test_guest_get64(&t, 2), 0xa002);	/* emptied: from the root */
+	assert_int_equal(test_guest_get64(&t, 2), 0xa002); /* emptied: from the root */
 	assert_int_equal(psc_walks(&t), before + 2);
 	assert_int_equal(test_guest_get64(&t, 3), 0xa003);
 	assert_int_equal(psc_walks(&t), before + 3);
@@ -255,9 +255,9 @@ static void test_vcpu_psc_address_space_tag(void **state)
 
 	test_vm_create(&t, &o);
 	v = mmusim_vm_vcpu(t.vm, 0);
-	assert_int_equal(sim_mmap(t.mm, 0, 2 * MiB, SIM_PROT_READ | SIM_PROT_WRITE,
-				  SIM_MAP_PRIVATE, &hva),
-			 0);
+	assert_int_equal(
+		sim_mmap(t.mm, 0, 2 * MiB, SIM_PROT_READ | SIM_PROT_WRITE, SIM_MAP_PRIVATE, &hva),
+		0);
 	test_vm_set_region(&t, 1 << 16, 0, 2 * MiB, hva);
 	test_guest_put64(&t, 0, 0xa000);
 	test_guest_put64(&t, 1, 0xa001);

@@ -137,7 +137,7 @@ struct kvm_vcpu_stat {
 	u64 accesses;
 	u64 tlb_hits;
 	u64 stale_tlb_uses; /* accesses through a stale translation (checker) */
-	u64 psc_walks;	/* TLB misses walked from a paging-structure cache entry */
+	u64 psc_walks; /* TLB misses walked from a paging-structure cache entry */
 	u64 mmio_exits; /* KVM_RUN's KVM_EXIT_MMIO exits (x86_emulate_instruction()) */
 	u64 halt_exits; /* HLT (__kvm_emulate_halt()) */
 	u64 signal_exits; /* KVM_EXIT_INTR (kvm_handle_signal_exit()) */
@@ -170,10 +170,10 @@ struct kvm_mmu_memory_cache {
 #define SIM_GUEST_RCU_BOUNDARIES 64
 
 struct sim_tlb_entry {
-	u64 tag;	    /* sim_tlb_tag(): page number at the level, as_id; 0 = empty */
-	kvm_pfn_t pfn;	    /* base pfn */
-	u8 access;	    /* access granted by the leaf (vcpu.c's TLB_R/W/X) */
-	u8 dirty;	    /* the D bit was set by this vCPU for this entry */
+	u64 tag; /* sim_tlb_tag(): page number at the level, as_id; 0 = empty */
+	kvm_pfn_t pfn; /* base pfn */
+	u8 access; /* access granted by the leaf (vcpu.c's TLB_R/W/X) */
+	u8 dirty; /* the D bit was set by this vCPU for this entry */
 };
 
 /* A cached non-leaf entry: the table it points to. */
@@ -188,7 +188,7 @@ struct sim_tlb {
 	struct sim_tlb_entry e1g[SIM_TLB_1G_ENTRIES];
 	/* psc[level - PG_LEVEL_2M]: entries of that level, keyed by gfn >> 9 * (level - 1) */
 	struct sim_psc_entry psc[SIM_PSC_LEVELS][SIM_PSC_ENTRIES];
-	bool huge;	    /* e2m or e1g may hold an entry (a lookup shortcut) */
+	bool huge; /* e2m or e1g may hold an entry (a lookup shortcut) */
 };
 
 struct kvm_vcpu {
