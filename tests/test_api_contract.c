@@ -207,6 +207,8 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(mm_create_nullp, -EINVAL, sim_mm_create(c->host, NULL))                             \
 	X(mm_destroy_null, 0, (sim_mm_destroy(NULL), 0))                                      \
 	X(mm_host_null, 1, sim_mm_host(NULL) == NULL)                                         \
+	X(mm_fork_null, -EINVAL, sim_mm_fork(NULL, &c->tmp_mm))                               \
+	X(mm_fork_nullp, -EINVAL, sim_mm_fork(c->mm, NULL))                                   \
 	X(mmap_null, -EINVAL, sim_mmap(NULL, 0, PAGE_SIZE, RW, PRIV, &c->addr))               \
 	X(mmap_nullp, -EINVAL, sim_mmap(c->mm, 0, PAGE_SIZE, RW, PRIV, NULL))                 \
 	X(mmap_len0, -EINVAL, sim_mmap(c->mm, 0, 0, RW, PRIV, &c->addr))                      \
@@ -267,6 +269,7 @@ static const struct sim_mmu_notifier_ops noop_ops;
 	X(madvise_len_huge, -EINVAL, sim_madvise(c->mm, c->hva, ~0ULL, SIM_MADV_DONTNEED))    \
 	X(madvise_len0, 0, sim_madvise(c->mm, c->hva, 0, SIM_MADV_DONTNEED))                  \
 	X(madvise_hole, -ENOMEM, sim_madvise(c->mm, HOLE, PAGE_SIZE, SIM_MADV_DONTNEED))      \
+	X(madvise_dontfork_hole, -ENOMEM, sim_madvise(c->mm, HOLE, PAGE_SIZE, SIM_MADV_DONTFORK)) \
 	X(touch_null, -EINVAL, sim_mm_touch(NULL, c->hva, false))                             \
 	X(touch_beyond, -EFAULT, sim_mm_touch(c->mm, BEYOND, false))                          \
 	X(touch_hole, -EFAULT, sim_mm_touch(c->mm, HOLE, true))                               \

@@ -4,8 +4,10 @@
  * guest memory by physical address, and its checker: the VMM sees
  * ciphertext; every host move of an unpinned encrypted frame (migration,
  * compaction, swap, THP collapse, the FOLL_LONGTERM migration of a late
- * pin) makes the guest read garbage and is reported with gfn, old and new
- * pfn and the event; pinned memory survives all of them; a frame released
+ * pin, the COW break of a page a VMM fork shared) makes the guest read
+ * garbage and is reported with gfn, old and new pfn and the event; pinned
+ * memory survives all of them (a fork copies pinned pages for the child,
+ * so the guest keeps its frames); a frame released
  * without a flush corrupts its next owner, and is reported.
  */
 #include <pthread.h>
@@ -403,6 +405,118 @@ static void test_sev_zero_page_cow(void **state)
 	test_vm_destroy(&t);
 }
 
+/* ======================== a VMM fork ======================== */
+
+/* The guest rewrites the last 8 bytes of @gfn: the secret at offset 0 is left as it was. */
+static void guest_write_tail(struct test_vm *t, gfn_t gfn)
+{
+	u64 w = 0x464f524b464f524bULL;
+
+	assert_int_equal(mmusim_vcpu_write(vcpu0(t), (gfn << PAGE_SHIFT) + PAGE_SIZE - sizeof(w),
+					   &w, sizeof(w)),
+			 0);
+}
+
+/*
+ * The VMM forks (a QEMU helper, a crash dumper) while nothing pins the
+ * guest's pages: fork shares them copy-on-write and KVM's notifier zaps
+ * the SPTEs.  The guest's next write faults in through FOLL_WRITE, which
+ * breaks COW in the VMM: the guest's page is a copy in another frame, and
+ * the ciphertext it holds, tweaked by the old frame's address, decrypts to
+ * garbage.  The page the guest only reads stays shared and readable.
+ *
+ *   gfn 3: written before the fork, written after -> COW, lost
+ *   gfn 4: written before the fork, read after   -> shared, intact
+ */
+static void test_sev_fork_cow_unpinned(void **state)
+{
+	kvm_pfn_t old_pfn, new_pfn, pfn4;
+	struct sim_host_stats hs;
+	struct sim_mm *child;
+	struct test_vm t;
+	char msg[256];
+
+	sev_vm(&t, 2 * MiB, true, false);
+	guest_write_page(&t, 3, 0x77);
+	guest_write_page(&t, 4, 0x78);
+	old_pfn = test_host_pfn(&t, t.hva + 3 * PAGE_SIZE);
+	pfn4 = test_host_pfn(&t, t.hva + 4 * PAGE_SIZE);
+	assert_int_equal(sim_mm_fork(t.mm, &child), 0);
+	assert_int_equal(test_host_pfn(&t, t.hva + 3 * PAGE_SIZE), old_pfn);
+	assert_true(guest_page_ok(&t, 4, 0x78));
+
+	guest_write_tail(&t, 3);
+	new_pfn = test_host_pfn(&t, t.hva + 3 * PAGE_SIZE);
+	assert_true(new_pfn != old_pfn);
+	assert_int_equal(sim_host_get_stats(t.host, &hs), 0);
+	assert_int_equal(hs.cow_breaks, 1);
+	assert_false(guest_page_ok(&t, 3, 0x77));
+	assert_int_equal(nr_reports(&t), 1);
+	assert_report(&t, MMUSIM_SEV_MOVED, SIM_FRAME_COW, 3, old_pfn, new_pfn);
+	assert_int_equal(mmusim_vm_sev_check(t.vm, msg, sizeof(msg)), -EUCLEAN);
+	assert_non_null(strstr(msg, "gfn 0x3"));
+	assert_non_null(strstr(msg, sim_frame_event_name(SIM_FRAME_COW)));
+	print_message("%s\n", msg);
+
+	/* gfn 4 was never written: still the shared frame, still readable. */
+	assert_int_equal(test_host_pfn(&t, t.hva + 4 * PAGE_SIZE), pfn4);
+	sim_mm_destroy(child);
+	assert_true(guest_page_ok(&t, 4, 0x78));
+	/* The child is gone: the next write reuses the frame, nothing moves. */
+	guest_write_tail(&t, 4);
+	assert_int_equal(test_host_pfn(&t, t.hva + 4 * PAGE_SIZE), pfn4);
+	assert_int_equal(nr_reports(&t), 1);
+	test_vm_destroy(&t);
+}
+
+/*
+ * Up-front pinning (REG_REGION before the guest writes): fork finds every
+ * page pinned (page_needs_cow_for_dma()) and gives the child copies, so the
+ * guest keeps its frames, writable, and its writes after the fork need no
+ * COW.  Nothing is lost, with the child alive or gone.
+ */
+static void test_sev_fork_pinned_survives(void **state)
+{
+	const u64 npages = 16;
+	struct kvm_enc_region r;
+	struct sim_host_stats hs;
+	kvm_pfn_t pfn[16];
+	struct sim_mm *child;
+	struct test_vm t;
+	u64 i;
+
+	sev_vm(&t, 2 * MiB, true, true);
+	r = whole(&t);
+	assert_int_equal(mmusim_vm_memory_encrypt_reg_region(t.vm, &r), 0);
+	for (i = 0; i < npages; i++) {
+		guest_write_page(&t, i, (u8)i);
+		pfn[i] = test_host_pfn(&t, t.hva + i * PAGE_SIZE);
+	}
+	assert_int_equal(sim_mm_fork(t.mm, &child), 0);
+	assert_int_equal(sim_host_get_stats(t.host, &hs), 0);
+	assert_int_equal(hs.fork_copies, t.size / PAGE_SIZE);
+	for (i = 0; i < npages; i++)
+		guest_write_tail(&t, i);
+	for (i = 0; i < npages; i++) {
+		u8 head[sizeof(secret)];
+
+		assert_int_equal(test_host_pfn(&t, t.hva + i * PAGE_SIZE), pfn[i]);
+		assert_int_equal(mmusim_vcpu_read(vcpu0(&t), i << PAGE_SHIFT, head, sizeof(head)),
+				 0);
+		assert_memory_equal(head, secret, sizeof(secret));
+	}
+	assert_int_equal(sim_host_get_stats(t.host, &hs), 0);
+	assert_int_equal(hs.cow_breaks, 0);
+	sim_mm_destroy(child);
+	for (i = npages; i-- > 0;)
+		guest_write_page(&t, i, (u8)(i + 1));
+	for (i = 0; i < npages; i++)
+		assert_true(guest_page_ok(&t, i, (u8)(i + 1)));
+	assert_int_equal(nr_reports(&t), 0);
+	assert_clean(&t);
+	test_vm_destroy(&t);
+}
+
 /* ======================== flush before release ======================== */
 
 /*
@@ -522,6 +636,8 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_sev_pin_untouched_memory),
 		MMUSIM_TEST(test_sev_pin_untouched_memory_pin_write),
 		MMUSIM_TEST(test_sev_zero_page_cow),
+		MMUSIM_TEST(test_sev_fork_cow_unpinned),
+		MMUSIM_TEST(test_sev_fork_pinned_survives),
 		MMUSIM_TEST(test_sev_release_without_flush),
 		MMUSIM_TEST(test_sev_release_with_flush),
 		MMUSIM_TEST(test_sev_many_reports),

@@ -7,7 +7,8 @@
  * a zap keeps the pin in the zapped-pinned form and the refault unzaps it;
  * dropping the leaf is the only unpin.  The encryption checker judges each
  * scenario: what survives (swap, migration, compaction) and what the
- * reviewers predicted would not (a fast zap, NX recovery).
+ * reviewers predicted would not (a fast zap, NX recovery), and a VMM fork,
+ * whose COW break moves a page the design holds by reference only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,55 @@ static void test_spte_pin_unzap_other_pfn(void **state)
 	assert_int_equal(st.pins_unzapped, 0);
 	assert_int_equal(test_host_page_count(&t, t.hva), 2);
 	assert_int_equal(test_guest_get64(&t, 0), 2);
+	test_vm_check(&t);
+	test_vm_destroy(&t);
+}
+
+/*
+ * The RFC's pin is a page reference, not a FOLL_PIN, so a VMM fork does not
+ * see it (page_needs_cow_for_dma() looks for pins) and shares the page
+ * copy-on-write; its notifier event zaps the leaf to zapped-pinned.  The
+ * guest's next write faults with FOLL_WRITE, which breaks COW in the VMM:
+ * the refault finds another pfn than the one pinned, the WARN fires, the
+ * old pin is dropped, and the guest's ciphertext, now in the copy, decrypts
+ * to garbage (a SIM_FRAME_COW report).
+ *
+ *   gfn 2: written, pinned; fork; the guest writes its last word -> lost
+ */
+static void test_spte_pin_lost_fork(void **state)
+{
+	u64 w = 0x1122334455667788ULL;
+	kvm_pfn_t old_pfn, new_pfn;
+	struct mmusim_sev_stats st;
+	struct mmusim_sev_report rep;
+	struct sim_mm *child;
+	struct test_vm t;
+
+	spte_vm(&t, 2 * MiB, 0);
+	test_guest_put64(&t, 2, 0xfeedface);
+	old_pfn = test_host_pfn(&t, t.hva + 2 * PAGE_SIZE);
+	assert_int_equal(test_host_page_count(&t, t.hva + 2 * PAGE_SIZE), 2);
+	assert_int_equal(sim_mm_fork(t.mm, &child), 0);
+	/* Shared with the child despite the pin: 3 references, no copy for the child. */
+	assert_int_equal(test_host_page_count(&t, t.hva + 2 * PAGE_SIZE), 3);
+	assert_true(test_sev_stats(&t).pins_zapped >= 1);
+
+	env_warn_count_reset();
+	assert_int_equal(mmusim_vcpu_write(mmusim_vm_vcpu(t.vm, 0), 3 * PAGE_SIZE - sizeof(w), &w,
+					   sizeof(w)),
+			 0);
+	assert_int_equal(env_warn_count(), 1);
+	env_warn_count_reset();
+	new_pfn = test_host_pfn(&t, t.hva + 2 * PAGE_SIZE);
+	assert_true(new_pfn != old_pfn);
+	st = test_sev_stats(&t);
+	assert_true(st.pins_dropped >= 1);
+	assert_true(test_guest_get64(&t, 2) != 0xfeedface);
+	assert_lost(&t, 2, SIM_FRAME_COW);
+	assert_true(mmusim_vm_sev_get_reports(t.vm, &rep, 1) >= 1);
+	assert_int_equal(rep.old_pfn, old_pfn);
+	assert_int_equal(rep.new_pfn, new_pfn);
+	sim_mm_destroy(child);
 	test_vm_check(&t);
 	test_vm_destroy(&t);
 }
@@ -586,6 +636,7 @@ TDP_VARIANT(test_spte_pin_lifecycle)
 TDP_VARIANT(test_spte_pin_survives_swap)
 TDP_VARIANT(test_spte_pin_unzap_other_pfn)
 TDP_VARIANT(test_spte_pin_lost_fast_zap)
+TDP_VARIANT(test_spte_pin_lost_fork)
 TDP_VARIANT(test_spte_pin_memslot_delete)
 TDP_VARIANT(test_spte_pin_lost_nx_recovery)
 TDP_VARIANT(test_spte_pin_dirty_log_skips)
@@ -603,6 +654,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_spte_pin_survives_swap),
 		MMUSIM_TEST(test_spte_pin_unzap_other_pfn),
 		MMUSIM_TEST(test_spte_pin_lost_fast_zap),
+		MMUSIM_TEST(test_spte_pin_lost_fork),
 		MMUSIM_TEST(test_spte_pin_memslot_delete),
 		MMUSIM_TEST(test_spte_pin_lost_nx_recovery),
 		MMUSIM_TEST(test_spte_pin_dirty_log_skips),
@@ -615,6 +667,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_spte_pin_survives_swap_tdp),
 		MMUSIM_TEST(test_spte_pin_unzap_other_pfn_tdp),
 		MMUSIM_TEST(test_spte_pin_lost_fast_zap_tdp),
+		MMUSIM_TEST(test_spte_pin_lost_fork_tdp),
 		MMUSIM_TEST(test_spte_pin_memslot_delete_tdp),
 		MMUSIM_TEST(test_spte_pin_lost_nx_recovery_tdp),
 		MMUSIM_TEST(test_spte_pin_dirty_log_skips_tdp),

@@ -12,11 +12,13 @@
  *   gpa 0 .......... 256K ........ 4M          8M .. 8M+4K
  *       [ written    | slot 0        ]          [ slot 1: the fast zap's victim ]
  *   (memslot move: slot 0 moves to 16M)
+ *   (VMM fork: every page shared with the child, then rewritten at 4K - 8)
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "test_util.h"
+#include <mmusim/env.h>
 #include <mmusim/host.h>
 #include <mmusim/sev.h>
 #include <mmusim/vm.h>
@@ -37,6 +39,7 @@ enum event {
 	EV_FAST_ZAP, /* another slot deleted: the zap-all quirk zaps everything */
 	EV_DIRTY_LOG, /* dirty logging on, a harvest, off */
 	EV_MOVE_CONTEXT, /* intra-host migration to a second VM */
+	EV_FORK, /* the VMM forks; the guest writes every page's last word; the child lives on */
 	NR_EVENTS
 };
 
@@ -51,6 +54,7 @@ static const char *const event_name[NR_EVENTS] = {
 	"fast zap (other slot deleted)",
 	"dirty logging on/off",
 	"intra-host migration",
+	"VMM fork, guest writes",
 };
 
 struct strategy {
@@ -74,13 +78,14 @@ static const char expected[NR_EVENTS][ARRAY_SIZE(strategies) + 1] = {
 	[EV_NONE] = "SSSL",	   [EV_COMPACT] = "SSSL",      [EV_SWAP] = "SSSL",
 	[EV_SLOT_DELETE] = "SLLL", [EV_SLOT_MOVE] = "SLSL",    [EV_FAST_ZAP] = "SLSL",
 	[EV_DIRTY_LOG] = "SSSL",   [EV_MOVE_CONTEXT] = "SLSL", [EV_COLLAPSE] = "SSSL",
-	[EV_SPLIT] = "SSSL",
+	[EV_SPLIT] = "SSSL",	   [EV_FORK] = "SLSL",
 };
 
 struct cell {
 	struct test_vm t;
 	struct mmusim_vm *vm; /* the VM that reads back: t.vm, or the migration's target */
 	struct mmusim_vm *dst;
+	struct sim_mm *child; /* EV_FORK's, destroyed after the read-back */
 	gpa_t base;
 };
 
@@ -192,6 +197,21 @@ static void event(struct cell *c, enum event ev)
 		test_vm_set_region_flags(t, 0, 0, GUEST, t->hva, 0);
 		break;
 	}
+	case EV_FORK: {
+		struct mmusim_vcpu *v = mmusim_vm_vcpu(c->vm, 0);
+		u64 w = ~0ULL;
+
+		/*
+		 * The word at offset 0 stays as written: after a COW break it is
+		 * ciphertext of the old frame in a new one.
+		 */
+		assert_int_equal(sim_mm_fork(t->mm, &c->child), 0);
+		for (p = 0; p < NR_PAGES; p++)
+			assert_int_equal(mmusim_vcpu_write(v, p * PAGE_SIZE + PAGE_SIZE - sizeof(w),
+							   &w, sizeof(w)),
+					 0);
+		break;
+	}
 	case EV_MOVE_CONTEXT: {
 		struct mmusim_vm_config cfg = { .mmu = MMUSIM_MMU_LEGACY };
 		struct kvm_userspace_memory_region r = {
@@ -226,6 +246,7 @@ static void test_survival_table(void **state)
 	for (e = 0; e < NR_EVENTS; e++) {
 		print_message("%-30s", event_name[e]);
 		for (k = 0; k < ARRAY_SIZE(strategies); k++) {
+			unsigned long warns = env_warn_count();
 			struct cell c;
 			long reports;
 			u64 lost;
@@ -241,7 +262,19 @@ static void test_survival_table(void **state)
 			print_message(" %-9s", lost ? "lost" : "survives");
 			if (c.dst)
 				mmusim_vm_destroy(c.dst);
+			sim_mm_destroy(c.child);
 			test_vm_destroy(&c.t);
+			/*
+			 * One cell WARNs, by design: the SPTE design's refault of
+			 * a zapped-pinned leaf WARNs when the host maps another
+			 * pfn there, which fork's COW break makes it do (its pin
+			 * is a page reference, which fork does not see as a pin).
+			 */
+			if (env_warn_count() != warns) {
+				assert_true(e == EV_FORK &&
+					    strategies[k].pin == MMUSIM_SEV_PIN_SPTE);
+				env_warn_count_reset();
+			}
 		}
 		got[e][k] = 0;
 		print_message("\n");

@@ -7,7 +7,7 @@
  *   mmusim demo [options]         parallel fault-in of a VM, host events under it
  *   mmusim host-demo [options]    a tour of the simulated host mm
  *   mmusim pfn-demo               non-refcounted and PFN-only memory (pfn_demo.c)
- *   mmusim sev-demo               SEV guest data under host migration, per pinning (sev_demo.c)
+ *   mmusim sev-demo               SEV guest data under host migration and a VMM fork (sev_demo.c)
  *
  * Subcommands live in the commands[] table below: add one by writing a
  * `static int cmd_<name>(int argc, char **argv)` and a table line; its
@@ -90,6 +90,7 @@ static const char *const event_names[] = {
 	[SIM_MMU_NOTIFY_CLEAR] = "CLEAR",
 	[SIM_MMU_NOTIFY_PROTECTION_VMA] = "PROTECTION_VMA",
 	[SIM_MMU_NOTIFY_MIGRATE] = "MIGRATE",
+	[SIM_MMU_NOTIFY_PROTECTION_PAGE] = "PROTECTION_PAGE",
 };
 #define NR_EVENTS 4
 #define DEMO_PRINT_MAX 6 /* events printed in full per kind; the rest are counted */
@@ -583,7 +584,7 @@ static const struct command commands[] = {
 	{ "pfn-demo", cmd_pfn_demo, "",
 	  "TTM-style and PFN-only memory: guest faults and kvm_vcpu_map() under v9 and 6.13", "" },
 	{ "sev-demo", cmd_sev_demo, "",
-	  "SEV guest data under a host migration pass, per pinning strategy", "" },
+	  "SEV guest data under a host migration pass and a VMM fork, per pinning strategy", "" },
 	{ "help", cmd_help, "[COMMAND]", "this list, or COMMAND's options", "" },
 };
 

@@ -103,6 +103,14 @@ struct sim_page;
 #define SIM_PG_SWAPCACHE (1u << 8) /* in the swap cache: has a swap copy */
 #define SIM_PG_REFERENCED (1u << 9) /* PG_referenced: sim_mark_page_accessed() */
 #define SIM_PG_HWPOISON (1u << 10) /* memory failure (SIM_MADV_HWPOISON) */
+/*
+ * An anonymous page of a private mapping that sim_mm_fork() shared between
+ * two mms, write-protected in both: the inverse of Linux's PageAnonExclusive
+ * (a new anonymous page is exclusive without every allocation site setting
+ * a flag).  A write fault copies it (COW) unless the faulting mapping holds
+ * its only reference (do_wp_page()'s reuse), which clears the flag.
+ */
+#define SIM_PG_ANON_SHARED (1u << 11)
 /* 0 for a NULL host or a page not of @host. */
 unsigned int sim_page_flags(struct sim_host *host, struct sim_page *page);
 
@@ -186,7 +194,11 @@ struct sim_host_stats {
 	u64 swap_outs, swap_ins;	/* pages reclaimed to swap; swapped back in */
 	u64 swap_writes;	/* swap_outs that wrote the page (dirty); the others
 				 * dropped a clean swap-cache page, no write */
+	/* Write (or unshare) faults that copied a page. */
 	u64 cow_breaks;
+	/* sim_mm_fork() calls that succeeded, and the pages they copied for the
+	 * child at once (pinned pages, huge pages of private mappings). */
+	u64 forks, fork_copies;
 	u64 notifier_invalidates; /* invalidate_range_start calls delivered */
 	u64 notifier_young;	/* clear_young + test_young calls delivered */
 	u64 notifier_change_pte;
@@ -217,7 +229,10 @@ int sim_host_get_stats(struct sim_host *host, struct sim_host_stats *stats);
  *              written from
  *   COLLAPSE   a THP collapse copies old_pfn (or a swap slot written from it)
  *              into new_pfn, one call per 4K page
- *   COW        a COW break copies old_pfn into new_pfn
+ *   COW        a COW break copies old_pfn into new_pfn: a write (or a
+ *              read-only pin's unshare) to the zero page or to a page that
+ *              sim_mm_fork() shared; the faulting mm maps new_pfn, the other
+ *              mm keeps old_pfn
  *
  * A frame that moves is freed after its move event.  A THP split moves no
  * data (no event).  ->event runs on the thread doing the work, possibly
@@ -277,6 +292,9 @@ const char *sim_frame_event_name(int ev);
 #define SIM_VM_IO 0x00004000
 #define SIM_VM_PFNMAP 0x00000400
 #define SIM_VM_LOCKED 0x00002000
+/* MADV_DONTFORK: not in a fork's child; MADV_WIPEONFORK: empty there. */
+#define SIM_VM_DONTCOPY 0x00020000
+#define SIM_VM_WIPEONFORK 0x02000000
 #define SIM_VM_HUGETLB 0x00400000
 #define SIM_VM_HUGEPAGE 0x20000000
 #define SIM_VM_NOHUGEPAGE 0x40000000
@@ -286,6 +304,22 @@ int sim_mm_create(struct sim_host *host, struct sim_mm **mmp);
 void sim_mm_destroy(struct sim_mm *mm);
 /* NULL for a NULL mm. */
 struct sim_host *sim_mm_host(struct sim_mm *mm);
+
+/*
+ * fork()'s copy of an address space (dup_mmap() and copy_page_range(),
+ * Linux 6.12; src/host/fork.c says what is shared and what is copied).
+ * *@childp receives a new mm on the same host with a copy of @parent's
+ * VMAs (not the SIM_VM_DONTCOPY ones; SIM_VM_WIPEONFORK ones empty; none
+ * VM_LOCKED), its RLIMIT_MEMLOCK and CAP_IPC_LOCK, and no notifiers.
+ * Private anonymous pages become shared copy-on-write (write-protected in
+ * both, after a PROTECTION_PAGE invalidation of @parent's range), except
+ * pinned ones, which the child gets a copy of at once; shared and
+ * VM_PFNMAP memory is shared.  The child is destroyed with
+ * sim_mm_destroy().  -EINVAL for NULL arguments or a destroyed @parent;
+ * -ENOMEM (nothing of the child left; @parent's memory intact, its pages
+ * maybe write-protected); -EHWPOISON if a page to copy is poisoned.
+ */
+int sim_mm_fork(struct sim_mm *parent, struct sim_mm **childp);
 
 /*
  * hint 0: the mm picks an address (top-down from 0x7f0000000000; a free hint
@@ -302,8 +336,12 @@ int sim_munmap(struct sim_mm *mm, hva_t addr, u64 len);
 /* -ENOMEM if part of the range is unmapped (and nothing changes). */
 int sim_mprotect(struct sim_mm *mm, hva_t addr, u64 len, int prot);
 #define SIM_MADV_DONTNEED 4
+#define SIM_MADV_DONTFORK 10
+#define SIM_MADV_DOFORK 11
 #define SIM_MADV_HUGEPAGE 14
 #define SIM_MADV_NOHUGEPAGE 15
+#define SIM_MADV_WIPEONFORK 18
+#define SIM_MADV_KEEPONFORK 19
 #define SIM_MADV_PAGEOUT 21
 #define SIM_MADV_HWPOISON 100
 /*
@@ -325,6 +363,11 @@ int sim_mprotect(struct sim_mm *mm, hva_t addr, u64 len, int prot);
  * instead; the effect on every caller is the same).  Unmapped pages and VM_PFNMAP memory are
  * skipped.  A poisoned folio that is freed goes back to the allocator
  * clean (Linux keeps it out of service: a simplification).
+ * DONTFORK/DOFORK set/clear SIM_VM_DONTCOPY (DOFORK on VM_IO: -EINVAL);
+ * WIPEONFORK/KEEPONFORK set/clear SIM_VM_WIPEONFORK (WIPEONFORK on a
+ * shared or VM_PFNMAP mapping: -EINVAL), splitting VMAs at the range's
+ * ends, as madvise_vma_behavior() does (every VMA is checked before any
+ * changes, where Linux stops at the first bad one).
  */
 int sim_madvise(struct sim_mm *mm, hva_t addr, u64 len, int advice);
 
@@ -503,6 +546,8 @@ enum sim_mmu_notifier_event {
 	SIM_MMU_NOTIFY_CLEAR,		/* swap-out, THP split/collapse, COW break */
 	SIM_MMU_NOTIFY_PROTECTION_VMA,	/* mprotect */
 	SIM_MMU_NOTIFY_MIGRATE,		/* migration / compaction */
+	/* fork write-protects private pages (copy_page_range()) */
+	SIM_MMU_NOTIFY_PROTECTION_PAGE,
 };
 
 struct sim_mmu_notifier_range {

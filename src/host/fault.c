@@ -15,13 +15,21 @@
  *                       write fault), else RO until a write fault reuses it
  *   VM_PFNMAP           nothing: populated by sim_mmap_pfn(); -EFAULT
  *
- *   present RO leaf, write fault in a writable VMA:
+ *   present RO leaf, write fault in a writable VMA (do_wp_page()):
  *     the zero page      -> copy-on-write: a new page replaces it inside a
  *                           CLEAR invalidation, with change_pte delivered
  *                           between start and end (as Linux did before 6.9)
- *     any other page     -> reused: W and D set (without fork every
- *                           anonymous page is exclusive to its mm); it
- *                           leaves the swap cache
+ *     a page fork shared -> copy-on-write the same way (wp_page_copy(): a
+ *       (ANON_SHARED)       copy of its data, a SIM_FRAME_COW event, the
+ *                           mapping's reference on the old page dropped),
+ *                           unless the faulting mapping holds its only
+ *                           reference (the other mm exited or unmapped it):
+ *                           then it is exclusive again and reused
+ *                           (wp_can_reuse_anon_folio())
+ *     any other page     -> reused: W and D set (it is exclusive to this
+ *                           mm); it leaves the swap cache
+ *   FAULT_FLAG_UNSHARE (a read-only pin) on the zero page or a page fork
+ *   shared: the same copy (or reuse), mapped read-only and clean
  *   swap entry           -> swap-in: a new page gets the saved contents,
  *                           mapped writable if the VMA is; a read keeps the
  *                           swap copy (swap cache, page clean), a write
@@ -92,10 +100,36 @@ static u64 new_leaf_bits(struct sim_vma *vma, bool write, bool writable)
 #define LEAF_NEEDS_COW 1
 
 /*
+ * wp_can_reuse_anon_folio() for a page fork shared: only an order-0 page
+ * whose one reference is the faulting mapping's may become exclusive again
+ * (a GUP reference, or the other mm's mapping, means someone else may still
+ * read it).  Under page_table_lock, which keeps the mapping's reference.
+ */
+static bool sim_wp_can_reuse_locked(struct sim_mm *mm, struct sim_page *page)
+{
+	if (sim_compound_order(mm->host, page) || sim_page_ref_count(page) != 1)
+		return false;
+	sim_page_clear_flags(mm->host, page, SIM_PG_ANON_SHARED);
+	return true;
+}
+
+/* The page @e maps if fork shared it (SIM_PG_ANON_SHARED), else NULL. */
+static struct sim_page *shared_anon_page(struct sim_mm *mm, u64 e)
+{
+	struct sim_page *page;
+
+	if ((e & SIM_PTE_SPECIAL) || !sim_pte_maps_frame(e))
+		return NULL;
+	page = sim_pfn_to_page(mm->host, sim_pte_pfn(e));
+	return page && (sim_page_flags(mm->host, page) & SIM_PG_ANON_SHARED) ? page : NULL;
+}
+
+/*
  * A present or PROT_NONE leaf for an access the VMA allows: make it
  * accessible again (after mprotect), reuse it for a write, mark it accessed
  * and dirty as the CPU would.  Under page_table_lock.  Returns 0, or
- * LEAF_NEEDS_COW for a write to the zero page.
+ * LEAF_NEEDS_COW for a write to the zero page or to a page fork shared
+ * that cannot be reused.
  */
 static int fix_leaf_locked(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u64 e, bool write)
 {
@@ -107,7 +141,10 @@ static int fix_leaf_locked(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u6
 			new |= SIM_PTE_WRITE;
 	}
 	if (write && !(new & SIM_PTE_WRITE)) {
-		if (sim_page_is_zero(mm, sim_pte_pfn(e))) {
+		struct sim_page *shared = shared_anon_page(mm, e);
+
+		if (sim_page_is_zero(mm, sim_pte_pfn(e)) ||
+		    (shared && !sim_wp_can_reuse_locked(mm, shared))) {
 			if (new != e)
 				sim_set_pte(ptep, new);
 			return LEAF_NEEDS_COW;
@@ -132,55 +169,92 @@ static int fix_leaf_locked(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u6
 }
 
 /*
- * Write fault on the zero page: copy-on-write into a new page (wp_page_copy).
- * @unshare: FAULT_FLAG_UNSHARE, for a read-only long-term pin: the copy is
- * mapped read-only and clean, as a read would have mapped it; a later write
+ * Copy-on-write into a new page (wp_page_copy) of the read-only page at
+ * @old_pfn: the zero page (@old NULL; the copy is a zeroed page) or a page
+ * fork shared (@old, on which the caller took a reference under
+ * page_table_lock, so that it cannot be freed while its data is copied;
+ * dropped here).  The copy is made before taking the lock, as
+ * __wp_page_copy_user() does: nobody writes the page meanwhile, every
+ * mapping of it being read-only.  On success the mapping's reference on
+ * @old goes too; the other mm keeps its own.
+ * @unshare: FAULT_FLAG_UNSHARE, for a read-only pin: the copy is mapped
+ * read-only and clean, as a read would have mapped it; a later write
  * reuses it (it is exclusive).
  */
-static int sim_do_wp_page_copy(struct sim_mm *mm, hva_t addr, u64 *ptep, bool unshare)
+static int sim_do_wp_page_copy(struct sim_mm *mm, hva_t addr, u64 *ptep, kvm_pfn_t old_pfn,
+			       struct sim_page *old, bool unshare)
 {
 	const u64 same = SIM_PTE_PFN_MASK | SIM_PTE_PRESENT | SIM_PTE_WRITE;
 	struct sim_mmu_notifier_range range;
+	struct sim_host *host = mm->host;
 	struct sim_page *page;
 	kvm_pfn_t pfn;
 	bool done = false;
 	u64 e;
 
-	/* The copy of the zero page is a zeroed page. */
-	page = sim_alloc_pages(mm->host, GFP_HIGHUSER_MOVABLE | __GFP_ZERO, 0);
-	if (!page)
+	page = sim_alloc_pages(host, GFP_HIGHUSER_MOVABLE | (old ? 0 : __GFP_ZERO), 0);
+	if (!page) {
+		if (old)
+			sim_put_page(host, old);
 		return -ENOMEM;
-	sim_page_set_flags(mm->host, page, SIM_PG_ANON);
-	pfn = sim_page_to_pfn(mm->host, page);
+	}
+	sim_page_set_flags(host, page, SIM_PG_ANON);
+	pfn = sim_page_to_pfn(host, page);
+	if (old)
+		memcpy(sim_page_to_virt(host, page), sim_page_to_virt(host, old), PAGE_SIZE);
 
 	sim_mn_range_init(&range, mm, addr, addr + PAGE_SIZE, SIM_MMU_NOTIFY_CLEAR);
 	sim_mn_invalidate_range_start(&range);
 	spin_lock(&mm->page_table_lock);
 	e = READ_ONCE(*ptep);
-	if ((e & same) == (sim_make_pte(mm->zero_pfn, SIM_PTE_PRESENT) & same)) {
+	if ((e & same) == (sim_make_pte(old_pfn, SIM_PTE_PRESENT) & same)) {
 		sim_set_pte(ptep,
 			    sim_make_pte(pfn, unshare ? SIM_PTE_PRESENT | SIM_PTE_ACCESSED :
 							SIM_PTE_PRESENT | SIM_PTE_WRITE |
 								SIM_PTE_ACCESSED | SIM_PTE_DIRTY));
-		/* The copy of the zero page: the zeroing allocation made it. */
-		sim_frame_event(mm->host, SIM_FRAME_COW, mm->zero_pfn, pfn, 1, 0);
+		/*
+		 * The frame observer sees the data move: for the zero page the
+		 * zeroing allocation made the copy; for a page fork shared, a
+		 * frame holding (say) a guest's ciphertext is now another frame.
+		 */
+		sim_frame_event(host, SIM_FRAME_COW, old_pfn, pfn, 1, 0);
 		done = true;
 	}
 	spin_unlock(&mm->page_table_lock);
 	if (done) {
 		sim_mn_change_pte(mm, addr, pfn, !unshare);
-		atomic64_inc(&mm->host->cnt.cow_breaks);
+		atomic64_inc(&host->cnt.cow_breaks);
 	}
 	sim_mn_invalidate_range_end(&range);
 	if (!done)
-		sim_put_page(mm->host, page);
+		sim_put_page(host, page);
+	if (old) {
+		if (done)
+			sim_put_page(host, old); /* the mapping's reference */
+		sim_put_page(host, old);
+	}
 	return 0;
 }
 
 /*
+ * The COW of pte_fault() for the leaf @e: take a reference on a shared
+ * page under page_table_lock (the caller's), to copy it after the unlock.
+ */
+static struct sim_page *cow_source_locked(struct sim_mm *mm, u64 e)
+{
+	struct sim_page *page;
+
+	if (sim_page_is_zero(mm, sim_pte_pfn(e)))
+		return NULL;
+	page = sim_pfn_to_page(mm->host, sim_pte_pfn(e));
+	sim_get_page(mm->host, page);
+	return page;
+}
+
+/*
  * Touch of a swap entry: bring the saved contents back (do_swap_page).  The
- * page is exclusive to this mm (no fork), so it is mapped writable if the
- * VMA is, and dirty only for a write.  A read keeps the slot: the page
+ * page is exclusive to this mm (fork duplicates swap slots, fork.c), so it
+ * is mapped writable if the VMA is, and dirty only for a write.  A read keeps the slot: the page
  * enters the swap cache, clean, and reclaim may drop it again without a
  * write until someone dirties it.  A write (or a VM_LOCKED VMA) frees the
  * slot, as should_try_to_free_swap() does.
@@ -351,17 +425,27 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 			r = sim_do_swap_page(mm, vma, ptep, e, write);
 			break;
 		}
-		if (e && !write && (flags & SIM_FAULT_UNSHARE) && sim_pte_present(e) &&
-		    sim_page_is_zero(mm, sim_pte_pfn(e))) {
-			spin_unlock(&mm->page_table_lock);
-			r = sim_do_wp_page_copy(mm, addr, ptep, true);
-			break;
+		if (e && !write && (flags & SIM_FAULT_UNSHARE) && sim_pte_present(e)) {
+			struct sim_page *shared = shared_anon_page(mm, e);
+
+			if (sim_page_is_zero(mm, sim_pte_pfn(e)) ||
+			    (shared && !sim_wp_can_reuse_locked(mm, shared))) {
+				struct sim_page *old = cow_source_locked(mm, e);
+
+				spin_unlock(&mm->page_table_lock);
+				r = sim_do_wp_page_copy(mm, addr, ptep, sim_pte_pfn(e), old, true);
+				break;
+			}
 		}
 		if (e) {
+			struct sim_page *old = NULL;
+
 			r = fix_leaf_locked(mm, vma, ptep, e, write);
+			if (r == LEAF_NEEDS_COW)
+				old = cow_source_locked(mm, e);
 			spin_unlock(&mm->page_table_lock);
 			if (r == LEAF_NEEDS_COW)
-				r = sim_do_wp_page_copy(mm, addr, ptep, false);
+				r = sim_do_wp_page_copy(mm, addr, ptep, sim_pte_pfn(e), old, false);
 			break;
 		}
 		if (!write && !shared) {
@@ -497,6 +581,12 @@ int sim_follow_page(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool wri
 	}
 	if (!(e & SIM_PTE_SPECIAL))
 		page = sim_pfn_to_page(host, pfn);
+	/* ... nor any read-only pin a page fork shared: a COW would move it away. */
+	if ((grab & SIM_FOLLOW_UNSHARE_ANON) && page &&
+	    (sim_page_flags(host, page) & SIM_PG_ANON_SHARED)) {
+		r = -ENOENT;
+		goto out;
+	}
 	/* A memory failure: the CPU would take a machine check (SIGBUS). */
 	if (page && (sim_page_flags(host, page) & SIM_PG_HWPOISON)) {
 		r = -EHWPOISON;

@@ -13,10 +13,13 @@
  *  - A VMA without the access (PROT_NONE, FOLL_WRITE on a read-only
  *    mapping) or with VM_IO | VM_PFNMAP is -EFAULT (check_vma_flags()):
  *    such memory is reached with sim_follow_pfn().
- *  - FOLL_WRITE faults for write, which breaks COW of the zero page; a
- *    read-only FOLL_LONGTERM pin of a private mapping unshares it instead
- *    (FAULT_FLAG_UNSHARE: an exclusive copy, mapped read-only), as
- *    gup_must_unshare() wants, so the pin holds the page later writes use.
+ *  - FOLL_WRITE faults for write, which breaks COW of the zero page and of
+ *    pages sim_mm_fork() shared (KVM's __kvm_follow_pfn() for a write fault
+ *    breaks it so); a read-only FOLL_LONGTERM pin of a private mapping
+ *    unshares the zero page instead, and any read-only pin a page fork
+ *    shared (FAULT_FLAG_UNSHARE: an exclusive copy, or the page itself if
+ *    nobody else holds it, mapped read-only), as gup_must_unshare() wants,
+ *    so the pin holds the page later writes use.
  *  - FOLL_NOWAIT: a page that needs swap-in stops the walk (the fault
  *    returns VM_FAULT_RETRY and __get_user_pages() turns -EBUSY into 0):
  *    the result is the number of pages taken before it, 0 if none.
@@ -120,18 +123,21 @@ static int gup_faultin(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsig
 }
 
 /*
- * gup_must_unshare() for the only shared pages this host has (no fork, no
- * KSM: every anonymous page is exclusive): a read-only FOLL_LONGTERM pin of
- * a private ("COW") mapping must not hold the shared zero page, which the
- * first write would COW away from the pin; the fault unshares it first.
- * @vma NULL is GUP-fast, which cannot tell and falls back.
+ * gup_must_unshare() (Linux 6.12), as the SIM_FOLLOW_UNSHARE* bits that
+ * sim_follow_page() checks: a read-only pin of a private ("COW") mapping
+ * must not hold a page that the first write would COW away from the pin.
+ * A page fork shared (not PageAnonExclusive) is such a page for any pin;
+ * the zero page (not anonymous) only for FOLL_LONGTERM, short-term pins not
+ * caring to see later writes.  The fault unshares it first.  Shared
+ * mappings have neither.  @vma NULL is GUP-fast, which checks the page.
  */
-static bool gup_must_unshare(struct sim_vma *vma, unsigned int flags)
+static unsigned int gup_must_unshare(struct sim_vma *vma, unsigned int flags)
 {
-	if ((flags & (SIM_FOLL_WRITE | SIM_FOLL_PIN)) != SIM_FOLL_PIN ||
-	    !(flags & SIM_FOLL_LONGTERM))
-		return false;
-	return !vma || !(vma->vm_flags & SIM_VM_SHARED);
+	if ((flags & (SIM_FOLL_WRITE | SIM_FOLL_PIN)) != SIM_FOLL_PIN)
+		return 0;
+	if (vma && (vma->vm_flags & SIM_VM_SHARED))
+		return 0;
+	return SIM_FOLLOW_UNSHARE_ANON | ((flags & SIM_FOLL_LONGTERM) ? SIM_FOLLOW_UNSHARE : 0);
 }
 
 /* __get_user_pages(): mmap_lock held for read. */
@@ -142,8 +148,8 @@ static long __gup(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned int
 	unsigned int fault_flags = 0;
 	bool write = flags & SIM_FOLL_WRITE;
 	struct sim_vma *vma = NULL;
+	unsigned int unshare;
 	unsigned long i = 0;
-	bool unshare;
 	long r = 0;
 
 	lockdep_assert_held_read(&mm->mmap_lock);
@@ -174,8 +180,7 @@ static long __gup(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned int
 			break;
 		}
 		unshare = gup_must_unshare(vma, flags);
-		r = sim_follow_page(mm, vma, addr, write, grab | (unshare ? SIM_FOLLOW_UNSHARE : 0),
-				    &res);
+		r = sim_follow_page(mm, vma, addr, write, grab | unshare, &res);
 		if (r == -ENOENT) {
 			r = gup_faultin(mm, vma, addr, flags,
 					fault_flags | (unshare ? SIM_FAULT_UNSHARE : 0));
@@ -249,8 +254,21 @@ static long gup_fast(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned 
 {
 	struct sim_host *host = mm->host;
 	bool write = flags & SIM_FOLL_WRITE;
+	unsigned int unshare = gup_must_unshare(NULL, flags);
+	unsigned int seq = 0;
 	unsigned long i;
 
+	/*
+	 * raw_seqcount_try_begin(&mm->write_protect_seq): no pin while
+	 * sim_mm_fork() write-protects this mm; a pin taken as it starts is
+	 * given back below (fork.c explains the pairing).
+	 */
+	if (flags & SIM_FOLL_PIN) {
+		seq = READ_ONCE(mm->write_protect_seq);
+		if (seq & 1)
+			return 0;
+		smp_mb();
+	}
 	rcu_read_lock();
 	for (i = 0; i < nr; i++) {
 		hva_t addr = start + (i << PAGE_SHIFT);
@@ -267,7 +285,10 @@ static long gup_fast(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned 
 				       ((addr & (sim_level_size(level) - 1)) >> PAGE_SHIFT));
 		if (!page || (sim_page_flags(host, page) & SIM_PG_HWPOISON))
 			break;
-		if (gup_must_unshare(NULL, flags) && sim_page_is_zero(mm, sim_pte_pfn(e)))
+		if ((unshare & SIM_FOLLOW_UNSHARE) && sim_page_is_zero(mm, sim_pte_pfn(e)))
+			break;
+		if ((unshare & SIM_FOLLOW_UNSHARE_ANON) &&
+		    (sim_page_flags(host, page) & SIM_PG_ANON_SHARED))
 			break;
 		if ((flags & SIM_FOLL_LONGTERM) &&
 		    (sim_page_flags(host, page) & SIM_PG_MOVABLE))
@@ -292,6 +313,14 @@ static long gup_fast(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned 
 		pages[i] = page;
 	}
 	rcu_read_unlock();
+	if ((flags & SIM_FOLL_PIN) && i) {
+		smp_mb();
+		if (READ_ONCE(mm->write_protect_seq) != seq) {
+			/* A fork began: it may not have seen these pins; the slow path waits. */
+			gup_release(host, pages, i, flags);
+			return 0;
+		}
+	}
 	return i;
 }
 

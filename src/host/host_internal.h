@@ -89,7 +89,7 @@ struct sim_host {
 		atomic64_t migrations, migrate_busy, thp_splits, thp_collapses, swap_outs,
 			swap_writes, swap_ins, cow_breaks, notifier_invalidates, notifier_young,
 			notifier_change_pte, pgtable_pages, pinned_pages, memremaps, memremap_live,
-			hwpoisoned_pages;
+			hwpoisoned_pages, forks, fork_copies;
 	} cnt;
 };
 

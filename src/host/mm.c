@@ -6,9 +6,9 @@
  * An mm is a sorted list of VMAs over [SIM_MMAP_MIN_ADDR, SIM_TASK_SIZE),
  * 4-level host page tables (pgtable.c) filled by demand faults (fault.c),
  * host events that change mappings (mm_ops.c), GUP (gup.c) and MMU
- * notifiers (mmu_notifier.c).  There is no fork and no file mapping:
- * memory is anonymous (private, or shared like shmem), hugetlb (2M/1G), or
- * VM_IO | VM_PFNMAP (sim_mmap_pfn(), remap_pfn_range()).
+ * notifiers (mmu_notifier.c); sim_mm_fork() (fork.c) copies one.  There is
+ * no file mapping: memory is anonymous (private, or shared like shmem),
+ * hugetlb (2M/1G), or VM_IO | VM_PFNMAP (sim_mmap_pfn(), remap_pfn_range()).
  *
  * Locking model (what Linux does, with one page_table_lock per mm instead
  * of split PTE locks):
@@ -16,7 +16,7 @@
  *   mmap_lock (rw_semaphore)
  *     read:  faults, sim_mm_touch/read/write, GUP, MADV_DONTNEED, migration,
  *            THP split, swap-out, aging, sim_mm_vma_flags
- *     write: mmap, munmap, mprotect, MADV_(NO)HUGEPAGE, MADV_COLLAPSE,
+ *     write: mmap, munmap, mprotect, MADV_(NO)HUGEPAGE, MADV_COLLAPSE, fork,
  *            notifier registration, account_locked_vm, teardown
  *     The VMA list, locked_vm and the layout of page tables (which tables
  *     may be freed) are protected by it.

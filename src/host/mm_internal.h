@@ -216,6 +216,13 @@ struct sim_mm {
 	struct list_head notifiers;
 	struct srcu_struct notifier_srcu;
 
+	/*
+	 * write_protect_seq: odd while sim_mm_fork() write-protects this mm's
+	 * private pages, so that GUP-fast, which holds no lock, cannot pin a
+	 * page that fork is about to share (it rechecks after pinning).
+	 */
+	unsigned int write_protect_seq;
+
 	/* Invalidation sequence (mmu_interval_notifier style): odd while any is active. */
 	spinlock_t inv_lock;
 	int inv_active;
@@ -304,7 +311,11 @@ int sim_folio_mapcount_locked(struct sim_mm *mm, u64 *ptep, hva_t addr, kvm_pfn_
 #define SIM_FAULT_WRITE 0x1
 #define SIM_FAULT_NOWAIT 0x2 /* FAULT_FLAG_RETRY_NOWAIT: do not wait for swap-in */
 #define SIM_VM_FAULT_RETRY 1 /* the fault needs I/O and SIM_FAULT_NOWAIT was given */
-/* FAULT_FLAG_UNSHARE: replace the shared zero page by an exclusive page, mapped read-only. */
+/*
+ * FAULT_FLAG_UNSHARE: replace the shared zero page, or a page fork shared,
+ * by an exclusive page (a copy, or the page itself if nobody else holds
+ * it), mapped read-only.
+ */
 #define SIM_FAULT_UNSHARE 0x4
 
 int sim_handle_mm_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr,
@@ -320,6 +331,8 @@ struct sim_follow {
 #define SIM_FOLLOW_GRAB_GET 0x1 /* take a reference on the 4K page */
 #define SIM_FOLLOW_GRAB_PIN 0x2 /* take a FOLL_PIN pin */
 #define SIM_FOLLOW_UNSHARE 0x4 /* gup_must_unshare(): -ENOENT for the shared zero page */
+/* gup_must_unshare() of a read-only pin: -ENOENT for a page fork shared (SIM_PG_ANON_SHARED). */
+#define SIM_FOLLOW_UNSHARE_ANON 0x8
 int sim_follow_page(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool write,
 		    unsigned int grab, struct sim_follow *res);
 

@@ -300,8 +300,44 @@ out:
 	return r;
 }
 
-/* MADV_HUGEPAGE / MADV_NOHUGEPAGE: VMA flags only (no khugepaged). */
-static int madvise_hugepage(struct sim_mm *mm, hva_t start, hva_t end, int advice)
+/*
+ * madvise_vma_behavior()'s checks for the fork advice: MADV_DOFORK may not
+ * make VM_IO memory copyable, MADV_WIPEONFORK is for private anonymous
+ * memory only (not shared, not VM_PFNMAP).
+ */
+static int madvise_fork_check(struct sim_vma *vma, int advice)
+{
+	if (advice == SIM_MADV_DOFORK && (vma->vm_flags & SIM_VM_IO))
+		return -EINVAL;
+	if (advice == SIM_MADV_WIPEONFORK && (vma->vm_flags & (SIM_VM_SHARED | SIM_VM_SPECIAL)))
+		return -EINVAL;
+	return 0;
+}
+
+static unsigned long madvise_new_flags(unsigned long f, int advice)
+{
+	switch (advice) {
+	case SIM_MADV_HUGEPAGE:
+		return (f & ~SIM_VM_NOHUGEPAGE) | SIM_VM_HUGEPAGE;
+	case SIM_MADV_NOHUGEPAGE:
+		return (f & ~SIM_VM_HUGEPAGE) | SIM_VM_NOHUGEPAGE;
+	case SIM_MADV_DONTFORK:
+		return f | SIM_VM_DONTCOPY;
+	case SIM_MADV_DOFORK:
+		return f & ~SIM_VM_DONTCOPY;
+	case SIM_MADV_WIPEONFORK:
+		return f | SIM_VM_WIPEONFORK;
+	case SIM_MADV_KEEPONFORK:
+		return f & ~SIM_VM_WIPEONFORK;
+	}
+	return f;
+}
+
+/*
+ * The advice that only changes VMA flags: MADV_(NO)HUGEPAGE (no
+ * khugepaged) and the fork advice, DONTFORK/DOFORK, WIPEONFORK/KEEPONFORK.
+ */
+static int madvise_vma_flags(struct sim_mm *mm, hva_t start, hva_t end, int advice)
 {
 	struct sim_vma *pre[2] = { NULL, NULL }, *vma, *first = NULL;
 	int r;
@@ -311,6 +347,11 @@ static int madvise_hugepage(struct sim_mm *mm, hva_t start, hva_t end, int advic
 		r = -ENOMEM;
 		goto out;
 	}
+	sim_for_each_vma_in(mm, vma, start, end) {
+		r = madvise_fork_check(vma, advice);
+		if (r)
+			goto out;
+	}
 	/* A THP never straddles VMAs: split those cut by the new boundaries. */
 	r = prepare_layout_change(mm, start, end, pre);
 	if (r)
@@ -319,10 +360,7 @@ static int madvise_hugepage(struct sim_mm *mm, hva_t start, hva_t end, int advic
 	sim_for_each_vma_in(mm, vma, start, end) {
 		if (!first)
 			first = vma;
-		if (advice == SIM_MADV_HUGEPAGE)
-			vma->vm_flags = (vma->vm_flags & ~SIM_VM_NOHUGEPAGE) | SIM_VM_HUGEPAGE;
-		else
-			vma->vm_flags = (vma->vm_flags & ~SIM_VM_HUGEPAGE) | SIM_VM_NOHUGEPAGE;
+		vma->vm_flags = madvise_new_flags(vma->vm_flags, advice);
 	}
 	vma = first ? sim_vma_prev(mm, first) : NULL;
 	vma = vma ? vma : first;
@@ -437,7 +475,9 @@ int sim_madvise(struct sim_mm *mm, hva_t addr, u64 len, int advice)
 		return -EINVAL;
 	if (advice != SIM_MADV_DONTNEED && advice != SIM_MADV_HUGEPAGE &&
 	    advice != SIM_MADV_NOHUGEPAGE && advice != SIM_MADV_PAGEOUT &&
-	    advice != SIM_MADV_HWPOISON)
+	    advice != SIM_MADV_HWPOISON && advice != SIM_MADV_DONTFORK &&
+	    advice != SIM_MADV_DOFORK && advice != SIM_MADV_WIPEONFORK &&
+	    advice != SIM_MADV_KEEPONFORK)
 		return -EINVAL;
 	if (len > SIM_TASK_SIZE)
 		return -EINVAL;
@@ -453,7 +493,7 @@ int sim_madvise(struct sim_mm *mm, hva_t addr, u64 len, int advice)
 		return madvise_pageout(mm, addr, end);
 	if (advice == SIM_MADV_HWPOISON)
 		return madvise_hwpoison(mm, addr, end);
-	return madvise_hugepage(mm, addr, end, advice);
+	return madvise_vma_flags(mm, addr, end, advice);
 }
 
 /* ======================== migration ======================== */

@@ -103,9 +103,9 @@ static_assert(sizeof(struct sim_page) == 16, "struct sim_page must stay 16 bytes
 #define SIM_COMPOUND_TAIL 1u
 
 /* Flags the host mm layer may set and clear (sim_page_set_flags()). */
-#define SIM_PG_MM_FLAGS                                                              \
-	(SIM_PG_ANON | SIM_PG_HUGETLB | SIM_PG_DIRTY | SIM_PG_SWAPCACHE | SIM_PG_REFERENCED |     \
-	 SIM_PG_HWPOISON)
+#define SIM_PG_MM_FLAGS                                                                       \
+	(SIM_PG_ANON | SIM_PG_HUGETLB | SIM_PG_DIRTY | SIM_PG_SWAPCACHE | SIM_PG_REFERENCED | \
+	 SIM_PG_HWPOISON | SIM_PG_ANON_SHARED)
 /* Flags only the allocator changes. */
 #define SIM_PG_ALLOC_FLAGS                                                           \
 	(SIM_PG_RESERVED | SIM_PG_MOVABLE | SIM_PG_HEAD | SIM_PG_TAIL | SIM_PG_BUDDY)

@@ -659,6 +659,8 @@ int sim_host_get_stats(struct sim_host *host, struct sim_host_stats *stats)
 	stats->swap_writes = atomic64_read(&host->cnt.swap_writes);
 	stats->swap_ins = atomic64_read(&host->cnt.swap_ins);
 	stats->cow_breaks = atomic64_read(&host->cnt.cow_breaks);
+	stats->forks = atomic64_read(&host->cnt.forks);
+	stats->fork_copies = atomic64_read(&host->cnt.fork_copies);
 	stats->notifier_invalidates = atomic64_read(&host->cnt.notifier_invalidates);
 	stats->notifier_young = atomic64_read(&host->cnt.notifier_young);
 	stats->notifier_change_pte = atomic64_read(&host->cnt.notifier_change_pte);

@@ -183,6 +183,11 @@ void down_write(struct rw_semaphore *sem);
 bool down_write_trylock(struct rw_semaphore *sem);
 void up_write(struct rw_semaphore *sem);
 
+/* Lockdep's nesting annotations (two locks of one class): the owner tables need none. */
+#define SINGLE_DEPTH_NESTING 1
+#define spin_lock_nested(l, subclass) ((void)(subclass), spin_lock(l))
+#define down_write_nested(s, subclass) ((void)(subclass), down_write(s))
+
 #ifdef MMUSIM_ENV_FAST
 /* As in a kernel without CONFIG_LOCKDEP: type-checked, never evaluated. */
 #define lockdep_is_held(l) ({ (void)(l); 1; })
