@@ -127,9 +127,11 @@ static void test_pgtable_iter(void **state)
 	assert_int_equal(sim_mm_touch(t.mm, a + 2 * SZ_2M, true), 0);
 	assert_int_equal(sim_mm_touch(t.mm, a + 2 * SZ_2M + 7 * PAGE_SIZE, true), 0);
 	down_read(&t.mm->mmap_lock);
-	spin_lock(&t.mm->page_table_lock);
 	sim_pt_iter_init(&it, a, a + 3 * SZ_2M);
 	while (sim_pt_next_leaf(t.mm, &it)) {
+		/* Each leaf comes with its table's lock: the PMD table's, or the PTE table's. */
+		assert_ptr_equal(it.ptl, sim_pte_lockptr(t.mm, it.ptep, it.level));
+		assert_true(lockdep_is_held(it.ptl));
 		if (it.level == PG_LEVEL_2M) {
 			n2m++;
 			assert_int_equal(it.leaf_start, a + SZ_2M);
@@ -138,7 +140,7 @@ static void test_pgtable_iter(void **state)
 			assert_int_equal(it.level, PG_LEVEL_4K);
 		}
 	}
-	spin_unlock(&t.mm->page_table_lock);
+	assert_null(it.ptl);
 	up_read(&t.mm->mmap_lock);
 	assert_int_equal(n2m, 1);
 	assert_int_equal(n4k, 2);
@@ -321,6 +323,101 @@ static void test_pgtable_concurrent_first_touch(void **state)
 			 (n - 1) % 2 ? "hugetlb" : "THP", r, ft.r);
 }
 
+/*
+ * Split page-table locks.  Layout (RW private anonymous, 4K pages):
+ *
+ *   a            a + 2M         a + 4M
+ *   | PTE table A | PTE table B |      one PMD table links both
+ *
+ * Each PTE table has its own lock, the PMD table another, and a 1G hugetlb
+ * leaf (a PUD entry) takes mm->page_table_lock.  While this thread holds A's
+ * lock, a fault in B on another thread must complete: with one lock per mm
+ * it would wait for A's to be dropped.
+ */
+struct split_toucher {
+	struct sim_mm *mm;
+	hva_t addr;
+	int r;
+	int go, done;
+};
+
+static int split_toucher_fn(void *arg)
+{
+	struct split_toucher *st = arg;
+
+	while (!smp_load_acquire(&st->go))
+		cpu_relax();
+	st->r = sim_mm_touch(st->mm, st->addr, true);
+	smp_store_release(&st->done, 1);
+	return 0;
+}
+
+static void test_pgtable_split_locks(void **state)
+{
+	struct split_toucher st = { 0 };
+	spinlock_t *ptl_a, *ptl_b, *ptl_thp, *ptl_1g;
+	struct env_thread *th;
+	int level, level_pmd;
+	u64 *ptep_a, *ptep_b, *pmdp, deadline;
+	hva_t a, thp, h1;
+	struct mmt t;
+
+	mmt_init(&t, 0);
+	a = mmt_mmap(&t, 2 * SZ_2M, RW, PRIV);
+	thp = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_THP);
+	h1 = mmt_mmap(&t, SZ_1G, RW, SIM_MAP_SHARED | SIM_MAP_HUGETLB_1G);
+	assert_int_equal(sim_mm_touch(t.mm, a, true), 0);
+	assert_int_equal(sim_mm_touch(t.mm, a + SZ_2M, true), 0);
+	assert_int_equal(sim_mm_touch(t.mm, thp, true), 0);
+	assert_int_equal(sim_mm_touch(t.mm, h1, true), 0);
+
+	st.mm = t.mm;
+	st.addr = a + SZ_2M + PAGE_SIZE;
+	th = env_thread_start(split_toucher_fn, &st, "split-toucher");
+	assert_non_null(th);
+	down_read(&t.mm->mmap_lock);
+	ptep_b = sim_pt_walk_lock(t.mm, a + SZ_2M, &level, &ptl_b);
+	assert_int_equal(level, PG_LEVEL_4K);
+	spin_unlock(ptl_b);
+	ptep_a = sim_pt_walk_lock(t.mm, a, &level, &ptl_a);
+	assert_int_equal(level, PG_LEVEL_4K);
+	assert_ptr_equal(ptl_a, sim_ptlock_ptr((u64 *)((unsigned long)ptep_a & PAGE_MASK)));
+	assert_ptr_not_equal(ptl_a, ptl_b);
+	assert_ptr_not_equal(ptl_a, &t.mm->page_table_lock);
+	assert_ptr_not_equal(ptep_a, ptep_b);
+
+	/* A fault in table B while A's lock is held here. */
+	smp_store_release(&st.go, 1);
+	deadline = ktime_get_ns() + 5000000000ULL;
+	while (!smp_load_acquire(&st.done) && ktime_get_ns() < deadline)
+		cpu_relax();
+	assert_true(smp_load_acquire(&st.done));
+	spin_unlock(ptl_a);
+	up_read(&t.mm->mmap_lock);
+	assert_int_equal(env_thread_join(th), 0);
+	assert_int_equal(st.r, 0);
+
+	/* A THP leaf: the PMD table's lock, which also linked tables A and B. */
+	down_read(&t.mm->mmap_lock);
+	sim_pt_walk_lock(t.mm, thp, &level, &ptl_thp);
+	assert_int_equal(level, PG_LEVEL_2M);
+	spin_unlock(ptl_thp);
+	pmdp = sim_pt_walk(t.mm, thp, PG_LEVEL_2M, &level_pmd);
+	assert_ptr_equal(ptl_thp, sim_pte_lockptr(t.mm, pmdp, PG_LEVEL_2M));
+	assert_ptr_not_equal(ptl_thp, &t.mm->page_table_lock);
+	assert_ptr_not_equal(ptl_thp, ptl_a);
+	/* A 1G leaf is a PUD entry: mm->page_table_lock (no split PUD lock). */
+	sim_pt_walk_lock(t.mm, h1, &level, &ptl_1g);
+	assert_int_equal(level, PG_LEVEL_1G);
+	assert_ptr_equal(ptl_1g, &t.mm->page_table_lock);
+	spin_unlock(ptl_1g);
+	up_read(&t.mm->mmap_lock);
+
+	/* The tables and their locks go with munmap (the live counts are checked at the end). */
+	assert_int_equal(sim_munmap(t.mm, a, 2 * SZ_2M), 0);
+	mmt_fini(&t);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +428,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_pgtable_nonpresent_entries),
 		MMUSIM_TEST(test_pgtable_lockless_lookup_race),
 		MMUSIM_TEST(test_pgtable_concurrent_first_touch),
+		MMUSIM_TEST(test_pgtable_split_locks),
 	};
 
 	mmusim_test_init(argc, argv);

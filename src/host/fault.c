@@ -40,11 +40,13 @@
  * zero page (transparent_hugepage/use_zero_page = 0).
  *
  * Rules:
- *  1. Callers hold mmap_lock (read is enough) and not page_table_lock; a
+ *  1. Callers hold mmap_lock (read is enough) and no page-table lock; a
  *     fault may sleep (allocation) and deliver notifier events (COW).
- *  2. A fault decides under page_table_lock, drops it to allocate, and
- *     installs under it only if the entry is still what it decided on;
- *     otherwise it frees what it allocated and looks again.
+ *  2. A fault decides under the page-table lock of its entry (the PTE
+ *     table's, or the PMD table's for a huge leaf: split locks, pgtable.c),
+ *     drops it to allocate, and installs under it only if the entry is
+ *     still what it decided on; otherwise it frees what it allocated and
+ *     looks again.  So faults 2 MiB apart do not share a lock.
  *  3. Faults never change a present translation's PFN outside an
  *     invalidate_range_start/end pair: only none -> present (new mapping),
  *     swap -> present, and W/A/D upgrades happen outside one, which is
@@ -103,7 +105,7 @@ static u64 new_leaf_bits(struct sim_vma *vma, bool write, bool writable)
  * wp_can_reuse_anon_folio() for a page fork shared: only an order-0 page
  * whose one reference is the faulting mapping's may become exclusive again
  * (a GUP reference, or the other mm's mapping, means someone else may still
- * read it).  Under page_table_lock, which keeps the mapping's reference.
+ * read it).  Under the PTE lock, which keeps the mapping's reference.
  */
 static bool sim_wp_can_reuse_locked(struct sim_mm *mm, struct sim_page *page)
 {
@@ -127,9 +129,9 @@ static struct sim_page *shared_anon_page(struct sim_mm *mm, u64 e)
 /*
  * A present or PROT_NONE leaf for an access the VMA allows: make it
  * accessible again (after mprotect), reuse it for a write, mark it accessed
- * and dirty as the CPU would.  Under page_table_lock.  Returns 0, or
- * LEAF_NEEDS_COW for a write to the zero page or to a page fork shared
- * that cannot be reused.
+ * and dirty as the CPU would.  Under the entry's page-table lock.  Returns
+ * 0, or LEAF_NEEDS_COW for a write to the zero page or to a page fork
+ * shared that cannot be reused.
  */
 static int fix_leaf_locked(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u64 e, bool write)
 {
@@ -172,7 +174,7 @@ static int fix_leaf_locked(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u6
  * Copy-on-write into a new page (wp_page_copy) of the read-only page at
  * @old_pfn: the zero page (@old NULL; the copy is a zeroed page) or a page
  * fork shared (@old, on which the caller took a reference under
- * page_table_lock, so that it cannot be freed while its data is copied;
+ * the PTE lock, so that it cannot be freed while its data is copied;
  * dropped here).  The copy is made before taking the lock, as
  * __wp_page_copy_user() does: nobody writes the page meanwhile, every
  * mapping of it being read-only.  On success the mapping's reference on
@@ -186,6 +188,7 @@ static int sim_do_wp_page_copy(struct sim_mm *mm, hva_t addr, u64 *ptep, kvm_pfn
 {
 	const u64 same = SIM_PTE_PFN_MASK | SIM_PTE_PRESENT | SIM_PTE_WRITE;
 	struct sim_mmu_notifier_range range;
+	spinlock_t *ptl = sim_pte_lockptr(mm, ptep, PG_LEVEL_4K);
 	struct sim_host *host = mm->host;
 	struct sim_page *page;
 	kvm_pfn_t pfn;
@@ -205,7 +208,7 @@ static int sim_do_wp_page_copy(struct sim_mm *mm, hva_t addr, u64 *ptep, kvm_pfn
 
 	sim_mn_range_init(&range, mm, addr, addr + PAGE_SIZE, SIM_MMU_NOTIFY_CLEAR);
 	sim_mn_invalidate_range_start(&range);
-	spin_lock(&mm->page_table_lock);
+	spin_lock(ptl);
 	e = READ_ONCE(*ptep);
 	if ((e & same) == (sim_make_pte(old_pfn, SIM_PTE_PRESENT) & same)) {
 		sim_set_pte(ptep,
@@ -220,7 +223,7 @@ static int sim_do_wp_page_copy(struct sim_mm *mm, hva_t addr, u64 *ptep, kvm_pfn
 		sim_frame_event(host, SIM_FRAME_COW, old_pfn, pfn, 1, 0);
 		done = true;
 	}
-	spin_unlock(&mm->page_table_lock);
+	spin_unlock(ptl);
 	if (done) {
 		sim_mn_change_pte(mm, addr, pfn, !unshare);
 		atomic64_inc(&host->cnt.cow_breaks);
@@ -238,7 +241,7 @@ static int sim_do_wp_page_copy(struct sim_mm *mm, hva_t addr, u64 *ptep, kvm_pfn
 
 /*
  * The COW of pte_fault() for the leaf @e: take a reference on a shared
- * page under page_table_lock (the caller's), to copy it after the unlock.
+ * page under the PTE lock (the caller's), to copy it after the unlock.
  */
 static struct sim_page *cow_source_locked(struct sim_mm *mm, u64 e)
 {
@@ -263,12 +266,13 @@ static int sim_do_swap_page(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u
 {
 	struct sim_swap_slot *slot = sim_pte_swap_slot(e);
 	bool keep = !write && !(vma->vm_flags & SIM_VM_LOCKED);
+	spinlock_t *ptl = sim_pte_lockptr(mm, ptep, PG_LEVEL_4K);
 	struct sim_page *page;
 
 	page = sim_alloc_user_page(mm, vma, 0, false);
 	if (!page)
 		return -ENOMEM;
-	spin_lock(&mm->page_table_lock);
+	spin_lock(ptl);
 	if (READ_ONCE(*ptep) == e) {
 		/* Under the lock: a racing swap-in may free the slot. */
 		memcpy(sim_page_to_virt(mm->host, page), slot->data, PAGE_SIZE);
@@ -280,7 +284,7 @@ static int sim_do_swap_page(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u
 					       new_leaf_bits(vma, write, true)));
 		page = NULL;
 	}
-	spin_unlock(&mm->page_table_lock);
+	spin_unlock(ptl);
 	if (page) {
 		sim_put_page(mm->host, page);
 		return 0;
@@ -302,29 +306,30 @@ static int huge_fault(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, int lev
 {
 	bool hugetlb = sim_vma_hugetlb(vma);
 	unsigned int order = sim_level_shift(level) - PAGE_SHIFT;
+	spinlock_t *ptl = sim_pte_lockptr(mm, ptep, level);
 	struct sim_page *page = NULL;
 	int r;
 
 	for (;;) {
 		u64 e;
 
-		spin_lock(&mm->page_table_lock);
+		spin_lock(ptl);
 		e = READ_ONCE(*ptep);
 		if (sim_pte_is_table(e, level)) {
 			/* A THP region already mapped with 4K pages. */
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			r = -EAGAIN;
 			break;
 		}
 		if (e) {
 			r = fix_leaf_locked(mm, vma, ptep, e, write);
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			if (WARN_ON_ONCE(r))
 				r = -EFAULT;
 			break;
 		}
 		if (!may_alloc) {
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			r = -EAGAIN;
 			break;
 		}
@@ -337,11 +342,11 @@ static int huge_fault(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, int lev
 				bits |= SIM_PTE_DIRTY;
 			sim_set_pte(ptep, sim_make_pte(sim_page_to_pfn(mm->host, page), bits));
 			page = NULL;
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			r = 0;
 			break;
 		}
-		spin_unlock(&mm->page_table_lock);
+		spin_unlock(ptl);
 		page = sim_alloc_user_page(mm, vma, order, true);
 		if (!page)
 			return hugetlb ? -ENOMEM : -EAGAIN;
@@ -384,6 +389,7 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 	bool write = flags & SIM_FAULT_WRITE;
 	bool shared = vma->vm_flags & SIM_VM_SHARED;
 	struct sim_page *page = NULL;
+	spinlock_t *ptl;
 	u64 *ptep;
 	int l, r;
 
@@ -401,7 +407,7 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 
 	/*
 	 * An empty entry that will need a new page: allocate it before taking
-	 * page_table_lock, as do_anonymous_page() does, so the common case
+	 * the PTE lock, as do_anonymous_page() does, so the common case
 	 * locks once.  The entry is only a hint here; the loop decides under
 	 * the lock and frees the page if it is not needed after all.
 	 */
@@ -411,13 +417,14 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 			return -ENOMEM;
 	}
 
+	ptl = sim_pte_lockptr(mm, ptep, PG_LEVEL_4K);
 	for (;;) {
 		u64 e;
 
-		spin_lock(&mm->page_table_lock);
+		spin_lock(ptl);
 		e = READ_ONCE(*ptep);
 		if (sim_pte_swap(e)) {
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			if (flags & SIM_FAULT_NOWAIT) {
 				r = SIM_VM_FAULT_RETRY;
 				break;
@@ -432,7 +439,7 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 			    (shared && !sim_wp_can_reuse_locked(mm, shared))) {
 				struct sim_page *old = cow_source_locked(mm, e);
 
-				spin_unlock(&mm->page_table_lock);
+				spin_unlock(ptl);
 				r = sim_do_wp_page_copy(mm, addr, ptep, sim_pte_pfn(e), old, true);
 				break;
 			}
@@ -443,7 +450,7 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 			r = fix_leaf_locked(mm, vma, ptep, e, write);
 			if (r == LEAF_NEEDS_COW)
 				old = cow_source_locked(mm, e);
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			if (r == LEAF_NEEDS_COW)
 				r = sim_do_wp_page_copy(mm, addr, ptep, sim_pte_pfn(e), old, false);
 			break;
@@ -452,7 +459,7 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 			/* do_anonymous_page() on a read: the zero page, read-only. */
 			sim_set_pte(ptep, sim_make_pte(mm->zero_pfn,
 						       SIM_PTE_PRESENT | SIM_PTE_ACCESSED));
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			r = 0;
 			break;
 		}
@@ -460,11 +467,11 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 			sim_set_pte(ptep, sim_make_pte(sim_page_to_pfn(mm->host, page),
 						       new_leaf_bits(vma, write, true)));
 			page = NULL;
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			r = 0;
 			break;
 		}
-		spin_unlock(&mm->page_table_lock);
+		spin_unlock(ptl);
 		page = sim_alloc_user_page(mm, vma, 0, true);
 		if (!page)
 			return -ENOMEM;
@@ -482,12 +489,14 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 static int pfnmap_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool write)
 {
 	int level, r = -EFAULT;
+	spinlock_t *ptl;
 	u64 *ptep, e;
 
 	r = sim_pt_alloc(mm, addr, PG_LEVEL_4K, &ptep, &level);
 	if (r)
 		return r;
-	spin_lock(&mm->page_table_lock);
+	ptl = sim_pte_lockptr(mm, ptep, level);
+	spin_lock(ptl);
 	e = READ_ONCE(*ptep);
 	if (!e) {
 		u64 bits = SIM_PTE_PRESENT | SIM_PTE_ACCESSED | SIM_PTE_SPECIAL;
@@ -503,7 +512,7 @@ static int pfnmap_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool
 		if (r)
 			r = -EFAULT;
 	}
-	spin_unlock(&mm->page_table_lock);
+	spin_unlock(ptl);
 	return r;
 }
 
@@ -511,7 +520,7 @@ static int pfnmap_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool
  * sim_handle_mm_fault - resolve a fault at @addr in @vma
  * @fault_flags: SIM_FAULT_WRITE, SIM_FAULT_NOWAIT
  *
- * Caller holds mmap_lock, not page_table_lock (rule 1).
+ * Caller holds mmap_lock, no page-table lock (rule 1).
  *
  * Return: 0 when the mapping now allows the access (the caller looks
  * again: it may have changed meanwhile), -EFAULT if the VMA forbids it,
@@ -544,12 +553,13 @@ int sim_handle_mm_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr,
  * sim_follow_page - look @addr up without faulting (follow_page_mask)
  * @write: the access needs a writable mapping
  * @grab: SIM_FOLLOW_GRAB_GET or SIM_FOLLOW_GRAB_PIN to take a reference or
- *        pin on the 4K page (under page_table_lock, so it cannot be unmapped
+ *        pin on the 4K page (under the page-table lock, so it cannot be unmapped
  *        and freed first), or 0
  * @res: receives what was found
  *
  * Marks the leaf accessed (and dirty for a write), as FOLL_TOUCH does.
- * Caller holds mmap_lock.
+ * Caller holds mmap_lock; the walk takes only the leaf's lock, as
+ * follow_page_pte() takes the PTE lock (pte_offset_map_lock()).
  *
  * Return: 0; -ENOENT when a fault is needed (not present, or read-only for
  * a write); -EFAULT when @grab asks for a page and the mapping has none
@@ -562,12 +572,12 @@ int sim_follow_page(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool wri
 	struct sim_host *host = mm->host;
 	struct sim_page *page = NULL;
 	int level, r = 0;
+	spinlock_t *ptl;
 	kvm_pfn_t pfn;
 	u64 *ptep, e;
 
 	lockdep_assert_held(&mm->mmap_lock);
-	spin_lock(&mm->page_table_lock);
-	ptep = sim_pt_walk(mm, addr, PG_LEVEL_4K, &level);
+	ptep = sim_pt_walk_lock(mm, addr, &level, &ptl);
 	e = READ_ONCE(*ptep);
 	if (!sim_pte_present(e) || level > PG_LEVEL_1G || (write && !(e & SIM_PTE_WRITE))) {
 		r = -ENOENT;
@@ -610,7 +620,7 @@ int sim_follow_page(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool wri
 	res->level = level;
 	res->writable = e & SIM_PTE_WRITE;
 out:
-	spin_unlock(&mm->page_table_lock);
+	spin_unlock(ptl);
 	return r;
 }
 

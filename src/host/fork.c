@@ -44,7 +44,8 @@
  *
  * Locks: the parent's mmap_lock for write (no fault, GUP or host event runs
  * on it meanwhile, except GUP-fast), the child's nested inside it, and for
- * each leaf the parent's page_table_lock with the child's nested inside.
+ * each leaf the parent's page-table lock of that leaf (split locks,
+ * pgtable.c) with the child's lock of its entry nested inside.
  * The COW VMAs are copied inside a PROTECTION_PAGE invalidation of the
  * parent's range (secondary MMUs, KVM, drop their writable translations)
  * and with the parent's write_protect_seq odd: GUP-fast pins only while it
@@ -53,7 +54,7 @@
  * which waits for mmap_lock and then breaks COW).
  *
  * Allocations (child tables, copied pages, swap slots) cannot be made
- * under page_table_lock: the copy of a leaf says what it needs, the loop
+ * under a page-table lock: the copy of a leaf says what it needs, the loop
  * drops the locks, allocates, and copies that leaf again.  On any failure
  * the child is destroyed, which drops every reference it took; the parent
  * keeps its pages (some write-protected, which the next write fault
@@ -127,23 +128,17 @@ static int copy_leaf_page(struct fork_copy *fc, u64 e, int level, u64 *dst_ptep,
 
 /*
  * Copy the leaf *@ptep (entry @e, at @level, mapping from @addr) into the
- * child.  Both page_table_locks held.  Returns COPY_DONE, a COPY_NEED_*, or
- * a negative errno.
+ * child's *@dst_ptep.  Both entries' page-table locks held.  Returns
+ * COPY_DONE, a COPY_NEED_*, or a negative errno.
  */
-static int copy_leaf_locked(struct fork_copy *fc, u64 *ptep, u64 e, int level, hva_t addr)
+static int copy_leaf_both_locked(struct fork_copy *fc, u64 *ptep, u64 e, int level, hva_t addr,
+				 u64 *dst_ptep)
 {
 	struct sim_host *host = fc->src->host;
 	struct sim_page *page, *head;
 	unsigned int order;
-	u64 *dst_ptep;
 	kvm_pfn_t pfn;
-	int l;
 
-	dst_ptep = sim_pt_walk(fc->dst, addr, level, &l);
-	if (l != level) {
-		fc->need_level = level;
-		return COPY_NEED_TABLE;
-	}
 	if (WARN_ON_ONCE(READ_ONCE(*dst_ptep)))
 		return -EFAULT;
 
@@ -215,6 +210,30 @@ static int copy_leaf_locked(struct fork_copy *fc, u64 *ptep, u64 e, int level, h
 	return COPY_DONE;
 }
 
+/*
+ * Copy the leaf *@ptep, whose page-table lock is held, into the child: the
+ * child's entry is found (nobody else walks the child: its mmap_lock is
+ * held for write) and its lock taken nested, as copy_pte_range() nests the
+ * two PTE locks.
+ */
+static int copy_leaf_locked(struct fork_copy *fc, u64 *ptep, u64 e, int level, hva_t addr)
+{
+	spinlock_t *dst_ptl;
+	u64 *dst_ptep;
+	int l, r;
+
+	dst_ptep = sim_pt_walk(fc->dst, addr, level, &l);
+	if (l != level) {
+		fc->need_level = level;
+		return COPY_NEED_TABLE;
+	}
+	dst_ptl = sim_pte_lockptr(fc->dst, dst_ptep, l);
+	spin_lock_nested(dst_ptl, SINGLE_DEPTH_NESTING);
+	r = copy_leaf_both_locked(fc, ptep, e, level, addr, dst_ptep);
+	spin_unlock(dst_ptl);
+	return r;
+}
+
 /* Make what copy_leaf_locked() asked for; 0 or -ENOMEM. */
 static int copy_prepare(struct fork_copy *fc, int need, hva_t addr)
 {
@@ -240,7 +259,7 @@ static int copy_prepare(struct fork_copy *fc, int need, hva_t addr)
 /* copy_page_range() of one VMA; both mmap_locks held for write. */
 static int copy_page_range(struct fork_copy *fc)
 {
-	struct sim_mm *src = fc->src, *dst = fc->dst;
+	struct sim_mm *src = fc->src;
 	struct sim_vma *vma = fc->src_vma;
 	struct sim_mmu_notifier_range range;
 	bool cow = fork_is_cow(vma);
@@ -260,14 +279,12 @@ static int copy_page_range(struct fork_copy *fc)
 		bool more;
 		int need = COPY_DONE;
 
-		spin_lock(&src->page_table_lock);
-		spin_lock_nested(&dst->page_table_lock, SINGLE_DEPTH_NESTING);
 		more = sim_pt_next_leaf(src, &it);
 		if (more)
 			need = copy_leaf_locked(fc, it.ptep, READ_ONCE(*it.ptep), it.level,
 						it.leaf_start);
-		spin_unlock(&dst->page_table_lock);
-		spin_unlock(&src->page_table_lock);
+		/* Allocations and cond_resched() below may sleep. */
+		sim_pt_iter_unlock(&it);
 		if (!more)
 			break;
 		if (need < 0) {

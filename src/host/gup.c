@@ -424,6 +424,7 @@ long sim_get_user_pages_fast_only(struct sim_mm *mm, hva_t addr, unsigned long n
 int sim_follow_pfn(struct sim_mm *mm, hva_t addr, bool write, kvm_pfn_t *pfn, bool *writable)
 {
 	struct sim_vma *vma;
+	spinlock_t *ptl;
 	int level, r = 0;
 	u64 e;
 
@@ -445,9 +446,8 @@ int sim_follow_pfn(struct sim_mm *mm, hva_t addr, bool write, kvm_pfn_t *pfn, bo
 		r = -EFAULT;
 		goto out;
 	}
-	spin_lock(&mm->page_table_lock);
-	e = READ_ONCE(*sim_pt_walk(mm, addr, PG_LEVEL_4K, &level));
-	spin_unlock(&mm->page_table_lock);
+	e = READ_ONCE(*sim_pt_walk_lock(mm, addr, &level, &ptl));
+	spin_unlock(ptl);
 	if (level != PG_LEVEL_4K || !sim_pte_present(e) || (write && !(e & SIM_PTE_WRITE))) {
 		r = -EFAULT;
 		goto out;

@@ -130,7 +130,7 @@ static inline bool sim_page_ok(struct sim_host *host, const struct sim_page *pag
 
 /*
  * Tell the frame observer, if any: one predictable branch when there is none.
- * Never sleeps; callers may hold page_table_lock.
+ * Never sleeps; callers may hold a page-table lock.
  */
 static inline void sim_frame_event(struct sim_host *host, enum sim_frame_event ev,
 				   kvm_pfn_t old_pfn, kvm_pfn_t new_pfn, u64 nr, gfp_t gfp)

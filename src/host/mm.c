@@ -10,8 +10,7 @@
  * no file mapping: memory is anonymous (private, or shared like shmem),
  * hugetlb (2M/1G), or VM_IO | VM_PFNMAP (sim_mmap_pfn(), remap_pfn_range()).
  *
- * Locking model (what Linux does, with one page_table_lock per mm instead
- * of split PTE locks):
+ * Locking model (what Linux does on x86-64, split page-table locks included):
  *
  *   mmap_lock (rw_semaphore)
  *     read:  faults, sim_mm_touch/read/write, GUP, MADV_DONTNEED, migration,
@@ -20,22 +19,25 @@
  *            notifier registration, account_locked_vm, teardown
  *     The VMA list, locked_vm and the layout of page tables (which tables
  *     may be freed) are protected by it.
- *   page_table_lock (spinlock), nests inside mmap_lock:
- *     every page-table entry change and table link.  Never held while
- *     allocating with GFP_KERNEL or calling a notifier.
+ *   page-table locks (spinlocks), nest inside mmap_lock: every entry
+ *     change and table link, under the lock of the table the entry lies
+ *     in: a PTE or PMD table's own lock, mm->page_table_lock for PUD and
+ *     PGD entries (pgtable.c, "split page-table locks").  One at a time
+ *     (MADV_COLLAPSE nests PMD -> PTE).  Never held while allocating with
+ *     GFP_KERNEL or calling a notifier.
  *   notifier_lock (spinlock): notifier list changes; walks use notifier_srcu.
  *   inv_lock (spinlock): the invalidation count and sequence.
  *   host->mm_list_lock: the host's list of mms.
  *
  *   Lock order: mmap_lock -> notifier_srcu (read) -> [the notifier's own
- *   locks, e.g. kvm->mmu_lock] ; mmap_lock -> page_table_lock -> zone lock.
+ *   locks, e.g. kvm->mmu_lock] ; mmap_lock -> page-table lock -> zone lock.
  *
  * Notifier protocol, for every change of an existing translation (PFN
  * change, unmap, permission removal, huge <-> small):
  *
- *   1. invalidate_range_start(range)   mmap_lock held, no page_table_lock;
+ *   1. invalidate_range_start(range)   mmap_lock held, no page-table lock;
  *                                      the mm's sequence becomes odd first
- *   2. take page_table_lock, change the entries, drop it
+ *   2. take the page-table locks, change the entries, drop them
  *   3. invalidate_range_end(range)     the sequence becomes even again
  *   4. drop the references of the unmapped frames, free unlinked tables
  *      after an RCU grace period
@@ -699,9 +701,9 @@ int sim_mmap_pfn(struct sim_mm *mm, hva_t hint, u64 len, int prot, kvm_pfn_t pfn
 			bits |= SIM_PTE_WRITE;
 		if (!sim_vma_accessible(vma))
 			bits = (bits & ~(SIM_PTE_PRESENT | SIM_PTE_WRITE)) | SIM_PTE_PROTNONE;
-		spin_lock(&mm->page_table_lock);
+		spin_lock(sim_pte_lockptr(mm, ptep, l));
 		sim_set_pte(ptep, sim_make_pte(pfn + i, bits));
-		spin_unlock(&mm->page_table_lock);
+		spin_unlock(sim_pte_lockptr(mm, ptep, l));
 	}
 	if (r)
 		unmap_pfn_vma(mm, vma);

@@ -205,7 +205,11 @@ struct sim_mm {
 	bool cap_ipc_lock; /* capable(CAP_IPC_LOCK): RLIMIT_MEMLOCK does not apply */
 	int signal;		 /* SIM_SIGNAL_*: what GUP's signal checks see */
 
-	/* page_table_lock: every entry change; table links. */
+	/*
+	 * page_table_lock: changes of PGD and PUD entries (table links, 1G
+	 * leaves).  PMD and PTE entries have their table's own lock
+	 * (sim_pte_lockptr(), "split page-table locks" in pgtable.c).
+	 */
 	spinlock_t page_table_lock;
 	u64 *pgd;		/* never changes; freed with the struct */
 	struct sim_page *zero_page; /* the shared zero page of private mappings */
@@ -265,12 +269,35 @@ static inline bool sim_vma_hugetlb(const struct sim_vma *vma)
 int sim_pgtable_init(struct sim_mm *mm);
 void sim_pgtable_free_pgd(struct sim_mm *mm);
 u64 *sim_pt_walk(struct sim_mm *mm, hva_t addr, int level, int *levelp);
+u64 *sim_pt_walk_lock(struct sim_mm *mm, hva_t addr, int *levelp, spinlock_t **ptlp);
 int sim_pt_alloc(struct sim_mm *mm, hva_t addr, int level, u64 **ptepp, int *levelp);
-u64 *sim_pt_alloc_table(struct sim_mm *mm);
+u64 *sim_pt_alloc_table(struct sim_mm *mm, int level);
 void sim_pt_free_table(struct sim_mm *mm, u64 *table);
 
 /*
- * mmu_gather: frames and tables unlinked under page_table_lock, released
+ * Split page-table locks (USE_SPLIT_PTE_PTLOCKS, USE_SPLIT_PMD_PTLOCKS):
+ * the lock of a PTE or PMD table hangs off the table page's struct page
+ * (->private points to it, as with ALLOC_SPLIT_PTLOCKS; ptlock_ptr()).
+ */
+static inline spinlock_t *sim_ptlock_ptr(u64 *table)
+{
+	return (spinlock_t *)page_private(virt_to_page(table));
+}
+
+/*
+ * The lock that covers the entry *@ptep, an entry of a table of
+ * level-@level entries: pte_lockptr() at 4K, pmd_lockptr() at 2M, and at
+ * 1G and 512G mm->page_table_lock (pud_lockptr(): x86 splits no PUD lock).
+ */
+static inline spinlock_t *sim_pte_lockptr(struct sim_mm *mm, u64 *ptep, int level)
+{
+	if (level > PG_LEVEL_2M)
+		return &mm->page_table_lock;
+	return sim_ptlock_ptr((u64 *)((unsigned long)ptep & PAGE_MASK));
+}
+
+/*
+ * mmu_gather: frames and tables unlinked under their page-table lock, released
  * after it is dropped (frames) and after an RCU grace period (tables).
  */
 #define SIM_GATHER_PAGES 64
@@ -286,16 +313,18 @@ bool sim_tlb_remove_page(struct sim_mmu_gather *tlb, struct sim_page *page);
 bool sim_tlb_remove_table(struct sim_mmu_gather *tlb, u64 *table);
 void sim_tlb_flush(struct sim_mmu_gather *tlb);
 
-/* Leaf iteration under page_table_lock. */
+/* Leaf iteration under mmap_lock; each leaf is returned with its page-table lock held. */
 struct sim_pt_iter {
 	hva_t addr, end;	/* next address to look at, end of the walk */
 	u64 *ptep;		/* the leaf found */
 	u64 entry;
 	int level;
 	hva_t leaf_start, leaf_end; /* what the leaf maps (may overhang [addr, end)) */
+	spinlock_t *ptl; /* the lock held (that of *ptep), or NULL */
 };
 void sim_pt_iter_init(struct sim_pt_iter *it, hva_t start, hva_t end);
 bool sim_pt_next_leaf(struct sim_mm *mm, struct sim_pt_iter *it);
+void sim_pt_iter_unlock(struct sim_pt_iter *it);
 
 void sim_zap_range(struct sim_mm *mm, struct sim_vma *vma, hva_t start, hva_t end,
 		   struct sim_mmu_gather *tlb);

@@ -17,7 +17,7 @@
  *     may remain.  It is also what keeps THPs from straddling VMAs: every
  *     VMA split first splits the THP mapping it would cut.
  *  2. A page is taken away from its mapping (migration, swap-out, collapse)
- *     by clearing the entry under page_table_lock, then freezing the
+ *     by clearing the entry under its page-table lock, then freezing the
  *     page's refcount at the value the mapping accounts for (1, see the
  *     reference rule in pgtable.c).  GUP-fast takes its reference before
  *     rechecking the entry, so either the freeze sees that reference
@@ -25,10 +25,12 @@
  *     page (FOLL_PIN) always holds extra references, so it never moves.
  *  3. Locks: mmap_lock for write to change VMAs (munmap, mprotect,
  *     MADV_(NO)HUGEPAGE) or to unlink tables (munmap, collapse); for read
- *     otherwise.  Notifiers are called without page_table_lock.
+ *     otherwise.  Notifiers are called without a page-table lock.  Entries
+ *     are changed under their own page-table lock (split locks, pgtable.c),
+ *     taken by sim_pt_walk_lock() or the leaf iterator.
  *
  * Unlike Linux, migration holds mmap_lock for read (it goes through the
- * mm, not the rmap) and copies under page_table_lock instead of installing
+ * mm, not the rmap) and copies under the page-table lock instead of installing
  * migration entries: a fault on the page waits on the lock meanwhile.
  */
 #include "mmusim_env.h"
@@ -159,7 +161,6 @@ static void sim_change_protection(struct sim_mm *mm, struct sim_vma *vma, unsign
 	struct sim_pt_iter it;
 
 	sim_pt_iter_init(&it, vma->vm_start, vma->vm_end);
-	spin_lock(&mm->page_table_lock);
 	while (sim_pt_next_leaf(mm, &it)) {
 		u64 e = it.entry, new;
 
@@ -180,7 +181,6 @@ static void sim_change_protection(struct sim_mm *mm, struct sim_vma *vma, unsign
 		if (new != e)
 			sim_set_pte(it.ptep, new);
 	}
-	spin_unlock(&mm->page_table_lock);
 }
 
 #define SIM_PROT_ALL (SIM_PROT_READ | SIM_PROT_WRITE | SIM_PROT_EXEC)
@@ -397,17 +397,17 @@ static int madvise_hwpoison(struct sim_mm *mm, hva_t start, hva_t end)
 		struct sim_mmu_notifier_range range;
 		struct sim_page *head = NULL;
 		hva_t lstart, lend, fstart;
+		spinlock_t *ptl;
 		int level;
 		u64 e;
 
-		spin_lock(&mm->page_table_lock);
-		e = READ_ONCE(*sim_pt_walk(mm, addr, PG_LEVEL_4K, &level));
+		e = READ_ONCE(*sim_pt_walk_lock(mm, addr, &level, &ptl));
 		lstart = ALIGN_DOWN(addr, sim_level_size(level));
 		lend = lstart + sim_level_size(level);
 		if (sim_pte_present(e) && level <= PG_LEVEL_1G && !(e & SIM_PTE_SPECIAL) &&
 		    !sim_page_is_zero(mm, sim_pte_pfn(e)))
 			head = sim_compound_head(host, sim_pfn_to_page(host, sim_pte_pfn(e)));
-		spin_unlock(&mm->page_table_lock);
+		spin_unlock(ptl);
 		if (!head || (sim_page_flags(host, head) & SIM_PG_HWPOISON)) {
 			addr = lend;
 			continue;
@@ -521,6 +521,7 @@ int sim_migrate_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned
 	struct sim_swap_slot *slot;
 	hva_t lstart, lend;
 	int level, tries;
+	spinlock_t *ptl;
 	u64 *ptep, e;
 
 	lockdep_assert_held_read(&mm->mmap_lock);
@@ -531,18 +532,17 @@ int sim_migrate_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned
 	for (tries = 0;; tries++) {
 		u64 cur;
 
-		spin_lock(&mm->page_table_lock);
-		ptep = sim_pt_walk(mm, addr, PG_LEVEL_4K, &level);
+		ptep = sim_pt_walk_lock(mm, addr, &level, &ptl);
 		e = READ_ONCE(*ptep);
 		lstart = ALIGN_DOWN(addr, sim_level_size(level));
 		lend = lstart + sim_level_size(level);
 		*leaf_end = lend;
 		if (!sim_pte_maps_frame(e) || level > PG_LEVEL_1G) {
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			return -ENOENT;
 		}
 		if ((e & SIM_PTE_SPECIAL) || sim_page_is_zero(mm, sim_pte_pfn(e))) {
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			return -EFAULT;
 		}
 		page = sim_pfn_to_page(host, sim_pte_pfn(e));
@@ -558,14 +558,14 @@ int sim_migrate_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned
 		}
 		if ((mflags & SIM_MIGRATE_IF_MOVABLE) &&
 		    !(sim_page_flags(host, head) & SIM_PG_MOVABLE)) {
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			return 1;
 		}
 		/* A poisoned folio is out of service: nothing may copy it elsewhere. */
 		if (sim_page_maybe_dma_pinned(host, head) || sim_page_count(host, head) != 1 ||
 		    (sim_page_flags(host, head) & SIM_PG_HWPOISON))
 			goto busy_locked;
-		spin_unlock(&mm->page_table_lock);
+		spin_unlock(ptl);
 
 		new = sim_alloc_migration_target(host, head, GFP_KERNEL,
 						 mflags & SIM_MIGRATE_LONGTERM);
@@ -574,12 +574,16 @@ int sim_migrate_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned
 
 		sim_mn_range_init(&range, mm, lstart, lend, SIM_MMU_NOTIFY_MIGRATE);
 		sim_mn_invalidate_range_start(&range);
-		spin_lock(&mm->page_table_lock);
+		/*
+		 * The same lock as before: the leaf may have been split since
+		 * (a table linked at a huge entry), which the walk then sees.
+		 */
+		spin_lock(ptl);
 		cur = READ_ONCE(*ptep);
 		if (sim_pte_pfn(cur) != sim_pte_pfn(e) || !sim_pte_maps_frame(cur) ||
 		    sim_pt_walk(mm, addr, PG_LEVEL_4K, &level) != ptep) {
 			/* Changed under us (zapped, split, swapped): look again. */
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			sim_mn_invalidate_range_end(&range);
 			sim_put_page(host, new);
 			if (tries < 3)
@@ -591,7 +595,7 @@ int sim_migrate_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned
 		smp_mb();
 		if (!sim_page_ref_freeze(host, head, 1)) {
 			sim_set_pte(ptep, cur);
-			spin_unlock(&mm->page_table_lock);
+			spin_unlock(ptl);
 			sim_mn_invalidate_range_end(&range);
 			sim_put_page(host, new);
 			atomic64_inc(&host->cnt.migrate_busy);
@@ -615,7 +619,7 @@ int sim_migrate_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned
 			sim_swapcache_add(host, new, slot);
 		sim_set_pte(ptep, (cur & ~SIM_PTE_PFN_MASK) |
 				  ((u64)sim_page_to_pfn(host, new) << PAGE_SHIFT));
-		spin_unlock(&mm->page_table_lock);
+		spin_unlock(ptl);
 		sim_mn_invalidate_range_end(&range);
 		/* Frozen at zero: nobody can take a reference; free it. */
 		sim_page_free_refcounted(host, head);
@@ -624,7 +628,7 @@ int sim_migrate_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned
 	}
 
 busy_locked:
-	spin_unlock(&mm->page_table_lock);
+	spin_unlock(ptl);
 	atomic64_inc(&host->cnt.migrate_busy);
 	return -EBUSY;
 }
@@ -714,6 +718,7 @@ int sim_split_thp(struct sim_mm *mm, hva_t addr)
 	struct sim_vma *vma;
 	hva_t haddr = ALIGN_DOWN(addr, SZ_2M);
 	int level, r = 0;
+	spinlock_t *ptl;
 	u64 *ptep, e;
 
 	if (!mm)
@@ -729,8 +734,7 @@ int sim_split_thp(struct sim_mm *mm, hva_t addr)
 		r = -EINVAL; /* hugetlb pages are never split */
 		goto out;
 	}
-	spin_lock(&mm->page_table_lock);
-	ptep = sim_pt_walk(mm, addr, PG_LEVEL_4K, &level);
+	ptep = sim_pt_walk_lock(mm, addr, &level, &ptl);
 	e = READ_ONCE(*ptep);
 	if (level == PG_LEVEL_2M && (e & SIM_PTE_HUGE)) {
 		struct sim_page *head = sim_pfn_to_page(host, sim_pte_pfn(e));
@@ -738,7 +742,7 @@ int sim_split_thp(struct sim_mm *mm, hva_t addr)
 		/* split_huge_page() refuses a folio someone else holds. */
 		if (sim_page_maybe_dma_pinned(host, head) || sim_page_count(host, head) != 1)
 			r = -EBUSY;
-		spin_unlock(&mm->page_table_lock);
+		spin_unlock(ptl);
 		if (!r)
 			r = sim_split_huge_pmd(mm, vma, haddr);
 	} else if (level == PG_LEVEL_4K && sim_pte_maps_frame(e) && !(e & SIM_PTE_SPECIAL) &&
@@ -746,9 +750,9 @@ int sim_split_thp(struct sim_mm *mm, hva_t addr)
 		   sim_compound_order(host, sim_pfn_to_page(host, sim_pte_pfn(e)))) {
 		/* Already PTE-mapped: split the folio that a pin kept whole. */
 		r = sim_try_split_pte_mapped_folio(mm, ptep, addr);
-		spin_unlock(&mm->page_table_lock);
+		spin_unlock(ptl);
 	} else {
-		spin_unlock(&mm->page_table_lock);
+		spin_unlock(ptl);
 		r = -EINVAL; /* no THP there */
 	}
 out:
@@ -839,6 +843,7 @@ int sim_collapse_thp(struct sim_mm *mm, hva_t addr)
 	struct sim_vma *vma;
 	unsigned int i, nr_mapped = 0;
 	u64 *pmdp, *table, pmd, bits;
+	spinlock_t *pmd_ptl, *pte_ptl;
 	u8 *dst;
 	int level, r = 0;
 
@@ -895,12 +900,17 @@ int sim_collapse_thp(struct sim_mm *mm, hva_t addr)
 
 	sim_mn_range_init(&range, mm, haddr, haddr + SZ_2M, SIM_MMU_NOTIFY_CLEAR);
 	sim_mn_invalidate_range_start(&range);
-	spin_lock(&mm->page_table_lock);
+	/* collapse_huge_page(): the PMD lock, then the PTE table's, nested. */
+	pmd_ptl = sim_pte_lockptr(mm, pmdp, PG_LEVEL_2M);
+	pte_ptl = sim_ptlock_ptr(table);
+	spin_lock(pmd_ptl);
+	spin_lock(pte_ptl);
 	sim_set_pte(pmdp, 0);
 	smp_mb();
 	if (!collapse_freeze(mm, table)) {
 		sim_set_pte(pmdp, pmd);
-		spin_unlock(&mm->page_table_lock);
+		spin_unlock(pte_ptl);
+		spin_unlock(pmd_ptl);
 		sim_mn_invalidate_range_end(&range);
 		sim_put_page(host, new);
 		r = -EAGAIN;
@@ -927,8 +937,9 @@ int sim_collapse_thp(struct sim_mm *mm, hva_t addr)
 		bits |= SIM_PTE_PROTNONE;
 	else
 		bits |= SIM_PTE_PRESENT | ((vma->vm_flags & SIM_VM_WRITE) ? SIM_PTE_WRITE : 0);
+	spin_unlock(pte_ptl);
 	sim_set_pte(pmdp, sim_make_pte(sim_page_to_pfn(host, new), bits));
-	spin_unlock(&mm->page_table_lock);
+	spin_unlock(pmd_ptl);
 	sim_mn_invalidate_range_end(&range);
 
 	/* The old pages are frozen and unreachable: free them, their slots, the table. */
@@ -960,6 +971,7 @@ static int swap_out_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr)
 	struct sim_mmu_notifier_range range;
 	struct sim_swap_slot *new_slot, *slot;
 	struct sim_page *page, *freed = NULL;
+	spinlock_t *ptl;
 	int level, r;
 	u64 *ptep, e;
 
@@ -967,15 +979,14 @@ static int swap_out_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr)
 	r = sim_split_huge_pmd(mm, vma, addr);
 	if (r)
 		return r;
-	/* Not under page_table_lock: a slot, in case the page has none. */
+	/* Not under a page-table lock: a slot, in case the page has none. */
 	new_slot = kmalloc(sizeof(*new_slot), GFP_KERNEL);
 	if (!new_slot)
 		return -ENOMEM;
 
 	sim_mn_range_init(&range, mm, addr, addr + PAGE_SIZE, SIM_MMU_NOTIFY_CLEAR);
 	sim_mn_invalidate_range_start(&range);
-	spin_lock(&mm->page_table_lock);
-	ptep = sim_pt_walk(mm, addr, PG_LEVEL_4K, &level);
+	ptep = sim_pt_walk_lock(mm, addr, &level, &ptl);
 	e = READ_ONCE(*ptep);
 	if (level != PG_LEVEL_4K || !sim_pte_maps_frame(e) ||
 	    sim_page_is_zero(mm, sim_pte_pfn(e))) {
@@ -1015,7 +1026,7 @@ static int swap_out_one(struct sim_mm *mm, struct sim_vma *vma, hva_t addr)
 	freed = page;
 	r = 0;
 unlock:
-	spin_unlock(&mm->page_table_lock);
+	spin_unlock(ptl);
 	sim_mn_invalidate_range_end(&range);
 	if (freed) {
 		sim_page_free_refcounted(host, freed);
@@ -1120,14 +1131,14 @@ static long age_range(struct sim_mm *mm, hva_t addr, u64 len, bool clear)
 		bool found, host_young = false;
 		hva_t s, t;
 
-		spin_lock(&mm->page_table_lock);
 		found = sim_pt_next_leaf(mm, &it);
 		if (found && sim_pte_present(it.entry)) {
 			host_young = it.entry & SIM_PTE_ACCESSED;
 			if (clear && host_young)
 				sim_set_pte(it.ptep, it.entry & ~SIM_PTE_ACCESSED);
 		}
-		spin_unlock(&mm->page_table_lock);
+		/* The notifiers below may sleep. */
+		sim_pt_iter_unlock(&it);
 		if (!found)
 			break;
 		if (!sim_pte_present(it.entry))

@@ -17,7 +17,7 @@
  *
  * Rules:
  *  1. Callbacks run with mmap_lock held by the caller of the host event and
- *     never under page_table_lock or any spinning lock: they may sleep (and
+ *     never under a page-table lock or any spinning lock: they may sleep (and
  *     KVM takes mmu_lock in them).  They must not call back into anything
  *     that takes mmap_lock (GUP, sim_mm_touch, mmap...).
  *  2. The list changes under notifier_lock and is walked under
@@ -162,7 +162,7 @@ void sim_mn_range_init(struct sim_mmu_notifier_range *range, struct sim_mm *mm, 
 	range->event = event;
 }
 
-/* Callbacks may sleep: not under page_table_lock nor any spinning lock (rule 1). */
+/* Callbacks may sleep: not under a page-table lock nor any spinning lock (rule 1). */
 static void mn_assert_context(struct sim_mm *mm)
 {
 	lockdep_assert_held(&mm->mmap_lock);

@@ -8,15 +8,36 @@
  * are listed in mm_internal.h.  Table pages come from __get_free_page() and
  * are counted in host->cnt.pgtable_pages while linked.
  *
+ * Split page-table locks, as Linux with USE_SPLIT_PTE_PTLOCKS and
+ * USE_SPLIT_PMD_PTLOCKS (x86-64's configuration):
+ *
+ *   entries of a          are changed under            Linux
+ *   PTE table (4K)        that table's own lock         pte_offset_map_lock()
+ *   PMD table (2M)        that table's own lock         pmd_lock()
+ *   PUD table, PGD        mm->page_table_lock           pud_lock(), p4d/pgd
+ *
+ * sim_pte_lockptr() finds the lock of an entry; a PTE or PMD table gets its
+ * lock when it is allocated (pagetable_pte_ctor()/pmd_ctor()) and loses it
+ * when the table page is freed, after the grace period (rule 3), so a
+ * walker that reached the table may still take it.  Faults in different
+ * PTE tables, 2 MiB apart, take different locks.  Code that needs one
+ * entry stable walks locklessly under mmap_lock (rule 2), takes the
+ * entry's lock and looks again (sim_pt_walk_lock(), sim_pt_next_leaf()):
+ * a table may have been linked at a none or huge entry meanwhile.  At most
+ * one page-table lock is held at a time, except in MADV_COLLAPSE: PMD lock,
+ * then PTE lock (as collapse_huge_page() nests them).
+ *
  * Rules:
- *  1. Every entry is written under mm->page_table_lock, with a release store
- *     (sim_set_pte()).  A table is filled before the link to it is stored,
- *     so a walker that loads the link with acquire sees it initialised.
- *  2. Tables are linked under page_table_lock by anyone holding mmap_lock
- *     (faults hold it for read), but unlinked only with mmap_lock held for
- *     write (munmap, MADV_COLLAPSE, teardown).  Hence whoever holds mmap_lock
- *     in any mode may keep a pointer to an entry across dropping
- *     page_table_lock: the table it lies in cannot go away.
+ *  1. Every entry is written under its page-table lock, with a release
+ *     store (sim_set_pte()).  A table is filled before the link to it is
+ *     stored, so a walker that loads the link with acquire sees it
+ *     initialised.
+ *  2. Tables are linked under the lock of the entry that links them by
+ *     anyone holding mmap_lock (faults hold it for read), but unlinked only
+ *     with mmap_lock held for write (munmap, MADV_COLLAPSE, teardown).
+ *     Hence whoever holds mmap_lock in any mode may walk without a
+ *     page-table lock and keep a pointer to an entry across dropping one:
+ *     the table it lies in cannot go away.
  *  3. An unlinked table is freed only after an RCU grace period (call_rcu on
  *     a batch, or synchronize_rcu() when no batch can be allocated, as
  *     Linux's tlb_remove_table() falls back to a synchronous wait).  So a
@@ -28,7 +49,7 @@
  *     (sim_split_huge_pmd) under mmap_lock held for read, with its own
  *     CLEAR notifier pair; the reverse (collapse) needs it for write.
  *  5. Frames unlinked from the tables are gathered (struct sim_mmu_gather)
- *     and their references dropped after page_table_lock is released: the
+ *     and their references dropped after the page-table lock is released: the
  *     callers unlink inside an invalidate_range_start/end pair, so secondary
  *     MMUs stopped using the frames before the entries changed.
  *
@@ -43,25 +64,50 @@
 
 /* ======================== table pages ======================== */
 
-u64 *sim_pt_alloc_table(struct sim_mm *mm)
+/*
+ * A zeroed table for level-@level entries; a PTE or PMD table comes with
+ * its lock (ptlock_init()).
+ */
+u64 *sim_pt_alloc_table(struct sim_mm *mm, int level)
 {
 	u64 *table = (u64 *)get_zeroed_page(GFP_KERNEL);
+	spinlock_t *ptl = NULL;
 
-	if (table)
-		atomic64_inc(&mm->host->cnt.pgtable_pages);
+	if (!table)
+		return NULL;
+	if (level <= PG_LEVEL_2M) {
+		ptl = kmalloc(sizeof(*ptl), GFP_KERNEL);
+		if (!ptl) {
+			free_page((unsigned long)table);
+			return NULL;
+		}
+		spin_lock_init(ptl);
+	}
+	set_page_private(virt_to_page(table), (unsigned long)ptl);
+	atomic64_inc(&mm->host->cnt.pgtable_pages);
 	return table;
+}
+
+/* pagetable_dtor_free(): the table page and its lock. */
+static void sim_pt_dtor_free(u64 *table)
+{
+	struct page *page = virt_to_page(table);
+
+	kfree((void *)page_private(page));
+	set_page_private(page, 0);
+	free_page((unsigned long)table);
 }
 
 /* For a table that was never linked (lost a race, or an error path). */
 void sim_pt_free_table(struct sim_mm *mm, u64 *table)
 {
 	atomic64_dec(&mm->host->cnt.pgtable_pages);
-	free_page((unsigned long)table);
+	sim_pt_dtor_free(table);
 }
 
 int sim_pgtable_init(struct sim_mm *mm)
 {
-	mm->pgd = sim_pt_alloc_table(mm);
+	mm->pgd = sim_pt_alloc_table(mm, PG_LEVEL_512G);
 	return mm->pgd ? 0 : -ENOMEM;
 }
 
@@ -89,7 +135,8 @@ void sim_pgtable_free_pgd(struct sim_mm *mm)
  *
  * Descends links from the PGD.  Stops early at an entry above @level that
  * is not a link (none, or a huge leaf) and returns that one instead.  The
- * caller holds page_table_lock, or mmap_lock (rule 2), or rcu_read_lock().
+ * caller holds mmap_lock (rule 2) or rcu_read_lock(); the entry may change
+ * unless its lock (sim_pte_lockptr()) is held.
  *
  * Return: a pointer to the entry, never NULL (the PGD always exists).
  */
@@ -113,10 +160,39 @@ u64 *sim_pt_walk(struct sim_mm *mm, hva_t addr, int level, int *levelp)
 }
 
 /**
+ * sim_pt_walk_lock - the leaf entry for @addr, with its page-table lock held
+ * @levelp: receives the level of the entry (4K, or a huge leaf or none above)
+ * @ptlp: receives the lock taken, which the caller drops
+ *
+ * pte_offset_map_lock(), or pmd_lock()/pud_lock() where the walk stops
+ * above 4K.  The walk is lockless (the caller holds mmap_lock, rule 2); under
+ * the lock the entry is read again, and if a table was linked there since
+ * (a racing fault, or a THP split), the walk goes on through it.
+ */
+u64 *sim_pt_walk_lock(struct sim_mm *mm, hva_t addr, int *levelp, spinlock_t **ptlp)
+{
+	lockdep_assert_held(&mm->mmap_lock);
+	for (;;) {
+		int level;
+		u64 *ptep = sim_pt_walk(mm, addr, PG_LEVEL_4K, &level);
+		spinlock_t *ptl = sim_pte_lockptr(mm, ptep, level);
+
+		spin_lock(ptl);
+		if (!sim_pte_is_table(READ_ONCE(*ptep), level)) {
+			*levelp = level;
+			*ptlp = ptl;
+			return ptep;
+		}
+		spin_unlock(ptl);
+	}
+}
+
+/**
  * sim_pt_alloc - make sure tables exist down to @level for @addr
  *
- * Allocates missing tables with GFP_KERNEL (so page_table_lock must not be
- * held) and links them under page_table_lock.  Stops at a huge leaf above
+ * Allocates missing tables with GFP_KERNEL (so no page-table lock may be
+ * held) and links each under the lock of its entry (pmd_install(), or
+ * page_table_lock above the PMD).  Stops at a huge leaf above
  * @level, which *levelp then reports.  The caller holds mmap_lock, which
  * keeps *ptepp valid after return (rule 2).
  *
@@ -128,6 +204,7 @@ int sim_pt_alloc(struct sim_mm *mm, hva_t addr, int level, u64 **ptepp, int *lev
 	for (;;) {
 		int l;
 		u64 *ptep = sim_pt_walk(mm, addr, level, &l);
+		spinlock_t *ptl;
 		u64 *table, e;
 
 		/*
@@ -143,15 +220,16 @@ int sim_pt_alloc(struct sim_mm *mm, hva_t addr, int level, u64 **ptepp, int *lev
 			*levelp = l;
 			return 0;
 		}
-		table = sim_pt_alloc_table(mm);
+		table = sim_pt_alloc_table(mm, l - 1);
 		if (!table)
 			return -ENOMEM;
-		spin_lock(&mm->page_table_lock);
+		ptl = sim_pte_lockptr(mm, ptep, l);
+		spin_lock(ptl);
 		if (!READ_ONCE(*ptep)) {
 			sim_set_pte(ptep, __pa(table) | SIM_PTE_TABLE);
 			table = NULL;
 		}
-		spin_unlock(&mm->page_table_lock);
+		spin_unlock(ptl);
 		if (table)
 			sim_pt_free_table(mm, table);
 	}
@@ -188,26 +266,50 @@ void sim_pt_iter_init(struct sim_pt_iter *it, hva_t start, hva_t end)
 {
 	it->addr = start;
 	it->end = end;
+	it->ptl = NULL;
+}
+
+/* Drop the lock the iteration holds (to sleep); the next call takes one again. */
+void sim_pt_iter_unlock(struct sim_pt_iter *it)
+{
+	if (it->ptl) {
+		spin_unlock(it->ptl);
+		it->ptl = NULL;
+	}
 }
 
 /**
  * sim_pt_next_leaf - the next non-none leaf at or after it->addr
  *
- * Under page_table_lock.  Skips whole none tables.  The leaf found may start
+ * Under mmap_lock.  Returns the leaf with its page-table lock held
+ * (it->ptl), which stays held while the following leaves lie in the same
+ * table, as zap_pte_range() holds one PTE lock for a whole table; returns
+ * false with no lock held.  A caller that stops early, or sleeps, calls
+ * sim_pt_iter_unlock().  Skips whole none tables.  The leaf found may start
  * before it->addr or end after it->end (a huge leaf); it->addr moves past it.
- * Re-walks from the PGD each time, so the caller may drop and retake the
- * lock between calls, or reset it->addr to revisit a leaf it split.
+ * Re-walks from the PGD each time, so the caller may reset it->addr to
+ * revisit a leaf it split.
  */
 bool sim_pt_next_leaf(struct sim_mm *mm, struct sim_pt_iter *it)
 {
-	lockdep_assert_held(&mm->page_table_lock);
+	lockdep_assert_held(&mm->mmap_lock);
 	while (it->addr < it->end) {
 		int level;
 		u64 *ptep = sim_pt_walk(mm, it->addr, PG_LEVEL_4K, &level);
-		u64 e = READ_ONCE(*ptep);
-		u64 size = sim_level_size(level);
-		hva_t start = ALIGN_DOWN(it->addr, size);
+		spinlock_t *ptl = sim_pte_lockptr(mm, ptep, level);
+		u64 e, size;
+		hva_t start;
 
+		if (ptl != it->ptl) {
+			sim_pt_iter_unlock(it);
+			spin_lock(ptl);
+			it->ptl = ptl;
+		}
+		e = READ_ONCE(*ptep);
+		if (sim_pte_is_table(e, level))
+			continue; /* linked since the walk: walk on through it */
+		size = sim_level_size(level);
+		start = ALIGN_DOWN(it->addr, size);
 		it->addr = start + size;
 		if (!e || WARN_ON_ONCE(level > PG_LEVEL_1G))
 			continue;
@@ -218,6 +320,7 @@ bool sim_pt_next_leaf(struct sim_mm *mm, struct sim_pt_iter *it)
 		it->leaf_end = start + size;
 		return true;
 	}
+	sim_pt_iter_unlock(it);
 	return false;
 }
 
@@ -235,7 +338,7 @@ static void sim_pt_batch_free(struct rcu_head *rcu)
 	unsigned int i;
 
 	for (i = 0; i < b->nr; i++)
-		free_page((unsigned long)b->tables[i]);
+		sim_pt_dtor_free(b->tables[i]);
 	kfree(b);
 }
 
@@ -246,7 +349,7 @@ void sim_tlb_gather_init(struct sim_mmu_gather *tlb, struct sim_mm *mm)
 	tlb->nr_tables = 0;
 }
 
-/* Under page_table_lock.  True when full: drop the lock and sim_tlb_flush(). */
+/* Under a page-table lock.  True when full: drop the lock and sim_tlb_flush(). */
 bool sim_tlb_remove_page(struct sim_mmu_gather *tlb, struct sim_page *page)
 {
 	tlb->pages[tlb->nr_pages++] = page;
@@ -261,7 +364,7 @@ bool sim_tlb_remove_table(struct sim_mmu_gather *tlb, u64 *table)
 	return tlb->nr_tables == SIM_GATHER_TABLES;
 }
 
-/* Without page_table_lock; may sleep. */
+/* Without a page-table lock; may sleep. */
 void sim_tlb_flush(struct sim_mmu_gather *tlb)
 {
 	struct sim_host *host = tlb->mm->host;
@@ -286,7 +389,7 @@ void sim_tlb_flush(struct sim_mmu_gather *tlb)
 		/* No memory for a batch: wait out the lockless walkers here. */
 		synchronize_rcu();
 		for (i = 0; i < tlb->nr_tables; i++)
-			free_page((unsigned long)tlb->tables[i]);
+			sim_pt_dtor_free(tlb->tables[i]);
 	}
 	tlb->nr_tables = 0;
 }
@@ -295,7 +398,7 @@ void sim_tlb_flush(struct sim_mmu_gather *tlb)
 
 /*
  * Number of entries of the PTE table holding *@ptep (for @addr) that map a
- * frame of the order-@order folio at @head_pfn.  Under page_table_lock.
+ * frame of the order-@order folio at @head_pfn.  Under that table's lock.
  */
 int sim_folio_mapcount_locked(struct sim_mm *mm, u64 *ptep, hva_t addr, kvm_pfn_t head_pfn,
 			      unsigned int order)
@@ -305,7 +408,7 @@ int sim_folio_mapcount_locked(struct sim_mm *mm, u64 *ptep, hva_t addr, kvm_pfn_
 	unsigned int i;
 	int n = 0;
 
-	lockdep_assert_held(&mm->page_table_lock);
+	lockdep_assert_held(sim_ptlock_ptr(table));
 	for (i = 0; i < SIM_PTRS_PER_TABLE; i++) {
 		u64 e = READ_ONCE(table[i]);
 
@@ -321,7 +424,7 @@ int sim_folio_mapcount_locked(struct sim_mm *mm, u64 *ptep, hva_t addr, kvm_pfn_
  * *@ptep (for @addr) maps a page of a compound folio that is mapped by PTEs
  * and holds one reference for all of them.  If nobody else holds it, split
  * it into order-0 pages, one reference each, and drop the references of the
- * pages that are no longer mapped.  Under page_table_lock.
+ * pages that are no longer mapped.  Under the PTE table's lock.
  *
  * Return: 0 (also when the page was not compound), -EBUSY if it is pinned
  * or referenced elsewhere.
@@ -335,7 +438,7 @@ int sim_try_split_pte_mapped_folio(struct sim_mm *mm, u64 *ptep, hva_t addr)
 	unsigned int order, i;
 	kvm_pfn_t head_pfn;
 
-	lockdep_assert_held(&mm->page_table_lock);
+	lockdep_assert_held(sim_ptlock_ptr(table));
 	page = sim_pfn_to_page(host, sim_pte_pfn(READ_ONCE(*ptep)));
 	if (!page)
 		return 0;
@@ -364,10 +467,10 @@ int sim_try_split_pte_mapped_folio(struct sim_mm *mm, u64 *ptep, hva_t addr)
 
 /**
  * sim_split_huge_pmd_locked - turn a PMD-mapped THP into a PTE table
- * @mm: the address space, page_table_lock held
- * @pmdp: the PMD entry, a THP leaf (present or PROT_NONE)
+ * @mm: the address space
+ * @pmdp: the PMD entry, a THP leaf (present or PROT_NONE), its lock held
  * @haddr: the 2M-aligned address it maps
- * @table: a zeroed, unlinked table page, consumed
+ * @table: a zeroed, unlinked PTE table (with its lock), consumed
  *
  * The 512 PTEs map the same frames with the same bits.  If the mapping holds
  * the only reference to the folio it is split too (split_huge_page()), else
@@ -383,7 +486,7 @@ void sim_split_huge_pmd_locked(struct sim_mm *mm, u64 *pmdp, hva_t haddr, u64 *t
 	struct sim_page *head = sim_pfn_to_page(host, pfn);
 	unsigned int i;
 
-	lockdep_assert_held(&mm->page_table_lock);
+	lockdep_assert_held(sim_pte_lockptr(mm, pmdp, PG_LEVEL_2M));
 	for (i = 0; i < SIM_PTRS_PER_TABLE; i++)
 		WRITE_ONCE(table[i], sim_make_pte(pfn + i, bits));
 	if (head && sim_compound_order(host, head))
@@ -395,7 +498,7 @@ void sim_split_huge_pmd_locked(struct sim_mm *mm, u64 *pmdp, hva_t haddr, u64 *t
 /**
  * sim_split_huge_pmd - split the THP mapping that covers @addr, if any
  *
- * Caller holds mmap_lock (read is enough) and not page_table_lock.  Delivers
+ * Caller holds mmap_lock (read is enough) and no page-table lock.  Delivers
  * a CLEAR invalidation of the THP's 2M around the change.
  *
  * Return: 0 (also when there is nothing to split) or -ENOMEM.
@@ -405,6 +508,7 @@ int sim_split_huge_pmd(struct sim_mm *mm, struct sim_vma *vma, hva_t addr)
 	hva_t haddr = ALIGN_DOWN(addr, SZ_2M);
 	struct sim_mmu_notifier_range range;
 	u64 *pmdp, *table;
+	spinlock_t *ptl;
 	int level;
 
 	lockdep_assert_held(&mm->mmap_lock);
@@ -413,18 +517,19 @@ int sim_split_huge_pmd(struct sim_mm *mm, struct sim_vma *vma, hva_t addr)
 	pmdp = sim_pt_walk(mm, haddr, PG_LEVEL_2M, &level);
 	if (level != PG_LEVEL_2M || !(sim_read_pte(pmdp) & SIM_PTE_HUGE))
 		return 0;
-	table = sim_pt_alloc_table(mm);
+	table = sim_pt_alloc_table(mm, PG_LEVEL_4K);
 	if (!table)
 		return -ENOMEM;
 
 	sim_mn_range_init(&range, mm, haddr, haddr + SZ_2M, SIM_MMU_NOTIFY_CLEAR);
 	sim_mn_invalidate_range_start(&range);
-	spin_lock(&mm->page_table_lock);
+	ptl = sim_pte_lockptr(mm, pmdp, PG_LEVEL_2M);
+	spin_lock(ptl);
 	if (READ_ONCE(*pmdp) & SIM_PTE_HUGE) {
 		sim_split_huge_pmd_locked(mm, pmdp, haddr, table);
 		table = NULL;
 	}
-	spin_unlock(&mm->page_table_lock);
+	spin_unlock(ptl);
 	sim_mn_invalidate_range_end(&range);
 	if (table)
 		sim_pt_free_table(mm, table);
@@ -476,7 +581,6 @@ void sim_zap_range(struct sim_mm *mm, struct sim_vma *vma, hva_t start, hva_t en
 
 	lockdep_assert_held(&mm->mmap_lock);
 	sim_pt_iter_init(&it, start, end);
-	spin_lock(&mm->page_table_lock);
 	while (sim_pt_next_leaf(mm, &it)) {
 		struct sim_page *page;
 		u64 e = it.entry;
@@ -498,20 +602,18 @@ void sim_zap_range(struct sim_mm *mm, struct sim_vma *vma, hva_t start, hva_t en
 		}
 		page = zap_leaf_page(mm, &it, e);
 		if (page && sim_tlb_remove_page(tlb, page)) {
-			spin_unlock(&mm->page_table_lock);
+			sim_pt_iter_unlock(&it);
 			sim_tlb_flush(tlb);
-			spin_lock(&mm->page_table_lock);
 		}
 	}
-	spin_unlock(&mm->page_table_lock);
 }
 
 /*
  * Unlink and gather every table below @table (a table of level-@level
  * entries mapping from @base) whose span meets [start, end) and which is
- * empty.  Returns true if @table is then empty itself.  page_table_lock is
- * dropped to flush a full gather: safe, as mmap_lock is held for write and
- * nobody else changes tables.
+ * empty.  Returns true if @table is then empty itself.  mmap_lock is held
+ * for write, so nobody else changes these tables; each link is still
+ * cleared under its lock (rule 1), and no lock is held across a flush.
  */
 static bool free_pt_level(struct sim_mm *mm, u64 *table, int level, hva_t base, hva_t start,
 			  hva_t end, struct sim_mmu_gather *tlb)
@@ -528,13 +630,14 @@ static bool free_pt_level(struct sim_mm *mm, u64 *table, int level, hva_t base, 
 			u64 *child = sim_pte_table(e);
 
 			if (free_pt_level(mm, child, level - 1, s, start, end, tlb)) {
+				spinlock_t *ptl = sim_pte_lockptr(mm, &table[i], level);
+
+				spin_lock(ptl);
 				sim_set_pte(&table[i], 0);
+				spin_unlock(ptl);
 				e = 0;
-				if (sim_tlb_remove_table(tlb, child)) {
-					spin_unlock(&mm->page_table_lock);
+				if (sim_tlb_remove_table(tlb, child))
 					sim_tlb_flush(tlb);
-					spin_lock(&mm->page_table_lock);
-				}
 			}
 		}
 		if (e)
@@ -553,7 +656,5 @@ static bool free_pt_level(struct sim_mm *mm, u64 *table, int level, hva_t base, 
 void sim_free_pgtables(struct sim_mm *mm, hva_t start, hva_t end, struct sim_mmu_gather *tlb)
 {
 	lockdep_assert_held_write(&mm->mmap_lock);
-	spin_lock(&mm->page_table_lock);
 	free_pt_level(mm, mm->pgd, PG_LEVEL_512G, 0, start, end, tlb);
-	spin_unlock(&mm->page_table_lock);
 }

@@ -36,7 +36,7 @@
  *     freed with the host (the observer's release).  It also owns the
  *     host's SEV ASIDs (6.12's sev_asid_bitmap and reclaim bitmap).
  *  2. mc->lock is a spinning leaf lock: taken from guest mode and from the
- *     host's frame events, which may hold page_table_lock; nothing is
+ *     host's frame events, which may hold a page-table lock; nothing is
  *     called under it but kmalloc(GFP_ATOMIC) and the frame's data.
  *  3. Records belong to a guest: sev_mc_detach() drops them before its
  *     kvm_sev_info goes, so no record, swap note or stale line outlives it.

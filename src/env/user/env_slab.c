@@ -318,9 +318,11 @@ void kmem_cache_free(struct kmem_cache *c, void *obj)
 #define ENV_PAGE_POOL_MIN_BYTES (1ULL << 30)
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static char *pool_base;
-static struct page *pool_pages;
-static u64 pool_bytes;		/* size of the reservation at pool_base */
+/* Set once, under pool_lock; read by virt_to_page() (env_slab.h). */
+struct env_page_pool env_page_pool;
+#define pool_base env_page_pool.base
+#define pool_pages env_page_pool.pages
+#define pool_bytes env_page_pool.bytes
 static u64 pool_next;		/* bump index of the next never-used page */
 static u64 pool_free_head = ~0ULL; /* free list threaded through struct page */
 
@@ -355,13 +357,9 @@ static bool pool_init_locked(void)
 	return false;
 }
 
-struct page *virt_to_page(const void *va)
+void env_virt_to_page_bug(void)
 {
-	u64 off = (u64)((const char *)va - pool_base);
-
-	if (!pool_base || off >= pool_bytes)
-		env_bug(__FILE__, __LINE__, "virt_to_page() of an address not from __get_free_page()");
-	return &pool_pages[off >> PAGE_SHIFT];
+	env_bug(__FILE__, __LINE__, "virt_to_page() of an address not from __get_free_page()");
 }
 
 unsigned long __get_free_page(gfp_t gfp)

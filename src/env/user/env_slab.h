@@ -77,7 +77,27 @@ struct page {
 unsigned long __get_free_page(gfp_t gfp);
 unsigned long get_zeroed_page(gfp_t gfp);
 void free_page(unsigned long addr);
-struct page *virt_to_page(const void *va);
+
+/*
+ * The pool's reservation, set once before the first page is handed out.
+ * virt_to_page() is inline because the host's split page-table locks look
+ * their lock up through it on every fault.
+ */
+extern struct env_page_pool {
+	char *base;
+	struct page *pages;
+	u64 bytes; /* size of the reservation at base; 0 until it exists */
+} env_page_pool;
+void env_virt_to_page_bug(void) __attribute__((__noreturn__, __cold__));
+
+static inline struct page *virt_to_page(const void *va)
+{
+	u64 off = (u64)((const char *)va - env_page_pool.base);
+
+	if (__builtin_expect(off >= env_page_pool.bytes, 0))
+		env_virt_to_page_bug();
+	return &env_page_pool.pages[off >> PAGE_SHIFT];
+}
 static inline unsigned long page_private(const struct page *page)
 {
 	return page->private;
