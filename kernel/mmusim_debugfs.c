@@ -54,7 +54,7 @@
 #include "selftest/selftest.h"
 #include "mmusim_debugfs.h"
 
-#define DBG_CMD_MAX 256		/* longest command, with its newline */
+#define DBG_CMD_MAX 256 /* longest command, with its newline */
 #define DBG_RESULT_SIZE 2048
 #define DBG_MAX_VCPUS 8
 #define DBG_CHUNK_PAGES 4096ULL /* mmusim-bench's CHUNK_PAGES */
@@ -377,8 +377,7 @@ static int dbg_command(char *line)
 	return dbg_check();
 }
 
-static ssize_t dbg_run_write(struct file *file, const char __user *ubuf, size_t count,
-			     loff_t *ppos)
+static ssize_t dbg_run_write(struct file *file, const char __user *ubuf, size_t count, loff_t *ppos)
 {
 	char *line;
 	int r;

@@ -124,8 +124,8 @@ static int __init mmusim_init(void)
 
 	if (selftest) {
 		failed = mmusim_selftest_main(&opt);
-		pr_info("mmusim: self-tests took %llu ms%s\n",
-			(ktime_get_ns() - start) / 1000000, failed ? " (failures above)" : "");
+		pr_info("mmusim: self-tests took %llu ms%s\n", (ktime_get_ns() - start) / 1000000,
+			failed ? " (failures above)" : "");
 	}
 	mmusim_debugfs_init();
 	return 0;
