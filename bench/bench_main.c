@@ -558,7 +558,6 @@ static void run_both(const struct opts *o, const struct bench_config *cfg,
 		s[slot[mmu]] = out[mmu];
 }
 
-
 static int run_main(const struct opts *o)
 {
 	int nr = o->nr_sweep ? o->nr_sweep : 1, i, mmu, first = nr_rows, failed = 0;

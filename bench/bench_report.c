@@ -181,7 +181,8 @@ static int metrics(const struct bench_summary *s, struct metric *m)
 			add(m, &n, names[p][5],
 			    ph->faults ? (double)ph->lock_wait_ns / (double)ph->faults : 0, "ns");
 			if (ph->lock_holds) {
-				snprintf(names[p][13], 48, "%s_lock_hold_ns_per_fault", phase_keys[p]);
+				snprintf(names[p][13], 48, "%s_lock_hold_ns_per_fault",
+					 phase_keys[p]);
 				add(m, &n, names[p][13],
 				    ph->faults ? (double)ph->lock_hold_ns / (double)ph->faults : 0,
 				    "ns");
@@ -439,8 +440,8 @@ static void print_per_vcpu(FILE *f, const struct bench_summary *s[NR_MMUS], int 
  * A pages-per-second row says something the faults-per-second row above it
  * does not: some MMU's faults each mapped more than one 4K page.
  */
-static bool pages_row_differs(const struct metric m[NR_MMUS][MAX_METRICS],
-			      const int n[NR_MMUS], const char *pages_metric)
+static bool pages_row_differs(const struct metric m[NR_MMUS][MAX_METRICS], const int n[NR_MMUS],
+			      const char *pages_metric)
 {
 	char faults[48];
 	int mmu, len = (int)strlen(pages_metric) - (int)strlen("_pages_per_s");
@@ -491,9 +492,9 @@ void bench_print_summary(FILE *f, const struct bench_summary *s[NR_MMUS], unsign
 				mt[mmu] = find(m[mmu], n[mmu], rows[i].metric);
 			any |= mt[mmu] != NULL;
 		}
-		if (!any || (rows[i].huge && cfg->backing == BACK_4K && !cfg->overlap &&
-			     !pages_row_differs((const struct metric(*)[MAX_METRICS])m, n,
-						rows[i].metric)))
+		if (!any ||
+		    (rows[i].huge && cfg->backing == BACK_4K && !cfg->overlap &&
+		     !pages_row_differs((const struct metric(*)[MAX_METRICS])m, n, rows[i].metric)))
 			continue;
 		fprintf(f, "  %-32s", rows[i].label);
 		for (mmu = 0; mmu < NR_MMUS; mmu++) {
@@ -677,13 +678,13 @@ void bench_lock_model(FILE *f, struct bench_summary *rows, int n)
 		lambda = bench_rate(ph->faults, ph->wall_ns) / 1e9; /* per ns */
 		/* A fault queues only behind the other vCPUs' holds. */
 		rho = lambda * (s->cfg.nr_vcpus - 1) / s->cfg.nr_vcpus * hold_n;
-		s->model_md1_wait_pct =
-			rho < 1 ? 100.0 * lambda * (rho * hold_n / (2 * (1 - rho))) /
-					  s->cfg.nr_vcpus :
-				  100.0;
+		s->model_md1_wait_pct = rho < 1 ?
+						100.0 * lambda * (rho * hold_n / (2 * (1 - rho))) /
+							s->cfg.nr_vcpus :
+						100.0;
 		fprintf(f, "  %5d  %9.0f  %12.1f%%  %8.1f%%  %7.1f%%  %6.3f  %10.2f  %9.2f\n",
-			s->cfg.nr_vcpus, hold_n, measured, s->model_wait_pct,
-			s->model_md1_wait_pct, rho, lambda * 1e3, s->model_faults_per_s / 1e6);
+			s->cfg.nr_vcpus, hold_n, measured, s->model_wait_pct, s->model_md1_wait_pct,
+			rho, lambda * 1e3, s->model_faults_per_s / 1e6);
 	}
 }
 
