@@ -173,8 +173,8 @@ static void mmusim_kunit_count(int rc)
 
 static const void *mmusim_kunit_gen(const void *prev, char *desc)
 {
-	const struct mmusim_selftest *st = prev ? (const struct mmusim_selftest *)prev + 1 :
-						  mmusim_selftests;
+	const struct mmusim_selftest *st =
+		prev ? (const struct mmusim_selftest *)prev + 1 : mmusim_selftests;
 
 	for (; st < mmusim_selftests + mmusim_nr_selftests; st++) {
 		if (mmusim_selftest_selected(st, filter)) {
@@ -189,7 +189,8 @@ static void mmusim_kunit_selftest(struct kunit *test)
 {
 	const struct mmusim_selftest *st = test->param_value;
 	unsigned int i = st - mmusim_selftests;
-	struct st_ctx ctx = { .nr_threads = 1, .seed = mmusim_selftest_seed(mmusim_kunit_seed, i, 0) };
+	struct st_ctx ctx = { .nr_threads = 1,
+			      .seed = mmusim_selftest_seed(mmusim_kunit_seed, i, 0) };
 	bool entered = mmusim_kunit_enter_mm();
 	int rc = mmusim_selftest_run_one(st, &ctx);
 
@@ -234,9 +235,16 @@ static void mmusim_kunit_parallel(struct kunit *test)
 
 /* Named as without KUnit: the parallel block's "# Subtest:" must match its case. */
 static struct kunit_case mmusim_kunit_cases[] = {
-	{ .name = "selftest", .run_case = mmusim_kunit_selftest, .generate_params = mmusim_kunit_gen },
-	{ .name = "parallel", .run_case = mmusim_kunit_parallel },
-	{}
+	{
+		.name = "selftest",
+		.run_case = mmusim_kunit_selftest,
+		.generate_params = mmusim_kunit_gen,
+	},
+	{
+		.name = "parallel",
+		.run_case = mmusim_kunit_parallel,
+	},
+	{},
 };
 
 static struct kunit_suite mmusim_kunit_suite = {

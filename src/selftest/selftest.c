@@ -361,7 +361,8 @@ int mmusim_selftest_run_parallel(const struct st_options *opt, struct st_summary
 				all_skipped = false;
 		}
 		rc = bad ? ST_FAIL : all_skipped ? ST_SKIP : ST_PASS;
-		mmusim_selftest_report(depth, ++nr, st->name, rc, bad ? &bad->ctx[i] : &w[0].ctx[i]);
+		mmusim_selftest_report(depth, ++nr, st->name, rc,
+				       bad ? &bad->ctx[i] : &w[0].ctx[i]);
 		st_count(sum, rc);
 	}
 

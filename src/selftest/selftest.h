@@ -235,7 +235,7 @@ struct st_options {
 	u64 seed;		    /* base seed handed to the tests */
 	unsigned int fail_permille; /* > 0: also a pass under random allocation failures */
 	u64 fail_seed;		    /* its seed (0: derived from seed) */
-	unsigned int depth;	    /* parallel pass: KTAP subtest level of its block (0 means 1) */
+	unsigned int depth; /* parallel pass: its KTAP block's level (0 means 1) */
 };
 
 struct st_summary {
