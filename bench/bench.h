@@ -65,6 +65,7 @@ struct phase_result {
 	uint64_t accesses; /* guest accesses completed */
 	uint64_t faults; /* pf_fixed (for PH_DIRTY: pf_fast) */
 	uint64_t pf_taken, pf_spurious, pf_retry, pf_fast;
+	uint64_t tlb_hits, psc_walks; /* TLB hits; misses walked from a paging-structure cache */
 	uint64_t lock_wait_ns; /* mmu_lock blocked time, all threads */
 	uint64_t tail_ns, tail_faults; /* PH_SCALE: the last GiB only */
 	uint64_t vcpu_ns[BENCH_MAX_VCPUS];

@@ -148,7 +148,7 @@ static void add(struct metric *m, int *n, const char *name, double v, const char
 
 static int metrics(const struct bench_summary *s, struct metric *m)
 {
-	static char names[NR_PHASES][11][48];
+	static char names[NR_PHASES][13][48];
 	const struct job_result *r = &s->med;
 	int nr = s->cfg.nr_vcpus, n = 0, p;
 
@@ -191,6 +191,13 @@ static int metrics(const struct bench_summary *s, struct metric *m)
 		add(m, &n, names[p][9], (double)ph->pf_retry, "count");
 		snprintf(names[p][10], 48, "%s_pf_spurious", phase_keys[p]);
 		add(m, &n, names[p][10], (double)ph->pf_spurious, "count");
+		if (acc) {
+			/* Where the populated path's translations came from. */
+			snprintf(names[p][11], 48, "%s_tlb_hits", phase_keys[p]);
+			add(m, &n, names[p][11], (double)ph->tlb_hits, "count");
+			snprintf(names[p][12], 48, "%s_psc_walks", phase_keys[p]);
+			add(m, &n, names[p][12], (double)ph->psc_walks, "count");
+		}
 		if (p == PH_SCALE) {
 			snprintf(names[p][7], 48, "scale_tail_ns_per_fault");
 			add(m, &n, names[p][7],

@@ -21,14 +21,12 @@
  *   rounds=N          rounds of the parallel pass per thread (default 2)
  *   filter=PREFIX     run only tests whose name starts with PREFIX
  *   seed=N            base seed for randomised tests (0: from the clock)
- *   fail_permille=N   > 0: one more pass with every allocation made through
- *                     the seam failing with probability N/1000 (seed
- *                     fail_seed); its "# inject" lines are informational
- *   fail_seed=N
  *   vreserve_max_mb=N largest env_vreserve() (vmalloc) allowed, default 256
  */
 #define pr_fmt(fmt) fmt
 
+#include <linux/mm.h> /* before the seam, which defines PAGE_ALIGN without it */
+#include <linux/mman.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 
@@ -51,16 +49,58 @@ static unsigned long long seed;
 module_param(seed, ullong, 0444);
 MODULE_PARM_DESC(seed, "Base seed for randomised self-tests (0: from the clock)");
 
-static unsigned int fail_permille;
-module_param(fail_permille, uint, 0444);
-MODULE_PARM_DESC(fail_permille, "Extra pass with allocations failing at this rate (per mille)");
-
-static unsigned long long fail_seed = 1;
-module_param(fail_seed, ullong, 0444);
-MODULE_PARM_DESC(fail_seed, "Seed of the fault-injection pass");
-
 module_param_named(vreserve_max_mb, env_vreserve_max_mb, ulong, 0444);
 MODULE_PARM_DESC(vreserve_max_mb, "Largest env_vreserve() in MiB (vmalloc-backed)");
+
+/*
+ * User memory for the self-tests' uapi calls (st_ubuf, selftest.h): an
+ * anonymous mapping in the current address space, pinned and vmap()ed, so
+ * the test writes at a kernel address what copy_from_user() then reads at
+ * the user one.  That is the insmod process's address space: the tests run
+ * in it, and the env threads they start share it (env_thread_start()).
+ */
+int st_ubuf_alloc(struct st_ubuf *b, size_t size)
+{
+	unsigned long n = DIV_ROUND_UP(size, PAGE_SIZE), uaddr;
+	struct page **pages;
+	long pinned;
+
+	memset(b, 0, sizeof(*b));
+	if (!n || !current->mm)
+		return -EINVAL;
+	uaddr = vm_mmap(NULL, 0, n << PAGE_SHIFT, PROT_READ | PROT_WRITE,
+			MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	if (IS_ERR_VALUE(uaddr))
+		return (int)uaddr;
+	pages = kcalloc(n, sizeof(*pages), GFP_KERNEL);
+	pinned = pages ? pin_user_pages_fast(uaddr, n, FOLL_WRITE | FOLL_LONGTERM, pages) : 0;
+	if (pinned == n)
+		b->k = vmap(pages, n, VM_MAP, PAGE_KERNEL);
+	if (!b->k) {
+		if (pinned > 0)
+			unpin_user_pages(pages, pinned);
+		kfree(pages);
+		vm_munmap(uaddr, n << PAGE_SHIFT);
+		return -ENOMEM;
+	}
+	b->u = (void __user *)uaddr;
+	b->size = size;
+	b->priv = pages;
+	return 0;
+}
+
+void st_ubuf_free(struct st_ubuf *b)
+{
+	unsigned long n = DIV_ROUND_UP(b->size, PAGE_SIZE);
+
+	if (!b->k)
+		return;
+	vunmap(b->k);
+	unpin_user_pages(b->priv, n);
+	kfree(b->priv);
+	vm_munmap((unsigned long)b->u, n << PAGE_SHIFT);
+	memset(b, 0, sizeof(*b));
+}
 
 static int __init mmusim_init(void)
 {
@@ -69,8 +109,6 @@ static int __init mmusim_init(void)
 		.rounds = rounds,
 		.filter = filter,
 		.seed = seed ? seed : ktime_get_ns(),
-		.fail_permille = min(fail_permille, 1000u),
-		.fail_seed = fail_seed,
 	};
 	u64 start = ktime_get_ns();
 	unsigned int failed;
@@ -84,7 +122,7 @@ static int __init mmusim_init(void)
 static void __exit mmusim_exit(void)
 {
 	rcu_barrier();		/* no call_rcu callback may outlive the module text */
-	pr_info("mmusim: unloaded, %ld objects left\n", env_live_objects());
+	pr_info("mmusim: unloaded\n");
 }
 
 module_init(mmusim_init);

@@ -252,16 +252,19 @@ static void test_fork_advice(void **state)
 /*
  * Shared memory stays shared (same frames, writable in both), VM_PFNMAP
  * maps the same PFNs, a VM_LOCKED VMA is not locked in the child, a
- * swapped-out page is read back by both, and a private THP is copied.
+ * swapped-out page is read back by both, a private THP is shared
+ * (write-protected, one reference per mm), a private hugetlb page is
+ * copied for the child (fork.c's deviation) and a shared one shared.
  *
  *   sh [S]   pf [pfn 100]   lk [L, VM_LOCKED]   sw [swapped]   th [2M THP]
+ *   hp [2M hugetlb, private]   hs [2M hugetlb, shared]
  */
 static void test_fork_shared_pfnmap_swap_thp(void **state)
 {
 	unsigned long flags;
 	struct sim_mm *cmm;
 	struct mmt t, c;
-	hva_t sh, pf, lk, sw, th;
+	hva_t sh, pf, lk, sw, th, hp, hs;
 
 	mmt_init(&t, 0);
 	assert_int_equal(sim_mm_set_cap_ipc_lock(t.mm, true), 0);
@@ -270,6 +273,10 @@ static void test_fork_shared_pfnmap_swap_thp(void **state)
 	lk = mmt_mmap(&t, PAGE_SIZE, RW, PRIV | SIM_MAP_LOCKED);
 	sw = mmt_mmap(&t, PAGE_SIZE, RW, PRIV);
 	th = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_THP);
+	hp = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_HUGETLB_2M);
+	hs = mmt_mmap(&t, SZ_2M, RW, SIM_MAP_SHARED | SIM_MAP_HUGETLB_2M);
+	mmt_fill(&t, hp + PAGE_SIZE, 11);
+	mmt_fill(&t, hs + PAGE_SIZE, 12);
 	mmt_fill(&t, sh, 1);
 	mmt_fill(&t, lk, 2);
 	mmt_fill(&t, sw, 3);
@@ -291,14 +298,113 @@ static void test_fork_shared_pfnmap_swap_thp(void **state)
 	assert_true(mmt_check(&c, lk, 2));
 	assert_true(mmt_check(&c, sw, 3) && mmt_check(&t, sw, 3));
 	assert_int_equal(mmt_level(&c, th), PG_LEVEL_2M);
-	assert_int_not_equal(mmt_pfn(&c, th), mmt_pfn(&t, th));
-	assert_true(mmt_writable(&t, th));
+	assert_int_equal(mmt_pfn(&c, th), mmt_pfn(&t, th));
+	assert_false(mmt_writable(&t, th) || mmt_writable(&c, th));
+	assert_int_equal(sim_page_count(t.host, mmt_page(&t, th)), 2);
 	assert_true(mmt_check(&c, th + 5 * PAGE_SIZE, 4));
+	/* hugetlb: the private page copied, the shared one shared (writable). */
+	assert_int_equal(mmt_level(&c, hp), PG_LEVEL_2M);
+	assert_int_not_equal(mmt_pfn(&c, hp), mmt_pfn(&t, hp));
+	assert_true(mmt_writable(&t, hp) && mmt_check(&c, hp + PAGE_SIZE, 11));
+	assert_int_equal(mmt_pfn(&c, hs), mmt_pfn(&t, hs));
+	mmt_fill(&c, hs + PAGE_SIZE, 13);
+	assert_true(mmt_check(&t, hs + PAGE_SIZE, 13));
 	assert_int_equal(mmt_stats(&t).fork_copies, 1);
 	/* The shared page's mapping references: one per mm. */
 	assert_int_equal(sim_page_count(t.host, mmt_page(&t, sh)), 2);
 	sim_mm_destroy(c.mm);
 	assert_int_equal(sim_page_count(t.host, mmt_page(&t, sh)), 1);
+	mmt_fini(&t);
+}
+
+/*
+ * A THP shared by fork (do_huge_pmd_wp_page()): a write splits the writer's
+ * PMD, the folio stays whole (the child maps it) and the 4K page is copied;
+ * a page of a PTE-mapped THP is never reused (wp_can_reuse_anon_folio():
+ * large folios), even once the child is gone; a PMD-mapped THP is reused
+ * when the writer's mapping holds its only reference; a pinned THP is
+ * copied for the child at fork; a read-only pin unshares 4K.
+ *
+ *   th  [THP: page 5 = 4, page 6 = 6]   shared, then the parent writes 5, 6
+ *   th2 [THP]                           shared; child gone; parent writes: reused
+ *   th3 [THP, one page pinned]          copied for the child
+ *   th4 [THP]                           shared; read-only pin of page 1
+ */
+static void test_fork_thp(void **state)
+{
+	struct sim_page *head, *pin, *rpin;
+	struct sim_mm *cmm, *cmm2;
+	hva_t th, th2, th3, th4;
+	kvm_pfn_t hpfn, pfn2;
+	struct mmt t, c;
+
+	mmt_init(&t, 0);
+	th = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_THP);
+	th2 = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_THP);
+	th3 = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_THP);
+	th4 = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_THP);
+	mmt_fill(&t, th + 5 * PAGE_SIZE, 4);
+	mmt_fill(&t, th + 6 * PAGE_SIZE, 6);
+	mmt_fill(&t, th2, 7);
+	mmt_fill(&t, th3, 8);
+	mmt_fill(&t, th4 + PAGE_SIZE, 9);
+	hpfn = mmt_pfn(&t, th);
+	pfn2 = mmt_pfn(&t, th2);
+	head = mmt_page(&t, th);
+	assert_int_equal(sim_pin_user_pages(t.mm, th3 + PAGE_SIZE, 1, SIM_FOLL_WRITE, &pin), 1);
+
+	assert_int_equal(sim_mm_fork(t.mm, &cmm), 0);
+	c = child_of(&t, cmm);
+	assert_int_equal(sim_page_count(t.host, head), 2);
+	assert_true(sim_page_flags(t.host, head) & SIM_PG_ANON_SHARED);
+	/* The pinned THP: a whole copy for the child, the parent's untouched. */
+	assert_int_equal(mmt_level(&c, th3), PG_LEVEL_2M);
+	assert_int_not_equal(mmt_pfn(&c, th3), mmt_pfn(&t, th3));
+	assert_true(mmt_writable(&t, th3) && mmt_writable(&c, th3));
+	assert_true(mmt_check(&c, th3, 8));
+	assert_int_equal(mmt_stats(&t).fork_copies, 1);
+
+	/* The parent writes page 5: PMD split, 4K COW; the child keeps the THP. */
+	mmt_fill(&t, th + 5 * PAGE_SIZE, 40);
+	assert_int_equal(mmt_level(&t, th + 5 * PAGE_SIZE), PG_LEVEL_4K);
+	assert_int_not_equal(mmt_pfn(&t, th + 5 * PAGE_SIZE), hpfn + 5);
+	assert_int_equal(mmt_pfn(&t, th + 6 * PAGE_SIZE), hpfn + 6);
+	assert_int_equal(mmt_level(&c, th), PG_LEVEL_2M);
+	assert_int_equal(mmt_pfn(&c, th), hpfn);
+	assert_int_equal(sim_page_count(t.host, head), 2); /* one per mm still */
+	assert_int_equal(mmt_stats(&t).cow_breaks, 1);
+	assert_true(mmt_check(&t, th + 5 * PAGE_SIZE, 40) && mmt_check(&t, th + 6 * PAGE_SIZE, 6));
+	assert_true(mmt_check(&c, th + 5 * PAGE_SIZE, 4) && mmt_check(&c, th + 6 * PAGE_SIZE, 6));
+
+	/* A read-only pin of a shared THP page unshares it: a 4K copy, read-only. */
+	assert_int_equal(sim_pin_user_pages(t.mm, th4 + PAGE_SIZE, 1, 0, &rpin), 1);
+	assert_int_equal(mmt_level(&t, th4 + PAGE_SIZE), PG_LEVEL_4K);
+	assert_int_equal(mmt_pfn(&t, th4 + PAGE_SIZE), sim_page_to_pfn(t.host, rpin));
+	assert_int_not_equal(sim_page_to_pfn(t.host, rpin), mmt_pfn(&c, th4 + PAGE_SIZE));
+	assert_false(mmt_writable(&t, th4 + PAGE_SIZE));
+	assert_int_equal(mmt_stats(&t).cow_breaks, 2);
+	sim_unpin_user_page(t.host, rpin);
+
+	sim_mm_destroy(c.mm);
+	assert_int_equal(sim_page_count(t.host, head), 1);
+	/* PTE-mapped and large: copied again, though nobody else maps it. */
+	mmt_fill(&t, th + 6 * PAGE_SIZE, 60);
+	assert_int_not_equal(mmt_pfn(&t, th + 6 * PAGE_SIZE), hpfn + 6);
+	assert_int_equal(mmt_stats(&t).cow_breaks, 3);
+	assert_int_equal(sim_page_count(t.host, head), 1);
+	/* PMD-mapped, the only reference: reused whole. */
+	mmt_fill(&t, th2, 70);
+	assert_int_equal(mmt_level(&t, th2), PG_LEVEL_2M);
+	assert_int_equal(mmt_pfn(&t, th2), pfn2);
+	assert_true(mmt_writable(&t, th2));
+	assert_int_equal(mmt_stats(&t).cow_breaks, 3);
+
+	/* A second fork of the PTE-mapped THP: one folio reference for the child's table. */
+	assert_int_equal(sim_mm_fork(t.mm, &cmm2), 0);
+	assert_int_equal(sim_page_count(t.host, head), 2);
+	sim_mm_destroy(cmm2);
+	assert_int_equal(sim_page_count(t.host, head), 1);
+	sim_unpin_user_page(t.host, pin);
 	mmt_fini(&t);
 }
 
@@ -368,22 +474,26 @@ static void test_fork_gup(void **state)
  * leaks, the parent's pages and data are where they were, and its next
  * write reuses its (write-protected) page without a copy.
  *
- *   a        a+4K       a+8K        th
- *   [data]   [pinned]   [swapped]   [2M THP]
+ *   a        a+4K       a+8K        th          th2
+ *   [data]   [pinned]   [swapped]   [2M THP]    [2M THP, pinned: copied]
  */
 static void test_fork_enomem(void **state)
 {
 	struct sim_host_stats before;
-	struct sim_page *pin;
-	kvm_pfn_t pfn[2];
+	struct sim_page *pin, *pin2;
+	kvm_pfn_t pfn[3];
 	unsigned long n;
 	long live;
 	struct mmt t;
-	hva_t a, th;
+	hva_t a, th, th2;
 
 	mmt_init(&t, 0);
 	a = mmt_mmap(&t, 3 * PAGE_SIZE, RW, PRIV);
 	th = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_THP);
+	th2 = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_THP);
+	mmt_fill(&t, th2, 6);
+	assert_int_equal(sim_pin_user_pages(t.mm, th2, 1, SIM_FOLL_WRITE, &pin2), 1);
+	pfn[2] = mmt_pfn(&t, th2);
 	mmt_fill(&t, a, 1);
 	mmt_fill(&t, a + PAGE_SIZE, 2);
 	mmt_fill(&t, a + 2 * PAGE_SIZE, 3);
@@ -409,7 +519,8 @@ static void test_fork_enomem(void **state)
 			struct mmt c = child_of(&t, cmm);
 
 			assert_true(mmt_check(&c, a, 1) && mmt_check(&c, a + PAGE_SIZE, 2) &&
-				    mmt_check(&c, a + 2 * PAGE_SIZE, 3) && mmt_check(&c, th, 4));
+				    mmt_check(&c, a + 2 * PAGE_SIZE, 3) && mmt_check(&c, th, 4) &&
+				    mmt_check(&c, th2, 6));
 			sim_mm_destroy(cmm);
 			if (!inj)
 				break;
@@ -425,6 +536,7 @@ static void test_fork_enomem(void **state)
 		assert_int_equal(mmt_pfn(&t, a), pfn[0]);
 		assert_int_equal(mmt_pfn(&t, a + PAGE_SIZE), sim_page_to_pfn(t.host, pin));
 		assert_int_equal(mmt_pfn(&t, th), pfn[1]);
+		assert_int_equal(mmt_pfn(&t, th2), pfn[2]);
 		assert_int_equal(sim_page_count(t.host, mmt_page(&t, a)), 1);
 	}
 	print_message("fork: %lu allocations, each failed once\n", n - 1);
@@ -434,8 +546,14 @@ static void test_fork_enomem(void **state)
 	assert_int_equal(mmt_pfn(&t, a), pfn[0]);
 	assert_int_equal(mmt_stats(&t).cow_breaks, 0);
 	assert_true(mmt_check(&t, a + PAGE_SIZE, 2) && mmt_check(&t, a + 2 * PAGE_SIZE, 3) &&
-		    mmt_check(&t, th, 4));
+		    mmt_check(&t, th, 4) && mmt_check(&t, th2, 6));
+	/* The THP too: its PMD was write-protected, its mapping holds the only reference. */
+	mmt_fill(&t, th, 7);
+	assert_int_equal(mmt_pfn(&t, th), pfn[1]);
+	assert_int_equal(mmt_level(&t, th), PG_LEVEL_2M);
+	assert_int_equal(mmt_stats(&t).cow_breaks, 0);
 	sim_unpin_user_page(t.host, pin);
+	sim_unpin_user_page(t.host, pin2);
 	mmt_fini(&t);
 }
 
@@ -538,6 +656,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_fork_pinned_copied),
 		MMUSIM_TEST(test_fork_advice),
 		MMUSIM_TEST(test_fork_shared_pfnmap_swap_thp),
+		MMUSIM_TEST(test_fork_thp),
 		MMUSIM_TEST(test_fork_gup),
 		MMUSIM_TEST(test_fork_enomem),
 		MMUSIM_TEST(test_fork_concurrent),

@@ -470,6 +470,44 @@ static void test_sev_fork_cow_unpinned(void **state)
 }
 
 /*
+ * The same with a THP-backed guest: the guest's write splits the VMM's PMD
+ * (the child keeps the THP) and copies the 4K page it writes; that page is
+ * lost, its neighbours in the THP stay in place and readable.
+ *
+ *   gfn 0 .. 511: one THP; gfn 1 and 2 written; fork; gfn 1 rewritten -> lost
+ */
+static void test_sev_fork_cow_thp(void **state)
+{
+	struct test_vm_opts o = { .host_mem = 64 * MiB,
+				  .size = 2 * MiB,
+				  .map_flags = SIM_MAP_PRIVATE | SIM_MAP_THP };
+	struct sim_host_pte_info info;
+	kvm_pfn_t old_pfn;
+	struct sim_mm *child;
+	struct test_vm t;
+
+	o.cfg.sev = true;
+	test_vm_create(&t, &o);
+	guest_write_page(&t, 1, 0x31);
+	guest_write_page(&t, 2, 0x32);
+	assert_int_equal(sim_mm_lookup(t.mm, t.hva, &info), 0);
+	assert_int_equal(info.level, PG_LEVEL_2M);
+	old_pfn = test_host_pfn(&t, t.hva + PAGE_SIZE);
+	assert_int_equal(sim_mm_fork(t.mm, &child), 0);
+	guest_write_tail(&t, 1);
+	assert_int_equal(sim_mm_lookup(t.mm, t.hva + PAGE_SIZE, &info), 0);
+	assert_int_equal(info.level, PG_LEVEL_4K);
+	assert_true(info.pfn != old_pfn);
+	assert_false(guest_page_ok(&t, 1, 0x31));
+	assert_true(guest_page_ok(&t, 2, 0x32));
+	assert_int_equal(test_host_pfn(&t, t.hva + 2 * PAGE_SIZE), old_pfn + 1);
+	assert_int_equal(nr_reports(&t), 1);
+	assert_report(&t, MMUSIM_SEV_MOVED, SIM_FRAME_COW, 1, old_pfn, info.pfn);
+	sim_mm_destroy(child);
+	test_vm_destroy(&t);
+}
+
+/*
  * Up-front pinning (REG_REGION before the guest writes): fork finds every
  * page pinned (page_needs_cow_for_dma()) and gives the child copies, so the
  * guest keeps its frames, writable, and its writes after the fork need no
@@ -637,6 +675,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_sev_pin_untouched_memory_pin_write),
 		MMUSIM_TEST(test_sev_zero_page_cow),
 		MMUSIM_TEST(test_sev_fork_cow_unpinned),
+		MMUSIM_TEST(test_sev_fork_cow_thp),
 		MMUSIM_TEST(test_sev_fork_pinned_survives),
 		MMUSIM_TEST(test_sev_release_without_flush),
 		MMUSIM_TEST(test_sev_release_with_flush),

@@ -197,7 +197,7 @@ struct sim_host_stats {
 	/* Write (or unshare) faults that copied a page. */
 	u64 cow_breaks;
 	/* sim_mm_fork() calls that succeeded, and the pages they copied for the
-	 * child at once (pinned pages, huge pages of private mappings). */
+	 * child at once (pinned pages; hugetlb pages of private mappings). */
 	u64 forks, fork_copies;
 	u64 notifier_invalidates; /* invalidate_range_start calls delivered */
 	u64 notifier_young;	/* clear_young + test_young calls delivered */
@@ -311,10 +311,10 @@ struct sim_host *sim_mm_host(struct sim_mm *mm);
  * *@childp receives a new mm on the same host with a copy of @parent's
  * VMAs (not the SIM_VM_DONTCOPY ones; SIM_VM_WIPEONFORK ones empty; none
  * VM_LOCKED), its RLIMIT_MEMLOCK and CAP_IPC_LOCK, and no notifiers.
- * Private anonymous pages become shared copy-on-write (write-protected in
- * both, after a PROTECTION_PAGE invalidation of @parent's range), except
- * pinned ones, which the child gets a copy of at once; shared and
- * VM_PFNMAP memory is shared.  The child is destroyed with
+ * Private anonymous pages and THPs become shared copy-on-write
+ * (write-protected in both, after a PROTECTION_PAGE invalidation of
+ * @parent's range), except pinned ones and hugetlb pages, which the child
+ * gets a copy of at once; shared and VM_PFNMAP memory is shared.  The child is destroyed with
  * sim_mm_destroy().  -EINVAL for NULL arguments or a destroyed @parent;
  * -ENOMEM (nothing of the child left; @parent's memory intact, its pages
  * maybe write-protected); -EHWPOISON if a page to copy is poisoned.

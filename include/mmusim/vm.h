@@ -477,6 +477,7 @@ struct mmusim_vm_stats {
 	/* Sums over vCPUs. */
 	u64 pf_taken, pf_fixed, pf_emulate, pf_spurious, pf_fast, pf_mmio_spte_created;
 	u64 pf_retry, tlb_flush, accesses, tlb_hits, stale_tlb_uses;
+	u64 psc_walks; /* TLB misses walked from a cached paging-structure entry */
 	u64 mmio_exits, halt_exits, signal_exits; /* KVM_RUN (docs/vcpu-run.md), as KVM's */
 	u64 mmu_lock_wait_ns;	/* time threads spent blocked acquiring mmu_lock */
 	/* Pinned leaves (SEV, MMUSIM_SEV_PIN_SPTE) dirty logging and collapsing skipped. */

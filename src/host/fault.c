@@ -178,7 +178,8 @@ static int fix_leaf_locked(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u6
  * dropped here).  The copy is made before taking the lock, as
  * __wp_page_copy_user() does: nobody writes the page meanwhile, every
  * mapping of it being read-only.  On success the mapping's reference on
- * @old goes too; the other mm keeps its own.
+ * @old goes too (for a page of a PTE-mapped THP, with the folio's last PTE
+ * in this table: pgtable.c's reference rule); the other mm keeps its own.
  * @unshare: FAULT_FLAG_UNSHARE, for a read-only pin: the copy is mapped
  * read-only and clean, as a read would have mapped it; a later write
  * reuses it (it is exclusive).
@@ -190,9 +191,9 @@ static int sim_do_wp_page_copy(struct sim_mm *mm, hva_t addr, u64 *ptep, kvm_pfn
 	struct sim_mmu_notifier_range range;
 	spinlock_t *ptl = sim_pte_lockptr(mm, ptep, PG_LEVEL_4K);
 	struct sim_host *host = mm->host;
+	bool done = false, drop_mapping = true;
 	struct sim_page *page;
 	kvm_pfn_t pfn;
-	bool done = false;
 	u64 e;
 
 	page = sim_alloc_pages(host, GFP_HIGHUSER_MOVABLE | (old ? 0 : __GFP_ZERO), 0);
@@ -222,6 +223,14 @@ static int sim_do_wp_page_copy(struct sim_mm *mm, hva_t addr, u64 *ptep, kvm_pfn
 		 */
 		sim_frame_event(host, SIM_FRAME_COW, old_pfn, pfn, 1, 0);
 		done = true;
+		if (old) {
+			struct sim_page *head = sim_compound_head(host, old);
+			unsigned int order = sim_compound_order(host, head);
+
+			if (order)
+				drop_mapping = !sim_folio_mapcount_locked(
+					mm, ptep, addr, sim_page_to_pfn(host, head), order);
+		}
 	}
 	spin_unlock(ptl);
 	if (done) {
@@ -232,7 +241,7 @@ static int sim_do_wp_page_copy(struct sim_mm *mm, hva_t addr, u64 *ptep, kvm_pfn
 	if (!done)
 		sim_put_page(host, page);
 	if (old) {
-		if (done)
+		if (done && drop_mapping)
 			sim_put_page(host, old); /* the mapping's reference */
 		sim_put_page(host, old);
 	}
@@ -296,14 +305,42 @@ static int sim_do_swap_page(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u
 }
 
 /*
+ * do_huge_pmd_wp_page() for a THP that fork shared, on a write or an
+ * unshare (@e read-only, under the PMD lock @ptl): if the faulting mapping
+ * holds the folio's only reference it is exclusive again and the caller
+ * reuses it (0); otherwise the PMD is split in this mm and the fault falls
+ * back to the 4K COW of the page (-EAGAIN, @ptl dropped), as
+ * Linux does with VM_FAULT_FALLBACK.
+ */
+static int huge_wp_shared(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, u64 e,
+			  spinlock_t *ptl)
+{
+	struct sim_page *shared = shared_anon_page(mm, e);
+	int r;
+
+	if (!shared)
+		return 0;
+	shared = sim_compound_head(mm->host, shared);
+	if (sim_page_ref_count(shared) == 1) {
+		sim_page_clear_flags(mm->host, shared, SIM_PG_ANON_SHARED);
+		return 0;
+	}
+	spin_unlock(ptl);
+	r = sim_split_huge_pmd(mm, vma, addr);
+	return r ? r : -EAGAIN;
+}
+
+/*
  * The huge entry @ptep at @level (hugetlb, or THP): fix up the leaf there,
  * or, if it is none and @may_alloc, install a new huge page.  Returns
  * -EAGAIN to fall back to 4K pages (the entry is a table, or none without
- * @may_alloc, or no THP could be allocated).
+ * @may_alloc, or no THP could be allocated, or a THP fork shared was split
+ * for a write or an unshare: @flags SIM_FAULT_WRITE, SIM_FAULT_UNSHARE).
  */
-static int huge_fault(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, int level, bool write,
-		      bool may_alloc)
+static int huge_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, u64 *ptep, int level,
+		      unsigned int flags, bool may_alloc)
 {
+	bool write = flags & SIM_FAULT_WRITE;
 	bool hugetlb = sim_vma_hugetlb(vma);
 	unsigned int order = sim_level_shift(level) - PAGE_SHIFT;
 	spinlock_t *ptl = sim_pte_lockptr(mm, ptep, level);
@@ -322,6 +359,12 @@ static int huge_fault(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, int lev
 			break;
 		}
 		if (e) {
+			if (!hugetlb && sim_pte_present(e) && !(e & SIM_PTE_WRITE) &&
+			    (flags & (SIM_FAULT_WRITE | SIM_FAULT_UNSHARE))) {
+				r = huge_wp_shared(mm, vma, addr, e, ptl);
+				if (r)
+					break; /* unlocked */
+			}
 			r = fix_leaf_locked(mm, vma, ptep, e, write);
 			spin_unlock(ptl);
 			if (WARN_ON_ONCE(r))
@@ -366,12 +409,12 @@ static int sim_hugetlb_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr,
 		return r;
 	if (WARN_ON_ONCE(l != level))
 		return -EFAULT;
-	r = huge_fault(mm, vma, ptep, level, write, true);
+	r = huge_fault(mm, vma, addr, ptep, level, write ? SIM_FAULT_WRITE : 0, true);
 	return r == -EAGAIN ? -EFAULT : r;
 }
 
 /* Returns -EAGAIN to fall back to 4K pages. */
-static int thp_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool write)
+static int thp_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned int flags)
 {
 	int l, r;
 	u64 *pmdp;
@@ -381,7 +424,7 @@ static int thp_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool wr
 		return r;
 	if (WARN_ON_ONCE(l != PG_LEVEL_2M))
 		return -EFAULT;
-	return huge_fault(mm, vma, pmdp, PG_LEVEL_2M, write, true);
+	return huge_fault(mm, vma, addr, pmdp, PG_LEVEL_2M, flags, true);
 }
 
 static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigned int flags)
@@ -401,7 +444,7 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 		 * A THP mapped before the VMA lost VM_HUGEPAGE (or a racing
 		 * one): use it; if it went away meanwhile, try again with 4K.
 		 */
-		r = huge_fault(mm, vma, ptep, l, write, false);
+		r = huge_fault(mm, vma, addr, ptep, l, flags, false);
 		return r == -EAGAIN ? pte_fault(mm, vma, addr, flags) : r;
 	}
 
@@ -542,7 +585,7 @@ int sim_handle_mm_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr,
 	if (sim_vma_hugetlb(vma))
 		return sim_hugetlb_fault(mm, vma, addr, write);
 	if (sim_vma_thp_eligible(vma, ALIGN_DOWN(addr, SZ_2M))) {
-		r = thp_fault(mm, vma, addr, write);
+		r = thp_fault(mm, vma, addr, fault_flags);
 		if (r != -EAGAIN)
 			return r;
 	}

@@ -10,10 +10,10 @@
  *   VMA                      leaf                       child            parent
  *   SIM_VM_DONTCOPY          -                          no VMA           as is
  *   SIM_VM_WIPEONFORK        -                          VMA, no entries  as is
- *   private (COW mapping)    order-0 anon page          same pfn, RO     RO, shared
+ *   private (COW mapping)    anon page, THP (PMD or     same pfn, RO     RO, shared
+ *                              PTE-mapped)
  *                            ... pinned (exclusive)     a copy, RW       as is
- *                            THP, hugetlb, PTE-mapped   a copy, RW       as is
- *                              THP page
+ *                            hugetlb page               a copy, RW       as is
  *                            zero page                  its zero page    as is
  *                            swap entry                 a copy of slot   as is
  *   shared anon, hugetlb     any leaf                   same pfn, clean  as is
@@ -30,10 +30,14 @@
  * VMAs lose VM_LOCKED and its locked_vm starts at 0 (dup_mmap()).
  *
  * Where the simulator differs from Linux, and why:
- *  - THP and hugetlb pages of private mappings, and the 4K pages of a
- *    PTE-mapped THP, are copied for the child at fork (Linux shares them too,
- *    and its COW break of a huge page copies 4K or the whole hugetlb page):
- *    the host's COW break handles order-0 pages only.
+ *  - hugetlb pages of private mappings are copied for the child at fork
+ *    (Linux shares them too, and hugetlb_wp() copies the whole page on a
+ *    write); a pinned THP mapped by its PMD is copied whole, where Linux
+ *    splits the PMD and copies 4K pages.  An unpinned THP is shared as in
+ *    Linux: a write splits the faulting mm's PMD (the folio stays whole,
+ *    PTE-mapped, while the other mm maps it) and copies the 4K page
+ *    (do_huge_pmd_wp_page(), then do_wp_page()), or reuses the THP if the
+ *    faulting mapping holds its only reference.
  *  - Shared anonymous memory has no page cache here (the PTEs are the shmem
  *    object), so its entries are copied with a reference, where Linux leaves
  *    them to be faulted in from shmem; a page first faulted in after the
@@ -127,6 +131,25 @@ static int copy_leaf_page(struct fork_copy *fc, u64 e, int level, u64 *dst_ptep,
 }
 
 /*
+ * The child's mapping reference on @page, shared with the parent: one per
+ * order-0 page; a compound page (THP, hugetlb) takes one per mm, for its
+ * huge leaf or for all its PTEs in one table (pgtable.c's reference rule),
+ * so a PTE-mapped THP takes it with its first PTE in the child's table.
+ * Before *@dst_ptep is set.
+ */
+static void dup_mapping_ref_locked(struct fork_copy *fc, u64 *dst_ptep, hva_t addr, int level,
+				   struct sim_page *page)
+{
+	struct sim_host *host = fc->src->host;
+	struct sim_page *head = sim_compound_head(host, page);
+	unsigned int order = sim_compound_order(host, head);
+
+	if (level > PG_LEVEL_4K || !order ||
+	    !sim_folio_mapcount_locked(fc->dst, dst_ptep, addr, sim_page_to_pfn(host, head), order))
+		sim_get_page(host, head);
+}
+
+/*
  * Copy the leaf *@ptep (entry @e, at @level, mapping from @addr) into the
  * child's *@dst_ptep.  Both entries' page-table locks held.  Returns
  * COPY_DONE, a COPY_NEED_*, or a negative errno.
@@ -171,40 +194,36 @@ static int copy_leaf_both_locked(struct fork_copy *fc, u64 *ptep, u64 e, int lev
 	order = sim_compound_order(host, head);
 
 	if (!fork_is_cow(fc->src_vma)) {
-		/*
-		 * Shared memory: same frames, one more mapping reference (a
-		 * compound page takes one per mm: pgtable.c's reference rule),
-		 * clean in the child (copy_present_pte()'s pte_mkclean()).
-		 */
-		if (level > PG_LEVEL_4K || !order)
-			sim_get_page(host, level > PG_LEVEL_4K ? head : page);
-		else if (!sim_folio_mapcount_locked(fc->dst, dst_ptep, addr,
-						    sim_page_to_pfn(host, head), order))
-			sim_get_page(host, head);
+		/* Shared memory: clean in the child (copy_present_pte()'s pte_mkclean()). */
+		dup_mapping_ref_locked(fc, dst_ptep, addr, level, page);
 		sim_set_pte(dst_ptep, child_entry(e, pfn) & ~SIM_PTE_DIRTY);
 		return COPY_DONE;
 	}
 
-	if (level > PG_LEVEL_4K)
+	/* hugetlb: a copy (see the theory block: hugetlb pages are not COW-shared here). */
+	if (level > PG_LEVEL_4K && sim_vma_hugetlb(fc->src_vma))
 		return copy_leaf_page(fc, e, level, dst_ptep, sim_level_shift(level) - PAGE_SHIFT);
-	if (order)
-		return copy_leaf_page(fc, e, level, dst_ptep, 0);
 	/*
-	 * folio_try_dup_anon_rmap_pte(): an exclusive page with pins is the
-	 * pin holder's; the child gets a copy and the parent keeps it writable.
-	 * GUP-fast cannot pin it after this check (write_protect_seq is odd).
+	 * folio_try_dup_anon_rmap_pte/pmd(): an exclusive folio with pins is
+	 * the pin holder's; the child gets a copy (a THP mapped by its PMD:
+	 * a THP copy, where Linux splits the PMD and copies 4K pages) and the
+	 * parent keeps it writable.  GUP-fast cannot pin it after this check
+	 * (write_protect_seq is odd).
 	 */
 	if (!(sim_page_flags(host, page) & SIM_PG_ANON_SHARED) &&
-	    sim_page_maybe_dma_pinned(host, page))
-		return copy_leaf_page(fc, e, level, dst_ptep, 0);
+	    sim_page_maybe_dma_pinned(host, head))
+		return copy_leaf_page(fc, e, level, dst_ptep,
+				      level > PG_LEVEL_4K ? sim_level_shift(level) - PAGE_SHIFT :
+							    0);
 
 	/* A swap-cache page belongs to one mm here: its swap copy goes. */
-	kfree(sim_swapcache_del(host, page));
-	sim_page_set_flags(host, page, SIM_PG_ANON_SHARED);
-	sim_get_page(host, page);
+	if (!order)
+		kfree(sim_swapcache_del(host, page));
+	sim_page_set_flags(host, page, SIM_PG_ANON_SHARED); /* a THP's head: the whole folio */
+	dup_mapping_ref_locked(fc, dst_ptep, addr, level, page);
 	if (e & SIM_PTE_WRITE) {
 		e &= ~SIM_PTE_WRITE;
-		sim_set_pte(ptep, e); /* ptep_set_wrprotect() */
+		sim_set_pte(ptep, e); /* ptep_set_wrprotect(), pmdp_set_wrprotect() */
 	}
 	sim_set_pte(dst_ptep, child_entry(e, pfn));
 	return COPY_DONE;

@@ -137,6 +137,7 @@ struct kvm_vcpu_stat {
 	u64 accesses;
 	u64 tlb_hits;
 	u64 stale_tlb_uses; /* accesses through a stale translation (checker) */
+	u64 psc_walks; /* TLB misses walked from a paging-structure cache entry */
 	u64 mmio_exits; /* KVM_RUN's KVM_EXIT_MMIO exits (x86_emulate_instruction()) */
 	u64 halt_exits; /* HLT (__kvm_emulate_halt()) */
 	u64 signal_exits; /* KVM_EXIT_INTR (kvm_handle_signal_exit()) */
@@ -154,15 +155,40 @@ struct kvm_mmu_memory_cache {
 	struct kvm_mmu_page *objects[KVM_MMU_CACHE_CAPACITY];
 };
 
-#define SIM_TLB_ENTRIES 64
+/*
+ * The simulated CPU's translation caches (src/vcpu/vcpu.c has the rules):
+ * a TLB per page size, as hardware splits its L1 TLBs, and paging-structure
+ * caches of the walk's upper-level entries (PDE, PDPTE, PML4E), so that a
+ * TLB miss need not walk from the root.  Direct-mapped, indexed by the low
+ * bits of the page number at the entry's level; a tag of 0 is empty.
+ */
+#define SIM_TLB_4K_ENTRIES 64
+#define SIM_TLB_2M_ENTRIES 32
+#define SIM_TLB_1G_ENTRIES 4
+#define SIM_PSC_LEVELS 3 /* PG_LEVEL_2M (PDE) .. PG_LEVEL_512G (PML4E) */
+#define SIM_PSC_ENTRIES 16
+#define SIM_GUEST_RCU_BOUNDARIES 64
 
 struct sim_tlb_entry {
-	gfn_t gfn;	    /* base gfn of the translation (aligned to level) */
-	kvm_pfn_t pfn;	    /* base pfn */
-	u8 level;	    /* PG_LEVEL_* of the leaf that produced it, 0 = empty */
-	u8 access;	    /* ACC_* granted */
-	u8 as_id;
-	u8 dirty;	    /* the D bit was set by this vCPU for this entry */
+	u64 tag; /* sim_tlb_tag(): page number at the level, as_id; 0 = empty */
+	kvm_pfn_t pfn; /* base pfn */
+	u8 access; /* access granted by the leaf (vcpu.c's TLB_R/W/X) */
+	u8 dirty; /* the D bit was set by this vCPU for this entry */
+};
+
+/* A cached non-leaf entry: the table it points to. */
+struct sim_psc_entry {
+	u64 tag;
+	u64 *table;
+};
+
+struct sim_tlb {
+	struct sim_tlb_entry e4k[SIM_TLB_4K_ENTRIES];
+	struct sim_tlb_entry e2m[SIM_TLB_2M_ENTRIES];
+	struct sim_tlb_entry e1g[SIM_TLB_1G_ENTRIES];
+	/* psc[level - PG_LEVEL_2M]: entries of that level, keyed by gfn >> 9 * (level - 1) */
+	struct sim_psc_entry psc[SIM_PSC_LEVELS][SIM_PSC_ENTRIES];
+	bool huge; /* e2m or e1g may hold an entry (a lookup shortcut) */
 };
 
 struct kvm_vcpu {
@@ -171,6 +197,8 @@ struct kvm_vcpu {
 	bool smm;			/* accesses go to address space 1 */
 	u32 guest_debug;		/* KVM_SET_GUEST_DEBUG's control */
 	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE */
+	/* Boundaries left before guest mode's RCU section is renewed (vcpu.c). */
+	unsigned int guest_rcu_budget;
 	unsigned long requests;
 	/*
 	 * The "IPI": kvm->requests_seq as read at this vCPU's last instruction
@@ -181,7 +209,7 @@ struct kvm_vcpu {
 	struct kvm_memslot_cache slot_cache;
 	struct kvm_mmu_memory_cache mmu_page_cache;
 	struct kvm_mmu_desc_cache mmu_pte_list_desc_cache; /* legacy MMU only */
-	struct sim_tlb_entry tlb[SIM_TLB_ENTRIES];
+	struct sim_tlb tlb;
 	bool check_tlb;			/* verify each TLB hit against the host (checker) */
 	struct kvm_vcpu_stat stat;
 	/* Last exit to userspace: KVM_EXIT_* and the gpa involved. */

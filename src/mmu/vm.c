@@ -281,6 +281,7 @@ int mmusim_vm_get_stats(struct mmusim_vm *vm, struct mmusim_vm_stats *st)
 		st->accesses += READ_ONCE(s->accesses);
 		st->tlb_hits += READ_ONCE(s->tlb_hits);
 		st->stale_tlb_uses += READ_ONCE(s->stale_tlb_uses);
+		st->psc_walks += READ_ONCE(s->psc_walks);
 		st->mmio_exits += READ_ONCE(s->mmio_exits);
 		st->halt_exits += READ_ONCE(s->halt_exits);
 		st->signal_exits += READ_ONCE(s->signal_exits);

@@ -7,7 +7,8 @@
  *      obsolete roots, load a root) and acknowledge the kick sequence, so a
  *      kvm_make_all_cpus_request() waiting for this vCPU can return.
  *   2. TLB lookup; on a miss, a hardware walk of the TDP tables from the
- *      vCPU's root inside an RCU read-side section, checking permissions
+ *      lowest cached paging-structure entry, or else the vCPU's root,
+ *      inside guest mode's RCU read-side section, checking permissions
  *      and setting Accessed/Dirty with a locked cmpxchg, as A/D assists do
  *      (a walk that loses the cmpxchg restarts).
  *   3. A failed walk is an EPT violation / NPT fault (or, for MMIO SPTEs, a
@@ -15,15 +16,46 @@
  *      and calls kvm_mmu_page_fault() with the synthesized error code, then
  *      retries the access.
  *
- * TLB entries stay valid until flushed, like hardware's: an SPTE zapped
- * without a TLB flush stays usable through the TLB.  With the TLB checker
- * on, every hit is compared with what the host maps at the memslot's hva;
- * a mismatch outside an in-progress invalidation is a stale translation,
+ * Translation caches (struct sim_tlb), with the lifetime rules of Intel's
+ * SDM (vol. 3: "Paging-Structure Caches" in the paging chapter, "Caching
+ * Translation Information" in the VMX address-translation chapter):
+ *   - the TLB holds leaf translations, one array per page size (4K, 2M,
+ *     1G); a lookup probes them smallest first and the first tag that
+ *     matches decides (a write through an entry without D walks again);
+ *   - the paging-structure caches hold the upper-level entries a walk went
+ *     through: PDE (keyed by gfn >> 9, giving the 4K table), PDPTE (gfn >>
+ *     18) and PML4E (gfn >> 27).  A TLB miss starts its walk from the
+ *     lowest cached level, so a sequential pass over 4K pages reads one
+ *     SPTE per access instead of four.  Only present non-leaf entries are
+ *     cached; a 5-level root's PML5E is not.
+ *   - every entry is tagged with the address space (as_id, SMM), and both
+ *     caches are emptied together: by KVM_REQ_TLB_FLUSH (every remote flush,
+ *     ranged ones included, is a full flush here), by a root change
+ *     (kvm_mmu_load(), kvm_mmu_free_obsolete_roots()), as INVEPT empties
+ *     both; and a walk that faults (EPT violation or misconfiguration)
+ *     drops the entries for its gfn, as the SDM says a VM exit for an EPT
+ *     violation does.
+ * Entries stay valid until flushed, like hardware's: an SPTE zapped
+ * without a TLB flush stays usable through the TLB, and a zapped non-leaf
+ * SPTE through the paging-structure cache.  A cached table pointer stays
+ * safe to read because KVM frees an unlinked table only after the remote
+ * flush (which waits for vCPUs in guest mode to handle it, see
+ * kvm_kick_and_wait()) and an RCU grace period; a skipped flush
+ * (debug_skip_remote_flush) gives up that guarantee for tables.  With the
+ * TLB checker on, every hit, and every walk that started from a cached
+ * entry, is compared with what the host maps at the memslot's hva; a
+ * mismatch outside an in-progress invalidation is a stale translation,
  * counted in stale_tlb_uses and reported with a WARN.
  *
  * Rules: in guest mode the vCPU takes no lock that can wait on mmu_lock
  * (only RCU and SRCU read sides), so request senders can spin under
- * mmu_lock waiting for the acknowledgement.
+ * mmu_lock waiting for the acknowledgement.  Guest mode is an RCU
+ * read-side section (taken on entry, dropped on exit, and renewed every
+ * SIM_GUEST_RCU_BOUNDARIES instruction boundaries so that a long run of
+ * accesses without exits does not hold up grace periods): the hardware
+ * walks run inside it, with no read-side calls of their own.  Guest mode
+ * already runs with preemption off, which is a read-side section in the
+ * kernel build's RCU anyway.
  */
 #include "mmusim_env.h"
 #include <mmusim/vm.h>
@@ -77,18 +109,83 @@ void kvm_vcpu_flush_pml_on_exit(struct kvm_vcpu *vcpu)
 
 void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu)
 {
-	int i;
-
-	for (i = 0; i < SIM_TLB_ENTRIES; i++)
-		vcpu->tlb[i].level = 0;
+	memset(&vcpu->tlb, 0, sizeof(vcpu->tlb));
 	kvm_vcpu_stat_inc(vcpu, tlb_flush);
 }
 
-static unsigned int tlb_index(gfn_t gfn, int level)
+/* A translation cache tag: the page number at @level, the address space, and 1 (0 is empty). */
+static __always_inline u64 sim_tlb_tag(gfn_t gfn, int level, int as_id)
 {
-	gfn_t tag = gfn >> KVM_HPAGE_GFN_SHIFT(level);
+	return (gfn >> KVM_HPAGE_GFN_SHIFT(level)) << 2 | (u64)as_id << 1 | 1;
+}
 
-	return (unsigned int)((tag ^ (tag >> 6) ^ (u64)level * 17) % SIM_TLB_ENTRIES);
+static __always_inline struct sim_tlb_entry *tlb_slot(struct kvm_vcpu *vcpu, gfn_t gfn, int level)
+{
+	u64 vpn = gfn >> KVM_HPAGE_GFN_SHIFT(level);
+
+	if (level == PG_LEVEL_4K)
+		return &vcpu->tlb.e4k[vpn % SIM_TLB_4K_ENTRIES];
+	if (level == PG_LEVEL_2M)
+		return &vcpu->tlb.e2m[vpn % SIM_TLB_2M_ENTRIES];
+	return &vcpu->tlb.e1g[vpn % SIM_TLB_1G_ENTRIES];
+}
+
+/* The paging-structure cache slot for the entry of @level (PG_LEVEL_2M..PG_LEVEL_512G). */
+static __always_inline struct sim_psc_entry *psc_slot(struct kvm_vcpu *vcpu, gfn_t gfn, int level)
+{
+	return &vcpu->tlb.psc[level - PG_LEVEL_2M]
+			     [(gfn >> KVM_HPAGE_GFN_SHIFT(level)) % SIM_PSC_ENTRIES];
+}
+
+/*
+ * The lowest cached table on @gfn's walk: returns its level (the level of
+ * the SPTEs in it, PG_LEVEL_4K..PG_LEVEL_1G) with *@table, or 0.
+ */
+static __always_inline bool psc_probe(struct kvm_vcpu *vcpu, gfn_t gfn, int level, int as_id,
+				      u64 **table)
+{
+	struct sim_psc_entry *p = psc_slot(vcpu, gfn, level);
+
+	if (p->tag != sim_tlb_tag(gfn, level, as_id))
+		return false;
+	*table = p->table;
+	return true;
+}
+
+static __always_inline int psc_lookup(struct kvm_vcpu *vcpu, gfn_t gfn, int as_id, u64 **table)
+{
+	static_assert(SIM_PSC_LEVELS == 3, "PDE, PDPTE and PML4E caches");
+	if (psc_probe(vcpu, gfn, PG_LEVEL_2M, as_id, table))
+		return PG_LEVEL_4K;
+	if (psc_probe(vcpu, gfn, PG_LEVEL_1G, as_id, table))
+		return PG_LEVEL_2M;
+	if (psc_probe(vcpu, gfn, PG_LEVEL_512G, as_id, table))
+		return PG_LEVEL_1G;
+	return 0;
+}
+
+/*
+ * A faulting walk drops what this vCPU cached for @gfn (the SDM's
+ * "Operations that Invalidate Cached Mappings": an EPT violation or
+ * misconfiguration invalidates the guest-physical mappings that would
+ * translate the faulting address), so the retry walks from the root.
+ */
+static void tlb_invalidate_gfn(struct kvm_vcpu *vcpu, gfn_t gfn, int as_id)
+{
+	int level;
+
+	for (level = PG_LEVEL_4K; level <= PG_LEVEL_1G; level++) {
+		struct sim_tlb_entry *e = tlb_slot(vcpu, gfn, level);
+
+		if (e->tag == sim_tlb_tag(gfn, level, as_id))
+			e->tag = 0;
+	}
+	for (level = PG_LEVEL_2M; level < PG_LEVEL_2M + SIM_PSC_LEVELS; level++) {
+		struct sim_psc_entry *p = psc_slot(vcpu, gfn, level);
+
+		if (p->tag == sim_tlb_tag(gfn, level, as_id))
+			p->tag = 0;
+	}
 }
 
 static unsigned int access_bit(int type)
@@ -110,7 +207,16 @@ void kvm_vcpu_exit_guest_mode(struct kvm_vcpu *vcpu)
 	if (READ_ONCE(vcpu->mode) != IN_GUEST_MODE)
 		return;
 	smp_store_release(&vcpu->mode, OUTSIDE_GUEST_MODE);
+	rcu_read_unlock();
 	preempt_enable();
+}
+
+/* A quiescent point of guest mode's RCU read-side section, every so many boundaries. */
+static void vcpu_guest_rcu_renew(struct kvm_vcpu *vcpu)
+{
+	rcu_read_unlock();
+	rcu_read_lock();
+	vcpu->guest_rcu_budget = SIM_GUEST_RCU_BOUNDARIES;
 }
 
 /*
@@ -133,8 +239,12 @@ int kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 		 */
 		if (READ_ONCE(vcpu->mode) != IN_GUEST_MODE) {
 			preempt_disable();
+			rcu_read_lock();
+			vcpu->guest_rcu_budget = SIM_GUEST_RCU_BOUNDARIES;
 			smp_store_mb(vcpu->mode, IN_GUEST_MODE);
 			entry = true;
+		} else if (!vcpu->guest_rcu_budget || !--vcpu->guest_rcu_budget) {
+			vcpu_guest_rcu_renew(vcpu);
 		}
 		seq = atomic64_read(&vcpu->kvm->requests_seq);
 		smp_rmb(); /* the request bits set before that sequence are visible */
@@ -194,11 +304,14 @@ static u64 pferr_for(int type)
 }
 
 /*
- * The hardware walk.  Returns 0 and fills @e, or -EFAULT with the error
- * code of the TDP violation in @error_code.
+ * The hardware walk, from the lowest cached paging-structure entry or else
+ * the root.  Returns 0 and fills @e (the TLB slot of the leaf's size) with
+ * *@level, or -EFAULT with the error code of the TDP violation in
+ * @error_code.  *@cached tells whether the walk started from a cached entry.
  */
-static int tdp_hw_walk(struct kvm_vcpu *vcpu, gfn_t gfn, int type, struct sim_tlb_entry *e,
-		       u64 *error_code)
+static __always_inline int tdp_hw_walk(struct kvm_vcpu *vcpu, gfn_t gfn, int type,
+				       struct sim_tlb_entry **ep, int *levelp, u64 *error_code,
+				       bool *cached)
 {
 	struct kvm *kvm = vcpu->kvm;
 	const struct kvm_mmu_masks *m = &kvm->masks;
@@ -206,12 +319,20 @@ static int tdp_hw_walk(struct kvm_vcpu *vcpu, gfn_t gfn, int type, struct sim_tl
 	struct kvm_mmu_page *root = vcpu->root[as_id];
 	int level, ret = -EFAULT;
 	u64 *table, *sptep, spte;
+	struct sim_tlb_entry *e;
+	unsigned int acc;
+	bool ad;
 
-	rcu_read_lock();
+	/* Inside guest mode's RCU read-side section: tables are freed by RCU. */
 restart:
-	table = root->spt;
-	/* role.invalid may be set meanwhile (root invalidation): read the role once. */
-	for (level = kvm_mmu_page_role(root).level;; level--) {
+	level = psc_lookup(vcpu, gfn, as_id, &table);
+	*cached = level != 0;
+	if (!level) {
+		table = root->spt;
+		/* role.invalid may be set meanwhile (root invalidation): read the role once. */
+		level = kvm_mmu_page_role(root).level;
+	}
+	for (;; level--) {
 		sptep = &table[SPTE_INDEX(gfn << PAGE_SHIFT, level)];
 		/*
 		 * Acquire, as kvm_tdp_mmu_read_spte(): the child table this
@@ -230,63 +351,81 @@ restart:
 			else
 				*error_code =
 					PFERR_RSVD_MASK | PFERR_PRESENT_MASK | pferr_for(type);
-			goto out;
+			goto fault;
 		}
 		if (!hw_present(m, spte)) {
 			*error_code = pferr_for(type);
-			goto out;
+			goto fault;
 		}
 		if (level == PG_LEVEL_4K || (spte & PT_PAGE_SIZE_MASK))
 			break;
 		table = __va(spte_to_pfn(spte) << PAGE_SHIFT);
+		if (level < PG_LEVEL_2M + SIM_PSC_LEVELS) {
+			struct sim_psc_entry *p = psc_slot(vcpu, gfn, level);
+
+			p->tag = sim_tlb_tag(gfn, level, as_id);
+			p->table = table;
+		}
 	}
 
-	if (!(hw_access(m, spte) & access_bit(type))) {
+	acc = hw_access(m, spte);
+	if (!(acc & access_bit(type))) {
 		*error_code = PFERR_PRESENT_MASK | pferr_for(type);
-		goto out;
+		goto fault;
 	}
-	if (spte_ad_enabled(spte)) {
+	ad = spte_ad_enabled(spte);
+	if (ad) {
 		u64 want = spte | m->shadow_accessed_mask |
 			   (type == MMUSIM_ACCESS_WRITE ? m->shadow_dirty_mask : 0);
-		bool logs = kvm->pml && !(spte & m->shadow_dirty_mask) && (want & m->shadow_dirty_mask);
 
-		/* PML full: a VM exit before the write, to flush the log. */
-		if (logs && vcpu->pml_nr == PML_ENTITY_NUM) {
-			*error_code = PFERR_PML_FULL;
-			goto out;
+		if (want != spte) {
+			bool logs = kvm->pml && !(spte & m->shadow_dirty_mask) &&
+				    (want & m->shadow_dirty_mask);
+
+			/* PML full: a VM exit before the write, to flush the log. */
+			if (logs && vcpu->pml_nr == PML_ENTITY_NUM) {
+				*error_code = PFERR_PML_FULL;
+				goto out;
+			}
+			/* A locked A/D update; if the SPTE changed, walk again. */
+			if (!try_cmpxchg64(sptep, &spte, want))
+				goto restart;
+			spte = want;
+			/* The CPU logs the gfn of the access when it sets D. */
+			if (logs)
+				vcpu->pml_buf[vcpu->pml_nr++] = gfn;
 		}
-		/* A locked A/D update; if the SPTE changed, walk again. */
-		if (want != spte && !try_cmpxchg64(sptep, &spte, want))
-			goto restart;
-		spte = want;
-		/* The CPU logs the gfn of the access when it sets D. */
-		if (logs)
-			vcpu->pml_buf[vcpu->pml_nr++] = gfn;
 	}
 
-	e->gfn = gfn_round_for_level(gfn, level);
+	e = tlb_slot(vcpu, gfn, level);
+	e->tag = sim_tlb_tag(gfn, level, as_id);
 	e->pfn = spte_to_pfn(spte);
-	e->level = level;
-	e->access = hw_access(m, spte);
-	e->as_id = as_id;
-	e->dirty = !spte_ad_enabled(spte) || (spte & m->shadow_dirty_mask);
+	e->access = acc;
+	e->dirty = !ad || (spte & m->shadow_dirty_mask);
+	if (level > PG_LEVEL_4K)
+		vcpu->tlb.huge = true;
+	*ep = e;
+	*levelp = level;
 	ret = 0;
+	goto out;
+fault:
+	tlb_invalidate_gfn(vcpu, gfn, as_id);
 out:
-	rcu_read_unlock();
 	return ret;
 }
 
 /* The stale-translation checker: does the host still map what the TLB says? */
-static void tlb_check_hit(struct kvm_vcpu *vcpu, const struct sim_tlb_entry *e, gfn_t gfn)
+static void tlb_check_hit(struct kvm_vcpu *vcpu, const struct sim_tlb_entry *e, int level,
+			  gfn_t gfn)
 {
 	struct kvm *kvm = vcpu->kvm;
 	struct kvm_memory_slot *slot;
 	struct sim_host_pte_info info;
-	kvm_pfn_t pfn = e->pfn + (gfn - e->gfn);
-	int idx;
+	kvm_pfn_t pfn = e->pfn + (gfn & (KVM_PAGES_PER_HPAGE(level) - 1));
+	int idx, as_id = (e->tag >> 1) & 1;
 
 	idx = srcu_read_lock(&kvm->slots.srcu);
-	slot = __gfn_to_memslot(kvm_memslots_as(&kvm->slots, e->as_id), gfn);
+	slot = __gfn_to_memslot(kvm_memslots_as(&kvm->slots, as_id), gfn);
 	if (slot && !(slot->flags & KVM_MEMSLOT_INVALID) &&
 	    (sim_mm_lookup(kvm->mm, gfn_to_hva_memslot(slot, gfn), &info) || info.pfn != pfn) &&
 	    !READ_ONCE(kvm->mmu_invalidate_in_progress)) {
@@ -297,45 +436,61 @@ static void tlb_check_hit(struct kvm_vcpu *vcpu, const struct sim_tlb_entry *e, 
 	srcu_read_unlock(&kvm->slots.srcu, idx);
 }
 
-static struct sim_tlb_entry *tlb_lookup(struct kvm_vcpu *vcpu, gfn_t gfn, int type)
+/*
+ * One TLB probe at @level: 1 with *@pfn on a hit, 0 if the tag differs, -1
+ * if the entry translates @gfn but does not allow @type (or a write finds
+ * it clean: the walk must set D), which ends the lookup with a walk.
+ */
+static __always_inline int tlb_probe(const struct sim_tlb_entry *e, gfn_t gfn, int level,
+				     u64 as_bits, int type, kvm_pfn_t *pfn)
 {
-	int as_id = vcpu->smm ? 1 : 0;
-	int level;
-
-	for (level = PG_LEVEL_4K; level <= PG_LEVEL_1G; level++) {
-		struct sim_tlb_entry *e = &vcpu->tlb[tlb_index(gfn, level)];
-
-		if (e->level != level || e->as_id != as_id ||
-		    e->gfn != gfn_round_for_level(gfn, level))
-			continue;
-		if (!(e->access & access_bit(type)))
-			return NULL;
-		/* A first write through a clean entry needs the walk to set D. */
-		if (type == MMUSIM_ACCESS_WRITE && !e->dirty)
-			return NULL;
-		return e;
-	}
-	return NULL;
+	if (e->tag != ((gfn >> KVM_HPAGE_GFN_SHIFT(level)) << 2 | as_bits))
+		return 0;
+	if (!(e->access & access_bit(type)) || (type == MMUSIM_ACCESS_WRITE && !e->dirty))
+		return -1;
+	*pfn = e->pfn + (gfn & (KVM_PAGES_PER_HPAGE(level) - 1));
+	return 1;
 }
 
-/* Translates @gpa for @type in guest mode; 0 with *pfn, or -EFAULT with *error_code. */
-static int vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, int type, kvm_pfn_t *pfn,
-			  u64 *error_code)
+/*
+ * Translates @gpa for @type in guest mode; 0 with *pfn, or -EFAULT with
+ * *error_code.  The TLB is probed smallest page size first and the first
+ * entry whose tag matches decides.
+ */
+static __always_inline int vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, int type,
+					  kvm_pfn_t *pfn, u64 *error_code)
 {
 	gfn_t gfn = gpa >> PAGE_SHIFT;
-	struct sim_tlb_entry *e = tlb_lookup(vcpu, gfn, type), walked;
+	u64 as_bits = (vcpu->smm ? 2 : 0) | 1;
+	struct sim_tlb_entry *e;
+	int level, r;
+	bool cached;
 
-	if (e) {
+	level = PG_LEVEL_4K;
+	r = tlb_probe(tlb_slot(vcpu, gfn, level), gfn, level, as_bits, type, pfn);
+	/* No huge entry since the last flush: nothing to probe at 2M and 1G. */
+	if (!r && vcpu->tlb.huge) {
+		level = PG_LEVEL_2M;
+		r = tlb_probe(tlb_slot(vcpu, gfn, level), gfn, level, as_bits, type, pfn);
+		if (!r) {
+			level = PG_LEVEL_1G;
+			r = tlb_probe(tlb_slot(vcpu, gfn, level), gfn, level, as_bits, type, pfn);
+		}
+	}
+	if (r > 0) {
 		kvm_vcpu_stat_inc(vcpu, tlb_hits);
 		if (unlikely(vcpu->check_tlb))
-			tlb_check_hit(vcpu, e, gfn);
-	} else {
-		if (tdp_hw_walk(vcpu, gfn, type, &walked, error_code))
-			return -EFAULT;
-		e = &vcpu->tlb[tlb_index(gfn, walked.level)];
-		*e = walked;
+			tlb_check_hit(vcpu, tlb_slot(vcpu, gfn, level), level, gfn);
+		return 0;
 	}
-	*pfn = e->pfn + (gfn - e->gfn);
+	if (tdp_hw_walk(vcpu, gfn, type, &e, &level, error_code, &cached))
+		return -EFAULT;
+	if (cached) {
+		kvm_vcpu_stat_inc(vcpu, psc_walks);
+		if (unlikely(vcpu->check_tlb))
+			tlb_check_hit(vcpu, e, level, gfn);
+	}
+	*pfn = e->pfn + (gfn & (KVM_PAGES_PER_HPAGE(level) - 1));
 	return 0;
 }
 
@@ -378,29 +533,57 @@ static __always_inline void trace_vcpu_access_exit(struct kvm_vcpu *vcpu, gpa_t 
 }
 
 /*
- * One access, faulting as needed.  Called and returns in guest mode;
- * returns 0, 1 for an exit to userspace, or a negative errno.  *@faulted
- * (if given) tells whether a TDP violation left guest mode on the way, for
- * the VM exit KVM_RUN reports with it (src/vcpu/run.c).
+ * The instruction boundary of a vCPU already in guest mode with nothing to
+ * do there: no request, a root, no kick since the last acknowledgement
+ * (the same loads, in the same order, as kvm_vcpu_enter_guest()), and no
+ * RCU renewal due.  False sends the access through kvm_vcpu_enter_guest().
  */
-int kvm_vcpu_access_one(struct kvm_vcpu *vcpu, gpa_t gpa, int type, struct mmusim_exit *exit,
-			kvm_pfn_t *pfn, bool *faulted)
+static __always_inline bool vcpu_boundary_is_clear(struct kvm_vcpu *vcpu)
 {
-	u64 error_code;
+	u64 seq;
+
+	if (READ_ONCE(vcpu->mode) != IN_GUEST_MODE || vcpu->guest_rcu_budget <= 1)
+		return false;
+	seq = atomic64_read(&vcpu->kvm->requests_seq);
+	smp_rmb(); /* as kvm_vcpu_enter_guest() */
+	if (READ_ONCE(vcpu->requests) || !vcpu->root[vcpu->smm ? 1 : 0] ||
+	    seq != READ_ONCE(vcpu->requests_acked))
+		return false;
+	vcpu->guest_rcu_budget--;
+	return true;
+}
+
+static noinline int vcpu_translate_slow(struct kvm_vcpu *vcpu, gpa_t gpa, int type, kvm_pfn_t *pfn,
+					u64 *error_code)
+{
+	return vcpu_translate(vcpu, gpa, type, pfn, error_code);
+}
+
+/*
+ * kvm_vcpu_access_one() after its first try: the boundary had work to do
+ * (@error_code is then unset and @walked false), or the walk failed with
+ * @error_code.  Handles the exit and retries until the access completes.
+ */
+static noinline int vcpu_access_slow(struct kvm_vcpu *vcpu, gpa_t gpa, int type,
+				     struct mmusim_exit *exit, kvm_pfn_t *pfn, bool *faulted,
+				     bool walked, u64 error_code)
+{
 	int r, idx;
 
-	for (;;) {
-		r = kvm_vcpu_enter_guest(vcpu);
-		if (r > 0 && exit) {
-			exit->reason = vcpu->exit_reason;	/* KVM_EXIT_DIRTY_RING_FULL */
-			exit->gpa = gpa;
-			exit->is_write = type == MMUSIM_ACCESS_WRITE;
-		}
-		if (r)
-			return r;
-		if (!vcpu_translate(vcpu, gpa, type, pfn, &error_code)) {
-			kvm_vcpu_stat_inc(vcpu, accesses);
-			return 0;
+	for (;; walked = false) {
+		if (!walked) {
+			r = kvm_vcpu_enter_guest(vcpu);
+			if (r > 0 && exit) {
+				exit->reason = vcpu->exit_reason; /* KVM_EXIT_DIRTY_RING_FULL */
+				exit->gpa = gpa;
+				exit->is_write = type == MMUSIM_ACCESS_WRITE;
+			}
+			if (r)
+				return r;
+			if (!vcpu_translate_slow(vcpu, gpa, type, pfn, &error_code)) {
+				kvm_vcpu_stat_inc(vcpu, accesses);
+				return 0;
+			}
 		}
 
 		kvm_vcpu_exit_guest_mode(vcpu);
@@ -433,6 +616,27 @@ int kvm_vcpu_access_one(struct kvm_vcpu *vcpu, gpa_t gpa, int type, struct mmusi
 			env_spin_yield();
 		cond_resched();
 	}
+}
+
+/*
+ * One access, faulting as needed.  Called and returns in guest mode;
+ * returns 0, 1 for an exit to userspace, or a negative errno.  *@faulted
+ * (if given) tells whether a TDP violation left guest mode on the way, for
+ * the VM exit KVM_RUN reports with it (src/vcpu/run.c).  The common case,
+ * a boundary with nothing to do and a translation that completes, stays
+ * in this small function; everything else goes on in vcpu_access_slow().
+ */
+int kvm_vcpu_access_one(struct kvm_vcpu *vcpu, gpa_t gpa, int type, struct mmusim_exit *exit,
+			kvm_pfn_t *pfn, bool *faulted)
+{
+	u64 error_code = 0;
+
+	if (unlikely(!vcpu_boundary_is_clear(vcpu)))
+		return vcpu_access_slow(vcpu, gpa, type, exit, pfn, faulted, false, error_code);
+	if (unlikely(vcpu_translate(vcpu, gpa, type, pfn, &error_code)))
+		return vcpu_access_slow(vcpu, gpa, type, exit, pfn, faulted, true, error_code);
+	kvm_vcpu_stat_inc(vcpu, accesses);
+	return 0;
 }
 
 int kvm_vcpu_check_access_args(struct kvm_vcpu *vcpu, gpa_t gpa, int type)
@@ -474,6 +678,7 @@ int mmusim_vcpu_access(struct mmusim_vcpu *v, gpa_t gpa, int type, struct mmusim
 static long vcpu_access_range(struct kvm_vcpu *vcpu, gpa_t gpa, u64 npages, u64 stride, int type,
 			      struct mmusim_exit *exit)
 {
+	gfn_t max_gfn = kvm_guest_max_gfn(vcpu->kvm);
 	kvm_pfn_t pfn;
 	u64 i;
 	int r = 0;
@@ -484,16 +689,16 @@ static long vcpu_access_range(struct kvm_vcpu *vcpu, gpa_t gpa, u64 npages, u64 
 	if (!stride)
 		stride = PAGE_SIZE;
 	/*
-	 * Every address is checked as mmusim_vcpu_access() checks its one: a
-	 * GPA above the maximum (or wrapped past 2^64) must not reach the
-	 * walk, whose index slices would alias it to a lower one.
+	 * Every address is checked as mmusim_vcpu_access() checks its one
+	 * (the type was checked above): a GPA above the maximum (or wrapped
+	 * past 2^64) must not reach the walk, whose index slices would alias
+	 * it to a lower one.
 	 */
 	for (i = 0; i < npages; i++, gpa += stride) {
-		if (i) {
-			/* gpa < stride: adding the stride wrapped past 2^64. */
-			r = gpa < stride ? -EINVAL : kvm_vcpu_check_access_args(vcpu, gpa, type);
-			if (r)
-				break;
+		/* gpa < stride: adding the stride wrapped past 2^64. */
+		if (i && (gpa < stride || (gpa >> PAGE_SHIFT) > max_gfn)) {
+			r = -EINVAL;
+			break;
 		}
 		r = kvm_vcpu_access_one(vcpu, gpa, type, exit, &pfn, NULL);
 		if (r)
