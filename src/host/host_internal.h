@@ -67,7 +67,7 @@ struct sim_pcp {
 	 * a slot.
 	 */
 	atomic64_t alloc_calls, alloc_failures;
-} __cacheline_aligned;
+} __aligned(64); /* a cache line of its own, ____cacheline_aligned */
 
 struct sim_host {
 	/* Set at creation, constant afterwards. */
@@ -100,7 +100,7 @@ struct sim_host {
 	/* The zone lock: a spinning lock; it protects what follows it. */
 	spinlock_t zone_lock;
 	struct sim_free_area free_area[SIM_NR_ORDERS];
-	u64 nr_free_pages;	/* in the buddy lists; under zone_lock, read with READ_ONCE */
+	u64 nr_free_pages; /* in the buddy lists; under zone_lock, read with READ_ONCE */
 
 	/* Per-CPU page lists in front of the zone lock (page_alloc.c). */
 	struct sim_pcp pcp[SIM_PCP_SLOTS];

@@ -686,8 +686,8 @@ enum { FROM_BUDDY, FROM_PCP_CLEAN, FROM_PCP_DIRTY };
  * @from: FROM_BUDDY (the data_dirty bits say, and are set here), or a
  * per-CPU list entry's record (its bit is set already).
  */
-static struct sim_page *prep_new_page(struct sim_host *host, u64 pfn, unsigned int order,
-				      gfp_t gfp, int from)
+static struct sim_page *prep_new_page(struct sim_host *host, u64 pfn, unsigned int order, gfp_t gfp,
+				      int from)
 {
 	struct sim_page *page = pfn_page(host, pfn);
 	bool compound = (gfp & __GFP_COMP) && order > 0;
