@@ -13,6 +13,9 @@
  *	...the parallel pass as a nested "# Subtest: parallel"...
  *	# mmusim: N passed, N failed, N skipped
  *
+ * On a kernel with CONFIG_KUNIT the same tests are a KUnit suite instead
+ * (below), and KUnit prints the KTAP.
+ *
  * The module loads even when tests fail (the log is the result, and rmmod
  * stays possible); scripts/kmod-check boots it under qemu and reads the log.
  *
@@ -21,14 +24,12 @@
  *   rounds=N          rounds of the parallel pass per thread (default 2)
  *   filter=PREFIX     run only tests whose name starts with PREFIX
  *   seed=N            base seed for randomised tests (0: from the clock)
- *   fail_permille=N   > 0: one more pass with every allocation made through
- *                     the seam failing with probability N/1000 (seed
- *                     fail_seed); its "# inject" lines are informational
- *   fail_seed=N
  *   vreserve_max_mb=N largest env_vreserve() (vmalloc) allowed, default 256
  */
 #define pr_fmt(fmt) fmt
 
+#include <linux/mm.h> /* before the seam, which defines PAGE_ALIGN without it */
+#include <linux/mman.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 
@@ -51,17 +52,222 @@ static unsigned long long seed;
 module_param(seed, ullong, 0444);
 MODULE_PARM_DESC(seed, "Base seed for randomised self-tests (0: from the clock)");
 
-static unsigned int fail_permille;
-module_param(fail_permille, uint, 0444);
-MODULE_PARM_DESC(fail_permille, "Extra pass with allocations failing at this rate (per mille)");
-
-static unsigned long long fail_seed = 1;
-module_param(fail_seed, ullong, 0444);
-MODULE_PARM_DESC(fail_seed, "Seed of the fault-injection pass");
-
 module_param_named(vreserve_max_mb, env_vreserve_max_mb, ulong, 0444);
 MODULE_PARM_DESC(vreserve_max_mb, "Largest env_vreserve() in MiB (vmalloc-backed)");
 
+/*
+ * User memory for the self-tests' uapi calls (st_ubuf, selftest.h): an
+ * anonymous mapping in the current address space, pinned and vmap()ed, so
+ * the test writes at a kernel address what copy_from_user() then reads at
+ * the user one.  That is the insmod process's address space: the tests run
+ * in it, and the env threads they start share it (env_thread_start()).
+ */
+int st_ubuf_alloc(struct st_ubuf *b, size_t size)
+{
+	unsigned long n = DIV_ROUND_UP(size, PAGE_SIZE), uaddr;
+	struct page **pages;
+	long pinned;
+
+	memset(b, 0, sizeof(*b));
+	if (!n || !current->mm)
+		return -EINVAL;
+	uaddr = vm_mmap(NULL, 0, n << PAGE_SHIFT, PROT_READ | PROT_WRITE,
+			MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	if (IS_ERR_VALUE(uaddr))
+		return (int)uaddr;
+	pages = kcalloc(n, sizeof(*pages), GFP_KERNEL);
+	pinned = pages ? pin_user_pages_fast(uaddr, n, FOLL_WRITE | FOLL_LONGTERM, pages) : 0;
+	if (pinned == n)
+		b->k = vmap(pages, n, VM_MAP, PAGE_KERNEL);
+	if (!b->k) {
+		if (pinned > 0)
+			unpin_user_pages(pages, pinned);
+		kfree(pages);
+		vm_munmap(uaddr, n << PAGE_SHIFT);
+		return -ENOMEM;
+	}
+	b->u = (void __user *)uaddr;
+	b->size = size;
+	b->priv = pages;
+	return 0;
+}
+
+void st_ubuf_free(struct st_ubuf *b)
+{
+	unsigned long n = DIV_ROUND_UP(b->size, PAGE_SIZE);
+
+	if (!b->k)
+		return;
+	vunmap(b->k);
+	unpin_user_pages(b->priv, n);
+	kfree(b->priv);
+	vm_munmap((unsigned long)b->u, n << PAGE_SHIFT);
+	memset(b, 0, sizeof(*b));
+}
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/*
+ * With KUnit (the debug kernel of scripts/kmod-debug-kernel) the self-tests
+ * are the KUnit suite "mmusim", and KUnit prints the KTAP:
+ *
+ *	# Subtest: mmusim
+ *	    # Subtest: selftest        one parameter per selected self-test,
+ *	    ok 1 env_atomic_ops        run by the same runner (so its checks apply)
+ *	    ...
+ *	ok 1 selftest
+ *	    # Subtest: parallel        the parallel pass's own block, one level down
+ *	    ...
+ *	ok 2 parallel
+ *
+ * KUnit runs each case in a kthread of its own, which gets the insmod
+ * process's address space for st_ubuf_alloc() (suite_init runs in insmod).
+ * The summary diagnostic "# mmusim: N passed, N failed, N skipped" (the
+ * leaves, as without KUnit) comes at rmmod, after KUnit's last line.
+ */
+#include <kunit/test.h>
+#include <linux/mmu_context.h>
+#include <linux/sched/mm.h>
+
+static struct mm_struct *mmusim_kunit_mm;
+static u64 mmusim_kunit_seed, mmusim_kunit_start, mmusim_kunit_ns;
+static struct st_summary mmusim_kunit_sum;
+
+static int mmusim_kunit_suite_init(struct kunit_suite *suite)
+{
+	mmusim_kunit_mm = current->mm;
+	if (mmusim_kunit_mm)
+		mmget(mmusim_kunit_mm);
+	mmusim_kunit_seed = seed ? seed : ktime_get_ns();
+	memset(&mmusim_kunit_sum, 0, sizeof(mmusim_kunit_sum));
+	pr_info("# mmusim: %u self-tests registered, seed %llu, %u parallel threads\n",
+		mmusim_nr_selftests, mmusim_kunit_seed, threads);
+	mmusim_kunit_start = ktime_get_ns();
+	return 0;
+}
+
+static void mmusim_kunit_suite_exit(struct kunit_suite *suite)
+{
+	mmusim_kunit_ns = ktime_get_ns() - mmusim_kunit_start;
+	if (mmusim_kunit_mm)
+		mmput(mmusim_kunit_mm);
+	mmusim_kunit_mm = NULL;
+}
+
+static bool mmusim_kunit_enter_mm(void)
+{
+	if (current->mm || !mmusim_kunit_mm)
+		return false;
+	kthread_use_mm(mmusim_kunit_mm);
+	return true;
+}
+
+static void mmusim_kunit_count(int rc)
+{
+	if (rc == ST_PASS)
+		mmusim_kunit_sum.passed++;
+	else if (rc == ST_SKIP)
+		mmusim_kunit_sum.skipped++;
+	else
+		mmusim_kunit_sum.failed++;
+}
+
+static const void *mmusim_kunit_gen(const void *prev, char *desc)
+{
+	const struct mmusim_selftest *st =
+		prev ? (const struct mmusim_selftest *)prev + 1 : mmusim_selftests;
+
+	for (; st < mmusim_selftests + mmusim_nr_selftests; st++) {
+		if (mmusim_selftest_selected(st, filter)) {
+			strscpy(desc, st->name, KUNIT_PARAM_DESC_SIZE);
+			return st;
+		}
+	}
+	return NULL;
+}
+
+static void mmusim_kunit_selftest(struct kunit *test)
+{
+	const struct mmusim_selftest *st = test->param_value;
+	unsigned int i = st - mmusim_selftests;
+	struct st_ctx ctx = { .nr_threads = 1,
+			      .seed = mmusim_selftest_seed(mmusim_kunit_seed, i, 0) };
+	bool entered = mmusim_kunit_enter_mm();
+	int rc = mmusim_selftest_run_one(st, &ctx);
+
+	/* Not kunit_skip(), which would end the kthread with the mm in use. */
+	if (entered)
+		kthread_unuse_mm(mmusim_kunit_mm);
+	mmusim_kunit_count(rc);
+	if (rc == ST_SKIP)
+		kunit_mark_skipped(test, "%s", ctx.msg);
+	else if (rc != ST_PASS)
+		KUNIT_FAIL(test, "%s:%d: %s", ctx.file ? ctx.file : "runner", ctx.line, ctx.msg);
+}
+
+static void mmusim_kunit_parallel(struct kunit *test)
+{
+	struct st_options opt = {
+		.threads = threads,
+		.rounds = rounds,
+		.filter = filter,
+		.seed = mmusim_kunit_seed,
+		.depth = 2,
+	};
+	struct st_summary sum = { 0 };
+	bool entered;
+	int rc;
+
+	if (!threads) {
+		mmusim_kunit_sum.skipped++;
+		kunit_mark_skipped(test, "threads=0");
+		return;
+	}
+	entered = mmusim_kunit_enter_mm();
+	rc = mmusim_selftest_run_parallel(&opt, &sum);
+	if (entered)
+		kthread_unuse_mm(mmusim_kunit_mm);
+	mmusim_kunit_sum.passed += sum.passed;
+	mmusim_kunit_sum.failed += sum.failed;
+	mmusim_kunit_sum.skipped += sum.skipped;
+	if (rc != ST_PASS)
+		KUNIT_FAIL(test, "%u of the parallel pass's results failed", sum.failed);
+}
+
+/* Named as without KUnit: the parallel block's "# Subtest:" must match its case. */
+static struct kunit_case mmusim_kunit_cases[] = {
+	{
+		.name = "selftest",
+		.run_case = mmusim_kunit_selftest,
+		.generate_params = mmusim_kunit_gen,
+	},
+	{
+		.name = "parallel",
+		.run_case = mmusim_kunit_parallel,
+	},
+	{},
+};
+
+static struct kunit_suite mmusim_kunit_suite = {
+	.name = "mmusim",
+	.suite_init = mmusim_kunit_suite_init,
+	.suite_exit = mmusim_kunit_suite_exit,
+	.test_cases = mmusim_kunit_cases,
+};
+kunit_test_suite(mmusim_kunit_suite);
+
+/* KUnit runs the suite once init returned (MODULE_STATE_LIVE). */
+static int __init mmusim_init(void)
+{
+	return 0;
+}
+
+static void mmusim_report_kunit(void)
+{
+	pr_info("mmusim: self-tests took %llu ms\n", mmusim_kunit_ns / 1000000);
+	mmusim_selftest_summary(&mmusim_kunit_sum);
+}
+#else
+/* Without KUnit the runner prints the KTAP itself (src/selftest/selftest.c). */
 static int __init mmusim_init(void)
 {
 	struct st_options opt = {
@@ -69,8 +275,6 @@ static int __init mmusim_init(void)
 		.rounds = rounds,
 		.filter = filter,
 		.seed = seed ? seed : ktime_get_ns(),
-		.fail_permille = min(fail_permille, 1000u),
-		.fail_seed = fail_seed,
 	};
 	u64 start = ktime_get_ns();
 	unsigned int failed;
@@ -81,10 +285,16 @@ static int __init mmusim_init(void)
 	return 0;
 }
 
+static void mmusim_report_kunit(void)
+{
+}
+#endif
+
 static void __exit mmusim_exit(void)
 {
 	rcu_barrier();		/* no call_rcu callback may outlive the module text */
-	pr_info("mmusim: unloaded, %ld objects left\n", env_live_objects());
+	mmusim_report_kunit();
+	pr_info("mmusim: unloaded\n");
 }
 
 module_init(mmusim_init);

@@ -252,17 +252,19 @@ static void test_fork_advice(void **state)
 /*
  * Shared memory stays shared (same frames, writable in both), VM_PFNMAP
  * maps the same PFNs, a VM_LOCKED VMA is not locked in the child, a
- * swapped-out page is read back by both, and a private THP is shared
- * (write-protected, one reference per mm).
+ * swapped-out page is read back by both, a private THP is shared
+ * (write-protected, one reference per mm), a private hugetlb page is
+ * copied for the child (fork.c's deviation) and a shared one shared.
  *
  *   sh [S]   pf [pfn 100]   lk [L, VM_LOCKED]   sw [swapped]   th [2M THP]
+ *   hp [2M hugetlb, private]   hs [2M hugetlb, shared]
  */
 static void test_fork_shared_pfnmap_swap_thp(void **state)
 {
 	unsigned long flags;
 	struct sim_mm *cmm;
 	struct mmt t, c;
-	hva_t sh, pf, lk, sw, th;
+	hva_t sh, pf, lk, sw, th, hp, hs;
 
 	mmt_init(&t, 0);
 	assert_int_equal(sim_mm_set_cap_ipc_lock(t.mm, true), 0);
@@ -271,6 +273,10 @@ static void test_fork_shared_pfnmap_swap_thp(void **state)
 	lk = mmt_mmap(&t, PAGE_SIZE, RW, PRIV | SIM_MAP_LOCKED);
 	sw = mmt_mmap(&t, PAGE_SIZE, RW, PRIV);
 	th = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_THP);
+	hp = mmt_mmap(&t, SZ_2M, RW, PRIV | SIM_MAP_HUGETLB_2M);
+	hs = mmt_mmap(&t, SZ_2M, RW, SIM_MAP_SHARED | SIM_MAP_HUGETLB_2M);
+	mmt_fill(&t, hp + PAGE_SIZE, 11);
+	mmt_fill(&t, hs + PAGE_SIZE, 12);
 	mmt_fill(&t, sh, 1);
 	mmt_fill(&t, lk, 2);
 	mmt_fill(&t, sw, 3);
@@ -296,7 +302,14 @@ static void test_fork_shared_pfnmap_swap_thp(void **state)
 	assert_false(mmt_writable(&t, th) || mmt_writable(&c, th));
 	assert_int_equal(sim_page_count(t.host, mmt_page(&t, th)), 2);
 	assert_true(mmt_check(&c, th + 5 * PAGE_SIZE, 4));
-	assert_int_equal(mmt_stats(&t).fork_copies, 0);
+	/* hugetlb: the private page copied, the shared one shared (writable). */
+	assert_int_equal(mmt_level(&c, hp), PG_LEVEL_2M);
+	assert_int_not_equal(mmt_pfn(&c, hp), mmt_pfn(&t, hp));
+	assert_true(mmt_writable(&t, hp) && mmt_check(&c, hp + PAGE_SIZE, 11));
+	assert_int_equal(mmt_pfn(&c, hs), mmt_pfn(&t, hs));
+	mmt_fill(&c, hs + PAGE_SIZE, 13);
+	assert_true(mmt_check(&t, hs + PAGE_SIZE, 13));
+	assert_int_equal(mmt_stats(&t).fork_copies, 1);
 	/* The shared page's mapping references: one per mm. */
 	assert_int_equal(sim_page_count(t.host, mmt_page(&t, sh)), 2);
 	sim_mm_destroy(c.mm);

@@ -19,6 +19,26 @@
 #include "selftest/selftest.h"
 
 static u64 seed;
+
+/* In userspace any memory is user memory (selftest.h). */
+int st_ubuf_alloc(struct st_ubuf *b, size_t size)
+{
+	memset(b, 0, sizeof(*b));
+	if (!size)
+		return -EINVAL;
+	b->k = calloc(1, size);
+	if (!b->k)
+		return -ENOMEM;
+	b->u = b->k;
+	b->size = size;
+	return 0;
+}
+
+void st_ubuf_free(struct st_ubuf *b)
+{
+	free(b->k);
+	memset(b, 0, sizeof(*b));
+}
 static struct st_summary summary;
 
 static void count(int rc)

@@ -306,13 +306,14 @@ static int sim_do_swap_page(struct sim_mm *mm, struct sim_vma *vma, u64 *ptep, u
 
 /*
  * do_huge_pmd_wp_page() for a THP that fork shared, on a write or an
- * unshare (@e read-only, under page_table_lock): if the faulting mapping
+ * unshare (@e read-only, under the PMD lock @ptl): if the faulting mapping
  * holds the folio's only reference it is exclusive again and the caller
  * reuses it (0); otherwise the PMD is split in this mm and the fault falls
- * back to the 4K COW of the page (-EAGAIN, page_table_lock dropped), as
+ * back to the 4K COW of the page (-EAGAIN, @ptl dropped), as
  * Linux does with VM_FAULT_FALLBACK.
  */
-static int huge_wp_shared(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, u64 e)
+static int huge_wp_shared(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, u64 e,
+			  spinlock_t *ptl)
 {
 	struct sim_page *shared = shared_anon_page(mm, e);
 	int r;
@@ -324,7 +325,7 @@ static int huge_wp_shared(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, u6
 		sim_page_clear_flags(mm->host, shared, SIM_PG_ANON_SHARED);
 		return 0;
 	}
-	spin_unlock(&mm->page_table_lock);
+	spin_unlock(ptl);
 	r = sim_split_huge_pmd(mm, vma, addr);
 	return r ? r : -EAGAIN;
 }
@@ -360,7 +361,7 @@ static int huge_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, u64 *p
 		if (e) {
 			if (!hugetlb && sim_pte_present(e) && !(e & SIM_PTE_WRITE) &&
 			    (flags & (SIM_FAULT_WRITE | SIM_FAULT_UNSHARE))) {
-				r = huge_wp_shared(mm, vma, addr, e);
+				r = huge_wp_shared(mm, vma, addr, e, ptl);
 				if (r)
 					break; /* unlocked */
 			}

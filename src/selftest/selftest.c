@@ -5,16 +5,18 @@
  * What it does:
  *  1. Serial pass: every selected test once, in registry order, in the
  *     calling thread.  Around each test the environment is reset (no failure
- *     injection, no resched pressure) and checked: after rcu_barrier() the
- *     number of live objects must be what it was before, and no WARN may have
- *     fired.  A test that fails these checks fails, even if its own
- *     assertions passed.
+ *     injection, no resched pressure) and, where the seam counts them
+ *     (userspace), checked: after rcu_barrier() the number of live objects
+ *     must be what it was before, and no WARN may have fired.  A test that
+ *     fails these checks fails, even if its own assertions passed.  In the
+ *     kernel, kmemleak, KASAN and panic_on_warn take that role.
  *  2. Parallel pass: the ST_PARALLEL tests on opt->threads env threads at
  *     once, each thread running all of them opt->rounds times.  A test fails
  *     if it failed on any thread.  Live objects and WARNs can only be checked
  *     for the pass as a whole (the counters are global); that check is one
  *     more line, "parallel_env_check".
- *  3. Fault-injection pass (opt->fail_permille > 0): every selected test once
+ *  3. Fault-injection pass (opt->fail_permille > 0, userspace only: the
+ *     kernel's equivalent is failslab): every selected test once
  *     more with random allocation failures.  Tests are expected to fail
  *     there; what matters is that the code under test unwinds without
  *     crashing or warning (the kernel's own checkers and kmod-check watch
@@ -86,7 +88,7 @@ static void st_ctx_reset(struct st_ctx *ctx, const struct mmusim_selftest *st)
 	ctx->msg[0] = '\0';
 }
 
-static u64 st_seed(u64 base, unsigned int test, unsigned int thread)
+u64 mmusim_selftest_seed(u64 base, unsigned int test, unsigned int thread)
 {
 	u64 s = base ^ ((u64)(test + 1) * 0x9e3779b97f4a7c15ULL) ^ ((u64)thread << 48);
 
@@ -105,57 +107,99 @@ static int st_verdict(struct st_ctx *ctx, int rc)
 	return ST_FAIL;
 }
 
+/*
+ * The checks around a test are the environment's.  The userspace seam counts
+ * live objects (ENV_LIVE_OBJECTS) and WARNs (ENV_WARN_COUNT), so a test that
+ * leaks or warns fails here, by name.  The kernel seam counts neither: there
+ * kmemleak, KASAN and panic_on_warn do that job (scripts/kmod-check fails the
+ * run on their reports and on the W taint).
+ */
+struct st_mark {
+#ifdef ENV_LIVE_OBJECTS
+	struct env_live live;
+#endif
+#ifdef ENV_WARN_COUNT
+	unsigned long warns;
+#endif
+};
+
+static void st_mark_take(struct st_mark *m)
+{
+	rcu_barrier();
+#ifdef ENV_LIVE_OBJECTS
+	env_live_snapshot(&m->live);
+#endif
+#ifdef ENV_WARN_COUNT
+	m->warns = env_warn_count();
+#endif
+}
+
+/* No failure injection and no resched pressure: what every test starts with. */
+static void st_env_reset(void)
+{
+#ifdef ENV_FAIL_INJECTION
+	env_fail_clear();
+#endif
+#ifdef ENV_RESCHED_PRESSURE
+	env_set_resched_interval(0);
+#endif
+}
+
+#ifdef ENV_LIVE_OBJECTS
 static long st_live_delta(const struct env_live *a, const struct env_live *b)
 {
 	return (b->kmalloc - a->kmalloc) + (b->cache_objs - a->cache_objs) +
 	       (b->caches - a->caches) + (b->pages - a->pages);
 }
+#endif
 
-/* Fails @ctx if objects leaked or WARNs fired since @before / @warns. */
-static int st_env_check(struct st_ctx *ctx, int rc, const struct env_live *before,
-			unsigned long warns)
+/* Fails @ctx if objects leaked or WARNs fired since @m (where that is counted). */
+static int st_env_check(struct st_ctx *ctx, int rc, const struct st_mark *m)
 {
+	unsigned long nwarn = 0;
+	long leaked = 0;
+#ifdef ENV_LIVE_OBJECTS
 	struct env_live after;
-	unsigned long nwarn;
-	long leaked;
+#endif
 
 	rcu_barrier();
+#ifdef ENV_LIVE_OBJECTS
 	env_live_snapshot(&after);
-	leaked = st_live_delta(before, &after);
-	nwarn = env_warn_count() - warns;
+	leaked = st_live_delta(&m->live, &after);
+#endif
+#ifdef ENV_WARN_COUNT
+	nwarn = env_warn_count() - m->warns;
+#endif
 	if (rc == ST_SKIP || rc == ST_FAIL || (!leaked && !nwarn))
 		return rc;
 	st_record_failure(ctx, NULL, 0);
 	if (nwarn)
 		scnprintf(ctx->msg, sizeof(ctx->msg), "%lu WARN(s) fired", nwarn);
+#ifdef ENV_LIVE_OBJECTS
 	else
 		scnprintf(ctx->msg, sizeof(ctx->msg),
 			  "leaked %ld objects (kmalloc %ld, cache objs %ld, caches %ld, pages %ld)",
-			  leaked, after.kmalloc - before->kmalloc,
-			  after.cache_objs - before->cache_objs, after.caches - before->caches,
-			  after.pages - before->pages);
+			  leaked, after.kmalloc - m->live.kmalloc,
+			  after.cache_objs - m->live.cache_objs, after.caches - m->live.caches,
+			  after.pages - m->live.pages);
+#endif
 	return ST_FAIL;
 }
 
 int mmusim_selftest_run_one(const struct mmusim_selftest *st, struct st_ctx *ctx)
 {
-	struct env_live before;
-	unsigned long warns;
+	struct st_mark mark;
 	int rc;
 
 	might_sleep();
 	st_ctx_reset(ctx, st);
-	env_fail_clear();
-	env_set_resched_interval(0);
-	rcu_barrier();
-	env_live_snapshot(&before);
-	warns = env_warn_count();
+	st_env_reset();
+	st_mark_take(&mark);
 
 	rc = st_verdict(ctx, st->fn(ctx));
 
-	env_fail_clear();
-	env_set_resched_interval(0);
-	return st_env_check(ctx, rc, &before, warns);
+	st_env_reset();
+	return st_env_check(ctx, rc, &mark);
 }
 
 /* KTAP indentation: four spaces per subtest level. */
@@ -234,7 +278,7 @@ static int st_worker_fn(void *arg)
 			st_ctx_reset(ctx, st);
 			ctx->thread = w->thread;
 			ctx->nr_threads = w->opt->threads;
-			ctx->seed = st_seed(w->opt->seed + r, i, w->thread);
+			ctx->seed = mmusim_selftest_seed(w->opt->seed + r, i, w->thread);
 			w->rc[i] = st_verdict(ctx, st->fn(ctx));
 		}
 	}
@@ -265,10 +309,11 @@ static unsigned int st_nr_parallel(const char *filter)
 int mmusim_selftest_run_parallel(const struct st_options *opt, struct st_summary *sum)
 {
 	unsigned int n = opt->threads, t, i, started = 0, nr = 0, failed = sum->failed;
+	unsigned int depth = max(opt->depth, 1u);
+	const char *ind = st_indent(depth);
 	struct st_ctx check = { .name = "parallel_env_check" };
-	struct env_live before;
 	struct st_worker *w;
-	unsigned long warns;
+	struct st_mark mark;
 	int rc;
 
 	w = kcalloc(n, sizeof(*w), GFP_KERNEL);
@@ -283,19 +328,17 @@ int mmusim_selftest_run_parallel(const struct st_options *opt, struct st_summary
 	if (!w || t < n) {
 		if (w)
 			st_free_workers(w, n);
-		pr_info("    # parallel: out of memory for %u workers\n", n);
+		pr_info("%s# parallel: out of memory for %u workers\n", ind, n);
 		sum->failed++;
 		return ST_FAIL;
 	}
 
-	pr_info("    KTAP version 1\n");
-	pr_info("    # Subtest: parallel\n");
-	pr_info("    # %u threads, %u rounds\n", n, max(opt->rounds, 1u));
-	pr_info("    1..%u\n", st_nr_parallel(opt->filter) + 1);
+	pr_info("%sKTAP version 1\n", ind);
+	pr_info("%s# Subtest: parallel\n", ind);
+	pr_info("%s# %u threads, %u rounds\n", ind, n, max(opt->rounds, 1u));
+	pr_info("%s1..%u\n", ind, st_nr_parallel(opt->filter) + 1);
 
-	rcu_barrier();
-	env_live_snapshot(&before);
-	warns = env_warn_count();
+	st_mark_take(&mark);
 	for (t = 0; t < n; t++) {
 		w[t].task = env_thread_start(st_worker_fn, &w[t], "selftest");
 		started += !!w[t].task;
@@ -318,18 +361,19 @@ int mmusim_selftest_run_parallel(const struct st_options *opt, struct st_summary
 				all_skipped = false;
 		}
 		rc = bad ? ST_FAIL : all_skipped ? ST_SKIP : ST_PASS;
-		mmusim_selftest_report(1, ++nr, st->name, rc, bad ? &bad->ctx[i] : &w[0].ctx[i]);
+		mmusim_selftest_report(depth, ++nr, st->name, rc,
+				       bad ? &bad->ctx[i] : &w[0].ctx[i]);
 		st_count(sum, rc);
 	}
 
-	rc = st_env_check(&check, ST_PASS, &before, warns);
+	rc = st_env_check(&check, ST_PASS, &mark);
 	if (rc == ST_PASS && started < n) {
 		check.failures = 1;
 		scnprintf(check.msg, sizeof(check.msg), "only %u of %u threads started",
 			  started, n);
 		rc = ST_FAIL;
 	}
-	mmusim_selftest_report(1, ++nr, check.name, rc, &check);
+	mmusim_selftest_report(depth, ++nr, check.name, rc, &check);
 	st_count(sum, rc);
 	st_free_workers(w, n);
 	return sum->failed > failed ? ST_FAIL : ST_PASS;
@@ -337,6 +381,7 @@ int mmusim_selftest_run_parallel(const struct st_options *opt, struct st_summary
 
 /* ======================== Fault-injection pass ======================== */
 
+#ifdef ENV_FAIL_INJECTION
 static void st_run_injected(const struct st_options *opt, struct st_ctx *ctx)
 {
 	unsigned int i;
@@ -350,7 +395,7 @@ static void st_run_injected(const struct st_options *opt, struct st_ctx *ctx)
 		if (!mmusim_selftest_selected(st, opt->filter))
 			continue;
 		st_ctx_reset(ctx, st);
-		ctx->seed = st_seed(opt->fail_seed ? opt->fail_seed : opt->seed, i, 0);
+		ctx->seed = mmusim_selftest_seed(opt->fail_seed ? opt->fail_seed : opt->seed, i, 0);
 		rcu_barrier();
 		env_live_snapshot(&before);
 		env_fail_random(ctx->seed, opt->fail_permille);
@@ -364,6 +409,7 @@ static void st_run_injected(const struct st_options *opt, struct st_ctx *ctx)
 			injected, st_live_delta(&before, &after));
 	}
 }
+#endif
 
 void mmusim_selftest_summary(const struct st_summary *sum)
 {
@@ -391,7 +437,7 @@ unsigned int mmusim_selftest_main(const struct st_options *opt)
 			continue;
 		ctx.thread = 0;
 		ctx.nr_threads = 1;
-		ctx.seed = st_seed(opt->seed, i, 0);
+		ctx.seed = mmusim_selftest_seed(opt->seed, i, 0);
 		rc = mmusim_selftest_run_one(st, &ctx);
 		mmusim_selftest_report(0, ++nr, st->name, rc, &ctx);
 		st_count(&sum, rc);
@@ -403,9 +449,13 @@ unsigned int mmusim_selftest_main(const struct st_options *opt)
 		mmusim_selftest_report(0, ++nr, "parallel", rc, &pctx);
 	}
 	if (opt->fail_permille) {
+#ifdef ENV_FAIL_INJECTION
 		pr_info("# fault-injection pass, %u per mille, fail_seed %llu\n",
 			opt->fail_permille, (unsigned long long)opt->fail_seed);
 		st_run_injected(opt, &ctx);
+#else
+		pr_info("# no fault-injection pass: this environment has no failure schedule\n");
+#endif
 	}
 	mmusim_selftest_summary(&sum);
 	return sum.failed;

@@ -187,6 +187,45 @@ static inline void st_relax(void)
 		(cond);                                                               \
 	})
 
+/* ======================== User memory ======================== */
+
+/*
+ * A buffer a test hands to the uapi-shaped calls, which copy_from_user() and
+ * copy_to_user() it as KVM's ioctls do, so it must be user memory in both
+ * environments.  The harness provides it: in userspace any memory is user
+ * memory (@k == @u, tests/test_selftest.c); in the module it is an anonymous
+ * mapping in the loading process's address space, which env threads share,
+ * pinned and vmap()ed (kernel/mmusim_main.c), so the test reads and writes
+ * it at @k while the calls get a real user address.  Zeroed; free it in the
+ * thread that allocated it.  NULL stays the unreadable pointer in both.
+ */
+struct st_ubuf {
+	void *k; /* the test's view */
+	void __user *u; /* the same bytes, as the uapi calls get them */
+	size_t size;
+	void *priv; /* the harness's */
+};
+int st_ubuf_alloc(struct st_ubuf *b, size_t size);
+void st_ubuf_free(struct st_ubuf *b); /* a zeroed or freed @b is fine */
+
+/*
+ * The uapi calls the tests make most, from kernel buffers bounced through an
+ * st_ubuf (st_uapi.c); the arguments and returns are those of the
+ * mmusim_vm_set_user_memory_region(), mmusim_vm_get_dirty_log() (slot and
+ * bitmap) and mmusim_vcpu_read/write() they make.
+ */
+struct mmusim_vm;
+struct mmusim_vcpu;
+struct kvm_userspace_memory_region;
+int st_vm_set_region(struct mmusim_vm *vm, const struct kvm_userspace_memory_region *r);
+int st_vm_get_dirty_log(struct mmusim_vm *vm, u32 slot, unsigned long *bitmap, size_t size);
+int st_vcpu_read(struct mmusim_vcpu *vcpu, gpa_t gpa, void *buf, u64 len);
+int st_vcpu_write(struct mmusim_vcpu *vcpu, gpa_t gpa, const void *buf, u64 len);
+
+/* The user address of @p, a pointer into @b's test view. */
+#define st_uptr(b, p) \
+	((void __user *)((unsigned long)(b)->u + ((unsigned long)(p) - (unsigned long)(b)->k)))
+
 /* ======================== Runner ======================== */
 
 struct st_options {
@@ -196,6 +235,7 @@ struct st_options {
 	u64 seed;		    /* base seed handed to the tests */
 	unsigned int fail_permille; /* > 0: also a pass under random allocation failures */
 	u64 fail_seed;		    /* its seed (0: derived from seed) */
+	unsigned int depth; /* parallel pass: its KTAP block's level (0 means 1) */
 };
 
 struct st_summary {
@@ -223,6 +263,9 @@ void mmusim_selftest_report(unsigned int depth, unsigned int nr, const char *nam
 void mmusim_selftest_summary(const struct st_summary *sum);
 
 bool mmusim_selftest_selected(const struct mmusim_selftest *st, const char *filter);
+
+/* The seed of test number @test (registry index) on @thread, from @base. */
+u64 mmusim_selftest_seed(u64 base, unsigned int test, unsigned int thread);
 
 /*
  * Runs the ST_PARALLEL tests on @opt->threads env threads at once, each

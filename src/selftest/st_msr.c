@@ -6,9 +6,9 @@
  * rules (1.3), a guest RDMSR/WRMSR exit and its completion (1.6), and
  * host-initiated KVM_GET_MSRS/KVM_SET_MSRS, all as Linux 6.12.
  *
- * "User memory" here is kernel memory in the module (the kernel seam's
- * copy_from_user() reads it with copy_from_kernel_nofault()), so the
- * bitmaps are kzalloc'd; NULL is the unreadable pointer in both worlds.
+ * What the calls read and write as user memory (the filter, its bitmaps, the
+ * KVM_{GET,SET}_MSRS buffer, KVM_ENABLE_CAP's argument) lives in one
+ * st_ubuf; NULL is the unreadable pointer in both worlds.
  */
 #include "mmusim_env.h"
 
@@ -25,14 +25,24 @@
 #define ST_MSR_TSC_AUX 0xc0000103
 #define ST_MSR_UNKNOWN 0x4b564dffu
 
+/* The user memory of one test (an st_ubuf). */
+struct st_msr_user {
+	struct kvm_msr_filter f;
+	struct kvm_enable_cap cap;
+	u8 io[sizeof(struct kvm_msrs) + 4 * sizeof(struct kvm_msr_entry)];
+	u64 ones[KVM_MSR_FILTER_MAX_BITMAP_SIZE / 8], zeros[KVM_MSR_FILTER_MAX_BITMAP_SIZE / 8];
+};
+
 struct st_msr {
 	struct sim_host *host;
 	struct sim_mm *mm;
 	struct mmusim_vm *vm;
 	struct kvm_vcpu *vcpu;
-	struct kvm_msr_filter f;
+	struct st_ubuf ub; /* holds a struct st_msr_user; below, its parts */
+	struct kvm_msr_filter *f;
+	struct kvm_enable_cap *cap;
 	u64 *ones, *zeros;	/* 0x600-byte bitmaps */
-	u8 io[sizeof(struct kvm_msrs) + 4 * sizeof(struct kvm_msr_entry)];
+	u8 *io;
 };
 
 static void st_msr_destroy(struct st_msr *m)
@@ -43,8 +53,7 @@ static void st_msr_destroy(struct st_msr *m)
 		sim_mm_destroy(m->mm);
 	if (m->host)
 		sim_host_destroy(m->host);
-	kfree(m->ones);
-	kfree(m->zeros);
+	st_ubuf_free(&m->ub);
 	kfree(m);
 }
 
@@ -53,12 +62,22 @@ static struct st_msr *st_msr_create(void)
 	struct sim_host_config hc = { .mem_bytes = 16ULL << 20 };
 	struct st_msr *m = kzalloc(sizeof(*m), GFP_KERNEL);
 
+	struct st_msr_user *u;
+
 	if (!m)
 		return NULL;
-	m->ones = kzalloc(KVM_MSR_FILTER_MAX_BITMAP_SIZE, GFP_KERNEL);
-	m->zeros = kzalloc(KVM_MSR_FILTER_MAX_BITMAP_SIZE, GFP_KERNEL);
-	if (!m->ones || !m->zeros || sim_host_create(&hc, &m->host) ||
-	    sim_mm_create(m->host, &m->mm) || mmusim_vm_create(m->host, m->mm, NULL, &m->vm)) {
+	if (st_ubuf_alloc(&m->ub, sizeof(*u))) {
+		kfree(m);
+		return NULL;
+	}
+	u = m->ub.k;
+	m->f = &u->f;
+	m->cap = &u->cap;
+	m->io = u->io;
+	m->ones = u->ones;
+	m->zeros = u->zeros;
+	if (sim_host_create(&hc, &m->host) || sim_mm_create(m->host, &m->mm) ||
+	    mmusim_vm_create(m->host, m->mm, NULL, &m->vm)) {
 		st_msr_destroy(m);
 		return NULL;
 	}
@@ -69,21 +88,21 @@ static struct st_msr *st_msr_create(void)
 
 static void st_range(struct st_msr *m, int i, u32 flags, u32 base, u32 nmsrs, void *bitmap)
 {
-	m->f.ranges[i].flags = flags;
-	m->f.ranges[i].base = base;
-	m->f.ranges[i].nmsrs = nmsrs;
-	m->f.ranges[i].bitmap = bitmap;
+	m->f->ranges[i].flags = flags;
+	m->f->ranges[i].base = base;
+	m->f->ranges[i].nmsrs = nmsrs;
+	m->f->ranges[i].bitmap = bitmap ? st_uptr(&m->ub, bitmap) : NULL;
 }
 
 static int st_set(struct st_msr *m)
 {
-	return mmusim_vm_set_msr_filter(m->vm, &m->f);
+	return mmusim_vm_set_msr_filter(m->vm, st_uptr(&m->ub, m->f));
 }
 
 static void st_clear(struct st_msr *m, u32 flags)
 {
-	memset(&m->f, 0, sizeof(m->f));
-	m->f.flags = flags;
+	memset(m->f, 0, sizeof(*m->f));
+	m->f->flags = flags;
 }
 
 ST_TEST(msr_filter_validation)
@@ -120,7 +139,7 @@ ST_TEST(msr_filter_validation)
 	st_range(m, 0, 8, 0, 1, NULL);
 	ST_EXPECT_EQ(st_set(m), -EINVAL);
 	ST_EXPECT_EQ(mmusim_vm_set_msr_filter(m->vm, NULL), -EFAULT);
-	ST_EXPECT_EQ(mmusim_vm_set_msr_filter(NULL, &m->f), -EINVAL);
+	ST_EXPECT_EQ(mmusim_vm_set_msr_filter(NULL, st_uptr(&m->ub, m->f)), -EINVAL);
 	st_msr_destroy(m);
 	return st_result(ctx);
 }
@@ -171,24 +190,27 @@ static void st_insn(struct kvm_vcpu *v, u32 ecx, u64 value)
 
 ST_TEST(msr_user_space_exits)
 {
-	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR };
 	struct st_msr *m = st_msr_create();
+	struct kvm_enable_cap *cap, __user *ucap;
 	struct kvm_vcpu *v;
 	int (*cui)(struct kvm_vcpu *vcpu);
 
 	ST_ASSERT_NOT_NULL(m);
 	v = m->vcpu;
+	cap = m->cap;
+	ucap = st_uptr(&m->ub, cap);
+	cap->cap = KVM_CAP_X86_USER_SPACE_MSR;
 	ST_EXPECT_EQ(mmusim_vm_check_extension(m->vm, KVM_CAP_X86_USER_SPACE_MSR), 1);
 	ST_EXPECT_EQ(mmusim_vm_check_extension(m->vm, KVM_CAP_X86_MSR_FILTER), 1);
-	cap.args[0] = 8;
-	ST_EXPECT_EQ(mmusim_vm_enable_cap(m->vm, &cap), -EINVAL);
-	cap.args[0] = (1ULL << 32) | KVM_MSR_EXIT_REASON_FILTER;
-	ST_EXPECT_EQ(mmusim_vm_enable_cap(m->vm, &cap), -EINVAL);
-	cap.args[0] = KVM_MSR_EXIT_REASON_FILTER;
-	cap.flags = 1;
-	ST_EXPECT_EQ(mmusim_vm_enable_cap(m->vm, &cap), -EINVAL);
-	cap.flags = 0;
-	ST_EXPECT_EQ(mmusim_vm_enable_cap(m->vm, &cap), 0);
+	cap->args[0] = 8;
+	ST_EXPECT_EQ(mmusim_vm_enable_cap(m->vm, ucap), -EINVAL);
+	cap->args[0] = (1ULL << 32) | KVM_MSR_EXIT_REASON_FILTER;
+	ST_EXPECT_EQ(mmusim_vm_enable_cap(m->vm, ucap), -EINVAL);
+	cap->args[0] = KVM_MSR_EXIT_REASON_FILTER;
+	cap->flags = 1;
+	ST_EXPECT_EQ(mmusim_vm_enable_cap(m->vm, ucap), -EINVAL);
+	cap->flags = 0;
+	ST_EXPECT_EQ(mmusim_vm_enable_cap(m->vm, ucap), 0);
 
 	st_clear(m, KVM_MSR_FILTER_DEFAULT_DENY);
 	st_range(m, 0, ST_MSR_W, ST_MSR_STAR, 1, m->ones);
@@ -236,11 +258,12 @@ ST_TEST(msr_user_space_exits)
 ST_TEST(msr_host_access)
 {
 	struct st_msr *m = st_msr_create();
-	struct kvm_msrs *h;
+	struct kvm_msrs *h, __user *uh;
 	struct mmusim_vcpu *v;
 
 	ST_ASSERT_NOT_NULL(m);
 	h = (struct kvm_msrs *)m->io;
+	uh = st_uptr(&m->ub, h);
 	v = mmusim_vm_vcpu(m->vm, 0);
 	/* Host accesses ignore even a deny-all filter. */
 	st_clear(m, KVM_MSR_FILTER_DEFAULT_DENY);
@@ -251,12 +274,12 @@ ST_TEST(msr_host_access)
 	h->entries[0].data = 0x77;
 	h->entries[1].index = ST_MSR_UNKNOWN;
 	h->entries[2].index = ST_MSR_TSC_AUX;
-	ST_EXPECT_EQ(mmusim_vcpu_set_msrs(v, h), 1);
+	ST_EXPECT_EQ(mmusim_vcpu_set_msrs(v, uh), 1);
 	h->entries[0].data = 0;
-	ST_EXPECT_EQ(mmusim_vcpu_get_msrs(v, h), 1);
+	ST_EXPECT_EQ(mmusim_vcpu_get_msrs(v, uh), 1);
 	ST_EXPECT_EQ(h->entries[0].data, 0x77);
 	h->nmsrs = 256;
-	ST_EXPECT_EQ(mmusim_vcpu_get_msrs(v, h), -E2BIG);
+	ST_EXPECT_EQ(mmusim_vcpu_get_msrs(v, uh), -E2BIG);
 	ST_EXPECT_EQ(mmusim_vcpu_get_msrs(v, NULL), -EFAULT);
 	st_msr_destroy(m);
 	return st_result(ctx);

@@ -203,9 +203,11 @@ static int st_pfn_map_one(struct st_ctx *ctx, int model, enum st_backing b, bool
 	}
 	vcpu = mmusim_vm_vcpu(e.vm, 0);
 	kv = mmusim_to_kvm_vcpu(vcpu);
-	ST_EXPECT_EQ(mmusim_vm_set_user_memory_region(e.vm,
-		&(struct kvm_userspace_memory_region){ .memory_size = ST_PFN_PAGES * PAGE_SIZE,
-						       .userspace_addr = e.hva }), 0);
+	ST_EXPECT_EQ(st_vm_set_region(e.vm,
+				      &(struct kvm_userspace_memory_region){
+					      .memory_size = ST_PFN_PAGES * PAGE_SIZE,
+					      .userspace_addr = e.hva }),
+		     0);
 	if (b != ST_PFN_ONLY) {
 		struct sim_host_pte_info info;
 

@@ -78,7 +78,7 @@ static int st_vm_create(struct st_ctx *ctx, struct st_vm *v, const struct mmusim
 	v->size = size;
 	r.memory_size = size;
 	r.userspace_addr = v->hva;
-	ret = mmusim_vm_set_user_memory_region(v->vm, &r);
+	ret = st_vm_set_region(v->vm, &r);
 	if (ret)
 		goto err_vm;
 	return 0;
@@ -139,7 +139,9 @@ ST_TEST(tdp_mmu_fault_zap_refault)
 	/* Lighter when several threads run it at once: one mode each, 2 MiB. */
 	const u64 npages = ctx->nr_threads > 1 ? 512 : 2048;
 	const u64 zap_start = npages / 4, zap_end = npages / 2;
+#ifdef ENV_LIVE_OBJECTS
 	long live = env_live_objects();	/* before the allocation below */
+#endif
 	struct mmusim_vm_stats st, before;
 	struct st_vm *v = kzalloc(sizeof(*v), GFP_KERNEL);
 	unsigned int i;
@@ -194,11 +196,13 @@ ST_TEST(tdp_mmu_fault_zap_refault)
 		st_vm_destroy(v);
 	}
 	kfree(v);
+#ifdef ENV_LIVE_OBJECTS
 	/* Alone, every page table must be freed once the RCU callbacks ran. */
 	if (ctx->nr_threads == 1) {
 		rcu_barrier();
 		ST_EXPECT_EQ(env_live_objects(), live);
 	}
+#endif
 	return st_result(ctx);
 }
 
@@ -226,8 +230,8 @@ ST_TEST(tdp_mmu_migrate_follows)
 	}
 	for (i = 0; i < npages; i++) {
 		val = ctx->seed ^ (i * 0x9e3779b97f4a7c15ULL);
-		ST_EXPECT_EQ(mmusim_vcpu_write(st_vcpu(v, 0), i * PAGE_SIZE + 8 * i, &val,
-					       sizeof(val)), 0);
+		ST_EXPECT_EQ(st_vcpu_write(st_vcpu(v, 0), i * PAGE_SIZE + 8 * i, &val, sizeof(val)),
+			     0);
 	}
 	mmusim_vm_get_stats(v->vm, &before);
 	ST_EXPECT_EQ(before.pages_4k, npages);
@@ -244,7 +248,7 @@ ST_TEST(tdp_mmu_migrate_follows)
 
 	/* Read back through the guest: faults the new page in. */
 	val = 0;
-	ST_EXPECT_EQ(mmusim_vcpu_read(st_vcpu(v, 0), 3 * PAGE_SIZE + 24, &val, sizeof(val)), 0);
+	ST_EXPECT_EQ(st_vcpu_read(st_vcpu(v, 0), 3 * PAGE_SIZE + 24, &val, sizeof(val)), 0);
 	ST_EXPECT_EQ(val, ctx->seed ^ (3 * 0x9e3779b97f4a7c15ULL));
 	mmusim_vm_get_stats(v->vm, &st);
 	ST_EXPECT_EQ(st.pages_4k, npages);
@@ -256,8 +260,8 @@ ST_TEST(tdp_mmu_migrate_follows)
 	st_vm_expect_check(ctx, v);
 	for (i = 0; i < npages; i++) {
 		val = 0;
-		ST_EXPECT_EQ(mmusim_vcpu_read(st_vcpu(v, 0), i * PAGE_SIZE + 8 * i, &val,
-					      sizeof(val)), 0);
+		ST_EXPECT_EQ(st_vcpu_read(st_vcpu(v, 0), i * PAGE_SIZE + 8 * i, &val, sizeof(val)),
+			     0);
 		ST_EXPECT_EQ(val, ctx->seed ^ (i * 0x9e3779b97f4a7c15ULL));
 	}
 	mmusim_vm_get_stats(v->vm, &st);
@@ -287,7 +291,7 @@ ST_TEST(tdp_mmu_fast_zap_replaces_roots)
 		kfree(v);
 		ST_FAIL_MSG("st_vm_create: %d", r);
 	}
-	ST_EXPECT_EQ(mmusim_vcpu_write(st_vcpu(v, 0), 0x10, &val, sizeof(val)), 0);
+	ST_EXPECT_EQ(st_vcpu_write(st_vcpu(v, 0), 0x10, &val, sizeof(val)), 0);
 	ST_EXPECT_EQ(mmusim_vcpu_access_range(st_vcpu(v, 1), PAGE_SIZE, 64, 0,
 					      MMUSIM_ACCESS_WRITE, NULL), 64L);
 	mmusim_vm_get_stats(v->vm, &st);
@@ -300,9 +304,9 @@ ST_TEST(tdp_mmu_fast_zap_replaces_roots)
 	ST_EXPECT_EQ(st.fast_zaps, 1ULL);
 	st_vm_expect_check(ctx, v);
 
-	ST_EXPECT_EQ(mmusim_vcpu_read(st_vcpu(v, 1), 0x10, &back, sizeof(back)), 0);
+	ST_EXPECT_EQ(st_vcpu_read(st_vcpu(v, 1), 0x10, &back, sizeof(back)), 0);
 	ST_EXPECT_EQ(back, val);
-	ST_EXPECT_EQ(mmusim_vcpu_read(st_vcpu(v, 0), 0x10, &back, sizeof(back)), 0);
+	ST_EXPECT_EQ(st_vcpu_read(st_vcpu(v, 0), 0x10, &back, sizeof(back)), 0);
 	mmusim_vm_get_stats(v->vm, &st);
 	ST_EXPECT_EQ(st.root_allocs, 2ULL);
 	ST_EXPECT_EQ(st.pages_4k, 1ULL);
@@ -353,7 +357,7 @@ ST_TEST(tdp_mmu_mmio_exit)
 	r1.guest_phys_addr = 64 * ST_MiB;
 	r1.memory_size = 2 * ST_MiB;
 	r1.userspace_addr = hva2;
-	ST_EXPECT_EQ(mmusim_vm_set_user_memory_region(v->vm, &r1), 0);
+	ST_EXPECT_EQ(st_vm_set_region(v->vm, &r1), 0);
 	ST_EXPECT_EQ(mmusim_vcpu_access(st_vcpu(v, 0), 16 * ST_MiB, MMUSIM_ACCESS_READ, &exit), 1);
 	ST_EXPECT_EQ(mmusim_vcpu_access(st_vcpu(v, 0), 64 * ST_MiB, MMUSIM_ACCESS_WRITE, &exit), 0);
 	mmusim_vm_get_stats(v->vm, &st);
@@ -362,7 +366,7 @@ ST_TEST(tdp_mmu_mmio_exit)
 
 	/* Deleting the slot makes its gpa MMIO again and drops its SPTE. */
 	r1.memory_size = 0;
-	ST_EXPECT_EQ(mmusim_vm_set_user_memory_region(v->vm, &r1), 0);
+	ST_EXPECT_EQ(st_vm_set_region(v->vm, &r1), 0);
 	mmusim_vm_get_stats(v->vm, &st);
 	ST_EXPECT_EQ(st.pages_4k, 0ULL);
 	ST_EXPECT_EQ(mmusim_vcpu_access(st_vcpu(v, 0), 64 * ST_MiB, MMUSIM_ACCESS_READ, &exit), 1);
@@ -419,12 +423,12 @@ ST_TEST(tdp_mmu_invalidation_inside_fault)
 			memset(&race, 0, sizeof(race));
 			race.v = v;
 			val = old;
-			ST_EXPECT_EQ(mmusim_vcpu_write(st_vcpu(v, 0), 0x3000, &val, sizeof(val)), 0);
+			ST_EXPECT_EQ(st_vcpu_write(st_vcpu(v, 0), 0x3000, &val, sizeof(val)), 0);
 			ST_EXPECT_EQ(mmusim_vm_zap_gfn_range(v->vm, 0, 3, 4), 0);
 			ST_EXPECT_EQ(mmusim_vm_race_next_fault(v->vm, point, st_race_dontneed, &race),
 				     0);
 			mmusim_vm_get_stats(v->vm, &before);
-			ST_EXPECT_EQ(mmusim_vcpu_read(st_vcpu(v, 0), 0x3000, &val, sizeof(val)), 0);
+			ST_EXPECT_EQ(st_vcpu_read(st_vcpu(v, 0), 0x3000, &val, sizeof(val)), 0);
 			mmusim_vm_get_stats(v->vm, &after);
 			ST_EXPECT_EQ(val, 0ULL);
 			ST_EXPECT_EQ(race.calls, 1);
@@ -455,7 +459,6 @@ ST_TEST(tdp_mmu_dirty_log)
 {
 	struct kvm_userspace_memory_region r = { 0 };
 	unsigned long bitmap[1024 / BITS_PER_LONG];
-	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
 	struct mmusim_vm_config cfg = { 0 };
 	struct mmusim_vm_stats st;
 	struct st_vm *v = kzalloc(sizeof(*v), GFP_KERNEL);
@@ -474,16 +477,16 @@ ST_TEST(tdp_mmu_dirty_log)
 	ST_EXPECT_EQ(st.pages_2m, 2ULL);
 	ST_EXPECT_EQ(st.pages_4k, 0ULL);
 	/* Not logging yet. */
-	ST_EXPECT_EQ(mmusim_vm_get_dirty_log(v->vm, &log), -ENOENT);
+	ST_EXPECT_EQ(st_vm_get_dirty_log(v->vm, 0, bitmap, sizeof(bitmap)), -ENOENT);
 
 	r.flags = KVM_MEM_LOG_DIRTY_PAGES;
 	r.memory_size = v->size;
 	r.userspace_addr = v->hva;
-	ST_EXPECT_EQ(mmusim_vm_set_user_memory_region(v->vm, &r), 0);
+	ST_EXPECT_EQ(st_vm_set_region(v->vm, &r), 0);
 	st_vm_expect_check(ctx, v);
 
-	ST_EXPECT_EQ(mmusim_vcpu_write(st_vcpu(v, 0), 5 * PAGE_SIZE, &val, sizeof(val)), 0);
-	ST_EXPECT_EQ(mmusim_vcpu_write(st_vcpu(v, 0), 7 * PAGE_SIZE, &val, sizeof(val)), 0);
+	ST_EXPECT_EQ(st_vcpu_write(st_vcpu(v, 0), 5 * PAGE_SIZE, &val, sizeof(val)), 0);
+	ST_EXPECT_EQ(st_vcpu_write(st_vcpu(v, 0), 7 * PAGE_SIZE, &val, sizeof(val)), 0);
 	ST_EXPECT_EQ(mmusim_vcpu_access(st_vcpu(v, 0), 612 * PAGE_SIZE, MMUSIM_ACCESS_WRITE, NULL),
 		     0);
 	ST_EXPECT_EQ(mmusim_vcpu_access(st_vcpu(v, 0), 9 * PAGE_SIZE, MMUSIM_ACCESS_READ, NULL), 0);
@@ -494,22 +497,22 @@ ST_TEST(tdp_mmu_dirty_log)
 	st_vm_expect_check(ctx, v);
 
 	memset(bitmap, 0, sizeof(bitmap));
-	ST_EXPECT_EQ(mmusim_vm_get_dirty_log(v->vm, &log), 0);
+	ST_EXPECT_EQ(st_vm_get_dirty_log(v->vm, 0, bitmap, sizeof(bitmap)), 0);
 	ST_EXPECT(test_bit(5, bitmap) && test_bit(7, bitmap) && test_bit(612, bitmap));
 	ST_EXPECT_EQ(bitmap_weight(bitmap, 1024), 3U);
 
 	/* Harvested and re-protected: empty until written again. */
-	ST_EXPECT_EQ(mmusim_vm_get_dirty_log(v->vm, &log), 0);
+	ST_EXPECT_EQ(st_vm_get_dirty_log(v->vm, 0, bitmap, sizeof(bitmap)), 0);
 	ST_EXPECT_EQ(bitmap_weight(bitmap, 1024), 0U);
 	ST_EXPECT_EQ(mmusim_vcpu_access(st_vcpu(v, 0), 7 * PAGE_SIZE, MMUSIM_ACCESS_WRITE, NULL), 0);
-	ST_EXPECT_EQ(mmusim_vm_get_dirty_log(v->vm, &log), 0);
+	ST_EXPECT_EQ(st_vm_get_dirty_log(v->vm, 0, bitmap, sizeof(bitmap)), 0);
 	ST_EXPECT(test_bit(7, bitmap));
 	ST_EXPECT_EQ(bitmap_weight(bitmap, 1024), 1U);
 
 	/* Logging off: the bitmap is gone. */
 	r.flags = 0;
-	ST_EXPECT_EQ(mmusim_vm_set_user_memory_region(v->vm, &r), 0);
-	ST_EXPECT_EQ(mmusim_vm_get_dirty_log(v->vm, &log), -ENOENT);
+	ST_EXPECT_EQ(st_vm_set_region(v->vm, &r), 0);
+	ST_EXPECT_EQ(st_vm_get_dirty_log(v->vm, 0, bitmap, sizeof(bitmap)), -ENOENT);
 	mmusim_vm_get_stats(v->vm, &st);
 	ST_EXPECT_EQ(st.stale_tlb_uses, 0ULL);
 	st_vm_expect_check(ctx, v);
@@ -592,27 +595,33 @@ static bool st_par_wait_host(struct st_par *p, long n)
  * the TLB checker reports (WARN) and through which a write would land in
  * the old, freed page.
  */
-static void st_par_hot_set(struct st_par *p, struct mmusim_vcpu *vcpu, int idx, int round)
+static void st_par_hot_set(struct st_par *p, struct mmusim_vcpu *vcpu, int idx, int round,
+			   struct st_ubuf *ub)
 {
+	u64 *val = ub->k;
+
 	gpa_t base = (gpa_t)idx * ST_PAR_STRIPE * PAGE_SIZE + ST_PAR_HOT_OFF + 8 * idx;
 	int it;
 	u64 i;
 
 	for (it = 0; it < ST_PAR_HOT_ITERS; it++) {
 		for (i = 0; i < ST_PAR_HOT; i++) {
-			u64 val = st_par_hot_value(p, idx, i, round, it);
-			int r = mmusim_vcpu_write(vcpu, base + i * PAGE_SIZE, &val, sizeof(val));
+			int r;
+
+			*val = st_par_hot_value(p, idx, i, round, it);
+			r = mmusim_vcpu_write(vcpu, base + i * PAGE_SIZE, ub->u, sizeof(*val));
 
 			if (r)
 				st_par_fail(p, r, "hot write", base + i * PAGE_SIZE);
 		}
 		for (i = 0; i < ST_PAR_HOT; i++) {
-			u64 val = 0;
-			int r = mmusim_vcpu_read(vcpu, base + i * PAGE_SIZE, &val, sizeof(val));
+			int r;
 
+			*val = 0;
+			r = mmusim_vcpu_read(vcpu, base + i * PAGE_SIZE, ub->u, sizeof(*val));
 			if (r)
 				st_par_fail(p, r, "hot read", base + i * PAGE_SIZE);
-			else if (val != st_par_hot_value(p, idx, i, round, it))
+			else if (*val != st_par_hot_value(p, idx, i, round, it))
 				st_par_fail(p, -EIO, "hot data lost", base + i * PAGE_SIZE);
 		}
 		if (!st_par_wait_host(p, 1))
@@ -635,10 +644,17 @@ static int st_par_vcpu_thread(void *arg)
 	struct st_par *p = a->p;
 	struct mmusim_vcpu *vcpu = st_vcpu(&p->v, a->idx);
 	gpa_t base = (gpa_t)a->idx * ST_PAR_STRIPE * PAGE_SIZE;
+	struct st_ubuf ub; /* the vcpu_read/write buffer: user memory */
+	u64 *val = NULL;
 	int round;
 	u64 i;
 
 	a->last_round = -1;
+	if (st_ubuf_alloc(&ub, sizeof(*val))) {
+		st_par_fail(p, -ENOMEM, "user memory", 0);
+		goto out;
+	}
+	val = ub.k;
 	if (!st_par_wait_go(p))
 		goto out;
 	for (round = 0; round < ST_PAR_ROUNDS && !atomic_read(&p->errors); round++) {
@@ -654,9 +670,11 @@ static int st_par_vcpu_thread(void *arg)
 		if (n != ST_PAR_STRIPE)
 			st_par_fail(p, (int)n, "access_range", base);
 		for (i = 0; i < ST_PAR_STRIPE; i++) {
-			u64 val = st_par_value(p, a->idx, i, round);
-			int r = mmusim_vcpu_write(vcpu, base + i * PAGE_SIZE + 8 * a->idx, &val,
-						  sizeof(val));
+			int r;
+
+			*val = st_par_value(p, a->idx, i, round);
+			r = mmusim_vcpu_write(vcpu, base + i * PAGE_SIZE + 8 * a->idx, ub.u,
+					      sizeof(*val));
 
 			if (r)
 				st_par_fail(p, r, "write", base + i * PAGE_SIZE);
@@ -665,22 +683,24 @@ static int st_par_vcpu_thread(void *arg)
 		}
 		a->last_round = round;
 		for (i = 0; i < ST_PAR_STRIPE; i++) {
-			u64 val = 0;
-			int r = mmusim_vcpu_read(vcpu, base + i * PAGE_SIZE + 8 * a->idx, &val,
-						 sizeof(val));
+			int r;
 
+			*val = 0;
+			r = mmusim_vcpu_read(vcpu, base + i * PAGE_SIZE + 8 * a->idx, ub.u,
+					     sizeof(*val));
 			if (r)
 				st_par_fail(p, r, "read", base + i * PAGE_SIZE);
-			else if (val != st_par_value(p, a->idx, i, round))
+			else if (*val != st_par_value(p, a->idx, i, round))
 				st_par_fail(p, -EIO, "data lost", base + i * PAGE_SIZE);
 			if (!(i % 64))
 				cond_resched();
 		}
-		st_par_hot_set(p, vcpu, a->idx, round);
+		st_par_hot_set(p, vcpu, a->idx, round, &ub);
 		atomic_long_add(3 * ST_PAR_STRIPE + 2 * ST_PAR_HOT * ST_PAR_HOT_ITERS,
 				&p->accesses);
 	}
 out:
+	st_ubuf_free(&ub);
 	atomic_inc(&p->vcpus_done);
 	return 0;
 }
@@ -811,15 +831,17 @@ ST_TEST(tdp_mmu_parallel_vcpus)
 		u64 val = 0;
 
 		ST_EXPECT_GE(args[owner].last_round, 0);
-		ST_EXPECT_EQ(mmusim_vcpu_read(st_vcpu(&p->v, (owner + 1) % ST_PAR_VCPUS),
-					      pg * PAGE_SIZE + 8 * owner, &val, sizeof(val)), 0);
+		ST_EXPECT_EQ(st_vcpu_read(st_vcpu(&p->v, (owner + 1) % ST_PAR_VCPUS),
+					  pg * PAGE_SIZE + 8 * owner, &val, sizeof(val)),
+			     0);
 		ST_EXPECT_EQ(val, st_par_value(p, owner, pg % ST_PAR_STRIPE,
 					       args[owner].last_round));
 		if (pg % ST_PAR_STRIPE >= ST_PAR_HOT)
 			continue;
-		ST_EXPECT_EQ(mmusim_vcpu_read(st_vcpu(&p->v, (owner + 1) % ST_PAR_VCPUS),
-					      pg * PAGE_SIZE + ST_PAR_HOT_OFF + 8 * owner, &val,
-					      sizeof(val)), 0);
+		ST_EXPECT_EQ(st_vcpu_read(st_vcpu(&p->v, (owner + 1) % ST_PAR_VCPUS),
+					  pg * PAGE_SIZE + ST_PAR_HOT_OFF + 8 * owner, &val,
+					  sizeof(val)),
+			     0);
 		ST_EXPECT_EQ(val, st_par_hot_value(p, owner, pg % ST_PAR_STRIPE,
 						   args[owner].last_round, ST_PAR_HOT_ITERS - 1));
 	}

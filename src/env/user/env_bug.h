@@ -11,6 +11,8 @@
 void env_warn(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void __attribute__((noreturn)) env_bug(const char *file, int line, const char *cond);
+/* WARN accounting is a userspace feature (the kernel has panic_on_warn). */
+#define ENV_WARN_COUNT 1
 unsigned long env_warn_count(void);
 void env_warn_count_reset(void);
 

@@ -18,14 +18,13 @@
 
 #include "mmusim_env.h"
 
-static __thread u64 this_tid;
+__thread u64 env_this_tid;
 static u64 next_tid;
 
-u64 env_thread_id(void)
+u64 env_thread_id_slow(void)
 {
-	if (unlikely(!this_tid))
-		this_tid = __atomic_add_fetch(&next_tid, 1, __ATOMIC_RELAXED);
-	return this_tid;
+	env_this_tid = __atomic_add_fetch(&next_tid, 1, __ATOMIC_RELAXED);
+	return env_this_tid;
 }
 
 static int cond_resched_rwlock(rwlock_t *lock, bool shared)

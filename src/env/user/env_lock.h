@@ -107,7 +107,24 @@ struct mutex {
 #define DEFINE_RWLOCK(x) rwlock_t x = __RW_LOCK_UNLOCKED(x)
 #define DEFINE_MUTEX(x) struct mutex x = { .m = PTHREAD_MUTEX_INITIALIZER }
 
-u64 env_thread_id(void);
+u64 env_thread_id_slow(void);
+extern __thread u64 env_this_tid;
+
+/* A number for the calling thread, from 1 up, never reused. */
+static inline u64 env_thread_id(void)
+{
+	return __builtin_expect(env_this_tid != 0, 1) ? env_this_tid : env_thread_id_slow();
+}
+
+/*
+ * The "CPU" for per-CPU data: the thread's number, so each thread keeps
+ * one slot (a kernel thread may migrate; per-CPU users take the slot's lock
+ * or tolerate that, as the host's page lists do).
+ */
+static inline unsigned int raw_smp_processor_id(void)
+{
+	return (unsigned int)env_thread_id();
+}
 
 void spin_lock_init(spinlock_t *lock);
 void spin_lock(spinlock_t *lock);

@@ -35,6 +35,8 @@ static inline void preempt_enable(void)
 }
 
 bool need_resched(void);
+/* Resched pressure is a userspace feature: the self-tests check the macro. */
+#define ENV_RESCHED_PRESSURE 1
 void env_set_resched_interval(unsigned int n);
 void schedule(void);
 int cond_resched(void);

@@ -119,6 +119,14 @@ void env_vunreserve(void *addr, size_t size);
 /* Give the backing of a page-aligned range back; it reads as zeroes again. */
 void env_vdiscard(void *addr, size_t size);
 
+/*
+ * Live-object accounting and failure injection are userspace features (the
+ * kernel has kmemleak and failslab): the self-tests that need them check
+ * these macros and skip where the seam lacks them.
+ */
+#define ENV_LIVE_OBJECTS 1
+#define ENV_FAIL_INJECTION 1
+
 /* Live-object accounting. */
 struct env_live {
 	long kmalloc;	  /* kmalloc/kzalloc/kcalloc objects */
