@@ -13,6 +13,9 @@
  *	...the parallel pass as a nested "# Subtest: parallel"...
  *	# mmusim: N passed, N failed, N skipped
  *
+ * On a kernel with CONFIG_KUNIT the same tests are a KUnit suite instead
+ * (below), and KUnit prints the KTAP.
+ *
  * The module loads even when tests fail (the log is the result, and rmmod
  * stays possible); scripts/kmod-check boots it under qemu and reads the log.
  *
@@ -111,6 +114,169 @@ void st_ubuf_free(struct st_ubuf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+#if IS_ENABLED(CONFIG_KUNIT)
+/*
+ * With KUnit (the debug kernel of scripts/kmod-debug-kernel) the self-tests
+ * are the KUnit suite "mmusim", and KUnit prints the KTAP:
+ *
+ *	# Subtest: mmusim
+ *	    # Subtest: selftest        one parameter per selected self-test,
+ *	    ok 1 env_atomic_ops        run by the same runner (so its checks apply)
+ *	    ...
+ *	ok 1 selftest
+ *	    # Subtest: parallel        the parallel pass's own block, one level down
+ *	    ...
+ *	ok 2 parallel
+ *
+ * KUnit runs each case in a kthread of its own, which gets the insmod
+ * process's address space for st_ubuf_alloc() (suite_init runs in insmod).
+ * The summary diagnostic "# mmusim: N passed, N failed, N skipped" (the
+ * leaves, as without KUnit) comes at rmmod, after KUnit's last line.
+ */
+#include <kunit/test.h>
+#include <linux/mmu_context.h>
+#include <linux/sched/mm.h>
+
+static struct mm_struct *mmusim_kunit_mm;
+static u64 mmusim_kunit_seed, mmusim_kunit_start, mmusim_kunit_ns;
+static struct st_summary mmusim_kunit_sum;
+
+static int mmusim_kunit_suite_init(struct kunit_suite *suite)
+{
+	mmusim_kunit_mm = current->mm;
+	if (mmusim_kunit_mm)
+		mmget(mmusim_kunit_mm);
+	mmusim_kunit_seed = seed ? seed : ktime_get_ns();
+	memset(&mmusim_kunit_sum, 0, sizeof(mmusim_kunit_sum));
+	pr_info("# mmusim: %u self-tests registered, seed %llu, %u parallel threads\n",
+		mmusim_nr_selftests, mmusim_kunit_seed, threads);
+	mmusim_kunit_start = ktime_get_ns();
+	return 0;
+}
+
+static void mmusim_kunit_suite_exit(struct kunit_suite *suite)
+{
+	mmusim_kunit_ns = ktime_get_ns() - mmusim_kunit_start;
+	if (mmusim_kunit_mm)
+		mmput(mmusim_kunit_mm);
+	mmusim_kunit_mm = NULL;
+}
+
+static bool mmusim_kunit_enter_mm(void)
+{
+	if (current->mm || !mmusim_kunit_mm)
+		return false;
+	kthread_use_mm(mmusim_kunit_mm);
+	return true;
+}
+
+static void mmusim_kunit_count(int rc)
+{
+	if (rc == ST_PASS)
+		mmusim_kunit_sum.passed++;
+	else if (rc == ST_SKIP)
+		mmusim_kunit_sum.skipped++;
+	else
+		mmusim_kunit_sum.failed++;
+}
+
+static const void *mmusim_kunit_gen(const void *prev, char *desc)
+{
+	const struct mmusim_selftest *st =
+		prev ? (const struct mmusim_selftest *)prev + 1 : mmusim_selftests;
+
+	for (; st < mmusim_selftests + mmusim_nr_selftests; st++) {
+		if (mmusim_selftest_selected(st, filter)) {
+			strscpy(desc, st->name, KUNIT_PARAM_DESC_SIZE);
+			return st;
+		}
+	}
+	return NULL;
+}
+
+static void mmusim_kunit_selftest(struct kunit *test)
+{
+	const struct mmusim_selftest *st = test->param_value;
+	unsigned int i = st - mmusim_selftests;
+	struct st_ctx ctx = { .nr_threads = 1,
+			      .seed = mmusim_selftest_seed(mmusim_kunit_seed, i, 0) };
+	bool entered = mmusim_kunit_enter_mm();
+	int rc = mmusim_selftest_run_one(st, &ctx);
+
+	/* Not kunit_skip(), which would end the kthread with the mm in use. */
+	if (entered)
+		kthread_unuse_mm(mmusim_kunit_mm);
+	mmusim_kunit_count(rc);
+	if (rc == ST_SKIP)
+		kunit_mark_skipped(test, "%s", ctx.msg);
+	else if (rc != ST_PASS)
+		KUNIT_FAIL(test, "%s:%d: %s", ctx.file ? ctx.file : "runner", ctx.line, ctx.msg);
+}
+
+static void mmusim_kunit_parallel(struct kunit *test)
+{
+	struct st_options opt = {
+		.threads = threads,
+		.rounds = rounds,
+		.filter = filter,
+		.seed = mmusim_kunit_seed,
+		.depth = 2,
+	};
+	struct st_summary sum = { 0 };
+	bool entered;
+	int rc;
+
+	if (!threads) {
+		mmusim_kunit_sum.skipped++;
+		kunit_mark_skipped(test, "threads=0");
+		return;
+	}
+	entered = mmusim_kunit_enter_mm();
+	rc = mmusim_selftest_run_parallel(&opt, &sum);
+	if (entered)
+		kthread_unuse_mm(mmusim_kunit_mm);
+	mmusim_kunit_sum.passed += sum.passed;
+	mmusim_kunit_sum.failed += sum.failed;
+	mmusim_kunit_sum.skipped += sum.skipped;
+	if (rc != ST_PASS)
+		KUNIT_FAIL(test, "%u of the parallel pass's results failed", sum.failed);
+}
+
+/* Named as without KUnit: the parallel block's "# Subtest:" must match its case. */
+static struct kunit_case mmusim_kunit_cases[] = {
+	{
+		.name = "selftest",
+		.run_case = mmusim_kunit_selftest,
+		.generate_params = mmusim_kunit_gen,
+	},
+	{
+		.name = "parallel",
+		.run_case = mmusim_kunit_parallel,
+	},
+	{},
+};
+
+static struct kunit_suite mmusim_kunit_suite = {
+	.name = "mmusim",
+	.suite_init = mmusim_kunit_suite_init,
+	.suite_exit = mmusim_kunit_suite_exit,
+	.test_cases = mmusim_kunit_cases,
+};
+kunit_test_suite(mmusim_kunit_suite);
+
+/* KUnit runs the suite once init returned (MODULE_STATE_LIVE). */
+static int __init mmusim_init(void)
+{
+	return 0;
+}
+
+static void mmusim_report_kunit(void)
+{
+	pr_info("mmusim: self-tests took %llu ms\n", mmusim_kunit_ns / 1000000);
+	mmusim_selftest_summary(&mmusim_kunit_sum);
+}
+#else
+/* Without KUnit the runner prints the KTAP itself (src/selftest/selftest.c). */
 static int __init mmusim_init(void)
 {
 	struct st_options opt = {
@@ -131,10 +297,16 @@ static int __init mmusim_init(void)
 	return 0;
 }
 
+static void mmusim_report_kunit(void)
+{
+}
+#endif
+
 static void __exit mmusim_exit(void)
 {
 	mmusim_debugfs_exit();
 	rcu_barrier();		/* no call_rcu callback may outlive the module text */
+	mmusim_report_kunit();
 	pr_info("mmusim: unloaded\n");
 }
 

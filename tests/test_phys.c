@@ -395,6 +395,13 @@ static void test_refcount_get_put_frees_at_zero(void **state)
 	sim_put_page(host, page);
 	assert_int_equal(sim_page_count(host, page), 0);
 	assert_int_equal(free_pages(host), nr_free);
+	/* Free, on this CPU's page list: not merged into a buddy block yet... */
+	assert_false(sim_page_flags(host, page) & SIM_PG_BUDDY);
+	/* ...so the next order-0 allocation here gets it back, cache-hot. */
+	assert_ptr_equal(sim_alloc_pages(host, GFP_KERNEL, 0), page);
+	sim_put_page(host, page);
+	/* Draining the lists (the check does) merges it. */
+	assert_int_equal(sim_host_check_free_lists(host), 0);
 	assert_true(sim_page_flags(host, page) & SIM_PG_BUDDY);
 	assert_all_free(host);
 	sim_host_destroy(host);
@@ -715,9 +722,13 @@ static void test_compound_head_vs_buddy_reuse(void **state)
 	u64 deadline;
 	unsigned int i;
 
-	/* Take the smaller blocks below the first order-4 one (PFNs 1..15). */
+	/*
+	 * Take the smaller blocks below the first order-4 one (PFNs 1..15),
+	 * from the buddy lists (an address limit: no per-CPU list refill).
+	 */
 	for (i = 0; i < ARRAY_SIZE(small); i++)
-		assert_non_null(small[i] = sim_alloc_pages(host, GFP_KERNEL, i));
+		assert_non_null(small[i] = sim_alloc_pages_below(host, GFP_KERNEL, i,
+								 16 * MiB - PAGE_SIZE));
 	page = sim_alloc_pages(host, GFP_KERNEL | __GFP_COMP, 4);
 	assert_non_null(page);
 	hr.base = page;
@@ -737,8 +748,12 @@ static void test_compound_head_vs_buddy_reuse(void **state)
 			head_race_wait(&hr.stopped, 1);
 		}
 		sim_put_page(host, page);
-		/* The order-0 page is the block's first frame; its buddies are listed. */
-		page = sim_alloc_pages(host, GFP_KERNEL, 0);
+		/*
+		 * The order-0 page is the block's first frame; its buddies are
+		 * listed.  An address limit takes it from the buddy lists, not
+		 * from this CPU's page list.
+		 */
+		page = sim_alloc_pages_below(host, GFP_KERNEL, 0, 16 * MiB - PAGE_SIZE);
 		assert_ptr_equal(page, hr.base);
 		assert_true(sim_page_flags(host, page + 1) & SIM_PG_BUDDY);
 		if (hr.lockstep) {
@@ -749,6 +764,8 @@ static void test_compound_head_vs_buddy_reuse(void **state)
 			WRITE_ONCE(hr.stopped, 0);
 		}
 		sim_free_pages(host, page, 0);
+		/* Back from this CPU's page list into the order-4 block. */
+		assert_int_equal(sim_host_check_free_lists(host), 0);
 		hr.cycles++;
 	}
 	WRITE_ONCE(hr.stop, true);

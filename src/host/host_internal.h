@@ -38,6 +38,37 @@ struct sim_free_area {
 	u64 nr_free;	/* blocks on the list */
 };
 
+/*
+ * Per-CPU order-0 page lists, Linux's per_cpu_pages (pcp) in front of the
+ * zone lock: a CPU allocates by popping its own list and frees by pushing
+ * on it; the list is refilled from the buddy lists and drained back to them
+ * SIM_PCP_BATCH pages at a time, under the zone lock once per batch.  A
+ * "CPU" is a slot picked by raw_smp_processor_id() (in userspace, a thread
+ * number); threads that share a slot share its lock, which also lets any
+ * thread drain any list (pcp->lock, as Linux since 5.19).  A list per
+ * placement type (page_alloc.c): a freed page goes on the list of the half
+ * its PFN lies in.  Pages on a list are free but not in the buddy lists, so
+ * they neither merge nor count in nr_free_pages; sim_drain_all_pages()
+ * gives them back (drain_all_pages()).
+ */
+#define SIM_PCP_SLOTS 16
+#define SIM_PCP_BATCH_ORDER 5
+#define SIM_PCP_BATCH (1U << SIM_PCP_BATCH_ORDER)
+#define SIM_PCP_HIGH (4 * SIM_PCP_BATCH)
+enum { SIM_PCP_UNMOVABLE, SIM_PCP_MOVABLE, SIM_PCP_NR_TYPES };
+
+struct sim_pcp {
+	spinlock_t lock;
+	unsigned int count[SIM_PCP_NR_TYPES];
+	u64 pfns[SIM_PCP_NR_TYPES][SIM_PCP_HIGH]; /* stacks: the top is the hottest page */
+	/*
+	 * This CPU's allocation events, summed on read (vm_event_states): a
+	 * locked increment of a line no other CPU writes, as threads may share
+	 * a slot.
+	 */
+	atomic64_t alloc_calls, alloc_failures;
+} __aligned(64); /* a cache line of its own, ____cacheline_aligned */
+
 struct sim_host {
 	/* Set at creation, constant afterwards. */
 	struct sim_page *pages;	/* descriptors of RAM frames [0, npages) */
@@ -69,9 +100,10 @@ struct sim_host {
 	/* The zone lock: a spinning lock; it protects what follows it. */
 	spinlock_t zone_lock;
 	struct sim_free_area free_area[SIM_NR_ORDERS];
-	u64 nr_free_pages;	/* written under zone_lock, read with READ_ONCE */
+	u64 nr_free_pages; /* in the buddy lists; under zone_lock, read with READ_ONCE */
 
-	atomic64_t alloc_calls, alloc_failures;
+	/* Per-CPU page lists in front of the zone lock (page_alloc.c). */
+	struct sim_pcp pcp[SIM_PCP_SLOTS];
 
 	/* Address spaces, maintained by src/host/mm.c. */
 	spinlock_t mm_list_lock;
@@ -94,6 +126,10 @@ struct sim_host {
 };
 
 /* ---------------- frames (phys.c, inline) ---------------- */
+
+/* The free pages on the per-CPU lists, under each list's lock. */
+u64 sim_pcp_nr_pages(struct sim_host *host);
+void sim_drain_all_pages(struct sim_host *host);
 
 /* No checks: @pfn must be a RAM PFN (< host->npages). */
 static inline struct sim_page *sim_pfn_to_page_raw(struct sim_host *host, kvm_pfn_t pfn)

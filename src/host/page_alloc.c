@@ -47,9 +47,22 @@
  * bit.  Bits of a block of fewer than BITS_PER_LONG frames share a word with
  * other blocks and change atomically; a larger block owns whole words.
  *
+ * Per-CPU lists (struct sim_pcp, host_internal.h).  Order-0 allocations
+ * without an address limit pop a page off the calling CPU's list of their
+ * placement type, which is refilled with SIM_PCP_BATCH blocks taken by the
+ * rules above under one zone-lock hold (rmqueue_bulk()), in the order the
+ * buddy lists give them.  Order-0 frees push on the list of the page's half
+ * and, once it holds SIM_PCP_HIGH pages, give its SIM_PCP_BATCH coldest back
+ * (free_pcppages_bulk()).  So a fault takes no shared lock in the
+ * allocator and writes no shared line but the frame's.  An allocation that
+ * finds no memory drains every CPU's list and tries again, as
+ * __alloc_pages_slowpath() does before failing; sim_host_nr_free_blocks()
+ * and sim_host_check_free_lists() drain first, so they see merged blocks.
+ *
  * Locking.  host->zone_lock (a spinlock) protects the free lists, the order
  * and links of free blocks, and nr_free_pages; it is held only for list
- * operations, never while touching tail descriptors or data.  Allocation and
+ * operations, never while touching tail descriptors or data.  A per-CPU
+ * list's lock protects its stacks and nests outside the zone lock.  Allocation and
  * free may be called under the caller's spinlocks: pass GFP_NOWAIT/GFP_ATOMIC
  * there.  With a blocking gfp (GFP_KERNEL) allocation calls might_sleep(),
  * which WARNs in atomic context.  Freeing never sleeps.
@@ -246,7 +259,10 @@ static unsigned int max_block_order(u64 pfn, u64 end)
 void sim_buddy_init(struct sim_host *host)
 {
 	u64 pfn = 1, end = host->npages;
+	unsigned int i;
 
+	for (i = 0; i < SIM_PCP_SLOTS; i++)
+		spin_lock_init(&host->pcp[i].lock);
 	init_free_areas(host);
 	spin_lock(&host->zone_lock);
 	while (pfn < end) {
@@ -279,6 +295,173 @@ static void __free_one(struct sim_host *host, u64 pfn, unsigned int order)
 	add_free_block(host, pfn, order);
 }
 
+/* ======================== per-CPU lists ======================== */
+
+static u64 rmqueue(struct sim_host *host, unsigned int order, bool movable);
+static u64 preferred_end(struct sim_host *host, unsigned int o, bool movable);
+
+static struct sim_pcp *this_pcp(struct sim_host *host)
+{
+	return &host->pcp[raw_smp_processor_id() % SIM_PCP_SLOTS];
+}
+
+static int pcp_type(bool movable)
+{
+	return movable ? SIM_PCP_MOVABLE : SIM_PCP_UNMOVABLE;
+}
+
+/*
+ * A stack entry: the PFN, and whether the frame may hold data.  The
+ * data_dirty bits of a whole batch are set when it is refilled (one word
+ * operation per batch rather than a locked bit operation per fault on a
+ * line that other CPUs' batches share), so the entry keeps what the bit
+ * said before; a drain clears the bits of frames that are still clean.
+ */
+#define PCP_DIRTY BIT_ULL(63)
+
+static u64 pcp_entry_pfn(u64 e)
+{
+	return e & ~PCP_DIRTY;
+}
+
+/* free_pcppages_bulk(): the @n coldest pages of a stack back to the buddy lists. */
+static void pcp_free_bulk(struct sim_host *host, struct sim_pcp *pcp, int type, unsigned int n)
+{
+	u64 *stack = pcp->pfns[type];
+	unsigned int i;
+
+	lockdep_assert_held(&pcp->lock);
+	n = min(n, pcp->count[type]);
+	/* Before the frames are listed: once listed, another CPU may take them. */
+	for (i = 0; i < n; i++)
+		if (!(stack[i] & PCP_DIRTY))
+			clear_bit(pcp_entry_pfn(stack[i]), host->data_dirty);
+	spin_lock(&host->zone_lock);
+	for (i = 0; i < n; i++)
+		__free_one(host, pcp_entry_pfn(stack[i]), 0);
+	spin_unlock(&host->zone_lock);
+	pcp->count[type] -= n;
+	memmove(stack, stack + n, pcp->count[type] * sizeof(*stack));
+}
+
+/* Does the half @movable prefers hold a block smaller than a batch? */
+static bool has_small_block(struct sim_host *host, bool movable)
+{
+	unsigned int o;
+
+	for (o = 0; o < SIM_PCP_BATCH_ORDER; o++) {
+		u64 pfn = preferred_end(host, o, movable);
+
+		if (pfn != SIM_PFN_NONE && pfn_is_low(host, pfn) != movable)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * rmqueue_bulk(): refill an empty stack with up to SIM_PCP_BATCH order-0
+ * pages, in the order SIM_PCP_BATCH rmqueue() calls would hand them out
+ * (the first one ends on top).  When the preferred half has no block
+ * smaller than a batch, those calls would take one batch-sized block and
+ * split it page by page from its preferred end: take that block whole.
+ */
+static void pcp_refill(struct sim_host *host, struct sim_pcp *pcp, int type)
+{
+	bool movable = type == SIM_PCP_MOVABLE;
+	u64 *stack = pcp->pfns[type];
+	unsigned int n, i;
+	u64 pfn;
+
+	lockdep_assert_held(&pcp->lock);
+	spin_lock(&host->zone_lock);
+	if (!has_small_block(host, movable)) {
+		pfn = rmqueue(host, SIM_PCP_BATCH_ORDER, movable);
+		if (pfn != SIM_PFN_NONE) {
+			spin_unlock(&host->zone_lock);
+			/* Movable pages go from the top of the block down, unmovable up. */
+			for (i = 0; i < SIM_PCP_BATCH; i++)
+				stack[i] = movable ? pfn + i : pfn + SIM_PCP_BATCH - 1 - i;
+			n = SIM_PCP_BATCH;
+			goto mark;
+		}
+	}
+	for (n = 0; n < SIM_PCP_BATCH; n++) {
+		pfn = rmqueue(host, 0, movable);
+		if (pfn == SIM_PFN_NONE)
+			break;
+		stack[n] = pfn;
+	}
+	spin_unlock(&host->zone_lock);
+	for (i = 0; i < n / 2; i++)
+		swap(stack[i], stack[n - 1 - i]);
+mark:
+	for (i = 0; i < n; i++) {
+		if (test_bit(stack[i], host->data_dirty))
+			stack[i] |= PCP_DIRTY;
+		else
+			set_bit(stack[i], host->data_dirty);
+	}
+	pcp->count[type] = n;
+}
+
+static u64 pcp_alloc(struct sim_host *host, bool movable)
+{
+	struct sim_pcp *pcp = this_pcp(host);
+	int type = pcp_type(movable);
+	u64 pfn = SIM_PFN_NONE;
+
+	spin_lock(&pcp->lock);
+	if (!pcp->count[type])
+		pcp_refill(host, pcp, type);
+	if (pcp->count[type])
+		pfn = pcp->pfns[type][--pcp->count[type]];
+	spin_unlock(&pcp->lock);
+	return pfn; /* an entry: PCP_DIRTY says whether it may hold data */
+}
+
+static void pcp_free(struct sim_host *host, u64 pfn)
+{
+	struct sim_pcp *pcp = this_pcp(host);
+	int type = pcp_type(!pfn_is_low(host, pfn));
+
+	spin_lock(&pcp->lock);
+	pcp->pfns[type][pcp->count[type]++] = pfn | PCP_DIRTY; /* its bit is set */
+	if (pcp->count[type] == SIM_PCP_HIGH)
+		pcp_free_bulk(host, pcp, type, SIM_PCP_BATCH);
+	spin_unlock(&pcp->lock);
+}
+
+/* drain_all_pages(): every CPU's lists back to the buddy lists. */
+void sim_drain_all_pages(struct sim_host *host)
+{
+	unsigned int i;
+	int type;
+
+	for (i = 0; i < SIM_PCP_SLOTS; i++) {
+		struct sim_pcp *pcp = &host->pcp[i];
+
+		spin_lock(&pcp->lock);
+		for (type = 0; type < SIM_PCP_NR_TYPES; type++)
+			pcp_free_bulk(host, pcp, type, pcp->count[type]);
+		spin_unlock(&pcp->lock);
+	}
+}
+
+u64 sim_pcp_nr_pages(struct sim_host *host)
+{
+	unsigned int i;
+	u64 n = 0;
+	int type;
+
+	for (i = 0; i < SIM_PCP_SLOTS; i++) {
+		spin_lock(&host->pcp[i].lock);
+		for (type = 0; type < SIM_PCP_NR_TYPES; type++)
+			n += host->pcp[i].count[type];
+		spin_unlock(&host->pcp[i].lock);
+	}
+	return n;
+}
+
 /* Return a block whose descriptors are already clean except the head's. */
 static void free_block(struct sim_host *host, u64 pfn, unsigned int order)
 {
@@ -295,6 +478,10 @@ static void free_block(struct sim_host *host, u64 pfn, unsigned int order)
 	if (order >= SIM_DISCARD_ORDER) {
 		env_vdiscard(sim_pfn_to_virt(host, pfn), PAGE_SIZE << order);
 		data_mark(host, pfn, order, false);
+	}
+	if (!order) {
+		pcp_free(host, pfn);
+		return;
 	}
 	spin_lock(&host->zone_lock);
 	__free_one(host, pfn, order);
@@ -492,16 +679,28 @@ static void zero_block(struct sim_host *host, u64 pfn, unsigned int order)
 			memset(sim_pfn_to_virt(host, pfn + i), 0, PAGE_SIZE);
 }
 
-static struct sim_page *prep_new_page(struct sim_host *host, u64 pfn, unsigned int order,
-				      gfp_t gfp)
+/* How prep_new_page() learns whether the frames may hold data. */
+enum { FROM_BUDDY, FROM_PCP_CLEAN, FROM_PCP_DIRTY };
+
+/*
+ * @from: FROM_BUDDY (the data_dirty bits say, and are set here), or a
+ * per-CPU list entry's record (its bit is set already).
+ */
+static struct sim_page *prep_new_page(struct sim_host *host, u64 pfn, unsigned int order, gfp_t gfp,
+				      int from)
 {
 	struct sim_page *page = pfn_page(host, pfn);
 	bool compound = (gfp & __GFP_COMP) && order > 0;
 	unsigned int flags = 0;
 
-	if (gfp & __GFP_ZERO)
-		zero_block(host, pfn, order);
-	data_mark(host, pfn, order, true);
+	if (from != FROM_BUDDY) {
+		if ((gfp & __GFP_ZERO) && from == FROM_PCP_DIRTY)
+			memset(sim_pfn_to_virt(host, pfn), 0, PAGE_SIZE);
+	} else {
+		if (gfp & __GFP_ZERO)
+			zero_block(host, pfn, order);
+		data_mark(host, pfn, order, true);
+	}
 	if (compound)
 		prep_compound(page, order);
 	if (gfp & __GFP_MOVABLE)
@@ -526,6 +725,21 @@ static u64 limit_pfn_for(struct sim_host *host, gfp_t gfp, u64 limit)
 	return limit_pfn;
 }
 
+static u64 alloc_pfn(struct sim_host *host, gfp_t gfp, unsigned int order, u64 limit_pfn)
+{
+	u64 pfn;
+
+	if (!order && limit_pfn >= host->npages)
+		return pcp_alloc(host, gfp & __GFP_MOVABLE);
+	spin_lock(&host->zone_lock);
+	if (limit_pfn < host->npages)
+		pfn = rmqueue_below(host, order, limit_pfn);
+	else
+		pfn = rmqueue(host, order, gfp & __GFP_MOVABLE);
+	spin_unlock(&host->zone_lock);
+	return pfn;
+}
+
 struct sim_page *sim_alloc_pages_below(struct sim_host *host, unsigned int gfp,
 				       unsigned int order, u64 limit)
 {
@@ -535,25 +749,28 @@ struct sim_page *sim_alloc_pages_below(struct sim_host *host, unsigned int gfp,
 		return NULL;
 	if (gfpflags_allow_blocking(gfp))
 		might_sleep();
-	atomic64_inc(&host->alloc_calls);
+	atomic64_inc(&this_pcp(host)->alloc_calls);
 	if (env_should_fail_alloc(gfp))
 		goto fail;
 	/* A caller error, not a kernel bug here: NULL without Linux's WARN. */
 	if (order > SIM_MAX_ORDER)
 		goto fail;
 
-	spin_lock(&host->zone_lock);
-	if (limit_pfn < host->npages)
-		pfn = rmqueue_below(host, order, limit_pfn);
-	else
-		pfn = rmqueue(host, order, gfp & __GFP_MOVABLE);
-	spin_unlock(&host->zone_lock);
+	pfn = alloc_pfn(host, gfp, order, limit_pfn);
+	if (pfn == SIM_PFN_NONE) {
+		/* Free pages may sit on the per-CPU lists: give them back, retry. */
+		sim_drain_all_pages(host);
+		pfn = alloc_pfn(host, gfp, order, limit_pfn);
+	}
 	if (pfn == SIM_PFN_NONE)
 		goto fail;
-	return prep_new_page(host, pfn, order, gfp);
+	if (!order && limit_pfn >= host->npages)
+		return prep_new_page(host, pcp_entry_pfn(pfn), 0, gfp,
+				     (pfn & PCP_DIRTY) ? FROM_PCP_DIRTY : FROM_PCP_CLEAN);
+	return prep_new_page(host, pfn, order, gfp, FROM_BUDDY);
 
 fail:
-	atomic64_inc(&host->alloc_failures);
+	atomic64_inc(&this_pcp(host)->alloc_failures);
 	return NULL;
 }
 
@@ -584,6 +801,7 @@ u64 sim_host_nr_free_blocks(struct sim_host *host, unsigned int order)
 
 	if (order > SIM_MAX_ORDER)
 		return 0;
+	sim_drain_all_pages(host);
 	spin_lock(&host->zone_lock);
 	nr = host->free_area[order].nr_free;
 	spin_unlock(&host->zone_lock);
@@ -635,6 +853,7 @@ unsigned long sim_host_check_free_lists(struct sim_host *host)
 	unsigned int order;
 	u64 pages = 0;
 
+	sim_drain_all_pages(host);
 	spin_lock(&host->zone_lock);
 	for (order = 0; order <= SIM_MAX_ORDER; order++)
 		bad += check_free_area(host, order, &pages);

@@ -142,21 +142,24 @@ void sim_pgtable_free_pgd(struct sim_mm *mm)
  */
 u64 *sim_pt_walk(struct sim_mm *mm, hva_t addr, int level, int *levelp)
 {
+	unsigned int shift = sim_level_shift(PG_LEVEL_512G);
 	u64 *table = mm->pgd;
 	int l;
 
-	for (l = PG_LEVEL_512G; l > level; l--) {
-		u64 *ptep = &table[sim_level_index(addr, l)];
+	/* Every fault walks several times: the index shift steps by 9, not recomputed. */
+	for (l = PG_LEVEL_512G; l > level; l--, shift -= 9) {
+		u64 *ptep = &table[(addr >> shift) & (SIM_PTRS_PER_TABLE - 1)];
 		u64 e = sim_read_pte(ptep);
 
-		if (!sim_pte_is_table(e, l)) {
+		/* sim_pte_is_table() above 4K: present, not a huge leaf. */
+		if ((e & (SIM_PTE_PRESENT | SIM_PTE_HUGE)) != SIM_PTE_PRESENT) {
 			*levelp = l;
 			return ptep;
 		}
 		table = sim_pte_table(e);
 	}
 	*levelp = level;
-	return &table[sim_level_index(addr, level)];
+	return &table[(addr >> shift) & (SIM_PTRS_PER_TABLE - 1)];
 }
 
 /**

@@ -148,6 +148,7 @@ void sim_host_destroy(struct sim_host *host)
 	/* The observer's records go first: nothing will tell it more. */
 	if (host->frame_ops && host->frame_ops->release)
 		host->frame_ops->release(host->frame_priv);
+	sim_drain_all_pages(host);
 	spin_lock(&host->zone_lock);
 	nr_free = host->nr_free_pages;
 	spin_unlock(&host->zone_lock);
@@ -642,14 +643,19 @@ void sim_memunmap(struct sim_host *host, void *virt)
 
 int sim_host_get_stats(struct sim_host *host, struct sim_host_stats *stats)
 {
+	unsigned int i;
+
 	if (!host || !stats)
 		return -EINVAL;
 	memset(stats, 0, sizeof(*stats));
 	stats->ram_pages = host->managed_pages;
-	stats->free_pages = READ_ONCE(host->nr_free_pages);
+	/* Pages on the per-CPU lists count as free (Linux's NR_FREE_PAGES leaves them out). */
+	stats->free_pages = READ_ONCE(host->nr_free_pages) + sim_pcp_nr_pages(host);
 	stats->nopage_pages = host->nopage_pages;
-	stats->alloc_calls = atomic64_read(&host->alloc_calls);
-	stats->alloc_failures = atomic64_read(&host->alloc_failures);
+	for (i = 0; i < SIM_PCP_SLOTS; i++) {
+		stats->alloc_calls += atomic64_read(&host->pcp[i].alloc_calls);
+		stats->alloc_failures += atomic64_read(&host->pcp[i].alloc_failures);
+	}
 	stats->pinned_pages = atomic64_read(&host->cnt.pinned_pages);
 	stats->migrations = atomic64_read(&host->cnt.migrations);
 	stats->migrate_busy = atomic64_read(&host->cnt.migrate_busy);

@@ -88,7 +88,7 @@ static void st_ctx_reset(struct st_ctx *ctx, const struct mmusim_selftest *st)
 	ctx->msg[0] = '\0';
 }
 
-static u64 st_seed(u64 base, unsigned int test, unsigned int thread)
+u64 mmusim_selftest_seed(u64 base, unsigned int test, unsigned int thread)
 {
 	u64 s = base ^ ((u64)(test + 1) * 0x9e3779b97f4a7c15ULL) ^ ((u64)thread << 48);
 
@@ -278,7 +278,7 @@ static int st_worker_fn(void *arg)
 			st_ctx_reset(ctx, st);
 			ctx->thread = w->thread;
 			ctx->nr_threads = w->opt->threads;
-			ctx->seed = st_seed(w->opt->seed + r, i, w->thread);
+			ctx->seed = mmusim_selftest_seed(w->opt->seed + r, i, w->thread);
 			w->rc[i] = st_verdict(ctx, st->fn(ctx));
 		}
 	}
@@ -309,6 +309,8 @@ static unsigned int st_nr_parallel(const char *filter)
 int mmusim_selftest_run_parallel(const struct st_options *opt, struct st_summary *sum)
 {
 	unsigned int n = opt->threads, t, i, started = 0, nr = 0, failed = sum->failed;
+	unsigned int depth = max(opt->depth, 1u);
+	const char *ind = st_indent(depth);
 	struct st_ctx check = { .name = "parallel_env_check" };
 	struct st_worker *w;
 	struct st_mark mark;
@@ -326,15 +328,15 @@ int mmusim_selftest_run_parallel(const struct st_options *opt, struct st_summary
 	if (!w || t < n) {
 		if (w)
 			st_free_workers(w, n);
-		pr_info("    # parallel: out of memory for %u workers\n", n);
+		pr_info("%s# parallel: out of memory for %u workers\n", ind, n);
 		sum->failed++;
 		return ST_FAIL;
 	}
 
-	pr_info("    KTAP version 1\n");
-	pr_info("    # Subtest: parallel\n");
-	pr_info("    # %u threads, %u rounds\n", n, max(opt->rounds, 1u));
-	pr_info("    1..%u\n", st_nr_parallel(opt->filter) + 1);
+	pr_info("%sKTAP version 1\n", ind);
+	pr_info("%s# Subtest: parallel\n", ind);
+	pr_info("%s# %u threads, %u rounds\n", ind, n, max(opt->rounds, 1u));
+	pr_info("%s1..%u\n", ind, st_nr_parallel(opt->filter) + 1);
 
 	st_mark_take(&mark);
 	for (t = 0; t < n; t++) {
@@ -359,7 +361,8 @@ int mmusim_selftest_run_parallel(const struct st_options *opt, struct st_summary
 				all_skipped = false;
 		}
 		rc = bad ? ST_FAIL : all_skipped ? ST_SKIP : ST_PASS;
-		mmusim_selftest_report(1, ++nr, st->name, rc, bad ? &bad->ctx[i] : &w[0].ctx[i]);
+		mmusim_selftest_report(depth, ++nr, st->name, rc,
+				       bad ? &bad->ctx[i] : &w[0].ctx[i]);
 		st_count(sum, rc);
 	}
 
@@ -370,7 +373,7 @@ int mmusim_selftest_run_parallel(const struct st_options *opt, struct st_summary
 			  started, n);
 		rc = ST_FAIL;
 	}
-	mmusim_selftest_report(1, ++nr, check.name, rc, &check);
+	mmusim_selftest_report(depth, ++nr, check.name, rc, &check);
 	st_count(sum, rc);
 	st_free_workers(w, n);
 	return sum->failed > failed ? ST_FAIL : ST_PASS;
@@ -392,7 +395,7 @@ static void st_run_injected(const struct st_options *opt, struct st_ctx *ctx)
 		if (!mmusim_selftest_selected(st, opt->filter))
 			continue;
 		st_ctx_reset(ctx, st);
-		ctx->seed = st_seed(opt->fail_seed ? opt->fail_seed : opt->seed, i, 0);
+		ctx->seed = mmusim_selftest_seed(opt->fail_seed ? opt->fail_seed : opt->seed, i, 0);
 		rcu_barrier();
 		env_live_snapshot(&before);
 		env_fail_random(ctx->seed, opt->fail_permille);
@@ -434,7 +437,7 @@ unsigned int mmusim_selftest_main(const struct st_options *opt)
 			continue;
 		ctx.thread = 0;
 		ctx.nr_threads = 1;
-		ctx.seed = st_seed(opt->seed, i, 0);
+		ctx.seed = mmusim_selftest_seed(opt->seed, i, 0);
 		rc = mmusim_selftest_run_one(st, &ctx);
 		mmusim_selftest_report(0, ++nr, st->name, rc, &ctx);
 		st_count(&sum, rc);

@@ -235,6 +235,7 @@ struct st_options {
 	u64 seed;		    /* base seed handed to the tests */
 	unsigned int fail_permille; /* > 0: also a pass under random allocation failures */
 	u64 fail_seed;		    /* its seed (0: derived from seed) */
+	unsigned int depth; /* parallel pass: its KTAP block's level (0 means 1) */
 };
 
 struct st_summary {
@@ -262,6 +263,9 @@ void mmusim_selftest_report(unsigned int depth, unsigned int nr, const char *nam
 void mmusim_selftest_summary(const struct st_summary *sum);
 
 bool mmusim_selftest_selected(const struct mmusim_selftest *st, const char *filter);
+
+/* The seed of test number @test (registry index) on @thread, from @base. */
+u64 mmusim_selftest_seed(u64 base, unsigned int test, unsigned int thread);
 
 /*
  * Runs the ST_PARALLEL tests on @opt->threads env threads at once, each
