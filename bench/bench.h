@@ -107,6 +107,12 @@ struct bench_summary {
 	int status; /* JOB_OK if any rep succeeded */
 	char err[160];
 	struct job_result med; /* field-by-field median over the reps */
+	/*
+	 * --control, N > 1 vCPUs: medians over the rounds of a 1-vCPU job's
+	 * cold faults/s and of N independent 1-vCPU processes run at once
+	 * (summed); 0 when not measured.
+	 */
+	double one_vcpu_cold_per_s, control_cold_per_s;
 };
 
 uint64_t bench_median(uint64_t *v, int n);
