@@ -504,8 +504,8 @@ static double run_parallel(const struct bench_config *cfg, int nr)
 	double sum = 0;
 	int i, started = 0;
 
-	shm = mmap(NULL, nr * sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-		   -1, 0);
+	shm = mmap(NULL, nr * sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+		   0);
 	if (shm == MAP_FAILED)
 		return 0;
 	memset(shm, 0, nr * sizeof(*shm));
