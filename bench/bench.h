@@ -55,6 +55,7 @@ struct bench_config {
 	uint64_t exit_ns; /* modelled exit + GUP cost per fault (outside mmu_lock) */
 	unsigned int tests; /* TEST_* */
 	uint64_t scale_sample; /* scale: bytes faulted at the end of the guest (0: all) */
+	bool time_holds; /* time mmu_lock's write holds (the sweep's lock model) */
 	bool progress; /* draw a progress bar on stderr */
 	const char *label; /* progress bar text */
 };
@@ -67,6 +68,7 @@ struct phase_result {
 	uint64_t pf_taken, pf_spurious, pf_retry, pf_fast;
 	uint64_t tlb_hits, psc_walks; /* TLB hits; misses walked from a paging-structure cache */
 	uint64_t lock_wait_ns; /* mmu_lock blocked time, all threads */
+	uint64_t lock_hold_ns, lock_holds; /* mmu_lock write holds, if timed */
 	uint64_t tail_ns, tail_faults; /* PH_SCALE: the last GiB only */
 	uint64_t vcpu_ns[BENCH_MAX_VCPUS];
 	uint64_t vcpu_cpu_ns[BENCH_MAX_VCPUS]; /* thread CPU time (robust to other load) */
@@ -113,6 +115,10 @@ struct bench_summary {
 	 * (summed); 0 when not measured.
 	 */
 	double one_vcpu_cold_per_s, control_cold_per_s;
+	/* The legacy MMU's mmu_lock model at this row's vCPU count (sweeps). */
+	bool has_model;
+	double model_wait_pct, model_faults_per_s, model_saturation_vcpus, model_tdp_1_8x_vcpus;
+	double model_md1_wait_pct; /* M/D/1 from this row's own arrival rate and hold time */
 };
 
 uint64_t bench_median(uint64_t *v, int n);
@@ -120,6 +126,8 @@ void bench_summarize(struct bench_summary *s, const struct job_result *reps, int
 double bench_rate(uint64_t count, uint64_t ns); /* count per second */
 void bench_print_summary(FILE *f, const struct bench_summary *s[NR_MMUS], unsigned int tests);
 void bench_print_scale(FILE *f, const struct bench_summary *rows, int n);
+/* The sweep's legacy mmu_lock model, from its 1-vCPU rows; fills the rows' model_*. */
+void bench_lock_model(FILE *f, struct bench_summary *rows, int n);
 int bench_write_json(const char *path, const struct bench_summary *rows, int n,
 		     const char *cmdline);
 int bench_write_csv(const char *path, const struct bench_summary *rows, int n);

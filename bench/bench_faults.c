@@ -329,6 +329,7 @@ static int run_phase(struct run *run, int phase)
 	struct phase_result *ph = &run->res->ph[phase];
 	struct mmusim_vm_stats s0, s1;
 	u64 total = 0, t_first = ~0ULL, t_last = 0, tail_first = ~0ULL, f_tail = 0;
+	u64 hold0, holds0, holds1;
 	int i, polls = 0;
 
 	for (i = 0; i < run->nr_vcpus; i++) {
@@ -340,6 +341,7 @@ static int run_phase(struct run *run, int phase)
 		ph->vcpu_accesses[i] = READ_ONCE(c->kvcpu->stat.accesses);
 	}
 	mmusim_vm_get_stats(run->vm, &s0);
+	hold0 = env_rwlock_hold_ns(&mmusim_to_kvm(run->vm)->mmu_lock, &holds0);
 	__atomic_store_n(&run->finished, 0, __ATOMIC_RELAXED);
 	release_phase(run, phase);
 	while (__atomic_load_n(&run->finished, __ATOMIC_ACQUIRE) < run->nr_vcpus) {
@@ -350,6 +352,8 @@ static int run_phase(struct run *run, int phase)
 	if (polls >= 100)
 		draw_progress(run, phase, total, true);
 	mmusim_vm_get_stats(run->vm, &s1);
+	ph->lock_hold_ns = env_rwlock_hold_ns(&mmusim_to_kvm(run->vm)->mmu_lock, &holds1) - hold0;
+	ph->lock_holds = holds1 - holds0;
 
 	ph->ran = true;
 	for (i = 0; i < run->nr_vcpus; i++) {
@@ -569,6 +573,8 @@ void bench_run_job(const struct bench_config *cfg, struct job_result *res)
 		goto out_host;
 	}
 	r = mmusim_vm_set_fault_exit_ns(run.vm, cfg->exit_ns);
+	if (cfg->time_holds)
+		env_rwlock_time_holds(&mmusim_to_kvm(run.vm)->mmu_lock, true);
 	if (!r)
 		r = sim_mmap(mm, 0, region, SIM_PROT_READ | SIM_PROT_WRITE,
 			     backing_map_flags(cfg->backing), &hva);

@@ -586,44 +586,82 @@ static void run_control(const struct opts *o, struct bench_summary *s)
 	s->control_cold_per_s = median_double(par, n);
 }
 
-/* All repetitions of one configuration on one MMU, summarized into a new row. */
-static struct bench_summary *run_config(const struct opts *o, struct bench_config cfg)
+/*
+ * All repetitions of @n configurations (the TDP and legacy MMU of one
+ * point), each summarized into a new row in @out.  Repetitions interleave,
+ * A B A B ...: rep 1 of every configuration, then rep 2, ..., so that a
+ * change in the machine's load during the run hits all of them alike
+ * rather than only the one that happened to run last.
+ */
+static void run_configs(const struct opts *o, const struct bench_config *cfgs, int n,
+			struct bench_summary **out)
 {
-	static struct job_result reps[MAX_REPS];
-	struct bench_summary *s;
+	static struct job_result reps[NR_MMUS][MAX_REPS];
+	int nrep[NR_MMUS] = { 0 }, i, j;
+	bool done[NR_MMUS] = { false };
 	char label[96];
-	int i, n = 0;
 
-	if (nr_rows == MAX_ROWS)
-		return NULL;
-	s = &rows[nr_rows++];
-	memset(s, 0, sizeof(*s));
-	s->cfg = cfg;
-	if (cfg.mmu == MMU_LEGACY && legacy_unavailable) {
-		s->status = JOB_UNAVAILABLE;
-		snprintf(s->err, sizeof(s->err), "%s", legacy_err);
-		return s;
+	for (j = 0; j < n; j++) {
+		out[j] = nr_rows < MAX_ROWS ? &rows[nr_rows++] : NULL;
+		if (!out[j])
+			continue;
+		memset(out[j], 0, sizeof(*out[j]));
+		out[j]->cfg = cfgs[j];
+		if (cfgs[j].mmu == MMU_LEGACY && legacy_unavailable) {
+			out[j]->status = JOB_UNAVAILABLE;
+			snprintf(out[j]->err, sizeof(out[j]->err), "%s", legacy_err);
+			done[j] = true;
+		}
 	}
 	for (i = 0; i < o->reps; i++) {
-		snprintf(label, sizeof(label), "%s v%d rep %d/%d", bench_mmu_name(cfg.mmu),
-			 cfg.nr_vcpus, i + 1, o->reps);
-		cfg.label = label;
-		cfg.progress = !o->quiet && isatty(STDERR_FILENO);
-		run_job(o, &cfg, &reps[n]);
-		if (reps[n].status == JOB_UNAVAILABLE) {
-			legacy_unavailable = true;
-			snprintf(legacy_err, sizeof(legacy_err), "%s", reps[n].err);
-			n++;
-			break;
+		for (j = 0; j < n; j++) {
+			struct bench_config cfg = cfgs[j];
+			struct job_result *r;
+
+			if (!out[j] || done[j])
+				continue;
+			r = &reps[j][nrep[j]];
+			snprintf(label, sizeof(label), "%s v%d rep %d/%d", bench_mmu_name(cfg.mmu),
+				 cfg.nr_vcpus, i + 1, o->reps);
+			cfg.label = label;
+			cfg.progress = !o->quiet && isatty(STDERR_FILENO);
+			run_job(o, &cfg, r);
+			nrep[j]++;
+			if (r->status == JOB_UNAVAILABLE) {
+				legacy_unavailable = true;
+				snprintf(legacy_err, sizeof(legacy_err), "%s", r->err);
+				done[j] = true;
+				continue;
+			}
+			if (r->status != JOB_OK)
+				fprintf(stderr, "mmusim-bench: %s, %d vCPUs, rep %d: %s\n",
+					bench_mmu_name(cfg.mmu), cfg.nr_vcpus, i + 1, r->err);
 		}
-		if (reps[n].status != JOB_OK)
-			fprintf(stderr, "mmusim-bench: %s, %d vCPUs, rep %d: %s\n",
-				bench_mmu_name(cfg.mmu), cfg.nr_vcpus, i + 1, reps[n].err);
-		n++;
 	}
-	s->cfg.label = NULL;
-	bench_summarize(s, reps, n);
-	return s;
+	for (j = 0; j < n; j++)
+		if (out[j] && nrep[j])
+			bench_summarize(out[j], reps[j], nrep[j]);
+}
+
+/* The TDP and legacy MMU (those -m selected) of one configuration, interleaved. */
+static void run_both(const struct opts *o, const struct bench_config *cfg,
+		     struct bench_summary *s[NR_MMUS])
+{
+	struct bench_config cfgs[NR_MMUS];
+	struct bench_summary *out[NR_MMUS];
+	int mmu, n = 0, slot[NR_MMUS];
+
+	for (mmu = 0; mmu < NR_MMUS; mmu++) {
+		s[mmu] = NULL;
+		if (!(o->mmus & (1 << mmu)))
+			continue;
+		cfgs[n] = *cfg;
+		cfgs[n].mmu = mmu;
+		slot[n++] = mmu;
+	}
+	run_configs(o, cfgs, n, out);
+	for (mmu = 0; mmu < n; mmu++)
+		s[slot[mmu]] = out[mmu];
 }
 
 static int run_main(const struct opts *o)
@@ -633,25 +671,28 @@ static int run_main(const struct opts *o)
 	if (!(o->cfg.tests & (TEST_FAULT | TEST_FAST | TEST_ZAP)))
 		return 0;
 	for (i = 0; i < nr; i++) {
-		const struct bench_summary *s[NR_MMUS] = { NULL };
+		struct bench_summary *s[NR_MMUS] = { NULL };
 		struct bench_config cfg = o->cfg;
 
 		cfg.tests &= ~TEST_SCALE; /* run_scale() does that one */
-		if (o->nr_sweep)
+		if (o->nr_sweep) {
 			cfg.nr_vcpus = o->sweep[i];
-		for (mmu = 0; mmu < NR_MMUS; mmu++) {
-			if (!(o->mmus & (1 << mmu)))
-				continue;
-			cfg.mmu = mmu;
-			s[mmu] = run_config(o, cfg);
-			if (o->control)
-				run_control(o, (struct bench_summary *)s[mmu]);
+			/* The lock model needs the hold time (two clock reads per hold). */
+			cfg.time_holds = true;
+		}
+		run_both(o, &cfg, s);
+		for (mmu = 0; o->control && mmu < NR_MMUS; mmu++)
+			run_control(o, s[mmu]);
+		for (mmu = 0; mmu < NR_MMUS; mmu++)
 			if (s[mmu] && s[mmu]->status == JOB_FAILED)
 				failed++;
-		}
 		printf("%s", i ? "\n" : "");
-		bench_print_summary(stdout, s, o->cfg.tests);
+		bench_print_summary(stdout, (const struct bench_summary **)s, o->cfg.tests);
 		fflush(stdout);
+	}
+	if (o->nr_sweep > 1) {
+		printf("\n");
+		bench_lock_model(stdout, rows + first, nr_rows - first);
 	}
 	if (o->png && bench_plot_sweep(o->png, rows + first, nr_rows - first)) {
 		fprintf(stderr, "mmusim-bench: plotting %s failed (is gnuplot installed?)\n",
@@ -669,24 +710,20 @@ static int run_scale(const struct opts *o)
 	if (!(o->cfg.tests & TEST_SCALE))
 		return 0;
 	for (size = o->scale_min; size <= o->scale_max; size *= 2) {
-		for (mmu = 0; mmu < NR_MMUS; mmu++) {
-			struct bench_config cfg = o->cfg;
-			struct bench_summary *s;
+		struct bench_config cfg = o->cfg;
+		struct bench_summary *s[NR_MMUS];
 
-			if (!(o->mmus & (1 << mmu)))
-				continue;
-			cfg.mmu = mmu;
-			cfg.nr_vcpus = 1;
-			cfg.bytes = size;
-			cfg.backing = BACK_4K;
-			cfg.overlap = false;
-			cfg.random = false;
-			cfg.write_pct = 100;
-			cfg.tests = TEST_SCALE;
-			s = run_config(o, cfg);
-			if (s && s->status == JOB_FAILED)
+		cfg.nr_vcpus = 1;
+		cfg.bytes = size;
+		cfg.backing = BACK_4K;
+		cfg.overlap = false;
+		cfg.random = false;
+		cfg.write_pct = 100;
+		cfg.tests = TEST_SCALE;
+		run_both(o, &cfg, s);
+		for (mmu = 0; mmu < NR_MMUS; mmu++)
+			if (s[mmu] && s[mmu]->status == JOB_FAILED)
 				failed++;
-		}
 	}
 	printf("\n");
 	bench_print_scale(stdout, rows + first, nr_rows - first);
@@ -728,14 +765,18 @@ static int run_demo(struct opts *o)
 	o->cfg.backing = BACK_4K;
 	o->reps = 5;
 	for (i = 0; i < 3; i++) {
-		for (mmu = 0; mmu < NR_MMUS; mmu++) {
-			struct bench_config cfg = o->cfg;
+		struct bench_config cfgs[NR_MMUS];
+		struct bench_summary *out[NR_MMUS];
 
-			cfg.mmu = mmu;
-			cfg.nr_vcpus = pts[i].vcpus;
-			cfg.exit_ns = pts[i].exit_ns;
-			s[i][mmu] = run_config(o, cfg);
+		for (mmu = 0; mmu < NR_MMUS; mmu++) {
+			cfgs[mmu] = o->cfg;
+			cfgs[mmu].mmu = mmu;
+			cfgs[mmu].nr_vcpus = pts[i].vcpus;
+			cfgs[mmu].exit_ns = pts[i].exit_ns;
 		}
+		run_configs(o, cfgs, NR_MMUS, out);
+		for (mmu = 0; mmu < NR_MMUS; mmu++)
+			s[i][mmu] = out[mmu];
 	}
 	printf("mmusim-bench --demo: TDP vs legacy MMU, cold 4K write faults, 128 MiB per vCPU, "
 	       "median of 5, env=%s\n(machine: %s; mmusim-bench -h for more)\n",

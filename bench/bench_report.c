@@ -148,7 +148,7 @@ static void add(struct metric *m, int *n, const char *name, double v, const char
 
 static int metrics(const struct bench_summary *s, struct metric *m)
 {
-	static char names[NR_PHASES][13][48];
+	static char names[NR_PHASES][15][48];
 	const struct job_result *r = &s->med;
 	int nr = s->cfg.nr_vcpus, n = 0, p;
 
@@ -189,6 +189,15 @@ static int metrics(const struct bench_summary *s, struct metric *m)
 			snprintf(names[p][5], 48, "%s_lock_wait_ns_per_fault", phase_keys[p]);
 			add(m, &n, names[p][5],
 			    ph->faults ? (double)ph->lock_wait_ns / (double)ph->faults : 0, "ns");
+			if (ph->lock_holds) {
+				snprintf(names[p][13], 48, "%s_lock_hold_ns_per_fault",
+					 phase_keys[p]);
+				add(m, &n, names[p][13],
+				    ph->faults ? (double)ph->lock_hold_ns / (double)ph->faults : 0,
+				    "ns");
+				snprintf(names[p][14], 48, "%s_lock_holds", phase_keys[p]);
+				add(m, &n, names[p][14], (double)ph->lock_holds, "count");
+			}
 			snprintf(names[p][6], 48, "%s_lock_wait_pct", phase_keys[p]);
 			add(m, &n, names[p][6],
 			    vcpu_ns_sum(ph, nr) ?
@@ -229,6 +238,13 @@ static int metrics(const struct bench_summary *s, struct metric *m)
 		add(m, &n, "sim_page_bytes_per_page", desc, "B");
 		add(m, &n, "other_bytes_per_page", rss / mapped - spt - hpt - desc, "B");
 		add(m, &n, "mapped_4k_pages", mapped, "count");
+	}
+	if (s->has_model) {
+		add(m, &n, "model_cold_lock_wait_pct", s->model_wait_pct, "%");
+		add(m, &n, "model_md1_cold_lock_wait_pct", s->model_md1_wait_pct, "%");
+		add(m, &n, "model_cold_faults_per_s", s->model_faults_per_s, "faults/s");
+		add(m, &n, "model_saturation_vcpus", s->model_saturation_vcpus, "count");
+		add(m, &n, "model_tdp_1_8x_legacy_vcpus", s->model_tdp_1_8x_vcpus, "count");
 	}
 	if (r->zap_sptes) {
 		add(m, &n, "zap_all_fast_sptes_per_s", bench_rate(r->zap_sptes, r->zap_ns),
@@ -336,7 +352,11 @@ struct row_fmt {
 	const char *metric;
 	int kind; /* 0 rate, 1 ns, 2 bytes, 3 percent, 4 this count / the next one */
 	bool ratio; /* print tdp/legacy */
-	bool huge; /* only with huge backing or overlap (else it repeats a row) */
+	/*
+	 * Only with huge backing or overlap, or when a fault maps more than
+	 * one 4K page (the legacy MMU's prefetch): else it repeats a row.
+	 */
+	bool huge;
 };
 
 #define ROW(l, m, k, r, h)                                                \
@@ -360,6 +380,7 @@ static const struct row_fmt rows[] = {
 	ROW("  ns per access (per vCPU)", "populated_ns_per_access", 1, false, false),
 	ROW("  CPU ns per access (per vCPU)", "populated_cpu_ns_per_access", 1, false, false),
 	ROW("refault faults/s (after zap)", "refault_faults_per_s", 0, true, false),
+	ROW("  4K pages/s (aggregate)", "refault_pages_per_s", 0, true, true),
 	ROW("  ns per fault (per vCPU)", "refault_ns_per_fault", 1, false, false),
 	ROW("  CPU ns per fault (per vCPU)", "refault_cpu_ns_per_fault", 1, false, false),
 	ROW("dirty-log pf_fast/s (aggr.)", "dirty_log_faults_per_s", 0, true, false),
@@ -428,6 +449,29 @@ static void print_per_vcpu(FILE *f, const struct bench_summary *s[NR_MMUS], int 
 	}
 }
 
+/*
+ * A pages-per-second row says something the faults-per-second row above it
+ * does not: some MMU's faults each mapped more than one 4K page.
+ */
+static bool pages_row_differs(const struct metric m[NR_MMUS][MAX_METRICS], const int n[NR_MMUS],
+			      const char *pages_metric)
+{
+	char faults[48];
+	int mmu, len = (int)strlen(pages_metric) - (int)strlen("_pages_per_s");
+
+	if (len <= 0)
+		return false;
+	snprintf(faults, sizeof(faults), "%.*s_faults_per_s", len, pages_metric);
+	for (mmu = 0; mmu < NR_MMUS; mmu++) {
+		const struct metric *p = find(m[mmu], n[mmu], pages_metric);
+		const struct metric *q = find(m[mmu], n[mmu], faults);
+
+		if (p && q && p->value > 1.01 * q->value)
+			return true;
+	}
+	return false;
+}
+
 void bench_print_summary(FILE *f, const struct bench_summary *s[NR_MMUS], unsigned int tests)
 {
 	struct metric m[NR_MMUS][MAX_METRICS];
@@ -461,7 +505,9 @@ void bench_print_summary(FILE *f, const struct bench_summary *s[NR_MMUS], unsign
 				mt[mmu] = find(m[mmu], n[mmu], rows[i].metric);
 			any |= mt[mmu] != NULL;
 		}
-		if (!any || (rows[i].huge && cfg->backing == BACK_4K && !cfg->overlap))
+		if (!any ||
+		    (rows[i].huge && cfg->backing == BACK_4K && !cfg->overlap &&
+		     !pages_row_differs((const struct metric(*)[MAX_METRICS])m, n, rows[i].metric)))
 			continue;
 		fprintf(f, "  %-32s", rows[i].label);
 		for (mmu = 0; mmu < NR_MMUS; mmu++) {
@@ -527,6 +573,131 @@ void bench_print_scale(FILE *f, const struct bench_summary *rows_, int n)
 			(unsigned long long)s->med.ph[PH_SCALE].faults,
 			rate ? rate->value / 1e6 : 0, ns ? ns->value : 0, cpu ? cpu->value : 0,
 			tail ? tail->value : 0, rss ? rss->value : 0);
+	}
+}
+
+/* ======================== the legacy mmu_lock model ======================== */
+
+/*
+ * Exact mean value analysis of a closed network: @n vCPUs each alternate
+ * Z ns outside mmu_lock (the rest of a fault) with a write hold of mean S
+ * ns at one FCFS server (the lock), exponential service: the machine-
+ * repairman model.  Returns the residence time at the lock (wait + S) and
+ * the throughput in faults per ns in *@x.
+ */
+static double lock_mva(int n, double hold, double z, double *x)
+{
+	double q = 0, r = hold;
+	int k;
+
+	*x = 0;
+	for (k = 1; k <= n; k++) {
+		r = hold * (1 + q);
+		*x = k / (r + z);
+		q = *x * r;
+	}
+	return r;
+}
+
+static const struct bench_summary *sweep_row(const struct bench_summary *rows, int n, int mmu,
+					     int vcpus)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (rows[i].cfg.mmu == mmu && rows[i].cfg.nr_vcpus == vcpus &&
+		    rows[i].status == JOB_OK && rows[i].med.ph[PH_COLD].ran)
+			return &rows[i];
+	return NULL;
+}
+
+/* Mean over vCPUs of wall ns per cold fault. */
+static double cold_ns_per_fault(const struct bench_summary *s)
+{
+	const struct phase_result *ph = &s->med.ph[PH_COLD];
+	double sum = 0;
+	int i, k = 0;
+
+	for (i = 0; i < s->cfg.nr_vcpus; i++) {
+		if (ph->vcpu_faults[i]) {
+			sum += (double)ph->vcpu_ns[i] / (double)ph->vcpu_faults[i];
+			k++;
+		}
+	}
+	return k ? sum / k : 0;
+}
+
+void bench_lock_model(FILE *f, struct bench_summary *rows, int n)
+{
+	const struct bench_summary *l1 = sweep_row(rows, n, MMU_LEGACY, 1);
+	const struct bench_summary *t1 = sweep_row(rows, n, MMU_TDP, 1);
+	double hold, c1, z, x, x_tdp1, nstar;
+	int i, n18 = 0, k;
+
+	if (!l1 || !l1->med.ph[PH_COLD].lock_holds || !l1->med.ph[PH_COLD].faults) {
+		fprintf(f, "legacy mmu_lock model: needs a legacy 1-vCPU point in the sweep\n");
+		return;
+	}
+	hold = (double)l1->med.ph[PH_COLD].lock_hold_ns / (double)l1->med.ph[PH_COLD].faults;
+	c1 = cold_ns_per_fault(l1);
+	z = c1 > hold ? c1 - hold : 0;
+	nstar = hold > 0 ? (hold + z) / hold : 0;
+	x_tdp1 = t1 ? bench_rate(t1->med.ph[PH_COLD].faults, t1->med.ph[PH_COLD].wall_ns) : 0;
+	for (k = 1; x_tdp1 > 0 && k <= 100000; k++) {
+		lock_mva(k, hold, z, &x);
+		if (k * x_tdp1 >= 1.8 * x * 1e9) {
+			n18 = k;
+			break;
+		}
+	}
+	fprintf(f,
+		"legacy mmu_lock model (closed queueing network, exact MVA: one FCFS server with\n"
+		"exponential service, N vCPUs): from the 1-vCPU point, S = %.0f ns of write hold\n"
+		"and Z = %.0f ns of the rest per fault; saturation N* = (S + Z) / S = %.1f vCPUs;\n",
+		hold, z, nstar);
+	if (n18)
+		fprintf(f,
+			"TDP (its 1-vCPU rate x N) passes 1.8x legacy at N = %d.  The model assumes a CPU\n"
+			"per vCPU; this machine has %ld.\n",
+			n18, sysconf(_SC_NPROCESSORS_ONLN));
+	else
+		fprintf(f, "no TDP 1-vCPU point (or TDP never passes 1.8x): no crossing given.\n");
+	fprintf(f,
+		"Per point, the open M/D/1 queue of that point's measured arrival rate lambda (its\n"
+		"faults/s, one hold each) and mean hold S_N: a fault meets the other vCPUs' holds,\n"
+		"rho = lambda (N - 1) / N x S_N, waits rho S_N / 2(1 - rho), wait share lambda x\n"
+		"wait / N.\n");
+	fprintf(f, "  %5s  %9s  %13s  %9s  %8s  %6s  %10s  %9s\n", "vCPUs", "hold S_N",
+		"wait measured", "MVA(S,Z)", "M/D/1", "rho", "M faults/s", "MVA");
+	for (i = 0; i < n; i++) {
+		struct bench_summary *s = &rows[i];
+		const struct phase_result *ph = &s->med.ph[PH_COLD];
+		uint64_t ns = 0;
+		double r, measured, hold_n, lambda, rho;
+		int v;
+
+		if (s->cfg.mmu != MMU_LEGACY || s->status != JOB_OK || !ph->ran)
+			continue;
+		for (v = 0; v < s->cfg.nr_vcpus; v++)
+			ns += ph->vcpu_ns[v];
+		r = lock_mva(s->cfg.nr_vcpus, hold, z, &x);
+		s->has_model = true;
+		s->model_wait_pct = 100.0 * (r - hold) / (r + z);
+		s->model_faults_per_s = x * 1e9;
+		s->model_saturation_vcpus = nstar;
+		s->model_tdp_1_8x_vcpus = n18;
+		measured = ns ? 100.0 * (double)ph->lock_wait_ns / (double)ns : 0;
+		hold_n = ph->faults ? (double)ph->lock_hold_ns / (double)ph->faults : 0;
+		lambda = bench_rate(ph->faults, ph->wall_ns) / 1e9; /* per ns */
+		/* A fault queues only behind the other vCPUs' holds. */
+		rho = lambda * (s->cfg.nr_vcpus - 1) / s->cfg.nr_vcpus * hold_n;
+		s->model_md1_wait_pct = rho < 1 ?
+						100.0 * lambda * (rho * hold_n / (2 * (1 - rho))) /
+							s->cfg.nr_vcpus :
+						100.0;
+		fprintf(f, "  %5d  %9.0f  %12.1f%%  %8.1f%%  %7.1f%%  %6.3f  %10.2f  %9.2f\n",
+			s->cfg.nr_vcpus, hold_n, measured, s->model_wait_pct, s->model_md1_wait_pct,
+			rho, lambda * 1e3, s->model_faults_per_s / 1e6);
 	}
 }
 

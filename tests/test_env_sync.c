@@ -462,6 +462,46 @@ static void test_rwlock_wait_ns_counts_blocked_time(void **state)
 	assert_true(env_rwlock_wait_ns(&rw) >= 10 * 1000 * 1000);
 }
 
+/*
+ * env_rwlock_time_holds(): off, write holds cost nothing and count nothing;
+ * on, every write hold (write_lock() or write_trylock()) adds its length
+ * and one to the count, and read holds add nothing.
+ */
+static void test_rwlock_hold_timing(void **state)
+{
+	rwlock_t rw;
+	u64 holds;
+
+	rwlock_init(&rw);
+	write_lock(&rw);
+	ndelay(1000 * 1000);
+	write_unlock(&rw);
+	assert_int_equal(env_rwlock_hold_ns(&rw, &holds), 0);
+	assert_int_equal(holds, 0);
+
+	env_rwlock_time_holds(&rw, true);
+	assert_int_equal(env_rwlock_hold_ns(&rw, &holds), 0);
+	assert_int_equal(holds, 0);
+	write_lock(&rw);
+	ndelay(5 * 1000 * 1000);
+	write_unlock(&rw);
+	assert_true(env_rwlock_hold_ns(&rw, &holds) >= 5 * 1000 * 1000);
+	assert_int_equal(holds, 1);
+	read_lock(&rw);
+	ndelay(1000 * 1000);
+	read_unlock(&rw);
+	assert_true(write_trylock(&rw));
+	write_unlock(&rw);
+	env_rwlock_hold_ns(&rw, &holds);
+	assert_int_equal(holds, 2);
+
+	env_rwlock_time_holds(&rw, false);
+	write_lock(&rw);
+	write_unlock(&rw);
+	env_rwlock_hold_ns(&rw, &holds);
+	assert_int_equal(holds, 2);
+}
+
 /* spin_lock() excludes, spin_trylock() fails while anyone holds the lock. */
 struct spin_ctx {
 	spinlock_t lock;
@@ -640,6 +680,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_rcu_readers_vs_freeing_writer),
 		MMUSIM_TEST(test_rwlock_contention),
 		MMUSIM_TEST(test_rwlock_wait_ns_counts_blocked_time),
+		MMUSIM_TEST(test_rwlock_hold_timing),
 		MMUSIM_TEST(test_spinlock_contention),
 		MMUSIM_TEST(test_rwlock_writer_preference),
 		MMUSIM_TEST(test_srcu_waits_for_other_threads),

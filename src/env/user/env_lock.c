@@ -53,6 +53,35 @@ int cond_resched_rwlock_write(rwlock_t *lock)
 	return cond_resched_rwlock(lock, false);
 }
 
+static inline void rwlock_hold_begin(rwlock_t *lock)
+{
+	if (unlikely(READ_ONCE(lock->holds.on)))
+		lock->holds.t0 = ktime_get_ns();
+}
+
+static inline void rwlock_hold_end(rwlock_t *lock)
+{
+	if (unlikely(READ_ONCE(lock->holds.on)) && lock->holds.t0) {
+		WRITE_ONCE(lock->holds.ns, lock->holds.ns + ktime_get_ns() - lock->holds.t0);
+		WRITE_ONCE(lock->holds.count, lock->holds.count + 1);
+	}
+}
+
+void env_rwlock_time_holds(rwlock_t *lock, bool on)
+{
+	write_lock(lock);
+	lock->holds.t0 = 0; /* this hold is not timed */
+	WRITE_ONCE(lock->holds.on, on);
+	write_unlock(lock);
+}
+
+u64 env_rwlock_hold_ns(rwlock_t *lock, u64 *holds)
+{
+	if (holds)
+		*holds = READ_ONCE(lock->holds.count);
+	return READ_ONCE(lock->holds.ns);
+}
+
 /* A pthread rwlock that prefers writers (see env_lock.h). */
 static void pthread_rwlock_init_wpref(pthread_rwlock_t *rw)
 {
@@ -146,6 +175,7 @@ void rwlock_init(rwlock_t *lock)
 	lock->cnts = 0;
 	spin_lock_init(&lock->wait_lock);
 	lock->wait_ns = 0;
+	memset(&lock->holds, 0, sizeof(lock->holds));
 }
 
 static void rwlock_account_wait(rwlock_t *lock, u64 t0)
@@ -217,6 +247,7 @@ void write_lock(rwlock_t *lock)
 	if (unlikely(!write_cmpxchg(lock, 0)))
 		write_lock_slowpath(lock);
 	nr_spinning++;
+	rwlock_hold_begin(lock);
 }
 
 bool write_trylock(rwlock_t *lock)
@@ -224,11 +255,13 @@ bool write_trylock(rwlock_t *lock)
 	if (__atomic_load_n(&lock->cnts, __ATOMIC_RELAXED) || !write_cmpxchg(lock, 0))
 		return false;
 	nr_spinning++;
+	rwlock_hold_begin(lock);
 	return true;
 }
 
 void write_unlock(rwlock_t *lock)
 {
+	rwlock_hold_end(lock);
 	nr_spinning--;
 	__atomic_store_n(&lock->wlocked, 0, __ATOMIC_RELEASE);
 }
@@ -443,6 +476,7 @@ void rwlock_init(rwlock_t *lock)
 	lock->writer = 0;
 	atomic_set(&lock->waiters, 0);
 	atomic64_set(&lock->wait_ns, 0);
+	memset(&lock->holds, 0, sizeof(lock->holds));
 }
 
 void read_lock(rwlock_t *lock)
@@ -476,6 +510,7 @@ void write_lock(rwlock_t *lock)
 		atomic64_add(ktime_get_ns() - t0, &lock->wait_ns);
 	}
 	WRITE_ONCE(lock->writer, env_thread_id());
+	rwlock_hold_begin(lock);
 }
 
 bool write_trylock(rwlock_t *lock)
@@ -484,6 +519,7 @@ bool write_trylock(rwlock_t *lock)
 		return false;
 	held_push(lock, ENV_HELD_WRITE, true);
 	WRITE_ONCE(lock->writer, env_thread_id());
+	rwlock_hold_begin(lock);
 	return true;
 }
 
@@ -491,6 +527,7 @@ void write_unlock(rwlock_t *lock)
 {
 	if (READ_ONCE(lock->writer) != env_thread_id())
 		env_bug(__FILE__, __LINE__, "write_unlock by a thread that is not the writer");
+	rwlock_hold_end(lock);
 	held_pop(lock, ENV_HELD_WRITE);
 	WRITE_ONCE(lock->writer, 0);
 	pthread_rwlock_unlock(&lock->rw);

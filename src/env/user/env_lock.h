@@ -41,6 +41,16 @@
 
 #include <pthread.h>
 
+/*
+ * Write-hold timing of one rwlock (off unless env_rwlock_time_holds()): the
+ * holder stamps t0 after acquiring and adds to ns before releasing, so
+ * only the write holder touches it; readers of the totals see each whole.
+ */
+struct env_rwlock_holds {
+	bool on;
+	u64 t0, ns, count;
+};
+
 #ifdef MMUSIM_ENV_FAST
 /* Test-and-set lock: 1 while held. */
 typedef struct spinlock {
@@ -61,6 +71,7 @@ typedef struct {
 	};
 	spinlock_t wait_lock; /* contended lockers queue here, in order */
 	u64 wait_ns; /* time spent in the slow paths (env_rwlock_wait_ns()) */
+	struct env_rwlock_holds holds; /* write holds, if timed (env_rwlock_time_holds()) */
 } rwlock_t;
 
 /* Sleeping locks stay pthread ones: they may be held across long operations. */
@@ -81,6 +92,7 @@ typedef struct {
 	u64 writer;	/* env_thread_id() of the write holder, 0 if none */
 	atomic_t waiters; /* threads blocked in read_lock()/write_lock() */
 	atomic64_t wait_ns; /* total time spent blocked there (env_rwlock_wait_ns()) */
+	struct env_rwlock_holds holds; /* write holds, if timed (env_rwlock_time_holds()) */
 } rwlock_t;
 
 struct mutex {
@@ -131,6 +143,13 @@ bool rwlock_needbreak(rwlock_t *lock);
  * @lock (the uncontended fast path is not timed), for lock-contention stats.
  */
 u64 env_rwlock_wait_ns(rwlock_t *lock);
+/*
+ * Project-only: time @lock's write holds from now on (two clock reads per
+ * hold, so only benchmarks that model the lock turn it on), and read the
+ * total nanoseconds held for write and the number of holds.
+ */
+void env_rwlock_time_holds(rwlock_t *lock, bool on);
+u64 env_rwlock_hold_ns(rwlock_t *lock, u64 *holds);
 int cond_resched_rwlock_read(rwlock_t *lock);
 int cond_resched_rwlock_write(rwlock_t *lock);
 
