@@ -109,6 +109,12 @@ struct bench_summary {
 	int status; /* JOB_OK if any rep succeeded */
 	char err[160];
 	struct job_result med; /* field-by-field median over the reps */
+	/*
+	 * --control, N > 1 vCPUs: medians over the rounds of a 1-vCPU job's
+	 * cold faults/s and of N independent 1-vCPU processes run at once
+	 * (summed); 0 when not measured.
+	 */
+	double one_vcpu_cold_per_s, control_cold_per_s;
 	/* The legacy MMU's mmu_lock model at this row's vCPU count (sweeps). */
 	bool has_model;
 	double model_wait_pct, model_faults_per_s, model_saturation_vcpus, model_tdp_1_8x_vcpus;

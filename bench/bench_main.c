@@ -40,6 +40,7 @@ struct opts {
 	const char *json, *csv, *png;
 	const char *trace, *trace_events; /* --trace FILE, --trace-events LIST */
 	bool no_fork, quiet, demo;
+	bool control; /* --control */
 	uint64_t scale_min, scale_max;
 	struct sev_boot_config sb;
 };
@@ -64,7 +65,8 @@ static void usage(FILE *f, const char *argv0)
 		"  -S, --seed SEED random seed (default 1)\n"
 		"  -s, --backing BACKING\n"
 		"                  4k, thp, hugetlb-2m or hugetlb-1g (default 4k)\n"
-		"  -r, --reps N    repetitions, 1..%d; medians are reported (default 3)\n"
+		"  -r, --reps N    repetitions, 1..%d; medians are reported (default 3);\n"
+		"                  the TDP and legacy repetitions alternate\n"
 		"  --exit-ns N     spin N ns per fault outside mmu_lock (modelled VM exit\n"
 		"                  and GUP cost; default 0)\n"
 		"  -t, --tests LIST\n"
@@ -76,13 +78,17 @@ static void usage(FILE *f, const char *argv0)
 		"  --scale-sample SIZE\n"
 		"                  fault only the last SIZE of each scanned guest (default:\n"
 		"                  the whole guest)\n"
-		"  --sweep LIST    vCPU counts to run, e.g. 1,2,4,8 (replaces -v)\n"
+		"  --sweep LIST    vCPU counts to run, e.g. 1,2,4,8 (replaces -v); times\n"
+		"                  mmu_lock's write holds and prints the legacy lock model\n"
 		"  -p, --plot FILE.png\n"
 		"                  plot faults/s against vCPUs (gnuplot; with --sweep)\n"
 		"  -j, --json FILE write the results as JSON\n"
 		"  -c, --csv FILE  write the results as CSV\n"
 		"  --demo          short TDP-vs-legacy table (a few seconds)\n"
 		"  --no-fork       run repetitions in this process (for profilers)\n"
+		"  --control       with N > 1 vCPUs, also run per repetition a 1-vCPU job and N\n"
+		"                  independent 1-vCPU processes at once: the 2-vCPU efficiency\n"
+		"                  and what the machine gives N threads that share nothing\n"
 		"  --trace FILE    write KVM's trace events (kvmmmu:*, kvm:*) to FILE at the end,\n"
 		"                  as /sys/kernel/tracing/trace prints them; implies --no-fork\n"
 		"  --trace-events LIST\n"
@@ -198,6 +204,7 @@ enum {
 	OPT_SWEEP,
 	OPT_DEMO,
 	OPT_NO_FORK,
+	OPT_CONTROL,
 	OPT_SCALE_MIN,
 	OPT_SCALE_MAX,
 	OPT_SCALE_SAMPLE,
@@ -216,6 +223,7 @@ static const struct option long_opts[] = {
 	{ "sweep", required_argument, NULL, OPT_SWEEP },
 	{ "demo", no_argument, NULL, OPT_DEMO },
 	{ "no-fork", no_argument, NULL, OPT_NO_FORK },
+	{ "control", no_argument, NULL, OPT_CONTROL },
 	{ "scale-min", required_argument, NULL, OPT_SCALE_MIN },
 	{ "scale-max", required_argument, NULL, OPT_SCALE_MAX },
 	{ "scale-sample", required_argument, NULL, OPT_SCALE_SAMPLE },
@@ -352,6 +360,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_NO_FORK:
 			o->no_fork = true;
 			break;
+		case OPT_CONTROL:
+			o->control = true;
+			break;
 		case OPT_TRACE:
 			o->trace = optarg;
 			/* The events are recorded in this process, so the jobs run here. */
@@ -433,6 +444,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	if (optind != argc)
 		return cli_usage_error("unexpected argument '%s' (%s --help)", argv[optind],
 				       cli_prog());
+	if (o->control && o->no_fork)
+		return cli_usage_error("--control runs independent processes: not with --no-fork "
+				       "or --trace");
 	if (o->trace_events && !o->trace)
 		return cli_usage_error("--trace-events needs --trace FILE");
 	if (o->trace)
@@ -478,6 +492,100 @@ static void run_job(const struct opts *o, const struct bench_config *cfg, struct
 	}
 	*res = *shm;
 	munmap(shm, sizeof(*shm));
+}
+
+/*
+ * The control of an N-vCPU row: @nr 1-vCPU jobs of @cfg in as many
+ * processes started together; returns their summed cold faults/s, or 0 if
+ * one failed.
+ */
+static double run_parallel(const struct bench_config *cfg, int nr)
+{
+	struct job_result *shm;
+	pid_t pids[BENCH_MAX_VCPUS];
+	double sum = 0;
+	int i, started = 0;
+
+	shm = mmap(NULL, nr * sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+		   0);
+	if (shm == MAP_FAILED)
+		return 0;
+	memset(shm, 0, nr * sizeof(*shm));
+	fflush(stdout);
+	fflush(stderr);
+	for (i = 0; i < nr; i++) {
+		shm[i].status = JOB_FAILED;
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			bench_run_job(cfg, &shm[i]);
+			_exit(0);
+		}
+		if (pids[i] < 0)
+			break;
+		started++;
+	}
+	for (i = 0; i < started; i++)
+		waitpid(pids[i], NULL, 0);
+	for (i = 0; i < nr; i++) {
+		const struct phase_result *ph = &shm[i].ph[PH_COLD];
+
+		if (i >= started || shm[i].status != JOB_OK) {
+			sum = 0;
+			break;
+		}
+		sum += bench_rate(ph->faults, ph->wall_ns);
+	}
+	munmap(shm, nr * sizeof(*shm));
+	return sum;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median_double(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * --control for an N-vCPU row (right after its repetitions): per round, a
+ * 1-vCPU job, then N independent 1-vCPU processes at once.  The row's
+ * efficiency is its cold rate over N times the 1-vCPU rate; the control's,
+ * the processes' summed rate over the same, which says how much of N CPUs
+ * the machine had to give (it is shared).
+ */
+static void run_control(const struct opts *o, struct bench_summary *s)
+{
+	double one[MAX_REPS], par[MAX_REPS];
+	struct bench_config cfg;
+	int i, n = 0;
+
+	if (!s || s->status != JOB_OK || s->cfg.nr_vcpus < 2)
+		return;
+	cfg = s->cfg;
+	cfg.nr_vcpus = 1;
+	cfg.tests = TEST_FAULT;
+	cfg.progress = false;
+	for (i = 0; i < o->reps; i++) {
+		struct job_result r;
+
+		run_job(o, &cfg, &r);
+		if (r.status != JOB_OK)
+			continue;
+		one[n] = bench_rate(r.ph[PH_COLD].faults, r.ph[PH_COLD].wall_ns);
+		par[n] = run_parallel(&cfg, s->cfg.nr_vcpus);
+		if (par[n] > 0)
+			n++;
+	}
+	if (!n)
+		return;
+	s->one_vcpu_cold_per_s = median_double(one, n);
+	s->control_cold_per_s = median_double(par, n);
 }
 
 /*
@@ -575,6 +683,8 @@ static int run_main(const struct opts *o)
 			cfg.time_holds = true;
 		}
 		run_both(o, &cfg, s);
+		for (mmu = 0; o->control && mmu < NR_MMUS; mmu++)
+			run_control(o, s[mmu]);
 		for (mmu = 0; mmu < NR_MMUS; mmu++)
 			if (s[mmu] && s[mmu]->status == JOB_FAILED)
 				failed++;

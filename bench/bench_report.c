@@ -154,6 +154,15 @@ static int metrics(const struct bench_summary *s, struct metric *m)
 
 	if (s->status != JOB_OK)
 		return 0;
+	if (s->control_cold_per_s > 0 && s->one_vcpu_cold_per_s > 0) {
+		double one = s->one_vcpu_cold_per_s * nr;
+		double cold = bench_rate(r->ph[PH_COLD].faults, r->ph[PH_COLD].wall_ns);
+
+		add(m, &n, "one_vcpu_cold_faults_per_s", s->one_vcpu_cold_per_s, "faults/s");
+		add(m, &n, "control_cold_faults_per_s", s->control_cold_per_s, "faults/s");
+		add(m, &n, "cold_efficiency_pct", 100.0 * cold / one, "%");
+		add(m, &n, "control_efficiency_pct", 100.0 * s->control_cold_per_s / one, "%");
+	}
 	for (p = 0; p < NR_PHASES; p++) {
 		const struct phase_result *ph = &r->ph[p];
 		bool acc = p == PH_WARM;
@@ -363,6 +372,10 @@ static const struct row_fmt rows[] = {
 	ROW("  mmu_lock wait per fault", "cold_lock_wait_ns_per_fault", 1, false, false),
 	ROW("  mmu_lock wait, % of vCPU time", "cold_lock_wait_pct", 3, false, false),
 	ROW("  retried / spurious faults", "cold_pf_retry", 4, false, true),
+	ROW("  control: 1 vCPU alone", "one_vcpu_cold_faults_per_s", 0, true, false),
+	ROW("  control: N 1-vCPU processes", "control_cold_faults_per_s", 0, true, false),
+	ROW("  efficiency vs N x 1 vCPU", "cold_efficiency_pct", 3, false, false),
+	ROW("  control's efficiency", "control_efficiency_pct", 3, false, false),
 	ROW("populated accesses/s (aggr.)", "populated_accesses_per_s", 0, true, false),
 	ROW("  ns per access (per vCPU)", "populated_ns_per_access", 1, false, false),
 	ROW("  CPU ns per access (per vCPU)", "populated_cpu_ns_per_access", 1, false, false),
