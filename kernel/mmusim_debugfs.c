@@ -168,7 +168,7 @@ static u64 dbg_rate(u64 count, u64 ns)
 static int dbg_create_vm(int nr_vcpus, u64 pages, int mmu)
 {
 	u64 bytes = (u64)nr_vcpus * pages << PAGE_SHIFT;
-	struct sim_host_config hc = { .mem_bytes = ALIGN(bytes + DBG_SLACK, DBG_SLACK) };
+	struct sim_host_config hc = { .mem_bytes = bytes + DBG_SLACK };
 	struct mmusim_vm_config vc = { .nr_vcpus = nr_vcpus, .mmu = mmu };
 	struct kvm_userspace_memory_region mr = { .memory_size = bytes };
 	hva_t hva;
@@ -220,6 +220,7 @@ static int dbg_faults(int nr_vcpus, u64 pages, int mmu)
 	}
 	vc = kcalloc(nr_vcpus, sizeof(*vc), GFP_KERNEL);
 	if (!vc) {
+		dbg_out("error=%d\n", -ENOMEM);
 		dbg_destroy_vm();
 		return -ENOMEM;
 	}
@@ -379,6 +380,7 @@ static int dbg_command(char *line)
 
 static ssize_t dbg_run_write(struct file *file, const char __user *ubuf, size_t count, loff_t *ppos)
 {
+	size_t len;
 	char *line;
 	int r;
 
@@ -387,11 +389,13 @@ static ssize_t dbg_run_write(struct file *file, const char __user *ubuf, size_t 
 	line = memdup_user_nul(ubuf, count);
 	if (IS_ERR(line))
 		return PTR_ERR(line);
-	if (line[count - 1] == '\n')
-		line[count - 1] = '\0';
-	if (strlen(line) != strcspn(line, "\n")) {
+	len = count;
+	if (line[len - 1] == '\n')
+		line[--len] = '\0';
+	/* One command per write, and no NUL inside it to cut it short. */
+	if (strlen(line) != len || strchr(line, '\n')) {
 		kfree(line);
-		return -EINVAL; /* one command per write */
+		return -EINVAL;
 	}
 	r = mutex_lock_interruptible(&dbg_lock);
 	if (!r) {
