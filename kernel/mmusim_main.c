@@ -25,6 +25,10 @@
  *   filter=PREFIX     run only tests whose name starts with PREFIX
  *   seed=N            base seed for randomised tests (0: from the clock)
  *   vreserve_max_mb=N largest env_vreserve() (vmalloc) allowed, default 256
+ *   selftest=0        load without running the self-tests
+ *
+ * Once loaded, /sys/kernel/debug/mmusim/ runs the fault benchmark, the
+ * invariant checker and single self-tests on request (mmusim_debugfs.c).
  */
 #define pr_fmt(fmt) fmt
 
@@ -35,6 +39,11 @@
 
 #include "mmusim_env.h"
 #include "selftest/selftest.h"
+#include "mmusim_debugfs.h"
+
+static bool selftest = true;
+module_param(selftest, bool, 0444);
+MODULE_PARM_DESC(selftest, "Run the self-tests at load (0: only the debugfs interface)");
 
 static unsigned int threads = 4;
 module_param(threads, uint, 0444);
@@ -279,9 +288,12 @@ static int __init mmusim_init(void)
 	u64 start = ktime_get_ns();
 	unsigned int failed;
 
-	failed = mmusim_selftest_main(&opt);
-	pr_info("mmusim: self-tests took %llu ms%s\n", (ktime_get_ns() - start) / 1000000,
-		failed ? " (failures above)" : "");
+	if (selftest) {
+		failed = mmusim_selftest_main(&opt);
+		pr_info("mmusim: self-tests took %llu ms%s\n", (ktime_get_ns() - start) / 1000000,
+			failed ? " (failures above)" : "");
+	}
+	mmusim_debugfs_init();
 	return 0;
 }
 
@@ -292,6 +304,7 @@ static void mmusim_report_kunit(void)
 
 static void __exit mmusim_exit(void)
 {
+	mmusim_debugfs_exit();
 	rcu_barrier();		/* no call_rcu callback may outlive the module text */
 	mmusim_report_kunit();
 	pr_info("mmusim: unloaded\n");
