@@ -816,6 +816,65 @@ static void test_alloc_concurrent_threads(void **state)
 	sim_host_destroy(c.host);
 }
 
+/*
+ * Per-CPU page lists: pages freed on another CPU's list are still free, and
+ * an allocation that finds the buddy lists empty drains every list and
+ * retries.  A helper thread (another "CPU") allocates and frees one page,
+ * which leaves a refilled batch on its list; this thread then allocates
+ * every page of RAM one by one, which succeeds only through the drain.
+ */
+struct pcp_helper {
+	struct sim_host *host;
+	unsigned int slot;
+};
+
+static int pcp_helper_fn(void *arg)
+{
+	struct pcp_helper *h = arg;
+	struct sim_page *page = sim_alloc_pages(h->host, GFP_KERNEL, 0);
+
+	h->slot = raw_smp_processor_id() % SIM_PCP_SLOTS;
+	if (page)
+		sim_put_page(h->host, page);
+	return page ? 0 : -ENOMEM;
+}
+
+static void test_pcp_lists_drained_when_memory_runs_out(void **state)
+{
+	struct sim_host *host = new_host(16 * MiB);
+	struct pcp_helper h = { .host = host };
+	struct sim_host_stats st;
+	struct sim_page **pages;
+	u64 n = 0, i, ram;
+	struct env_thread *th;
+
+	assert_int_equal(sim_host_get_stats(host, &st), 0);
+	ram = st.ram_pages;
+	/* A helper on a slot of its own (thread numbers are never reused). */
+	do {
+		th = env_thread_start(pcp_helper_fn, &h, "pcp-helper");
+		assert_non_null(th);
+		assert_int_equal(env_thread_join(th), 0);
+	} while (h.slot == raw_smp_processor_id() % SIM_PCP_SLOTS);
+	/* Its batch sits on its list: free, but not in the buddy lists. */
+	assert_int_equal(sim_pcp_nr_pages(host), SIM_PCP_BATCH);
+	assert_int_equal(sim_host_get_stats(host, &st), 0);
+	assert_int_equal(st.free_pages, ram);
+
+	pages = calloc(ram, sizeof(*pages));
+	assert_non_null(pages);
+	while (n < ram && (pages[n] = sim_alloc_pages(host, GFP_KERNEL | __GFP_NOWARN, 0)))
+		n++;
+	assert_int_equal(n, ram);
+	assert_null(sim_alloc_pages(host, GFP_KERNEL | __GFP_NOWARN, 0));
+	for (i = 0; i < n; i++)
+		sim_put_page(host, pages[i]);
+	free(pages);
+	assert_int_equal(sim_host_check_free_lists(host), 0);
+	assert_int_equal(sim_pcp_nr_pages(host), 0);
+	sim_host_destroy(host);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -834,6 +893,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_alloc_in_atomic_context),
 		MMUSIM_TEST(test_alloc_random_no_overlap),
 		MMUSIM_TEST(test_alloc_concurrent_threads),
+		MMUSIM_TEST(test_pcp_lists_drained_when_memory_runs_out),
 	};
 
 	mmusim_test_init(argc, argv);

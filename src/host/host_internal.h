@@ -67,7 +67,13 @@ struct sim_pcp {
 	 * a slot.
 	 */
 	atomic64_t alloc_calls, alloc_failures;
-} __aligned(64); /* a cache line of its own, ____cacheline_aligned */
+	/*
+	 * Keeps the next slot's lock and counts off this slot's lines, as
+	 * ____cacheline_aligned would; not an alignment attribute, because
+	 * struct sim_host comes from kmalloc(), which aligns to 16 bytes here.
+	 */
+	u8 _pad[64];
+};
 
 struct sim_host {
 	/* Set at creation, constant afterwards. */
