@@ -196,8 +196,14 @@ struct sim_mm {
 	atomic_t mm_count;
 	bool dead;		  /* sim_mm_destroy() ran; under mmap_lock */
 
-	/* mmap_lock: read for faults, GUP and host events, write for layout changes. */
+	/*
+	 * mmap_lock: read for faults, GUP and host events, write for layout changes.
+	 * Every fault writes its count: padding keeps it off the lines of the
+	 * fields GUP-fast and the walks only read (host, pgd).
+	 */
+	u8 _pad_mmap_lock[64];
 	struct rw_semaphore mmap_lock;
+	u8 _pad_mmap_lock_end[64];
 	struct list_head vmas;
 	unsigned long nr_vmas;
 	unsigned long locked_vm; /* pages, VM_LOCKED and account_locked_vm() */
