@@ -238,6 +238,12 @@ struct kvm_vcpu {
 	 */
 	gfn_t pml_buf[PML_ENTITY_NUM];	/* of the vCPU's address space at the time */
 	u16 pml_nr;
+	/*
+	 * mmusim_vcpu_read/write()'s bounce buffer: guest mode does not sleep,
+	 * and a user copy may fault (might_fault()), so the caller's memory is
+	 * copied outside it, one page at a time (vcpu_copy()).
+	 */
+	u8 copy_buf[PAGE_SIZE];
 };
 
 /* vcpu.c: flush the PML buffer into the dirty log; SRCU held, outside guest mode. */

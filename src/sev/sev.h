@@ -211,10 +211,11 @@ void sev_mc_detach(struct kvm_sev_info *sev);
 /*
  * A guest access through the memory controller, in guest mode: @len bytes
  * at offset @off of frame @pfn (which the guest maps at @gfn), to or from
- * user memory @buf, encrypting on write and decrypting on read.  0, or
- * -EFAULT for a bad @buf (bytes before the fault may have been copied).
+ * the kernel buffer @buf, encrypting on write and decrypting on read.  0,
+ * or -EFAULT past the frame.  Guest mode does not sleep: the caller copies
+ * user memory in or out around it.
  */
-int sev_mem_access(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, u32 off, void __user *buf, u32 len,
+int sev_mem_access(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, u32 off, void *buf, u32 len,
 		   bool write);
 
 /*

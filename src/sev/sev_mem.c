@@ -215,51 +215,33 @@ static u64 line_mask(u32 off, u32 n)
 	return (last == 63 ? ~0ULL : BIT_ULL(last + 1) - 1) & ~(BIT_ULL(first) - 1);
 }
 
-int sev_mem_access(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, u32 off, void __user *buf, u32 len,
+int sev_mem_access(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, u32 off, void *buf, u32 len,
 		   bool write)
 {
 	struct kvm_sev_info *sev = kvm->sev;
-	u8 *data = sim_pfn_to_virt(kvm->host, pfn), line[SEV_LINE], *tmp = line, *big = NULL;
+	u8 *data = sim_pfn_to_virt(kvm->host, pfn), line[SEV_LINE], *p = buf;
 	u64 pa = ((u64)pfn << PAGE_SHIFT) + off, lines = 0;
-	int r = 0;
 
 	if (!data || off + len > PAGE_SIZE)
 		return -EFAULT;
-	/*
-	 * One user copy for the whole range when a bounce buffer is at hand
-	 * (a user copy costs a system call here); line by line otherwise.
-	 * The frame never holds plaintext, not even for a moment.
-	 */
-	if (len > SEV_LINE) {
-		big = kmalloc(len, GFP_ATOMIC | __GFP_NOWARN);
-		if (big)
-			tmp = big;
-	}
+	/* Line by line through @line: the frame never holds plaintext, not even for a moment. */
 	while (len) {
-		u32 n = big ? len : min_t(u32, len, SEV_LINE - (off & (SEV_LINE - 1)));
+		u32 n = min_t(u32, len, SEV_LINE - (off & (SEV_LINE - 1)));
 
 		if (write) {
-			if (copy_from_user(tmp, buf, n)) {
-				r = -EFAULT;
-				break;
-			}
-			sev_crypt(sev->key, pa, tmp, n);
-			memcpy(data + off, tmp, n);
+			memcpy(line, p, n);
+			sev_crypt(sev->key, pa, line, n);
+			memcpy(data + off, line, n);
 			lines |= line_mask(off, n);
 		} else {
-			memcpy(tmp, data + off, n);
-			sev_crypt(sev->key, pa, tmp, n);
-			if (copy_to_user(buf, tmp, n)) {
-				r = -EFAULT;
-				break;
-			}
+			memcpy(p, data + off, n);
+			sev_crypt(sev->key, pa, p, n);
 		}
-		buf = (u8 __user *)buf + n;
+		p += n;
 		off += n;
 		pa += n;
 		len -= n;
 	}
-	kfree(big);
 	if (write) {
 		atomic64_inc(&sev->enc_writes);
 		if (lines)
@@ -267,7 +249,7 @@ int sev_mem_access(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, u32 off, void __us
 	} else {
 		atomic64_inc(&sev->dec_reads);
 	}
-	return r;
+	return 0;
 }
 
 void sev_mem_forget_frame(struct kvm_sev_info *sev, kvm_pfn_t pfn)

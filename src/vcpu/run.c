@@ -273,7 +273,7 @@ static int guest_load_store(struct kvm_vcpu *vcpu, const struct mmusim_insn *ins
 		if (is_write)
 			val = kvm_register_read_raw(vcpu, insn->reg);
 		r = sev_mem_access(vcpu->kvm, insn->gpa >> PAGE_SHIFT, pfn, insn->gpa & ~PAGE_MASK,
-				   (void __user *)&val, insn->len, is_write);
+				   &val, insn->len, is_write);
 		if (r)
 			return r;
 		if (!is_write)

@@ -732,10 +732,15 @@ long mmusim_vcpu_access_range(struct mmusim_vcpu *v, gpa_t gpa, u64 npages, u64 
 /*
  * Copies through the guest translation, one page at a time.  @buf is the
  * caller's memory: it is read and written with the user copies, so a bad
- * buffer is -EFAULT (bytes before the fault may have been copied).
+ * buffer is -EFAULT (bytes before the fault may have been copied).  A user
+ * copy may fault and sleep, and guest mode may not: each page goes through
+ * vcpu->copy_buf, copied in before the access and out after guest mode is
+ * left.
  */
-static int vcpu_copy(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, u64 len, bool write)
+static int vcpu_copy(struct kvm_vcpu *vcpu, gpa_t gpa, void __user *buf, u64 len, bool write)
 {
+	int type = write ? MMUSIM_ACCESS_WRITE : MMUSIM_ACCESS_READ;
+	u8 *bounce = vcpu->copy_buf;
 	struct mmusim_exit exit;
 	int r = 0;
 
@@ -744,12 +749,14 @@ static int vcpu_copy(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, u64 len, bool 
 		kvm_pfn_t pfn;
 		u8 *data;
 
-		r = kvm_vcpu_check_access_args(vcpu, gpa,
-					       write ? MMUSIM_ACCESS_WRITE : MMUSIM_ACCESS_READ);
+		r = kvm_vcpu_check_access_args(vcpu, gpa, type);
 		if (r)
 			break;
-		r = kvm_vcpu_access_one(vcpu, gpa, write ? MMUSIM_ACCESS_WRITE : MMUSIM_ACCESS_READ,
-					&exit, &pfn, NULL);
+		if (write && copy_from_user(bounce, buf, n)) {
+			r = -EFAULT;
+			break;
+		}
+		r = kvm_vcpu_access_one(vcpu, gpa, type, &exit, &pfn, NULL);
 		if (r) {
 			/* A full dirty ring: harvest and reset, then copy again. */
 			if (r > 0)
@@ -758,18 +765,24 @@ static int vcpu_copy(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, u64 len, bool 
 		}
 		if (sev_private_access(vcpu->kvm, gpa >> PAGE_SHIFT)) {
 			/* Through the memory controller, which encrypts by physical address. */
-			r = sev_mem_access(vcpu->kvm, gpa >> PAGE_SHIFT, pfn, off, buf, n, write);
-			if (r)
-				break;
+			r = sev_mem_access(vcpu->kvm, gpa >> PAGE_SHIFT, pfn, off, bounce, n, write);
 		} else {
 			data = sim_pfn_to_virt(vcpu->kvm->host, pfn);
-			if (!data || (write ? copy_from_user(data + off, buf, n) :
-					      copy_to_user(buf, data + off, n))) {
+			if (!data)
 				r = -EFAULT;
-				break;
-			}
+			else if (write)
+				memcpy(data + off, bounce, n);
+			else
+				memcpy(bounce, data + off, n);
 		}
-		buf = (u8 *)buf + n;
+		kvm_vcpu_exit_guest_mode(vcpu);
+		if (r)
+			break;
+		if (!write && copy_to_user(buf, bounce, n)) {
+			r = -EFAULT;
+			break;
+		}
+		buf = (u8 __user *)buf + n;
 		gpa += n;
 		len -= n;
 	}
