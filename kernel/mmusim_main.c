@@ -267,6 +267,7 @@ kunit_test_suite(mmusim_kunit_suite);
 /* KUnit runs the suite once init returned (MODULE_STATE_LIVE). */
 static int __init mmusim_init(void)
 {
+	mmusim_debugfs_init();
 	return 0;
 }
 

@@ -50,7 +50,7 @@ static int sev_lock_two_vms(struct kvm *dst, struct kvm *src)
 		return -EBUSY;
 	}
 	mutex_lock(&dst->lock);
-	mutex_lock(&src->lock);
+	mutex_lock_nested(&src->lock, SINGLE_DEPTH_NESTING);
 	return 0;
 }
 

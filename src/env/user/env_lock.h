@@ -223,6 +223,7 @@ void up_write(struct rw_semaphore *sem);
 #define SINGLE_DEPTH_NESTING 1
 #define spin_lock_nested(l, subclass) ((void)(subclass), spin_lock(l))
 #define down_write_nested(s, subclass) ((void)(subclass), down_write(s))
+#define mutex_lock_nested(m, subclass) ((void)(subclass), mutex_lock(m))
 
 #ifdef MMUSIM_ENV_FAST
 /* As in a kernel without CONFIG_LOCKDEP: type-checked, never evaluated. */
