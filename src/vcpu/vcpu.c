@@ -765,7 +765,8 @@ static int vcpu_copy(struct kvm_vcpu *vcpu, gpa_t gpa, void __user *buf, u64 len
 		}
 		if (sev_private_access(vcpu->kvm, gpa >> PAGE_SHIFT)) {
 			/* Through the memory controller, which encrypts by physical address. */
-			r = sev_mem_access(vcpu->kvm, gpa >> PAGE_SHIFT, pfn, off, bounce, n, write);
+			r = sev_mem_access(vcpu->kvm, gpa >> PAGE_SHIFT, pfn, off, bounce, n,
+					   write);
 		} else {
 			data = sim_pfn_to_virt(vcpu->kvm->host, pfn);
 			if (!data)
