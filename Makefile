@@ -21,7 +21,7 @@
 #   make fuzz-corpus keep an edge-covering subset of the campaign corpora in fuzz/corpus
 #   make check-fresh the README's first lines in a fresh debootstrap minbase Debian 12
 #                    chroot, up to `make demo` (scripts/check-fresh; root, network)
-#   make check-all   check + check-fresh (what .ci/run runs)
+#   make check-all   check + check-fresh + kmod-check-debug (what .ci/run runs)
 #   make install     install headers, libmmusim.{a,so}, mmusim.pc, the CMake package and
 #                    the commands under $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
 #   make check-install  install to a scratch prefix, build examples/ against it with
@@ -167,7 +167,7 @@ check: check-plain check-fast check-install check-docs check-format check-asan c
 check-fresh:
 	scripts/check-fresh
 
-check-all: check check-fresh
+check-all: check check-fresh kmod-check-debug
 	@echo "make check-all: all checks passed"
 
 # Whole files are never reformatted: the tree predates .clang-format in places (a
