@@ -124,6 +124,8 @@ struct bench_summary {
 uint64_t bench_median(uint64_t *v, int n);
 void bench_summarize(struct bench_summary *s, const struct job_result *reps, int n);
 double bench_rate(uint64_t count, uint64_t ns); /* count per second */
+/* Mean over vCPUs of ns per cold fault: thread CPU time if @cpu, else wall time. */
+double bench_cold_ns_per_fault(const struct bench_summary *s, bool cpu);
 void bench_print_summary(FILE *f, const struct bench_summary *s[NR_MMUS], unsigned int tests);
 void bench_print_scale(FILE *f, const struct bench_summary *rows, int n);
 /* The sweep's legacy mmu_lock model, from its 1-vCPU rows; fills the rows' model_*. */

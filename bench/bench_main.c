@@ -732,22 +732,6 @@ static int run_scale(const struct opts *o)
 	return failed;
 }
 
-/* Mean over vCPUs of thread CPU time per fault: what a fault costs, whatever else runs. */
-static double demo_cpu_ns(const struct bench_summary *x)
-{
-	const struct phase_result *ph = &x->med.ph[PH_COLD];
-	double sum = 0;
-	int i, n = 0;
-
-	for (i = 0; i < x->cfg.nr_vcpus; i++) {
-		if (ph->vcpu_faults[i]) {
-			sum += (double)ph->vcpu_cpu_ns[i] / (double)ph->vcpu_faults[i];
-			n++;
-		}
-	}
-	return n ? sum / n : 0;
-}
-
 /* The compact table `make demo` shows: a few seconds in all. */
 static int run_demo(struct opts *o)
 {
@@ -801,7 +785,7 @@ static int run_demo(struct opts *o)
 			ph = &x->med.ph[PH_COLD];
 			rate[mmu] = bench_rate(ph->faults, ph->wall_ns);
 			snprintf(b[mmu], sizeof(b[mmu]), "%.2f", rate[mmu] / 1e6);
-			snprintf(c[mmu], sizeof(c[mmu]), "%.0f", demo_cpu_ns(x));
+			snprintf(c[mmu], sizeof(c[mmu]), "%.0f", bench_cold_ns_per_fault(x, true));
 			if (mmu == MMU_LEGACY && ph->faults)
 				snprintf(w, sizeof(w), "%.0f ns/fault",
 					 (double)ph->lock_wait_ns / (double)ph->faults);

@@ -611,16 +611,16 @@ static const struct bench_summary *sweep_row(const struct bench_summary *rows, i
 	return NULL;
 }
 
-/* Mean over vCPUs of wall ns per cold fault. */
-static double cold_ns_per_fault(const struct bench_summary *s)
+double bench_cold_ns_per_fault(const struct bench_summary *s, bool cpu)
 {
 	const struct phase_result *ph = &s->med.ph[PH_COLD];
+	const uint64_t *ns = cpu ? ph->vcpu_cpu_ns : ph->vcpu_ns;
 	double sum = 0;
 	int i, k = 0;
 
 	for (i = 0; i < s->cfg.nr_vcpus; i++) {
 		if (ph->vcpu_faults[i]) {
-			sum += (double)ph->vcpu_ns[i] / (double)ph->vcpu_faults[i];
+			sum += (double)ns[i] / (double)ph->vcpu_faults[i];
 			k++;
 		}
 	}
@@ -639,7 +639,7 @@ void bench_lock_model(FILE *f, struct bench_summary *rows, int n)
 		return;
 	}
 	hold = (double)l1->med.ph[PH_COLD].lock_hold_ns / (double)l1->med.ph[PH_COLD].faults;
-	c1 = cold_ns_per_fault(l1);
+	c1 = bench_cold_ns_per_fault(l1, false);
 	z = c1 > hold ? c1 - hold : 0;
 	nstar = hold > 0 ? (hold + z) / hold : 0;
 	x_tdp1 = t1 ? bench_rate(t1->med.ph[PH_COLD].faults, t1->med.ph[PH_COLD].wall_ns) : 0;
