@@ -85,10 +85,16 @@ static inline bool sim_pte_maps_frame(u64 e)
 	return sim_pte_present(e) || sim_pte_protnone(e);
 }
 
+/* Present and not a huge leaf: above 4K, a link to the next table. */
+static inline bool sim_pte_is_link(u64 e)
+{
+	return (e & (SIM_PTE_PRESENT | SIM_PTE_HUGE)) == SIM_PTE_PRESENT;
+}
+
 /* At a level above 4K: a link to the next table (not a huge leaf). */
 static inline bool sim_pte_is_table(u64 e, int level)
 {
-	return level > PG_LEVEL_4K && (e & SIM_PTE_PRESENT) && !(e & SIM_PTE_HUGE);
+	return level > PG_LEVEL_4K && sim_pte_is_link(e);
 }
 
 static inline kvm_pfn_t sim_pte_pfn(u64 e)

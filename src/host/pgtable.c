@@ -151,8 +151,7 @@ u64 *sim_pt_walk(struct sim_mm *mm, hva_t addr, int level, int *levelp)
 		u64 *ptep = &table[(addr >> shift) & (SIM_PTRS_PER_TABLE - 1)];
 		u64 e = sim_read_pte(ptep);
 
-		/* sim_pte_is_table() above 4K: present, not a huge leaf. */
-		if ((e & (SIM_PTE_PRESENT | SIM_PTE_HUGE)) != SIM_PTE_PRESENT) {
+		if (!sim_pte_is_link(e)) {
 			*levelp = l;
 			return ptep;
 		}
