@@ -312,10 +312,10 @@ static int pcp_type(bool movable)
 
 /*
  * A stack entry: the PFN, and whether the frame may hold data.  The
- * data_dirty bits of a whole batch are set when it is refilled (one word
- * operation per batch rather than a locked bit operation per fault on a
- * line that other CPUs' batches share), so the entry keeps what the bit
- * said before; a drain clears the bits of frames that are still clean.
+ * data_dirty bits of a whole batch are set when it is refilled, by this
+ * CPU in one pass, rather than one locked bit operation per allocation on
+ * lines that other CPUs' batches share; so the entry keeps what the bit
+ * said before, and a drain clears the bits of frames that are still clean.
  */
 #define PCP_DIRTY BIT_ULL(63)
 
