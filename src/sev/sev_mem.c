@@ -224,31 +224,29 @@ int sev_mem_access(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, u32 off, void *buf
 
 	if (!data || off + len > PAGE_SIZE)
 		return -EFAULT;
+	if (!write) {
+		/* Decrypted in the caller's buffer, which is the reader's to see. */
+		memcpy(p, data + off, len);
+		sev_crypt(sev->key, pa, p, len);
+		atomic64_inc(&sev->dec_reads);
+		return 0;
+	}
 	/* Line by line through @line: the frame never holds plaintext, not even for a moment. */
 	while (len) {
 		u32 n = min_t(u32, len, SEV_LINE - (off & (SEV_LINE - 1)));
 
-		if (write) {
-			memcpy(line, p, n);
-			sev_crypt(sev->key, pa, line, n);
-			memcpy(data + off, line, n);
-			lines |= line_mask(off, n);
-		} else {
-			memcpy(p, data + off, n);
-			sev_crypt(sev->key, pa, p, n);
-		}
+		memcpy(line, p, n);
+		sev_crypt(sev->key, pa, line, n);
+		memcpy(data + off, line, n);
+		lines |= line_mask(off, n);
 		p += n;
 		off += n;
 		pa += n;
 		len -= n;
 	}
-	if (write) {
-		atomic64_inc(&sev->enc_writes);
-		if (lines)
-			sev_note_write(sev->mc, sev, pfn, gfn, lines);
-	} else {
-		atomic64_inc(&sev->dec_reads);
-	}
+	atomic64_inc(&sev->enc_writes);
+	if (lines)
+		sev_note_write(sev->mc, sev, pfn, gfn, lines);
 	return 0;
 }
 
