@@ -133,6 +133,8 @@ void bench_lock_model(FILE *f, struct bench_summary *rows, int n);
 int bench_write_json(const char *path, const struct bench_summary *rows, int n,
 		     const char *cmdline);
 int bench_write_csv(const char *path, const struct bench_summary *rows, int n);
+/* A JSON number, or null for NaN and infinities. */
+void bench_json_num(FILE *f, double v);
 int bench_plot_sweep(const char *png, const struct bench_summary *rows, int n);
 int bench_gnuplot(const char *gp);
 const char *bench_machine(void);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "bench_stats.h"
 #include "cli.h"
 
 #define MAX_REPS 64
@@ -539,19 +540,6 @@ static double run_parallel(const struct bench_config *cfg, int nr)
 	return sum;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median_double(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /*
  * --control for an N-vCPU row (right after its repetitions): per round, a
  * 1-vCPU job, then N independent 1-vCPU processes at once.  The row's
@@ -584,8 +572,8 @@ static void run_control(const struct opts *o, struct bench_summary *s)
 	}
 	if (!n)
 		return;
-	s->one_vcpu_cold_per_s = median_double(one, n);
-	s->control_cold_per_s = median_double(par, n);
+	s->one_vcpu_cold_per_s = bench_median_double(one, n);
+	s->control_cold_per_s = bench_median_double(par, n);
 }
 
 /*

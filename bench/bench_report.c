@@ -722,7 +722,7 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void json_num(FILE *f, double v)
+void bench_json_num(FILE *f, double v)
 {
 	if (isfinite(v))
 		fprintf(f, "%.6g", v);
@@ -738,7 +738,7 @@ static void json_per_vcpu(FILE *f, const struct bench_summary *s, int phase, boo
 	fprintf(f, "[");
 	for (i = 0; i < s->cfg.nr_vcpus; i++) {
 		fprintf(f, "%s", i ? ", " : "");
-		json_num(f, bench_rate(accesses ? ph->vcpu_accesses[i] : ph->vcpu_faults[i],
+		bench_json_num(f, bench_rate(accesses ? ph->vcpu_accesses[i] : ph->vcpu_faults[i],
 				       ph->vcpu_ns[i]));
 	}
 	fprintf(f, "]");
@@ -780,7 +780,7 @@ int bench_write_json(const char *path, const struct bench_summary *rs, int n, co
 		fprintf(f, ",\n     \"metrics\": {");
 		for (j = 0; j < k; j++) {
 			fprintf(f, "%s\"%s\": ", j ? ", " : "", m[j].name);
-			json_num(f, m[j].value);
+			bench_json_num(f, m[j].value);
 		}
 		fprintf(f, "}");
 		for (p = 0; p < NR_PHASES && s->status == JOB_OK; p++) {

@@ -515,14 +515,6 @@ static void print_table(FILE *f, const struct sev_boot_config *cfg, const struct
 			fit_at(&cfit[0], 192) / fit_at(&cfit[1], 192));
 }
 
-static void json_num(FILE *f, double v)
-{
-	if (isfinite(v))
-		fprintf(f, "%.6g", v);
-	else
-		fprintf(f, "null");
-}
-
 static int write_json(const char *path, const struct sev_boot_config *cfg,
 		      const struct sb_point *pts, int n, const struct sb_fit fit[NR_SEV_BOOT_PINS],
 		      const struct sb_fit cfit[NR_SEV_BOOT_PINS], const char *cmdline)
@@ -578,21 +570,21 @@ static int write_json(const char *path, const struct sev_boot_config *cfg,
 	for (s = 0; s < NR_SEV_BOOT_PINS; s++) {
 		fprintf(f, "%s\"%s\": {\"points\": %d, \"ms_per_gib\": ", s ? ", " : "",
 			strategy_names[s], fit[s].n);
-		json_num(f, fit[s].b_ms_per_gib);
+		bench_json_num(f, fit[s].b_ms_per_gib);
 		fprintf(f, ", \"intercept_ms\": ");
-		json_num(f, fit[s].a_ms);
+		bench_json_num(f, fit[s].a_ms);
 		fprintf(f, ", \"extrapolated_192g_s\": ");
-		json_num(f, fit_at(&fit[s], 192) / 1e3);
+		bench_json_num(f, fit_at(&fit[s], 192) / 1e3);
 		fprintf(f, ", \"cpu_ms_per_gib\": ");
-		json_num(f, cfit[s].b_ms_per_gib);
+		bench_json_num(f, cfit[s].b_ms_per_gib);
 		fprintf(f, ", \"cpu_intercept_ms\": ");
-		json_num(f, cfit[s].a_ms);
+		bench_json_num(f, cfit[s].a_ms);
 		fprintf(f, "}");
 	}
 	fprintf(f, "},\n  \"extrapolated_ratio_192g\": ");
-	json_num(f, fit_at(&fit[0], 192) / fit_at(&fit[1], 192));
+	bench_json_num(f, fit_at(&fit[0], 192) / fit_at(&fit[1], 192));
 	fprintf(f, ",\n  \"extrapolated_cpu_ratio_192g\": ");
-	json_num(f, fit_at(&cfit[0], 192) / fit_at(&cfit[1], 192));
+	bench_json_num(f, fit_at(&cfit[0], 192) / fit_at(&cfit[1], 192));
 	fprintf(f,
 		",\n  \"seed\": {\"source\": \"Nikunj A Dadhania, [PATCH RFC v1 0/9] KVM: "
 		"SVM: Defer page pinning for SEV guests, 2022-03-08\", \"upfront_ms_per_gb\": "

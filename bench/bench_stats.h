@@ -27,7 +27,7 @@ static inline int bench_cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static inline double bench_median(double *v, int n)
+static inline double bench_median_double(double *v, int n)
 {
 	qsort(v, n, sizeof(*v), bench_cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
