@@ -170,16 +170,6 @@ static bool mmusim_kunit_enter_mm(void)
 	return true;
 }
 
-static void mmusim_kunit_count(int rc)
-{
-	if (rc == ST_PASS)
-		mmusim_kunit_sum.passed++;
-	else if (rc == ST_SKIP)
-		mmusim_kunit_sum.skipped++;
-	else
-		mmusim_kunit_sum.failed++;
-}
-
 static const void *mmusim_kunit_gen(const void *prev, char *desc)
 {
 	const struct mmusim_selftest *st =
@@ -206,7 +196,7 @@ static void mmusim_kunit_selftest(struct kunit *test)
 	/* Not kunit_skip(), which would end the kthread with the mm in use. */
 	if (entered)
 		kthread_unuse_mm(mmusim_kunit_mm);
-	mmusim_kunit_count(rc);
+	mmusim_selftest_count(&mmusim_kunit_sum, rc);
 	if (rc == ST_SKIP)
 		kunit_mark_skipped(test, "%s", ctx.msg);
 	else if (rc != ST_PASS)

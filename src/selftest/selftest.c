@@ -242,7 +242,7 @@ bool mmusim_selftest_selected(const struct mmusim_selftest *st, const char *filt
 	return !filter || !*filter || !strncmp(st->name, filter, strlen(filter));
 }
 
-static void st_count(struct st_summary *sum, int rc)
+void mmusim_selftest_count(struct st_summary *sum, int rc)
 {
 	if (rc == ST_PASS)
 		sum->passed++;
@@ -363,7 +363,7 @@ int mmusim_selftest_run_parallel(const struct st_options *opt, struct st_summary
 		rc = bad ? ST_FAIL : all_skipped ? ST_SKIP : ST_PASS;
 		mmusim_selftest_report(depth, ++nr, st->name, rc,
 				       bad ? &bad->ctx[i] : &w[0].ctx[i]);
-		st_count(sum, rc);
+		mmusim_selftest_count(sum, rc);
 	}
 
 	rc = st_env_check(&check, ST_PASS, &mark);
@@ -374,7 +374,7 @@ int mmusim_selftest_run_parallel(const struct st_options *opt, struct st_summary
 		rc = ST_FAIL;
 	}
 	mmusim_selftest_report(depth, ++nr, check.name, rc, &check);
-	st_count(sum, rc);
+	mmusim_selftest_count(sum, rc);
 	st_free_workers(w, n);
 	return sum->failed > failed ? ST_FAIL : ST_PASS;
 }
@@ -440,7 +440,7 @@ unsigned int mmusim_selftest_main(const struct st_options *opt)
 		ctx.seed = mmusim_selftest_seed(opt->seed, i, 0);
 		rc = mmusim_selftest_run_one(st, &ctx);
 		mmusim_selftest_report(0, ++nr, st->name, rc, &ctx);
-		st_count(&sum, rc);
+		mmusim_selftest_count(&sum, rc);
 	}
 	if (opt->threads) {
 		struct st_ctx pctx = { .failures = 1, .msg = "see its subtests" };

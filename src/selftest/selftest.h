@@ -259,6 +259,8 @@ int mmusim_selftest_run_one(const struct mmusim_selftest *st, struct st_ctx *ctx
 void mmusim_selftest_report(unsigned int depth, unsigned int nr, const char *name, int rc,
 			    const struct st_ctx *ctx);
 
+/* Counts one result (ST_PASS, ST_SKIP or a failure) into @sum. */
+void mmusim_selftest_count(struct st_summary *sum, int rc);
 /* The closing KTAP diagnostic, "# mmusim: N passed, N failed, N skipped". */
 void mmusim_selftest_summary(const struct st_summary *sum);
 
