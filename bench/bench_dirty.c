@@ -361,9 +361,11 @@ int main(int argc, char **argv)
 		       "EPT A/D %s, env=%s\n",
 		       o.legacy ? "legacy" : "TDP", o.vcpus, (double)o.bytes_per_vcpu / GiB,
 		       o.iters, o.reps, o.no_ad ? "off" : "on", bench_env());
-		printf("  %-32s %10.3f ms\n", ph_names[PH_POPULATE], bench_median_double(ph[PH_POPULATE], o.reps) / 1e6);
-		printf("  %-32s %10.3f ms (%llu young 4K pages)\n", "mark idle (age), per iteration",
-		       bench_median_double(age, o.reps) / 1e6, (unsigned long long)young);
+		printf("  %-32s %10.3f ms\n", ph_names[PH_POPULATE],
+		       bench_median_double(ph[PH_POPULATE], o.reps) / 1e6);
+		printf("  %-32s %10.3f ms (%llu young 4K pages)\n",
+		       "mark idle (age), per iteration", bench_median_double(age, o.reps) / 1e6,
+		       (unsigned long long)young);
 		printf("  %-32s %10.3f ms (%llu faults)\n", "touch all, per iteration",
 		       bench_median_double(touch, o.reps) / 1e6, (unsigned long long)touch_faults);
 		rcu_barrier();
@@ -378,11 +380,13 @@ int main(int argc, char **argv)
 	       o.pml ? "PML (D bits)" : "write protection",
 	       o.zap ? "zap collapsible (6.12)" : "recover in place (6.13)", bench_env());
 	for (p = 0; p < NR_PH; p++)
-		printf("  %-32s %10.3f ms\n", ph_names[p], bench_median_double(ph[p], o.reps) / 1e6);
+		printf("  %-32s %10.3f ms\n", ph_names[p],
+		       bench_median_double(ph[p], o.reps) / 1e6);
 	printf("  huge pages split at enable       %10llu (%llu 4K SPTEs)\n",
 	       (unsigned long long)splits, (unsigned long long)splits * 512);
 	if (splits)
-		printf("  eager split, per 4K SPTE         %10.1f ns\n", bench_median_double(rate, o.reps));
+		printf("  eager split, per 4K SPTE         %10.1f ns\n",
+		       bench_median_double(rate, o.reps));
 	printf("  faults after logging off         %10llu (huge pages recovered in place: %llu)\n",
 	       (unsigned long long)refaults, (unsigned long long)recoveries);
 	rcu_barrier();

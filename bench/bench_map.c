@@ -183,9 +183,11 @@ int main(int argc, char **argv)
 	       cfg.pfn_model == MMUSIM_PFN_MODEL_V9 ? "v9" : "6.13", runs, n, bench_env());
 	for (op = 0; op < NR_OPS; op++)
 		if (only < 0 || op == only)
-			printf("  %-34s %8.1f ns\n", op_names[op], bench_median_double(ns[op], runs));
+			printf("  %-34s %8.1f ns\n", op_names[op],
+			       bench_median_double(ns[op], runs));
 	if (only < 0)
-		printf("  %-34s %8.2f\n", "memremap / kmap ratio", bench_median_double(ratio, runs));
+		printf("  %-34s %8.2f\n", "memremap / kmap ratio",
+		       bench_median_double(ratio, runs));
 
 	mmusim_vm_destroy(vm);
 	sim_mm_destroy(mm);

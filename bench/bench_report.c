@@ -739,7 +739,7 @@ static void json_per_vcpu(FILE *f, const struct bench_summary *s, int phase, boo
 	for (i = 0; i < s->cfg.nr_vcpus; i++) {
 		fprintf(f, "%s", i ? ", " : "");
 		bench_json_num(f, bench_rate(accesses ? ph->vcpu_accesses[i] : ph->vcpu_faults[i],
-				       ph->vcpu_ns[i]));
+					     ph->vcpu_ns[i]));
 	}
 	fprintf(f, "]");
 }
