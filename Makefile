@@ -17,6 +17,8 @@
 #   make check-fast  build-fast's tests (those of the checks themselves skip)
 #   make bench       short TDP-vs-legacy fault benchmark and the SEV boot benchmark on
 #                    build-fast (docs/benchmarks.md)
+#   make bench-targets  issue 18's targets, checked and fast build side by side, met or not:
+#                    $(BUILD_FAST)/targets.{json,md,png} (bench/targets; TARGET_ROUNDS=5)
 #   make fuzz        run each libFuzzer target FUZZ_TIME seconds (default 60; docs/fuzzing.md)
 #   make fuzz-corpus keep an edge-covering subset of the campaign corpora in fuzz/corpus
 #   make check-fresh the README's first lines in a fresh debootstrap minbase Debian 12
@@ -49,7 +51,7 @@ DESTDIR    ?=
 CTEST      := ctest --output-on-failure -j $(JOBS)
 
 .PHONY: all deps deps-build build demo check check-plain check-asan check-tsan format clean
-.PHONY: check-includes kmod kmod-check kmod-check-debug bench
+.PHONY: check-includes kmod kmod-check kmod-check-debug bench bench-targets
 .PHONY: fuzz fuzz-build fuzz-corpus check-fuzz check-fresh check-all install check-install
 .PHONY: check-docs check-format deb build-fast check-fast
 
@@ -93,6 +95,12 @@ bench: build-fast
 	./$(BUILD_FAST)/bench/mmusim-bench-dirty -r 3
 	./$(BUILD_FAST)/bench/mmusim-bench -t sev-boot --sizes 512M,1G,2G -r 3 \
 		-p $(BUILD_FAST)/bench-sev-boot.png
+
+# Every target of issue 18 in both builds: the README's table (docs/benchmarks.md).
+TARGET_ROUNDS ?= 5
+bench-targets: build build-fast
+	@scripts/install-deps bench
+	bench/targets $(BUILD) $(BUILD_FAST) $(TARGET_ROUNDS) $(BUILD_FAST)/targets
 
 check-plain: build
 	cd $(BUILD) && $(CTEST)

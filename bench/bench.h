@@ -42,6 +42,7 @@ enum bench_phase {
 #define TEST_ZAP 0x4
 #define TEST_SCALE 0x8
 #define TEST_SEV_BOOT 0x10 /* bench_sev_boot.c; on its own */
+#define TEST_TARGETS 0x20 /* bench_targets.c: issue 18's targets; on its own */
 
 struct bench_config {
 	int mmu; /* enum bench_mmu */
@@ -138,6 +139,22 @@ void bench_json_num(FILE *f, double v);
 int bench_plot_sweep(const char *png, const struct bench_summary *rows, int n);
 int bench_gnuplot(const char *gp);
 const char *bench_machine(void);
+/* One of the metrics the JSON gives a row (e.g. "rss_bytes_per_page"), or NaN. */
+double bench_metric(const struct bench_summary *s, const char *name);
+
+/* bench_targets.c: -t targets, issue 18's targets for this build */
+struct bench_targets {
+	const struct bench_summary *one, *two; /* TDP, 1 GiB per vCPU; two has --control */
+	const struct bench_summary *rss[NR_MMUS]; /* sampled 1 TiB guest */
+	const struct bench_summary *model; /* a legacy sweep row with the lock model */
+	double instr_cold[NR_MMUS], instr_populated; /* callgrind; NaN: not measured */
+	char loadavg_before[64], loadavg_after[64];
+};
+
+/* Instructions per cold fault (or per populated access) of @mmu, or NaN. */
+double bench_instructions(const char *mmu, bool populated);
+void bench_print_targets(FILE *f, const struct bench_targets *t);
+int bench_write_targets_json(const char *path, const struct bench_targets *t);
 
 /* bench_sev_boot.c: -t sev-boot (docs/benchmarks.md "SEV boot time") */
 #define BENCH_MAX_SIZES 16

@@ -73,7 +73,8 @@ static void usage(FILE *f, const char *argv0)
 		"  -t, --tests LIST\n"
 		"                  fault (cold + populated), fast (dirty-log pf_fast),\n"
 		"                  zap (zap_all_fast, refault, destroy), scale (guest-size\n"
-		"                  scan), all (default fault); or sev-boot on its own (below)\n"
+		"                  scan), all (default fault); or sev-boot or targets on its\n"
+		"                  own (below)\n"
 		"  --scale-min SIZE, --scale-max SIZE\n"
 		"                  guest sizes of the scan, doubling (default 1G..64G)\n"
 		"  --scale-sample SIZE\n"
@@ -105,6 +106,12 @@ static void usage(FILE *f, const char *argv0)
 		"  --no-memmap     sev-boot: the guest does not write its memmap (64 bytes\n"
 		"                  per 4K page of RAM)\n"
 		"  --pin PIN       sev-boot strategies: upfront, demand or both (default both)\n"
+		"  -t targets      issue 18's targets for this build, met or not: cold faults/s\n"
+		"                  at 1 and 2 vCPUs (1 GiB each) with the control, instructions\n"
+		"                  per fault (callgrind, if valgrind is installed), populated\n"
+		"                  rate, RSS per page of a 1 TiB guest (its last\n"
+		"                  --scale-sample, default 4G), the legacy lock model (1, 2, 4\n"
+		"                  vCPUs); -r, -j, -q apply (bench/targets runs both builds)\n"
 		"  -h, --help      this text\n"
 		"  --version       print the version\n"
 		"Sizes take K, M, G, T (powers of 1024).  Exit status: 0 ok, 1 a job failed,\n"
@@ -129,13 +136,17 @@ static int parse_tests(const char *s, unsigned int *tests)
 			*tests |= TEST_SCALE;
 		else if (!strcmp(tok, "sev-boot"))
 			*tests |= TEST_SEV_BOOT;
+		else if (!strcmp(tok, "targets"))
+			*tests |= TEST_TARGETS;
 		else if (!strcmp(tok, "all"))
 			*tests |= TEST_FAULT | TEST_FAST | TEST_ZAP | TEST_SCALE;
 		else
 			return -1;
 	}
-	/* sev-boot builds its own guests: it does not mix with the fault runs. */
-	return *tests && (*tests == TEST_SEV_BOOT || !(*tests & TEST_SEV_BOOT)) ? 0 : -1;
+	/* sev-boot and targets build their own jobs: they do not mix with the rest. */
+	if (*tests & (TEST_SEV_BOOT | TEST_TARGETS))
+		return *tests == TEST_SEV_BOOT || *tests == TEST_TARGETS ? 0 : -1;
+	return *tests ? 0 : -1;
 }
 
 static int parse_sizes(const char *s, struct sev_boot_config *sb)
@@ -257,6 +268,7 @@ static const struct option long_opts[] = {
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	bool fault_opt = false, sb_opt = false; /* options of one kind of run only */
+	bool not_targets = false; /* an option -t targets would ignore */
 	int c, v = 0;
 
 	memset(o, 0, sizeof(*o));
@@ -431,6 +443,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		if (strchr("bmowaSs", c) || c == OPT_EXIT_NS || c == OPT_DEMO ||
 		    c == OPT_SCALE_MIN || c == OPT_SCALE_MAX || c == OPT_SCALE_SAMPLE)
 			fault_opt = true;
+		if (strchr("vbmowaSscp", c) || c == OPT_EXIT_NS || c == OPT_DEMO ||
+		    c == OPT_SCALE_MIN || c == OPT_SCALE_MAX || c == OPT_SWEEP || c == OPT_CONTROL ||
+		    c == OPT_NO_FORK || c == OPT_TRACE)
+			not_targets = true;
 		if (c == OPT_SIZES || c == OPT_IMAGE || c == OPT_BOOT_WS || c == OPT_NO_MEMMAP ||
 		    c == OPT_PIN)
 			sb_opt = true;
@@ -439,6 +455,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	if ((o->cfg.tests & TEST_SEV_BOOT) && fault_opt)
 		return cli_usage_error("-t sev-boot takes none of -b, -m, -o, -w, -a, -S, -s, "
 				       "--exit-ns, --demo, --scale-*");
+	if (o->cfg.tests == TEST_TARGETS && not_targets)
+		return cli_usage_error("-t targets takes only -r, -j, -q and --scale-sample");
 	if (!(o->cfg.tests & TEST_SEV_BOOT) && sb_opt)
 		return cli_usage_error("--sizes, --image, --boot-ws, --no-memmap and --pin need "
 				       "-t sev-boot");
@@ -801,6 +819,97 @@ static int run_demo(struct opts *o)
 	return 0;
 }
 
+/* "0.52 0.58 0.59" of /proc/loadavg */
+static void read_loadavg(char *buf, size_t size)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	snprintf(buf, size, "?");
+	if (f && fscanf(f, "%15s", buf) == 1) {
+		char rest[2][16];
+
+		if (fscanf(f, "%15s %15s", rest[0], rest[1]) == 2)
+			snprintf(buf + strlen(buf), size - strlen(buf), " %s %s", rest[0],
+				 rest[1]);
+	}
+	if (f)
+		fclose(f);
+}
+
+static int nr_failed(const struct bench_summary *rs, int n)
+{
+	int i, failed = 0;
+
+	for (i = 0; i < n; i++)
+		failed += rs[i].status == JOB_FAILED;
+	return failed;
+}
+
+/*
+ * -t targets: every job of issue 18's targets, in this build (the table and
+ * the instruction counts are bench_targets.c's).  Each job's repetitions are
+ * -r; the TDP and legacy jobs of the sweep and of the RSS guest alternate.
+ */
+static int run_targets(struct opts *o)
+{
+	static const int sweep[] = { 1, 2, 4 };
+	struct bench_targets t = { 0 };
+	struct bench_summary *s[NR_MMUS];
+	struct bench_config cfg = o->cfg;
+	int i, first = nr_rows, sweep_first;
+
+	read_loadavg(t.loadavg_before, sizeof(t.loadavg_before));
+	cfg.tests = TEST_FAULT;
+	cfg.bytes = 1ULL << 30;
+	o->mmus = 1 << MMU_TDP;
+	for (i = 1; i <= 2; i++) {
+		cfg.nr_vcpus = i;
+		run_both(o, &cfg, s);
+		run_control(o, s[MMU_TDP]);
+		*(i == 1 ? &t.one : &t.two) = s[MMU_TDP];
+		bench_print_summary(stdout, (const struct bench_summary **)s, cfg.tests);
+		printf("\n");
+	}
+
+	/* The lock model needs the hold time: two clock reads per write hold. */
+	o->mmus = 1 << MMU_TDP | 1 << MMU_LEGACY;
+	cfg.bytes = 256ULL << 20;
+	cfg.time_holds = true;
+	sweep_first = nr_rows;
+	for (i = 0; i < (int)(sizeof(sweep) / sizeof(sweep[0])); i++) {
+		cfg.nr_vcpus = sweep[i];
+		run_both(o, &cfg, s);
+	}
+	bench_lock_model(stdout, rows + sweep_first, nr_rows - sweep_first);
+	for (i = sweep_first; i < nr_rows; i++)
+		if (rows[i].has_model && rows[i].cfg.nr_vcpus == 2)
+			t.model = &rows[i];
+
+	cfg.nr_vcpus = 1;
+	cfg.bytes = 1ULL << 40;
+	cfg.tests = TEST_SCALE;
+	cfg.time_holds = false;
+	if (!cfg.scale_sample)
+		cfg.scale_sample = 4ULL << 30;
+	run_both(o, &cfg, s);
+	t.rss[MMU_TDP] = s[MMU_TDP];
+	t.rss[MMU_LEGACY] = s[MMU_LEGACY];
+	printf("\n");
+	if (s[MMU_TDP] && s[MMU_LEGACY])
+		bench_print_scale(stdout, s[MMU_TDP], 2);
+
+	t.instr_cold[MMU_TDP] = bench_instructions("tdp", false);
+	t.instr_cold[MMU_LEGACY] = bench_instructions("legacy", false);
+	t.instr_populated = bench_instructions("tdp", true);
+	read_loadavg(t.loadavg_after, sizeof(t.loadavg_after));
+	bench_print_targets(stdout, &t);
+	if (o->json && bench_write_targets_json(o->json, &t)) {
+		fprintf(stderr, "mmusim-bench: writing %s failed\n", o->json);
+		return 1;
+	}
+	return nr_failed(rows + first, nr_rows - first) ? 1 : 0;
+}
+
 /* -t sev-boot: every value checked before any boot runs. */
 static int run_sev_boot(struct opts *o, const char *cmdline)
 {
@@ -849,6 +958,8 @@ int main(int argc, char **argv)
 			 i ? " " : "", argv[i]);
 	if (o.cfg.tests & TEST_SEV_BOOT)
 		return run_sev_boot(&o, cmdline);
+	if (o.cfg.tests & TEST_TARGETS)
+		return run_targets(&o);
 	if (o.demo) {
 		int r = run_demo(&o);
 

@@ -276,6 +276,17 @@ static const struct metric *find(const struct metric *m, int n, const char *name
 	return NULL;
 }
 
+double bench_metric(const struct bench_summary *s, const char *name)
+{
+	struct metric m[MAX_METRICS];
+	const struct metric *v;
+
+	if (!s)
+		return NAN;
+	v = find(m, metrics(s, m), name);
+	return v ? v->value : NAN;
+}
+
 /* ======================== text ======================== */
 
 static void fmt_rate(char *buf, size_t size, double v)
