@@ -444,8 +444,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		    c == OPT_SCALE_MIN || c == OPT_SCALE_MAX || c == OPT_SCALE_SAMPLE)
 			fault_opt = true;
 		if (strchr("vbmowaSscp", c) || c == OPT_EXIT_NS || c == OPT_DEMO ||
-		    c == OPT_SCALE_MIN || c == OPT_SCALE_MAX || c == OPT_SWEEP || c == OPT_CONTROL ||
-		    c == OPT_NO_FORK || c == OPT_TRACE)
+		    c == OPT_SCALE_MIN || c == OPT_SCALE_MAX || c == OPT_SWEEP ||
+		    c == OPT_CONTROL || c == OPT_NO_FORK || c == OPT_TRACE)
 			not_targets = true;
 		if (c == OPT_SIZES || c == OPT_IMAGE || c == OPT_BOOT_WS || c == OPT_NO_MEMMAP ||
 		    c == OPT_PIN)
@@ -829,8 +829,7 @@ static void read_loadavg(char *buf, size_t size)
 		char rest[2][16];
 
 		if (fscanf(f, "%15s %15s", rest[0], rest[1]) == 2)
-			snprintf(buf + strlen(buf), size - strlen(buf), " %s %s", rest[0],
-				 rest[1]);
+			snprintf(buf + strlen(buf), size - strlen(buf), " %s %s", rest[0], rest[1]);
 	}
 	if (f)
 		fclose(f);

@@ -110,9 +110,25 @@ double bench_instructions(const char *mmu, bool populated)
 
 struct target {
 	const char *key, *what;
-	double measured, goal;
+	double goal;
 	bool at_least; /* measured >= goal meets it; else measured <= goal */
 	const char *unit, *command;
+};
+
+enum { T_EFFICIENCY, T_COLD, T_INSTRUCTIONS, T_POPULATED, T_RSS, NR_TARGETS };
+
+static const struct target targets[NR_TARGETS] = {
+	[T_EFFICIENCY] = { "efficiency_2vcpu", "one VM, 2 vCPUs: cold rate / 2 x 1 vCPU", 90, true,
+			   "%", "-m tdp -t fault -v 2 -b 1G --control" },
+	[T_COLD] = { "cold_faults_per_s", "cold 4K faults/s, 1 vCPU, full path", 8, true, "M/s",
+		     "-m tdp -t fault -v 1 -b 1G" },
+	[T_INSTRUCTIONS] = { "instructions_per_cold_fault",
+			     "instructions per cold fault (callgrind)", 2200, false, "",
+			     "bench/callgrind-fault BUILD tdp" },
+	[T_POPULATED] = { "populated_accesses_per_s", "populated 4K accesses/s, 1 vCPU", 100,
+			  true, "M/s", "-m tdp -t fault -v 1 -b 1G" },
+	[T_RSS] = { "rss_bytes_per_page", "RSS per mapped 4K page, 1 TiB guest", 24, false, "B",
+		    "-m both -t scale --scale-min 1T --scale-max 1T --scale-sample 4G" },
 };
 
 static double cold_rate(const struct bench_summary *s)
@@ -129,6 +145,7 @@ static double populated_rate(const struct bench_summary *s)
 		       NAN;
 }
 
+/* @rate over N times the 1-vCPU rate measured beside the N-vCPU row's control. */
 static double efficiency(const struct bench_summary *two, double rate)
 {
 	if (!two || two->one_vcpu_cold_per_s <= 0)
@@ -136,34 +153,26 @@ static double efficiency(const struct bench_summary *two, double rate)
 	return rate / (two->cfg.nr_vcpus * two->one_vcpu_cold_per_s);
 }
 
-static int targets(const struct bench_targets *t, struct target *o)
+/* Target @i's figure, in its unit. */
+static double measured(const struct bench_targets *t, int i)
 {
-	int n = 0;
-
-	o[n++] = (struct target){ "efficiency_2vcpu", "one VM, 2 vCPUs: cold rate / 2 x 1 vCPU",
-				  100 * efficiency(t->two, cold_rate(t->two)), 90, true, "%",
-				  "-m tdp -t fault -v 2 -b 1G --control" };
-	o[n++] = (struct target){ "cold_faults_per_s", "cold 4K faults/s, 1 vCPU, full path",
-				  cold_rate(t->one) / 1e6, 8, true, "M/s",
-				  "-m tdp -t fault -v 1 -b 1G" };
-	o[n++] = (struct target){ "instructions_per_cold_fault",
-				  "instructions per cold fault (callgrind)",
-				  t->instr_cold[MMU_TDP], 2200, false, "",
-				  "bench/callgrind-fault BUILD tdp" };
-	o[n++] = (struct target){ "populated_accesses_per_s", "populated 4K accesses/s, 1 vCPU",
-				  populated_rate(t->one) / 1e6, 100, true, "M/s",
-				  "-m tdp -t fault -v 1 -b 1G" };
-	o[n++] = (struct target){ "rss_bytes_per_page", "RSS per mapped 4K page, 1 TiB guest",
-				  bench_metric(t->rss[MMU_TDP], "rss_bytes_per_page"), 24, false,
-				  "B", "-m both -t scale --scale-min 1T --scale-max 1T "
-				       "--scale-sample 4G" };
-	return n;
+	switch (i) {
+	case T_EFFICIENCY:
+		return 100 * efficiency(t->two, cold_rate(t->two));
+	case T_COLD:
+		return cold_rate(t->one) / 1e6;
+	case T_INSTRUCTIONS:
+		return t->instr_cold[MMU_TDP];
+	case T_POPULATED:
+		return populated_rate(t->one) / 1e6;
+	default:
+		return bench_metric(t->rss[MMU_TDP], "rss_bytes_per_page");
+	}
 }
 
-static bool met(const struct target *g)
+static bool met(const struct target *g, double v)
 {
-	return isfinite(g->measured) && (g->at_least ? g->measured >= g->goal :
-						       g->measured <= g->goal);
+	return isfinite(v) && (g->at_least ? v >= g->goal : v <= g->goal);
 }
 
 static void fmt(char *buf, size_t size, double v, const char *unit)
@@ -178,21 +187,23 @@ static void fmt(char *buf, size_t size, double v, const char *unit)
 
 void bench_print_targets(FILE *f, const struct bench_targets *t)
 {
-	struct target g[8];
 	double rate2 = cold_rate(t->two);
 	char m[32], goal[32];
-	int i, n = targets(t, g);
+	int i;
 
 	fprintf(f, "\nissue 18 targets, env=%s (%s), medians of %d; load average %s before, "
 		   "%s after\n",
 		bench_env(), bench_machine(), t->one ? t->one->nr_reps : 0, t->loadavg_before,
 		t->loadavg_after);
 	fprintf(f, "  %-44s %14s %12s  %s\n", "target", "measured", "goal", "met");
-	for (i = 0; i < n; i++) {
-		fmt(m, sizeof(m), g[i].measured, g[i].unit);
-		fmt(goal, sizeof(goal), g[i].goal, g[i].unit);
-		fprintf(f, "  %-44s %14s %s %9s  %s\n", g[i].what, m, g[i].at_least ? ">=" : "<=",
-			goal, met(&g[i]) ? "yes" : "no");
+	for (i = 0; i < NR_TARGETS; i++) {
+		const struct target *g = &targets[i];
+		double v = measured(t, i);
+
+		fmt(m, sizeof(m), v, g->unit);
+		fmt(goal, sizeof(goal), g->goal, g->unit);
+		fprintf(f, "  %-44s %14s %s %9s  %s\n", g->what, m, g->at_least ? ">=" : "<=", goal,
+			met(g, v) ? "yes" : "no");
 	}
 	fprintf(f,
 		"  2 vCPUs: %.2f M/s against 2 x %.2f M/s; control (two 1-vCPU processes) "
@@ -226,9 +237,8 @@ static void json_field(FILE *f, const char *key, double v, bool last)
 
 int bench_write_targets_json(const char *path, const struct bench_targets *t)
 {
-	struct target g[8];
 	FILE *f = fopen(path, "w");
-	int i, n = targets(t, g);
+	int i;
 
 	if (!f)
 		return -1;
@@ -239,14 +249,17 @@ int bench_write_targets_json(const char *path, const struct bench_targets *t)
 		t->loadavg_before, t->loadavg_after);
 	/* One target per line: bench/targets reads them with sed. */
 	fprintf(f, "  \"targets\": [\n");
-	for (i = 0; i < n; i++) {
-		fprintf(f, "    {\"key\": \"%s\", \"measured\": ", g[i].key);
-		bench_json_num(f, g[i].measured);
+	for (i = 0; i < NR_TARGETS; i++) {
+		const struct target *g = &targets[i];
+		double v = measured(t, i);
+
+		fprintf(f, "    {\"key\": \"%s\", \"measured\": ", g->key);
+		bench_json_num(f, v);
 		fprintf(f, ", \"goal\": ");
-		bench_json_num(f, g[i].goal);
+		bench_json_num(f, g->goal);
 		fprintf(f, ", \"cmp\": \"%s\", \"unit\": \"%s\", \"met\": %s, \"command\": \"%s\"}%s\n",
-			g[i].at_least ? ">=" : "<=", g[i].unit, met(&g[i]) ? "true" : "false",
-			g[i].command, i + 1 < n ? "," : "");
+			g->at_least ? ">=" : "<=", g->unit, met(g, v) ? "true" : "false",
+			g->command, i + 1 < NR_TARGETS ? "," : "");
 	}
 	fprintf(f, "  ],\n  \"figures\": {\n");
 	json_field(f, "cold_faults_per_s_1vcpu", cold_rate(t->one), false);
