@@ -125,8 +125,8 @@ static const struct target targets[NR_TARGETS] = {
 	[T_INSTRUCTIONS] = { "instructions_per_cold_fault",
 			     "instructions per cold fault (callgrind)", 2200, false, "",
 			     "bench/callgrind-fault BUILD tdp" },
-	[T_POPULATED] = { "populated_accesses_per_s", "populated 4K accesses/s, 1 vCPU", 100,
-			  true, "M/s", "-m tdp -t fault -v 1 -b 1G" },
+	[T_POPULATED] = { "populated_accesses_per_s", "populated 4K accesses/s, 1 vCPU", 100, true,
+			  "M/s", "-m tdp -t fault -v 1 -b 1G" },
 	[T_RSS] = { "rss_bytes_per_page", "RSS per mapped 4K page, 1 TiB guest", 24, false, "B",
 		    "-m both -t scale --scale-min 1T --scale-max 1T --scale-sample 4G" },
 };
@@ -191,8 +191,9 @@ void bench_print_targets(FILE *f, const struct bench_targets *t)
 	char m[32], goal[32];
 	int i;
 
-	fprintf(f, "\nissue 18 targets, env=%s (%s), medians of %d; load average %s before, "
-		   "%s after\n",
+	fprintf(f,
+		"\nissue 18 targets, env=%s (%s), medians of %d; load average %s before, "
+		"%s after\n",
 		bench_env(), bench_machine(), t->one ? t->one->nr_reps : 0, t->loadavg_before,
 		t->loadavg_after);
 	fprintf(f, "  %-44s %14s %12s  %s\n", "target", "measured", "goal", "met");
@@ -211,20 +212,23 @@ void bench_print_targets(FILE *f, const struct bench_targets *t)
 		rate2 / 1e6, t->two ? t->two->one_vcpu_cold_per_s / 1e6 : NAN,
 		t->two ? t->two->control_cold_per_s / 1e6 : NAN,
 		t->two ? 100 * efficiency(t->two, t->two->control_cold_per_s) : NAN);
-	fprintf(f, "  CPU ns per cold fault: 1 vCPU %.0f, 2 vCPUs %.0f; instructions per "
-		   "cold fault, legacy: %.0f; per populated access, TDP: %.0f\n",
+	fprintf(f,
+		"  CPU ns per cold fault: 1 vCPU %.0f, 2 vCPUs %.0f; instructions per "
+		"cold fault, legacy: %.0f; per populated access, TDP: %.0f\n",
 		bench_cold_ns_per_fault(t->one, true), bench_cold_ns_per_fault(t->two, true),
 		t->instr_cold[MMU_LEGACY], t->instr_populated);
-	fprintf(f, "  RSS per page, legacy: %.1f B; TDP = %.1f SPT + %.1f host PT + %.1f "
-		   "sim_page + %.1f other\n",
+	fprintf(f,
+		"  RSS per page, legacy: %.1f B; TDP = %.1f SPT + %.1f host PT + %.1f "
+		"sim_page + %.1f other\n",
 		bench_metric(t->rss[MMU_LEGACY], "rss_bytes_per_page"),
 		bench_metric(t->rss[MMU_TDP], "spt_bytes_per_page"),
 		bench_metric(t->rss[MMU_TDP], "host_pt_bytes_per_page"),
 		bench_metric(t->rss[MMU_TDP], "sim_page_bytes_per_page"),
 		bench_metric(t->rss[MMU_TDP], "other_bytes_per_page"));
 	if (t->model)
-		fprintf(f, "  legacy mmu_lock model: saturates at %.1f vCPUs; TDP passes 1.8x "
-			   "legacy at %.0f vCPUs\n",
+		fprintf(f,
+			"  legacy mmu_lock model: saturates at %.1f vCPUs; TDP passes 1.8x "
+			"legacy at %.0f vCPUs\n",
 			t->model->model_saturation_vcpus, t->model->model_tdp_1_8x_vcpus);
 }
 
@@ -257,7 +261,8 @@ int bench_write_targets_json(const char *path, const struct bench_targets *t)
 		bench_json_num(f, v);
 		fprintf(f, ", \"goal\": ");
 		bench_json_num(f, g->goal);
-		fprintf(f, ", \"cmp\": \"%s\", \"unit\": \"%s\", \"met\": %s, \"command\": \"%s\"}%s\n",
+		fprintf(f,
+			", \"cmp\": \"%s\", \"unit\": \"%s\", \"met\": %s, \"command\": \"%s\"}%s\n",
 			g->at_least ? ">=" : "<=", g->unit, met(g, v) ? "true" : "false",
 			g->command, i + 1 < NR_TARGETS ? "," : "");
 	}
@@ -270,16 +275,14 @@ int bench_write_targets_json(const char *path, const struct bench_targets *t)
 		   false);
 	json_field(f, "control_efficiency",
 		   t->two ? efficiency(t->two, t->two->control_cold_per_s) : NAN, false);
-	json_field(f, "cold_cpu_ns_per_fault_1vcpu", bench_cold_ns_per_fault(t->one, true),
-		   false);
-	json_field(f, "cold_cpu_ns_per_fault_2vcpu", bench_cold_ns_per_fault(t->two, true),
-		   false);
+	json_field(f, "cold_cpu_ns_per_fault_1vcpu", bench_cold_ns_per_fault(t->one, true), false);
+	json_field(f, "cold_cpu_ns_per_fault_2vcpu", bench_cold_ns_per_fault(t->two, true), false);
 	json_field(f, "instructions_per_cold_fault_tdp", t->instr_cold[MMU_TDP], false);
 	json_field(f, "instructions_per_cold_fault_legacy", t->instr_cold[MMU_LEGACY], false);
 	json_field(f, "instructions_per_populated_access_tdp", t->instr_populated, false);
 	json_field(f, "populated_accesses_per_s", populated_rate(t->one), false);
-	json_field(f, "rss_bytes_per_page_tdp",
-		   bench_metric(t->rss[MMU_TDP], "rss_bytes_per_page"), false);
+	json_field(f, "rss_bytes_per_page_tdp", bench_metric(t->rss[MMU_TDP], "rss_bytes_per_page"),
+		   false);
 	json_field(f, "rss_bytes_per_page_legacy",
 		   bench_metric(t->rss[MMU_LEGACY], "rss_bytes_per_page"), false);
 	json_field(f, "sim_page_bytes_per_page_tdp",
