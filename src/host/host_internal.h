@@ -20,11 +20,12 @@
 #include "host/page.h"
 
 #define SIM_NR_ORDERS (SIM_MAX_ORDER + 1)
-/* End of a free list.  PFN links are 35 bits wide (see page.h). */
+/* No block: the allocator's "not found". */
 #define SIM_PFN_NONE ((1ULL << 35) - 1)
-/* Largest RAM accepted: 64 TiB, 2^34 frames, inside 35-bit links. */
+/* Largest RAM accepted: 64 TiB, 2^34 frames. */
 #define SIM_MAX_MEM_BYTES (64ULL << 40)
-static_assert((SIM_MAX_MEM_BYTES >> PAGE_SHIFT) < SIM_PFN_NONE, "RAM PFNs fit the free-list links");
+static_assert((SIM_MAX_MEM_BYTES >> PAGE_SHIFT) < SIM_PFN_NONE,
+	      "RAM PFNs differ from SIM_PFN_NONE");
 #define SIM_MIN_MEM_BYTES (2ULL << 20)
 /* x86 MAXPHYADDR is 52: no PFN (nopage memory included) reaches 2^40. */
 #define SIM_MAX_PFN (1ULL << 40)
@@ -32,10 +33,21 @@ static_assert((SIM_MAX_MEM_BYTES >> PAGE_SHIFT) < SIM_PFN_NONE, "RAM PFNs fit th
 #define SIM_DEFAULT_MEM_BYTES (4ULL << 30)
 #define SIM_DEFAULT_MEMLOCK (8ULL << 20)
 
-/* One free list per order; see page_alloc.c for the ordering rule. */
+/*
+ * The free blocks of one order: a bitmap of block indices (PFN >> order)
+ * with summary levels above it (page_alloc.c).  64^6 = 2^36 bits cover the
+ * largest RAM at order 0.
+ */
+#define SIM_FREE_LEVELS 6
+static_assert((SIM_MAX_MEM_BYTES >> PAGE_SHIFT) <= (1ULL << (6 * SIM_FREE_LEVELS)),
+	      "the free maps' levels cover RAM");
+
 struct sim_free_area {
-	u64 head, tail; /* PFN of the first and last free block, or SIM_PFN_NONE */
-	u64 nr_free;	/* blocks on the list */
+	/* map[0]: the blocks; map[l + 1]: the nonzero words of map[l] */
+	unsigned long *map[SIM_FREE_LEVELS];
+	u64 words[SIM_FREE_LEVELS]; /* length of each level */
+	unsigned int levels;	    /* the top one, map[levels - 1], is one word */
+	u64 nr_free;		    /* blocks in the area */
 };
 
 /*
@@ -93,6 +105,8 @@ struct sim_host {
 	unsigned long *data_dirty;
 	u64 data_dirty_bytes;
 	u64 mid_pfn;		/* low/high split for unmovable/movable placement */
+	unsigned long *free_maps; /* the free areas' bitmaps (sim_buddy_layout()) */
+	u64 free_maps_bytes;
 
 	/* Default RLIMIT_MEMLOCK for new mms (bytes). */
 	u64 memlock_limit;
@@ -251,6 +265,11 @@ void sim_copy_page_data(struct sim_host *host, struct sim_page *dst, struct sim_
 struct sim_page *sim_alloc_migration_target(struct sim_host *host, struct sim_page *src,
 					    gfp_t gfp, bool longterm);
 
+/*
+ * Point the free areas' maps into @maps, which holds the returned number of
+ * bytes (NULL: only compute it).  Needs host->npages.
+ */
+u64 sim_buddy_layout(struct sim_host *host, unsigned long *maps);
 /* Build the free lists over [1, npages) at creation (O(blocks), not O(pages)). */
 void sim_buddy_init(struct sim_host *host);
 /* Free the page whose head refcount just dropped to zero. */

@@ -10,17 +10,11 @@
  *    4    2    flags          SIM_PG_* (mmusim/host.h)
  *    6    1    order          block order: free block head (with SIM_PG_BUDDY),
  *                             allocated block head (compound or not)
- *    7    1    _pad           free block head: the list links' top bits
- *    8    4    union:
- *                compound_info  every frame: bit 0 set for a compound tail,
- *                               whose bits 31:1 are then the distance to
- *                               its head; 0 for a frame that is no tail
- *                lru_lo         free block head: bits 30:0 of the next
- *                               block's PFN, shifted left one (bit 0 clear)
- *   12    4    union:
- *                lru_hi         free block head: bits 31:0 of the previous
- *                               block's PFN
- *                _pincount      first tail of a compound page: the FOLL_PIN
+ *    7    1    _pad           unused
+ *    8    4    compound_info  every frame: bit 0 set for a compound tail,
+ *                             whose bits 31:1 are then the distance to
+ *                             its head; 0 for a frame that is no tail
+ *   12    4    _pincount      first tail of a compound page: the FOLL_PIN
  *                               count of the whole compound page (Linux
  *                               keeps _pincount in the folio's second page
  *                               too)
@@ -33,15 +27,14 @@
  * sim_get_page_unless_zero()) that races with the page being freed and
  * reused gets either a head that was this page's at some point (and
  * rechecks it after taking its reference) or "no tail", never a head
- * computed from a stale tail flag and the next owner's word.  The buddy
- * links that share the word keep its bit 0 clear for that reason.  Linux
+ * computed from a stale tail flag and the next owner's word.  Linux
  * stores the head pointer; a 32-bit distance keeps the descriptor at 16
  * bytes.
  *
  * States of a frame and what its fields hold:
  *
  *   state                       flags             refcount  order  compound_info
- *   head of a free block        BUDDY             0         block  links (bit 0 clear)
+ *   head of a free block        BUDDY             0         block  0
  *   inside a free block         0                 0         0      0
  *   reserved (PFN 0)            RESERVED          1         0      0
  *   order-0 page, or head of a  [MOVABLE] [mm]    >= 1      alloc  0
@@ -64,9 +57,9 @@
  * handing out or taking back) and with cmpxchg by the owner of an allocated
  * page (sim_page_set_flags()); the allocator reads the flags of neighbouring
  * blocks under the zone lock while their owners may change mm flags.  The
- * list links and the order of free blocks belong to the zone lock; the
- * links and compound_info are written with WRITE_ONCE(), as lockless
- * readers may load the word they share at any time.
+ * order of free blocks belongs to the zone lock; compound_info is written
+ * with WRITE_ONCE(), as lockless readers may load it at any time.  The
+ * free lists themselves are bitmaps outside the descriptors (page_alloc.c).
  */
 #ifndef _MMUSIM_HOST_PAGE_H
 #define _MMUSIM_HOST_PAGE_H
@@ -82,14 +75,8 @@ struct sim_page {
 	u8 _pad;
 	union {
 		struct {
-			union {
-				u32 compound_info;
-				u32 lru_lo;
-			};
-			union {
-				u32 lru_hi;
-				atomic_t _pincount;
-			};
+			u32 compound_info;
+			atomic_t _pincount;
 		};
 		/*
 		 * Order-0 anonymous page in the swap cache: its slot.  Slots are

@@ -5,7 +5,7 @@
  *
  * Buddy invariants (checked by sim_host_check_free_lists()):
  *  1. A free block of order o starts at a PFN aligned to 2^o, lies inside
- *     RAM, and its head is on free_area[o] with flags == SIM_PG_BUDDY,
+ *     RAM, and its head is in free_area[o] with flags == SIM_PG_BUDDY,
  *     order == o and refcount 0.  Every other frame inside it has flags 0,
  *     order 0 and refcount 0.
  *  2. Free blocks never overlap, and two free buddies of the same order never
@@ -18,18 +18,20 @@
  * Placement.  Like ZONE_MOVABLE above ZONE_NORMAL, movable allocations are
  * taken from the high half of RAM and unmovable ones from the low half, so
  * that FOLL_LONGTERM pins, which must migrate out of movable memory, find
- * unmovable memory free.  Each free list is kept partitioned: blocks starting
- * below mid_pfn are inserted at the head, the others at the tail, so the head
- * is the lowest-half block if there is one and the tail the highest-half one.
- * An allocation takes the smallest order whose preferred end holds a block of
- * its half, else the smallest non-empty order; splitting keeps the high half
- * for movable allocations and the low half otherwise.  Address-limited
- * allocations (__GFP_DMA32, sim_alloc_pages_below()) scan the low partition
- * for a block whose first 2^order frames lie below the limit.
+ * unmovable memory free.  A free area is ordered by address (a bitmap, see
+ * "free lists" below): a movable allocation prefers its highest block, an
+ * unmovable one its lowest, so the preferred end is a block of the
+ * preferred half if the area has one.  An allocation takes the smallest
+ * order whose preferred end lies in its half, else the smallest non-empty
+ * order; splitting keeps the high half for movable allocations and the low
+ * half otherwise.  Address-limited allocations (__GFP_DMA32,
+ * sim_alloc_pages_below()) take the lowest block of the smallest order
+ * whose lowest block's first 2^order frames lie below the limit.
  *
  * Creating the free lists touches one descriptor per block, O(npages / 2^18 +
- * 2 * 18), never one per frame: a 1 TiB host is built in a few milliseconds
- * and commits about 4 MiB (one descriptor page per 1 GiB block).
+ * 2 * 18), never one per frame, and a few words of the free maps: a 1 TiB
+ * host is built in a few milliseconds and commits about 4 MiB (one
+ * descriptor page per 1 GiB block).
  * A compound allocation writes each tail descriptor once (compound_info: the
  * tail bit and the distance to the head); a non-compound one writes the head
  * only, its tails staying as the free block left them (refcount 0: not
@@ -59,8 +61,8 @@
  * __alloc_pages_slowpath() does before failing; sim_host_nr_free_blocks()
  * and sim_host_check_free_lists() drain first, so they see merged blocks.
  *
- * Locking.  host->zone_lock (a spinlock) protects the free lists, the order
- * and links of free blocks, and nr_free_pages; it is held only for list
+ * Locking.  host->zone_lock (a spinlock) protects the free maps, the order
+ * of free blocks, and nr_free_pages; it is held only for list
  * operations, never while touching tail descriptors or data.  A per-CPU
  * list's lock protects its stacks and nests outside the zone lock.  Allocation and
  * free may be called under the caller's spinlocks: pass GFP_NOWAIT/GFP_ATOMIC
@@ -110,32 +112,83 @@ static inline struct sim_page *pfn_page(struct sim_host *host, u64 pfn)
 /* ======================== free lists ======================== */
 
 /*
- * The links are 35-bit PFNs.  lru_lo shares its word with compound_info and
- * must keep bit 0 clear (no tail): it holds bits 30:0 of the next PFN
- * shifted left one, _pad bits 3:0 hold bits 34:31; lru_hi holds bits 31:0
- * of the previous PFN, _pad bits 6:4 bits 34:32.  Lockless readers may load
- * the words at any time, hence WRITE_ONCE().
+ * A free area is a set of block indices (PFN >> order) kept in a bitmap with
+ * summary levels, so that the lowest and the highest free block are found
+ * in one word load per level, and adding or removing a block writes one
+ * word per level at most (the levels above change only when a word becomes
+ * empty or stops being empty):
+ *
+ *   map[2]  ...1                          one word: which words of map[1] are nonzero
+ *   map[1]  ..1 0 0 1                     which words of map[0] are nonzero
+ *   map[0]  [0..0 1 0][0000]..[00 1 1]    a bit per 2^order-aligned block
+ *
+ * No frame descriptor holds a link: the maps are one lazy reservation
+ * beside the descriptors (about 2 bits per frame over all orders), of which
+ * only the words that ever held a free block are touched.  All of it
+ * belongs to the zone lock; nothing reads it locklessly.
  */
-static u64 lru_next(const struct sim_page *page)
+static void area_set(struct sim_free_area *area, u64 bit)
 {
-	return (page->lru_lo >> 1) | ((u64)(page->_pad & 0xf) << 31);
+	unsigned int l;
+
+	for (l = 0; l < area->levels; l++, bit /= BITS_PER_LONG) {
+		unsigned long *w = &area->map[l][BIT_WORD(bit)];
+		bool was_empty = !*w;
+
+		*w |= BIT_MASK(bit);
+		if (!was_empty)
+			break;
+	}
 }
 
-static u64 lru_prev(const struct sim_page *page)
+static void area_clear(struct sim_free_area *area, u64 bit)
 {
-	return page->lru_hi | ((u64)((page->_pad >> 4) & 0x7) << 32);
+	unsigned int l;
+
+	for (l = 0; l < area->levels; l++, bit /= BITS_PER_LONG) {
+		unsigned long *w = &area->map[l][BIT_WORD(bit)];
+
+		*w &= ~BIT_MASK(bit);
+		if (*w)
+			break;
+	}
 }
 
-static void set_lru_next(struct sim_page *page, u64 pfn)
+/* The lowest (@last: highest) block index in @area, or SIM_PFN_NONE. */
+static u64 area_end(const struct sim_free_area *area, bool last)
 {
-	WRITE_ONCE(page->lru_lo, (u32)(pfn << 1));
-	page->_pad = (page->_pad & 0xf0) | ((pfn >> 31) & 0xf);
+	unsigned int l = area->levels;
+	u64 idx = 0;
+
+	while (l--) {
+		unsigned long w = area->map[l][idx];
+
+		if (!w)
+			return SIM_PFN_NONE; /* only the top word can be empty */
+		idx = idx * BITS_PER_LONG + (last ? __fls(w) : __ffs(w));
+	}
+	return idx;
 }
 
-static void set_lru_prev(struct sim_page *page, u64 pfn)
+/* The first set bit at or after @from at level @l, or SIM_PFN_NONE. */
+static u64 area_next(const struct sim_free_area *area, unsigned int l, u64 from)
 {
-	WRITE_ONCE(page->lru_hi, (u32)pfn);
-	page->_pad = (page->_pad & 0x0f) | (((pfn >> 32) & 0x7) << 4);
+	for (;;) {
+		u64 word = BIT_WORD(from);
+		unsigned long w;
+
+		if (word >= area->words[l])
+			return SIM_PFN_NONE;
+		w = area->map[l][word] & (~0UL << (from % BITS_PER_LONG));
+		if (w)
+			return word * BITS_PER_LONG + __ffs(w);
+		if (l + 1 == area->levels)
+			return SIM_PFN_NONE;
+		word = area_next(area, l + 1, word + 1);
+		if (word == SIM_PFN_NONE)
+			return SIM_PFN_NONE;
+		from = word * BITS_PER_LONG;
+	}
 }
 
 static bool pfn_is_low(struct sim_host *host, u64 pfn)
@@ -143,74 +196,28 @@ static bool pfn_is_low(struct sim_host *host, u64 pfn)
 	return pfn < host->mid_pfn;
 }
 
-static void list_link_first(struct sim_host *host, struct sim_free_area *area, u64 pfn)
-{
-	struct sim_page *page = pfn_page(host, pfn);
-
-	set_lru_prev(page, SIM_PFN_NONE);
-	set_lru_next(page, area->head);
-	if (area->head == SIM_PFN_NONE)
-		area->tail = pfn;
-	else
-		set_lru_prev(pfn_page(host, area->head), pfn);
-	area->head = pfn;
-}
-
-static void list_link_last(struct sim_host *host, struct sim_free_area *area, u64 pfn)
-{
-	struct sim_page *page = pfn_page(host, pfn);
-
-	set_lru_next(page, SIM_PFN_NONE);
-	set_lru_prev(page, area->tail);
-	if (area->tail == SIM_PFN_NONE)
-		area->head = pfn;
-	else
-		set_lru_next(pfn_page(host, area->tail), pfn);
-	area->tail = pfn;
-}
-
-/* Put free block [pfn, pfn + 2^order) on its list; @last: at the tail. */
-static void add_to_free_list(struct sim_host *host, u64 pfn, unsigned int order, bool last)
+/* Put free block [pfn, pfn + 2^order) in its free area. */
+static void add_free_block(struct sim_host *host, u64 pfn, unsigned int order)
 {
 	struct sim_free_area *area = &host->free_area[order];
 	struct sim_page *page = pfn_page(host, pfn);
 
 	lockdep_assert_held(&host->zone_lock);
-	if (last)
-		list_link_last(host, area, pfn);
-	else
-		list_link_first(host, area, pfn);
+	area_set(area, pfn >> order);
 	area->nr_free++;
 	WRITE_ONCE(page->order, order);
 	WRITE_ONCE(page->flags, SIM_PG_BUDDY);
 }
 
-/* The partition rule: low-half blocks at the head, high-half at the tail. */
-static void add_free_block(struct sim_host *host, u64 pfn, unsigned int order)
-{
-	add_to_free_list(host, pfn, order, !pfn_is_low(host, pfn));
-}
-
-/* Take a block off its list; its head becomes an ordinary frame (all 0). */
+/* Take a block out of its free area; its head becomes an ordinary frame (all 0). */
 static void del_from_free_list(struct sim_host *host, u64 pfn, unsigned int order)
 {
 	struct sim_free_area *area = &host->free_area[order];
 	struct sim_page *page = pfn_page(host, pfn);
-	u64 next = lru_next(page), prev = lru_prev(page);
 
 	lockdep_assert_held(&host->zone_lock);
-	if (prev == SIM_PFN_NONE)
-		area->head = next;
-	else
-		set_lru_next(pfn_page(host, prev), next);
-	if (next == SIM_PFN_NONE)
-		area->tail = prev;
-	else
-		set_lru_prev(pfn_page(host, next), prev);
+	area_clear(area, pfn >> order);
 	area->nr_free--;
-	WRITE_ONCE(page->lru_lo, 0);
-	WRITE_ONCE(page->lru_hi, 0);
-	page->_pad = 0;
 	WRITE_ONCE(page->flags, 0);
 	WRITE_ONCE(page->order, 0);
 }
@@ -227,15 +234,33 @@ static bool page_is_buddy(struct sim_host *host, u64 pfn, unsigned int order)
 
 /* ======================== creation ======================== */
 
-static void init_free_areas(struct sim_host *host)
+/*
+ * Lay out the free areas' maps in @maps (NULL: only size them); returns the
+ * bytes they take.  Order o's leaf level has a bit per 2^o frames; each
+ * level above has a bit per word of the one below, up to a single word.
+ */
+u64 sim_buddy_layout(struct sim_host *host, unsigned long *maps)
 {
-	unsigned int order;
+	unsigned int order, l;
+	u64 words = 0;
 
 	for (order = 0; order <= SIM_MAX_ORDER; order++) {
-		host->free_area[order].head = SIM_PFN_NONE;
-		host->free_area[order].tail = SIM_PFN_NONE;
-		host->free_area[order].nr_free = 0;
+		struct sim_free_area *area = &host->free_area[order];
+		u64 bits = (host->npages + (1ULL << order) - 1) >> order;
+
+		for (l = 0;; l++) {
+			BUG_ON(l == SIM_FREE_LEVELS);
+			area->words[l] = BITS_TO_LONGS(bits);
+			area->map[l] = maps ? maps + words : NULL;
+			words += area->words[l];
+			if (area->words[l] == 1)
+				break;
+			bits = area->words[l];
+		}
+		area->levels = l + 1;
+		area->nr_free = 0;
 	}
+	return words * sizeof(unsigned long);
 }
 
 /* The largest aligned block at @pfn that fits below @end. */
@@ -254,7 +279,7 @@ static unsigned int max_block_order(u64 pfn, u64 end)
  *   0 1 2   4       8  ...  2^17          2^18         2^19        npages
  *   |R|0|1-|2---|3------|...|17-----------|18----------|18---...|<18 tail blocks|
  *
- * Blocks are appended in address order, which satisfies the partition rule.
+ * The maps were laid out by sim_buddy_layout() at reservation.
  */
 void sim_buddy_init(struct sim_host *host)
 {
@@ -263,12 +288,11 @@ void sim_buddy_init(struct sim_host *host)
 
 	for (i = 0; i < SIM_PCP_SLOTS; i++)
 		spin_lock_init(&host->pcp[i].lock);
-	init_free_areas(host);
 	spin_lock(&host->zone_lock);
 	while (pfn < end) {
 		unsigned int order = max_block_order(pfn, end);
 
-		add_to_free_list(host, pfn, order, true);
+		add_free_block(host, pfn, order);
 		pfn += 1ULL << order;
 	}
 	host->managed_pages = end - 1;
@@ -598,20 +622,17 @@ static u64 take_block(struct sim_host *host, u64 pfn, unsigned int high, unsigne
 	return pfn;
 }
 
-/* A block whose first 2^order frames end at or below @limit_pfn. */
+/*
+ * A block whose first 2^order frames end at or below @limit_pfn: the lowest
+ * block of order @o is the only candidate.
+ */
 static u64 find_block_below(struct sim_host *host, unsigned int o, unsigned int order,
 			    u64 limit_pfn)
 {
-	u64 pfn;
+	u64 idx = area_end(&host->free_area[o], false);
 
-	for (pfn = host->free_area[o].head; pfn != SIM_PFN_NONE;
-	     pfn = lru_next(pfn_page(host, pfn))) {
-		if (pfn + (1ULL << order) <= limit_pfn)
-			return pfn;
-		/* From here on the list holds high-half blocks only. */
-		if (!pfn_is_low(host, pfn) && limit_pfn <= host->mid_pfn)
-			break;
-	}
+	if (idx != SIM_PFN_NONE && (idx << o) + (1ULL << order) <= limit_pfn)
+		return idx << o;
 	return SIM_PFN_NONE;
 }
 
@@ -628,10 +649,16 @@ static u64 rmqueue_below(struct sim_host *host, unsigned int order, u64 limit_pf
 	return SIM_PFN_NONE;
 }
 
-/* The block at the end of the list that @movable prefers. */
+/* The free block of order @o that @movable prefers: the highest, or the lowest. */
 static u64 preferred_end(struct sim_host *host, unsigned int o, bool movable)
 {
-	return movable ? host->free_area[o].tail : host->free_area[o].head;
+	struct sim_free_area *area = &host->free_area[o];
+	u64 idx;
+
+	if (!area->nr_free)
+		return SIM_PFN_NONE;
+	idx = area_end(area, movable);
+	return idx << o;
 }
 
 static u64 rmqueue(struct sim_host *host, unsigned int order, bool movable)
@@ -808,41 +835,46 @@ u64 sim_host_nr_free_blocks(struct sim_host *host, unsigned int order)
 	return nr;
 }
 
-/* Invariant 1 and the partition rule for one listed block. */
-static unsigned long check_block(struct sim_host *host, u64 pfn, unsigned int order,
-				 bool *seen_high)
+/* Invariant 1 for one free block. */
+static unsigned long check_block(struct sim_host *host, u64 pfn, unsigned int order)
 {
 	struct sim_page *page = pfn_page(host, pfn);
 	unsigned long bad = 0;
 
-	bad += WARN(pfn == 0 || pfn + (1ULL << order) > host->npages ||
-		    !IS_ALIGNED(pfn, 1ULL << order), "free block %llu/%u out of place",
-		    (unsigned long long)pfn, order);
+	bad += WARN(pfn == 0 || pfn + (1ULL << order) > host->npages,
+		    "free block %llu/%u out of place", (unsigned long long)pfn, order);
+	if (bad)
+		return bad;
 	bad += WARN(sim_page_raw_flags(page) != SIM_PG_BUDDY || page->order != order ||
-		    sim_page_ref_count(page), "free block %llu/%u: bad head",
-		    (unsigned long long)pfn, order);
-	bad += WARN(*seen_high && pfn_is_low(host, pfn), "free list %u not partitioned", order);
+			    sim_page_ref_count(page),
+		    "free block %llu/%u: bad head", (unsigned long long)pfn, order);
 	bad += WARN(order < SIM_MAX_ORDER && page_is_buddy(host, pfn ^ (1ULL << order), order),
 		    "free block %llu/%u has a free buddy", (unsigned long long)pfn, order);
-	*seen_high |= !pfn_is_low(host, pfn);
 	return bad;
 }
 
+/*
+ * Every block of the area is a good free block, the count is right, and
+ * every summary bit stands for a nonzero word (a stale one would make
+ * area_end() descend into an empty word).
+ */
 static unsigned long check_free_area(struct sim_host *host, unsigned int order, u64 *pages)
 {
 	struct sim_free_area *area = &host->free_area[order];
-	u64 pfn, prev = SIM_PFN_NONE, n = 0;
 	unsigned long bad = 0;
-	bool seen_high = false;
+	unsigned int l;
+	u64 idx, n = 0;
 
-	for (pfn = area->head; pfn != SIM_PFN_NONE && n <= area->nr_free;
-	     prev = pfn, pfn = lru_next(pfn_page(host, pfn)), n++) {
-		bad += WARN(lru_prev(pfn_page(host, pfn)) != prev, "free list %u: bad prev", order);
-		bad += check_block(host, pfn, order, &seen_high);
-	}
-	bad += WARN(n != area->nr_free || area->tail != prev,
-		    "free list %u: %llu blocks, %llu counted", order, (unsigned long long)n,
-		    (unsigned long long)area->nr_free);
+	for (idx = area_next(area, 0, 0); idx != SIM_PFN_NONE && n <= area->nr_free;
+	     idx = area_next(area, 0, idx + 1), n++)
+		bad += check_block(host, idx << order, order);
+	bad += WARN(n != area->nr_free, "free area %u: %llu blocks, %llu counted", order,
+		    (unsigned long long)n, (unsigned long long)area->nr_free);
+	for (l = 1; l < area->levels; l++)
+		for (idx = area_next(area, l, 0); idx != SIM_PFN_NONE;
+		     idx = area_next(area, l, idx + 1))
+			bad += WARN(!area->map[l - 1][idx], "free area %u: stale summary bit",
+				    order);
 	*pages += n << order;
 	return bad;
 }

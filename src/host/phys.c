@@ -59,6 +59,7 @@ static void host_unreserve(struct sim_host *host)
 	env_vunreserve(host->nopage_ram, host->nopage_pages << PAGE_SHIFT);
 	env_vunreserve(host->pages, host->pages_bytes);
 	env_vunreserve(host->data_dirty, host->data_dirty_bytes);
+	env_vunreserve(host->free_maps, host->free_maps_bytes);
 	env_vunreserve(host->ram, host->npages << PAGE_SHIFT);
 }
 
@@ -67,9 +68,10 @@ static int host_reserve(struct sim_host *host)
 	host->ram = env_vreserve(host->npages << PAGE_SHIFT);
 	host->pages = env_vreserve(host->pages_bytes);
 	host->data_dirty = env_vreserve(host->data_dirty_bytes);
+	host->free_maps = env_vreserve(host->free_maps_bytes);
 	if (host->nopage_pages)
 		host->nopage_ram = env_vreserve(host->nopage_pages << PAGE_SHIFT);
-	if (!host->ram || !host->pages || !host->data_dirty ||
+	if (!host->ram || !host->pages || !host->data_dirty || !host->free_maps ||
 	    (host->nopage_pages && !host->nopage_ram)) {
 		host_unreserve(host);
 		return -ENOMEM;
@@ -82,6 +84,7 @@ static void host_init_fields(struct sim_host *host, const struct sim_host_config
 	host->npages = cfg->mem_bytes >> PAGE_SHIFT;
 	host->pages_bytes = ALIGN(host->npages * sizeof(struct sim_page), PAGE_SIZE);
 	host->data_dirty_bytes = ALIGN(BITS_TO_LONGS(host->npages) * sizeof(long), PAGE_SIZE);
+	host->free_maps_bytes = ALIGN(sim_buddy_layout(host, NULL), PAGE_SIZE);
 	host->nopage_base_pfn = cfg->nopage_pages ? cfg->nopage_base_pfn : 0;
 	host->nopage_pages = cfg->nopage_pages;
 	host->memlock_limit = cfg->memlock_limit ? cfg->memlock_limit : SIM_DEFAULT_MEMLOCK;
@@ -132,6 +135,7 @@ int sim_host_create(const struct sim_host_config *cfg, struct sim_host **hostp)
 		return r;
 	}
 	host_reserve_pfn0(host);
+	sim_buddy_layout(host, host->free_maps);
 	sim_buddy_init(host);
 	*hostp = host;
 	return 0;
