@@ -180,8 +180,17 @@ static inline bool sim_page_in_host(struct sim_host *host, const struct sim_page
  */
 static inline bool sim_page_ok(struct sim_host *host, const struct sim_page *page)
 {
-	return host && page && sim_page_in_host(host, page) &&
-	       !(((unsigned long)page - (unsigned long)host->pages) % sizeof(*page));
+	unsigned long off;
+
+	if (unlikely(!host))
+		return false;
+	/*
+	 * One unsigned compare covers NULL and pointers below or above the
+	 * array (the difference wraps to a huge offset), the remainder a
+	 * pointer into the middle of a descriptor: every page call pays it.
+	 */
+	off = (unsigned long)page - (unsigned long)host->pages;
+	return off < host->npages * sizeof(*page) && !(off % sizeof(*page));
 }
 
 /*

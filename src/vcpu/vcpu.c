@@ -170,22 +170,34 @@ static __always_inline int psc_lookup(struct kvm_vcpu *vcpu, gfn_t gfn, int as_i
  * misconfiguration invalidates the guest-physical mappings that would
  * translate the faulting address), so the retry walks from the root.
  */
+static __always_inline void tlb_invalidate_level(struct kvm_vcpu *vcpu, gfn_t gfn, int level,
+						 int as_id)
+{
+	struct sim_tlb_entry *e = tlb_slot(vcpu, gfn, level);
+
+	if (e->tag == sim_tlb_tag(gfn, level, as_id))
+		e->tag = 0;
+}
+
+static __always_inline void psc_invalidate_level(struct kvm_vcpu *vcpu, gfn_t gfn, int level,
+						 int as_id)
+{
+	struct sim_psc_entry *p = psc_slot(vcpu, gfn, level);
+
+	if (p->tag == sim_tlb_tag(gfn, level, as_id))
+		p->tag = 0;
+}
+
+/* Spelled out level by level: each slot and tag is then a constant shift. */
 static void tlb_invalidate_gfn(struct kvm_vcpu *vcpu, gfn_t gfn, int as_id)
 {
-	int level;
-
-	for (level = PG_LEVEL_4K; level <= PG_LEVEL_1G; level++) {
-		struct sim_tlb_entry *e = tlb_slot(vcpu, gfn, level);
-
-		if (e->tag == sim_tlb_tag(gfn, level, as_id))
-			e->tag = 0;
-	}
-	for (level = PG_LEVEL_2M; level < PG_LEVEL_2M + SIM_PSC_LEVELS; level++) {
-		struct sim_psc_entry *p = psc_slot(vcpu, gfn, level);
-
-		if (p->tag == sim_tlb_tag(gfn, level, as_id))
-			p->tag = 0;
-	}
+	static_assert(SIM_PSC_LEVELS == 3, "PDE, PDPTE and PML4E caches");
+	tlb_invalidate_level(vcpu, gfn, PG_LEVEL_4K, as_id);
+	tlb_invalidate_level(vcpu, gfn, PG_LEVEL_2M, as_id);
+	tlb_invalidate_level(vcpu, gfn, PG_LEVEL_1G, as_id);
+	psc_invalidate_level(vcpu, gfn, PG_LEVEL_2M, as_id);
+	psc_invalidate_level(vcpu, gfn, PG_LEVEL_1G, as_id);
+	psc_invalidate_level(vcpu, gfn, PG_LEVEL_512G, as_id);
 }
 
 static unsigned int access_bit(int type)
@@ -320,7 +332,7 @@ static __always_inline int tdp_hw_walk(struct kvm_vcpu *vcpu, gfn_t gfn, int typ
 	int level, ret = -EFAULT;
 	u64 *table, *sptep, spte;
 	struct sim_tlb_entry *e;
-	unsigned int acc;
+	unsigned int acc, shift;
 	bool ad;
 
 	/* Inside guest mode's RCU read-side section: tables are freed by RCU. */
@@ -332,8 +344,10 @@ restart:
 		/* role.invalid may be set meanwhile (root invalidation): read the role once. */
 		level = kvm_mmu_page_role(root).level;
 	}
-	for (;; level--) {
-		sptep = &table[SPTE_INDEX(gfn << PAGE_SHIFT, level)];
+	/* gfn bits above this level's index: stepped, not recomputed per level. */
+	shift = KVM_HPAGE_GFN_SHIFT(level);
+	for (;; level--, shift -= SPTE_LEVEL_BITS) {
+		sptep = &table[(gfn >> shift) & (SPTE_ENT_PER_PAGE - 1)];
 		/*
 		 * Acquire, as kvm_tdp_mmu_read_spte(): the child table this
 		 * SPTE may point to was initialised before it was linked.
@@ -361,9 +375,11 @@ restart:
 			break;
 		table = __va(spte_to_pfn(spte) << PAGE_SHIFT);
 		if (level < PG_LEVEL_2M + SIM_PSC_LEVELS) {
-			struct sim_psc_entry *p = psc_slot(vcpu, gfn, level);
+			/* psc_slot() and sim_tlb_tag() at @level, from the running shift. */
+			struct sim_psc_entry *p =
+				&vcpu->tlb.psc[level - PG_LEVEL_2M][(gfn >> shift) % SIM_PSC_ENTRIES];
 
-			p->tag = sim_tlb_tag(gfn, level, as_id);
+			p->tag = (gfn >> shift) << 2 | (u64)as_id << 1 | 1;
 			p->table = table;
 		}
 	}
