@@ -376,8 +376,8 @@ restart:
 		table = __va(spte_to_pfn(spte) << PAGE_SHIFT);
 		if (level < PG_LEVEL_2M + SIM_PSC_LEVELS) {
 			/* psc_slot() and sim_tlb_tag() at @level, from the running shift. */
-			struct sim_psc_entry *p =
-				&vcpu->tlb.psc[level - PG_LEVEL_2M][(gfn >> shift) % SIM_PSC_ENTRIES];
+			struct sim_psc_entry *p = &vcpu->tlb.psc[level - PG_LEVEL_2M]
+								[(gfn >> shift) % SIM_PSC_ENTRIES];
 
 			p->tag = (gfn >> shift) << 2 | (u64)as_id << 1 | 1;
 			p->table = table;
