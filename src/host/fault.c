@@ -83,7 +83,7 @@ struct sim_page *sim_alloc_user_page(struct sim_mm *mm, struct sim_vma *vma, uns
 		gfp |= __GFP_NOWARN; /* a THP falls back to small pages */
 	page = sim_alloc_pages(mm->host, gfp, order);
 	if (page)
-		sim_page_set_flags(mm->host, page, flags);
+		__sim_page_set_mm_flags(page, flags);
 	return page;
 }
 
@@ -507,7 +507,7 @@ static int pte_fault(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsigne
 			break;
 		}
 		if (page) {
-			sim_set_pte(ptep, sim_make_pte(sim_page_to_pfn(mm->host, page),
+			sim_set_pte(ptep, sim_make_pte(sim_page_to_pfn_raw(mm->host, page),
 						       new_leaf_bits(vma, write, true)));
 			page = NULL;
 			spin_unlock(ptl);
@@ -633,15 +633,15 @@ int sim_follow_page(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool wri
 		goto out;
 	}
 	if (!(e & SIM_PTE_SPECIAL))
-		page = sim_pfn_to_page(host, pfn);
+		page = __sim_pfn_to_page(host, pfn);
 	/* ... nor any read-only pin a page fork shared: a COW would move it away. */
 	if ((grab & SIM_FOLLOW_UNSHARE_ANON) && page &&
-	    (sim_page_flags(host, page) & SIM_PG_ANON_SHARED)) {
+	    (__sim_page_flags(page) & SIM_PG_ANON_SHARED)) {
 		r = -ENOENT;
 		goto out;
 	}
 	/* A memory failure: the CPU would take a machine check (SIGBUS). */
-	if (page && (sim_page_flags(host, page) & SIM_PG_HWPOISON)) {
+	if (page && (__sim_page_flags(page) & SIM_PG_HWPOISON)) {
 		r = -EHWPOISON;
 		goto out;
 	}
@@ -653,7 +653,7 @@ int sim_follow_page(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool wri
 		if (grab & SIM_FOLLOW_GRAB_PIN)
 			r = sim_page_try_pin(host, page);
 		else
-			sim_get_page(host, page);
+			__sim_get_page(host, page);
 		if (r)
 			goto out;
 	}

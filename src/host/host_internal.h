@@ -194,6 +194,43 @@ static inline bool sim_page_ok(struct sim_host *host, const struct sim_page *pag
 }
 
 /*
+ * The public page calls without their argument check, for src/host code
+ * that got @page from its own tables or allocator (Linux's page helpers
+ * check nothing either).  Same semantics as sim_page_flags(),
+ * sim_get_page() and sim_page_to_pfn().
+ */
+static inline unsigned int __sim_page_flags(struct sim_page *page)
+{
+	unsigned int flags = sim_page_raw_flags(page);
+	struct sim_page *head = __sim_compound_head(page);
+
+	/* A tail reports its compound page's state, as folio flags do. */
+	if (head != page)
+		flags |= SIM_PG_TAIL | (sim_page_raw_flags(head) & ~SIM_PG_HEAD);
+	return flags;
+}
+
+void __sim_get_page(struct sim_host *host, struct sim_page *page);
+
+/* sim_pfn_to_page() for a non-NULL @host. */
+static inline struct sim_page *__sim_pfn_to_page(struct sim_host *host, kvm_pfn_t pfn)
+{
+	return pfn < host->npages ? sim_pfn_to_page_raw(host, pfn) : NULL;
+}
+
+/*
+ * sim_page_set_flags() of mm flags on a page the caller just allocated (an
+ * allocated head by construction, which the checks there would confirm).
+ */
+static inline void __sim_page_set_mm_flags(struct sim_page *head, unsigned int flags)
+{
+	u16 old = READ_ONCE(head->flags);
+
+	while (!try_cmpxchg(&head->flags, &old, (u16)(old | flags)))
+		;
+}
+
+/*
  * Tell the frame observer, if any: one predictable branch when there is none.
  * Never sleeps; callers may hold a page-table lock.
  */

@@ -281,17 +281,9 @@ unsigned int sim_compound_order(struct sim_host *host, struct sim_page *page)
 
 unsigned int sim_page_flags(struct sim_host *host, struct sim_page *page)
 {
-	struct sim_page *head;
-	unsigned int flags;
-
 	if (!sim_page_ok(host, page))
 		return 0;
-	flags = sim_page_raw_flags(page);
-	/* A tail reports its compound page's state, as folio flags do. */
-	head = __sim_compound_head(page);
-	if (head != page)
-		flags |= SIM_PG_TAIL | (sim_page_raw_flags(head) & ~SIM_PG_HEAD);
-	return flags;
+	return __sim_page_flags(page);
 }
 
 static struct sim_page *mm_flags_target(struct sim_page *page, unsigned int flags)
@@ -369,11 +361,14 @@ int sim_page_count(struct sim_host *host, struct sim_page *page)
 
 void sim_get_page(struct sim_host *host, struct sim_page *page)
 {
-	struct sim_page *head;
+	if (sim_page_ok(host, page))
+		__sim_get_page(host, page);
+}
 
-	if (!sim_page_ok(host, page))
-		return;
-	head = __sim_compound_head(page);
+void __sim_get_page(struct sim_host *host, struct sim_page *page)
+{
+	struct sim_page *head = __sim_compound_head(page);
+
 	/* A reference can only be copied from one the caller holds. */
 	WARN(!atomic_inc_not_zero(&head->_refcount),
 	     "sim_get_page: page %llu has no reference (free or unrefcounted tail)",
