@@ -281,8 +281,9 @@ static long gup_fast(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned 
 		if (!sim_pte_present(e) || level > PG_LEVEL_1G || (e & SIM_PTE_SPECIAL) ||
 		    (write && !(e & SIM_PTE_WRITE)))
 			break;
-		page = __sim_pfn_to_page(host, sim_pte_pfn(e) +
-					 ((addr & (sim_level_size(level) - 1)) >> PAGE_SHIFT));
+		page = __sim_pfn_to_page(
+			host,
+			sim_pte_pfn(e) + ((addr & (sim_level_size(level) - 1)) >> PAGE_SHIFT));
 		if (!page || (__sim_page_flags(page) & SIM_PG_HWPOISON))
 			break;
 		if ((unshare & SIM_FOLLOW_UNSHARE) && sim_page_is_zero(mm, sim_pte_pfn(e)))
