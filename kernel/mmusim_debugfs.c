@@ -42,7 +42,7 @@
  */
 #define pr_fmt(fmt) fmt
 
-#include <linux/mm.h> /* before the seam, which defines PAGE_ALIGN without it */
+#include <linux/mm.h>
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 #include <linux/string.h>

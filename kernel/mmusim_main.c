@@ -32,7 +32,7 @@
  */
 #define pr_fmt(fmt) fmt
 
-#include <linux/mm.h> /* before the seam, which defines PAGE_ALIGN without it */
+#include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>

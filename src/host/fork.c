@@ -276,7 +276,7 @@ static int copy_prepare(struct fork_copy *fc, int need, hva_t addr)
 }
 
 /* copy_page_range() of one VMA; both mmap_locks held for write. */
-static int copy_page_range(struct fork_copy *fc)
+static int sim_copy_page_range(struct fork_copy *fc)
 {
 	struct sim_mm *src = fc->src;
 	struct sim_vma *vma = fc->src_vma;
@@ -368,7 +368,7 @@ int sim_mm_fork(struct sim_mm *parent, struct sim_mm **childp)
 			continue;
 		fc.src_vma = vma;
 		fc.dst_vma = new;
-		r = copy_page_range(&fc);
+		r = sim_copy_page_range(&fc);
 		if (r)
 			break;
 	}

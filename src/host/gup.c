@@ -131,7 +131,7 @@ static int gup_faultin(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, unsig
  * caring to see later writes.  The fault unshares it first.  Shared
  * mappings have neither.  @vma NULL is GUP-fast, which checks the page.
  */
-static unsigned int gup_must_unshare(struct sim_vma *vma, unsigned int flags)
+static unsigned int sim_gup_must_unshare(struct sim_vma *vma, unsigned int flags)
 {
 	if ((flags & (SIM_FOLL_WRITE | SIM_FOLL_PIN)) != SIM_FOLL_PIN)
 		return 0;
@@ -179,7 +179,7 @@ static long __gup(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned int
 			r = -EINTR;
 			break;
 		}
-		unshare = gup_must_unshare(vma, flags);
+		unshare = sim_gup_must_unshare(vma, flags);
 		r = sim_follow_page(mm, vma, addr, write, grab | unshare, &res);
 		if (r == -ENOENT) {
 			r = gup_faultin(mm, vma, addr, flags,
@@ -254,7 +254,7 @@ static long gup_fast(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned 
 {
 	struct sim_host *host = mm->host;
 	bool write = flags & SIM_FOLL_WRITE;
-	unsigned int unshare = gup_must_unshare(NULL, flags);
+	unsigned int unshare = sim_gup_must_unshare(NULL, flags);
 	unsigned int seq = 0;
 	unsigned long i;
 

@@ -84,10 +84,23 @@ static bool hva_to_pfn_fast(struct kvm_follow_pfn *foll, kvm_pfn_t *pfn)
 	return true;
 }
 
+/*
+ * The caller's FOLL_* flags as the simulated GUP's SIM_FOLL_*.  In the module
+ * FOLL_* are the running kernel's, numbered differently on 6.1 (macros in
+ * <linux/mm.h>) and 6.12 (an enum in <linux/mm_types.h>); the simulated host
+ * has numbers of its own.
+ */
+static unsigned int foll_to_sim_gup_flags(unsigned int flags)
+{
+	return (flags & FOLL_WRITE ? SIM_FOLL_WRITE : 0) |
+	       (flags & FOLL_NOWAIT ? SIM_FOLL_NOWAIT : 0) |
+	       (flags & FOLL_INTERRUPTIBLE ? SIM_FOLL_INTERRUPTIBLE : 0);
+}
+
 /* hva_to_pfn_slow(): 1 with *@pfn set, or GUP's errno (0: FOLL_NOWAIT stopped). */
 static long hva_to_pfn_slow(struct kvm_follow_pfn *foll, kvm_pfn_t *pfn)
 {
-	unsigned int flags = SIM_FOLL_HWPOISON | foll->flags |
+	unsigned int flags = SIM_FOLL_HWPOISON | foll_to_sim_gup_flags(foll->flags) |
 			     (foll->pin && foll->longterm ? SIM_FOLL_LONGTERM : 0);
 	struct sim_mm *mm = foll->kvm->mm;
 	struct sim_page *page, *wpage;
@@ -101,13 +114,13 @@ static long hva_to_pfn_slow(struct kvm_follow_pfn *foll, kvm_pfn_t *pfn)
 		return n;
 
 	/* Map a read writable if the host would let it write anyway. */
-	if (!(flags & FOLL_WRITE) && foll->try_map_writable && !foll->pin &&
+	if (!(flags & SIM_FOLL_WRITE) && foll->try_map_writable && !foll->pin &&
 	    sim_get_user_pages_fast_only(mm, foll->hva, 1, SIM_FOLL_WRITE, &wpage) == 1) {
 		sim_put_page(foll->kvm->host, page);
 		page = wpage;
-		flags |= FOLL_WRITE;
+		flags |= SIM_FOLL_WRITE;
 	}
-	*pfn = follow_pfn_take_page(foll, page, flags & FOLL_WRITE);
+	*pfn = follow_pfn_take_page(foll, page, flags & SIM_FOLL_WRITE);
 	return 1;
 }
 

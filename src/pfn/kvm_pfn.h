@@ -68,10 +68,11 @@ static inline bool is_sigpending_pfn(kvm_pfn_t pfn)
 	return pfn == KVM_PFN_ERR_SIGPENDING;
 }
 
-/* GUP flags a caller may pass in kvm_follow_pfn.flags. */
-#define FOLL_WRITE SIM_FOLL_WRITE
-#define FOLL_NOWAIT SIM_FOLL_NOWAIT
-#define FOLL_INTERRUPTIBLE SIM_FOLL_INTERRUPTIBLE
+/*
+ * GUP flags a caller may pass in kvm_follow_pfn.flags: the kernel's FOLL_*
+ * (from the seam), which __kvm_follow_pfn() turns into the simulated GUP's
+ * SIM_FOLL_*.
+ */
 #define KVM_FOLL_FLAGS (FOLL_WRITE | FOLL_NOWAIT | FOLL_INTERRUPTIBLE)
 
 /*

@@ -36,7 +36,7 @@
 #include <linux/log2.h>
 #include <linux/math64.h>
 #include <linux/minmax.h>
-#include <linux/mm_types.h>	/* struct page, page_private(): not <linux/mm.h>, see below */
+#include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/poison.h>
 #include <linux/printk.h>
@@ -52,6 +52,7 @@
 #include <linux/srcu.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/version.h>
 #include <linux/vmalloc.h>
 #include <asm/io.h>		/* virt_to_phys, phys_to_virt */
 #include <asm/page.h>		/* __pa, __va, virt_to_page */
@@ -70,16 +71,13 @@
 #undef KVM_ARCH_NR_OBJS_PER_MEMORY_CACHE
 
 /*
- * <linux/mm.h> is deliberately not included: it declares hundreds of mm
- * names (get_unmapped_area, change_protection, ...) that the simulated host
- * is free to reuse for its own static helpers.  The two names of it the seam
- * offers are defined here, as mm.h defines them.
+ * FOLL_INTERRUPTIBLE (a signal stops GUP's wait for I/O) came with 6.2,
+ * where 6.1's KVM passed an "interruptible" bool.  On 6.1 it is given 6.2's
+ * value, a bit 6.1's GUP does not use: the simulated KVM sets it and the
+ * simulated GUP reads it; the kernel's GUP never sees it.
  */
-#ifndef PAGE_ALIGNED
-#define PAGE_ALIGNED(addr) IS_ALIGNED((unsigned long)(addr), PAGE_SIZE)
-#endif
-#ifndef PAGE_ALIGN
-#define PAGE_ALIGN(addr) ALIGN(addr, PAGE_SIZE)
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+#define FOLL_INTERRUPTIBLE 0x200000
 #endif
 
 /* ======================== Project helpers ======================== */

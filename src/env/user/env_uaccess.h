@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * copy_from_user() and copy_to_user() for userspace.
+ * copy_from_user() and copy_to_user() for userspace, and the GUP flags.
  *
  * Buffers a caller hands to a uapi-shaped call are "user memory": the core
  * reads and writes them only through these, as KVM's ioctls do, so that a
@@ -20,5 +20,14 @@
 
 unsigned long copy_from_user(void *to, const void __user *from, unsigned long n);
 unsigned long copy_to_user(void __user *to, const void *from, unsigned long n);
+
+/*
+ * The GUP flags KVM passes (FOLL_*, as <linux/mm_types.h> numbers them in
+ * 6.12).  The simulated host's GUP takes SIM_FOLL_*, numbered otherwise, so a
+ * FOLL_* flag handed to it untranslated fails here as it would in the module.
+ */
+#define FOLL_WRITE (1U << 0)
+#define FOLL_NOWAIT (1U << 4)
+#define FOLL_INTERRUPTIBLE (1U << 11)
 
 #endif /* _MMUSIM_ENV_UACCESS_H */
