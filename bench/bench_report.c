@@ -20,7 +20,7 @@
 
 #include "bench.h"
 
-#define SIM_PAGE_BYTES 16 /* struct sim_page (src/host/page.h) */
+#define SIM_PAGE_BYTES 8 /* struct sim_page (src/host/page.h) */
 
 static int cmp_u64(const void *a, const void *b)
 {

@@ -636,12 +636,12 @@ int sim_follow_page(struct sim_mm *mm, struct sim_vma *vma, hva_t addr, bool wri
 		page = __sim_pfn_to_page(host, pfn);
 	/* ... nor any read-only pin a page fork shared: a COW would move it away. */
 	if ((grab & SIM_FOLLOW_UNSHARE_ANON) && page &&
-	    (__sim_page_flags(page) & SIM_PG_ANON_SHARED)) {
+	    (__sim_page_flags(host, page) & SIM_PG_ANON_SHARED)) {
 		r = -ENOENT;
 		goto out;
 	}
 	/* A memory failure: the CPU would take a machine check (SIGBUS). */
-	if (page && (__sim_page_flags(page) & SIM_PG_HWPOISON)) {
+	if (page && (__sim_page_flags(host, page) & SIM_PG_HWPOISON)) {
 		r = -EHWPOISON;
 		goto out;
 	}

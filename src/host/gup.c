@@ -284,14 +284,14 @@ static long gup_fast(struct sim_mm *mm, hva_t start, unsigned long nr, unsigned 
 		page = __sim_pfn_to_page(
 			host,
 			sim_pte_pfn(e) + ((addr & (sim_level_size(level) - 1)) >> PAGE_SHIFT));
-		if (!page || (__sim_page_flags(page) & SIM_PG_HWPOISON))
+		if (!page || (__sim_page_flags(host, page) & SIM_PG_HWPOISON))
 			break;
 		if ((unshare & SIM_FOLLOW_UNSHARE) && sim_page_is_zero(mm, sim_pte_pfn(e)))
 			break;
 		if ((unshare & SIM_FOLLOW_UNSHARE_ANON) &&
-		    (__sim_page_flags(page) & SIM_PG_ANON_SHARED))
+		    (__sim_page_flags(host, page) & SIM_PG_ANON_SHARED))
 			break;
-		if ((flags & SIM_FOLL_LONGTERM) && (__sim_page_flags(page) & SIM_PG_MOVABLE))
+		if ((flags & SIM_FOLL_LONGTERM) && (__sim_page_flags(host, page) & SIM_PG_MOVABLE))
 			break; /* folio_is_longterm_pinnable(): the slow path migrates it */
 		if (!sim_get_page_unless_zero(host, page))
 			break;

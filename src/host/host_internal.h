@@ -69,6 +69,9 @@ struct sim_free_area {
 #define SIM_PCP_HIGH (4 * SIM_PCP_BATCH)
 enum { SIM_PCP_UNMOVABLE, SIM_PCP_MOVABLE, SIM_PCP_NR_TYPES };
 
+/* Buckets of the swap cache's table (struct sim_host). */
+#define SIM_SWAPCACHE_BITS 8
+
 struct sim_pcp {
 	spinlock_t lock;
 	unsigned int count[SIM_PCP_NR_TYPES];
@@ -124,6 +127,13 @@ struct sim_host {
 
 	/* Per-CPU page lists in front of the zone lock (page_alloc.c). */
 	struct sim_pcp pcp[SIM_PCP_SLOTS];
+
+	/*
+	 * The swap cache's slots by PFN (mm_ops.c), under swapcache_lock, an
+	 * innermost lock: struct sim_page has no room for folio->swap.
+	 */
+	spinlock_t swapcache_lock;
+	struct hlist_head swapcache[1 << SIM_SWAPCACHE_BITS];
 
 	/* Address spaces, maintained by src/host/mm.c. */
 	spinlock_t mm_list_lock;
@@ -199,10 +209,10 @@ static inline bool sim_page_ok(struct sim_host *host, const struct sim_page *pag
  * check nothing either).  Same semantics as sim_page_flags(),
  * sim_get_page() and sim_page_to_pfn().
  */
-static inline unsigned int __sim_page_flags(struct sim_page *page)
+static inline unsigned int __sim_page_flags(struct sim_host *host, struct sim_page *page)
 {
 	unsigned int flags = sim_page_raw_flags(page);
-	struct sim_page *head = __sim_compound_head(page);
+	struct sim_page *head = __sim_compound_head(host->pages, page);
 
 	/* A tail reports its compound page's state, as folio flags do. */
 	if (head != page)

@@ -116,6 +116,9 @@ static inline u64 sim_make_pte(kvm_pfn_t pfn, u64 bits)
 struct sim_swap_slot {
 	u8 data[PAGE_SIZE];
 	kvm_pfn_t from_pfn; /* the frame last written here, for SIM_FRAME_SWAP_IN */
+	/* In the swap cache: the page's PFN, and its link in host->swapcache. */
+	kvm_pfn_t cache_pfn;
+	struct hlist_node cache_node;
 };
 
 static inline struct sim_swap_slot *sim_pte_swap_slot(u64 e)
@@ -130,7 +133,9 @@ static inline u64 sim_make_swap_pte(struct sim_swap_slot *slot)
 
 /*
  * The swap cache.  A page swapped in by a read fault keeps its slot
- * (SIM_PG_SWAPCACHE, page->swap): its swap copy stays current until the
+ * (SIM_PG_SWAPCACHE, and the slot in host->swapcache, keyed by the page's
+ * PFN: swap-cache pages are few, so struct sim_page has no room for the
+ * pointer, unlike folio->swap): its swap copy stays current until the
  * page is dirtied, and reclaim drops a clean one without writing it.  The
  * slot is the page's until the page leaves the swap cache: reclaimed (the
  * slot goes back into the PTE), reused for a write through a read-only
@@ -139,29 +144,10 @@ static inline u64 sim_make_swap_pte(struct sim_swap_slot *slot)
  * are in it.  Changed under page_table_lock while the page is mapped, else
  * by whoever owns the page alone (refcount frozen, or last mapping gone).
  */
-static inline struct sim_swap_slot *sim_swapcache_slot(struct sim_host *host, struct sim_page *page)
-{
-	return (sim_page_flags(host, page) & SIM_PG_SWAPCACHE) ? READ_ONCE(page->swap) : NULL;
-}
-
-static inline void sim_swapcache_add(struct sim_host *host, struct sim_page *page,
-				     struct sim_swap_slot *slot)
-{
-	WRITE_ONCE(page->swap, slot);
-	sim_page_set_flags(host, page, SIM_PG_SWAPCACHE);
-}
-
+struct sim_swap_slot *sim_swapcache_slot(struct sim_host *host, struct sim_page *page);
+void sim_swapcache_add(struct sim_host *host, struct sim_page *page, struct sim_swap_slot *slot);
 /* Takes @page out of the swap cache; its slot (or NULL) is the caller's. */
-static inline struct sim_swap_slot *sim_swapcache_del(struct sim_host *host, struct sim_page *page)
-{
-	struct sim_swap_slot *slot = sim_swapcache_slot(host, page);
-
-	if (slot) {
-		sim_page_clear_flags(host, page, SIM_PG_SWAPCACHE);
-		WRITE_ONCE(page->swap, NULL);	/* compound_info is 0 again */
-	}
-	return slot;
-}
+struct sim_swap_slot *sim_swapcache_del(struct sim_host *host, struct sim_page *page);
 
 /*
  * Entry stores.  Every store is a release so that a lockless walker that

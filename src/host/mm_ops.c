@@ -955,6 +955,63 @@ out:
 
 /* ======================== swap ======================== */
 
+static struct hlist_head *swapcache_bucket(struct sim_host *host, kvm_pfn_t pfn)
+{
+	return &host->swapcache[hash_64(pfn, SIM_SWAPCACHE_BITS)];
+}
+
+static struct sim_swap_slot *swapcache_find(struct sim_host *host, kvm_pfn_t pfn)
+{
+	struct sim_swap_slot *slot;
+
+	lockdep_assert_held(&host->swapcache_lock);
+	hlist_for_each_entry(slot, swapcache_bucket(host, pfn), cache_node)
+		if (slot->cache_pfn == pfn)
+			return slot;
+	return NULL;
+}
+
+/* The slot of @page if it is in the swap cache: no lock taken if it is not. */
+struct sim_swap_slot *sim_swapcache_slot(struct sim_host *host, struct sim_page *page)
+{
+	struct sim_swap_slot *slot;
+
+	if (!(__sim_page_flags(host, page) & SIM_PG_SWAPCACHE))
+		return NULL;
+	spin_lock(&host->swapcache_lock);
+	slot = swapcache_find(host, sim_page_to_pfn_raw(host, page));
+	spin_unlock(&host->swapcache_lock);
+	return slot;
+}
+
+void sim_swapcache_add(struct sim_host *host, struct sim_page *page, struct sim_swap_slot *slot)
+{
+	kvm_pfn_t pfn = sim_page_to_pfn_raw(host, page);
+
+	spin_lock(&host->swapcache_lock);
+	WARN(swapcache_find(host, pfn), "sim_swapcache_add: pfn %llu already has a slot",
+	     (unsigned long long)pfn);
+	slot->cache_pfn = pfn;
+	hlist_add_head(&slot->cache_node, swapcache_bucket(host, pfn));
+	spin_unlock(&host->swapcache_lock);
+	sim_page_set_flags(host, page, SIM_PG_SWAPCACHE);
+}
+
+struct sim_swap_slot *sim_swapcache_del(struct sim_host *host, struct sim_page *page)
+{
+	struct sim_swap_slot *slot;
+
+	if (!(__sim_page_flags(host, page) & SIM_PG_SWAPCACHE))
+		return NULL;
+	sim_page_clear_flags(host, page, SIM_PG_SWAPCACHE);
+	spin_lock(&host->swapcache_lock);
+	slot = swapcache_find(host, sim_page_to_pfn_raw(host, page));
+	if (!WARN(!slot, "sim_swapcache_del: no slot"))
+		hlist_del(&slot->cache_node);
+	spin_unlock(&host->swapcache_lock);
+	return slot;
+}
+
 /*
  * Reclaim of the 4K anonymous page at @addr (shrink_folio_list() for one
  * folio): unmap it inside a CLEAR invalidation (rule 2), then, as Linux

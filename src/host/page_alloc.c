@@ -33,7 +33,7 @@
  * host is built in a few milliseconds and commits about 4 MiB (one
  * descriptor page per 1 GiB block).
  * A compound allocation writes each tail descriptor once (compound_info: the
- * tail bit and the distance to the head); a non-compound one writes the head
+ * tail bit and the compound order); a non-compound one writes the head
  * only, its tails staying as the free block left them (refcount 0: not
  * refcounted).
  *
@@ -518,9 +518,8 @@ static void free_compound(struct sim_host *host, struct sim_page *head)
 	unsigned int order = READ_ONCE(head->order);
 	u64 i, nr = 1ULL << order;
 
-	WARN(atomic_read(__sim_compound_pincount(head)) != 0,
-	     "sim_page: freeing a pinned compound page");
-	atomic_set(__sim_compound_pincount(head), 0);
+	WARN(__sim_compound_pincount(head) != 0, "sim_page: freeing a pinned compound page");
+	__sim_compound_pincount_reset(head);
 	for (i = 1; i < nr; i++) {
 		struct sim_page *tail = head + i;
 
@@ -681,14 +680,14 @@ static u64 rmqueue(struct sim_host *host, unsigned int order, bool movable)
 	return SIM_PFN_NONE;
 }
 
-/* Lay out compound page [head, head + 2^order): tails point at the head. */
+/* Lay out compound page [head, head + 2^order): tails record the order. */
 static void prep_compound(struct sim_page *head, unsigned int order)
 {
 	u64 i, nr = 1ULL << order;
 
-	atomic_set(__sim_compound_pincount(head), 0);
+	__sim_compound_pincount_reset(head);
 	for (i = 1; i < nr; i++)
-		__sim_set_compound_tail(&head[i], (u32)i);
+		__sim_set_compound_tail(&head[i], order);
 }
 
 /* Clear the frames of the block that may hold data; the others read as zeroes. */
@@ -809,7 +808,7 @@ struct sim_page *sim_alloc_pages(struct sim_host *host, unsigned int gfp, unsign
 struct sim_page *sim_alloc_migration_target(struct sim_host *host, struct sim_page *src,
 					    gfp_t gfp, bool longterm)
 {
-	struct sim_page *head = __sim_compound_head(src);
+	struct sim_page *head = __sim_compound_head(host->pages, src);
 	unsigned int order = __sim_compound_order(head);
 
 	gfp &= ~(__GFP_MOVABLE | __GFP_COMP);

@@ -13,7 +13,8 @@
  *
  * References follow Linux's folio rules:
  *  - a compound page is counted on its head only; get/put on a tail act on
- *    the head, and tails read 0 in their own _refcount;
+ *    the head, and tails read 0 in their own _refcount (the first tail
+ *    holds minus the pin count there, never > 0: page.h);
  *  - the tails of a non-compound higher-order block are not refcounted (0):
  *    sim_get_page_unless_zero() fails on them, as KVM's non-refcounted-page
  *    path expects of TTM pool pages, and putting one WARNs;
@@ -22,7 +23,7 @@
  * Pins follow FOLL_PIN: a small page takes SIM_GUP_PIN_COUNTING_BIAS
  * references per pin, so sim_page_maybe_dma_pinned() is "refcount >= bias"
  * (false positives possible, false negatives not); a compound page counts
- * pins exactly in the _pincount of its first tail and takes one reference per
+ * pins exactly in its first tail (_neg_pincount) and takes one reference per
  * pin.  host->cnt.pinned_pages counts outstanding pins.
  *
  * Locking.  Nothing here takes a lock except through the allocator (the zone
@@ -97,6 +98,7 @@ static void host_init_fields(struct sim_host *host, const struct sim_host_config
 	spin_lock_init(&host->zone_lock);
 	spin_lock_init(&host->mm_list_lock);
 	INIT_LIST_HEAD(&host->mm_list);
+	spin_lock_init(&host->swapcache_lock);
 }
 
 /* PFN 0 is never handed out: it holds a permanent reference. */
@@ -269,12 +271,12 @@ struct sim_page *sim_compound_head(struct sim_host *host, struct sim_page *page)
 {
 	if (!sim_page_ok(host, page))
 		return NULL;
-	return __sim_compound_head(page);
+	return __sim_compound_head(host->pages, page);
 }
 
 unsigned int sim_compound_order(struct sim_host *host, struct sim_page *page)
 {
-	return __sim_compound_order(__sim_compound_head(page));
+	return __sim_compound_order(__sim_compound_head(host->pages, page));
 }
 
 /* ======================== flags ======================== */
@@ -283,12 +285,13 @@ unsigned int sim_page_flags(struct sim_host *host, struct sim_page *page)
 {
 	if (!sim_page_ok(host, page))
 		return 0;
-	return __sim_page_flags(page);
+	return __sim_page_flags(host, page);
 }
 
-static struct sim_page *mm_flags_target(struct sim_page *page, unsigned int flags)
+static struct sim_page *mm_flags_target(struct sim_host *host, struct sim_page *page,
+					unsigned int flags)
 {
-	struct sim_page *head = __sim_compound_head(page);
+	struct sim_page *head = __sim_compound_head(host->pages, page);
 
 	if (WARN(flags & ~SIM_PG_MM_FLAGS, "sim_page: flags %#x belong to the allocator", flags))
 		return NULL;
@@ -299,7 +302,7 @@ static struct sim_page *mm_flags_target(struct sim_page *page, unsigned int flag
 
 void sim_page_set_flags(struct sim_host *host, struct sim_page *page, unsigned int flags)
 {
-	struct sim_page *head = mm_flags_target(page, flags);
+	struct sim_page *head = mm_flags_target(host, page, flags);
 	u16 old;
 
 	if (!head)
@@ -311,7 +314,7 @@ void sim_page_set_flags(struct sim_host *host, struct sim_page *page, unsigned i
 
 void sim_page_clear_flags(struct sim_host *host, struct sim_page *page, unsigned int flags)
 {
-	struct sim_page *head = mm_flags_target(page, flags);
+	struct sim_page *head = mm_flags_target(host, page, flags);
 	u16 old;
 
 	if (!head)
@@ -333,7 +336,7 @@ static void set_page_state(struct sim_host *host, struct sim_page *page, unsigne
 
 	if (!sim_page_ok(host, page))
 		return;
-	head = __sim_compound_head(page);
+	head = __sim_compound_head(host->pages, page);
 	if (WARN(!sim_page_ref_count(head), "sim_page: state set on a page without a reference"))
 		return;
 	if (!(sim_page_raw_flags(head) & flag))
@@ -356,7 +359,7 @@ int sim_page_count(struct sim_host *host, struct sim_page *page)
 {
 	if (!sim_page_ok(host, page))
 		return -EINVAL;
-	return sim_page_ref_count(__sim_compound_head(page));
+	return sim_page_ref_count(__sim_compound_head(host->pages, page));
 }
 
 void sim_get_page(struct sim_host *host, struct sim_page *page)
@@ -367,10 +370,10 @@ void sim_get_page(struct sim_host *host, struct sim_page *page)
 
 void __sim_get_page(struct sim_host *host, struct sim_page *page)
 {
-	struct sim_page *head = __sim_compound_head(page);
+	struct sim_page *head = __sim_compound_head(host->pages, page);
 
 	/* A reference can only be copied from one the caller holds. */
-	WARN(!atomic_inc_not_zero(&head->_refcount),
+	WARN(!sim_page_ref_tryget(head),
 	     "sim_get_page: page %llu has no reference (free or unrefcounted tail)",
 	     (unsigned long long)sim_page_to_pfn_raw(host, page));
 }
@@ -381,11 +384,11 @@ bool sim_get_page_unless_zero(struct sim_host *host, struct sim_page *page)
 
 	if (!sim_page_ok(host, page))
 		return false;
-	head = __sim_compound_head(page);
-	if (!atomic_inc_not_zero(&head->_refcount))
+	head = __sim_compound_head(host->pages, page);
+	if (!sim_page_ref_tryget(head))
 		return false;
 	/* The page may have been freed and reused meanwhile: recheck the head. */
-	if (likely(__sim_compound_head(page) == head))
+	if (likely(__sim_compound_head(host->pages, page) == head))
 		return true;
 	sim_put_page(host, head);
 	return false;
@@ -397,7 +400,7 @@ void sim_put_page(struct sim_host *host, struct sim_page *page)
 
 	if (!sim_page_ok(host, page))
 		return;
-	head = __sim_compound_head(page);
+	head = __sim_compound_head(host->pages, page);
 	if (sim_page_ref_dec_and_test(head))
 		sim_page_free_refcounted(host, head);
 }
@@ -427,13 +430,13 @@ static int pin_compound(struct sim_page *head)
 		if (old == INT_MAX)
 			return -ENOMEM;
 	} while (!atomic_try_cmpxchg(&head->_refcount, &old, old + 1));
-	atomic_inc(__sim_compound_pincount(head));
+	__sim_compound_pin(head);
 	return 0;
 }
 
 int sim_page_try_pin(struct sim_host *host, struct sim_page *page)
 {
-	struct sim_page *head = __sim_compound_head(page);
+	struct sim_page *head = __sim_compound_head(host->pages, page);
 	int r;
 
 	r = sim_page_is_head(head) ? pin_compound(head) : pin_small(head);
@@ -448,18 +451,18 @@ bool sim_page_maybe_dma_pinned(struct sim_host *host, struct sim_page *page)
 
 	if (!sim_page_ok(host, page))
 		return false;
-	head = __sim_compound_head(page);
+	head = __sim_compound_head(host->pages, page);
 	if (sim_page_is_head(head))
-		return atomic_read(__sim_compound_pincount(head)) > 0;
+		return __sim_compound_pincount(head) > 0;
 	return sim_page_ref_count(head) >= SIM_GUP_PIN_COUNTING_BIAS;
 }
 
 int sim_page_pincount(struct sim_host *host, struct sim_page *page)
 {
-	struct sim_page *head = __sim_compound_head(page);
+	struct sim_page *head = __sim_compound_head(host->pages, page);
 
 	if (sim_page_is_head(head))
-		return atomic_read(__sim_compound_pincount(head));
+		return __sim_compound_pincount(head);
 	return sim_page_ref_count(head) / SIM_GUP_PIN_COUNTING_BIAS;
 }
 
@@ -482,12 +485,10 @@ void sim_unpin_user_page(struct sim_host *host, struct sim_page *page)
 
 	if (!sim_page_ok(host, page))
 		return;
-	head = __sim_compound_head(page);
+	head = __sim_compound_head(host->pages, page);
 	if (sim_page_is_head(head)) {
-		atomic_t *pincount = __sim_compound_pincount(head);
-
-		if (WARN(atomic_dec_return(pincount) < 0, "sim_unpin_user_page: not pinned")) {
-			atomic_inc(pincount);
+		if (WARN(__sim_compound_unpin(head) < 0, "sim_unpin_user_page: not pinned")) {
+			__sim_compound_pin(head);
 			return;
 		}
 		/* The pin count goes first: a freed page must read unpinned. */
@@ -515,14 +516,14 @@ void sim_unpin_user_pages(struct sim_host *host, struct sim_page **pages, unsign
 
 bool sim_page_ref_freeze(struct sim_host *host, struct sim_page *page, int count)
 {
-	struct sim_page *head = __sim_compound_head(page);
+	struct sim_page *head = __sim_compound_head(host->pages, page);
 
 	return atomic_cmpxchg(&head->_refcount, count, 0) == count;
 }
 
 void sim_page_ref_unfreeze(struct sim_host *host, struct sim_page *page, int count)
 {
-	struct sim_page *head = __sim_compound_head(page);
+	struct sim_page *head = __sim_compound_head(host->pages, page);
 
 	WARN_ON(count <= 0);
 	/* Release: what the caller wrote while frozen is visible to the next getter. */
@@ -536,7 +537,7 @@ static void split_frozen_compound(struct sim_page *head, int refs)
 	u64 i, nr = 1ULL << order;
 
 	flags = sim_page_raw_flags(head) & ~SIM_PG_HEAD;
-	atomic_set(__sim_compound_pincount(head), 0);
+	__sim_compound_pincount_reset(head);
 	for (i = 1; i < nr; i++) {
 		struct sim_page *tail = head + i;
 
@@ -551,16 +552,16 @@ static void split_frozen_compound(struct sim_page *head, int refs)
 
 int sim_split_compound_page(struct sim_host *host, struct sim_page *page, int refs)
 {
-	struct sim_page *head = __sim_compound_head(page);
+	struct sim_page *head = __sim_compound_head(host->pages, page);
 
 	if (!sim_page_is_head(head) || (sim_page_raw_flags(head) & SIM_PG_HUGETLB) || refs <= 0)
 		return -EINVAL;
-	if (atomic_read(__sim_compound_pincount(head)) > 0)
+	if (__sim_compound_pincount(head) > 0)
 		return -EBUSY;
 	if (!sim_page_ref_freeze(host, head, refs))
 		return -EAGAIN;
 	/* A pin may have slipped in between the check and the freeze. */
-	if (atomic_read(__sim_compound_pincount(head)) > 0) {
+	if (__sim_compound_pincount(head) > 0) {
 		sim_page_ref_unfreeze(host, head, refs);
 		return -EBUSY;
 	}
@@ -572,8 +573,8 @@ int sim_split_compound_page(struct sim_host *host, struct sim_page *page, int re
 
 void sim_copy_page_data(struct sim_host *host, struct sim_page *dst, struct sim_page *src)
 {
-	struct sim_page *shead = __sim_compound_head(src);
-	struct sim_page *dhead = __sim_compound_head(dst);
+	struct sim_page *shead = __sim_compound_head(host->pages, src);
+	struct sim_page *dhead = __sim_compound_head(host->pages, dst);
 	unsigned int order = __sim_compound_order(shead);
 
 	WARN_ON(__sim_compound_order(dhead) != order);
