@@ -528,7 +528,8 @@ static void test_pin_compound_page_counts_pins(void **state)
 	assert_int_equal(sim_page_count(host, head), 3);
 	assert_int_equal(sim_page_count(host, tail), 3);
 	assert_int_equal(sim_page_pincount(host, tail), 2);
-	assert_int_equal(atomic_read(&head[1]._neg_pincount), -2); /* page.h: the first tail, negated */
+	/* page.h: in the first tail's refcount word, negated. */
+	assert_int_equal(atomic_read(&head[1]._neg_pincount), -2);
 	assert_true(sim_page_maybe_dma_pinned(host, head));
 	assert_true(sim_page_maybe_dma_pinned(host, head + 511));
 	assert_int_equal(pinned_pages(host), 2);
@@ -545,6 +546,35 @@ static void test_pin_compound_page_counts_pins(void **state)
 	env_warn_count_reset();
 	assert_int_equal(sim_page_count(host, head), 1);
 	sim_put_page(host, tail);
+	assert_all_free(host);
+	sim_host_destroy(host);
+}
+
+/*
+ * A lockless reader whose compound_info load is stale (from before the
+ * compound page was made) takes the first tail for an order-0 page: that
+ * word holds the negated pin count, so the speculative get, the pin and a
+ * freeze all fail, and the count stays as it was (page.h).
+ */
+static void test_first_tail_refuses_stale_readers(void **state)
+{
+	struct sim_host *host = new_host(64 * MiB);
+	struct sim_page *head = sim_alloc_pages(host, GFP_KERNEL | __GFP_COMP, 9);
+	u8 info;
+
+	assert_int_equal(sim_page_try_pin(host, head), 0);
+	info = READ_ONCE(head[1].compound_info);
+	WRITE_ONCE(head[1].compound_info, 0);
+	assert_false(sim_get_page_unless_zero(host, head + 1));
+	assert_int_equal(sim_page_try_pin(host, head + 1), -EAGAIN);
+	assert_false(sim_page_ref_freeze(host, head + 1, 1));
+	WRITE_ONCE(head[1].compound_info, info);
+	assert_int_equal(sim_page_pincount(host, head), 1);
+	assert_int_equal(sim_page_count(host, head), 2);
+	assert_int_equal(pinned_pages(host), 1);
+	assert_int_equal(env_warn_count(), 0);
+	sim_unpin_user_page(host, head);
+	sim_put_page(host, head);
 	assert_all_free(host);
 	sim_host_destroy(host);
 }
@@ -1024,6 +1054,7 @@ int main(int argc, char **argv)
 		MMUSIM_TEST(test_pin_small_page_uses_bias),
 		MMUSIM_TEST(test_unpin_after_owner_put_frees),
 		MMUSIM_TEST(test_pin_compound_page_counts_pins),
+		MMUSIM_TEST(test_first_tail_refuses_stale_readers),
 		MMUSIM_TEST(test_compound_head_and_folio_flags),
 		MMUSIM_TEST(test_compound_head_vs_buddy_reuse),
 		MMUSIM_TEST(test_page_dirty_and_accessed),
