@@ -189,8 +189,9 @@ static void test_host_create_1tib_is_lazy(void **state)
 }
 
 /*
- * More than 2^32 frames: free-list links need their bits 35:32 (kept in
- * _pad).  The last 1 GiB block starts above PFN 2^32.
+ * More than 2^32 frames: the order-0 free map needs all six levels
+ * (page_alloc.c), and a compound head above PFN 2^32 is found from its
+ * tails' order.  The last 1 GiB block starts above PFN 2^32.
  */
 static void test_host_create_beyond_32bit_pfns(void **state)
 {
@@ -212,6 +213,8 @@ static void test_host_create_beyond_32bit_pfns(void **state)
 	assert_int_equal(pfn_of(host, top), npages - (1ULL << SIM_MAX_ORDER));
 	assert_int_equal(pfn_of(host, next), npages - (1ULL << SIM_MAX_ORDER) - 1);
 	assert_true(pfn_of(host, next) > (1ULL << 32));
+	assert_ptr_equal(sim_compound_head(host, top + 12345), top);
+	assert_int_equal(host->free_area[0].levels, SIM_FREE_LEVELS);
 	assert_int_equal(sim_host_check_free_lists(host), 0);
 	sim_free_pages(host, next, 0);
 	sim_put_page(host, top);

@@ -4,7 +4,7 @@
  * reference counts and FOLL_PIN pins.
  *
  * Memory.  RAM is one lazy reservation of mem_bytes and its descriptors
- * (struct sim_page, 16 bytes each) another, and a bitmap of frames whose data
+ * (struct sim_page, 8 bytes each) another, and a bitmap of frames whose data
  * may be nonzero (one bit each, see page_alloc.c) a third, so a 1 TiB host
  * costs a few MiB until it is used.  PFN 0 is reserved.  An optional nopage region above RAM
  * has data but no descriptors: sim_pfn_to_page() returns NULL there, as

@@ -426,7 +426,7 @@ void *env_vreserve(size_t size)
 	if (p == MAP_FAILED)
 		return NULL;
 	/*
-	 * Sparse use must stay sparse: with THP "always", touching one 16-byte
+	 * Sparse use must stay sparse: with THP "always", touching one 8-byte
 	 * descriptor per 4 MiB of a big host would commit a 2 MiB huge page each.
 	 */
 	madvise(p, size, MADV_NOHUGEPAGE);
