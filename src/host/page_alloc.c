@@ -657,7 +657,7 @@ static u64 preferred_end(struct sim_host *host, unsigned int o, bool movable)
 	if (!area->nr_free)
 		return SIM_PFN_NONE;
 	idx = area_end(area, movable);
-	return idx << o;
+	return idx == SIM_PFN_NONE ? SIM_PFN_NONE : idx << o;
 }
 
 static u64 rmqueue(struct sim_host *host, unsigned int order, bool movable)
