@@ -2,9 +2,7 @@
 /* The kernel seam's out-of-line helpers: joinable threads, the trace hook. */
 #include "mmusim_env.h"
 
-#include <linux/completion.h>
-#include <linux/mmu_context.h>
-#include <linux/sched/mm.h>
+#include <linux/mmu_context.h>	/* kthread_use_mm(); completions and mmget() come with the seam */
 
 struct env_thread {
 	int (*fn)(void *arg);
