@@ -776,7 +776,7 @@ struct sim_page *sim_alloc_pages_below(struct sim_host *host, unsigned int gfp,
 	if (gfpflags_allow_blocking(gfp))
 		might_sleep();
 	atomic64_inc(&this_pcp(host)->alloc_calls);
-#ifdef ENV_FAIL_INJECTION	/* the userspace seam's; the kernel's allocators have failslab */
+#ifdef ENV_FAIL_INJECTION /* the userspace seam's; the kernel's allocators have failslab */
 	if (env_should_fail_alloc(gfp))
 		goto fail;
 #endif

@@ -2,7 +2,7 @@
 /* The kernel seam's out-of-line helpers: joinable threads, the trace hook. */
 #include "mmusim_env.h"
 
-#include <linux/mmu_context.h>	/* kthread_use_mm(); completions and mmget() come with the seam */
+#include <linux/mmu_context.h> /* kthread_use_mm(); completions and mmget() come with the seam */
 
 struct env_thread {
 	int (*fn)(void *arg);

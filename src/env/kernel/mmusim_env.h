@@ -26,7 +26,7 @@
 #include <linux/kthread.h>
 #include <linux/version.h>
 #include <linux/vmalloc.h>
-#include <asm/io.h>		/* virt_to_phys, phys_to_virt */
+#include <asm/io.h> /* virt_to_phys, phys_to_virt */
 
 #include <mmusim/types.h>
 
