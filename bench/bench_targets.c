@@ -51,7 +51,8 @@ static long long callgrind_count(const char *self, const char *mmu, bool populat
 		return -errno;
 	close(fd);
 	snprintf(outarg, sizeof(outarg), "--callgrind-out-file=%s", out);
-	snprintf(toggle, sizeof(toggle), "--toggle-collect=%s", fn);
+	/* "fn*": the link-time optimised build names its copy e.g. fn.constprop.0. */
+	snprintf(toggle, sizeof(toggle), "--toggle-collect=%s*", fn);
 	snprintf(size, sizeof(size), "%dM", mib);
 	fflush(stdout);
 	fflush(stderr);
