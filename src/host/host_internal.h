@@ -229,8 +229,9 @@ static inline struct sim_page *__sim_pfn_to_page(struct sim_host *host, kvm_pfn_
 }
 
 /*
- * sim_page_set_flags() of mm flags on a page the caller just allocated (an
- * allocated head by construction, which the checks there would confirm).
+ * sim_page_set_flags() of mm flags on a head the caller just allocated or
+ * holds a reference on (an allocated head, which the checks there would
+ * confirm).
  */
 static inline void __sim_page_set_mm_flags(struct sim_page *head, unsigned int flags)
 {

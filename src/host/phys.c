@@ -340,7 +340,7 @@ static void set_page_state(struct sim_host *host, struct sim_page *page, unsigne
 	if (WARN(!sim_page_ref_count(head), "sim_page: state set on a page without a reference"))
 		return;
 	if (!(sim_page_raw_flags(head) & flag))
-		sim_page_set_flags(host, head, flag);
+		__sim_page_set_mm_flags(head, flag);
 }
 
 void sim_set_page_dirty(struct sim_host *host, struct sim_page *page)
