@@ -64,14 +64,13 @@ static long long callgrind_count(const char *self, const char *mmu, bool populat
 			dup2(null, STDOUT_FILENO);
 			dup2(null, STDERR_FILENO);
 		}
-		if (populated)
-			execlp("valgrind", "valgrind", "--tool=callgrind", toggle, outarg, self,
-			       "--no-fork", "-q", "-r", "1", "-m", mmu, "-t", "fault", "-b", size,
-			       (char *)NULL);
-		else
-			execlp("valgrind", "valgrind", "--tool=callgrind", toggle, outarg, self,
-			       "--no-fork", "-q", "-r", "1", "-m", mmu, "-t", "scale",
-			       "--scale-min", size, "--scale-max", size, (char *)NULL);
+		/* The populated pass of -t fault, or the cold scan of -t scale. */
+		char *argv[] = { "valgrind", "--tool=callgrind", toggle, outarg, (char *)self,
+				 "--no-fork", "-q", "-r", "1", "-m", (char *)mmu, "-t",
+				 populated ? "fault" : "scale", populated ? "-b" : "--scale-min",
+				 size, populated ? NULL : "--scale-max", size, NULL };
+
+		execvp("valgrind", argv);
 		_exit(127);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
