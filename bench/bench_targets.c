@@ -65,10 +65,24 @@ static long long callgrind_count(const char *self, const char *mmu, bool populat
 			dup2(null, STDERR_FILENO);
 		}
 		/* The populated pass of -t fault, or the cold scan of -t scale. */
-		char *argv[] = { "valgrind", "--tool=callgrind", toggle, outarg, (char *)self,
-				 "--no-fork", "-q", "-r", "1", "-m", (char *)mmu, "-t",
-				 populated ? "fault" : "scale", populated ? "-b" : "--scale-min",
-				 size, populated ? NULL : "--scale-max", size, NULL };
+		char *argv[] = { "valgrind",
+				 "--tool=callgrind",
+				 toggle,
+				 outarg,
+				 (char *)self,
+				 "--no-fork",
+				 "-q",
+				 "-r",
+				 "1",
+				 "-m",
+				 (char *)mmu,
+				 "-t",
+				 populated ? "fault" : "scale",
+				 populated ? "-b" : "--scale-min",
+				 size,
+				 populated ? NULL : "--scale-max",
+				 size,
+				 NULL };
 
 		execvp("valgrind", argv);
 		_exit(127);
