@@ -151,6 +151,12 @@ void sim_host_destroy(struct sim_host *host)
 	if (!host)
 		return;
 	might_sleep();
+	/*
+	 * Page tables of its address spaces are freed by call_rcu batches
+	 * (pgtable.c, rule 3); the last of them may still be queued.  Run them
+	 * now, or a caller that exits next leaves them, and their locks, behind.
+	 */
+	rcu_barrier();
 	/* The observer's records go first: nothing will tell it more. */
 	if (host->frame_ops && host->frame_ops->release)
 		host->frame_ops->release(host->frame_priv);
