@@ -315,9 +315,8 @@ static void test_host_destroy_runs_queued_table_frees(void **state)
 	hva_t hva;
 
 	assert_int_equal(sim_mm_create(host, &mm), 0);
-	assert_int_equal(sim_mmap(mm, 0, 2 * MiB, SIM_PROT_READ | SIM_PROT_WRITE, SIM_MAP_PRIVATE,
-				  &hva),
-			 0);
+	assert_int_equal(
+		sim_mmap(mm, 0, 2 * MiB, SIM_PROT_READ | SIM_PROT_WRITE, SIM_MAP_PRIVATE, &hva), 0);
 	assert_int_equal(sim_mm_touch(mm, hva, true), 0);
 	sim_mm_destroy(mm);
 	sim_host_destroy(host);
