@@ -25,6 +25,7 @@
  *   filter=PREFIX     run only tests whose name starts with PREFIX
  *   seed=N            base seed for randomised tests (0: from the clock)
  *   vreserve_max_mb=N largest env_vreserve() (vmalloc) allowed, default 256
+ *   trace_mask=MASK   with MMUSIM_CFLAGS=-DMMUSIM_KERNEL_TRACE: events to trace_printk()
  *   selftest=0        load without running the self-tests
  *
  * Once loaded, /sys/kernel/debug/mmusim/ runs the fault benchmark, the
@@ -38,6 +39,7 @@
 #include <linux/moduleparam.h>
 
 #include "mmusim_env.h"
+#include "mmu/mmutrace.h"
 #include "selftest/selftest.h"
 #include "mmusim_debugfs.h"
 
@@ -61,8 +63,24 @@ static unsigned long long seed;
 module_param(seed, ullong, 0444);
 MODULE_PARM_DESC(seed, "Base seed for randomised self-tests (0: from the clock)");
 
+unsigned long env_vreserve_max_mb = 256;
 module_param_named(vreserve_max_mb, env_vreserve_max_mb, ulong, 0444);
 MODULE_PARM_DESC(vreserve_max_mb, "Largest env_vreserve() in MiB (vmalloc-backed)");
+
+#ifdef MMUSIM_KERNEL_TRACE
+/* The seam's trace hook (mmusim_env.h): the module sends each event to trace_printk(). */
+u64 env_trace_mask;
+module_param_named(trace_mask, env_trace_mask, ullong, 0644);
+MODULE_PARM_DESC(trace_mask, "trace events to trace_printk, one bit per event id");
+
+void env_trace_record(unsigned int id, const u64 *fields, unsigned int nr_fields)
+{
+	char buf[256];
+
+	kvm_trace_event_print(id, fields, buf, sizeof(buf));
+	trace_printk("%s: %s\n", kvm_trace_events[id].name, buf);
+}
+#endif
 
 /*
  * User memory for the self-tests' uapi calls (st_ubuf, selftest.h): an

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The kernel seam's out-of-line helpers: joinable threads, the trace hook. */
+/* The kernel seam's out-of-line helper: joinable threads. */
 #include "mmusim_env.h"
 
 #include <linux/mmu_context.h> /* kthread_use_mm(); completions and mmget() come with the seam */
@@ -63,22 +63,3 @@ int env_thread_join(struct env_thread *t)
 	kfree(t);
 	return ret;
 }
-
-unsigned long env_vreserve_max_mb = 256;
-
-#ifdef MMUSIM_KERNEL_TRACE
-#include <linux/moduleparam.h>
-#include "mmu/mmutrace.h"
-
-u64 env_trace_mask;
-module_param_named(trace_mask, env_trace_mask, ullong, 0644);
-MODULE_PARM_DESC(trace_mask, "trace events to trace_printk, one bit per event id");
-
-void env_trace_record(unsigned int id, const u64 *fields, unsigned int nr_fields)
-{
-	char buf[256];
-
-	kvm_trace_event_print(id, fields, buf, sizeof(buf));
-	trace_printk("%s: %s\n", kvm_trace_events[id].name, buf);
-}
-#endif

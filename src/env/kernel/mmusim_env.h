@@ -1,26 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The environment seam, kernel side: the kernel's own headers, and a few
- * project helpers that the kernel has no name for (env_*, named for what
- * they add).  Kbuild puts src/env/kernel on the include path where CMake puts
- * src/env/user; both files carry the same include guard, so a core file
- * compiles unchanged into mmusim.ko.  No kernel symbol is redefined here.
- *
- * The userspace seam's test features (live-object counting, allocation
- * failure injection, WARN counting, resched pressure) are not here: in the
- * kernel, kmemleak, KASAN, failslab and panic_on_warn do that job, and the
- * self-tests that need them skip (ENV_LIVE_OBJECTS and friends, defined by
- * the userspace seam only).
+ * The environment seam, kernel side: the kernel's own headers, and the few
+ * project helpers the kernel has no name for (env_*, named for what they
+ * add).  Kbuild finds this file where CMake finds src/env/user's, under the
+ * same include guard; no kernel symbol is redefined.  The userspace seam's
+ * test features (ENV_LIVE_OBJECTS, ENV_FAIL_INJECTION, ...) are absent: here
+ * kmemleak, KASAN, failslab and panic_on_warn do that job.
  */
 #ifndef _MMUSIM_ENV_H
 #define _MMUSIM_ENV_H
 
-/*
- * <linux/mm.h> brings in nearly every kernel header the core needs (types,
- * atomics, bitops, bitmaps, locks, RCU and SRCU, lists, slab, sched, ktime,
- * uaccess, hash, ...) on 6.1 and 6.12 alike; the others are listed after it.
- * A name a newer kernel no longer pulls in is one more include here.
- */
+/* <linux/mm.h> brings in nearly all the core needs, on 6.1 and 6.12; the rest follow. */
 #include <linux/mm.h>
 #include <linux/delay.h>
 #include <linux/kthread.h>
@@ -31,20 +21,16 @@
 #include <mmusim/types.h>
 
 /*
- * Since 6.12 the kernel's <linux/kvm.h> also pulls in <linux/kvm_types.h>,
- * whose struct kvm_mmu_memory_cache (defined when the arch sets
- * KVM_ARCH_NR_OBJS_PER_MEMORY_CACHE) would clash with the simulator's own.
- * Take the arch header now and drop the macro, so the struct stays KVM's
- * business; 6.1 never includes it.
+ * 6.12's <linux/kvm.h> pulls in <linux/kvm_types.h>, whose struct
+ * kvm_mmu_memory_cache (there when the arch sets the macro below) would clash
+ * with the simulator's own: take the arch header first and drop the macro.
  */
 #include <asm/kvm_types.h>
 #undef KVM_ARCH_NR_OBJS_PER_MEMORY_CACHE
 
 /*
- * FOLL_INTERRUPTIBLE (a signal stops GUP's wait for I/O) came with 6.2,
- * where 6.1's KVM passed an "interruptible" bool.  On 6.1 it is given 6.2's
- * value, a bit 6.1's GUP does not use: the simulated KVM sets it and the
- * simulated GUP reads it; the kernel's GUP never sees it.
+ * FOLL_INTERRUPTIBLE came with 6.2 (6.1's KVM passed a bool): on 6.1, 6.2's
+ * value, unused by 6.1's GUP; only the simulated GUP ever reads it.
  */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
 #define FOLL_INTERRUPTIBLE 0x200000
@@ -100,9 +86,8 @@ static inline void env_vdiscard(void *addr, size_t size)
 }
 
 /*
- * Trace events (src/mmu/mmutrace.h): with MMUSIM_CFLAGS=-DMMUSIM_KERNEL_TRACE
- * each event enabled in the module parameter trace_mask is a trace_printk()
- * line "<event>: <TP_printk text>"; without it the call sites compile away.
+ * Trace events (src/mmu/mmutrace.h), with MMUSIM_CFLAGS=-DMMUSIM_KERNEL_TRACE:
+ * the module's sink (kernel/mmusim_main.c); without it the call sites vanish.
  */
 #ifdef MMUSIM_KERNEL_TRACE
 extern u64 env_trace_mask;
