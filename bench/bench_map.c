@@ -191,8 +191,7 @@ int main(int argc, char **argv)
 
 	mmusim_vm_destroy(vm);
 	sim_mm_destroy(mm);
-	sim_host_destroy(host);
-	rcu_barrier();
+	sim_host_destroy(host); /* runs the RCU callbacks still queued */
 	env_thread_unregister();
 	return env_live_objects() || env_warn_count() ? 1 : 0;
 usage:

@@ -548,8 +548,7 @@ static int cmd_demo(int argc, char **argv)
 
 	mmusim_vm_destroy(vm);
 	sim_mm_destroy(mm);
-	sim_host_destroy(host);
-	rcu_barrier();
+	sim_host_destroy(host); /* runs the RCU callbacks still queued */
 	printf("\nteardown: %ld live objects, %lu WARNs\n", env_live_objects(), env_warn_count());
 	if (trace) {
 		mmusim_trace_disable("*");
